@@ -1,0 +1,161 @@
+# cluebus — build, test, demo.
+#
+#   make          binaries in bin/ (gcc by default; CC=clang works too)
+#   make test     installs missing packages, builds with clang + ASan/UBSan in build/asan,
+#                 runs unit tests, fuzz-corpus replay and integration tests against it
+#   make demo     installs missing packages, builds, runs the demo scenario in $(DEMO_DIR)
+#
+# O is the object directory and BINDIR the binary directory, so that the sanitizer build
+# (O=build/asan) lives beside the normal one without mixing objects.
+
+CC	?= cc
+O	?= build
+BINDIR	?= bin
+SAN	?=
+DEMO_DIR ?= demo/run
+
+PKGS	 = libzmq libprotobuf-c lmdb libcrypto jansson libconfig libmicrohttpd libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wno-missing-field-initializers
+CFLAGS	?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=all
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
+	   -I$(O) -Iinclude -Ilib $(PKG_CFLAGS)
+LIBS	 = $(PKG_LIBS) -lpthread
+
+PROTO_C	 = $(O)/cluebus.pb-c.c
+PROTO_H	 = $(O)/cluebus.pb-c.h
+LIB_SRC	 = $(wildcard lib/*.c)
+LIB_OBJ	 = $(O)/cluebus.pb-c.o $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRC))
+LIBA	 = $(O)/libcluebus.a
+
+BROKER_OBJ = $(patsubst broker/%.c,$(O)/broker/%.o,$(wildcard broker/*.c))
+AGENT_OBJ  = $(patsubst agents/%.c,$(O)/agents/%.o,$(wildcard agents/*.c))
+TOOLS	 = $(patsubst tools/%.c,$(BINDIR)/cluebus-%,$(wildcard tools/*.c))
+EXAMPLES = $(patsubst examples/%.c,$(BINDIR)/example-%,$(wildcard examples/*.c))
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_TOOLS = $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(wildcard tests/tools/*.c))
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
+
+BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
+
+.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang
+.SECONDARY:
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+build-all: $(BINS)
+
+deps:
+	@./scripts/deps.sh
+
+$(PROTO_C) $(PROTO_H): proto/cluebus.proto
+	@mkdir -p $(O)
+	protoc-c --c_out=$(O) --proto_path=proto proto/cluebus.proto
+
+$(O)/cluebus.pb-c.o: $(PROTO_C)
+	$(CC) -std=c11 $(CFLAGS) -I$(O) $(PKG_CFLAGS) -c $< -o $@
+
+$(O)/%.o: %.c $(PROTO_H) $(wildcard include/cluebus/*.h lib/*.h broker/*.h agents/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/cluebus-broker: $(BROKER_OBJ) $(LIBA)
+	@mkdir -p $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/cluebus-agent: $(AGENT_OBJ) $(LIBA)
+	@mkdir -p $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/cluebus-%: $(O)/tools/%.o $(LIBA)
+	@mkdir -p $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR)/example-%: $(O)/examples/%.o $(LIBA)
+	@mkdir -p $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# Helper programs the integration tests drive (forged frames, log tampering, ...).
+$(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Fuzz targets built without libFuzzer: a main() that replays the committed corpus.
+$(O)/fuzz/%-replay: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/fuzz/replay_main.o: tests/fuzz/replay_main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# ---- tests ----
+
+ASAN_O	 = build/asan
+ASAN_BIN = build/asan/bin
+
+test: deps
+	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
+	    build-all tests-built
+	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
+	    unit fuzz-replay integration
+
+tests-built: $(UNIT_TESTS) $(FUZZ_REPLAY) $(TEST_TOOLS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for t in $(FUZZ_REPLAY); do \
+	    name=$$(basename $$t -replay); echo "== $$name corpus"; \
+	    $$t tests/fuzz/corpus/$$name; done
+
+integration: build-all $(TEST_TOOLS)
+	@CLUEBUS_BIN=$(abspath $(BINDIR)) CLUEBUS_TEST_TOOLS=$(abspath $(O)/tests/tools) \
+	    tests/integration/run.sh
+
+# ---- fuzzing with libFuzzer (clang) ----
+
+FUZZ_SECONDS ?= 30
+FUZZ_O	 = build/fuzz
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang O=$(FUZZ_O) BINDIR=$(FUZZ_O)/bin \
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_O)/libcluebus.a
+	@set -e; for src in $(FUZZ_SRC); do \
+	    name=$$(basename $$src .c); \
+	    clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+	      -fsanitize=fuzzer,address,undefined -I$(FUZZ_O) -Iinclude -Ilib $(PKG_CFLAGS) \
+	      $$src $(FUZZ_O)/libcluebus.a $(LIBS) -o $(FUZZ_O)/$$name; \
+	    mkdir -p $(FUZZ_O)/corpus/$$name; \
+	    echo "== fuzz $$name for $(FUZZ_SECONDS)s"; \
+	    $(FUZZ_O)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	      $(FUZZ_O)/corpus/$$name tests/fuzz/corpus/$$name >$(FUZZ_O)/$$name.log 2>&1 || \
+	      { tail -50 $(FUZZ_O)/$$name.log; exit 1; }; \
+	    tail -1 $(FUZZ_O)/$$name.log; \
+	done
+
+# ---- demo ----
+
+demo: all
+	@DEMO_DIR=$(DEMO_DIR) ./scripts/demo.sh
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,126 @@
+/* agents/main.c — cluebus-agent: one process per agency, a spool directory on one side
+ * and the broker on the other. Agency differences live in the config file only. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluebus/client.h"
+#include "config.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: cluebus-agent [-v] [--check] -c CONFIG\n");
+	exit(2);
+}
+
+static void
+agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
+{
+	int64_t last_scan = 0;
+
+	while (!stop_requested) {
+		const cb_event_t *ev;
+		int64_t now = clock_mono_ms();
+		int rc;
+
+		if (now - last_scan >= cfg->poll_ms) {
+			spool_scan(sp, c);
+			last_scan = now;
+		}
+		rc = cb_client_next(c, (int)cfg->poll_ms, &ev);
+		if (rc == CB_ETIMEOUT)
+			continue;
+		if (rc != 0) {
+			log_warnx("client: %s", cb_strerror(rc));
+			usleep(100 * 1000);
+			continue;
+		}
+		if (spool_handle(sp, ev) != 0 || cb_client_done(c, ev) != 0) {
+			log_warnx("could not record an event; retrying shortly");
+			usleep(200 * 1000);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	cb_client_options_t opt;
+	agent_config_t cfg;
+	struct sigaction sa;
+	struct spool sp;
+	cb_client_t *c;
+	const char *config = NULL;
+	char errbuf[512];
+	int ch, check = 0, verbose = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'n': check = 1; break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (config == NULL || optind != argc)
+		usage();
+	if (config_agent_load(config, &cfg, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "%s\n", errbuf);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", config);
+		return 0;
+	}
+	log_init(cfg.unit, verbose);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&opt, 0, sizeof(opt));
+	opt.unit = cfg.unit;
+	opt.key_path = cfg.key_path;
+	opt.broker = cfg.broker;
+	opt.state_dir = cfg.state_dir;
+	opt.registry_path = cfg.registry_path;
+	opt.resend_ms = cfg.resend_ms;
+	opt.heartbeat_ms = cfg.heartbeat_ms;
+	opt.window = cfg.window;
+	if (spool_open(&sp, cfg.spool_dir) != 0)
+		fatalx("spool %s unusable", cfg.spool_dir);
+	if ((rc = cb_client_open(&opt, &c)) != 0)
+		fatalx("cannot start: %s (key %s, state %s)", cb_strerror(rc), cfg.key_path,
+		    cfg.state_dir);
+	if (spool_recover(&sp, c) != 0)
+		fatalx("cannot read the client store");
+	log_info("agent for %s started; spool %s, broker %s", cfg.unit, cfg.spool_dir,
+	    cfg.broker);
+	agent_run(&cfg, c, &sp);
+	log_info("stopping");
+	cb_client_close(c);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* broker/broker.h — the broker's state, shared by its roles.
+ *
+ *   frontend.c  the ROUTER socket: frames in, sessions (hello), replies out
+ *   pipeline.c  verify -> dedup -> route -> append, one group commit per round
+ *   delivery.c  per-unit delivery windows fed from the LMDB backlog
+ *   genesis.c   the registry rebuilt from the log, file changes appended to it
+ *   main.c      configuration, startup, the event loop, SIGTERM
+ *
+ * Single-threaded: one loop owns every structure here, so nothing is locked. */
+#ifndef CB_BROKER_H
+#define CB_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluebus.pb-c.h"
+#include "config.h"
+#include "keys.h"
+#include "registry.h"
+#include "store.h"
+
+#define RID_MAX	256	/* ZeroMQ routing ids are at most 255 bytes */
+
+/* Delivery state of one registered unit.
+ *
+ *   offline --hello--> online(sent_upto=0) --pump--> deliveries in flight --ack--> ...
+ *      ^                                                   |
+ *      +------------- no frame for peer_timeout_ms --------+
+ */
+struct unitq {
+	char		 unit[33];
+	int		 online;
+	uint8_t		 rid[RID_MAX];
+	size_t		 ridlen;
+	uint64_t	 sent_upto;	/* highest seq delivered in this session */
+	unsigned	 inflight;	/* delivered, not yet acked */
+	int		 has_more;	/* backlog may hold undelivered items */
+	int64_t		 last_seen_ms;	/* monotonic */
+	int64_t		 progress_ms;	/* monotonic time of the last send or ack */
+	unsigned	 acked_round;	/* acks taken this round, applied after commit */
+};
+
+/* One frame's worth of work waiting for the round's commit. */
+struct pending {
+	uint8_t		 rid[RID_MAX];
+	size_t		 ridlen;
+	Cluebus__Frame	*reply;		/* built before commit, sent after */
+	int		 accepted;	/* reply is an Accepted that depends on the commit */
+	uint8_t		 msgid[16];
+};
+
+struct counters {
+	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
+	uint64_t	 rejected_by_code[16];
+};
+
+struct broker {
+	broker_config_t	 cfg;
+	cb_key_t	*key;		/* the broker's signing key */
+	store_t		*store;
+	registry_t	*reg;
+	void		*zctx, *sock;
+
+	struct unitq	*units;		/* one per registered unit */
+	size_t		 nunits;
+
+	store_txn_t	*txn;		/* open during a round with writes */
+	int		 round_failed;	/* a store error: the round is aborted */
+	struct pending	*pending;
+	size_t		 npending, cappending;
+
+	struct counters	 count;
+};
+
+/* frontend.c */
+int	frontend_open(struct broker *b);
+void	frontend_close(struct broker *b);
+/* Receives and handles up to `max` frames without blocking. Returns frames handled. */
+size_t	frontend_drain(struct broker *b, size_t max);
+/* Queues a reply to be sent after the round's commit. Takes ownership of `reply`. */
+int	frontend_defer(struct broker *b, const uint8_t *rid, size_t ridlen,
+    Cluebus__Frame *reply, int accepted, const uint8_t *msgid);
+/* Sends a reply now. Borrows `reply`. */
+void	frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen,
+    const Cluebus__Frame *reply);
+/* Builds a Rejected reply (new, owned by the caller). NULL when out of memory. */
+Cluebus__Frame *frontend_rejected(const uint8_t *msgid, size_t idlen, int code,
+    const char *reason);
+struct unitq *frontend_unit(struct broker *b, const char *unit);
+
+/* pipeline.c */
+/* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. */
+void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const Cluebus__Frame *f, const void *raw, size_t rawlen);
+/* Logs a rejection summary and defers the Rejected reply. */
+void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const char *claimed, const uint8_t *msgid, size_t idlen, int code, const char *reason,
+    const void *raw, size_t rawlen);
+/* Records an Ack from `uq` for this round. */
+void	pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto);
+/* Commits the round (if it wrote anything) and sends every deferred reply. */
+void	pipeline_commit(struct broker *b);
+/* Ensures the round's transaction is open. Returns 0 or CB_ESTORE. */
+int	pipeline_txn(struct broker *b);
+/* Appends a broker-signed message to the open transaction. Takes `m`'s body; returns 0 or
+ * an error (the round must then fail). */
+int	pipeline_append_own(struct broker *b, Cluebus__Message *m, char **recipients,
+    size_t nrecipients, int registry);
+
+/* delivery.c */
+void	delivery_pump(struct broker *b);
+void	delivery_timers(struct broker *b, int64_t now_mono);
+
+/* genesis.c */
+/* Rebuilds b->reg from the log, then appends what the registry file adds or changes.
+ * Returns 0 or an error (startup must stop). */
+int	genesis_sync(struct broker *b);
+
+#endif

@@ -1,0 +1,333 @@
+/* broker/frontend.c — the broker's ROUTER socket: frames in, sessions, replies out.
+ *
+ * Every frame is hostile until proven otherwise: sizes are bounded by ZMQ_MAXMSGSIZE and by
+ * wire_decode, extra message parts are drained and refused, and a unit is bound to a
+ * connection (routing id) only by a Hello signed with that unit's current key and a fresh
+ * time. Replies to publishes are deferred until the round's commit (durable before ack). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "broker.h"
+#include "envelope.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+int
+frontend_open(struct broker *b)
+{
+	int64_t maxsize = WIRE_MAX_FRAME + 4096;
+	int one = 1, linger = 0, hwm = 100000;
+
+	if ((b->zctx = zmq_ctx_new()) == NULL)
+		return CB_EIO;
+	if ((b->sock = zmq_socket(b->zctx, ZMQ_ROUTER)) == NULL)
+		return CB_EIO;
+	if (zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0)
+		return CB_EIO;
+	if (zmq_bind(b->sock, b->cfg.endpoint) != 0) {
+		log_warnx("bind %s: %s", b->cfg.endpoint, zmq_strerror(errno));
+		return CB_EIO;
+	}
+	log_info("listening on %s", b->cfg.endpoint);
+	return 0;
+}
+
+void
+frontend_close(struct broker *b)
+{
+	if (b->sock != NULL)
+		zmq_close(b->sock);
+	if (b->zctx != NULL)
+		zmq_ctx_term(b->zctx);
+	b->sock = b->zctx = NULL;
+}
+
+struct unitq *
+frontend_unit(struct broker *b, const char *unit)
+{
+	for (size_t i = 0; i < b->nunits; i++)
+		if (strcmp(b->units[i].unit, unit) == 0)
+			return &b->units[i];
+	return NULL;
+}
+
+static struct unitq *
+frontend_session(struct broker *b, const uint8_t *rid, size_t ridlen)
+{
+	for (size_t i = 0; i < b->nunits; i++)
+		if (b->units[i].ridlen == ridlen && memcmp(b->units[i].rid, rid, ridlen) == 0)
+			return &b->units[i];
+	return NULL;
+}
+
+static int
+set_bytes(ProtobufCBinaryData *d, const uint8_t *p, size_t len)
+{
+	d->len = 0;
+	if (len == 0)
+		return 0;
+	if ((d->data = malloc(len)) == NULL)
+		return CB_ENOMEM;
+	memcpy(d->data, p, len);
+	d->len = len;
+	return 0;
+}
+
+Cluebus__Frame *
+frontend_rejected(const uint8_t *msgid, size_t idlen, int code, const char *reason)
+{
+	Cluebus__Frame *f = calloc(1, sizeof(*f));
+	Cluebus__Rejected *r = calloc(1, sizeof(*r));
+
+	if (f == NULL || r == NULL)
+		goto fail;
+	cluebus__frame__init(f);
+	cluebus__rejected__init(r);
+	f->frame_case = CLUEBUS__FRAME__FRAME_REJECTED;
+	f->rejected = r;
+	r->code = code;
+	if ((r->reason = strdup(reason)) == NULL) {
+		r->reason = (char *)protobuf_c_empty_string;
+		goto fail_frame;
+	}
+	if (set_bytes(&r->message_id, msgid, idlen) != 0)
+		goto fail_frame;
+	return f;
+fail:
+	free(r);
+	free(f);
+	return NULL;
+fail_frame:
+	cluebus__frame__free_unpacked(f, NULL);
+	return NULL;
+}
+
+void
+frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply)
+{
+	int rc = wire_send(b->sock, rid, ridlen, reply);
+
+	if (rc != 0)
+		log_debug("reply not sent (%s): peer gone or its queue is full", cb_strerror(rc));
+}
+
+int
+frontend_defer(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Frame *reply,
+    int accepted, const uint8_t *msgid)
+{
+	struct pending *p;
+
+	if (reply == NULL)
+		return CB_ENOMEM;
+	if (b->npending == b->cappending) {
+		size_t cap = b->cappending ? b->cappending * 2 : 256;
+		struct pending *np = realloc(b->pending, cap * sizeof(*np));
+
+		if (np == NULL) {
+			cluebus__frame__free_unpacked(reply, NULL);
+			return CB_ENOMEM;
+		}
+		b->pending = np;
+		b->cappending = cap;
+	}
+	p = &b->pending[b->npending++];
+	memcpy(p->rid, rid, ridlen);
+	p->ridlen = ridlen;
+	p->reply = reply;
+	p->accepted = accepted;
+	if (msgid != NULL)
+		memcpy(p->msgid, msgid, 16);
+	return 0;
+}
+
+static void
+frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen, int code,
+    const char *reason)
+{
+	Cluebus__Frame *f = frontend_rejected(NULL, 0, code, reason);
+
+	if (f != NULL) {
+		frontend_send(b, rid, ridlen, f);
+		cluebus__frame__free_unpacked(f, NULL);
+	}
+}
+
+static void
+frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus__Hello *h)
+{
+	Cluebus__Welcome w = CLUEBUS__WELCOME__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+	uint8_t signed_bytes[128];
+	char safe[80];
+	const cb_key_t *key;
+	struct unitq *uq;
+	int64_t now = clock_now_ms();
+	size_t len;
+
+	str_sanitize(h->unit, strlen(h->unit), safe, sizeof(safe));
+	if (!unit_id_valid(h->unit) || (uq = frontend_unit(b, h->unit)) == NULL) {
+		log_warnx("hello from unknown unit '%s' refused", safe);
+		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_UNKNOWN_SENDER,
+		    "unit is not registered");
+		return;
+	}
+	if (h->time_ms < now - b->cfg.clock_skew_ms || h->time_ms > now + b->cfg.clock_skew_ms) {
+		log_warnx("hello from %s refused: clock skew", safe);
+		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW,
+		    "hello time outside the accepted window");
+		return;
+	}
+	len = wire_hello_bytes(h->unit, h->time_ms, h->nonce.data, h->nonce.len, signed_bytes,
+	    sizeof(signed_bytes));
+	if (h->nonce.len != 16 || len == 0 ||
+	    registry_key_at(b->reg, h->unit, h->key_id.data, h->key_id.len, now, &key) !=
+	    REG_KEY_OK ||
+	    key_verify(key, signed_bytes, len, h->signature.data, h->signature.len) != 0) {
+		log_warnx("hello from %s refused: bad key or signature", safe);
+		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
+		    "hello signature does not verify with the unit's current key");
+		return;
+	}
+	/* The newest authenticated connection of a unit replaces any older one. */
+	memcpy(uq->rid, rid, ridlen);
+	uq->ridlen = ridlen;
+	uq->online = 1;
+	uq->sent_upto = 0;
+	uq->inflight = 0;
+	uq->has_more = 1;
+	uq->last_seen_ms = uq->progress_ms = clock_mono_ms();
+	log_info("unit %s connected", uq->unit);
+	w.protocol = WIRE_PROTOCOL;
+	w.log_head = store_head_seq(b->store);
+	w.time_ms = now;
+	w.window = b->cfg.window;
+	f.frame_case = CLUEBUS__FRAME__FRAME_WELCOME;
+	f.welcome = &w;
+	frontend_send(b, rid, ridlen, &f);
+}
+
+static void
+frontend_heartbeat(struct broker *b, const uint8_t *rid, size_t ridlen)
+{
+	Cluebus__Heartbeat hb = CLUEBUS__HEARTBEAT__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+
+	hb.time_ms = clock_now_ms();
+	f.frame_case = CLUEBUS__FRAME__FRAME_HEARTBEAT;
+	f.heartbeat = &hb;
+	frontend_send(b, rid, ridlen, &f);
+}
+
+static void
+frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const void *raw,
+    size_t rawlen)
+{
+	struct unitq *uq = frontend_session(b, rid, ridlen);
+	Cluebus__Frame *f = NULL;
+	int rc;
+
+	if (uq != NULL)
+		uq->last_seen_ms = clock_mono_ms();
+	if ((rc = wire_decode(raw, rawlen, &f)) != 0) {
+		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
+		    rc == CB_ETOOBIG ? CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE :
+		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
+		    rc == CB_ETOOBIG ? "frame too large" : "frame does not parse", raw, rawlen);
+		return;
+	}
+	switch (f->frame_case) {
+	case CLUEBUS__FRAME__FRAME_HELLO:
+		frontend_hello(b, rid, ridlen, f->hello);
+		break;
+	case CLUEBUS__FRAME__FRAME_PUBLISH:
+		pipeline_publish(b, uq, rid, ridlen, f, raw, rawlen);
+		break;
+	case CLUEBUS__FRAME__FRAME_ACK:
+		if (uq != NULL)
+			pipeline_ack(b, uq, f->ack->upto_seq);
+		else
+			frontend_reject_now(b, rid, ridlen,
+			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "ack before hello");
+		break;
+	case CLUEBUS__FRAME__FRAME_HEARTBEAT:
+		if (uq != NULL)
+			frontend_heartbeat(b, rid, ridlen);
+		else
+			frontend_reject_now(b, rid, ridlen,
+			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
+			    "heartbeat before hello");
+		break;
+	default:
+		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
+		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED, "frame type not accepted from agents",
+		    raw, rawlen);
+		break;
+	}
+	wire_free(f);
+}
+
+static void
+frontend_drain_parts(void *sock)
+{
+	int more;
+
+	do {
+		zmq_msg_t junk;
+
+		zmq_msg_init(&junk);
+		if (zmq_msg_recv(&junk, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&junk);
+			return;
+		}
+		more = zmq_msg_more(&junk);
+		zmq_msg_close(&junk);
+	} while (more);
+}
+
+size_t
+frontend_drain(struct broker *b, size_t max)
+{
+	size_t handled = 0;
+
+	while (handled < max) {
+		uint8_t rid[RID_MAX];
+		zmq_msg_t body;
+		int ridlen, more;
+		size_t optlen = sizeof(more);
+
+		ridlen = zmq_recv(b->sock, rid, sizeof(rid), ZMQ_DONTWAIT);
+		if (ridlen < 0)
+			break;	/* EAGAIN: drained */
+		if (ridlen > (int)sizeof(rid))
+			ridlen = sizeof(rid);
+		zmq_getsockopt(b->sock, ZMQ_RCVMORE, &more, &optlen);
+		if (!more)
+			continue;
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, b->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&body);
+			continue;
+		}
+		if (zmq_msg_more(&body)) {
+			/* One frame per message: drain the other parts and refuse. */
+			frontend_drain_parts(b->sock);
+			pipeline_reject(b, frontend_session(b, rid, (size_t)ridlen), rid,
+			    (size_t)ridlen, "", NULL, 0, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
+			    "more than one frame in a message", NULL, 0);
+		} else {
+			frontend_dispatch(b, rid, (size_t)ridlen, zmq_msg_data(&body),
+			    zmq_msg_size(&body));
+		}
+		zmq_msg_close(&body);
+		handled++;
+	}
+	return handled;
+}

@@ -1,0 +1,132 @@
+/* broker/genesis.c — the registry rebuilt from the log, and file changes appended to it.
+ *
+ * The log is the registry's history (SPEC §3): at start the broker replays every registry
+ * entry (through the regidx index, not the whole log), then compares the registry file with
+ * the result and appends, signed by the broker key, what the file adds: the broker's own
+ * key first (on an empty log), a new unit, or a unit whose key changed (a rotation). Units
+ * missing from the file are not revoked implicitly; that takes an explicit, signed admin
+ * record (a later issue). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "envelope.h"
+#include "log.h"
+#include "util.h"
+
+static int
+genesis_replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	registry_t *reg = arg;
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	const uint8_t *hash;
+	cb_error_t err;
+	int rc = CB_ECORRUPT;
+
+	if (chain_decode(val, len, &hash, &e) != 0 || e->envelope == NULL ||
+	    envelope_open(e->envelope, &m, &err) != 0 ||
+	    m->body_case != CLUEBUS__MESSAGE__BODY_REGISTRY) {
+		log_warnx("registry entry %llu is unreadable", (unsigned long long)seq);
+		goto out;
+	}
+	if ((rc = registry_apply(reg, m->registry, e->time_ms, &err)) != 0)
+		log_warnx("registry entry %llu: %s: %s", (unsigned long long)seq, err.field,
+		    err.reason);
+out:
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	if (e != NULL)
+		cluebus__log_entry__free_unpacked(e, NULL);
+	return rc;
+}
+
+/* Appends one registry record, signed by the broker, and applies it in memory. */
+static int
+genesis_append(struct broker *b, Cluebus__Registry *rec)
+{
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	cb_error_t err;
+	int rc;
+
+	m.kind = CLUEBUS__KIND__KIND_REGISTRY;
+	m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
+	m.body_case = CLUEBUS__MESSAGE__BODY_REGISTRY;
+	m.registry = rec;
+	if ((rc = pipeline_append_own(b, &m, NULL, 0, 1)) != 0)
+		return rc;
+	if ((rc = registry_apply(b->reg, rec, clock_now_ms(), &err)) != 0)
+		log_warnx("registry: %s: %s", err.field, err.reason);
+	return rc;
+}
+
+static int
+genesis_broker_key(struct broker *b)
+{
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_BROKER_UNIT);
+
+	if (cur != NULL && memcmp(key_public(cur), key_public(b->key), KEY_PUBLIC_LEN) == 0)
+		return 0;
+	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
+	rec.unit = (char *)REGISTRY_BROKER_UNIT;
+	rec.name = (char *)"cluebus broker";
+	rec.role = (char *)"broker";
+	rec.sign_public.data = (uint8_t *)key_public(b->key);
+	rec.sign_public.len = KEY_PUBLIC_LEN;
+	log_info("registry: %s broker key", cur == NULL ? "recording" : "rotating");
+	return genesis_append(b, &rec);
+}
+
+static int
+genesis_unit(struct broker *b, Cluebus__Registry *rec)
+{
+	const cb_key_t *cur;
+
+	if (registry_unit(b->reg, rec->unit) == NULL) {
+		log_info("registry: adding unit %s", rec->unit);
+		return genesis_append(b, rec);
+	}
+	cur = registry_current_key(b->reg, rec->unit);
+	if (cur != NULL && memcmp(key_public(cur), rec->sign_public.data, KEY_PUBLIC_LEN) == 0)
+		return 0;
+	log_info("registry: rotating the key of unit %s", rec->unit);
+	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY;
+	return genesis_append(b, rec);
+}
+
+int
+genesis_sync(struct broker *b)
+{
+	Cluebus__Registry **recs = NULL;
+	size_t n = 0;
+	cb_error_t err;
+	int rc;
+
+	if ((b->reg = registry_new()) == NULL)
+		return CB_ENOMEM;
+	if ((rc = store_walk_registry(b->store, genesis_replay_one, b->reg)) != 0)
+		return rc;
+	if ((rc = registry_parse_file(b->cfg.registry_path, &recs, &n, &err)) != 0) {
+		log_warnx("%s: %s: %s", b->cfg.registry_path, err.field, err.reason);
+		return rc;
+	}
+	if ((rc = genesis_broker_key(b)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = genesis_unit(b, recs[i])) != 0)
+			goto out;
+	if (b->txn != NULL) {
+		rc = store_txn_commit(b->txn);
+		b->txn = NULL;
+	}
+out:
+	if (rc != 0) {
+		store_txn_abort(b->txn);
+		b->txn = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
+	free(recs);
+	return rc;
+}

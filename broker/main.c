@@ -1,0 +1,170 @@
+/* broker/main.c — cluebus-broker: configuration, startup, the event loop, SIGTERM.
+ *
+ * The loop: wait for frames (at most 50 ms), take up to batch_max of them off the socket,
+ * commit the round in one LMDB transaction, send its replies, feed deliveries, run timers.
+ * SIGTERM or SIGINT stop the loop after the current round committed. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: cluebus-broker [-v] [--check] -c CONFIG\n");
+	exit(2);
+}
+
+static int
+broker_units_init(struct broker *b)
+{
+	size_t n = registry_count(b->reg);
+
+	if ((b->units = calloc(n, sizeof(*b->units))) == NULL)
+		return CB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const reg_unit_t *u = registry_at(b->reg, i);
+
+		if (strcmp(u->id, REGISTRY_BROKER_UNIT) == 0)
+			continue;
+		snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
+	}
+	return 0;
+}
+
+static void
+broker_run(struct broker *b)
+{
+	zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
+	int64_t last_timers = clock_mono_ms();
+
+	while (!stop_requested) {
+		int64_t now;
+
+		if (zmq_poll(&item, 1, 50) < 0 && errno != EINTR)
+			fatalx("poll: %s", zmq_strerror(errno));
+		if (frontend_drain(b, b->cfg.batch_max) > 0)
+			pipeline_commit(b);
+		delivery_pump(b);
+		if ((now = clock_mono_ms()) - last_timers >= 100) {
+			delivery_timers(b, now);
+			last_timers = now;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct broker b;
+	struct sigaction sa;
+	const char *config = NULL;
+	char errbuf[512];
+	int ch, check = 0, verbose = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'n': check = 1; break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (config == NULL || optind != argc)
+		usage();
+	log_init("cluebus-broker", verbose);
+	memset(&b, 0, sizeof(b));
+	if (config_broker_load(config, &b.cfg, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "%s\n", errbuf);
+		return 1;
+	}
+	if (check) {
+		Cluebus__Registry **recs;
+		registry_t *reg = registry_new();
+		cb_error_t err;
+		size_t n;
+
+		rc = registry_parse_file(b.cfg.registry_path, &recs, &n, &err);
+		if (rc != 0) {
+			fprintf(stderr, "%s: %s: %s\n", b.cfg.registry_path, err.field, err.reason);
+			return 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (rc == 0 && reg != NULL)
+				rc = registry_apply(reg, recs[i], 0, &err);
+			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
+		}
+		free(recs);
+		if (rc == 0 && reg != NULL && (rc = route_check(b.cfg.route, reg, &err)) != 0)
+			fprintf(stderr, "%s: %s: %s\n", config, err.field, err.reason);
+		registry_free(reg);
+		config_broker_free(&b.cfg);
+		if (rc == 0)
+			printf("%s: configuration OK\n", config);
+		return rc == 0 ? 0 : 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = key_load_private(b.cfg.key_path, &b.key)) != 0)
+		fatalx("broker key %s: %s", b.cfg.key_path, cb_strerror(rc));
+	if ((rc = store_open(b.cfg.data_dir, 0, b.cfg.map_size, &b.store)) != 0)
+		fatalx("store %s: %s", b.cfg.data_dir, cb_strerror(rc));
+	if ((rc = genesis_sync(&b)) != 0)
+		fatalx("registry: %s", cb_strerror(rc));
+	{
+		cb_error_t err;
+
+		if (route_check(b.cfg.route, b.reg, &err) != 0)
+			fatalx("%s: %s: %s", config, err.field, err.reason);
+	}
+	if (broker_units_init(&b) != 0)
+		fatalx("out of memory");
+	if (frontend_open(&b) != 0)
+		fatalx("cannot open %s", b.cfg.endpoint);
+	log_info("started: log head %llu, %zu units",
+	    (unsigned long long)store_head_seq(b.store), b.nunits);
+
+	broker_run(&b);
+
+	log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, delivered %llu, "
+	    "acked %llu, commits %llu", (unsigned long long)b.count.accepted,
+	    (unsigned long long)b.count.duplicates, (unsigned long long)b.count.rejected,
+	    (unsigned long long)b.count.delivered, (unsigned long long)b.count.acked,
+	    (unsigned long long)b.count.commits);
+	frontend_close(&b);
+	store_close(b.store);
+	registry_free(b.reg);
+	key_free(b.key);
+	free(b.units);
+	free(b.pending);
+	config_broker_free(&b.cfg);
+	return 0;
+}

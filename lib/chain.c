@@ -1,0 +1,66 @@
+/* lib/chain.c — entry hashing and the per-entry checks of the tamper-evident chain. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "chain.h"
+#include "cluebus/err.h"
+
+static const char chain_tag[] = "cluebus-entry-v1";
+
+int
+chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
+{
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return CB_ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, chain_tag, sizeof(chain_tag) - 1) == 1 &&
+	    EVP_DigestUpdate(ctx, entry, len) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : CB_ECRYPTO;
+}
+
+int
+chain_decode(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogEntry **e)
+{
+	if (len < CHAIN_HASH_LEN)
+		return CB_ECORRUPT;
+	*e = cluebus__log_entry__unpack(NULL, len - CHAIN_HASH_LEN, val + CHAIN_HASH_LEN);
+	if (*e == NULL)
+		return CB_ECORRUPT;
+	*hash = val;
+	return 0;
+}
+
+int
+chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN],
+    const char **why)
+{
+	uint8_t h[CHAIN_HASH_LEN];
+	const uint8_t *recorded;
+	Cluebus__LogEntry *e;
+	int rc = CB_ECORRUPT;
+
+	if (chain_decode(val, len, &recorded, &e) != 0) {
+		*why = "entry does not decode";
+		return CB_ECORRUPT;
+	}
+	if (chain_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, h) != 0)
+		*why = "hash computation failed";
+	else if (CRYPTO_memcmp(h, recorded, CHAIN_HASH_LEN) != 0)
+		*why = "entry bytes do not match its recorded hash";
+	else if (e->seq != seq)
+		*why = "entry records a different sequence number";
+	else if (e->prev_hash.len != CHAIN_HASH_LEN ||
+	    CRYPTO_memcmp(e->prev_hash.data, prev, CHAIN_HASH_LEN) != 0)
+		*why = "prev_hash does not link to the previous entry";
+	else
+		rc = 0;
+	cluebus__log_entry__free_unpacked(e, NULL);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* lib/chain.h — the hash chain over audit log entries.
+ *
+ * entry hash = SHA-256("cluebus-entry-v1" || packed LogEntry), and every LogEntry carries
+ * the previous entry's hash (32 zero bytes before the first), so each hash commits to the
+ * whole history before it. A stored log value is hash || packed LogEntry. */
+#ifndef CB_CHAIN_H
+#define CB_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluebus.pb-c.h"
+
+#define CHAIN_HASH_LEN	32
+
+/* Computes the entry hash of `len` packed bytes. Returns 0 or CB_ECRYPTO. */
+int	chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
+    __attribute__((warn_unused_result));
+
+/* Splits a stored value into its recorded hash and a new LogEntry (free with
+ * cluebus__log_entry__free_unpacked(e, NULL)). Checks nothing but the encoding.
+ * Returns 0 or CB_ECORRUPT. */
+int	chain_decode(const uint8_t *val, size_t len, const uint8_t **hash,
+    Cluebus__LogEntry **e) __attribute__((warn_unused_result));
+
+/* Checks a stored value: its recorded hash equals chain_hash of its bytes, its seq is
+ * `seq`, and its prev_hash equals `prev`. Returns 0, or CB_ECORRUPT with `why` (a static
+ * string) saying which check failed. */
+int	chain_check(const uint8_t *val, size_t len, uint64_t seq,
+    const uint8_t prev[CHAIN_HASH_LEN], const char **why) __attribute__((warn_unused_result));
+
+#endif

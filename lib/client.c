@@ -1,0 +1,839 @@
+/* lib/client.c — the client library: durable publish, delivery, acknowledgement.
+ *
+ * State machine of the connection (one DEALER socket, ZMQ_IMMEDIATE):
+ *
+ *   IDLE --send hello--> HELLO_SENT --welcome--> READY
+ *    ^                      |  rejected: log why, back off (1 s .. 30 s)
+ *    +----------------------+
+ *    +-- READY: broker silent for 4 heartbeats, or "not authenticated" (it restarted)
+ *
+ * The outbox (LMDB, key = local sequence) holds every publish from cb_client_publish_json
+ * until the application marked its outcome done; in-flight publishes are resent with the
+ * same bytes until answered. Inbound messages are surfaced in log order; `watermark` (in
+ * LMDB) is the highest seq the application marked done, and anything at or below it is
+ * acknowledged again and dropped, so the application sees each message once.
+ *
+ * Invariants: (1) a publish is in the outbox before cb_client_publish_json returns 0;
+ * (2) an outbox record is deleted only by cb_client_done on its outcome; (3) the broker is
+ * acked for seq only after the watermark reached seq durably. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <zmq.h>
+
+#include "chain.h"
+#include "cluebus/client.h"
+#include "envelope.h"
+#include "intake.h"
+#include "keys.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+#include "wire.h"
+
+enum conn_state { C_IDLE, C_HELLO_SENT, C_READY };
+
+struct inflight {
+	uint64_t	 lseq;
+	uint8_t		 msgid[16];
+	int		 answered;	/* an outcome event is queued */
+	int64_t		 sent_ms;	/* monotonic; 0 = send now */
+};
+
+struct event_node {
+	cb_event_t	 ev;
+	char		*json;
+	uint64_t	 lseq;		/* publish outcomes: the outbox record */
+	struct event_node *next;
+};
+
+struct cb_client {
+	char		 unit[33];
+	char		 broker[256];
+	int64_t		 resend_ms, heartbeat_ms;
+	unsigned	 window;
+	cb_key_t	*key;
+	registry_t	*reg;		/* NULL: no agent-side signature check */
+
+	MDB_env		*env;
+	MDB_dbi		 outbox, meta;
+	uint64_t	 next_lseq;	/* key of the next publish */
+	uint64_t	 send_cursor;	/* highest lseq taken into flight */
+	uint64_t	 watermark;	/* highest inbound seq done */
+	uint64_t	 inbound_high;	/* highest inbound seq queued as an event */
+
+	void		*zctx, *sock;
+	enum conn_state	 state;
+	int64_t		 hello_ms, last_rx_ms, last_hb_ms, backoff_ms;
+
+	struct inflight	*inflight;
+	size_t		 ninflight;
+	struct event_node *head, *tail;
+};
+
+static const char *const reject_names[] = {
+	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
+	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
+	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict",
+};
+
+static const char *
+reject_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(reject_names) / sizeof(reject_names[0]))
+		return "unknown";
+	return reject_names[code];
+}
+
+/* ---- the store ---- */
+
+static int
+client_store_fail(const char *what, int mrc)
+{
+	log_warnx("client store: %s: %s", what, mdb_strerror(mrc));
+	return CB_ESTORE;
+}
+
+static int
+client_store_open(cb_client_t *c, const char *dir)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc;
+
+	if (file_mkdirs(dir, 0700) != 0)
+		return CB_EIO;
+	if ((mrc = mdb_env_create(&c->env)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(c->env, 4)) != 0 ||
+	    (mrc = mdb_env_set_mapsize(c->env, (size_t)1 << 30)) != 0 ||
+	    (mrc = mdb_env_open(c->env, dir, MDB_NOTLS, 0600)) != 0)
+		return client_store_fail(dir, mrc);
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	if ((mrc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &c->outbox)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta)) != 0 ||
+	    (mrc = mdb_cursor_open(txn, c->outbox, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return client_store_fail("open", mrc);
+	}
+	c->next_lseq = 1;
+	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+		c->next_lseq = be64_get(k.mv_data) + 1;
+	mdb_cursor_close(cur);
+	k.mv_data = (void *)"watermark", k.mv_size = 9;
+	if (mdb_get(txn, c->meta, &k, &v) == 0 && v.mv_size == 8)
+		c->watermark = be64_get(v.mv_data);
+	c->inbound_high = c->watermark;
+	if ((mrc = mdb_txn_commit(txn)) != 0)
+		return client_store_fail("commit", mrc);
+	return 0;
+}
+
+/* Reads outbox[lseq] into a new record (caller frees). */
+static int
+client_record_get(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	MDB_txn *txn;
+	int mrc;
+
+	be64_put(key, lseq);
+	if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return client_store_fail("read", mrc);
+	mrc = mdb_get(txn, c->outbox, &k, &v);
+	*rec = mrc == 0 ? cluebus__outbox_record__unpack(NULL, v.mv_size, v.mv_data) : NULL;
+	mdb_txn_abort(txn);
+	if (mrc == MDB_NOTFOUND)
+		return CB_ENOTFOUND;
+	if (mrc != 0)
+		return client_store_fail("read", mrc);
+	return *rec != NULL && (*rec)->envelope != NULL ? 0 : CB_ECORRUPT;
+}
+
+/* Puts or deletes one key in one durable transaction. */
+static int
+client_store_put(cb_client_t *c, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+    size_t vlen, int del)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	MDB_txn *txn;
+	int mrc;
+
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	mrc = del ? mdb_del(txn, dbi, &k, NULL) : mdb_put(txn, dbi, &k, &v, 0);
+	if (mrc != 0 && !(del && mrc == MDB_NOTFOUND)) {
+		mdb_txn_abort(txn);
+		return client_store_fail(del ? "delete" : "put", mrc);
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0)
+		return client_store_fail("commit", mrc);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static struct event_node *
+event_push(cb_client_t *c, cb_event_type_t type)
+{
+	struct event_node *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return NULL;
+	n->ev.type = type;
+	if (c->tail != NULL)
+		c->tail->next = n;
+	else
+		c->head = n;
+	c->tail = n;
+	return n;
+}
+
+static void
+event_pop(cb_client_t *c)
+{
+	struct event_node *n = c->head;
+
+	if (n == NULL)
+		return;
+	c->head = n->next;
+	if (c->head == NULL)
+		c->tail = NULL;
+	free(n->json);
+	free(n);
+}
+
+/* ---- sending ---- */
+
+static int
+client_send(cb_client_t *c, const Cluebus__Frame *f)
+{
+	int rc = wire_send(c->sock, NULL, 0, f);
+
+	if (rc != 0)
+		log_debug("send: %s", cb_strerror(rc));
+	return rc;
+}
+
+static void
+client_hello(cb_client_t *c, int64_t now)
+{
+	Cluebus__Hello h = CLUEBUS__HELLO__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+	uint8_t nonce[16], sig[KEY_SIG_LEN], buf[128];
+	size_t len;
+
+	h.unit = c->unit;
+	h.time_ms = clock_now_ms();
+	h.protocol = WIRE_PROTOCOL;
+	if (rand_bytes(nonce, sizeof(nonce)) != 0)
+		return;
+	len = wire_hello_bytes(c->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
+	if (len == 0 || key_sign(c->key, buf, len, sig) != 0)
+		return;
+	h.key_id.data = (uint8_t *)key_id(c->key);
+	h.key_id.len = KEY_ID_LEN;
+	h.nonce.data = nonce, h.nonce.len = sizeof(nonce);
+	h.signature.data = sig, h.signature.len = sizeof(sig);
+	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
+	f.hello = &h;
+	if (client_send(c, &f) != 0)
+		return;	/* not connected yet (ZMQ_IMMEDIATE): stay idle, try again */
+	c->state = C_HELLO_SENT;
+	c->hello_ms = now;
+}
+
+static void
+client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
+{
+	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+	Cluebus__OutboxRecord *rec;
+
+	if (client_record_get(c, it->lseq, &rec) != 0) {
+		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
+		return;
+	}
+	p.envelope = rec->envelope;
+	p.message_id.data = it->msgid;
+	p.message_id.len = 16;
+	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
+	f.publish = &p;
+	client_send(c, &f);
+	it->sent_ms = now;
+	cluebus__outbox_record__free_unpacked(rec, NULL);
+}
+
+static void
+client_send_ack(cb_client_t *c, uint64_t upto)
+{
+	Cluebus__Ack a = CLUEBUS__ACK__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+
+	a.upto_seq = upto;
+	f.frame_case = CLUEBUS__FRAME__FRAME_ACK;
+	f.ack = &a;
+	client_send(c, &f);
+}
+
+/* Takes stored publishes into flight up to the window. */
+static void
+client_fill_window(cb_client_t *c, int64_t now)
+{
+	uint8_t key[8];
+	MDB_cursor *cur;
+	MDB_val k = { 8, key }, v;
+	MDB_txn *txn;
+	int mrc;
+
+	if (c->ninflight >= c->window || c->send_cursor + 1 >= c->next_lseq)
+		return;
+	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, c->outbox, &cur) != 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	be64_put(key, c->send_cursor + 1);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    mrc == 0 && c->ninflight < c->window;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Cluebus__OutboxRecord *rec;
+		struct inflight *it;
+
+		if (k.mv_size != 8)
+			break;
+		c->send_cursor = be64_get(k.mv_data);
+		rec = cluebus__outbox_record__unpack(NULL, v.mv_size, v.mv_data);
+		if (rec == NULL || rec->envelope == NULL) {
+			log_warnx("outbox record %llu unreadable; skipped",
+			    (unsigned long long)c->send_cursor);
+			if (rec != NULL)
+				cluebus__outbox_record__free_unpacked(rec, NULL);
+			continue;
+		}
+		it = &c->inflight[c->ninflight++];
+		memset(it, 0, sizeof(*it));
+		it->lseq = c->send_cursor;
+		/* The message id lives in the signed bytes; parse them (our own) for it. */
+		{
+			Cluebus__Message *m = cluebus__message__unpack(NULL,
+			    rec->envelope->signed_.len, rec->envelope->signed_.data);
+
+			if (m != NULL && m->message_id.len == 16)
+				memcpy(it->msgid, m->message_id.data, 16);
+			if (m != NULL)
+				cluebus__message__free_unpacked(m, NULL);
+		}
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	(void)now;
+}
+
+/* ---- receiving ---- */
+
+static struct inflight *
+client_find(cb_client_t *c, const ProtobufCBinaryData *msgid)
+{
+	if (msgid->len != 16)
+		return NULL;
+	for (size_t i = 0; i < c->ninflight; i++)
+		if (memcmp(c->inflight[i].msgid, msgid->data, 16) == 0)
+			return &c->inflight[i];
+	return NULL;
+}
+
+static void
+client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
+{
+	struct inflight *it = client_find(c, &a->message_id);
+	Cluebus__OutboxRecord *rec;
+	struct event_node *n;
+
+	if (it == NULL || it->answered || a->entry_hash.len != CHAIN_HASH_LEN)
+		return;
+	if ((n = event_push(c, CB_EVENT_ACCEPTED)) == NULL)
+		return;
+	it->answered = 1;
+	n->lseq = it->lseq;
+	hex_encode(it->msgid, 16, n->ev.message_id);
+	hex_encode(a->entry_hash.data, CHAIN_HASH_LEN, n->ev.entry_hash);
+	n->ev.seq = a->seq;
+	n->ev.logged_ms = a->time_ms;
+	n->ev.duplicate = a->duplicate;
+	if (client_record_get(c, it->lseq, &rec) == 0) {
+		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+	}
+}
+
+static int
+reject_is_transient(int code)
+{
+	return code == CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED ||
+	    code == CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE;
+}
+
+static void
+client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
+{
+	struct inflight *it = client_find(c, &r->message_id);
+	Cluebus__OutboxRecord *rec;
+	struct event_node *n;
+	char safe[300];
+
+	str_sanitize(r->reason, strnlen(r->reason, 256), safe, sizeof(safe));
+	if (c->state == C_HELLO_SENT && r->message_id.len == 0) {
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
+		if (c->backoff_ms > 30000)
+			c->backoff_ms = 30000;
+		log_warnx("broker refused this unit's hello (%s: %s); check the unit id, key and "
+		    "registry; retrying in %lld ms", reject_name(r->code), safe,
+		    (long long)c->backoff_ms);
+		c->state = C_IDLE;
+		c->hello_ms = now;
+		return;
+	}
+	if (reject_is_transient(r->code)) {
+		if (r->code == CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED &&
+		    c->state == C_READY) {
+			log_info("broker lost this session (restart?); saying hello again");
+			c->state = C_IDLE;
+			c->backoff_ms = 0;
+		}
+		if (it != NULL)
+			it->sent_ms = now - c->resend_ms + 1000;	/* retry in a second */
+		return;
+	}
+	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
+		return;
+	it->answered = 1;
+	n->lseq = it->lseq;
+	hex_encode(it->msgid, 16, n->ev.message_id);
+	n->ev.reject_code = r->code;
+	n->ev.reject_name = reject_name(r->code);
+	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", safe);
+	if (client_record_get(c, it->lseq, &rec) == 0) {
+		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+	}
+}
+
+/* Builds the inbound document of SPEC §5: delivery facts, signature facts, the message. */
+static char *
+client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Message *m,
+    cb_sigcheck_t sigcheck)
+{
+	static const char *const sigtext[] = { "", "verified", "unchecked", "bad" };
+	char hash[65], kid[17], when[40];
+	json_t *doc, *recips, *sig;
+	const reg_unit_t *u;
+	char *out = NULL;
+
+	hex_encode(d->entry_hash.data, CHAIN_HASH_LEN, hash);
+	hex_encode(d->envelope->key_id.data, d->envelope->key_id.len == 8 ? 8 : 0, kid);
+	clock_format_rfc3339(d->logged_ms, when, sizeof(when));
+	if ((doc = json_object()) == NULL)
+		return NULL;
+	recips = json_array();
+	for (size_t i = 0; i < d->n_recipients; i++)
+		json_array_append_new(recips, json_string(d->recipients[i]));
+	sig = json_pack("{s:s, s:s, s:b, s:s}", "algorithm", "ed25519", "key_id", kid,
+	    "verified_by_broker", 1, "agent_check", sigtext[sigcheck]);
+	json_object_set_new(doc, "seq", json_integer((json_int_t)d->seq));
+	json_object_set_new(doc, "entry_hash", json_string(hash));
+	json_object_set_new(doc, "logged", json_string(when));
+	json_object_set_new(doc, "sender", json_string(m->sender));
+	if (c->reg != NULL && (u = registry_unit(c->reg, m->sender)) != NULL)
+		json_object_set_new(doc, "sender_name", json_string(u->name));
+	json_object_set_new(doc, "signature", sig);
+	json_object_set_new(doc, "recipients", recips);
+	json_object_set_new(doc, "message", intake_to_json(m));
+	out = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	return out;
+}
+
+static void
+client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
+{
+	const Cluebus__Envelope *env = d->envelope;
+	cb_sigcheck_t sigcheck = CB_SIG_UNCHECKED;
+	Cluebus__Message *m = NULL;
+	const cb_key_t *key;
+	struct event_node *n;
+	cb_error_t err;
+
+	if (d->seq <= c->watermark) {
+		client_send_ack(c, c->watermark);	/* done before: the ack was lost */
+		return;
+	}
+	if (d->seq <= c->inbound_high || d->entry_hash.len != CHAIN_HASH_LEN)
+		return;	/* already queued (a redelivery) */
+	if (c->reg != NULL && env->sender != NULL &&
+	    registry_key_at(c->reg, env->sender, env->key_id.data, env->key_id.len,
+	    d->logged_ms, &key) == REG_KEY_OK)
+		sigcheck = envelope_verify(env, key) == 0 ? CB_SIG_VERIFIED : CB_SIG_BAD;
+	if (envelope_open(env, &m, &err) != 0) {
+		log_warnx("delivery %llu does not parse (%s: %s); left unacknowledged",
+		    (unsigned long long)d->seq, err.field, err.reason);
+		return;
+	}
+	if ((n = event_push(c, CB_EVENT_MESSAGE)) == NULL)
+		goto out;
+	n->ev.seq = d->seq;
+	n->ev.logged_ms = d->logged_ms;
+	n->ev.sigcheck = sigcheck;
+	hex_encode(d->entry_hash.data, CHAIN_HASH_LEN, n->ev.entry_hash);
+	hex_encode(m->message_id.data, 16, n->ev.message_id);
+	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
+	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
+	n->json = client_inbound_json(c, d, m, sigcheck);
+	n->ev.json = n->json != NULL ? n->json : "{}";
+	c->inbound_high = d->seq;
+out:
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void
+client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
+{
+	switch (f->frame_case) {
+	case CLUEBUS__FRAME__FRAME_WELCOME:
+		if (c->state != C_READY)
+			log_info("connected to %s as %s", c->broker, c->unit);
+		c->state = C_READY;
+		c->backoff_ms = 0;
+		for (size_t i = 0; i < c->ninflight; i++)
+			if (!c->inflight[i].answered)
+				c->inflight[i].sent_ms = 0;	/* resend on this session */
+		if (c->watermark > 0)
+			client_send_ack(c, c->watermark);
+		break;
+	case CLUEBUS__FRAME__FRAME_ACCEPTED:
+		client_on_accepted(c, f->accepted);
+		break;
+	case CLUEBUS__FRAME__FRAME_REJECTED:
+		client_on_rejected(c, f->rejected, now);
+		break;
+	case CLUEBUS__FRAME__FRAME_DELIVER:
+		if (c->state == C_READY)
+			client_on_deliver(c, f->deliver);
+		break;
+	default:
+		break;	/* heartbeat: liveness only */
+	}
+}
+
+static void
+client_recv_all(cb_client_t *c, int64_t now)
+{
+	for (;;) {
+		Cluebus__Frame *f;
+		zmq_msg_t msg;
+
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			return;
+		}
+		c->last_rx_ms = now;
+		if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f) == 0) {
+			client_on_frame(c, f, now);
+			wire_free(f);
+		} else {
+			log_warnx("broker sent a frame that does not parse; ignored");
+		}
+		zmq_msg_close(&msg);
+	}
+}
+
+static void
+client_timers(cb_client_t *c, int64_t now)
+{
+	if (c->state == C_READY && now - c->last_rx_ms > 4 * c->heartbeat_ms + 1000) {
+		log_warnx("broker silent for %lld ms; reconnecting",
+		    (long long)(now - c->last_rx_ms));
+		c->state = C_IDLE;
+	}
+	if (c->state == C_IDLE && now - c->hello_ms >= c->backoff_ms)
+		client_hello(c, now);
+	else if (c->state == C_HELLO_SENT &&
+	    now - c->hello_ms >= (c->backoff_ms > 0 ? c->backoff_ms : c->resend_ms))
+		client_hello(c, now);
+	if (c->state != C_READY)
+		return;
+	if (now - c->last_hb_ms >= c->heartbeat_ms) {
+		Cluebus__Heartbeat hb = CLUEBUS__HEARTBEAT__INIT;
+		Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+
+		hb.time_ms = clock_now_ms();
+		f.frame_case = CLUEBUS__FRAME__FRAME_HEARTBEAT;
+		f.heartbeat = &hb;
+		client_send(c, &f);
+		c->last_hb_ms = now;
+	}
+	client_fill_window(c, now);
+	for (size_t i = 0; i < c->ninflight; i++) {
+		struct inflight *it = &c->inflight[i];
+
+		if (!it->answered && (it->sent_ms == 0 || now - it->sent_ms >= c->resend_ms))
+			client_send_publish(c, it, now);
+	}
+}
+
+/* ---- the public API ---- */
+
+int
+cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
+{
+	cb_client_t *c;
+	int rc, linger = 0, one = 1;
+
+	if (opt == NULL || !unit_id_valid(opt->unit) || opt->key_path == NULL ||
+	    opt->broker == NULL || strlen(opt->broker) >= 256 || opt->state_dir == NULL)
+		return CB_EINVAL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return CB_ENOMEM;
+	snprintf(c->unit, sizeof(c->unit), "%s", opt->unit);
+	snprintf(c->broker, sizeof(c->broker), "%s", opt->broker);
+	c->resend_ms = opt->resend_ms > 0 ? opt->resend_ms : 5000;
+	c->heartbeat_ms = opt->heartbeat_ms > 0 ? opt->heartbeat_ms : 1000;
+	c->window = opt->window > 0 ? opt->window : 256;
+	if ((c->inflight = calloc(c->window, sizeof(*c->inflight))) == NULL) {
+		rc = CB_ENOMEM;
+		goto fail;
+	}
+	if ((rc = key_load_private(opt->key_path, &c->key)) != 0)
+		goto fail;
+	if (opt->registry_path != NULL) {
+		Cluebus__Registry **recs;
+		cb_error_t err;
+		size_t n;
+
+		if ((rc = registry_parse_file(opt->registry_path, &recs, &n, &err)) != 0) {
+			log_warnx("%s: %s: %s", opt->registry_path, err.field, err.reason);
+			goto fail;
+		}
+		c->reg = registry_new();
+		for (size_t i = 0; i < n; i++) {
+			if (c->reg != NULL && registry_apply(c->reg, recs[i], 0, &err) != 0)
+				log_warnx("registry: %s: %s", err.field, err.reason);
+			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
+		}
+		free(recs);
+		if (c->reg == NULL) {
+			rc = CB_ENOMEM;
+			goto fail;
+		}
+	}
+	if ((rc = client_store_open(c, opt->state_dir)) != 0)
+		goto fail;
+	if ((c->zctx = zmq_ctx_new()) == NULL ||
+	    (c->sock = zmq_socket(c->zctx, ZMQ_DEALER)) == NULL ||
+	    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
+	    zmq_connect(c->sock, c->broker) != 0) {
+		log_warnx("connect %s: %s", c->broker, zmq_strerror(errno));
+		rc = CB_EIO;
+		goto fail;
+	}
+	c->state = C_IDLE;
+	c->hello_ms = clock_mono_ms();
+	*out = c;
+	return 0;
+fail:
+	cb_client_close(c);
+	return rc;
+}
+
+void
+cb_client_close(cb_client_t *c)
+{
+	if (c == NULL)
+		return;
+	while (c->head != NULL)
+		event_pop(c);
+	if (c->sock != NULL)
+		zmq_close(c->sock);
+	if (c->zctx != NULL)
+		zmq_ctx_term(c->zctx);
+	if (c->env != NULL)
+		mdb_env_close(c->env);
+	registry_free(c->reg);
+	key_free(c->key);
+	free(c->inflight);
+	free(c);
+}
+
+int
+cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
+    char message_id[33], cb_error_t *err)
+{
+	Cluebus__OutboxRecord rec = CLUEBUS__OUTBOX_RECORD__INIT;
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *m = NULL;
+	uint8_t key[8], *buf = NULL;
+	size_t buflen;
+	int rc;
+
+	if (tag == NULL)
+		tag = "";
+	if (strlen(tag) > 255) {
+		cb_error_set(err, "tag", "longer than 255 bytes");
+		return CB_EINVAL;
+	}
+	if ((rc = intake_from_json(json, len, &m, err)) != 0)
+		return rc;
+	if (m->message_id.len == 0) {
+		if ((m->message_id.data = malloc(16)) == NULL) {
+			rc = CB_ENOMEM;
+			goto out;
+		}
+		m->message_id.len = 16;
+		if ((rc = rand_bytes(m->message_id.data, 16)) != 0)
+			goto out;
+	}
+	if ((m->sender = strdup(c->unit)) == NULL) {
+		m->sender = (char *)protobuf_c_empty_string;
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	m->created_ms = clock_now_ms();
+	if ((rc = envelope_sign(m, c->key, &env)) != 0) {
+		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));
+		goto out;
+	}
+	rec.envelope = env;
+	rec.tag = (char *)tag;
+	rec.stored_ms = m->created_ms;
+	buflen = cluebus__outbox_record__get_packed_size(&rec);
+	if ((buf = malloc(buflen)) == NULL) {
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	cluebus__outbox_record__pack(&rec, buf);
+	be64_put(key, c->next_lseq);
+	if ((rc = client_store_put(c, c->outbox, key, 8, buf, buflen, 0)) != 0) {
+		cb_error_set(err, "(store)", "cannot store the message durably");
+		goto out;
+	}
+	c->next_lseq++;
+	if (message_id != NULL)
+		hex_encode(m->message_id.data, 16, message_id);
+out:
+	free(buf);
+	if (m != NULL) {
+		m->key_id.data = NULL;	/* borrowed from env */
+		m->key_id.len = 0;
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+	envelope_free(env);
+	return rc;
+}
+
+int
+cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
+{
+	int64_t deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+	for (;;) {
+		zmq_pollitem_t item = { c->sock, 0, ZMQ_POLLIN, 0 };
+		int64_t now = clock_mono_ms();
+		long wait;
+
+		client_recv_all(c, now);
+		client_timers(c, now);
+		if (c->head != NULL) {
+			*ev = &c->head->ev;
+			return 0;
+		}
+		if (now >= deadline)
+			return CB_ETIMEOUT;
+		wait = (long)(deadline - now);
+		if (wait > 50)
+			wait = 50;
+		if (zmq_poll(&item, 1, wait) < 0 && errno != EINTR)
+			return CB_EIO;
+	}
+}
+
+static void
+client_forget_inflight(cb_client_t *c, uint64_t lseq)
+{
+	for (size_t i = 0; i < c->ninflight; i++) {
+		if (c->inflight[i].lseq != lseq)
+			continue;
+		c->inflight[i] = c->inflight[--c->ninflight];
+		return;
+	}
+}
+
+int
+cb_client_done(cb_client_t *c, const cb_event_t *ev)
+{
+	struct event_node *n = c->head;
+	uint8_t key[8];
+	int rc;
+
+	if (n == NULL || ev != &n->ev)
+		return CB_EINVAL;
+	if (ev->type == CB_EVENT_MESSAGE) {
+		be64_put(key, ev->seq);
+		if ((rc = client_store_put(c, c->meta, "watermark", 9, key, 8, 0)) != 0)
+			return rc;
+		c->watermark = ev->seq;
+		if (c->state == C_READY)
+			client_send_ack(c, ev->seq);
+	} else {
+		be64_put(key, n->lseq);
+		if ((rc = client_store_put(c, c->outbox, key, 8, NULL, 0, 1)) != 0)
+			return rc;
+		client_forget_inflight(c, n->lseq);
+	}
+	event_pop(c);
+	return 0;
+}
+
+int
+cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char *tag), void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_txn *txn;
+	int mrc;
+
+	if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return client_store_fail("read", mrc);
+	if ((mrc = mdb_cursor_open(txn, c->outbox, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return client_store_fail("cursor", mrc);
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Cluebus__OutboxRecord *rec = cluebus__outbox_record__unpack(NULL, v.mv_size,
+		    v.mv_data);
+
+		if (rec != NULL) {
+			fn(arg, rec->tag);
+			cluebus__outbox_record__free_unpacked(rec, NULL);
+		}
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int
+cb_client_connected(const cb_client_t *c)
+{
+	return c->state == C_READY;
+}

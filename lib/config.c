@@ -1,0 +1,304 @@
+/* lib/config.c — load broker and agent configuration with libconfig.
+ *
+ * Every setting is checked for type and range; unknown settings are errors, because a
+ * misspelt setting silently falling back to a default is how durable systems lose data. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "util.h"
+
+struct cfgctx {
+	const char	*name;
+	char		 base[PATH_MAX];	/* directory of the config file */
+	char		*errbuf;
+	size_t		 errlen;
+};
+
+static int
+cfg_error(struct cfgctx *c, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cfg_error(struct cfgctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(c->errbuf, c->errlen, "%s:%d: %s", c->name,
+	    s != NULL ? config_setting_source_line(s) : 0, reason);
+	return CB_ECONFIG;
+}
+
+static int
+cfg_only(struct cfgctx *c, const config_setting_t *grp, const char *const *known)
+{
+	for (int i = 0; i < config_setting_length(grp); i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		int ok = 0;
+
+		for (size_t k = 0; known[k] != NULL; k++)
+			ok |= strcmp(config_setting_name(s), known[k]) == 0;
+		if (!ok)
+			return cfg_error(c, s, "unknown setting '%s'", config_setting_name(s));
+	}
+	return 0;
+}
+
+static int
+cfg_string(struct cfgctx *c, const config_setting_t *grp, const char *name, int required,
+    char *out, size_t outlen)
+{
+	const config_setting_t *s = config_setting_get_member(grp, name);
+	const char *v;
+
+	if (s == NULL)
+		return required ? cfg_error(c, grp, "'%s' is required", name) : 0;
+	if ((v = config_setting_get_string(s)) == NULL)
+		return cfg_error(c, s, "'%s' must be a string", name);
+	if (strlen(v) == 0 || strlen(v) >= outlen)
+		return cfg_error(c, s, "'%s' must be 1 to %zu bytes", name, outlen - 1);
+	snprintf(out, outlen, "%s", v);
+	return 0;
+}
+
+static int
+cfg_path(struct cfgctx *c, const config_setting_t *grp, const char *name, int required,
+    char *out, size_t outlen)
+{
+	char raw[PATH_MAX];
+	int rc;
+
+	raw[0] = '\0';
+	if ((rc = cfg_string(c, grp, name, required, raw, sizeof(raw))) != 0 || raw[0] == '\0')
+		return rc;
+	if (raw[0] == '/' || strcmp(c->base, ".") == 0)
+		rc = snprintf(out, outlen, "%s", raw);
+	else
+		rc = snprintf(out, outlen, "%s/%s", c->base, raw);
+	if (rc < 0 || (size_t)rc >= outlen)
+		return cfg_error(c, config_setting_get_member(grp, name), "'%s' is too long",
+		    name);
+	return 0;
+}
+
+static int
+cfg_int(struct cfgctx *c, const config_setting_t *grp, const char *name, long long lo,
+    long long hi, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, name);
+	long long v;
+
+	if (s == NULL)
+		return 0;	/* keep the default */
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return cfg_error(c, s, "'%s' must be an integer", name);
+	v = config_setting_get_int64(s);
+	if (v < lo || v > hi)
+		return cfg_error(c, s, "'%s' must be in %lld..%lld", name, lo, hi);
+	*out = v;
+	return 0;
+}
+
+static int
+cfg_read(struct cfgctx *c, config_t *cf, const char *text)
+{
+	config_init(cf);
+	if (config_read_string(cf, text) != CONFIG_TRUE) {
+		snprintf(c->errbuf, c->errlen, "%s:%d: %s", c->name, config_error_line(cf),
+		    config_error_text(cf));
+		config_destroy(cf);
+		return CB_ECONFIG;
+	}
+	return 0;
+}
+
+static void
+cfg_ctx(struct cfgctx *c, const char *name, char *errbuf, size_t errlen)
+{
+	const char *slash = strrchr(name, '/');
+
+	c->name = name;
+	c->errbuf = errbuf;
+	c->errlen = errlen;
+	if (slash == NULL)
+		snprintf(c->base, sizeof(c->base), ".");
+	else
+		snprintf(c->base, sizeof(c->base), "%.*s", (int)(slash - name), name);
+}
+
+int
+config_broker_parse(const char *name, const char *text, broker_config_t *cfg, char *errbuf,
+    size_t errlen)
+{
+	static const char *const top[] = { "broker", "routing", NULL };
+	static const char *const keys[] = { "endpoint", "data_dir", "key", "registry",
+	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
+	    "clock_skew_ms", NULL };
+	long long map_mb = 1024, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
+	    skew = 600000;
+	const config_setting_t *b;
+	struct cfgctx c;
+	cb_error_t err;
+	config_t cf;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg_ctx(&c, name, errbuf, errlen);
+	if ((rc = cfg_read(&c, &cf, text)) != 0)
+		return rc;
+	if ((rc = cfg_only(&c, config_root_setting(&cf), top)) != 0)
+		goto out;
+	if ((b = config_lookup(&cf, "broker")) == NULL || !config_setting_is_group(b)) {
+		rc = cfg_error(&c, NULL, "group 'broker' is required");
+		goto out;
+	}
+	if ((rc = cfg_only(&c, b, keys)) != 0 ||
+	    (rc = cfg_string(&c, b, "endpoint", 1, cfg->endpoint, sizeof(cfg->endpoint))) ||
+	    (rc = cfg_path(&c, b, "data_dir", 1, cfg->data_dir, sizeof(cfg->data_dir))) ||
+	    (rc = cfg_path(&c, b, "key", 1, cfg->key_path, sizeof(cfg->key_path))) ||
+	    (rc = cfg_path(&c, b, "registry", 1, cfg->registry_path,
+	    sizeof(cfg->registry_path))) ||
+	    (rc = cfg_int(&c, b, "map_size_mb", 1, 1 << 20, &map_mb)) ||
+	    (rc = cfg_int(&c, b, "batch_max", 1, 4096, &batch)) ||
+	    (rc = cfg_int(&c, b, "window", 1, 4096, &window)) ||
+	    (rc = cfg_int(&c, b, "redeliver_ms", 100, 3600000, &redeliver)) ||
+	    (rc = cfg_int(&c, b, "peer_timeout_ms", 100, 3600000, &timeout)) ||
+	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)))
+		goto out;
+	cfg->map_size = (size_t)map_mb << 20;
+	cfg->batch_max = (unsigned)batch;
+	cfg->window = (unsigned)window;
+	cfg->redeliver_ms = redeliver;
+	cfg->peer_timeout_ms = timeout;
+	cfg->clock_skew_ms = skew;
+	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) != 0) {
+		if (rc == CB_ECONFIG)
+			snprintf(errbuf, errlen, "%s: %s: %s", name, err.field, err.reason);
+		goto out;
+	}
+out:
+	config_destroy(&cf);
+	return rc;
+}
+
+void
+config_broker_free(broker_config_t *cfg)
+{
+	route_free(cfg->route);
+	cfg->route = NULL;
+}
+
+int
+config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char *errbuf,
+    size_t errlen)
+{
+	static const char *const top[] = { "agent", NULL };
+	static const char *const keys[] = { "unit", "key", "broker", "spool", "state_dir",
+	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", NULL };
+	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256;
+	const config_setting_t *a;
+	struct cfgctx c;
+	config_t cf;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg_ctx(&c, name, errbuf, errlen);
+	if ((rc = cfg_read(&c, &cf, text)) != 0)
+		return rc;
+	if ((rc = cfg_only(&c, config_root_setting(&cf), top)) != 0)
+		goto out;
+	if ((a = config_lookup(&cf, "agent")) == NULL || !config_setting_is_group(a)) {
+		rc = cfg_error(&c, NULL, "group 'agent' is required");
+		goto out;
+	}
+	if ((rc = cfg_only(&c, a, keys)) != 0 ||
+	    (rc = cfg_string(&c, a, "unit", 1, cfg->unit, sizeof(cfg->unit))) ||
+	    (rc = cfg_path(&c, a, "key", 1, cfg->key_path, sizeof(cfg->key_path))) ||
+	    (rc = cfg_string(&c, a, "broker", 1, cfg->broker, sizeof(cfg->broker))) ||
+	    (rc = cfg_path(&c, a, "spool", 1, cfg->spool_dir, sizeof(cfg->spool_dir))) ||
+	    (rc = cfg_path(&c, a, "state_dir", 1, cfg->state_dir, sizeof(cfg->state_dir))) ||
+	    (rc = cfg_path(&c, a, "registry", 1, cfg->registry_path,
+	    sizeof(cfg->registry_path))) ||
+	    (rc = cfg_int(&c, a, "resend_ms", 100, 3600000, &resend)) ||
+	    (rc = cfg_int(&c, a, "heartbeat_ms", 100, 60000, &heartbeat)) ||
+	    (rc = cfg_int(&c, a, "poll_ms", 10, 60000, &poll)) ||
+	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)))
+		goto out;
+	if (!unit_id_valid(cfg->unit)) {
+		rc = cfg_error(&c, config_setting_get_member(a, "unit"),
+		    "'unit' must match [a-z0-9-]{1,32}");
+		goto out;
+	}
+	cfg->resend_ms = resend;
+	cfg->heartbeat_ms = heartbeat;
+	cfg->poll_ms = poll;
+	cfg->window = (unsigned)window;
+out:
+	config_destroy(&cf);
+	return rc;
+}
+
+static int
+config_slurp(const char *path, char **text, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	size_t len;
+	int rc;
+
+	if (stat(path, &st) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return CB_ECONFIG;
+	}
+	if (st.st_mode & 022) {
+		snprintf(errbuf, errlen, "%s: refusing a group- or world-writable config", path);
+		return CB_ECONFIG;
+	}
+	if ((rc = file_read_all(path, CONFIG_MAX_FILE, text, &len)) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path,
+		    rc == CB_ETOOBIG ? "larger than 1 MiB" : strerror(errno));
+		return CB_ECONFIG;
+	}
+	if (strlen(*text) != len) {
+		free(*text);
+		snprintf(errbuf, errlen, "%s: contains a NUL byte", path);
+		return CB_ECONFIG;
+	}
+	return 0;
+}
+
+int
+config_broker_load(const char *path, broker_config_t *cfg, char *errbuf, size_t errlen)
+{
+	char *text;
+	int rc;
+
+	if ((rc = config_slurp(path, &text, errbuf, errlen)) != 0)
+		return rc;
+	rc = config_broker_parse(path, text, cfg, errbuf, errlen);
+	free(text);
+	return rc;
+}
+
+int
+config_agent_load(const char *path, agent_config_t *cfg, char *errbuf, size_t errlen)
+{
+	char *text;
+	int rc;
+
+	if ((rc = config_slurp(path, &text, errbuf, errlen)) != 0)
+		return rc;
+	rc = config_agent_parse(path, text, cfg, errbuf, errlen);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* lib/config.h — broker and agent configuration files (libconfig syntax).
+ *
+ * Relative paths in a config file are resolved against the file's own directory, so a
+ * deployment directory can be moved as a whole. Loading reports the first error as
+ * "file:line: reason"; `--check` in the daemons prints it and exits. Config files that are
+ * group- or world-writable are refused. */
+#ifndef CB_CONFIG_H
+#define CB_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "route.h"
+
+#define CONFIG_MAX_FILE	(1024 * 1024)
+
+typedef struct broker_config {
+	char		 endpoint[256];		/* ZeroMQ endpoint to bind */
+	char		 data_dir[PATH_MAX];
+	char		 key_path[PATH_MAX];	/* broker's Ed25519 private key */
+	char		 registry_path[PATH_MAX];
+	size_t		 map_size;		/* LMDB map size in bytes */
+	unsigned	 batch_max;		/* messages per group commit */
+	unsigned	 window;		/* deliveries in flight per unit */
+	int64_t		 redeliver_ms;		/* resend unacked deliveries after */
+	int64_t		 peer_timeout_ms;	/* a silent peer is offline after */
+	int64_t		 clock_skew_ms;		/* accepted |created - now| */
+	route_t		*route;			/* owned */
+} broker_config_t;
+
+typedef struct agent_config {
+	char		 unit[33];
+	char		 key_path[PATH_MAX];
+	char		 broker[256];		/* ZeroMQ endpoint to connect */
+	char		 spool_dir[PATH_MAX];
+	char		 state_dir[PATH_MAX];	/* the agent's own LMDB store */
+	char		 registry_path[PATH_MAX];	/* public keys, to re-verify deliveries */
+	int64_t		 resend_ms;		/* resend an unanswered publish after */
+	int64_t		 heartbeat_ms;
+	int64_t		 poll_ms;		/* spool scan interval */
+	unsigned	 window;		/* publishes in flight */
+} agent_config_t;
+
+/* Parses a config from memory (`name` is used in messages and to resolve relative paths).
+ * Returns 0, CB_ECONFIG with `errbuf` set to "name:line: reason", or CB_ENOMEM. On success
+ * the caller owns cfg->route (free with config_broker_free). */
+int	config_broker_parse(const char *name, const char *text, broker_config_t *cfg,
+    char *errbuf, size_t errlen) __attribute__((warn_unused_result));
+int	config_broker_load(const char *path, broker_config_t *cfg, char *errbuf, size_t errlen)
+    __attribute__((warn_unused_result));
+void	config_broker_free(broker_config_t *cfg);
+
+int	config_agent_parse(const char *name, const char *text, agent_config_t *cfg,
+    char *errbuf, size_t errlen) __attribute__((warn_unused_result));
+int	config_agent_load(const char *path, agent_config_t *cfg, char *errbuf, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,243 @@
+/* lib/envelope.c — build, sign, verify and open envelopes; validate message headers.
+ *
+ * Invariant: nothing is re-serialized between signing and verification. The signature
+ * covers Envelope.signed byte for byte; receivers parse those bytes only after the
+ * signature checked out, so a forged message never reaches the protobuf parser's body
+ * handling. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "util.h"
+
+int
+envelope_sign(Cluebus__Message *msg, const cb_key_t *key, Cluebus__Envelope **out)
+{
+	Cluebus__Envelope *env = NULL;
+	size_t len;
+	int rc = CB_ENOMEM;
+
+	if ((env = calloc(1, sizeof(*env))) == NULL)
+		return CB_ENOMEM;
+	cluebus__envelope__init(env);
+	if ((env->key_id.data = malloc(KEY_ID_LEN)) == NULL)
+		goto fail;
+	memcpy(env->key_id.data, key_id(key), KEY_ID_LEN);
+	env->key_id.len = KEY_ID_LEN;
+	if ((env->sender = strdup(msg->sender)) == NULL)
+		goto fail;
+	msg->key_id = env->key_id;
+	if ((len = cluebus__message__get_packed_size(msg)) > ENVELOPE_MAX) {
+		rc = CB_ETOOBIG;
+		goto fail;
+	}
+	if ((env->signed_.data = malloc(len > 0 ? len : 1)) == NULL ||
+	    (env->signature.data = malloc(KEY_SIG_LEN)) == NULL)
+		goto fail;
+	env->signed_.len = cluebus__message__pack(msg, env->signed_.data);
+	env->signature.len = KEY_SIG_LEN;
+	if ((rc = key_sign(key, env->signed_.data, env->signed_.len, env->signature.data)) != 0)
+		goto fail;
+	*out = env;
+	return 0;
+fail:
+	msg->key_id.data = NULL;
+	msg->key_id.len = 0;
+	envelope_free(env);
+	return rc;
+}
+
+int
+envelope_verify(const Cluebus__Envelope *env, const cb_key_t *key)
+{
+	if (env->key_id.len != KEY_ID_LEN || memcmp(env->key_id.data, key_id(key), KEY_ID_LEN))
+		return CB_EBADSIG;
+	return key_verify(key, env->signed_.data, env->signed_.len, env->signature.data,
+	    env->signature.len);
+}
+
+int
+envelope_open(const Cluebus__Envelope *env, Cluebus__Message **out, cb_error_t *err)
+{
+	Cluebus__Message *m;
+	int rc;
+
+	if (env->signed_.len > ENVELOPE_MAX) {
+		cb_error_set(err, "envelope.signed", "larger than %d bytes", ENVELOPE_MAX);
+		return CB_EMALFORMED;
+	}
+	m = cluebus__message__unpack(NULL, env->signed_.len, env->signed_.data);
+	if (m == NULL) {
+		cb_error_set(err, "envelope.signed", "not a valid Message encoding");
+		return CB_EMALFORMED;
+	}
+	if (strcmp(m->sender, env->sender != NULL ? env->sender : "") != 0) {
+		cb_error_set(err, "sender", "signed sender differs from the envelope's");
+		rc = CB_EMALFORMED;
+	} else if (m->key_id.len != env->key_id.len ||
+	    memcmp(m->key_id.data, env->key_id.data, env->key_id.len) != 0) {
+		cb_error_set(err, "key_id", "signed key id differs from the envelope's");
+		rc = CB_EMALFORMED;
+	} else {
+		rc = message_validate(m, err);
+	}
+	if (rc != 0) {
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+static int
+bytes_dup(ProtobufCBinaryData *dst, const ProtobufCBinaryData *src)
+{
+	dst->len = 0;
+	dst->data = NULL;
+	if (src->len == 0)
+		return 0;
+	if ((dst->data = malloc(src->len)) == NULL)
+		return CB_ENOMEM;
+	memcpy(dst->data, src->data, src->len);
+	dst->len = src->len;
+	return 0;
+}
+
+Cluebus__Envelope *
+envelope_dup(const Cluebus__Envelope *env)
+{
+	Cluebus__Envelope *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	cluebus__envelope__init(d);
+	if (bytes_dup(&d->signed_, &env->signed_) || bytes_dup(&d->signature, &env->signature) ||
+	    bytes_dup(&d->key_id, &env->key_id) ||
+	    (d->sender = strdup(env->sender != NULL ? env->sender : "")) == NULL) {
+		envelope_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+envelope_free(Cluebus__Envelope *env)
+{
+	if (env == NULL)
+		return;
+	free(env->signed_.data);
+	free(env->signature.data);
+	free(env->key_id.data);
+	if (env->sender != protobuf_c_empty_string)
+		free(env->sender);
+	free(env);
+}
+
+/* ---- validation ---- */
+
+static int
+text_ok(const char *s, size_t max)
+{
+	return s != NULL && strlen(s) <= max;
+}
+
+static int
+units_ok(char **units, size_t n, const char *field, cb_error_t *err)
+{
+	if (n > 64) {
+		cb_error_set(err, field, "more than 64 units");
+		return CB_EMALFORMED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!unit_id_valid(units[i])) {
+			cb_error_set(err, field, "entry %zu is not a unit id", i);
+			return CB_EMALFORMED;
+		}
+	}
+	return 0;
+}
+
+static int
+clue_validate(const Cluebus__Clue *c, cb_error_t *err)
+{
+	if (c->category <= CLUEBUS__CATEGORY__CATEGORY_UNSPECIFIED ||
+	    c->category > CLUEBUS__CATEGORY__CATEGORY_OTHER)
+		return cb_error_set(err, "clue.category", "unknown category"), CB_EMALFORMED;
+	if (strlen(c->jurisdiction) != 6 ||
+	    strspn(c->jurisdiction, "0123456789") != 6)
+		return cb_error_set(err, "clue.jurisdiction", "not a 6-digit division code"),
+		    CB_EMALFORMED;
+	if (c->summary[0] == '\0' || !text_ok(c->summary, 16 * 1024))
+		return cb_error_set(err, "clue.summary", "empty or longer than 16384 bytes"),
+		    CB_EMALFORMED;
+	if (!text_ok(c->location, 256) || !text_ok(c->handling_text, 16 * 1024))
+		return cb_error_set(err, "clue.location", "too long"), CB_EMALFORMED;
+	if (c->handling <= CLUEBUS__HANDLING_CODE__HANDLING_UNSPECIFIED ||
+	    c->handling > CLUEBUS__HANDLING_CODE__HANDLING_H3)
+		return cb_error_set(err, "clue.handling", "unknown handling code"), CB_EMALFORMED;
+	if (c->source_reliability <= CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_UNSPECIFIED ||
+	    c->source_reliability > CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_X)
+		return cb_error_set(err, "clue.source_reliability", "unknown value"),
+		    CB_EMALFORMED;
+	if (c->info_accuracy < 1 || c->info_accuracy > 4)
+		return cb_error_set(err, "clue.info_accuracy", "not in 1..4"), CB_EMALFORMED;
+	if (c->n_persons > 64 || c->n_attachments > 64)
+		return cb_error_set(err, "clue.persons", "more than 64 items"), CB_EMALFORMED;
+	for (size_t i = 0; i < c->n_attachments; i++)
+		if (c->attachments[i]->sha256.len != 32)
+			return cb_error_set(err, "clue.attachments.sha256", "not 32 bytes"),
+			    CB_EMALFORMED;
+	return 0;
+}
+
+/* Which body case each kind must carry, indexed by Cluebus__Kind. */
+static const Cluebus__Message__BodyCase kind_body[] = {
+	[CLUEBUS__KIND__KIND_CLUE] = CLUEBUS__MESSAGE__BODY_CLUE,
+	[CLUEBUS__KIND__KIND_REFERRAL] = CLUEBUS__MESSAGE__BODY_REFERRAL,
+	[CLUEBUS__KIND__KIND_RECEIPT] = CLUEBUS__MESSAGE__BODY_RECEIPT,
+	[CLUEBUS__KIND__KIND_FEEDBACK] = CLUEBUS__MESSAGE__BODY_FEEDBACK,
+	[CLUEBUS__KIND__KIND_SUPERVISION] = CLUEBUS__MESSAGE__BODY_SUPERVISION,
+	[CLUEBUS__KIND__KIND_REPORT] = CLUEBUS__MESSAGE__BODY_REPORT,
+	[CLUEBUS__KIND__KIND_ESCALATION] = CLUEBUS__MESSAGE__BODY_ESCALATION,
+	[CLUEBUS__KIND__KIND_REGISTRY] = CLUEBUS__MESSAGE__BODY_REGISTRY,
+	[CLUEBUS__KIND__KIND_MATCH] = CLUEBUS__MESSAGE__BODY_MATCH,
+};
+
+int
+message_validate(const Cluebus__Message *m, cb_error_t *err)
+{
+	if (m->message_id.len != MESSAGE_ID_LEN)
+		return cb_error_set(err, "message_id", "not 16 bytes"), CB_EMALFORMED;
+	if (!unit_id_valid(m->sender))
+		return cb_error_set(err, "sender", "not a unit id"), CB_EMALFORMED;
+	if (m->key_id.len != KEY_ID_LEN)
+		return cb_error_set(err, "key_id", "not 8 bytes"), CB_EMALFORMED;
+	if (m->created_ms <= 0)
+		return cb_error_set(err, "created", "missing"), CB_EMALFORMED;
+	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED || m->kind > CLUEBUS__KIND__KIND_MATCH)
+		return cb_error_set(err, "kind", "unknown kind"), CB_EMALFORMED;
+	if (m->priority <= CLUEBUS__PRIORITY__PRIORITY_UNSPECIFIED ||
+	    m->priority > CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
+		return cb_error_set(err, "priority", "unknown priority"), CB_EMALFORMED;
+	if (!text_ok(m->case_ref, 256))
+		return cb_error_set(err, "case_ref", "longer than 256 bytes"), CB_EMALFORMED;
+	if (m->refers_to.len != 0 && m->refers_to.len != MESSAGE_ID_LEN)
+		return cb_error_set(err, "refers_to", "not 16 bytes"), CB_EMALFORMED;
+	if (m->body_case != kind_body[m->kind])
+		return cb_error_set(err, "kind", "body does not match the kind"), CB_EMALFORMED;
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		return clue_validate(m->clue, err);
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		return units_ok(m->referral->to_units, m->referral->n_to_units,
+		    "referral.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		return units_ok(m->supervision->units, m->supervision->n_units,
+		    "supervision.units", err);
+	case CLUEBUS__MESSAGE__BODY_REPORT:
+		return units_ok(m->report->to_units, m->report->n_to_units,
+		    "report.to_units", err);
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,1293 @@
+/* lib/intake.c — strict JSON <-> Message conversion for agency documents (SPEC §5).
+ *
+ * Agency systems hand the agent JSON documents (the spool directory, the C library); this
+ * module is the one place that turns them into protobuf Messages and turns Messages back
+ * into JSON for SPOOL/out and the audit tool. The document format is written down in
+ * docs/formats.md. Parsing goes through jansson; nothing here reads JSON text by hand.
+ *
+ * Invariants:
+ *   (1) Outside input is bounded before it is used: the document size before parsing, every
+ *       string and array before it is copied. An error never aborts; it is returned as a
+ *       cb_error_t naming the field as a path ("clue.persons[1].age") and the reason.
+ *   (2) On error nothing leaks and *out is NULL. The message under construction is always
+ *       freeable by protobuf_c_message_free_unpacked(): a repeated field's count covers only
+ *       elements already stored, a oneof case is set together with its pointer, and every
+ *       string, bytes buffer, array and submessage is malloc'ed.
+ *   (3) For every message intake_from_json() returns, intake_from_json(intake_to_json(m))
+ *       without sender, key_id and created packs to the same bytes. That is why accepted
+ *       times are kept within 1970..9999: they must render back as four-digit years.
+ *   (4) Adding a kind to intake_from_json() is one parser function and one row in kinds[].
+ *
+ * Rendering follows the proto3 JSON mapping where the message is outside what intake
+ * accepts: an enum value without a name renders as its number, a time outside 1970..9999
+ * as its milliseconds, a uint64 above the JSON integer range as a decimal string, and a
+ * string that is not valid UTF-8 with its non-ASCII bytes replaced by '?'. */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "cluebus/err.h"
+#include "cluebus.pb-c.h"
+#include "intake.h"
+#include "util.h"
+
+#define FIELD_MAX	sizeof(((cb_error_t *)0)->field)
+#define DOC_FIELD	"(document)"
+#define TIME_MAX_MS	INT64_C(253402300799999)	/* 9999-12-31T23:59:59.999Z */
+#define ID_BYTES	16				/* message ids */
+#define SHA256_BYTES	32
+#if JSON_INTEGER_IS_LONG_LONG
+#define JSON_INT_MAX	LLONG_MAX
+#else
+#define JSON_INT_MAX	LONG_MAX
+#endif
+
+/* Flags for read_string(). */
+#define F_REQUIRED	0x1	/* absent or empty is an error */
+#define F_TEXT		0x2	/* free text: up to INTAKE_MAX_TEXT, may hold tab/newline/CR */
+
+/* ---- enum names ------------------------------------------------------------------------ */
+
+/* A name table is indexed by the enum value; [0] is the UNSPECIFIED value, which no
+ * document may name. */
+struct names {
+	const char *const	*name;
+	size_t			 count;
+};
+#define NAMES(a)	{ (a), sizeof(a) / sizeof((a)[0]) }
+#define NAMES_CHECK(a, last) \
+	_Static_assert(sizeof(a) / sizeof((a)[0]) == (last) + 1, #a " is out of date with the proto")
+
+static const char *const kind_names[] = { "unspecified", "clue", "referral", "receipt",
+    "feedback", "supervision", "report", "escalation", "registry", "match" };
+static const char *const priority_names[] = { "unspecified", "routine", "urgent",
+    "immediate" };
+static const char *const category_names[] = { "unspecified", "school", "medical",
+    "marriage", "labor", "online", "vagrant", "vulnerable_group", "foreign_national",
+    "public_tip", "dna", "entertainment_venue", "fake_paternity", "petition", "transport",
+    "cross_border", "other" };
+static const char *const handling_names[] = { "unspecified", "h0", "h1", "h2", "h3" };
+static const char *const reliability_names[] = { "unspecified", "a", "b", "c", "x" };
+static const char *const role_names[] = { "unspecified", "victim", "suspect", "reporter",
+    "other" };
+static const char *const gender_names[] = { "unspecified", "male", "female", "other",
+    "unknown" };
+static const char *const action_names[] = { "unspecified", "investigate", "rescue",
+    "dna_sampling", "legal_aid", "counseling", "schooling", "employment", "relief",
+    "family_search", "resettlement", "other" };
+static const char *const feedback_names[] = { "unspecified", "accepted", "in_progress",
+    "resolved", "rejected", "transferred" };
+static const char *const supervision_names[] = { "unspecified", "supervise", "listed" };
+static const char *const report_names[] = { "unspecified", "situation_analysis",
+    "self_evaluation", "warning_notice" };
+static const char *const missed_names[] = { "unspecified", "receipt", "feedback" };
+static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
+    "revoke_key", "change_liaison", "broker_key" };
+
+NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_MATCH);
+NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
+NAMES_CHECK(category_names, CLUEBUS__CATEGORY__CATEGORY_OTHER);
+NAMES_CHECK(handling_names, CLUEBUS__HANDLING_CODE__HANDLING_H3);
+NAMES_CHECK(reliability_names, CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_X);
+NAMES_CHECK(role_names, CLUEBUS__PERSON_ROLE__ROLE_OTHER);
+NAMES_CHECK(gender_names, CLUEBUS__GENDER__GENDER_UNKNOWN);
+NAMES_CHECK(action_names, CLUEBUS__ACTION__ACTION_OTHER);
+NAMES_CHECK(feedback_names, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
+NAMES_CHECK(supervision_names, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED);
+NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE);
+NAMES_CHECK(missed_names, CLUEBUS__MISSED__MISSED_FEEDBACK);
+NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY);
+
+static const struct names kinds_tab = NAMES(kind_names);
+static const struct names priority_tab = NAMES(priority_names);
+static const struct names category_tab = NAMES(category_names);
+static const struct names handling_tab = NAMES(handling_names);
+static const struct names reliability_tab = NAMES(reliability_names);
+static const struct names role_tab = NAMES(role_names);
+static const struct names gender_tab = NAMES(gender_names);
+static const struct names action_tab = NAMES(action_names);
+static const struct names feedback_tab = NAMES(feedback_names);
+static const struct names supervision_tab = NAMES(supervision_names);
+static const struct names report_tab = NAMES(report_names);
+static const struct names missed_tab = NAMES(missed_names);
+static const struct names registry_tab = NAMES(registry_names);
+
+static const char *
+names_get(const struct names *t, int value)
+{
+	if (value < 0 || (size_t)value >= t->count)
+		return "unknown";
+	return t->name[value];
+}
+
+/* Finds a nameable value (never [0]). Returns 0 and sets *value, or CB_EMALFORMED. */
+static int
+names_find(const struct names *t, const char *s, int *value)
+{
+	if (s == NULL)
+		return CB_EMALFORMED;
+	for (size_t i = 1; i < t->count; i++)
+		if (strcmp(s, t->name[i]) == 0) {
+			*value = (int)i;
+			return 0;
+		}
+	return CB_EMALFORMED;
+}
+
+/* Writes "a, b, c" (every nameable value) into out. */
+static void
+names_list(const struct names *t, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 1; i < t->count && used < outlen; i++) {
+		int n = snprintf(out + used, outlen - used, "%s%s", i > 1 ? ", " : "",
+		    t->name[i]);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+const char *
+intake_kind_name(Cluebus__Kind k)
+{
+	return names_get(&kinds_tab, (int)k);
+}
+
+int
+intake_kind_parse(const char *s, Cluebus__Kind *out)
+{
+	int v;
+
+	if (names_find(&kinds_tab, s, &v) != 0)
+		return CB_EMALFORMED;
+	*out = (Cluebus__Kind)v;
+	return 0;
+}
+
+const char *
+intake_category_name(Cluebus__Category c)
+{
+	return names_get(&category_tab, (int)c);
+}
+
+int
+intake_category_parse(const char *s, Cluebus__Category *out)
+{
+	int v;
+
+	if (names_find(&category_tab, s, &v) != 0)
+		return CB_EMALFORMED;
+	*out = (Cluebus__Category)v;
+	return 0;
+}
+
+const char *
+intake_priority_name(Cluebus__Priority p)
+{
+	return names_get(&priority_tab, (int)p);
+}
+
+int
+intake_priority_parse(const char *s, Cluebus__Priority *out)
+{
+	int v;
+
+	if (names_find(&priority_tab, s, &v) != 0)
+		return CB_EMALFORMED;
+	*out = (Cluebus__Priority)v;
+	return 0;
+}
+
+/* ---- errors and field paths ------------------------------------------------------------ */
+
+static int	fail(cb_error_t *, int, const char *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records where and why, and returns `code`. */
+static int
+fail(cb_error_t *err, int code, const char *path, const char *fmt, ...)
+{
+	char	reason[sizeof(((cb_error_t *)0)->reason)];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	cb_error_set(err, path, "%s", reason);
+	return code;
+}
+
+static int
+fail_nomem(cb_error_t *err, const char *path)
+{
+	return fail(err, CB_ENOMEM, path, "out of memory");
+}
+
+/* Appends `s` to `out` (outlen bytes, `*used` of them in use, NUL-terminated). Control
+ * characters become '?'; what does not fit is cut at a UTF-8 character boundary. Used
+ * for field paths and reasons, which end up in error files and logs. */
+static void
+text_put(char *out, size_t outlen, size_t *used, const char *s)
+{
+	size_t n = *used;
+
+	for (; *s != '\0' && n + 1 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (((unsigned char)*s & 0xc0) == 0x80) {
+		while (n > *used && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > *used)
+			n--;
+	}
+	out[n] = '\0';
+	*used = n;
+}
+
+static void
+path_put(char *out, size_t *used, const char *s)
+{
+	text_put(out, FIELD_MAX, used, s);
+}
+
+/* out = parent "." key, or key alone at the top level. */
+static void
+path_key(char *out, const char *parent, const char *key)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	path_put(out, &used, parent);
+	if (used > 0)
+		path_put(out, &used, ".");
+	path_put(out, &used, key);
+}
+
+/* out = parent "[" i "]". */
+static void
+path_index(char *out, const char *parent, size_t i)
+{
+	char	idx[32];
+	size_t	used = 0;
+
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	out[0] = '\0';
+	path_put(out, &used, parent);
+	path_put(out, &used, idx);
+}
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:	return "object";
+	case JSON_ARRAY:	return "array";
+	case JSON_STRING:	return "string";
+	case JSON_INTEGER:	return "integer";
+	case JSON_REAL:		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:	return "boolean";
+	case JSON_NULL:		return "null";
+	}
+	return "unknown";
+}
+
+/* ---- reading fields ---------------------------------------------------------------------- */
+
+/* Checks that `v` is an object whose keys are all in `allowed` (NULL-terminated). */
+static int
+object_check(const json_t *v, const char *path, const char *const *allowed, cb_error_t *err)
+{
+	const char	*key;
+	json_t		*member;
+	char		 sub[FIELD_MAX];
+
+	if (!json_is_object(v))
+		return fail(err, CB_EMALFORMED, path[0] != '\0' ? path : DOC_FIELD,
+		    "expected object, got %s", type_name(v));
+	json_object_foreach((json_t *)v, key, member) {
+		size_t i;
+
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			path_key(sub, path, key);
+			return fail(err, CB_EMALFORMED, sub, "unknown field");
+		}
+	}
+	return 0;
+}
+
+/* Looks up a string member. Returns 0 with *s NULL when absent and optional. */
+static int
+lookup_string(const json_t *obj, const char *parent, const char *key, int required,
+    const json_t **s, cb_error_t *err)
+{
+	char	 path[FIELD_MAX];
+	json_t	*v;
+
+	*s = NULL;
+	if ((v = json_object_get(obj, key)) == NULL) {
+		if (!required)
+			return 0;
+		path_key(path, parent, key);
+		return fail(err, CB_EMALFORMED, path, "required");
+	}
+	if (!json_is_string(v)) {
+		path_key(path, parent, key);
+		return fail(err, CB_EMALFORMED, path, "expected string, got %s", type_name(v));
+	}
+	*s = v;
+	return 0;
+}
+
+/* Whether `s` holds a control character (C0, DEL or C1). Free text may hold tab,
+ * newline and carriage return. `s` is valid UTF-8 (jansson checked it). */
+static int
+has_control(const char *s, size_t len, int text)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (text && (c == '\t' || c == '\n' || c == '\r'))
+			continue;
+		if (c < 0x20 || c == 0x7f)
+			return 1;
+		if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
+
+/* Reads a string member into *dst (a new copy). Absent optional members leave *dst. */
+static int
+read_string(const json_t *obj, const char *parent, const char *key, int flags, char **dst,
+    cb_error_t *err)
+{
+	const json_t	*v;
+	const char	*s;
+	char		 path[FIELD_MAX], *copy;
+	size_t		 len, max = flags & F_TEXT ? INTAKE_MAX_TEXT : INTAKE_MAX_SHORT;
+	int		 rc;
+
+	if ((rc = lookup_string(obj, parent, key, flags & F_REQUIRED, &v, err)) != 0 || v == NULL)
+		return rc;
+	s = json_string_value(v);
+	len = json_string_length(v);
+	path_key(path, parent, key);
+	if (len == 0 && (flags & F_REQUIRED))
+		return fail(err, CB_EMALFORMED, path, "must not be empty");
+	if (len > max)
+		return fail(err, CB_ETOOBIG, path, "longer than %zu bytes", max);
+	if (has_control(s, len, flags & F_TEXT))
+		return fail(err, CB_EMALFORMED, path, "contains a control character");
+	if ((copy = strdup(s)) == NULL)
+		return fail_nomem(err, path);
+	*dst = copy;
+	return 0;
+}
+
+static int
+read_enum(const json_t *obj, const char *parent, const char *key, int required,
+    const struct names *t, int *value, cb_error_t *err)
+{
+	const json_t	*v;
+	char		 path[FIELD_MAX], list[200];
+	int		 rc;
+
+	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+		return rc;
+	if (names_find(t, json_string_value(v), value) == 0)
+		return 0;
+	path_key(path, parent, key);
+	names_list(t, list, sizeof(list));
+	return fail(err, CB_EMALFORMED, path, "must be one of: %s", list);
+}
+
+/* Reads exactly `nbytes` bytes written as 2*nbytes lowercase hex digits. */
+static int
+read_hex(const json_t *obj, const char *parent, const char *key, int required, size_t nbytes,
+    ProtobufCBinaryData *dst, cb_error_t *err)
+{
+	const json_t	*v;
+	const char	*s;
+	char		 path[FIELD_MAX];
+	uint8_t		*buf;
+	int		 rc;
+
+	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+		return rc;
+	s = json_string_value(v);
+	path_key(path, parent, key);
+	if (json_string_length(v) != 2 * nbytes ||
+	    strspn(s, "0123456789abcdef") != 2 * nbytes)
+		return fail(err, CB_EMALFORMED, path, "expected %zu lowercase hex digits",
+		    2 * nbytes);
+	if ((buf = malloc(nbytes)) == NULL)
+		return fail_nomem(err, path);
+	if (hex_decode(s, buf, nbytes) != 0) {
+		free(buf);
+		return fail(err, CB_EMALFORMED, path, "expected %zu lowercase hex digits",
+		    2 * nbytes);
+	}
+	dst->data = buf;
+	dst->len = nbytes;
+	return 0;
+}
+
+static int
+read_time(const json_t *obj, const char *parent, const char *key, int required, int64_t *ms,
+    cb_error_t *err)
+{
+	const json_t	*v;
+	char		 path[FIELD_MAX];
+	int64_t		 t;
+	int		 rc;
+
+	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+		return rc;
+	path_key(path, parent, key);
+	if (clock_parse_rfc3339(json_string_value(v), &t) != 0)
+		return fail(err, CB_EMALFORMED, path,
+		    "not an RFC 3339 time (like 2026-03-01T08:30:00+08:00)");
+	if (t < 0 || t > TIME_MAX_MS)
+		return fail(err, CB_EMALFORMED, path, "outside the years 1970 to 9999 (UTC)");
+	*ms = t;
+	return 0;
+}
+
+static int
+read_int(const json_t *obj, const char *parent, const char *key, int required, json_int_t min,
+    json_int_t max, json_int_t *value, cb_error_t *err)
+{
+	char	 path[FIELD_MAX];
+	json_t	*v;
+
+	path_key(path, parent, key);
+	if ((v = json_object_get(obj, key)) == NULL)
+		return required ? fail(err, CB_EMALFORMED, path, "required") : 0;
+	if (!json_is_integer(v))
+		return fail(err, CB_EMALFORMED, path, "expected integer, got %s", type_name(v));
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
+		if (max == JSON_INT_MAX)
+			return fail(err, CB_EMALFORMED, path, "must be at least %"
+			    JSON_INTEGER_FORMAT, min);
+		return fail(err, CB_EMALFORMED, path, "must be from %" JSON_INTEGER_FORMAT
+		    " to %" JSON_INTEGER_FORMAT, min, max);
+	}
+	*value = json_integer_value(v);
+	return 0;
+}
+
+static int
+read_object(const json_t *obj, const char *parent, const char *key, int required,
+    const json_t **out, cb_error_t *err)
+{
+	char	 path[FIELD_MAX];
+	json_t	*v;
+
+	*out = NULL;
+	path_key(path, parent, key);
+	if ((v = json_object_get(obj, key)) == NULL)
+		return required ? fail(err, CB_EMALFORMED, path, "required") : 0;
+	if (!json_is_object(v))
+		return fail(err, CB_EMALFORMED, path, "expected object, got %s", type_name(v));
+	*out = v;
+	return 0;
+}
+
+/* Reads an optional array of at most INTAKE_MAX_ITEMS elements. */
+static int
+read_array(const json_t *obj, const char *parent, const char *key, const json_t **out,
+    cb_error_t *err)
+{
+	char	 path[FIELD_MAX];
+	json_t	*v;
+
+	*out = NULL;
+	path_key(path, parent, key);
+	if ((v = json_object_get(obj, key)) == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, CB_EMALFORMED, path, "expected array, got %s", type_name(v));
+	if (json_array_size(v) > INTAKE_MAX_ITEMS)
+		return fail(err, CB_ETOOBIG, path, "more than %d items", INTAKE_MAX_ITEMS);
+	*out = v;
+	return 0;
+}
+
+/* ---- parsing a clue ---------------------------------------------------------------------- */
+
+static int
+person_parse(const json_t *v, const char *path, Cluebus__Person *p, cb_error_t *err)
+{
+	static const char *const fields[] = { "role", "name", "id_number", "age", "gender",
+	    "description", NULL };
+	json_int_t	age = 0;
+	int		rc, role = 0, gender = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0 ||
+	    (rc = read_enum(v, path, "role", 1, &role_tab, &role, err)) != 0 ||
+	    (rc = read_string(v, path, "name", 0, &p->name, err)) != 0 ||
+	    (rc = read_string(v, path, "id_number", 0, &p->id_number, err)) != 0 ||
+	    (rc = read_int(v, path, "age", 0, 0, 150, &age, err)) != 0 ||
+	    (rc = read_enum(v, path, "gender", 0, &gender_tab, &gender, err)) != 0 ||
+	    (rc = read_string(v, path, "description", F_TEXT, &p->description, err)) != 0)
+		return rc;
+	p->role = (Cluebus__PersonRole)role;
+	p->age = (uint32_t)age;
+	p->gender = (Cluebus__Gender)gender;
+	return 0;
+}
+
+static int
+attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, cb_error_t *err)
+{
+	static const char *const fields[] = { "name", "sha256", "size", "media_type", NULL };
+	json_int_t	size = 0;
+	int		rc;
+
+	if ((rc = object_check(v, path, fields, err)) != 0 ||
+	    (rc = read_string(v, path, "name", F_REQUIRED, &a->name, err)) != 0 ||
+	    (rc = read_hex(v, path, "sha256", 1, SHA256_BYTES, &a->sha256, err)) != 0 ||
+	    (rc = read_int(v, path, "size", 1, 0, JSON_INT_MAX, &size, err)) != 0 ||
+	    (rc = read_string(v, path, "media_type", 0, &a->media_type, err)) != 0)
+		return rc;
+	a->size = (uint64_t)size;
+	return 0;
+}
+
+static int
+persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
+    cb_error_t *err)
+{
+	const json_t	*arr;
+	char		 path[FIELD_MAX], item[FIELD_MAX];
+	size_t		 n;
+	int		 rc;
+
+	if ((rc = read_array(clue_obj, clue_path, "persons", &arr, err)) != 0 || arr == NULL ||
+	    (n = json_array_size(arr)) == 0)
+		return rc;
+	path_key(path, clue_path, "persons");
+	if ((clue->persons = calloc(n, sizeof(*clue->persons))) == NULL)
+		return fail_nomem(err, path);
+	for (size_t i = 0; i < n; i++) {
+		Cluebus__Person *p;
+
+		path_index(item, path, i);
+		if ((p = malloc(sizeof(*p))) == NULL)
+			return fail_nomem(err, item);
+		cluebus__person__init(p);
+		clue->persons[clue->n_persons++] = p;
+		if ((rc = person_parse(json_array_get(arr, i), item, p, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+attachments_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
+    cb_error_t *err)
+{
+	const json_t	*arr;
+	char		 path[FIELD_MAX], item[FIELD_MAX];
+	size_t		 n;
+	int		 rc;
+
+	if ((rc = read_array(clue_obj, clue_path, "attachments", &arr, err)) != 0 ||
+	    arr == NULL || (n = json_array_size(arr)) == 0)
+		return rc;
+	path_key(path, clue_path, "attachments");
+	if ((clue->attachments = calloc(n, sizeof(*clue->attachments))) == NULL)
+		return fail_nomem(err, path);
+	for (size_t i = 0; i < n; i++) {
+		Cluebus__Attachment *a;
+
+		path_index(item, path, i);
+		if ((a = malloc(sizeof(*a))) == NULL)
+			return fail_nomem(err, item);
+		cluebus__attachment__init(a);
+		clue->attachments[clue->n_attachments++] = a;
+		if ((rc = attachment_parse(json_array_get(arr, i), item, a, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+handling_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
+    cb_error_t *err)
+{
+	static const char *const fields[] = { "code", "text", NULL };
+	const json_t	*v;
+	char		 path[FIELD_MAX], text_path[FIELD_MAX];
+	int		 rc, code = 0;
+
+	if ((rc = read_object(clue_obj, clue_path, "handling", 1, &v, err)) != 0)
+		return rc;
+	path_key(path, clue_path, "handling");
+	if ((rc = object_check(v, path, fields, err)) != 0 ||
+	    (rc = read_enum(v, path, "code", 1, &handling_tab, &code, err)) != 0 ||
+	    (rc = read_string(v, path, "text", F_TEXT, &clue->handling_text, err)) != 0)
+		return rc;
+	clue->handling = (Cluebus__HandlingCode)code;
+	if (clue->handling == CLUEBUS__HANDLING_CODE__HANDLING_H3 &&
+	    clue->handling_text[0] == '\0') {
+		path_key(text_path, path, "text");
+		return fail(err, CB_EMALFORMED, text_path,
+		    "required when code is h3 (it states the restriction)");
+	}
+	return 0;
+}
+
+static int
+evaluation_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
+    cb_error_t *err)
+{
+	static const char *const fields[] = { "source_reliability", "accuracy", NULL };
+	const json_t	*v;
+	char		 path[FIELD_MAX];
+	json_int_t	 accuracy = 0;
+	int		 rc, reliability = 0;
+
+	if ((rc = read_object(clue_obj, clue_path, "evaluation", 1, &v, err)) != 0)
+		return rc;
+	path_key(path, clue_path, "evaluation");
+	if ((rc = object_check(v, path, fields, err)) != 0 ||
+	    (rc = read_enum(v, path, "source_reliability", 1, &reliability_tab, &reliability,
+	    err)) != 0 ||
+	    (rc = read_int(v, path, "accuracy", 1, 1, 4, &accuracy, err)) != 0)
+		return rc;
+	clue->source_reliability = (Cluebus__SourceReliability)reliability;
+	clue->info_accuracy = (uint32_t)accuracy;
+	return 0;
+}
+
+static int
+clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "category", "jurisdiction", "occurred_at",
+	    "location", "summary", "handling", "evaluation", "persons", "attachments", NULL };
+	Cluebus__Clue	*clue;
+	char		 sub[FIELD_MAX];
+	int		 rc, category = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((clue = malloc(sizeof(*clue))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__clue__init(clue);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_CLUE;	/* msg owns the clue from here on */
+	msg->clue = clue;
+
+	if ((rc = read_enum(v, path, "category", 1, &category_tab, &category, err)) != 0 ||
+	    (rc = read_string(v, path, "jurisdiction", F_REQUIRED, &clue->jurisdiction,
+	    err)) != 0)
+		return rc;
+	clue->category = (Cluebus__Category)category;
+	if (strlen(clue->jurisdiction) != 6 ||
+	    strspn(clue->jurisdiction, "0123456789") != 6) {
+		path_key(sub, path, "jurisdiction");
+		return fail(err, CB_EMALFORMED, sub,
+		    "must be 6 ASCII digits (an administrative division code)");
+	}
+	if ((rc = read_time(v, path, "occurred_at", 1, &clue->occurred_ms, err)) != 0 ||
+	    (rc = read_string(v, path, "location", 0, &clue->location, err)) != 0 ||
+	    (rc = read_string(v, path, "summary", F_REQUIRED | F_TEXT, &clue->summary,
+	    err)) != 0 ||
+	    (rc = handling_parse(v, path, clue, err)) != 0 ||
+	    (rc = evaluation_parse(v, path, clue, err)) != 0 ||
+	    (rc = persons_parse(v, path, clue, err)) != 0 ||
+	    (rc = attachments_parse(v, path, clue, err)) != 0)
+		return rc;
+	return 0;
+}
+
+/* ---- rendering ------------------------------------------------------------------------- */
+
+/* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
+ * that could not be added is released. The *_opt forms add nothing for an empty value. */
+
+static int
+put(json_t *obj, const char *key, json_t *value)
+{
+	return json_object_set_new(obj, key, value);
+}
+
+/* A JSON string for `s`; a string that is not valid UTF-8 keeps only its ASCII bytes. */
+static json_t *
+string_new(const char *s)
+{
+	json_t	*v;
+	char	*ascii;
+
+	if (s == NULL)
+		s = "";
+	if ((v = json_string(s)) != NULL)
+		return v;
+	if ((ascii = strdup(s)) == NULL)
+		return NULL;
+	for (char *p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(ascii);
+	free(ascii);
+	return v;
+}
+
+static int
+put_str(json_t *obj, const char *key, const char *s)
+{
+	return put(obj, key, string_new(s));
+}
+
+static int
+put_str_opt(json_t *obj, const char *key, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	return put_str(obj, key, s);
+}
+
+static json_t *
+hex_new(const ProtobufCBinaryData *b)
+{
+	json_t	*v;
+	char	*hex;
+
+	if ((hex = malloc(2 * b->len + 1)) == NULL)
+		return NULL;
+	hex_encode(b->data, b->len, hex);
+	v = json_string(hex);
+	free(hex);
+	return v;
+}
+
+static int
+put_hex(json_t *obj, const char *key, const ProtobufCBinaryData *b)
+{
+	return put(obj, key, hex_new(b));
+}
+
+static int
+put_hex_opt(json_t *obj, const char *key, const ProtobufCBinaryData *b)
+{
+	if (b->len == 0)
+		return 0;
+	return put_hex(obj, key, b);
+}
+
+static int
+put_time(json_t *obj, const char *key, int64_t ms)
+{
+	char	buf[40];
+
+	if (ms < 0 || ms > TIME_MAX_MS)
+		return put(obj, key, json_integer((json_int_t)ms));
+	clock_format_rfc3339(ms, buf, sizeof(buf));
+	return put(obj, key, json_string(buf));
+}
+
+static int
+put_time_opt(json_t *obj, const char *key, int64_t ms)
+{
+	if (ms == 0)
+		return 0;
+	return put_time(obj, key, ms);
+}
+
+static int
+put_enum(json_t *obj, const char *key, const struct names *t, int value)
+{
+	if (value < 0 || (size_t)value >= t->count)
+		return put(obj, key, json_integer(value));
+	return put(obj, key, json_string(t->name[value]));
+}
+
+static int
+put_enum_opt(json_t *obj, const char *key, const struct names *t, int value)
+{
+	if (value == 0)
+		return 0;
+	return put_enum(obj, key, t, value);
+}
+
+static int
+put_uint(json_t *obj, const char *key, uint64_t value)
+{
+	char	buf[24];
+
+	if (value <= (uint64_t)JSON_INT_MAX)
+		return put(obj, key, json_integer((json_int_t)value));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	return put(obj, key, json_string(buf));
+}
+
+static int
+put_strings_opt(json_t *obj, const char *key, char *const *s, size_t n)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rc |= json_array_append_new(arr, string_new(s[i]));
+	if (rc != 0) {
+		json_decref(arr);
+		return -1;
+	}
+	return put(obj, key, arr);
+}
+
+static int
+put_hexes_opt(json_t *obj, const char *key, const ProtobufCBinaryData *b, size_t n)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rc |= json_array_append_new(arr, hex_new(&b[i]));
+	if (rc != 0) {
+		json_decref(arr);
+		return -1;
+	}
+	return put(obj, key, arr);
+}
+
+/* Returns `obj`, or NULL (releasing it) when one of its members failed. */
+static json_t *
+done(json_t *obj, int rc)
+{
+	if (rc != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static json_t *
+sealed_render(const Cluebus__Sealed *s)
+{
+	json_t	*o, *keys;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((keys = json_array()) == NULL)
+		return done(o, -1);
+	for (size_t i = 0; i < s->n_keys; i++) {
+		const Cluebus__SealedKey *k = s->keys[i];
+		json_t *ko;
+
+		if (k == NULL)
+			continue;
+		if ((ko = json_object()) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(ko, "unit", k->unit);
+		rc |= put_hex(ko, "key_id", &k->key_id);
+		rc |= put_hex(ko, "ephemeral_public", &k->ephemeral_public);
+		rc |= put_hex(ko, "wrapped_key", &k->wrapped_key);
+		rc |= json_array_append_new(keys, done(ko, rc));
+	}
+	rc |= put(o, "keys", keys);
+	rc |= put_hex(o, "nonce", &s->nonce);
+	rc |= put_hex(o, "ciphertext", &s->ciphertext);
+	return done(o, rc);
+}
+
+static int
+put_sealed_opt(json_t *obj, const char *key, const Cluebus__Sealed *s)
+{
+	if (s == NULL)
+		return 0;
+	return put(obj, key, sealed_render(s));
+}
+
+static json_t *
+person_render(const Cluebus__Person *p)
+{
+	json_t	*o;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "role", &role_tab, p->role);
+	rc |= put_str_opt(o, "name", p->name);
+	rc |= put_str_opt(o, "id_number", p->id_number);
+	if (p->age != 0)
+		rc |= put_uint(o, "age", p->age);
+	rc |= put_enum_opt(o, "gender", &gender_tab, p->gender);
+	rc |= put_str_opt(o, "description", p->description);
+	return done(o, rc);
+}
+
+static json_t *
+attachment_render(const Cluebus__Attachment *a)
+{
+	json_t	*o;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_str(o, "name", a->name);
+	rc |= put_hex(o, "sha256", &a->sha256);
+	rc |= put_uint(o, "size", a->size);
+	rc |= put_str_opt(o, "media_type", a->media_type);
+	return done(o, rc);
+}
+
+static json_t *
+clue_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Clue	*c = msg->clue;
+	json_t			*o, *handling, *evaluation, *arr;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "category", &category_tab, c->category);
+	rc |= put_str(o, "jurisdiction", c->jurisdiction);
+	rc |= put_time(o, "occurred_at", c->occurred_ms);
+	rc |= put_str_opt(o, "location", c->location);
+	rc |= put_str(o, "summary", c->summary);
+	if ((handling = json_object()) != NULL) {
+		rc |= put_enum(handling, "code", &handling_tab, c->handling);
+		rc |= put_str_opt(handling, "text", c->handling_text);
+	}
+	rc |= put(o, "handling", handling);
+	if ((evaluation = json_object()) != NULL) {
+		rc |= put_enum(evaluation, "source_reliability", &reliability_tab,
+		    c->source_reliability);
+		rc |= put_uint(evaluation, "accuracy", c->info_accuracy);
+	}
+	rc |= put(o, "evaluation", evaluation);
+	if (c->n_persons > 0) {
+		if ((arr = json_array()) != NULL)
+			for (size_t i = 0; i < c->n_persons; i++)
+				if (c->persons[i] != NULL)
+					rc |= json_array_append_new(arr,
+					    person_render(c->persons[i]));
+		rc |= put(o, "persons", arr);
+	}
+	if (c->n_attachments > 0) {
+		if ((arr = json_array()) != NULL)
+			for (size_t i = 0; i < c->n_attachments; i++)
+				if (c->attachments[i] != NULL)
+					rc |= json_array_append_new(arr,
+					    attachment_render(c->attachments[i]));
+		rc |= put(o, "attachments", arr);
+	}
+	rc |= put_sealed_opt(o, "sealed_persons", c->sealed_persons);
+	rc |= put_hexes_opt(o, "blind_tokens", c->blind_tokens, c->n_blind_tokens);
+	return done(o, rc);
+}
+
+static json_t *
+referral_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Referral	*r = msg->referral;
+	json_t			*o;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_strings_opt(o, "to_units", r->to_units, r->n_to_units);
+	rc |= put_enum(o, "action", &action_tab, r->action);
+	rc |= put_time_opt(o, "receipt_due_at", r->receipt_due_ms);
+	rc |= put_time_opt(o, "feedback_due_at", r->feedback_due_ms);
+	rc |= put_str_opt(o, "note", r->note);
+	rc |= put_sealed_opt(o, "sealed_persons", r->sealed_persons);
+	return done(o, rc);
+}
+
+static json_t *
+receipt_render(const Cluebus__Message *msg)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	return done(o, put_str_opt(o, "note", msg->receipt->note));
+}
+
+static json_t *
+feedback_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Feedback	*f = msg->feedback;
+	json_t			*o;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "status", &feedback_tab, f->status);
+	rc |= put_str_opt(o, "note", f->note);
+	rc |= put_strings_opt(o, "transferred_to", f->transferred_to, f->n_transferred_to);
+	return done(o, rc);
+}
+
+static json_t *
+supervision_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Supervision	*s = msg->supervision;
+	json_t				*o;
+	int				 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "level", &supervision_tab, s->level);
+	rc |= put_strings_opt(o, "units", s->units, s->n_units);
+	rc |= put_time_opt(o, "receipt_due_at", s->receipt_due_ms);
+	rc |= put_time_opt(o, "feedback_due_at", s->feedback_due_ms);
+	rc |= put_str_opt(o, "note", s->note);
+	return done(o, rc);
+}
+
+static json_t *
+report_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Report	*r = msg->report;
+	json_t			*o;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "type", &report_tab, r->type);
+	rc |= put_time_opt(o, "period_from", r->period_from_ms);
+	rc |= put_time_opt(o, "period_to", r->period_to_ms);
+	rc |= put_str_opt(o, "title", r->title);
+	rc |= put_str_opt(o, "text", r->text);
+	rc |= put_strings_opt(o, "to_units", r->to_units, r->n_to_units);
+	return done(o, rc);
+}
+
+static json_t *
+escalation_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Escalation	*e = msg->escalation;
+	json_t				*o;
+	int				 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_hex_opt(o, "referral_id", &e->referral_id);
+	rc |= put_str_opt(o, "unit", e->unit);
+	rc |= put_enum(o, "missed", &missed_tab, e->missed);
+	rc |= put_time_opt(o, "due_at", e->due_ms);
+	return done(o, rc);
+}
+
+static json_t *
+registry_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Registry	*r = msg->registry;
+	json_t			*o;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "op", &registry_tab, r->op);
+	rc |= put_str_opt(o, "unit", r->unit);
+	rc |= put_str_opt(o, "name", r->name);
+	rc |= put_str_opt(o, "role", r->role);
+	rc |= put_str_opt(o, "division_code", r->division_code);
+	rc |= put_hex_opt(o, "sign_public", &r->sign_public);
+	rc |= put_hex_opt(o, "seal_public", &r->seal_public);
+	rc |= put_hex_opt(o, "transport_public", &r->transport_public);
+	rc |= put_time_opt(o, "effective_at", r->effective_ms);
+	rc |= put_str_opt(o, "reason", r->reason);
+	rc |= put_str_opt(o, "liaison", r->liaison);
+	return done(o, rc);
+}
+
+static json_t *
+match_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Match	*m = msg->match;
+	json_t			*o;
+	int			 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_hex_opt(o, "token_hash", &m->token_hash);
+	rc |= put_hexes_opt(o, "message_ids", m->message_ids, m->n_message_ids);
+	rc |= put_strings_opt(o, "units", m->units, m->n_units);
+	return done(o, rc);
+}
+
+/* ---- the kinds ----------------------------------------------------------------------------- */
+
+/* One row per kind. The body's JSON key is the kind's name. `parse` is NULL for a kind that
+ * intake_from_json() does not accept yet; it fills msg->body_case and the body, or returns an
+ * error leaving msg freeable. `render` returns a new object, or NULL when out of memory. */
+struct kind_row {
+	Cluebus__Kind			 kind;
+	Cluebus__Message__BodyCase	 body;
+	int	(*parse)(const json_t *, const char *, Cluebus__Message *, cb_error_t *);
+	json_t	*(*render)(const Cluebus__Message *);
+};
+
+static const struct kind_row kinds[] = {
+	{ CLUEBUS__KIND__KIND_CLUE, CLUEBUS__MESSAGE__BODY_CLUE, clue_parse, clue_render },
+	{ CLUEBUS__KIND__KIND_REFERRAL, CLUEBUS__MESSAGE__BODY_REFERRAL, NULL,
+	    referral_render },
+	{ CLUEBUS__KIND__KIND_RECEIPT, CLUEBUS__MESSAGE__BODY_RECEIPT, NULL, receipt_render },
+	{ CLUEBUS__KIND__KIND_FEEDBACK, CLUEBUS__MESSAGE__BODY_FEEDBACK, NULL,
+	    feedback_render },
+	{ CLUEBUS__KIND__KIND_SUPERVISION, CLUEBUS__MESSAGE__BODY_SUPERVISION, NULL,
+	    supervision_render },
+	{ CLUEBUS__KIND__KIND_REPORT, CLUEBUS__MESSAGE__BODY_REPORT, NULL, report_render },
+	{ CLUEBUS__KIND__KIND_ESCALATION, CLUEBUS__MESSAGE__BODY_ESCALATION, NULL,
+	    escalation_render },
+	{ CLUEBUS__KIND__KIND_REGISTRY, CLUEBUS__MESSAGE__BODY_REGISTRY, NULL,
+	    registry_render },
+	{ CLUEBUS__KIND__KIND_MATCH, CLUEBUS__MESSAGE__BODY_MATCH, NULL, match_render },
+};
+
+static const struct kind_row *
+kind_row_by_kind(Cluebus__Kind kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == kind)
+			return &kinds[i];
+	return NULL;
+}
+
+static const struct kind_row *
+kind_row_by_body(Cluebus__Message__BodyCase body)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].body == body)
+			return &kinds[i];
+	return NULL;
+}
+
+/* ---- the public functions ---------------------------------------------------------------- */
+
+/* Turns a jansson load error into ours: the reason carries jansson's text and position. */
+static int
+doc_error(const json_error_t *jerr, cb_error_t *err)
+{
+	char	text[JSON_ERROR_TEXT_LENGTH];
+	size_t	used = 0;
+
+	/* jansson returns no text at all when it cannot allocate its lexer. */
+	if (json_error_code(jerr) == json_error_out_of_memory || jerr->text[0] == '\0')
+		return fail_nomem(err, DOC_FIELD);
+	text_put(text, sizeof(text), &used, jerr->text);
+	return fail(err, CB_EMALFORMED, DOC_FIELD, "invalid JSON: %s (line %d, column %d)",
+	    text, jerr->line, jerr->column);
+}
+
+int
+intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_t *err)
+{
+	const char		*fields[] = { "kind", "message_id", "priority", "case_ref",
+	    "refers_to", NULL /* the body */, NULL };
+	const struct kind_row	*row;
+	const json_t		*body;
+	const char		*body_key;
+	Cluebus__Message	*msg = NULL;
+	json_error_t		 jerr;
+	json_t			*doc = NULL;
+	int			 rc, kind = 0, priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
+
+	*out = NULL;
+	cb_error_set(err, "", "%s", "");
+	if (json == NULL)
+		len = 0;
+	memset(&jerr, 0, sizeof(jerr));
+	if (len > INTAKE_MAX_DOC) {
+		rc = fail(err, CB_ETOOBIG, DOC_FIELD, "document larger than %d bytes",
+		    INTAKE_MAX_DOC);
+		goto out;
+	}
+	if ((doc = json_loadb(json != NULL ? json : "", len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		rc = doc_error(&jerr, err);
+		goto out;
+	}
+	if (!json_is_object(doc)) {
+		rc = fail(err, CB_EMALFORMED, DOC_FIELD, "expected object, got %s",
+		    type_name(doc));
+		goto out;
+	}
+	if ((rc = read_enum(doc, "", "kind", 1, &kinds_tab, &kind, err)) != 0)
+		goto out;
+	body_key = names_get(&kinds_tab, kind);
+	if ((row = kind_row_by_kind((Cluebus__Kind)kind)) == NULL || row->parse == NULL) {
+		rc = fail(err, CB_EMALFORMED, "kind", "kind '%s' is not accepted by this version",
+		    body_key);
+		goto out;
+	}
+	fields[5] = body_key;
+	if ((rc = object_check(doc, "", fields, err)) != 0)
+		goto out;
+	if ((msg = malloc(sizeof(*msg))) == NULL) {
+		rc = fail_nomem(err, DOC_FIELD);
+		goto out;
+	}
+	cluebus__message__init(msg);
+	msg->kind = (Cluebus__Kind)kind;
+	if ((rc = read_hex(doc, "", "message_id", 0, ID_BYTES, &msg->message_id, err)) != 0 ||
+	    (rc = read_enum(doc, "", "priority", 0, &priority_tab, &priority, err)) != 0 ||
+	    (rc = read_string(doc, "", "case_ref", 0, &msg->case_ref, err)) != 0 ||
+	    (rc = read_hex(doc, "", "refers_to", 0, ID_BYTES, &msg->refers_to, err)) != 0 ||
+	    (rc = read_object(doc, "", body_key, 1, &body, err)) != 0 ||
+	    (rc = row->parse(body, body_key, msg, err)) != 0)
+		goto out;
+	msg->priority = (Cluebus__Priority)priority;
+	*out = msg;
+	msg = NULL;
+out:
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(&msg->base, NULL);
+	json_decref(doc);
+	return rc;
+}
+
+json_t *
+intake_to_json(const Cluebus__Message *msg)
+{
+	const struct kind_row	*row;
+	json_t			*o;
+	int			 rc = 0;
+
+	if (msg == NULL || (o = json_object()) == NULL)
+		return NULL;
+	rc |= put_hex_opt(o, "message_id", &msg->message_id);
+	rc |= put_str_opt(o, "sender", msg->sender);
+	rc |= put_hex_opt(o, "key_id", &msg->key_id);
+	rc |= put_time_opt(o, "created", msg->created_ms);
+	rc |= put_enum(o, "kind", &kinds_tab, msg->kind);
+	rc |= put_enum(o, "priority", &priority_tab, msg->priority);
+	rc |= put_str_opt(o, "case_ref", msg->case_ref);
+	rc |= put_hex_opt(o, "refers_to", &msg->refers_to);
+	/* Every body member of the union is a pointer; clue stands for whichever is set. */
+	if ((row = kind_row_by_body(msg->body_case)) != NULL && msg->clue != NULL)
+		rc |= put(o, names_get(&kinds_tab, row->kind), row->render(msg));
+	return done(o, rc);
+}

@@ -1,0 +1,44 @@
+/* lib/intake.h — strict JSON <-> Message conversion for agency documents (SPEC §5).
+ *
+ * The agency's JSON mirrors the protobuf messages: snake_case names, enums as lower-case
+ * strings, times as RFC 3339, ids and hashes as lowercase hex. Parsing is strict: an unknown
+ * field, a wrong type, a bad enum, a bad date, a missing required field, an oversize string or
+ * an oversize document is refused with a cb_error_t naming the field and the reason. */
+#ifndef CB_INTAKE_H
+#define CB_INTAKE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "cluebus/err.h"
+#include "cluebus.pb-c.h"
+
+#define INTAKE_MAX_DOC		(256 * 1024)	/* bytes of JSON */
+#define INTAKE_MAX_TEXT		(16 * 1024)	/* bytes of one free-text string (summary, note) */
+#define INTAKE_MAX_SHORT	256		/* bytes of a name, location, id number, case ref */
+#define INTAKE_MAX_ITEMS	64		/* persons, attachments, units per document */
+
+/* Parses one agency document into a new Message owned by the caller (free it with
+ * protobuf_c_message_free_unpacked(&msg->base, NULL)). Sets kind, priority, case_ref,
+ * refers_to, message_id (only when the document carries one) and the body. Leaves sender,
+ * key_id and created_ms for the signer. Returns 0, or CB_EMALFORMED / CB_ETOOBIG with `err`
+ * naming the field, or CB_ENOMEM. `json` need not be NUL-terminated. */
+int	intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Renders a message (header and body, any kind) as a new JSON object in the same format
+ * intake_from_json reads, plus sender, key_id and created. Returns a new reference, or NULL
+ * when out of memory. Borrows `msg`. */
+json_t	*intake_to_json(const Cluebus__Message *msg);
+
+/* Enum <-> name tables, shared with routing and the audit tool. The *_name functions
+ * return a static string ("unknown" for an out-of-range value); the *_parse functions
+ * return 0 and set *out, or CB_EMALFORMED. */
+const char *intake_kind_name(Cluebus__Kind k);
+int	intake_kind_parse(const char *s, Cluebus__Kind *out);
+const char *intake_category_name(Cluebus__Category c);
+int	intake_category_parse(const char *s, Cluebus__Category *out);
+const char *intake_priority_name(Cluebus__Priority p);
+int	intake_priority_parse(const char *s, Cluebus__Priority *out);
+
+#endif

@@ -1,0 +1,229 @@
+/* lib/keys.c — Ed25519 key generation, files, signing and verification (OpenSSL EVP).
+ *
+ * Invariants: (1) a cb_key_t always has its raw public key and key id computed; (2) only
+ * files that nobody but the owner can read are accepted as private keys; (3) from OpenSSL
+ * only a return of 1 is success. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "cluebus/err.h"
+#include "keys.h"
+
+struct cb_key {
+	EVP_PKEY	*pkey;
+	int		 has_private;
+	uint8_t		 pub[KEY_PUBLIC_LEN];
+	uint8_t		 id[KEY_ID_LEN];
+};
+
+static int
+key_wrap(EVP_PKEY *pkey, int has_private, cb_key_t **out)
+{
+	uint8_t digest[32];
+	size_t publen = KEY_PUBLIC_LEN;
+	cb_key_t *k;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		return CB_EKEY;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return CB_ENOMEM;
+	}
+	k->pkey = pkey;
+	k->has_private = has_private;
+	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &publen) != 1 ||
+	    publen != KEY_PUBLIC_LEN ||
+	    EVP_Digest(k->pub, KEY_PUBLIC_LEN, digest, NULL, EVP_sha256(), NULL) != 1) {
+		key_free(k);
+		return CB_ECRYPTO;
+	}
+	memcpy(k->id, digest, KEY_ID_LEN);
+	*out = k;
+	return 0;
+}
+
+int
+key_generate(cb_key_t **out)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	if (pkey == NULL)
+		return CB_ECRYPTO;
+	return key_wrap(pkey, 1, out);
+}
+
+int
+key_load_private(const char *path, cb_key_t **out)
+{
+	struct stat st;
+	EVP_PKEY *pkey;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return CB_EIO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return CB_EIO;
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		return CB_EPERM;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return CB_EIO;
+	}
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL)
+		return CB_EKEY;
+	return key_wrap(pkey, 1, out);
+}
+
+int
+key_load_public(const char *path, cb_key_t **out)
+{
+	EVP_PKEY *pkey;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return CB_EIO;
+	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL)
+		return CB_EKEY;
+	return key_wrap(pkey, 0, out);
+}
+
+int
+key_from_public(const uint8_t *raw, size_t len, cb_key_t **out)
+{
+	EVP_PKEY *pkey;
+
+	if (raw == NULL || len != KEY_PUBLIC_LEN)
+		return CB_EKEY;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, len);
+	if (pkey == NULL)
+		return CB_EKEY;
+	return key_wrap(pkey, 0, out);
+}
+
+static int
+key_write_pem(const cb_key_t *k, const char *path, int private)
+{
+	FILE *f;
+	int fd, ok;
+
+	if (private) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return errno == EEXIST ? CB_EEXIST : CB_EIO;
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return CB_EIO;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(path);
+		return CB_EIO;
+	}
+	ok = private ? PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) :
+	    PEM_write_PUBKEY(f, k->pkey);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (ok != 1) {
+		unlink(path);
+		return CB_ECRYPTO;
+	}
+	return 0;
+}
+
+int
+key_save_private(const cb_key_t *k, const char *path)
+{
+	if (!k->has_private)
+		return CB_EINVAL;
+	return key_write_pem(k, path, 1);
+}
+
+int
+key_save_public(const cb_key_t *k, const char *path)
+{
+	return key_write_pem(k, path, 0);
+}
+
+const uint8_t *
+key_public(const cb_key_t *k)
+{
+	return k->pub;
+}
+
+const uint8_t *
+key_id(const cb_key_t *k)
+{
+	return k->id;
+}
+
+int
+key_has_private(const cb_key_t *k)
+{
+	return k->has_private;
+}
+
+int
+key_sign(const cb_key_t *k, const void *msg, size_t len, uint8_t sig[KEY_SIG_LEN])
+{
+	EVP_MD_CTX *ctx;
+	size_t siglen = KEY_SIG_LEN;
+	int rc = CB_ECRYPTO;
+
+	if (!k->has_private)
+		return CB_EINVAL;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return CB_ENOMEM;
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == KEY_SIG_LEN)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int
+key_verify(const cb_key_t *k, const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx;
+	int rc = CB_ECRYPTO;
+
+	if (sig == NULL || siglen != KEY_SIG_LEN)
+		return CB_EBADSIG;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return CB_ENOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) == 1)
+		rc = EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1 ? 0 : CB_EBADSIG;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+void
+key_free(cb_key_t *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);	/* OpenSSL cleanses private key material on free */
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}

@@ -1,0 +1,397 @@
+/* lib/registry.c — the unit registry with key history.
+ *
+ * Units live in an array in order of addition (a few dozen in practice; lookups are linear
+ * and cheap). Each unit keeps every key it ever had with [valid_from, valid_until); a
+ * rotation closes the old key at the rotation time, a revocation closes it at its effective
+ * time. Invariant: at most one key of a unit is open (valid_until == 0). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "registry.h"
+#include "util.h"
+
+struct reg_key {
+	cb_key_t	*key;
+	int64_t		 valid_from;
+	int64_t		 valid_until;	/* 0 = still valid */
+};
+
+struct reg_entry {
+	reg_unit_t	 unit;
+	struct reg_key	*keys;
+	size_t		 nkeys;
+};
+
+struct registry {
+	struct reg_entry *units;
+	size_t		 n, cap;
+};
+
+registry_t *
+registry_new(void)
+{
+	return calloc(1, sizeof(registry_t));
+}
+
+void
+registry_free(registry_t *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		for (size_t j = 0; j < r->units[i].nkeys; j++)
+			key_free(r->units[i].keys[j].key);
+		free(r->units[i].keys);
+		free(r->units[i].unit.name);
+		free(r->units[i].unit.liaison);
+	}
+	free(r->units);
+	free(r);
+}
+
+static struct reg_entry *
+registry_find(const registry_t *r, const char *unit)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->units[i].unit.id, unit) == 0)
+			return &r->units[i];
+	return NULL;
+}
+
+static int
+registry_add_key(struct reg_entry *u, const ProtobufCBinaryData *pub, int64_t at_ms,
+    cb_error_t *err)
+{
+	struct reg_key *nk;
+	cb_key_t *k;
+
+	if (key_from_public(pub->data, pub->len, &k) != 0) {
+		cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key");
+		return CB_EMALFORMED;
+	}
+	if ((nk = realloc(u->keys, (u->nkeys + 1) * sizeof(*nk))) == NULL) {
+		key_free(k);
+		return CB_ENOMEM;
+	}
+	u->keys = nk;
+	for (size_t i = 0; i < u->nkeys; i++)
+		if (u->keys[i].valid_until == 0)
+			u->keys[i].valid_until = at_ms;
+	u->keys[u->nkeys++] = (struct reg_key){ k, at_ms, 0 };
+	return 0;
+}
+
+static int
+registry_add_unit(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_error_t *err)
+{
+	struct reg_entry *u;
+	int rc;
+
+	if (registry_find(r, rec->unit) != NULL) {
+		cb_error_set(err, "unit", "unit '%s' already registered", rec->unit);
+		return CB_EMALFORMED;
+	}
+	if (r->n >= REGISTRY_MAX_UNITS) {
+		cb_error_set(err, "units", "more than %d units", REGISTRY_MAX_UNITS);
+		return CB_EMALFORMED;
+	}
+	if (strlen(rec->role) >= sizeof(u->unit.role) ||
+	    strlen(rec->division_code) >= sizeof(u->unit.division_code)) {
+		cb_error_set(err, "role", "role or division code too long");
+		return CB_EMALFORMED;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct reg_entry *nu = realloc(r->units, cap * sizeof(*nu));
+
+		if (nu == NULL)
+			return CB_ENOMEM;
+		r->units = nu;
+		r->cap = cap;
+	}
+	u = &r->units[r->n];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->unit.id, sizeof(u->unit.id), "%s", rec->unit);
+	snprintf(u->unit.role, sizeof(u->unit.role), "%s", rec->role);
+	snprintf(u->unit.division_code, sizeof(u->unit.division_code), "%s",
+	    rec->division_code);
+	if ((u->unit.name = strdup(rec->name)) == NULL ||
+	    (u->unit.liaison = strdup(rec->liaison)) == NULL) {
+		rc = CB_ENOMEM;
+		goto fail;
+	}
+	if ((rc = registry_add_key(u, &rec->sign_public, at_ms, err)) != 0)
+		goto fail;
+	r->n++;
+	return 0;
+fail:
+	free(u->unit.name);
+	free(u->unit.liaison);
+	return rc;
+}
+
+int
+registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_error_t *err)
+{
+	struct reg_entry *u;
+	int64_t when = rec->effective_ms > 0 ? rec->effective_ms : at_ms;
+	char *liaison;
+
+	if (!unit_id_valid(rec->unit)) {
+		cb_error_set(err, "unit", "not a unit id");
+		return CB_EMALFORMED;
+	}
+	if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT ||
+	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY) {
+		if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY &&
+		    (u = registry_find(r, rec->unit)) != NULL)
+			return registry_add_key(u, &rec->sign_public, when, err);
+		return registry_add_unit(r, rec, when, err);
+	}
+	if ((u = registry_find(r, rec->unit)) == NULL) {
+		cb_error_set(err, "unit", "unit '%s' is not registered", rec->unit);
+		return CB_EMALFORMED;
+	}
+	switch (rec->op) {
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
+		return registry_add_key(u, &rec->sign_public, when, err);
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
+		for (size_t i = 0; i < u->nkeys; i++)
+			if (u->keys[i].valid_until == 0 || u->keys[i].valid_until > when)
+				u->keys[i].valid_until = when;
+		return 0;
+	case CLUEBUS__REGISTRY_OP__REGISTRY_CHANGE_LIAISON:
+		if ((liaison = strdup(rec->liaison)) == NULL)
+			return CB_ENOMEM;
+		free(u->unit.liaison);
+		u->unit.liaison = liaison;
+		return 0;
+	default:
+		cb_error_set(err, "op", "unknown registry operation");
+		return CB_EMALFORMED;
+	}
+}
+
+enum reg_key_status
+registry_key_at(const registry_t *r, const char *unit, const uint8_t *kid, size_t kid_len,
+    int64_t at_ms, const cb_key_t **key)
+{
+	struct reg_entry *u = registry_find(r, unit);
+	int known = 0;
+
+	if (u == NULL)
+		return REG_KEY_UNKNOWN_UNIT;
+	for (size_t i = 0; i < u->nkeys; i++) {
+		if (kid_len != KEY_ID_LEN || memcmp(key_id(u->keys[i].key), kid, KEY_ID_LEN))
+			continue;
+		known = 1;
+		if (at_ms >= u->keys[i].valid_from &&
+		    (u->keys[i].valid_until == 0 || at_ms < u->keys[i].valid_until)) {
+			*key = u->keys[i].key;
+			return REG_KEY_OK;
+		}
+	}
+	return known ? REG_KEY_REVOKED : REG_KEY_UNKNOWN_KEY;
+}
+
+const cb_key_t *
+registry_current_key(const registry_t *r, const char *unit)
+{
+	struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL)
+		return NULL;
+	for (size_t i = 0; i < u->nkeys; i++)
+		if (u->keys[i].valid_until == 0)
+			return u->keys[i].key;
+	return NULL;
+}
+
+const reg_unit_t *
+registry_unit(const registry_t *r, const char *unit)
+{
+	struct reg_entry *u = registry_find(r, unit);
+
+	return u != NULL ? &u->unit : NULL;
+}
+
+const reg_unit_t *
+registry_district_office(const registry_t *r, const char *code)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->units[i].unit.role, "district_office") == 0 &&
+		    strcmp(r->units[i].unit.division_code, code) == 0)
+			return &r->units[i].unit;
+	return NULL;
+}
+
+size_t
+registry_count(const registry_t *r)
+{
+	return r->n;
+}
+
+const reg_unit_t *
+registry_at(const registry_t *r, size_t i)
+{
+	return i < r->n ? &r->units[i].unit : NULL;
+}
+
+/* ---- the registry file ---- */
+
+static const char *const unit_roles[] = { "office", "member", "district_office", NULL };
+
+static int
+json_str(json_t *o, const char *key, int required, size_t max, const char **out,
+    const char *path, cb_error_t *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = "";
+	if (v == NULL) {
+		if (required)
+			cb_error_set(err, path, "%s: required", key);
+		return required ? CB_EMALFORMED : 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) > max) {
+		cb_error_set(err, path, "%s: expected a string of at most %zu bytes", key, max);
+		return CB_EMALFORMED;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_error_t *err)
+{
+	const char *id, *name, *role, *div, *pub, *liaison, *k;
+	Cluebus__Registry *rec;
+	json_t *v;
+	int rc, ok = 0;
+
+	if (!json_is_object(ju))
+		return cb_error_set(err, path, "expected an object"), CB_EMALFORMED;
+	json_object_foreach(ju, k, v) {
+		if (strcmp(k, "id") && strcmp(k, "name") && strcmp(k, "role") &&
+		    strcmp(k, "division_code") && strcmp(k, "sign_public") &&
+		    strcmp(k, "liaison"))
+			return cb_error_set(err, path, "%s: unknown field", k), CB_EMALFORMED;
+	}
+	if ((rc = json_str(ju, "id", 1, 32, &id, path, err)) != 0 ||
+	    (rc = json_str(ju, "name", 1, 256, &name, path, err)) != 0 ||
+	    (rc = json_str(ju, "role", 1, 23, &role, path, err)) != 0 ||
+	    (rc = json_str(ju, "division_code", 0, 6, &div, path, err)) != 0 ||
+	    (rc = json_str(ju, "sign_public", 1, 64, &pub, path, err)) != 0 ||
+	    (rc = json_str(ju, "liaison", 0, 256, &liaison, path, err)) != 0)
+		return rc;
+	if (!unit_id_valid(id) || strcmp(id, REGISTRY_BROKER_UNIT) == 0)
+		return cb_error_set(err, path, "id: '%s' is not a usable unit id", id),
+		    CB_EMALFORMED;
+	for (size_t i = 0; unit_roles[i] != NULL; i++)
+		ok |= strcmp(role, unit_roles[i]) == 0;
+	if (!ok)
+		return cb_error_set(err, path, "role: must be office, member or district_office"),
+		    CB_EMALFORMED;
+	if (strcmp(role, "district_office") == 0 &&
+	    (strlen(div) != 6 || strspn(div, "0123456789") != 6))
+		return cb_error_set(err, path, "division_code: a district office needs 6 digits"),
+		    CB_EMALFORMED;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return CB_ENOMEM;
+	cluebus__registry__init(rec);
+	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT;
+	if ((rec->unit = strdup(id)) == NULL || (rec->name = strdup(name)) == NULL ||
+	    (rec->role = strdup(role)) == NULL || (rec->division_code = strdup(div)) == NULL ||
+	    (rec->liaison = strdup(liaison)) == NULL ||
+	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return CB_ENOMEM;
+	}
+	rec->sign_public.len = KEY_PUBLIC_LEN;
+	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return cb_error_set(err, path, "sign_public: expected 64 hex digits"),
+		    CB_EMALFORMED;
+	}
+	*out = rec;
+	return 0;
+}
+
+int
+registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, size_t *n,
+    cb_error_t *err)
+{
+	Cluebus__Registry **recs = NULL;
+	json_t *root, *units;
+	json_error_t jerr;
+	size_t count = 0;
+	int rc = CB_EMALFORMED;
+
+	if (len > REGISTRY_MAX_FILE)
+		return cb_error_set(err, "(document)", "larger than %d bytes", REGISTRY_MAX_FILE),
+		    CB_ETOOBIG;
+	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return cb_error_set(err, "(document)", "line %d column %d: %s", jerr.line,
+		    jerr.column, jerr.text), CB_EMALFORMED;
+	units = json_object_get(root, "units");
+	if (!json_is_object(root) || !json_is_array(units) || json_array_size(units) == 0 ||
+	    json_array_size(units) > REGISTRY_MAX_UNITS) {
+		cb_error_set(err, "units", "expected a non-empty array of at most %d units",
+		    REGISTRY_MAX_UNITS);
+		goto out;
+	}
+	if ((recs = calloc(json_array_size(units), sizeof(*recs))) == NULL) {
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	for (count = 0; count < json_array_size(units); count++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "units[%zu]", count);
+		if ((rc = registry_parse_unit(json_array_get(units, count), path,
+		    &recs[count], err)) != 0)
+			goto out;
+		for (size_t j = 0; j < count; j++)
+			if (strcmp(recs[j]->unit, recs[count]->unit) == 0) {
+				cb_error_set(err, path, "id: '%s' listed twice",
+				    recs[count]->unit);
+				count++;
+				rc = CB_EMALFORMED;
+				goto out;
+			}
+	}
+	*records = recs;
+	*n = count;
+	recs = NULL;
+	rc = 0;
+out:
+	if (recs != NULL) {
+		for (size_t j = 0; j < count; j++)
+			if (recs[j] != NULL)
+				protobuf_c_message_free_unpacked(&recs[j]->base, NULL);
+		free(recs);
+	}
+	json_decref(root);
+	return rc;
+}
+
+int
+registry_parse_file(const char *path, Cluebus__Registry ***records, size_t *n,
+    cb_error_t *err)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((rc = file_read_all(path, REGISTRY_MAX_FILE, &buf, &len)) != 0) {
+		cb_error_set(err, path, "%s", rc == CB_ETOOBIG ? "file too large" :
+		    "cannot read");
+		return rc;
+	}
+	rc = registry_parse_json(buf, len, records, n, err);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,75 @@
+/* lib/registry.h — units, their roles and their signing keys over time (SPEC §3).
+ *
+ * The registry is rebuilt by applying Registry records in log order; each key carries the
+ * time from which it is valid and, once rotated out or revoked, the time it stopped being
+ * valid, so a message is checked against the key that was valid when it was logged. The
+ * broker's desired registry comes from a JSON file (units.sample.json plus public keys). */
+#ifndef CB_REGISTRY_H
+#define CB_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluebus/err.h"
+#include "cluebus.pb-c.h"
+#include "keys.h"
+
+#define REGISTRY_BROKER_UNIT	"broker"
+#define REGISTRY_MAX_FILE	(1024 * 1024)
+#define REGISTRY_MAX_UNITS	1024
+
+typedef struct registry registry_t;
+
+typedef struct reg_unit {
+	char		 id[33];
+	char		*name;
+	char		 role[24];		/* office | member | district_office | broker */
+	char		 division_code[16];
+	char		*liaison;
+} reg_unit_t;
+
+/* Why a key lookup failed, mapped by callers to reject codes. */
+enum reg_key_status {
+	REG_KEY_OK = 0,
+	REG_KEY_UNKNOWN_UNIT,
+	REG_KEY_UNKNOWN_KEY,
+	REG_KEY_REVOKED,	/* the key was valid once but not at the asked time */
+};
+
+/* Returns a new empty registry, or NULL when out of memory. */
+registry_t *registry_new(void);
+/* Frees the registry and every key in it. Accepts NULL. */
+void	registry_free(registry_t *r);
+
+/* Parses a registry file: {"units": [{"id", "name", "role", "division_code"?,
+ * "sign_public": 64 hex, "liaison"?}], "city"?: {...}}. Every unit gets an ADD_UNIT record
+ * appended to *records (caller frees each with protobuf_c_message_free_unpacked and the
+ * array with free). Returns 0, or CB_EMALFORMED / CB_ETOOBIG / CB_EIO with `err` naming
+ * the field. */
+int	registry_parse_file(const char *path, Cluebus__Registry ***records, size_t *n,
+    cb_error_t *err) __attribute__((warn_unused_result));
+int	registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records,
+    size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* Applies one record effective at `at_ms`. ADD_UNIT of a known unit, ROTATE/REVOKE/LIAISON
+ * of an unknown one, and malformed keys are refused with CB_EMALFORMED (err set) and leave
+ * the registry unchanged. Returns 0, CB_EMALFORMED or CB_ENOMEM. */
+int	registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms,
+    cb_error_t *err) __attribute__((warn_unused_result));
+
+/* Finds the key `key_id` of `unit` valid at `at_ms`. Returns REG_KEY_OK with *key borrowed
+ * until the registry is freed, or another reg_key_status. */
+enum reg_key_status registry_key_at(const registry_t *r, const char *unit,
+    const uint8_t *key_id, size_t key_id_len, int64_t at_ms, const cb_key_t **key);
+/* The unit's current key (NULL when none). Borrowed. */
+const cb_key_t *registry_current_key(const registry_t *r, const char *unit);
+
+/* Looks a unit up; borrowed until the registry is freed, NULL when unknown. */
+const reg_unit_t *registry_unit(const registry_t *r, const char *unit);
+/* The district office whose division code is `code`, or NULL. Borrowed. */
+const reg_unit_t *registry_district_office(const registry_t *r, const char *code);
+/* Number of units, and the i-th (in order of addition). Borrowed. */
+size_t	registry_count(const registry_t *r);
+const reg_unit_t *registry_at(const registry_t *r, size_t i);
+
+#endif

@@ -1,0 +1,203 @@
+/* lib/route.c — the routing table: categories -> units, plus office, district, immediate. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intake.h"
+#include "route.h"
+#include "util.h"
+
+#define NCATEGORIES	(CLUEBUS__CATEGORY__CATEGORY_OTHER + 1)
+
+struct unit_list {
+	size_t	n;
+	char	(*ids)[33];
+};
+
+struct route {
+	char		 office[33];
+	struct unit_list immediate;
+	struct unit_list categories[NCATEGORIES];
+};
+
+static int
+list_from_config(const config_setting_t *arr, const char *what, struct unit_list *out,
+    cb_error_t *err)
+{
+	int n;
+
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
+		cb_error_set(err, what, "line %d: expected a list of unit ids",
+		    config_setting_source_line(arr));
+		return CB_ECONFIG;
+	}
+	n = config_setting_length(arr);
+	if (n > ROUTE_MAX) {
+		cb_error_set(err, what, "line %d: more than %d units",
+		    config_setting_source_line(arr), ROUTE_MAX);
+		return CB_ECONFIG;
+	}
+	if (n > 0 && (out->ids = calloc((size_t)n, sizeof(*out->ids))) == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *id = config_setting_get_string_elem(arr, i);
+
+		if (id == NULL || !unit_id_valid(id)) {
+			cb_error_set(err, what, "line %d: entry %d is not a unit id",
+			    config_setting_source_line(arr), i);
+			return CB_ECONFIG;
+		}
+		snprintf(out->ids[out->n++], 33, "%s", id);
+	}
+	return 0;
+}
+
+int
+route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
+{
+	const config_setting_t *cats, *imm;
+	const char *office;
+	route_t *rt;
+	int rc = CB_ECONFIG;
+
+	if (routing == NULL || !config_setting_is_group(routing)) {
+		cb_error_set(err, "routing", "missing group");
+		return CB_ECONFIG;
+	}
+	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+		return CB_ENOMEM;
+	if (!config_setting_lookup_string(routing, "office", &office) || !unit_id_valid(office)) {
+		cb_error_set(err, "routing.office", "line %d: required unit id",
+		    config_setting_source_line(routing));
+		goto fail;
+	}
+	snprintf(rt->office, sizeof(rt->office), "%s", office);
+	if ((imm = config_setting_get_member(routing, "immediate")) != NULL &&
+	    (rc = list_from_config(imm, "routing.immediate", &rt->immediate, err)) != 0)
+		goto fail;
+	if ((cats = config_setting_get_member(routing, "categories")) == NULL ||
+	    !config_setting_is_group(cats)) {
+		cb_error_set(err, "routing.categories", "line %d: required group",
+		    config_setting_source_line(routing));
+		rc = CB_ECONFIG;
+		goto fail;
+	}
+	for (int i = 0; i < config_setting_length(cats); i++) {
+		config_setting_t *c = config_setting_get_elem(cats, (unsigned)i);
+		Cluebus__Category cat;
+		char what[64];
+
+		snprintf(what, sizeof(what), "routing.categories.%s", config_setting_name(c));
+		if (intake_category_parse(config_setting_name(c), &cat) != 0) {
+			cb_error_set(err, what, "line %d: not a clue category",
+			    config_setting_source_line(c));
+			rc = CB_ECONFIG;
+			goto fail;
+		}
+		if ((rc = list_from_config(c, what, &rt->categories[cat], err)) != 0)
+			goto fail;
+	}
+	*out = rt;
+	return 0;
+fail:
+	route_free(rt);
+	return rc;
+}
+
+static int
+list_check(const struct unit_list *l, const registry_t *reg, const char *what, cb_error_t *err)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (registry_unit(reg, l->ids[i]) == NULL) {
+			cb_error_set(err, what, "unit '%s' is not registered", l->ids[i]);
+			return CB_ECONFIG;
+		}
+	return 0;
+}
+
+int
+route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
+{
+	if (registry_unit(reg, rt->office) == NULL) {
+		cb_error_set(err, "routing.office", "unit '%s' is not registered", rt->office);
+		return CB_ECONFIG;
+	}
+	if (list_check(&rt->immediate, reg, "routing.immediate", err) != 0)
+		return CB_ECONFIG;
+	for (int c = 0; c < NCATEGORIES; c++)
+		if (list_check(&rt->categories[c], reg, "routing.categories", err) != 0)
+			return CB_ECONFIG;
+	return 0;
+}
+
+static void
+result_add(route_result_t *res, const char *unit, const char *sender)
+{
+	if (strcmp(unit, sender) == 0 || res->n >= ROUTE_MAX)
+		return;
+	for (size_t i = 0; i < res->n; i++)
+		if (strcmp(res->units[i], unit) == 0)
+			return;
+	snprintf(res->units[res->n++], 33, "%s", unit);
+}
+
+static void
+result_add_many(route_result_t *res, char **units, size_t n, const char *sender)
+{
+	for (size_t i = 0; i < n; i++)
+		result_add(res, units[i], sender);
+}
+
+int
+route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *m,
+    route_result_t *res)
+{
+	const struct unit_list *l;
+	const reg_unit_t *district;
+
+	res->n = 0;
+	result_add(res, rt->office, m->sender);
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		l = &rt->categories[m->clue->category < NCATEGORIES ? m->clue->category : 0];
+		for (size_t i = 0; i < l->n; i++)
+			result_add(res, l->ids[i], m->sender);
+		if ((district = registry_district_office(reg, m->clue->jurisdiction)) != NULL)
+			result_add(res, district->id, m->sender);
+		if (m->priority == CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
+			for (size_t i = 0; i < rt->immediate.n; i++)
+				result_add(res, rt->immediate.ids[i], m->sender);
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		result_add_many(res, m->referral->to_units, m->referral->n_to_units, m->sender);
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		result_add_many(res, m->supervision->units, m->supervision->n_units, m->sender);
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_REPORT:
+		result_add_many(res, m->report->to_units, m->report->n_to_units, m->sender);
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		return 0;
+	default:
+		return CB_EINVAL;
+	}
+}
+
+const char *
+route_office(const route_t *rt)
+{
+	return rt->office;
+}
+
+void
+route_free(route_t *rt)
+{
+	if (rt == NULL)
+		return;
+	free(rt->immediate.ids);
+	for (int c = 0; c < NCATEGORIES; c++)
+		free(rt->categories[c].ids);
+	free(rt);
+}

@@ -1,0 +1,44 @@
+/* lib/route.h — who receives a message (SPEC §7).
+ *
+ * Configured, not coded: a table maps clue categories to member units. Every clue also goes
+ * to the office (the city 反拐办) and to the district office of its jurisdiction when one is
+ * registered; `immediate` clues add the configured units. Referrals, supervisions and
+ * reports go to the units they name plus the office. The sender never receives its own
+ * message. The decision is recorded in the log entry. */
+#ifndef CB_ROUTE_H
+#define CB_ROUTE_H
+
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "cluebus/err.h"
+#include "cluebus.pb-c.h"
+#include "registry.h"
+
+#define ROUTE_MAX	64	/* recipients of one message */
+
+typedef struct route route_t;
+
+typedef struct route_result {
+	size_t	n;
+	char	units[ROUTE_MAX][33];
+} route_result_t;
+
+/* Builds a table from the libconfig group `routing` (office, immediate, categories).
+ * Returns 0, or CB_ECONFIG with `err` ("line N: reason") set, or CB_ENOMEM. */
+int	route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+/* Checks that every unit the table names is registered. Returns 0 or CB_ECONFIG. */
+int	route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
+    __attribute__((warn_unused_result));
+/* Computes the recipients of a validated message. Returns 0 (res->n may be 0 only for kinds
+ * that route nowhere) or CB_EINVAL for a kind the table cannot route. Cannot fail
+ * otherwise. */
+int	route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *m,
+    route_result_t *res) __attribute__((warn_unused_result));
+/* The office unit id. Borrowed. */
+const char *route_office(const route_t *rt);
+void	route_free(route_t *rt);
+
+#endif

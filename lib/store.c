@@ -1,0 +1,525 @@
+/* lib/store.c — the append-only, hash-chained audit log and its indexes in LMDB.
+ *
+ * One write transaction at a time (the broker's pipeline thread); its pending head is
+ * private to the transaction and copied to the store only after mdb_txn_commit()
+ * succeeded, so a failed commit leaves memory as it was (SQLite's pager rule). Readers use
+ * their own short read transactions and copy out what they keep. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "cluebus/err.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define BACKLOG_KEY_MAX	(32 + 1 + 8)
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 log, msgid, backlog, regidx;
+	int		 rdonly;
+	uint64_t	 head_seq;
+	uint8_t		 head_hash[CHAIN_HASH_LEN];
+};
+
+struct store_txn {
+	store_t		*s;
+	MDB_txn		*txn;
+	uint64_t	 seq;			/* pending head */
+	uint8_t		 hash[CHAIN_HASH_LEN];
+	uint8_t		 prev[CHAIN_HASH_LEN];	/* buffer lent to e->prev_hash */
+	uint8_t		*buf;			/* packing buffer, grown as needed */
+	size_t		 bufcap;
+};
+
+static int
+store_fail(const char *what, int mrc)
+{
+	log_warnx("store: %s: %s", what, mdb_strerror(mrc));
+	return mrc == MDB_CORRUPTED || mrc == MDB_PAGE_NOTFOUND ? CB_ECORRUPT : CB_ESTORE;
+}
+
+static size_t
+backlog_key(const char *unit, uint64_t seq, uint8_t *out)
+{
+	size_t ulen = strlen(unit);
+
+	memcpy(out, unit, ulen);
+	out[ulen] = '\0';
+	be64_put(out + ulen + 1, seq);
+	return ulen + 1 + 8;
+}
+
+static int
+store_load_head(store_t *s, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc;
+
+	s->head_seq = 0;
+	memset(s->head_hash, 0, sizeof(s->head_hash));
+	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0)
+		return store_fail("cursor", mrc);
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (mrc == MDB_NOTFOUND)
+		return 0;
+	if (mrc != 0)
+		return store_fail("read head", mrc);
+	if (k.mv_size != 8 || v.mv_size < CHAIN_HASH_LEN) {
+		log_warnx("store: last log entry is malformed");
+		return CB_ECORRUPT;
+	}
+	s->head_seq = be64_get(k.mv_data);
+	memcpy(s->head_hash, v.mv_data, CHAIN_HASH_LEN);
+	return 0;
+}
+
+int
+store_open(const char *dir, int flags, size_t map_size, store_t **out)
+{
+	unsigned int envflags = MDB_NOTLS, dbflags = 0;
+	MDB_txn *txn = NULL;
+	store_t *s;
+	int mrc, rc = CB_ESTORE;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return CB_ENOMEM;
+	s->rdonly = (flags & STORE_RDONLY) != 0;
+	if (s->rdonly) {
+		envflags |= MDB_RDONLY;
+	} else {
+		dbflags = MDB_CREATE;
+		if (file_mkdirs(dir, 0700) != 0) {
+			log_warn("store: mkdir %s", dir);
+			free(s);
+			return CB_EIO;
+		}
+	}
+	if ((mrc = mdb_env_create(&s->env)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)1 << 30)) != 0)
+		goto fail;
+	mrc = mdb_env_open(s->env, dir, envflags, 0600);
+	if (mrc == EACCES && s->rdonly)	/* a read-only copy: no lock file to write */
+		mrc = mdb_env_open(s->env, dir, envflags | MDB_NOLOCK, 0600);
+	if (mrc != 0)
+		goto fail;
+	if ((mrc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "log", dbflags, &s->log)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "msgid", dbflags, &s->msgid)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "backlog", dbflags, &s->backlog)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0)
+		goto fail;
+	if ((rc = store_load_head(s, txn)) != 0)
+		goto fail_rc;
+	if ((mrc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	rc = store_fail(dir, mrc);
+fail_rc:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(s->env);
+	free(s);
+	return rc;
+}
+
+void
+store_close(store_t *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+uint64_t
+store_head_seq(const store_t *s)
+{
+	return s->head_seq;
+}
+
+const uint8_t *
+store_head_hash(const store_t *s)
+{
+	return s->head_hash;
+}
+
+int
+store_begin(store_t *s, store_txn_t **out)
+{
+	store_txn_t *t;
+	int mrc;
+
+	if (s->rdonly)
+		return CB_EINVAL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return CB_ENOMEM;
+	if ((mrc = mdb_txn_begin(s->env, NULL, 0, &t->txn)) != 0) {
+		free(t);
+		return store_fail("begin", mrc);
+	}
+	t->s = s;
+	t->seq = s->head_seq;
+	memcpy(t->hash, s->head_hash, CHAIN_HASH_LEN);
+	*out = t;
+	return 0;
+}
+
+uint64_t
+store_txn_next_seq(const store_txn_t *t)
+{
+	return t->seq + 1;
+}
+
+int
+store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid, int registry,
+    uint8_t hash[CHAIN_HASH_LEN])
+{
+	uint8_t key[8], bkey[BACKLOG_KEY_MAX];
+	MDB_val k, v;
+	size_t len;
+	int mrc, rc;
+
+	memcpy(t->prev, t->hash, CHAIN_HASH_LEN);
+	e->seq = t->seq + 1;
+	e->prev_hash.data = t->prev;
+	e->prev_hash.len = CHAIN_HASH_LEN;
+	len = cluebus__log_entry__get_packed_size(e);
+	if (len + CHAIN_HASH_LEN > t->bufcap) {
+		size_t cap = (len + CHAIN_HASH_LEN) * 2;
+		uint8_t *nb = realloc(t->buf, cap);
+
+		if (nb == NULL)
+			return CB_ENOMEM;
+		t->buf = nb;
+		t->bufcap = cap;
+	}
+	cluebus__log_entry__pack(e, t->buf + CHAIN_HASH_LEN);
+	if ((rc = chain_hash(t->buf + CHAIN_HASH_LEN, len, t->buf)) != 0)
+		return rc;
+	be64_put(key, e->seq);
+	k.mv_data = key, k.mv_size = 8;
+	v.mv_data = t->buf, v.mv_size = len + CHAIN_HASH_LEN;
+	if ((mrc = mdb_put(t->txn, t->s->log, &k, &v, MDB_APPEND)) != 0)
+		return store_fail("append", mrc);
+	if (msgid != NULL) {
+		MDB_val mk = { 16, (void *)msgid }, mv = { 8, key };
+
+		if ((mrc = mdb_put(t->txn, t->s->msgid, &mk, &mv, MDB_NOOVERWRITE)) != 0)
+			return store_fail("index message id", mrc);
+	}
+	if (registry) {
+		MDB_val empty = { 0, NULL };
+
+		if ((mrc = mdb_put(t->txn, t->s->regidx, &k, &empty, MDB_APPEND)) != 0)
+			return store_fail("index registry", mrc);
+	}
+	for (size_t i = 0; i < e->n_recipients; i++) {
+		MDB_val bk, empty = { 0, NULL };
+
+		if (!unit_id_valid(e->recipients[i]))
+			return CB_EINVAL;
+		bk.mv_data = bkey;
+		bk.mv_size = backlog_key(e->recipients[i], e->seq, bkey);
+		if ((mrc = mdb_put(t->txn, t->s->backlog, &bk, &empty, 0)) != 0)
+			return store_fail("backlog", mrc);
+	}
+	t->seq = e->seq;
+	memcpy(t->hash, t->buf, CHAIN_HASH_LEN);
+	memcpy(hash, t->buf, CHAIN_HASH_LEN);
+	return 0;
+}
+
+static int
+msgid_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *msgid, uint64_t *seq)
+{
+	MDB_val k = { 16, (void *)msgid }, v;
+	int mrc;
+
+	if ((mrc = mdb_get(txn, dbi, &k, &v)) == MDB_NOTFOUND)
+		return CB_ENOTFOUND;
+	if (mrc != 0)
+		return store_fail("message id lookup", mrc);
+	if (v.mv_size != 8)
+		return CB_ECORRUPT;
+	*seq = be64_get(v.mv_data);
+	return 0;
+}
+
+int
+store_txn_msgid_get(store_txn_t *t, const uint8_t *msgid, uint64_t *seq)
+{
+	return msgid_get(t->txn, t->s->msgid, msgid, seq);
+}
+
+int
+store_txn_get(store_txn_t *t, uint64_t seq, const uint8_t **val, size_t *len)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int mrc;
+
+	be64_put(key, seq);
+	if ((mrc = mdb_get(t->txn, t->s->log, &k, &v)) != 0)
+		return mrc == MDB_NOTFOUND ? CB_ENOTFOUND : store_fail("get", mrc);
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+store_txn_backlog_ack(store_txn_t *t, const char *unit, uint64_t upto, uint64_t *seqs,
+    size_t cap, size_t *n)
+{
+	uint8_t bkey[BACKLOG_KEY_MAX];
+	size_t ulen = strlen(unit);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc;
+
+	*n = 0;
+	if (!unit_id_valid(unit))
+		return CB_EINVAL;
+	if ((mrc = mdb_cursor_open(t->txn, t->s->backlog, &cur)) != 0)
+		return store_fail("backlog cursor", mrc);
+	k.mv_data = bkey;
+	k.mv_size = backlog_key(unit, 0, bkey);
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (mrc == 0 && *n < cap) {
+		uint64_t seq;
+
+		if (k.mv_size != ulen + 9 || memcmp(k.mv_data, bkey, ulen + 1) != 0)
+			break;
+		if ((seq = be64_get((uint8_t *)k.mv_data + ulen + 1)) > upto)
+			break;
+		if ((mrc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		seqs[(*n)++] = seq;
+		/* Re-seek after a delete rather than rely on cursor state after it. */
+		k.mv_data = bkey;
+		k.mv_size = backlog_key(unit, seq + 1, bkey);
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return store_fail("backlog ack", mrc);
+	return 0;
+}
+
+int
+store_txn_commit(store_txn_t *t)
+{
+	store_t *s = t->s;
+	int mrc;
+
+	mrc = mdb_txn_commit(t->txn);
+	if (mrc == 0) {
+		s->head_seq = t->seq;
+		memcpy(s->head_hash, t->hash, CHAIN_HASH_LEN);
+	}
+	free(t->buf);
+	free(t);
+	return mrc == 0 ? 0 : store_fail("commit", mrc);
+}
+
+void
+store_txn_abort(store_txn_t *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t->buf);
+	free(t);
+}
+
+/* ---- readers ---- */
+
+static int
+store_read_begin(store_t *s, MDB_txn **txn)
+{
+	int mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+
+	return mrc == 0 ? 0 : store_fail("read begin", mrc);
+}
+
+int
+store_get(store_t *s, uint64_t seq, uint8_t **val, size_t *len)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	be64_put(key, seq);
+	if ((mrc = mdb_get(txn, s->log, &k, &v)) != 0) {
+		mdb_txn_abort(txn);
+		return mrc == MDB_NOTFOUND ? CB_ENOTFOUND : store_fail("get", mrc);
+	}
+	if ((*val = malloc(v.mv_size > 0 ? v.mv_size : 1)) == NULL) {
+		mdb_txn_abort(txn);
+		return CB_ENOMEM;
+	}
+	memcpy(*val, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int
+store_msgid_get(store_t *s, const uint8_t *msgid, uint64_t *seq)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	rc = msgid_get(txn, s->msgid, msgid, seq);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_walk(store_t *s, uint64_t from, store_value_fn fn, void *arg)
+{
+	uint8_t key[8];
+	MDB_cursor *cur = NULL;
+	MDB_val k = { 8, key }, v;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0) {
+		rc = store_fail("cursor", mrc);
+		goto out;
+	}
+	be64_put(key, from);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			rc = CB_ECORRUPT;
+			goto out;
+		}
+		if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size)) != 0)
+			goto out;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : store_fail("walk", mrc);
+out:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_walk_registry(store_t *s, store_value_fn fn, void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, lv;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->regidx, &cur)) != 0) {
+		rc = store_fail("cursor", mrc);
+		goto out;
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || mdb_get(txn, s->log, &k, &lv) != 0) {
+			rc = CB_ECORRUPT;
+			goto out;
+		}
+		if ((rc = fn(arg, be64_get(k.mv_data), lv.mv_data, lv.mv_size)) != 0)
+			goto out;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : store_fail("walk registry", mrc);
+out:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_walk_backlog(store_t *s, const char *unit, uint64_t after, size_t max,
+    store_value_fn fn, void *arg)
+{
+	uint8_t bkey[BACKLOG_KEY_MAX], lkey[8];
+	size_t ulen = strlen(unit), done = 0;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, lk = { 8, lkey }, lv;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	if (!unit_id_valid(unit))
+		return CB_EINVAL;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->backlog, &cur)) != 0) {
+		rc = store_fail("cursor", mrc);
+		goto out;
+	}
+	k.mv_data = bkey;
+	k.mv_size = backlog_key(unit, after + 1, bkey);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && done < max;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != ulen + 9 || memcmp(k.mv_data, bkey, ulen + 1) != 0)
+			break;
+		memcpy(lkey, (uint8_t *)k.mv_data + ulen + 1, 8);
+		if (mdb_get(txn, s->log, &lk, &lv) != 0) {
+			rc = CB_ECORRUPT;
+			goto out;
+		}
+		if ((rc = fn(arg, be64_get(lkey), lv.mv_data, lv.mv_size)) != 0)
+			goto out;
+		done++;
+	}
+	rc = mrc == 0 || mrc == MDB_NOTFOUND ? 0 : store_fail("walk backlog", mrc);
+out:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_backlog_depth(store_t *s, const char *unit, uint64_t *n)
+{
+	uint8_t bkey[BACKLOG_KEY_MAX];
+	size_t ulen = strlen(unit);
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	*n = 0;
+	if (!unit_id_valid(unit))
+		return CB_EINVAL;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->backlog, &cur)) == 0) {
+		k.mv_data = bkey;
+		k.mv_size = backlog_key(unit, 0, bkey);
+		for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+		    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != ulen + 9 || memcmp(k.mv_data, bkey, ulen + 1) != 0)
+				break;
+			(*n)++;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : store_fail("backlog depth", mrc);
+}

@@ -1,0 +1,92 @@
+/* lib/store.h — the broker's durable state in LMDB: the audit log and its indexes.
+ *
+ * Databases in one environment (DATA_DIR/data.mdb):
+ *   log      be64 seq            -> entry hash (32) || packed LogEntry
+ *   msgid    message id (16)     -> be64 seq          (dedup, permanent)
+ *   backlog  unit '\0' be64 seq  -> ""                (undelivered or unacknowledged)
+ *   regidx   be64 seq            -> ""                (entries that change the registry)
+ *
+ * Invariants: (1) seq starts at 1 and has no gaps; (2) entry[n].prev_hash == hash(n-1);
+ * (3) every recipient of an appended entry has it in its backlog until it acks; (4) the
+ * in-memory head moves only after mdb_txn_commit() succeeded; (5) every commit is durable
+ * (no MDB_NOSYNC / MDB_NOMETASYNC, ever). */
+#ifndef CB_STORE_H
+#define CB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain.h"
+#include "cluebus.pb-c.h"
+
+#define STORE_RDONLY	0x1
+
+typedef struct store store_t;
+typedef struct store_txn store_txn_t;
+
+/* Opens (creating when writable) the store in directory `dir`. `map_size` 0 means 1 GiB.
+ * Reads the head (last seq and hash). Returns 0, CB_EIO, CB_ESTORE or CB_ECORRUPT. */
+int	store_open(const char *dir, int flags, size_t map_size, store_t **out)
+    __attribute__((warn_unused_result));
+/* Closes the store. Accepts NULL. No transaction may be open. */
+void	store_close(store_t *s);
+
+/* The committed head: seq of the last entry (0 when empty) and its hash (zeros when
+ * empty, borrowed until the next commit). Cannot fail. */
+uint64_t store_head_seq(const store_t *s);
+const uint8_t *store_head_hash(const store_t *s);
+
+/* Begins the single write transaction. Returns 0 or CB_ESTORE. */
+int	store_begin(store_t *s, store_txn_t **out) __attribute__((warn_unused_result));
+/* Appends `e` after the transaction's pending head: sets e->seq and e->prev_hash
+ * (e->prev_hash borrows the transaction's buffer until the next append or the end of the
+ * transaction), packs it, stores it, indexes `msgid` (16 bytes, or NULL), indexes it as a
+ * registry entry when `registry` is set, and adds it to the backlog of every unit in
+ * e->recipients. Writes the new entry's hash to `hash`. Returns 0, CB_ENOMEM, CB_ECRYPTO or
+ * CB_ESTORE (the transaction must then be aborted). */
+int	store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid,
+    int registry, uint8_t hash[CHAIN_HASH_LEN]) __attribute__((warn_unused_result));
+/* Looks a message id up, seeing this transaction's own appends. Returns 0 with *seq,
+ * CB_ENOTFOUND or CB_ESTORE. */
+int	store_txn_msgid_get(store_txn_t *t, const uint8_t *msgid, uint64_t *seq)
+    __attribute__((warn_unused_result));
+/* Reads log[seq] as this transaction sees it; *val is borrowed until the transaction ends.
+ * Returns 0, CB_ENOTFOUND or CB_ESTORE. */
+int	store_txn_get(store_txn_t *t, uint64_t seq, const uint8_t **val, size_t *len)
+    __attribute__((warn_unused_result));
+/* Removes from `unit`'s backlog every seq <= upto, writing at most `cap` removed seqs to
+ * `seqs` (stops there; call again for the rest) and their count to *n. Returns 0 or
+ * CB_ESTORE. */
+int	store_txn_backlog_ack(store_txn_t *t, const char *unit, uint64_t upto, uint64_t *seqs,
+    size_t cap, size_t *n) __attribute__((warn_unused_result));
+/* The seq the next append will get. Cannot fail. */
+uint64_t store_txn_next_seq(const store_txn_t *t);
+/* Commits (one fsync'ed LMDB commit) and frees `t`; on success the head advances.
+ * Returns 0 or CB_ESTORE (nothing was written, head unchanged). */
+int	store_txn_commit(store_txn_t *t) __attribute__((warn_unused_result));
+/* Aborts and frees `t`. Accepts NULL. Head unchanged. */
+void	store_txn_abort(store_txn_t *t);
+
+/* Called with a stored log value (hash || packed LogEntry), valid only during the call.
+ * A non-zero return stops the walk and is returned by the walker. */
+typedef int (*store_value_fn)(void *arg, uint64_t seq, const uint8_t *val, size_t len);
+
+/* Copies out the stored value of log[seq] (caller frees). Returns 0, CB_ENOTFOUND,
+ * CB_ENOMEM or CB_ESTORE. */
+int	store_get(store_t *s, uint64_t seq, uint8_t **val, size_t *len)
+    __attribute__((warn_unused_result));
+/* Looks a message id up in committed data. Returns 0, CB_ENOTFOUND or CB_ESTORE. */
+int	store_msgid_get(store_t *s, const uint8_t *msgid, uint64_t *seq)
+    __attribute__((warn_unused_result));
+/* Walks log entries with seq >= from in order. */
+int	store_walk(store_t *s, uint64_t from, store_value_fn fn, void *arg);
+/* Walks the registry entries in order. */
+int	store_walk_registry(store_t *s, store_value_fn fn, void *arg);
+/* Walks at most `max` backlog entries of `unit` with seq > after, in order. */
+int	store_walk_backlog(store_t *s, const char *unit, uint64_t after, size_t max,
+    store_value_fn fn, void *arg);
+/* Counts `unit`'s backlog. Returns 0 or CB_ESTORE. */
+int	store_backlog_depth(store_t *s, const char *unit, uint64_t *n)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,86 @@
+/* lib/wire.c — encode, decode and send agent <-> broker frames. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "cluebus/err.h"
+#include "util.h"
+#include "wire.h"
+
+int
+wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
+{
+	Cluebus__Frame *f;
+
+	if (len > WIRE_MAX_FRAME)
+		return CB_ETOOBIG;
+	if ((f = cluebus__frame__unpack(NULL, len, buf)) == NULL)
+		return CB_EMALFORMED;
+	if (f->frame_case == CLUEBUS__FRAME__FRAME__NOT_SET ||
+	    (f->frame_case == CLUEBUS__FRAME__FRAME_PUBLISH && f->publish->envelope == NULL) ||
+	    (f->frame_case == CLUEBUS__FRAME__FRAME_DELIVER && f->deliver->envelope == NULL)) {
+		wire_free(f);
+		return CB_EMALFORMED;
+	}
+	*out = f;
+	return 0;
+}
+
+static void
+wire_free_buf(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+int
+wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
+{
+	size_t len = cluebus__frame__get_packed_size(f);
+	zmq_msg_t msg;
+	uint8_t *buf;
+
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		return CB_ENOMEM;
+	cluebus__frame__pack(f, buf);
+	if (rid != NULL && zmq_send(sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		free(buf);
+		return errno == EAGAIN || errno == EHOSTUNREACH ? CB_EAGAIN : CB_EIO;
+	}
+	if (zmq_msg_init_data(&msg, buf, len, wire_free_buf, NULL) != 0) {
+		free(buf);
+		return CB_ENOMEM;
+	}
+	if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
+		int saved = errno;
+
+		zmq_msg_close(&msg);
+		return saved == EAGAIN || saved == EHOSTUNREACH ? CB_EAGAIN : CB_EIO;
+	}
+	return 0;
+}
+
+void
+wire_free(Cluebus__Frame *f)
+{
+	if (f != NULL)
+		cluebus__frame__free_unpacked(f, NULL);
+}
+
+size_t
+wire_hello_bytes(const char *unit, int64_t time_ms, const uint8_t *nonce, size_t noncelen,
+    uint8_t *out, size_t cap)
+{
+	static const char tag[] = "cluebus-hello-v1";
+	size_t ulen = strlen(unit), need = sizeof(tag) + ulen + 1 + 8 + noncelen;
+
+	if (need > cap)
+		return 0;
+	memcpy(out, tag, sizeof(tag));
+	memcpy(out + sizeof(tag), unit, ulen + 1);
+	be64_put(out + sizeof(tag) + ulen + 1, (uint64_t)time_ms);
+	memcpy(out + sizeof(tag) + ulen + 1 + 8, nonce, noncelen);
+	return need;
+}

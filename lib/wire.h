@@ -1,0 +1,33 @@
+/* lib/wire.h — agent <-> broker frames over ZeroMQ.
+ *
+ * One Frame per ZeroMQ message (ROUTER side: routing id, then the frame). Decoding bounds
+ * the size before parsing and refuses a frame with no body set. */
+#ifndef CB_WIRE_H
+#define CB_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluebus.pb-c.h"
+
+#define WIRE_MAX_FRAME	(1024 * 1024)
+#define WIRE_PROTOCOL	1
+
+/* Parses a frame. Returns 0 with a new Frame (free with wire_free), CB_ETOOBIG or
+ * CB_EMALFORMED. */
+int	wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
+    __attribute__((warn_unused_result));
+/* Sends `f` on `sock`, preceded by the routing id when `rid` is not NULL (ROUTER). Never
+ * blocks (ZMQ_DONTWAIT). Returns 0, CB_EAGAIN (peer's queue full or peer gone), CB_ENOMEM
+ * or CB_EIO. */
+int	wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
+    __attribute__((warn_unused_result));
+/* Frees a decoded frame. Accepts NULL. */
+void	wire_free(Cluebus__Frame *f);
+
+/* The bytes a Hello signs: "cluebus-hello-v1\0" unit "\0" be64(time_ms) nonce. Writes at
+ * most `cap` bytes into `out` and returns the length, or 0 when `cap` is too small. */
+size_t	wire_hello_bytes(const char *unit, int64_t time_ms, const uint8_t *nonce,
+    size_t noncelen, uint8_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# scripts/deps.sh — install the Debian packages cluebus needs, only when one is missing.
+#
+# Idempotent and quiet when everything is present; called by `make`, `make test`,
+# `make demo` and .ci/run so that a fresh Debian machine needs no manual step.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
+libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
+libssl-dev libjansson-dev libconfig-dev libmicrohttpd-dev libcmocka-dev
+libsodium-dev valgrind"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
