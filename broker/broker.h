@@ -40,6 +40,18 @@ struct unitq {
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 };
 
+/* An authenticated connection (a routing id bound to a unit by a signed Hello). A unit
+ * may have several publishing connections; deliveries go to the newest receiving one. */
+struct session {
+	uint8_t		 rid[RID_MAX];
+	size_t		 ridlen;
+	struct unitq	*uq;
+	int		 receives;	/* 0: publish-only (the hello said so) */
+	int64_t		 last_seen_ms;	/* monotonic */
+};
+
+#define SESSIONS_MAX	1024
+
 /* One frame's worth of work waiting for the round's commit. */
 struct pending {
 	uint8_t		 rid[RID_MAX];
@@ -63,6 +75,8 @@ struct broker {
 
 	struct unitq	*units;		/* one per registered unit */
 	size_t		 nunits;
+	struct session	 sessions[SESSIONS_MAX];
+	size_t		 nsessions;
 
 	store_txn_t	*txn;		/* open during a round with writes */
 	int		 round_failed;	/* a store error: the round is aborted */
@@ -87,6 +101,8 @@ void	frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen,
 Cluebus__Frame *frontend_rejected(const uint8_t *msgid, size_t idlen, int code,
     const char *reason);
 struct unitq *frontend_unit(struct broker *b, const char *unit);
+/* Forgets sessions silent for longer than peer_timeout_ms. */
+void	frontend_expire(struct broker *b, int64_t now_mono);
 
 /* pipeline.c */
 /* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. */

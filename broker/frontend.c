@@ -59,13 +59,46 @@ frontend_unit(struct broker *b, const char *unit)
 	return NULL;
 }
 
-static struct unitq *
+static struct session *
 frontend_session(struct broker *b, const uint8_t *rid, size_t ridlen)
 {
-	for (size_t i = 0; i < b->nunits; i++)
-		if (b->units[i].ridlen == ridlen && memcmp(b->units[i].rid, rid, ridlen) == 0)
-			return &b->units[i];
+	for (size_t i = 0; i < b->nsessions; i++)
+		if (b->sessions[i].ridlen == ridlen &&
+		    memcmp(b->sessions[i].rid, rid, ridlen) == 0)
+			return &b->sessions[i];
 	return NULL;
+}
+
+/* Finds or makes the session for `rid`; when the table is full the longest-silent
+ * session gives way (it must say hello again). Cannot fail. */
+static struct session *
+frontend_session_bind(struct broker *b, const uint8_t *rid, size_t ridlen)
+{
+	struct session *s = frontend_session(b, rid, ridlen);
+
+	if (s == NULL && b->nsessions < SESSIONS_MAX)
+		s = &b->sessions[b->nsessions++];
+	if (s == NULL) {
+		s = &b->sessions[0];
+		for (size_t i = 1; i < b->nsessions; i++)
+			if (b->sessions[i].last_seen_ms < s->last_seen_ms)
+				s = &b->sessions[i];
+	}
+	memcpy(s->rid, rid, ridlen);
+	s->ridlen = ridlen;
+	return s;
+}
+
+void
+frontend_expire(struct broker *b, int64_t now)
+{
+	for (size_t i = 0; i < b->nsessions;) {
+		if (now - b->sessions[i].last_seen_ms <= b->cfg.peer_timeout_ms) {
+			i++;
+			continue;
+		}
+		b->sessions[i] = b->sessions[--b->nsessions];
+	}
 }
 
 static int
@@ -168,6 +201,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 	uint8_t signed_bytes[128];
 	char safe[80];
 	const cb_key_t *key;
+	struct session *s;
 	struct unitq *uq;
 	int64_t now = clock_now_ms();
 	size_t len;
@@ -196,15 +230,21 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 		    "hello signature does not verify with the unit's current key");
 		return;
 	}
-	/* The newest authenticated connection of a unit replaces any older one. */
-	memcpy(uq->rid, rid, ridlen);
-	uq->ridlen = ridlen;
-	uq->online = 1;
-	uq->sent_upto = 0;
-	uq->inflight = 0;
-	uq->has_more = 1;
-	uq->last_seen_ms = uq->progress_ms = clock_mono_ms();
-	log_info("unit %s connected", uq->unit);
+	s = frontend_session_bind(b, rid, ridlen);
+	s->uq = uq;
+	s->receives = !h->publish_only;
+	s->last_seen_ms = clock_mono_ms();
+	if (s->receives) {
+		/* The newest receiving connection of a unit takes its deliveries. */
+		memcpy(uq->rid, rid, ridlen);
+		uq->ridlen = ridlen;
+		uq->online = 1;
+		uq->sent_upto = 0;
+		uq->inflight = 0;
+		uq->has_more = 1;
+		uq->last_seen_ms = uq->progress_ms = s->last_seen_ms;
+	}
+	log_info("unit %s connected%s", uq->unit, s->receives ? "" : " (publish only)");
 	w.protocol = WIRE_PROTOCOL;
 	w.log_head = store_head_seq(b->store);
 	w.time_ms = now;
@@ -230,12 +270,16 @@ static void
 frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const void *raw,
     size_t rawlen)
 {
-	struct unitq *uq = frontend_session(b, rid, ridlen);
+	struct session *s = frontend_session(b, rid, ridlen);
+	struct unitq *uq = s != NULL ? s->uq : NULL;
 	Cluebus__Frame *f = NULL;
 	int rc;
 
-	if (uq != NULL)
-		uq->last_seen_ms = clock_mono_ms();
+	if (s != NULL) {
+		s->last_seen_ms = clock_mono_ms();
+		if (uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
+			uq->last_seen_ms = s->last_seen_ms;
+	}
 	if ((rc = wire_decode(raw, rawlen, &f)) != 0) {
 		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
 		    rc == CB_ETOOBIG ? CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE :
@@ -251,7 +295,8 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const voi
 		pipeline_publish(b, uq, rid, ridlen, f, raw, rawlen);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACK:
-		if (uq != NULL)
+		/* Only the connection deliveries went to can acknowledge them. */
+		if (uq != NULL && uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
 			pipeline_ack(b, uq, f->ack->upto_seq);
 		else
 			frontend_reject_now(b, rid, ridlen,
@@ -318,9 +363,11 @@ frontend_drain(struct broker *b, size_t max)
 		}
 		if (zmq_msg_more(&body)) {
 			/* One frame per message: drain the other parts and refuse. */
+			struct session *s = frontend_session(b, rid, (size_t)ridlen);
+
 			frontend_drain_parts(b->sock);
-			pipeline_reject(b, frontend_session(b, rid, (size_t)ridlen), rid,
-			    (size_t)ridlen, "", NULL, 0, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
+			pipeline_reject(b, s != NULL ? s->uq : NULL, rid, (size_t)ridlen, "",
+			    NULL, 0, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
 			    "more than one frame in a message", NULL, 0);
 		} else {
 			frontend_dispatch(b, rid, (size_t)ridlen, zmq_msg_data(&body),

@@ -65,6 +65,7 @@ broker_run(struct broker *b)
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
+			frontend_expire(b, now);
 			last_timers = now;
 		}
 	}

@@ -56,6 +56,7 @@ struct cb_client {
 	char		 broker[256];
 	int64_t		 resend_ms, heartbeat_ms;
 	unsigned	 window;
+	int		 publish_only;
 	cb_key_t	*key;
 	registry_t	*reg;		/* NULL: no agent-side signature check */
 
@@ -232,6 +233,7 @@ client_hello(cb_client_t *c, int64_t now)
 	h.unit = c->unit;
 	h.time_ms = clock_now_ms();
 	h.protocol = WIRE_PROTOCOL;
+	h.publish_only = c->publish_only;
 	if (rand_bytes(nonce, sizeof(nonce)) != 0)
 		return;
 	len = wire_hello_bytes(c->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
@@ -515,7 +517,7 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 		for (size_t i = 0; i < c->ninflight; i++)
 			if (!c->inflight[i].answered)
 				c->inflight[i].sent_ms = 0;	/* resend on this session */
-		if (c->watermark > 0)
+		if (c->watermark > 0 && !c->publish_only)
 			client_send_ack(c, c->watermark);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACCEPTED:
@@ -525,7 +527,7 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 		client_on_rejected(c, f->rejected, now);
 		break;
 	case CLUEBUS__FRAME__FRAME_DELIVER:
-		if (c->state == C_READY)
+		if (c->state == C_READY && !c->publish_only)
 			client_on_deliver(c, f->deliver);
 		break;
 	default:
@@ -608,6 +610,7 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 	c->resend_ms = opt->resend_ms > 0 ? opt->resend_ms : 5000;
 	c->heartbeat_ms = opt->heartbeat_ms > 0 ? opt->heartbeat_ms : 1000;
 	c->window = opt->window > 0 ? opt->window : 256;
+	c->publish_only = opt->publish_only != 0;
 	if ((c->inflight = calloc(c->window, sizeof(*c->inflight))) == NULL) {
 		rc = CB_ENOMEM;
 		goto fail;

@@ -48,11 +48,12 @@
 #define JSON_INT_MAX	LONG_MAX
 #endif
 
-/* Flags for read_string(). */
-#define F_REQUIRED	0x1	/* absent or empty is an error */
+/* Flags for the read_* functions (read_string() takes both, the others only the first). */
+#define F_OPTIONAL	0x0
+#define F_REQUIRED	0x1	/* absent (for strings: or empty) is an error */
 #define F_TEXT		0x2	/* free text: up to INTAKE_MAX_TEXT, may hold tab/newline/CR */
 
-/* ---- enum names ------------------------------------------------------------------------ */
+/* ---- enum names -------------------------------------------------------------------------- */
 
 /* A name table is indexed by the enum value; [0] is the UNSPECIFIED value, which no
  * document may name. */
@@ -208,7 +209,7 @@ intake_priority_parse(const char *s, Cluebus__Priority *out)
 	return 0;
 }
 
-/* ---- errors and field paths ------------------------------------------------------------ */
+/* ---- errors and field paths -------------------------------------------------------------- */
 
 static int	fail(cb_error_t *, int, const char *, const char *, ...)
     __attribute__((format(printf, 4, 5)));
@@ -541,11 +542,11 @@ person_parse(const json_t *v, const char *path, Cluebus__Person *p, cb_error_t *
 	int		rc, role = 0, gender = 0;
 
 	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "role", 1, &role_tab, &role, err)) != 0 ||
-	    (rc = read_string(v, path, "name", 0, &p->name, err)) != 0 ||
-	    (rc = read_string(v, path, "id_number", 0, &p->id_number, err)) != 0 ||
-	    (rc = read_int(v, path, "age", 0, 0, 150, &age, err)) != 0 ||
-	    (rc = read_enum(v, path, "gender", 0, &gender_tab, &gender, err)) != 0 ||
+	    (rc = read_enum(v, path, "role", F_REQUIRED, &role_tab, &role, err)) != 0 ||
+	    (rc = read_string(v, path, "name", F_OPTIONAL, &p->name, err)) != 0 ||
+	    (rc = read_string(v, path, "id_number", F_OPTIONAL, &p->id_number, err)) != 0 ||
+	    (rc = read_int(v, path, "age", F_OPTIONAL, 0, 150, &age, err)) != 0 ||
+	    (rc = read_enum(v, path, "gender", F_OPTIONAL, &gender_tab, &gender, err)) != 0 ||
 	    (rc = read_string(v, path, "description", F_TEXT, &p->description, err)) != 0)
 		return rc;
 	p->role = (Cluebus__PersonRole)role;
@@ -563,9 +564,9 @@ attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, cb_e
 
 	if ((rc = object_check(v, path, fields, err)) != 0 ||
 	    (rc = read_string(v, path, "name", F_REQUIRED, &a->name, err)) != 0 ||
-	    (rc = read_hex(v, path, "sha256", 1, SHA256_BYTES, &a->sha256, err)) != 0 ||
-	    (rc = read_int(v, path, "size", 1, 0, JSON_INT_MAX, &size, err)) != 0 ||
-	    (rc = read_string(v, path, "media_type", 0, &a->media_type, err)) != 0)
+	    (rc = read_hex(v, path, "sha256", F_REQUIRED, SHA256_BYTES, &a->sha256, err)) != 0 ||
+	    (rc = read_int(v, path, "size", F_REQUIRED, 0, JSON_INT_MAX, &size, err)) != 0 ||
+	    (rc = read_string(v, path, "media_type", F_OPTIONAL, &a->media_type, err)) != 0)
 		return rc;
 	a->size = (uint64_t)size;
 	return 0;
@@ -638,11 +639,11 @@ handling_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clu
 	char		 path[FIELD_MAX], text_path[FIELD_MAX];
 	int		 rc, code = 0;
 
-	if ((rc = read_object(clue_obj, clue_path, "handling", 1, &v, err)) != 0)
+	if ((rc = read_object(clue_obj, clue_path, "handling", F_REQUIRED, &v, err)) != 0)
 		return rc;
 	path_key(path, clue_path, "handling");
 	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "code", 1, &handling_tab, &code, err)) != 0 ||
+	    (rc = read_enum(v, path, "code", F_REQUIRED, &handling_tab, &code, err)) != 0 ||
 	    (rc = read_string(v, path, "text", F_TEXT, &clue->handling_text, err)) != 0)
 		return rc;
 	clue->handling = (Cluebus__HandlingCode)code;
@@ -665,13 +666,13 @@ evaluation_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *c
 	json_int_t	 accuracy = 0;
 	int		 rc, reliability = 0;
 
-	if ((rc = read_object(clue_obj, clue_path, "evaluation", 1, &v, err)) != 0)
+	if ((rc = read_object(clue_obj, clue_path, "evaluation", F_REQUIRED, &v, err)) != 0)
 		return rc;
 	path_key(path, clue_path, "evaluation");
 	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "source_reliability", 1, &reliability_tab, &reliability,
+	    (rc = read_enum(v, path, "source_reliability", F_REQUIRED, &reliability_tab, &reliability,
 	    err)) != 0 ||
-	    (rc = read_int(v, path, "accuracy", 1, 1, 4, &accuracy, err)) != 0)
+	    (rc = read_int(v, path, "accuracy", F_REQUIRED, 1, 4, &accuracy, err)) != 0)
 		return rc;
 	clue->source_reliability = (Cluebus__SourceReliability)reliability;
 	clue->info_accuracy = (uint32_t)accuracy;
@@ -695,7 +696,7 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 	msg->body_case = CLUEBUS__MESSAGE__BODY_CLUE;	/* msg owns the clue from here on */
 	msg->clue = clue;
 
-	if ((rc = read_enum(v, path, "category", 1, &category_tab, &category, err)) != 0 ||
+	if ((rc = read_enum(v, path, "category", F_REQUIRED, &category_tab, &category, err)) != 0 ||
 	    (rc = read_string(v, path, "jurisdiction", F_REQUIRED, &clue->jurisdiction,
 	    err)) != 0)
 		return rc;
@@ -706,8 +707,8 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 		return fail(err, CB_EMALFORMED, sub,
 		    "must be 6 ASCII digits (an administrative division code)");
 	}
-	if ((rc = read_time(v, path, "occurred_at", 1, &clue->occurred_ms, err)) != 0 ||
-	    (rc = read_string(v, path, "location", 0, &clue->location, err)) != 0 ||
+	if ((rc = read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms, err)) != 0 ||
+	    (rc = read_string(v, path, "location", F_OPTIONAL, &clue->location, err)) != 0 ||
 	    (rc = read_string(v, path, "summary", F_REQUIRED | F_TEXT, &clue->summary,
 	    err)) != 0 ||
 	    (rc = handling_parse(v, path, clue, err)) != 0 ||
@@ -718,7 +719,7 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 	return 0;
 }
 
-/* ---- rendering ------------------------------------------------------------------------- */
+/* ---- rendering --------------------------------------------------------------------------- */
 
 /* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
  * that could not be added is released. The *_opt forms add nothing for an empty value. */
@@ -1138,7 +1139,7 @@ match_render(const Cluebus__Message *msg)
 	return done(o, rc);
 }
 
-/* ---- the kinds ----------------------------------------------------------------------------- */
+/* ---- the kinds --------------------------------------------------------------------------- */
 
 /* One row per kind. The body's JSON key is the kind's name. `parse` is NULL for a kind that
  * intake_from_json() does not accept yet; it fills msg->body_case and the body, or returns an
@@ -1235,7 +1236,7 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 		    type_name(doc));
 		goto out;
 	}
-	if ((rc = read_enum(doc, "", "kind", 1, &kinds_tab, &kind, err)) != 0)
+	if ((rc = read_enum(doc, "", "kind", F_REQUIRED, &kinds_tab, &kind, err)) != 0)
 		goto out;
 	body_key = names_get(&kinds_tab, kind);
 	if ((row = kind_row_by_kind((Cluebus__Kind)kind)) == NULL || row->parse == NULL) {
@@ -1252,11 +1253,11 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 	}
 	cluebus__message__init(msg);
 	msg->kind = (Cluebus__Kind)kind;
-	if ((rc = read_hex(doc, "", "message_id", 0, ID_BYTES, &msg->message_id, err)) != 0 ||
-	    (rc = read_enum(doc, "", "priority", 0, &priority_tab, &priority, err)) != 0 ||
-	    (rc = read_string(doc, "", "case_ref", 0, &msg->case_ref, err)) != 0 ||
-	    (rc = read_hex(doc, "", "refers_to", 0, ID_BYTES, &msg->refers_to, err)) != 0 ||
-	    (rc = read_object(doc, "", body_key, 1, &body, err)) != 0 ||
+	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, ID_BYTES, &msg->message_id, err)) != 0 ||
+	    (rc = read_enum(doc, "", "priority", F_OPTIONAL, &priority_tab, &priority, err)) != 0 ||
+	    (rc = read_string(doc, "", "case_ref", F_OPTIONAL, &msg->case_ref, err)) != 0 ||
+	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, ID_BYTES, &msg->refers_to, err)) != 0 ||
+	    (rc = read_object(doc, "", body_key, F_REQUIRED, &body, err)) != 0 ||
 	    (rc = row->parse(body, body_key, msg, err)) != 0)
 		goto out;
 	msg->priority = (Cluebus__Priority)priority;

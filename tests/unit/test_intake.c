@@ -18,7 +18,7 @@
 #include "cluebus.pb-c.h"
 #include "intake.h"
 
-/* ---- documents ----------------------------------------------------------------------------- */
+/* ---- documents --------------------------------------------------------------------------- */
 
 #define SHA_A	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 #define ID_A	"00112233445566778899aabbccddeeff"
@@ -111,7 +111,7 @@ text_repeat(const char *head, char c, size_t n, const char *tail)
 	return s;
 }
 
-/* ---- accepted documents -------------------------------------------------------------------- */
+/* ---- accepted documents ------------------------------------------------------------------ */
 
 static void
 test_a_full_clue_parses_with_every_field_right(void **state)
@@ -338,7 +338,7 @@ test_strings_lists_and_documents_at_their_limits_are_accepted(void **state)
 	free(doc);
 }
 
-/* ---- rendering ------------------------------------------------------------------------------- */
+/* ---- rendering --------------------------------------------------------------------------- */
 
 static const char *
 jstr(const json_t *obj, const char *key)
@@ -557,7 +557,7 @@ test_enum_names_and_parsers_agree(void **state)
 	assert_int_equal(intake_priority_parse("high", &p), CB_EMALFORMED);
 }
 
-/* ---- running out of memory (SQLite's way: fail the Nth allocation, N = 1, 2, ...) --------
+/* ---- running out of memory (SQLite's way: fail the Nth allocation, N = 1, 2, ...) -----------
  *
  * Only rendering is tested this way. jansson 2.14's lexer ignores a failed append to its
  * token buffer (lex_save() in src/load.c), so a failed allocation inside json_loadb() can
@@ -602,7 +602,7 @@ test_running_out_of_memory_while_rendering_returns_null_and_leaks_nothing(void *
 	message_free(m);
 }
 
-/* ---- refused documents ---------------------------------------------------------------------- */
+/* ---- refused documents ------------------------------------------------------------------- */
 
 static char *
 make_oversize_document(void)
