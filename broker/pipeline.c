@@ -89,6 +89,10 @@ pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t r
 	if (code >= 0 && code < 16)
 		b->count.rejected_by_code[code]++;
 
+	/* Frames from connections that never authenticated are answered and counted but not
+	 * logged: anyone who can reach the port could otherwise fill the audit log. */
+	if (uq == NULL)
+		goto reply;
 	/* The summary names the frame by its hash and size, never by its content: a rejected
 	 * body may hold personal data. */
 	if (raw == NULL || EVP_Digest(raw, rawlen, digest, NULL, EVP_sha256(), NULL) != 1)
@@ -108,6 +112,7 @@ pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t r
 	if ((rc = pipeline_txn(b)) == 0 &&
 	    (rc = store_txn_append(b->txn, &e, NULL, 0, hash)) != 0)
 		pipeline_store_error(b, rc);
+reply:
 	frontend_defer(b, rid, ridlen, frontend_rejected(msgid, idlen == 16 ? 16 : 0, code,
 	    reason), 0, NULL);
 }

@@ -3,12 +3,15 @@
  *   cluebus-keygen key UNIT DIR
  *       writes DIR/UNIT.key (Ed25519 private, PEM, mode 0600; never overwritten) and
  *       DIR/UNIT.pub (public, PEM), and prints the key id.
+ *   cluebus-keygen units UNITS_JSON KEYDIR
+ *       creates the missing keys of the broker and of every unit of UNITS_JSON.
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
  *       from KEYDIR/ID.pub: the registry file the broker and agents load. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -20,6 +23,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cluebus-keygen key UNIT DIR\n"
+	    "       cluebus-keygen units UNITS_JSON KEYDIR\n"
 	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n");
 	return 2;
 }
@@ -55,6 +59,42 @@ keygen_key(const char *unit, const char *dir)
 	printf("%s key id %s\n", unit, id);
 	key_free(k);
 	return 0;
+}
+
+static int
+keygen_units(const char *units_path, const char *keydir)
+{
+	json_t *root, *units, *u;
+	json_error_t jerr;
+	char path[4096];
+	size_t i;
+	int rc = 0;
+
+	if ((root = json_load_file(units_path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "%s:%d: %s\n", units_path, jerr.line, jerr.text);
+		return 1;
+	}
+	if (!json_is_array(units = json_object_get(root, "units"))) {
+		fprintf(stderr, "%s: no \"units\" array\n", units_path);
+		json_decref(root);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.key", keydir, REGISTRY_BROKER_UNIT);
+	if (access(path, F_OK) != 0)
+		rc = keygen_key(REGISTRY_BROKER_UNIT, keydir);
+	json_array_foreach(units, i, u) {
+		const char *id = json_string_value(json_object_get(u, "id"));
+
+		if (rc != 0 || id == NULL) {
+			rc = rc != 0 ? rc : 1;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s.key", keydir, id);
+		if (access(path, F_OK) != 0)
+			rc = keygen_key(id, keydir);
+	}
+	json_decref(root);
+	return rc;
 }
 
 static int
@@ -106,6 +146,8 @@ main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "key") == 0)
 		return keygen_key(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "units") == 0)
+		return keygen_units(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "registry") == 0)
 		return keygen_registry(argv[2], argv[3]);
 	return usage();
