@@ -183,11 +183,12 @@ frontend_defer(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Fra
 
 static void
 frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen, int code,
-    const char *reason)
+    const char *reason, int hello)
 {
 	Cluebus__Frame *f = frontend_rejected(NULL, 0, code, reason);
 
 	if (f != NULL) {
+		f->rejected->hello = hello;
 		frontend_send(b, rid, ridlen, f);
 		cluebus__frame__free_unpacked(f, NULL);
 	}
@@ -210,13 +211,13 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 	if (!unit_id_valid(h->unit) || (uq = frontend_unit(b, h->unit)) == NULL) {
 		log_warnx("hello from unknown unit '%s' refused", safe);
 		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_UNKNOWN_SENDER,
-		    "unit is not registered");
+		    "unit is not registered", 1);
 		return;
 	}
 	if (h->time_ms < now - b->cfg.clock_skew_ms || h->time_ms > now + b->cfg.clock_skew_ms) {
 		log_warnx("hello from %s refused: clock skew", safe);
 		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW,
-		    "hello time outside the accepted window");
+		    "hello time outside the accepted window", 1);
 		return;
 	}
 	len = wire_hello_bytes(h->unit, h->time_ms, h->nonce.data, h->nonce.len, signed_bytes,
@@ -227,7 +228,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 	    key_verify(key, signed_bytes, len, h->signature.data, h->signature.len) != 0) {
 		log_warnx("hello from %s refused: bad key or signature", safe);
 		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
-		    "hello signature does not verify with the unit's current key");
+		    "hello signature does not verify with the unit's current key", 1);
 		return;
 	}
 	s = frontend_session_bind(b, rid, ridlen);
@@ -295,12 +296,13 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const voi
 		pipeline_publish(b, uq, rid, ridlen, f, raw, rawlen);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACK:
-		/* Only the connection deliveries went to can acknowledge them. */
-		if (uq != NULL && uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
-			pipeline_ack(b, uq, f->ack->upto_seq);
-		else
+		/* Only the connection deliveries went to can acknowledge them; an older
+		 * connection of the same unit is ignored. */
+		if (uq == NULL)
 			frontend_reject_now(b, rid, ridlen,
-			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "ack before hello");
+			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "ack before hello", 0);
+		else if (uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
+			pipeline_ack(b, uq, f->ack->upto_seq);
 		break;
 	case CLUEBUS__FRAME__FRAME_HEARTBEAT:
 		if (uq != NULL)
@@ -308,7 +310,7 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const voi
 		else
 			frontend_reject_now(b, rid, ridlen,
 			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
-			    "heartbeat before hello");
+			    "heartbeat before hello", 0);
 		break;
 	default:
 		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,

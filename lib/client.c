@@ -393,7 +393,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	char safe[300];
 
 	str_sanitize(r->reason, strnlen(r->reason, 256), safe, sizeof(safe));
-	if (c->state == C_HELLO_SENT && r->message_id.len == 0) {
+	if (r->hello) {
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
 		if (c->backoff_ms > 30000)
 			c->backoff_ms = 30000;
