@@ -1,0 +1,411 @@
+/* tests/tools/forge.c — a hostile agent for the integration tests: one publish, forged.
+ *
+ *   forge --endpoint E --unit U --key K [--other-unit U2 --other-key K2] --mode M
+ *         [--clue FILE] [--timeout-ms N]
+ *
+ * Connects a DEALER to the broker, says a correctly signed Hello as U (except in mode
+ * no-hello), waits for the Welcome, sends ONE publish built as the mode says, and prints
+ * the broker's answer as one line: "accepted SEQ" or "rejected CODE_NAME: reason"
+ * (CODE_NAME is the RejectCode of the proto in lower case without its prefix, e.g.
+ * "bad_signature"). Modes:
+ *
+ *   valid            the clue of FILE, signed by U with K: what an honest agent sends
+ *   duplicate        the same valid publish sent twice; prints one line per answer, the
+ *                    second with " duplicate" appended when the broker flagged it
+ *   tamper           signed correctly, then one byte of the signed bytes flipped
+ *   wrong-key        sender U and U's key id, but signed with K2 (another unit's key)
+ *   foreign-key-id   sender U, signed with K2 and carrying K2's key id
+ *   sender-mismatch  Hello as U, envelope from U2 signed with K2
+ *   garbage          a frame of random bytes that is not a protobuf Frame
+ *   no-hello         the valid publish, without saying Hello first
+ *
+ * Exit: 0 when every expected answer came; 1 when none came before the deadline or the
+ * Hello was refused (printed as "hello rejected CODE_NAME: reason"); 2 on a usage or local
+ * error. Deliveries and heartbeats the broker sends meanwhile are ignored. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "envelope.h"
+#include "intake.h"
+#include "keys.h"
+#include "util.h"
+#include "wire.h"
+
+enum mode {
+	M_VALID, M_DUPLICATE, M_TAMPER, M_WRONG_KEY, M_FOREIGN_KEY_ID, M_SENDER_MISMATCH,
+	M_GARBAGE, M_NO_HELLO,
+};
+
+static const struct {
+	const char	*name;
+	enum mode	 mode;
+} modes[] = {
+	{ "valid", M_VALID }, { "duplicate", M_DUPLICATE }, { "tamper", M_TAMPER },
+	{ "wrong-key", M_WRONG_KEY }, { "foreign-key-id", M_FOREIGN_KEY_ID },
+	{ "sender-mismatch", M_SENDER_MISMATCH }, { "garbage", M_GARBAGE },
+	{ "no-hello", M_NO_HELLO },
+};
+
+struct forge {
+	const char	*endpoint, *unit, *key_path, *other_unit, *other_key_path, *clue_path;
+	enum mode	 mode;
+	int		 timeout_ms;
+	cb_key_t	*key, *other_key;
+	void		*zctx, *sock;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: forge --endpoint E --unit U --key K [--other-unit U2 "
+	    "--other-key K2]\n"
+	    "             --mode valid|duplicate|tamper|wrong-key|foreign-key-id|"
+	    "sender-mismatch|garbage|no-hello\n"
+	    "             [--clue FILE] [--timeout-ms N]\n");
+	exit(2);
+}
+
+/* "REJECT_BAD_SIGNATURE" -> "bad_signature", from the proto's own enum descriptor. */
+static void
+reject_code_name(int code, char *out, size_t outlen)
+{
+	const ProtobufCEnumValue *v =
+	    protobuf_c_enum_descriptor_get_value(&cluebus__reject_code__descriptor, code);
+	const char *name = v != NULL ? v->name : "UNKNOWN";
+	size_t i;
+
+	if (strncmp(name, "REJECT_", 7) == 0)
+		name += 7;
+	for (i = 0; name[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[i] = '\0';
+}
+
+/* Waits for the next Welcome, Accepted or Rejected frame; other frames are skipped.
+ * Returns 0 with *out (free with wire_free), or CB_ETIMEOUT. */
+static int
+forge_wait(struct forge *fg, int64_t deadline, Cluebus__Frame **out)
+{
+	for (;;) {
+		zmq_pollitem_t item = { fg->sock, 0, ZMQ_POLLIN, 0 };
+		int64_t now = clock_mono_ms();
+		Cluebus__Frame *f;
+		zmq_msg_t msg;
+
+		if (now >= deadline)
+			return CB_ETIMEOUT;
+		if (zmq_poll(&item, 1, (long)(deadline - now)) < 0 && errno != EINTR)
+			return CB_EIO;
+		if (!(item.revents & ZMQ_POLLIN))
+			continue;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, fg->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			continue;
+		}
+		if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f) != 0) {
+			zmq_msg_close(&msg);
+			continue;
+		}
+		zmq_msg_close(&msg);
+		if (f->frame_case == CLUEBUS__FRAME__FRAME_WELCOME ||
+		    f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ||
+		    f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED) {
+			*out = f;
+			return 0;
+		}
+		wire_free(f);	/* deliveries, heartbeats */
+	}
+}
+
+static void
+print_rejected(const char *prefix, const Cluebus__Rejected *r)
+{
+	char name[64], safe[600];
+
+	reject_code_name(r->code, name, sizeof(name));
+	str_sanitize(r->reason, strnlen(r->reason, 512), safe, sizeof(safe));
+	printf("%s%s: %s\n", prefix, name, safe);
+	fflush(stdout);
+}
+
+static int
+forge_hello(struct forge *fg, int64_t deadline)
+{
+	Cluebus__Hello h = CLUEBUS__HELLO__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT, *reply = NULL;
+	uint8_t nonce[16], sig[KEY_SIG_LEN], buf[128];
+	size_t len;
+	int rc;
+
+	h.unit = (char *)fg->unit;
+	h.time_ms = clock_now_ms();
+	h.protocol = WIRE_PROTOCOL;
+	if (rand_bytes(nonce, sizeof(nonce)) != 0)
+		return CB_ECRYPTO;
+	len = wire_hello_bytes(fg->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
+	if (len == 0 || key_sign(fg->key, buf, len, sig) != 0)
+		return CB_ECRYPTO;
+	h.key_id.data = (uint8_t *)key_id(fg->key);
+	h.key_id.len = KEY_ID_LEN;
+	h.nonce.data = nonce, h.nonce.len = sizeof(nonce);
+	h.signature.data = sig, h.signature.len = sizeof(sig);
+	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
+	f.hello = &h;
+	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
+		return rc;
+	if ((rc = forge_wait(fg, deadline, &reply)) != 0) {
+		printf("no answer to hello\n");
+		return rc;
+	}
+	if (reply->frame_case != CLUEBUS__FRAME__FRAME_WELCOME) {
+		if (reply->frame_case == CLUEBUS__FRAME__FRAME_REJECTED)
+			print_rejected("hello rejected ", reply->rejected);
+		else
+			printf("hello answered by an unexpected frame\n");
+		wire_free(reply);
+		return CB_EBADSIG;
+	}
+	wire_free(reply);
+	return 0;
+}
+
+/* Builds the envelope the mode asks for. Returns 0 with *out (envelope_free), or 2. */
+static int
+forge_envelope(struct forge *fg, Cluebus__Envelope **out)
+{
+	const cb_key_t *signer = fg->key;
+	const char *sender = fg->unit;
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+	size_t len;
+	char *json = NULL;
+	int rc;
+
+	if (fg->clue_path == NULL) {
+		fprintf(stderr, "forge: mode needs --clue FILE\n");
+		return 2;
+	}
+	if ((rc = file_read_all(fg->clue_path, INTAKE_MAX_DOC, &json, &len)) != 0) {
+		fprintf(stderr, "forge: %s: %s\n", fg->clue_path, cb_strerror(rc));
+		return 2;
+	}
+	rc = intake_from_json(json, len, &m, &err);
+	free(json);
+	if (rc != 0) {
+		fprintf(stderr, "forge: %s: %s: %s\n", fg->clue_path, err.field, err.reason);
+		return 2;
+	}
+	if (m->message_id.len == 0) {
+		if ((m->message_id.data = malloc(16)) == NULL ||
+		    rand_bytes(m->message_id.data, 16) != 0)
+			goto fail;
+		m->message_id.len = 16;
+	}
+	if (fg->mode == M_SENDER_MISMATCH) {
+		sender = fg->other_unit;
+		signer = fg->other_key;
+	} else if (fg->mode == M_FOREIGN_KEY_ID) {
+		signer = fg->other_key;
+	}
+	if ((m->sender = strdup(sender)) == NULL)
+		goto fail;
+	m->created_ms = clock_now_ms();
+	if (envelope_sign(m, signer, &env) != 0)
+		goto fail;
+	m->key_id.data = NULL;	/* borrowed from env */
+	m->key_id.len = 0;
+	/* wrong-key: the bytes claim U's key id; the signature over them is K2's. */
+	if (fg->mode == M_WRONG_KEY && key_sign(fg->other_key, env->signed_.data,
+	    env->signed_.len, env->signature.data) != 0)
+		goto fail;
+	if (fg->mode == M_TAMPER)
+		env->signed_.data[env->signed_.len / 2] ^= 0x01;
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	*out = env;
+	return 0;
+fail:
+	fprintf(stderr, "forge: cannot build the envelope\n");
+	envelope_free(env);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return 2;
+}
+
+static int
+forge_send_publish(struct forge *fg, const Cluebus__Envelope *env)
+{
+	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+	Cluebus__Message *m;
+	uint8_t hint[16];
+	int rc;
+
+	/* The unsigned id hint, taken from the (possibly tampered) bytes when they parse. */
+	m = cluebus__message__unpack(NULL, env->signed_.len, env->signed_.data);
+	if (m != NULL && m->message_id.len == 16) {
+		memcpy(hint, m->message_id.data, 16);
+		p.message_id.data = hint;
+		p.message_id.len = 16;
+	}
+	if (m != NULL)
+		cluebus__message__free_unpacked(m, NULL);
+	p.envelope = (Cluebus__Envelope *)env;
+	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
+	f.publish = &p;
+	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
+		fprintf(stderr, "forge: send: %s\n", cb_strerror(rc));
+	return rc;
+}
+
+static int
+forge_send_garbage(struct forge *fg)
+{
+	uint8_t junk[200];
+
+	if (rand_bytes(junk, sizeof(junk)) != 0)
+		return CB_ECRYPTO;
+	/* Field 1 with wire type 7, which does not exist: no protobuf parser accepts it. */
+	junk[0] = 0x0f;
+	if (zmq_send(fg->sock, junk, sizeof(junk), ZMQ_DONTWAIT) < 0) {
+		fprintf(stderr, "forge: send: %s\n", zmq_strerror(errno));
+		return CB_EIO;
+	}
+	return 0;
+}
+
+/* Prints the answer to one publish. Returns 0 or CB_ETIMEOUT. */
+static int
+forge_answer(struct forge *fg, int64_t deadline)
+{
+	Cluebus__Frame *f = NULL;
+
+	for (;;) {
+		if (forge_wait(fg, deadline, &f) != 0) {
+			printf("no answer\n");
+			return CB_ETIMEOUT;
+		}
+		if (f->frame_case != CLUEBUS__FRAME__FRAME_WELCOME)
+			break;
+		wire_free(f);
+	}
+	if (f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED)
+		printf("accepted %llu%s\n", (unsigned long long)f->accepted->seq,
+		    f->accepted->duplicate ? " duplicate" : "");
+	else
+		print_rejected("rejected ", f->rejected);
+	fflush(stdout);
+	wire_free(f);
+	return 0;
+}
+
+static int
+forge_run(struct forge *fg)
+{
+	Cluebus__Envelope *env = NULL;
+	int64_t deadline = clock_mono_ms() + fg->timeout_ms;
+	int linger = 0, rc, sends;
+
+	if (fg->mode != M_GARBAGE && (rc = forge_envelope(fg, &env)) != 0)
+		return rc;
+	if ((fg->zctx = zmq_ctx_new()) == NULL ||
+	    (fg->sock = zmq_socket(fg->zctx, ZMQ_DEALER)) == NULL ||
+	    zmq_setsockopt(fg->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(fg->sock, fg->endpoint) != 0) {
+		fprintf(stderr, "forge: connect %s: %s\n", fg->endpoint, zmq_strerror(errno));
+		envelope_free(env);
+		return 2;
+	}
+	if (fg->mode != M_NO_HELLO && (rc = forge_hello(fg, deadline)) != 0) {
+		envelope_free(env);
+		return 1;
+	}
+	sends = fg->mode == M_DUPLICATE ? 2 : 1;
+	for (int i = 0; i < sends; i++) {
+		rc = fg->mode == M_GARBAGE ? forge_send_garbage(fg) : forge_send_publish(fg, env);
+		/* One at a time, so the answers come in order. */
+		if (rc != 0 || (rc = forge_answer(fg, deadline)) != 0)
+			break;
+	}
+	envelope_free(env);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+load_key(const char *path, cb_key_t **out)
+{
+	int rc;
+
+	if ((rc = key_load_private(path, out)) != 0)
+		fprintf(stderr, "forge: key %s: %s\n", path, cb_strerror(rc));
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "other-unit", required_argument, NULL, 'U' },
+		{ "other-key", required_argument, NULL, 'K' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "clue", required_argument, NULL, 'c' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct forge fg;
+	const char *mode = NULL;
+	int ch, rc, found = 0;
+
+	memset(&fg, 0, sizeof(fg));
+	fg.timeout_ms = 20000;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'e': fg.endpoint = optarg; break;
+		case 'u': fg.unit = optarg; break;
+		case 'k': fg.key_path = optarg; break;
+		case 'U': fg.other_unit = optarg; break;
+		case 'K': fg.other_key_path = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'c': fg.clue_path = optarg; break;
+		case 't': fg.timeout_ms = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || fg.endpoint == NULL || fg.unit == NULL || fg.key_path == NULL ||
+	    mode == NULL || fg.timeout_ms <= 0)
+		usage();
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(modes[i].name, mode) == 0) {
+			fg.mode = modes[i].mode;
+			found = 1;
+		}
+	if (!found)
+		usage();
+	if ((fg.mode == M_WRONG_KEY || fg.mode == M_FOREIGN_KEY_ID ||
+	    fg.mode == M_SENDER_MISMATCH) && fg.other_key_path == NULL)
+		usage();
+	if (fg.mode == M_SENDER_MISMATCH && fg.other_unit == NULL)
+		usage();
+	if (load_key(fg.key_path, &fg.key) != 0 ||
+	    (fg.other_key_path != NULL && load_key(fg.other_key_path, &fg.other_key) != 0)) {
+		key_free(fg.key);
+		return 2;
+	}
+	rc = forge_run(&fg);
+	if (fg.sock != NULL)
+		zmq_close(fg.sock);
+	if (fg.zctx != NULL)
+		zmq_ctx_term(fg.zctx);
+	key_free(fg.other_key);
+	key_free(fg.key);
+	return rc;
+}

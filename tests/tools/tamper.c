@@ -1,0 +1,134 @@
+/* tests/tools/tamper.c — damage a stopped broker's log the way an attacker with disk access
+ * would, so the integration tests can check that cluebus-audit notices.
+ *
+ *   tamper flip DATA_DIR SEQ      flips one byte inside entry SEQ's packed LogEntry (its
+ *                                 recorded hash is left as it was)
+ *   tamper rewrite DATA_DIR SEQ   changes entry SEQ's content (time_ms + 1), recomputes
+ *                                 ITS OWN hash and stores it; later entries are untouched,
+ *                                 so only the link from SEQ+1 gives the rewrite away
+ *   tamper delete DATA_DIR SEQ    removes entry SEQ (a gap in the sequence)
+ *
+ * Opens the LMDB environment directly (the broker must be stopped), writes in one
+ * transaction and prints what it did. Exit: 0 done, 1 the entry is missing or unreadable,
+ * 2 usage error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "chain.h"
+#include "util.h"
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: tamper flip|rewrite|delete DATA_DIR SEQ\n");
+	return 2;
+}
+
+/* Returns the new stored value (hash || packed entry) for `op`, or NULL. */
+static uint8_t *
+tamper_value(const char *op, const uint8_t *val, size_t len, size_t *newlen)
+{
+	Cluebus__LogEntry *e;
+	const uint8_t *hash;
+	uint8_t *out;
+	size_t plen;
+
+	if (strcmp(op, "flip") == 0) {
+		if (len <= CHAIN_HASH_LEN || (out = malloc(len)) == NULL)
+			return NULL;
+		memcpy(out, val, len);
+		/* The middle of the packed LogEntry, never the recorded hash before it. */
+		out[CHAIN_HASH_LEN + (len - CHAIN_HASH_LEN) / 2] ^= 0x01;
+		*newlen = len;
+		return out;
+	}
+	if (chain_decode(val, len, &hash, &e) != 0) {
+		fprintf(stderr, "tamper: entry does not decode\n");
+		return NULL;
+	}
+	e->time_ms += 1;
+	plen = cluebus__log_entry__get_packed_size(e);
+	if ((out = malloc(CHAIN_HASH_LEN + plen)) != NULL) {
+		cluebus__log_entry__pack(e, out + CHAIN_HASH_LEN);
+		if (chain_hash(out + CHAIN_HASH_LEN, plen, out) != 0) {
+			free(out);
+			out = NULL;
+		}
+	}
+	cluebus__log_entry__free_unpacked(e, NULL);
+	*newlen = CHAIN_HASH_LEN + plen;
+	return out;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *op, *dir;
+	uint8_t key[8], *newval = NULL;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi log;
+	MDB_val k = { 8, key }, v;
+	unsigned long long seq;
+	size_t newlen = 0;
+	char *end;
+	int mrc, rc = 1;
+
+	if (argc != 4)
+		return usage();
+	op = argv[1];
+	dir = argv[2];
+	if (strcmp(op, "flip") != 0 && strcmp(op, "rewrite") != 0 && strcmp(op, "delete") != 0)
+		return usage();
+	errno = 0;
+	seq = strtoull(argv[3], &end, 10);
+	if (errno != 0 || *end != '\0' || end == argv[3] || seq == 0)
+		return usage();
+	be64_put(key, seq);
+
+	if ((mrc = mdb_env_create(&env)) != 0 || (mrc = mdb_env_set_maxdbs(env, 8)) != 0 ||
+	    (mrc = mdb_env_set_mapsize(env, (size_t)1 << 30)) != 0 ||
+	    (mrc = mdb_env_open(env, dir, 0, 0600)) != 0 ||
+	    (mrc = mdb_txn_begin(env, NULL, 0, &txn)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "log", 0, &log)) != 0) {
+		fprintf(stderr, "tamper: %s: %s\n", dir, mdb_strerror(mrc));
+		goto out;
+	}
+	if ((mrc = mdb_get(txn, log, &k, &v)) != 0) {
+		fprintf(stderr, "tamper: entry %llu: %s\n", seq, mdb_strerror(mrc));
+		goto out;
+	}
+	if (strcmp(op, "delete") == 0) {
+		mrc = mdb_del(txn, log, &k, NULL);
+	} else {
+		/* Copied out: v is LMDB's page, valid only until the put. */
+		if ((newval = tamper_value(op, v.mv_data, v.mv_size, &newlen)) == NULL)
+			goto out;
+		v.mv_data = newval;
+		v.mv_size = newlen;
+		mrc = mdb_put(txn, log, &k, &v, 0);
+	}
+	if (mrc != 0) {
+		fprintf(stderr, "tamper: write entry %llu: %s\n", seq, mdb_strerror(mrc));
+		goto out;
+	}
+	mrc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (mrc != 0) {
+		fprintf(stderr, "tamper: commit: %s\n", mdb_strerror(mrc));
+		goto out;
+	}
+	printf("%s entry %llu\n", strcmp(op, "flip") == 0 ? "flipped a byte of" :
+	    strcmp(op, "rewrite") == 0 ? "rewrote (own hash recomputed)" : "deleted", seq);
+	rc = 0;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	free(newval);
+	return rc;
+}
