@@ -183,8 +183,15 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	cfg->peer_timeout_ms = timeout;
 	cfg->clock_skew_ms = skew;
 	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) != 0) {
-		if (rc == CB_ECONFIG)
-			snprintf(errbuf, errlen, "%s: %s: %s", name, err.field, err.reason);
+		int line = 0, skip = 0;
+
+		/* route.c says "line N: reason"; report it as "name:N: field: reason". */
+		if (rc == CB_ECONFIG) {
+			if (sscanf(err.reason, "line %d: %n", &line, &skip) != 1)
+				line = skip = 0;
+			snprintf(errbuf, errlen, "%s:%d: %s: %s", name, line, err.field,
+			    err.reason + skip);
+		}
 		goto out;
 	}
 out:

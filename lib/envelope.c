@@ -74,8 +74,8 @@ envelope_open(const Cluebus__Envelope *env, Cluebus__Message **out, cb_error_t *
 	if (strcmp(m->sender, env->sender != NULL ? env->sender : "") != 0) {
 		cb_error_set(err, "sender", "signed sender differs from the envelope's");
 		rc = CB_EMALFORMED;
-	} else if (m->key_id.len != env->key_id.len ||
-	    memcmp(m->key_id.data, env->key_id.data, env->key_id.len) != 0) {
+	} else if (m->key_id.len != env->key_id.len || (env->key_id.len != 0 &&
+	    memcmp(m->key_id.data, env->key_id.data, env->key_id.len) != 0)) {
 		cb_error_set(err, "key_id", "signed key id differs from the envelope's");
 		rc = CB_EMALFORMED;
 	} else {

@@ -353,6 +353,33 @@ test_signed_bytes_that_are_not_a_message_are_refused_when_opened(void **state)
 }
 
 static void
+test_an_envelope_without_any_key_id_is_refused_for_the_missing_key_id(void **state)
+{
+	struct clue_fixture *f = malloc(sizeof(*f));
+	Cluebus__Envelope env = CLUEBUS__ENVELOPE__INIT;
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+	uint8_t *buf;
+
+	(void)state;
+	assert_non_null(f);
+	clue_init(f);		/* no key id in the message, none in the hints */
+	env.signed_.len = cluebus__message__get_packed_size(&f->msg);
+	assert_non_null(buf = malloc(env.signed_.len));
+	cluebus__message__pack(&f->msg, buf);
+	env.signed_.data = buf;
+	env.sender = "health";
+	/* Both key ids are empty (NULL data): comparing them must not touch the pointers
+	 * (found by fuzz_wire; UBSan aborts on memcmp(NULL, NULL, 0)). */
+	assert_int_equal(envelope_open(&env, &m, &err), CB_EMALFORMED);
+	assert_null(m);
+	assert_string_equal(err.field, "key_id");
+	assert_string_equal(err.reason, "not 8 bytes");
+	free(buf);
+	free(f);
+}
+
+static void
 test_a_signed_message_with_an_invalid_body_is_refused_when_opened(void **state)
 {
 	struct clue_fixture *f = malloc(sizeof(*f));
@@ -446,147 +473,258 @@ test_a_duplicated_envelope_carries_the_same_bytes_in_new_buffers(void **state)
 
 /* ---- message_validate refusals ---------------------------------------------------------- */
 
+/* Ways to damage one field of the valid clue. */
+enum damage {
+	D_ID_15,
+	D_ID_17,
+	D_ID_EMPTY,
+	D_SENDER_UPPER,
+	D_SENDER_EMPTY,
+	D_SENDER_SPACE,
+	D_SENDER_33,
+	D_KEY_ID_7,
+	D_KEY_ID_NONE,
+	D_CREATED_ZERO,
+	D_CREATED_NEGATIVE,
+	D_KIND_ZERO,
+	D_KIND_TEN,
+	D_KIND_HUGE,
+	D_KIND_NEGATIVE,
+	D_KIND_REFERRAL,
+	D_BODY_REFERRAL,
+	D_BODY_NONE,
+	D_PRIORITY_ZERO,
+	D_PRIORITY_FOUR,
+	D_CASE_REF_LONG,
+	D_REFERS_TO_8,
+	D_CATEGORY_ZERO,
+	D_CATEGORY_17,
+	D_JURISDICTION_5,
+	D_JURISDICTION_7,
+	D_JURISDICTION_LETTER,
+	D_JURISDICTION_EMPTY,
+	D_SUMMARY_EMPTY,
+	D_SUMMARY_LONG,
+	D_LOCATION_LONG,
+	D_HANDLING_ZERO,
+	D_HANDLING_FIVE,
+	D_RELIABILITY_ZERO,
+	D_RELIABILITY_FIVE,
+	D_ACCURACY_ZERO,
+	D_ACCURACY_FIVE,
+	D_PERSONS_65,
+	D_SHA256_31,
+	D_REFERRAL_BAD_UNIT,
+};
+
+static void
+damage(struct clue_fixture *f, enum damage how)
+{
+	switch (how) {
+	case D_ID_15:
+		f->msg.message_id.len = 15;
+		break;
+	case D_ID_17:
+		f->msg.message_id.len = 17;
+		break;
+	case D_ID_EMPTY:
+		f->msg.message_id.len = 0;
+		break;
+	case D_SENDER_UPPER:
+		f->msg.sender = "Health";
+		break;
+	case D_SENDER_EMPTY:
+		f->msg.sender = "";
+		break;
+	case D_SENDER_SPACE:
+		f->msg.sender = "health ";
+		break;
+	case D_SENDER_33:
+		f->msg.sender = "abcdefghijklmnopqrstuvwxyz0123456";
+		break;
+	case D_KEY_ID_7:
+		f->msg.key_id.len = 7;
+		break;
+	case D_KEY_ID_NONE:
+		f->msg.key_id.len = 0;
+		break;
+	case D_CREATED_ZERO:
+		f->msg.created_ms = 0;
+		break;
+	case D_CREATED_NEGATIVE:
+		f->msg.created_ms = -1;
+		break;
+	case D_KIND_ZERO:
+		f->msg.kind = 0;
+		break;
+	case D_KIND_TEN:
+		f->msg.kind = 10;
+		break;
+	case D_KIND_HUGE:
+		f->msg.kind = (Cluebus__Kind)0x7fffffff;
+		break;
+	case D_KIND_NEGATIVE:
+		f->msg.kind = (Cluebus__Kind)-1;
+		break;
+	case D_KIND_REFERRAL:
+		f->msg.kind = CLUEBUS__KIND__KIND_REFERRAL;
+		break;
+	case D_BODY_REFERRAL:
+		f->msg.body_case = CLUEBUS__MESSAGE__BODY_REFERRAL;
+		f->msg.referral = &f->referral;
+		break;
+	case D_BODY_NONE:
+		f->msg.body_case = CLUEBUS__MESSAGE__BODY__NOT_SET;
+		f->msg.clue = NULL;
+		break;
+	case D_PRIORITY_ZERO:
+		f->msg.priority = 0;
+		break;
+	case D_PRIORITY_FOUR:
+		f->msg.priority = 4;
+		break;
+	case D_CASE_REF_LONG:
+		memset(f->long_text, 'c', 257);
+		f->long_text[257] = '\0';
+		f->msg.case_ref = f->long_text;
+		break;
+	case D_REFERS_TO_8:
+		f->msg.refers_to.data = f->refers_to;
+		f->msg.refers_to.len = 8;
+		break;
+	case D_CATEGORY_ZERO:
+		f->clue.category = 0;
+		break;
+	case D_CATEGORY_17:
+		f->clue.category = 17;
+		break;
+	case D_JURISDICTION_5:
+		f->clue.jurisdiction = "21030";
+		break;
+	case D_JURISDICTION_7:
+		f->clue.jurisdiction = "2103021";
+		break;
+	case D_JURISDICTION_LETTER:
+		f->clue.jurisdiction = "21030a";
+		break;
+	case D_JURISDICTION_EMPTY:
+		f->clue.jurisdiction = "";
+		break;
+	case D_SUMMARY_EMPTY:
+		f->clue.summary = "";
+		break;
+	case D_SUMMARY_LONG:
+		memset(f->long_text, 's', 16 * 1024 + 1);
+		f->long_text[16 * 1024 + 1] = '\0';
+		f->clue.summary = f->long_text;
+		break;
+	case D_LOCATION_LONG:
+		memset(f->long_text, 'l', 257);
+		f->long_text[257] = '\0';
+		f->clue.location = f->long_text;
+		break;
+	case D_HANDLING_ZERO:
+		f->clue.handling = 0;
+		break;
+	case D_HANDLING_FIVE:
+		f->clue.handling = 5;
+		break;
+	case D_RELIABILITY_ZERO:
+		f->clue.source_reliability = 0;
+		break;
+	case D_RELIABILITY_FIVE:
+		f->clue.source_reliability = 5;
+		break;
+	case D_ACCURACY_ZERO:
+		f->clue.info_accuracy = 0;
+		break;
+	case D_ACCURACY_FIVE:
+		f->clue.info_accuracy = 5;
+		break;
+	case D_PERSONS_65:
+		f->clue.n_persons = 65;
+		break;
+	case D_SHA256_31:
+		f->attachment.sha256.len = 31;
+		break;
+	case D_REFERRAL_BAD_UNIT:
+		f->msg.kind = CLUEBUS__KIND__KIND_REFERRAL;
+		f->msg.body_case = CLUEBUS__MESSAGE__BODY_REFERRAL;
+		f->msg.referral = &f->referral;
+		f->to_units[1] = "Civil Affairs";
+		break;
+	}
+}
+
 struct bad_message {
 	const char	*name;		/* the test's name, a sentence */
-	void		(*damage)(struct clue_fixture *);
+	enum damage	 how;
 	const char	*field;		/* err.field, exactly */
 	const char	*reason;	/* a piece of err.reason */
 };
 
-static void id_15(struct clue_fixture *f) { f->msg.message_id.len = 15; }
-static void id_17(struct clue_fixture *f) { f->msg.message_id.len = 17; }
-static void id_empty(struct clue_fixture *f) { f->msg.message_id.len = 0; }
-static void sender_upper(struct clue_fixture *f) { f->msg.sender = "Health"; }
-static void sender_empty(struct clue_fixture *f) { f->msg.sender = ""; }
-static void sender_space(struct clue_fixture *f) { f->msg.sender = "health "; }
-static void sender_33(struct clue_fixture *f)
-{ f->msg.sender = "abcdefghijklmnopqrstuvwxyz0123456"; }
-static void key_id_7(struct clue_fixture *f) { f->msg.key_id.len = 7; }
-static void key_id_none(struct clue_fixture *f) { f->msg.key_id.len = 0; }
-static void created_zero(struct clue_fixture *f) { f->msg.created_ms = 0; }
-static void created_negative(struct clue_fixture *f) { f->msg.created_ms = -1; }
-static void kind_zero(struct clue_fixture *f) { f->msg.kind = 0; }
-static void kind_ten(struct clue_fixture *f) { f->msg.kind = 10; }
-static void kind_huge(struct clue_fixture *f) { f->msg.kind = (Cluebus__Kind)0x7fffffff; }
-static void kind_negative(struct clue_fixture *f) { f->msg.kind = (Cluebus__Kind)-1; }
-static void kind_referral(struct clue_fixture *f) { f->msg.kind = CLUEBUS__KIND__KIND_REFERRAL; }
-static void body_referral(struct clue_fixture *f)
-{
-	f->msg.body_case = CLUEBUS__MESSAGE__BODY_REFERRAL;
-	f->msg.referral = &f->referral;
-}
-static void body_none(struct clue_fixture *f)
-{
-	f->msg.body_case = CLUEBUS__MESSAGE__BODY__NOT_SET;
-	f->msg.clue = NULL;
-}
-static void priority_zero(struct clue_fixture *f) { f->msg.priority = 0; }
-static void priority_four(struct clue_fixture *f) { f->msg.priority = 4; }
-static void case_ref_long(struct clue_fixture *f)
-{
-	memset(f->long_text, 'c', 257);
-	f->long_text[257] = '\0';
-	f->msg.case_ref = f->long_text;
-}
-static void refers_to_8(struct clue_fixture *f)
-{
-	f->msg.refers_to.data = f->refers_to;
-	f->msg.refers_to.len = 8;
-}
-static void category_zero(struct clue_fixture *f) { f->clue.category = 0; }
-static void category_17(struct clue_fixture *f) { f->clue.category = 17; }
-static void jurisdiction_5(struct clue_fixture *f) { f->clue.jurisdiction = "21030"; }
-static void jurisdiction_7(struct clue_fixture *f) { f->clue.jurisdiction = "2103021"; }
-static void jurisdiction_letter(struct clue_fixture *f) { f->clue.jurisdiction = "21030a"; }
-static void jurisdiction_empty(struct clue_fixture *f) { f->clue.jurisdiction = ""; }
-static void summary_empty(struct clue_fixture *f) { f->clue.summary = ""; }
-static void summary_long(struct clue_fixture *f)
-{
-	memset(f->long_text, 's', 16 * 1024 + 1);
-	f->long_text[16 * 1024 + 1] = '\0';
-	f->clue.summary = f->long_text;
-}
-static void location_long(struct clue_fixture *f)
-{
-	memset(f->long_text, 'l', 257);
-	f->long_text[257] = '\0';
-	f->clue.location = f->long_text;
-}
-static void handling_zero(struct clue_fixture *f) { f->clue.handling = 0; }
-static void handling_five(struct clue_fixture *f) { f->clue.handling = 5; }
-static void reliability_zero(struct clue_fixture *f) { f->clue.source_reliability = 0; }
-static void reliability_five(struct clue_fixture *f) { f->clue.source_reliability = 5; }
-static void accuracy_zero(struct clue_fixture *f) { f->clue.info_accuracy = 0; }
-static void accuracy_five(struct clue_fixture *f) { f->clue.info_accuracy = 5; }
-static void persons_65(struct clue_fixture *f) { f->clue.n_persons = 65; }
-static void sha256_31(struct clue_fixture *f) { f->attachment.sha256.len = 31; }
-static void referral_bad_unit(struct clue_fixture *f)
-{
-	f->msg.kind = CLUEBUS__KIND__KIND_REFERRAL;
-	body_referral(f);
-	f->to_units[1] = "Civil Affairs";
-}
-
 static const struct bad_message bad_messages[] = {
-	{ "A message id of 15 bytes is refused", id_15, "message_id", "not 16 bytes" },
-	{ "A message id of 17 bytes is refused", id_17, "message_id", "not 16 bytes" },
-	{ "A missing message id is refused", id_empty, "message_id", "not 16 bytes" },
-	{ "A sender with capital letters is refused", sender_upper, "sender", "not a unit id" },
-	{ "An empty sender is refused", sender_empty, "sender", "not a unit id" },
-	{ "A sender with a space is refused", sender_space, "sender", "not a unit id" },
-	{ "A sender of 33 characters is refused", sender_33, "sender", "not a unit id" },
-	{ "A key id of 7 bytes is refused", key_id_7, "key_id", "not 8 bytes" },
-	{ "A missing key id is refused", key_id_none, "key_id", "not 8 bytes" },
-	{ "A creation time of zero is refused", created_zero, "created", "missing" },
-	{ "A negative creation time is refused", created_negative, "created", "missing" },
-	{ "An unspecified kind is refused", kind_zero, "kind", "unknown kind" },
-	{ "Kind 10, past the last kind, is refused", kind_ten, "kind", "unknown kind" },
-	{ "A huge kind value is refused", kind_huge, "kind", "unknown kind" },
-	{ "A negative kind value is refused", kind_negative, "kind", "unknown kind" },
-	{ "A referral kind carrying a clue body is refused", kind_referral, "kind",
+	{ "A message id of 15 bytes is refused", D_ID_15, "message_id", "not 16 bytes" },
+	{ "A message id of 17 bytes is refused", D_ID_17, "message_id", "not 16 bytes" },
+	{ "A missing message id is refused", D_ID_EMPTY, "message_id", "not 16 bytes" },
+	{ "A sender with capital letters is refused", D_SENDER_UPPER, "sender",
+	    "not a unit id" },
+	{ "An empty sender is refused", D_SENDER_EMPTY, "sender", "not a unit id" },
+	{ "A sender with a space is refused", D_SENDER_SPACE, "sender", "not a unit id" },
+	{ "A sender of 33 characters is refused", D_SENDER_33, "sender", "not a unit id" },
+	{ "A key id of 7 bytes is refused", D_KEY_ID_7, "key_id", "not 8 bytes" },
+	{ "A missing key id is refused", D_KEY_ID_NONE, "key_id", "not 8 bytes" },
+	{ "A creation time of zero is refused", D_CREATED_ZERO, "created", "missing" },
+	{ "A negative creation time is refused", D_CREATED_NEGATIVE, "created", "missing" },
+	{ "An unspecified kind is refused", D_KIND_ZERO, "kind", "unknown kind" },
+	{ "Kind 10, past the last kind, is refused", D_KIND_TEN, "kind", "unknown kind" },
+	{ "A huge kind value is refused", D_KIND_HUGE, "kind", "unknown kind" },
+	{ "A negative kind value is refused", D_KIND_NEGATIVE, "kind", "unknown kind" },
+	{ "A referral kind carrying a clue body is refused", D_KIND_REFERRAL, "kind",
 	    "body does not match the kind" },
-	{ "A clue kind carrying a referral body is refused", body_referral, "kind",
+	{ "A clue kind carrying a referral body is refused", D_BODY_REFERRAL, "kind",
 	    "body does not match the kind" },
-	{ "A clue kind without a body is refused", body_none, "kind",
+	{ "A clue kind without a body is refused", D_BODY_NONE, "kind",
 	    "body does not match the kind" },
-	{ "An unspecified priority is refused", priority_zero, "priority", "unknown priority" },
-	{ "Priority 4, past immediate, is refused", priority_four, "priority",
+	{ "An unspecified priority is refused", D_PRIORITY_ZERO, "priority",
 	    "unknown priority" },
-	{ "A case reference of 257 bytes is refused", case_ref_long, "case_ref",
+	{ "Priority 4, past immediate, is refused", D_PRIORITY_FOUR, "priority",
+	    "unknown priority" },
+	{ "A case reference of 257 bytes is refused", D_CASE_REF_LONG, "case_ref",
 	    "longer than 256 bytes" },
-	{ "A refers_to of 8 bytes is refused", refers_to_8, "refers_to", "not 16 bytes" },
-	{ "Clue category 0 is refused", category_zero, "clue.category", "unknown category" },
-	{ "Clue category 17, past other, is refused", category_17, "clue.category",
+	{ "A refers_to of 8 bytes is refused", D_REFERS_TO_8, "refers_to", "not 16 bytes" },
+	{ "Clue category 0 is refused", D_CATEGORY_ZERO, "clue.category", "unknown category" },
+	{ "Clue category 17, past other, is refused", D_CATEGORY_17, "clue.category",
 	    "unknown category" },
-	{ "Jurisdiction 21030 (five digits) is refused", jurisdiction_5, "clue.jurisdiction",
+	{ "Jurisdiction 21030 (five digits) is refused", D_JURISDICTION_5,
+	    "clue.jurisdiction", "not a 6-digit division code" },
+	{ "Jurisdiction of seven digits is refused", D_JURISDICTION_7, "clue.jurisdiction",
 	    "not a 6-digit division code" },
-	{ "Jurisdiction of seven digits is refused", jurisdiction_7, "clue.jurisdiction",
+	{ "Jurisdiction with a letter is refused", D_JURISDICTION_LETTER,
+	    "clue.jurisdiction", "not a 6-digit division code" },
+	{ "An empty jurisdiction is refused", D_JURISDICTION_EMPTY, "clue.jurisdiction",
 	    "not a 6-digit division code" },
-	{ "Jurisdiction with a letter is refused", jurisdiction_letter, "clue.jurisdiction",
-	    "not a 6-digit division code" },
-	{ "An empty jurisdiction is refused", jurisdiction_empty, "clue.jurisdiction",
-	    "not a 6-digit division code" },
-	{ "An empty summary is refused", summary_empty, "clue.summary", "empty" },
-	{ "A summary of 16385 bytes is refused", summary_long, "clue.summary",
+	{ "An empty summary is refused", D_SUMMARY_EMPTY, "clue.summary", "empty" },
+	{ "A summary of 16385 bytes is refused", D_SUMMARY_LONG, "clue.summary",
 	    "longer than 16384 bytes" },
-	{ "A location of 257 bytes is refused", location_long, "clue.location", "too long" },
-	{ "An unspecified handling code is refused", handling_zero, "clue.handling",
+	{ "A location of 257 bytes is refused", D_LOCATION_LONG, "clue.location", "too long" },
+	{ "An unspecified handling code is refused", D_HANDLING_ZERO, "clue.handling",
 	    "unknown handling code" },
-	{ "Handling code 5, past H3, is refused", handling_five, "clue.handling",
+	{ "Handling code 5, past H3, is refused", D_HANDLING_FIVE, "clue.handling",
 	    "unknown handling code" },
-	{ "An unspecified source reliability is refused", reliability_zero,
+	{ "An unspecified source reliability is refused", D_RELIABILITY_ZERO,
 	    "clue.source_reliability", "unknown value" },
-	{ "Source reliability 5, past X, is refused", reliability_five,
+	{ "Source reliability 5, past X, is refused", D_RELIABILITY_FIVE,
 	    "clue.source_reliability", "unknown value" },
-	{ "Information accuracy 0 is refused", accuracy_zero, "clue.info_accuracy",
+	{ "Information accuracy 0 is refused", D_ACCURACY_ZERO, "clue.info_accuracy",
 	    "not in 1..4" },
-	{ "Information accuracy 5 is refused", accuracy_five, "clue.info_accuracy",
+	{ "Information accuracy 5 is refused", D_ACCURACY_FIVE, "clue.info_accuracy",
 	    "not in 1..4" },
-	{ "A clue with 65 persons is refused", persons_65, "clue.persons",
+	{ "A clue with 65 persons is refused", D_PERSONS_65, "clue.persons",
 	    "more than 64 items" },
-	{ "An attachment hash of 31 bytes is refused", sha256_31, "clue.attachments.sha256",
+	{ "An attachment hash of 31 bytes is refused", D_SHA256_31, "clue.attachments.sha256",
 	    "not 32 bytes" },
-	{ "A referral to something that is not a unit id is refused", referral_bad_unit,
+	{ "A referral to something that is not a unit id is refused", D_REFERRAL_BAD_UNIT,
 	    "referral.to_units", "entry 1 is not a unit id" },
 };
 
@@ -612,7 +750,7 @@ test_the_valid_clue_passes_message_validate(void **state)
 	f->clue.info_accuracy = 1;
 	assert_int_equal(message_validate(&f->msg, &err), 0);
 	f->msg.kind = CLUEBUS__KIND__KIND_REFERRAL;
-	body_referral(f);
+	damage(f, D_BODY_REFERRAL);
 	assert_int_equal(message_validate(&f->msg, &err), 0);
 	free(f);
 }
@@ -629,7 +767,7 @@ test_bad_message(void **state)
 	clue_init(f);
 	clue_set_key_id(f);
 	assert_int_equal(message_validate(&f->msg, &err), 0);
-	row->damage(f);
+	damage(f, row->how);
 	memset(&err, 0, sizeof(err));
 	rc = message_validate(&f->msg, &err);
 	if (rc != CB_EMALFORMED)
@@ -655,6 +793,8 @@ main(void)
 		cmocka_unit_test(
 		    test_a_key_id_hint_that_differs_from_the_signed_key_id_is_refused),
 		cmocka_unit_test(test_signed_bytes_that_are_not_a_message_are_refused_when_opened),
+		cmocka_unit_test(
+		    test_an_envelope_without_any_key_id_is_refused_for_the_missing_key_id),
 		cmocka_unit_test(test_a_signed_message_with_an_invalid_body_is_refused_when_opened),
 		cmocka_unit_test(test_a_message_larger_than_the_envelope_bound_is_not_signed),
 		cmocka_unit_test(test_a_public_only_key_cannot_sign_an_envelope),

@@ -438,5 +438,6 @@ main(void)
 		cmocka_unit_test(test_freeing_a_null_key_does_nothing),
 	};
 
+	umask(022);	/* the modes asserted below are the ones a default umask gives */
 	return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
 }
