@@ -719,6 +719,204 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 	return 0;
 }
 
+/* ---- parsing the workflow kinds (SPEC §4: referral, receipt, feedback, supervision,
+ * report) ----------------------------------------------------------------------------------- */
+
+/* Reads an optional (or required: non-empty) array of unit ids into a new string array. */
+static int
+read_units(const json_t *obj, const char *parent, const char *key, int required,
+    char ***units, size_t *n, cb_error_t *err)
+{
+	const json_t	*arr;
+	char		 path[FIELD_MAX], item[FIELD_MAX];
+	size_t		 count;
+	int		 rc;
+
+	if ((rc = read_array(obj, parent, key, &arr, err)) != 0)
+		return rc;
+	path_key(path, parent, key);
+	if (arr == NULL || (count = json_array_size(arr)) == 0)
+		return required ? fail(err, CB_EMALFORMED, path,
+		    arr == NULL ? "required" : "must name at least one unit") : 0;
+	if ((*units = calloc(count, sizeof(**units))) == NULL)
+		return fail_nomem(err, path);
+	for (size_t i = 0; i < count; i++) {
+		const json_t *v = json_array_get(arr, i);
+
+		path_index(item, path, i);
+		if (!json_is_string(v))
+			return fail(err, CB_EMALFORMED, item, "expected string, got %s",
+			    type_name(v));
+		if (!unit_id_valid(json_string_value(v)))
+			return fail(err, CB_EMALFORMED, item,
+			    "not a unit id ([a-z0-9-]{1,32})");
+		for (size_t j = 0; j < *n; j++)
+			if (strcmp((*units)[j], json_string_value(v)) == 0)
+				return fail(err, CB_EMALFORMED, item, "unit listed twice");
+		if (((*units)[*n] = strdup(json_string_value(v))) == NULL)
+			return fail_nomem(err, item);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Both due times, when present, must be ordered: the receipt is due no later than the
+ * feedback. */
+static int
+check_due_order(const char *path, int64_t receipt_due, int64_t feedback_due, cb_error_t *err)
+{
+	char sub[FIELD_MAX];
+
+	if (receipt_due == 0 || feedback_due == 0 || receipt_due <= feedback_due)
+		return 0;
+	path_key(sub, path, "feedback_due_at");
+	return fail(err, CB_EMALFORMED, sub, "earlier than receipt_due_at");
+}
+
+/* Workflow messages answer or act on an earlier one: `refers_to` names it. */
+static int
+need_refers_to(const Cluebus__Message *msg, const char *what, cb_error_t *err)
+{
+	if (msg->refers_to.len == ID_BYTES)
+		return 0;
+	return fail(err, CB_EMALFORMED, "refers_to", "required: the id of the %s", what);
+}
+
+static int
+referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "to_units", "action", "receipt_due_at",
+	    "feedback_due_at", "note", NULL };
+	Cluebus__Referral	*r;
+	int			 rc, action = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__referral__init(r);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_REFERRAL;
+	msg->referral = r;
+	if ((rc = read_units(v, path, "to_units", F_REQUIRED, &r->to_units, &r->n_to_units,
+	    err)) != 0 ||
+	    (rc = read_enum(v, path, "action", F_REQUIRED, &action_tab, &action, err)) != 0 ||
+	    (rc = read_time(v, path, "receipt_due_at", F_OPTIONAL, &r->receipt_due_ms, err)) ||
+	    (rc = read_time(v, path, "feedback_due_at", F_OPTIONAL, &r->feedback_due_ms, err)) ||
+	    (rc = read_string(v, path, "note", F_TEXT, &r->note, err)) != 0 ||
+	    (rc = check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, err)) != 0)
+		return rc;
+	r->action = (Cluebus__Action)action;
+	if (msg->refers_to.len == 0 && msg->case_ref[0] == '\0')
+		return fail(err, CB_EMALFORMED, "refers_to",
+		    "a referral needs refers_to (the clue) or a case_ref");
+	return 0;
+}
+
+static int
+receipt_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "note", NULL };
+	Cluebus__Receipt	*r;
+	int			 rc;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__receipt__init(r);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_RECEIPT;
+	msg->receipt = r;
+	if ((rc = read_string(v, path, "note", F_TEXT, &r->note, err)) != 0)
+		return rc;
+	return need_refers_to(msg, "referral being received", err);
+}
+
+static int
+feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "status", "note", "transferred_to", NULL };
+	Cluebus__Feedback	*f;
+	char			 sub[FIELD_MAX];
+	int			 rc, status = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__feedback__init(f);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_FEEDBACK;
+	msg->feedback = f;
+	if ((rc = read_enum(v, path, "status", F_REQUIRED, &feedback_tab, &status, err)) != 0 ||
+	    (rc = read_string(v, path, "note", F_TEXT, &f->note, err)) != 0 ||
+	    (rc = read_units(v, path, "transferred_to", F_OPTIONAL, &f->transferred_to,
+	    &f->n_transferred_to, err)) != 0)
+		return rc;
+	f->status = (Cluebus__FeedbackStatus)status;
+	path_key(sub, path, "transferred_to");
+	if (f->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to == 0)
+		return fail(err, CB_EMALFORMED, sub, "required when status is transferred");
+	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to > 0)
+		return fail(err, CB_EMALFORMED, sub, "only allowed when status is transferred");
+	return need_refers_to(msg, "referral this feedback is about", err);
+}
+
+static int
+supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "level", "units", "receipt_due_at",
+	    "feedback_due_at", "note", NULL };
+	Cluebus__Supervision	*s;
+	int			 rc, level = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__supervision__init(s);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
+	msg->supervision = s;
+	if ((rc = read_enum(v, path, "level", F_REQUIRED, &supervision_tab, &level, err)) != 0 ||
+	    (rc = read_units(v, path, "units", F_OPTIONAL, &s->units, &s->n_units, err)) != 0 ||
+	    (rc = read_time(v, path, "receipt_due_at", F_OPTIONAL, &s->receipt_due_ms, err)) ||
+	    (rc = read_time(v, path, "feedback_due_at", F_OPTIONAL, &s->feedback_due_ms, err)) ||
+	    (rc = read_string(v, path, "note", F_TEXT, &s->note, err)) != 0 ||
+	    (rc = check_due_order(path, s->receipt_due_ms, s->feedback_due_ms, err)) != 0)
+		return rc;
+	s->level = (Cluebus__SupervisionLevel)level;
+	return need_refers_to(msg, "referral put under supervision", err);
+}
+
+static int
+report_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+{
+	static const char *const fields[] = { "type", "period_from", "period_to", "title",
+	    "text", "to_units", NULL };
+	Cluebus__Report	*r;
+	char		 sub[FIELD_MAX];
+	int		 rc, type = 0;
+
+	if ((rc = object_check(v, path, fields, err)) != 0)
+		return rc;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return fail_nomem(err, path);
+	cluebus__report__init(r);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_REPORT;
+	msg->report = r;
+	if ((rc = read_enum(v, path, "type", F_REQUIRED, &report_tab, &type, err)) != 0 ||
+	    (rc = read_time(v, path, "period_from", F_OPTIONAL, &r->period_from_ms, err)) ||
+	    (rc = read_time(v, path, "period_to", F_OPTIONAL, &r->period_to_ms, err)) ||
+	    (rc = read_string(v, path, "title", F_REQUIRED, &r->title, err)) != 0 ||
+	    (rc = read_string(v, path, "text", F_REQUIRED | F_TEXT, &r->text, err)) != 0 ||
+	    (rc = read_units(v, path, "to_units", F_OPTIONAL, &r->to_units, &r->n_to_units,
+	    err)) != 0)
+		return rc;
+	r->type = (Cluebus__ReportType)type;
+	path_key(sub, path, "period_to");
+	if (r->period_from_ms != 0 && r->period_to_ms != 0 && r->period_to_ms < r->period_from_ms)
+		return fail(err, CB_EMALFORMED, sub, "earlier than period_from");
+	return 0;
+}
+
 /* ---- rendering --------------------------------------------------------------------------- */
 
 /* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
@@ -1153,14 +1351,16 @@ struct kind_row {
 
 static const struct kind_row kinds[] = {
 	{ CLUEBUS__KIND__KIND_CLUE, CLUEBUS__MESSAGE__BODY_CLUE, clue_parse, clue_render },
-	{ CLUEBUS__KIND__KIND_REFERRAL, CLUEBUS__MESSAGE__BODY_REFERRAL, NULL,
+	{ CLUEBUS__KIND__KIND_REFERRAL, CLUEBUS__MESSAGE__BODY_REFERRAL, referral_parse,
 	    referral_render },
-	{ CLUEBUS__KIND__KIND_RECEIPT, CLUEBUS__MESSAGE__BODY_RECEIPT, NULL, receipt_render },
-	{ CLUEBUS__KIND__KIND_FEEDBACK, CLUEBUS__MESSAGE__BODY_FEEDBACK, NULL,
+	{ CLUEBUS__KIND__KIND_RECEIPT, CLUEBUS__MESSAGE__BODY_RECEIPT, receipt_parse,
+	    receipt_render },
+	{ CLUEBUS__KIND__KIND_FEEDBACK, CLUEBUS__MESSAGE__BODY_FEEDBACK, feedback_parse,
 	    feedback_render },
-	{ CLUEBUS__KIND__KIND_SUPERVISION, CLUEBUS__MESSAGE__BODY_SUPERVISION, NULL,
-	    supervision_render },
-	{ CLUEBUS__KIND__KIND_REPORT, CLUEBUS__MESSAGE__BODY_REPORT, NULL, report_render },
+	{ CLUEBUS__KIND__KIND_SUPERVISION, CLUEBUS__MESSAGE__BODY_SUPERVISION,
+	    supervision_parse, supervision_render },
+	{ CLUEBUS__KIND__KIND_REPORT, CLUEBUS__MESSAGE__BODY_REPORT, report_parse,
+	    report_render },
 	{ CLUEBUS__KIND__KIND_ESCALATION, CLUEBUS__MESSAGE__BODY_ESCALATION, NULL,
 	    escalation_render },
 	{ CLUEBUS__KIND__KIND_REGISTRY, CLUEBUS__MESSAGE__BODY_REGISTRY, NULL,
