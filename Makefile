@@ -23,7 +23,7 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS	?= -O2 -g
 ifeq ($(SAN),1)
 CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	   -fno-sanitize-recover=all
+	   -fno-sanitize-recover=all -DCLUEBUS_TEST_HOOKS
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \

@@ -127,6 +127,13 @@ int	pipeline_append_own(struct broker *b, Cluebus__Message *m, char **recipients
 void	delivery_pump(struct broker *b);
 void	delivery_timers(struct broker *b, int64_t now_mono);
 
+/* clock.c */
+/* Refuses a test clock in a production build (exits). */
+void	broker_clock_init(void);
+/* Milliseconds since the epoch as the broker sees it (real time, plus a test offset in test
+ * builds). Cannot fail. */
+int64_t	broker_clock_ms(void);
+
 /* genesis.c */
 /* Rebuilds b->reg from the log, then appends what the registry file adds or changes.
  * Returns 0 or an error (startup must stop). */

@@ -10,7 +10,9 @@
 
 #include "broker.h"
 #include "log.h"
+#include "envelope.h"
 #include "util.h"
+#include "workflow.h"
 #include "wire.h"
 
 struct pump_ctx {
@@ -27,7 +29,10 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	Cluebus__Deliver d = CLUEBUS__DELIVER__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__LogEntry *e = NULL;
+	Cluebus__Context *ctx = NULL;
+	Cluebus__Message *m = NULL;
 	const uint8_t *hash;
+	cb_error_t err;
 	int rc;
 
 	if (chain_decode(val, len, &hash, &e) != 0 || e->envelope == NULL) {
@@ -36,6 +41,12 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 		log_warnx("delivery: log entry %llu unreadable", (unsigned long long)seq);
 		return CB_ECORRUPT;
 	}
+	if (envelope_open(e->envelope, &m, &err) == 0) {
+		if (workflow_context(pc->b, m, &ctx) != 0)
+			log_warnx("delivery %llu: context unavailable", (unsigned long long)seq);
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+	d.context = ctx;
 	d.seq = seq;
 	d.entry_hash.data = (uint8_t *)hash;
 	d.entry_hash.len = CHAIN_HASH_LEN;
@@ -47,6 +58,8 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	f.deliver = &d;
 	rc = wire_send(pc->b->sock, pc->uq->rid, pc->uq->ridlen, &f);
 	cluebus__log_entry__free_unpacked(e, NULL);
+	if (ctx != NULL)
+		cluebus__context__free_unpacked(ctx, NULL);
 	if (rc != 0) {
 		pc->blocked = 1;
 		return rc;	/* stop: the peer's queue is full or it is gone */

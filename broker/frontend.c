@@ -223,7 +223,8 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 	len = wire_hello_bytes(h->unit, h->time_ms, h->nonce.data, h->nonce.len, signed_bytes,
 	    sizeof(signed_bytes));
 	if (h->nonce.len != 16 || len == 0 ||
-	    registry_key_at(b->reg, h->unit, h->key_id.data, h->key_id.len, now, &key) !=
+	    registry_key_at(b->reg, h->unit, h->key_id.data, h->key_id.len, broker_clock_ms(),
+	    &key) !=
 	    REG_KEY_OK ||
 	    key_verify(key, signed_bytes, len, h->signature.data, h->signature.len) != 0) {
 		log_warnx("hello from %s refused: bad key or signature", safe);

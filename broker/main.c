@@ -15,6 +15,7 @@
 #include "broker.h"
 #include "log.h"
 #include "util.h"
+#include "workflow.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -66,6 +67,9 @@ broker_run(struct broker *b)
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
 			frontend_expire(b, now);
+			if (workflow_tick(b) != 0)
+				b->round_failed = 1;
+			pipeline_commit(b);
 			last_timers = now;
 		}
 	}
@@ -128,6 +132,7 @@ main(int argc, char **argv)
 		return rc == 0 ? 0 : 1;
 	}
 
+	broker_clock_init();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "route.h"
 #include "util.h"
+#include "workflow.h"
 
 int
 pipeline_txn(struct broker *b)
@@ -107,7 +108,7 @@ pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t r
 	rj.frame_size = rawlen;
 	rj.peer_unit = uq != NULL ? uq->unit : (char *)"";
 	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION;
-	e.time_ms = clock_now_ms();
+	e.time_ms = broker_clock_ms();
 	e.rejection = &rj;
 	if ((rc = pipeline_txn(b)) == 0 &&
 	    (rc = store_txn_append(b->txn, &e, NULL, 0, hash)) != 0)
@@ -158,27 +159,25 @@ pipeline_dedup(struct broker *b, const Cluebus__Message *m, const uint8_t *rid,
 
 static int
 pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus__Message *m,
-    const uint8_t *rid, size_t ridlen)
+    const route_result_t *res, const uint8_t *rid, size_t ridlen)
 {
 	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 	uint8_t hash[CHAIN_HASH_LEN];
 	char *recips[ROUTE_MAX];
-	route_result_t res;
 	int rc;
 
-	if (route_message(b->cfg.route, b->reg, m, &res) != 0)
-		return CB_EINVAL;
-	for (size_t i = 0; i < res.n; i++)
-		recips[i] = res.units[i];
+	for (size_t i = 0; i < res->n; i++)
+		recips[i] = (char *)res->units[i];
 	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE;
-	e.time_ms = clock_now_ms();
+	e.time_ms = broker_clock_ms();
 	e.envelope = env;
 	e.recipients = recips;
-	e.n_recipients = res.n;
-	if ((rc = store_txn_append(b->txn, &e, m->message_id.data, 0, hash)) != 0)
+	e.n_recipients = res->n;
+	if ((rc = store_txn_append(b->txn, &e, m->message_id.data, 0, hash)) != 0 ||
+	    (rc = workflow_apply(b, m, res, e.time_ms)) != 0)
 		return rc;
-	for (size_t i = 0; i < res.n; i++) {
-		struct unitq *rq = frontend_unit(b, res.units[i]);
+	for (size_t i = 0; i < res->n; i++) {
+		struct unitq *rq = frontend_unit(b, res->units[i]);
 
 		if (rq != NULL)
 			rq->has_more = 1;
@@ -213,7 +212,7 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 		REJECT(CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH,
 		    "envelope sender is not the authenticated unit");
 	switch (registry_key_at(b->reg, sender, env->key_id.data, env->key_id.len,
-	    clock_now_ms(), &key)) {
+	    broker_clock_ms(), &key)) {
 	case REG_KEY_OK:
 		break;
 	case REG_KEY_UNKNOWN_UNIT:
@@ -247,11 +246,17 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 		pipeline_store_error(b, rc);
 		goto unavailable;
 	}
-	if (rc == 0 && (rc = pipeline_append_message(b, env, m, rid, ridlen)) != 0) {
-		if (rc == CB_EINVAL)
+	if (rc == 0) {
+		route_result_t res;
+
+		if (route_message(b->cfg.route, b->reg, m, &res) != 0)
 			REJECT(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "cannot route this kind");
-		pipeline_store_error(b, rc);
-		goto unavailable;
+		if ((code = workflow_check(b, m, &res, reason, sizeof(reason))) > 0)
+			goto reject;
+		if (code < 0 || (rc = pipeline_append_message(b, env, m, &res, rid, ridlen)) != 0) {
+			pipeline_store_error(b, code < 0 ? CB_ESTORE : rc);
+			goto unavailable;
+		}
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	return;
@@ -293,7 +298,7 @@ pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto)
 		da.seqs = seqs;
 		da.n_seqs = n;
 		e.type = CLUEBUS__ENTRY_TYPE__ENTRY_ACK;
-		e.time_ms = clock_now_ms();
+		e.time_ms = broker_clock_ms();
 		e.ack = &da;
 		if ((rc = store_txn_append(b->txn, &e, NULL, 0, hash)) != 0) {
 			pipeline_store_error(b, rc);
@@ -320,7 +325,7 @@ pipeline_append_own(struct broker *b, Cluebus__Message *m, char **recipients,
 	m->message_id.data = id;
 	m->message_id.len = 16;
 	m->sender = (char *)REGISTRY_BROKER_UNIT;
-	m->created_ms = clock_now_ms();
+	m->created_ms = broker_clock_ms();
 	if ((rc = envelope_sign(m, b->key, &env)) != 0)
 		goto out;
 	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_BROKER;

@@ -459,6 +459,8 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	json_object_set_new(doc, "signature", sig);
 	json_object_set_new(doc, "recipients", recips);
 	json_object_set_new(doc, "message", intake_to_json(m));
+	if (d->context != NULL)
+		json_object_set_new(doc, "context", intake_context_to_json(d->context));
 	out = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
 	return out;

@@ -137,14 +137,55 @@ cfg_ctx(struct cfgctx *c, const char *name, char *errbuf, size_t errlen)
 		snprintf(c->base, sizeof(c->base), "%.*s", (int)(slash - name), name);
 }
 
+/* Due-time defaults per priority: suggested by the issue (receipt within 1 h, 8 h, 72 h);
+ * feedback within 24 h, 72 h and 7 days (EU practice: 8 h urgent, 7 days otherwise). */
+static int
+cfg_deadlines(struct cfgctx *c, const config_setting_t *grp, broker_config_t *cfg)
+{
+	static const char *const prios[] = { "routine", "urgent", "immediate", NULL };
+	static const char *const keys[] = { "receipt_s", "feedback_s", NULL };
+	static const long long receipt_s[] = { 0, 72 * 3600, 8 * 3600, 3600 };
+	static const long long feedback_s[] = { 0, 7 * 86400, 3 * 86400, 86400 };
+	int rc;
+
+	for (int p = 1; p <= 3; p++) {
+		cfg->receipt_due_ms[p] = receipt_s[p] * 1000;
+		cfg->feedback_due_ms[p] = feedback_s[p] * 1000;
+	}
+	if (grp == NULL)
+		return 0;
+	if (!config_setting_is_group(grp))
+		return cfg_error(c, grp, "'deadlines' must be a group");
+	if ((rc = cfg_only(c, grp, prios)) != 0)
+		return rc;
+	for (int p = 1; p <= 3; p++) {
+		const config_setting_t *pg = config_setting_get_member(grp, prios[p - 1]);
+		long long r = receipt_s[p], f = feedback_s[p];
+
+		if (pg == NULL)
+			continue;
+		if (!config_setting_is_group(pg))
+			return cfg_error(c, pg, "'%s' must be a group", prios[p - 1]);
+		if ((rc = cfg_only(c, pg, keys)) != 0 ||
+		    (rc = cfg_int(c, pg, "receipt_s", 1, 365LL * 86400, &r)) != 0 ||
+		    (rc = cfg_int(c, pg, "feedback_s", 1, 365LL * 86400, &f)) != 0)
+			return rc;
+		if (f < r)
+			return cfg_error(c, pg, "feedback_s must not be shorter than receipt_s");
+		cfg->receipt_due_ms[p] = r * 1000;
+		cfg->feedback_due_ms[p] = f * 1000;
+	}
+	return 0;
+}
+
 int
 config_broker_parse(const char *name, const char *text, broker_config_t *cfg, char *errbuf,
     size_t errlen)
 {
-	static const char *const top[] = { "broker", "routing", NULL };
+	static const char *const top[] = { "broker", "routing", "deadlines", NULL };
 	static const char *const keys[] = { "endpoint", "data_dir", "key", "registry",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
-	    "clock_skew_ms", NULL };
+	    "clock_skew_ms", "petition_unit", NULL };
 	long long map_mb = 1024, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
 	    skew = 600000;
 	const config_setting_t *b;
@@ -175,6 +216,11 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_int(&c, b, "redeliver_ms", 100, 3600000, &redeliver)) ||
 	    (rc = cfg_int(&c, b, "peer_timeout_ms", 100, 3600000, &timeout)) ||
 	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)))
+		goto out;
+	snprintf(cfg->petition_unit, sizeof(cfg->petition_unit), "petitions");
+	if ((rc = cfg_string(&c, b, "petition_unit", 0, cfg->petition_unit,
+	    sizeof(cfg->petition_unit))) != 0 ||
+	    (rc = cfg_deadlines(&c, config_lookup(&cf, "deadlines"), cfg)) != 0)
 		goto out;
 	cfg->map_size = (size_t)map_mb << 20;
 	cfg->batch_max = (unsigned)batch;

@@ -26,6 +26,11 @@ typedef struct broker_config {
 	int64_t		 redeliver_ms;		/* resend unacked deliveries after */
 	int64_t		 peer_timeout_ms;	/* a silent peer is offline after */
 	int64_t		 clock_skew_ms;		/* accepted |created - now| */
+	/* Default due times of a referral, by Priority (index 1..3), relative to its log
+	 * time (SPEC §4; seed Art 23). */
+	int64_t		 receipt_due_ms[4];
+	int64_t		 feedback_due_ms[4];
+	char		 petition_unit[33];	/* whose petition clues are referrals */
 	route_t		*route;			/* owned */
 } broker_config_t;
 

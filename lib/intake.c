@@ -1337,6 +1337,94 @@ match_render(const Cluebus__Message *msg)
 	return done(o, rc);
 }
 
+/* ---- the delivery context ---------------------------------------------------------------- */
+
+static const char *const obligation_state_names[] = { "unspecified", "awaiting_receipt",
+    "awaiting_feedback", "in_progress", "closed" };
+static const struct names obligation_state_tab = NAMES(obligation_state_names);
+
+static json_t *
+obligation_render(const Cluebus__Obligation *o)
+{
+	json_t	*v;
+	int	 rc = 0;
+
+	if ((v = json_object()) == NULL)
+		return NULL;
+	rc |= put_str(v, "unit", o->unit);
+	rc |= put_enum(v, "state", &obligation_state_tab, o->state);
+	rc |= put_str_opt(v, "referrer", o->referrer);
+	rc |= put_time_opt(v, "receipt_due_at", o->receipt_due_ms);
+	rc |= put_time_opt(v, "feedback_due_at", o->feedback_due_ms);
+	rc |= put_time_opt(v, "received_at", o->received_ms);
+	rc |= put_time_opt(v, "feedback_at", o->feedback_ms);
+	rc |= put_enum_opt(v, "last_status", &feedback_tab, o->last_status);
+	if (o->receipt_escalated)
+		rc |= put(v, "receipt_escalated", json_true());
+	if (o->feedback_escalated)
+		rc |= put(v, "feedback_escalated", json_true());
+	rc |= put_str_opt(v, "transferred_from", o->transferred_from);
+	return done(v, rc);
+}
+
+/* Whose action is awaited: each open obligation and what it owes next. */
+static json_t *
+awaiting_render(const Cluebus__Context *ctx)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < ctx->n_obligations; i++) {
+		const Cluebus__Obligation *o = ctx->obligations[i];
+		int receipt = o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_AWAITING_RECEIPT;
+		json_t *v;
+
+		if (!receipt && o->state !=
+		    CLUEBUS__OBLIGATION_STATE__OBLIGATION_AWAITING_FEEDBACK)
+			continue;
+		if ((v = json_object()) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(v, "unit", o->unit);
+		rc |= put_str(v, "action", receipt ? "receipt" : "feedback");
+		rc |= put_time(v, "due_at", receipt ? o->receipt_due_ms : o->feedback_due_ms);
+		rc |= json_array_append_new(arr, v);
+	}
+	return done(arr, rc);
+}
+
+json_t *
+intake_context_to_json(const Cluebus__Context *ctx)
+{
+	json_t	*o, *obl, *clue;
+	int	 rc = 0;
+
+	if (ctx == NULL || (o = json_object()) == NULL)
+		return NULL;
+	rc |= put_hex_opt(o, "referral_id", &ctx->referral_id);
+	rc |= put_str_opt(o, "case_ref", ctx->case_ref);
+	if (ctx->clue_id.len > 0) {
+		if ((clue = json_object()) == NULL)
+			return done(o, -1);
+		rc |= put_hex(clue, "message_id", &ctx->clue_id);
+		rc |= put_enum(clue, "category", &category_tab, ctx->clue_category);
+		rc |= put_str_opt(clue, "jurisdiction", ctx->clue_jurisdiction);
+		rc |= put_enum_opt(clue, "handling", &handling_tab, ctx->clue_handling);
+		rc |= put_str(clue, "summary", ctx->clue_summary);
+		rc |= put(o, "clue", clue);
+	}
+	if ((obl = json_array()) == NULL)
+		return done(o, -1);
+	for (size_t i = 0; i < ctx->n_obligations; i++)
+		rc |= json_array_append_new(obl, obligation_render(ctx->obligations[i]));
+	rc |= put(o, "obligations", obl);
+	rc |= put(o, "awaiting", awaiting_render(ctx));
+	return done(o, rc);
+}
+
 /* ---- the kinds --------------------------------------------------------------------------- */
 
 /* One row per kind. The body's JSON key is the kind's name. `parse` is NULL for a kind that

@@ -31,6 +31,11 @@ int	intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_er
  * when out of memory. Borrows `msg`. */
 json_t	*intake_to_json(const Cluebus__Message *msg);
 
+/* Renders the broker's delivery context (the referral, case, referred clue and each obliged
+ * unit's state, due times, and whose action is awaited) as a new JSON object, or NULL when
+ * out of memory. Borrows `ctx`. */
+json_t	*intake_context_to_json(const Cluebus__Context *ctx);
+
 /* Enum <-> name tables, shared with routing and the audit tool. The *_name functions
  * return a static string ("unknown" for an out-of-range value); the *_parse functions
  * return 0 and set *out, or CB_EMALFORMED. */

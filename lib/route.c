@@ -130,8 +130,8 @@ route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
 	return 0;
 }
 
-static void
-result_add(route_result_t *res, const char *unit, const char *sender)
+void
+route_add(route_result_t *res, const char *unit, const char *sender)
 {
 	if (strcmp(unit, sender) == 0 || res->n >= ROUTE_MAX)
 		return;
@@ -145,7 +145,7 @@ static void
 result_add_many(route_result_t *res, char **units, size_t n, const char *sender)
 {
 	for (size_t i = 0; i < n; i++)
-		result_add(res, units[i], sender);
+		route_add(res, units[i], sender);
 }
 
 int
@@ -156,17 +156,17 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 	const reg_unit_t *district;
 
 	res->n = 0;
-	result_add(res, rt->office, m->sender);
+	route_add(res, rt->office, m->sender);
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		l = &rt->categories[m->clue->category < NCATEGORIES ? m->clue->category : 0];
 		for (size_t i = 0; i < l->n; i++)
-			result_add(res, l->ids[i], m->sender);
+			route_add(res, l->ids[i], m->sender);
 		if ((district = registry_district_office(reg, m->clue->jurisdiction)) != NULL)
-			result_add(res, district->id, m->sender);
+			route_add(res, district->id, m->sender);
 		if (m->priority == CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
 			for (size_t i = 0; i < rt->immediate.n; i++)
-				result_add(res, rt->immediate.ids[i], m->sender);
+				route_add(res, rt->immediate.ids[i], m->sender);
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		result_add_many(res, m->referral->to_units, m->referral->n_to_units, m->sender);

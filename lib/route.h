@@ -37,6 +37,9 @@ int	route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
  * otherwise. */
 int	route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *m,
     route_result_t *res) __attribute__((warn_unused_result));
+/* Adds `unit` to `res` unless it is `sender`, already there, or the result is full.
+ * Cannot fail. */
+void	route_add(route_result_t *res, const char *unit, const char *sender);
 /* The office unit id. Borrowed. */
 const char *route_office(const route_t *rt);
 void	route_free(route_t *rt);

@@ -21,6 +21,7 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 log, msgid, backlog, regidx;
+	MDB_dbi		 aux[STORE_NAUX];
 	int		 rdonly;
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[CHAIN_HASH_LEN];
@@ -114,7 +115,9 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "log", dbflags, &s->log)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "msgid", dbflags, &s->msgid)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "backlog", dbflags, &s->backlog)) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0)
+	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
 	if ((rc = store_load_head(s, txn)) != 0)
 		goto fail_rc;
@@ -522,4 +525,89 @@ store_backlog_depth(store_t *s, const char *unit, uint64_t *n)
 	}
 	mdb_txn_abort(txn);
 	return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : store_fail("backlog depth", mrc);
+}
+
+/* ---- auxiliary databases ---- */
+
+int
+store_txn_aux_put(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int mrc;
+
+	if ((mrc = mdb_put(t->txn, t->s->aux[db], &k, &v, 0)) != 0)
+		return store_fail("aux put", mrc);
+	return 0;
+}
+
+int
+store_txn_aux_get(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const uint8_t **val, size_t *vlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int mrc;
+
+	if ((mrc = mdb_get(t->txn, t->s->aux[db], &k, &v)) != 0)
+		return mrc == MDB_NOTFOUND ? CB_ENOTFOUND : store_fail("aux get", mrc);
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int
+store_txn_aux_del(store_txn_t *t, enum store_aux db, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int mrc = mdb_del(t->txn, t->s->aux[db], &k, NULL);
+
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return store_fail("aux delete", mrc);
+	return 0;
+}
+
+static int
+aux_walk(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t fromlen, size_t prefix_len,
+    store_kv_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k = { fromlen, (void *)from }, v;
+	int mrc, rc = 0;
+
+	if ((mrc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return store_fail("aux cursor", mrc);
+	mrc = fromlen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (prefix_len > 0 && (k.mv_size < prefix_len ||
+		    memcmp(k.mv_data, from, prefix_len) != 0))
+			break;
+		if ((rc = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = store_fail("aux walk", mrc);
+	return rc;
+}
+
+int
+store_txn_aux_walk(store_txn_t *t, enum store_aux db, const void *from, size_t fromlen,
+    size_t prefix_len, store_kv_fn fn, void *arg)
+{
+	return aux_walk(t->txn, t->s->aux[db], from, fromlen, prefix_len, fn, arg);
+}
+
+int
+store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
+    size_t prefix_len, store_kv_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
+	mdb_txn_abort(txn);
+	return rc;
 }

@@ -5,6 +5,8 @@
  *   msgid    message id (16)     -> be64 seq          (dedup, permanent)
  *   backlog  unit '\0' be64 seq  -> ""                (undelivered or unacknowledged)
  *   regidx   be64 seq            -> ""                (entries that change the registry)
+ *   obligations, deadlines        broker workflow state (broker/workflow.c), kept here so
+ *                                 that it commits atomically with the entries changing it
  *
  * Invariants: (1) seq starts at 1 and has no gaps; (2) entry[n].prev_hash == hash(n-1);
  * (3) every recipient of an appended entry has it in its backlog until it acks; (4) the
@@ -66,6 +68,35 @@ uint64_t store_txn_next_seq(const store_txn_t *t);
 int	store_txn_commit(store_txn_t *t) __attribute__((warn_unused_result));
 /* Aborts and frees `t`. Accepts NULL. Head unchanged. */
 void	store_txn_abort(store_txn_t *t);
+
+/* Auxiliary key-value databases of the same environment. */
+enum store_aux {
+	STORE_OBLIGATIONS,
+	STORE_DEADLINES,
+	STORE_NAUX
+};
+
+/* Called with a key and value, both valid only during the call. A non-zero return stops
+ * the walk and is returned by the walker. */
+typedef int (*store_kv_fn)(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen);
+
+/* Puts, gets (borrowed until the transaction ends) or deletes (absent is fine) a record of
+ * an auxiliary database in the write transaction. Return 0, CB_ENOTFOUND (get) or
+ * CB_ESTORE. */
+int	store_txn_aux_put(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const void *val, size_t vlen) __attribute__((warn_unused_result));
+int	store_txn_aux_get(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const uint8_t **val, size_t *vlen) __attribute__((warn_unused_result));
+int	store_txn_aux_del(store_txn_t *t, enum store_aux db, const void *key, size_t klen)
+    __attribute__((warn_unused_result));
+/* Walks, in key order, the records whose key starts with the first `prefix_len` bytes of
+ * `from` and is >= `from`. The callback must not modify the database. */
+int	store_txn_aux_walk(store_txn_t *t, enum store_aux db, const void *from, size_t fromlen,
+    size_t prefix_len, store_kv_fn fn, void *arg);
+/* The same over committed data, in its own read transaction. */
+int	store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
+    size_t prefix_len, store_kv_fn fn, void *arg);
 
 /* Called with a stored log value (hash || packed LogEntry), valid only during the call.
  * A non-zero return stops the walk and is returned by the walker. */

@@ -1,0 +1,662 @@
+/* broker/workflow.c — referrals, receipts, feedback, supervision, deadlines, escalation.
+ *
+ * A referral (or a petition clue from the petition unit, seed Art 23) creates one
+ * obligation per unit it names: take charge (签收, a receipt) by one due time, report
+ * (办理反馈, a feedback) by another. Obligations live in the store's `obligations` database
+ * (key: referral id ‖ unit) and their pending due times in `deadlines` (key: be64 due ‖
+ * referral id ‖ missed ‖ unit), both written in the same transaction as the log entry that
+ * changed them, so the state survives restarts and never disagrees with the log.
+ *
+ * One obligation:
+ *
+ *   AWAITING_RECEIPT --receipt--> AWAITING_FEEDBACK --feedback accepted/in_progress--+
+ *         |                              |                                          v
+ *         +--------feedback--------------+-------------------------------->  IN_PROGRESS
+ *         (a feedback counts as the receipt)   resolved / rejected / transferred  |
+ *                                                          v                      |
+ *                                                       CLOSED <------------------+
+ *
+ * A transfer closes the unit's obligation and opens one for each new unit. A supervision
+ * from the office tightens due times (or sets a new one after an escalation). When a due
+ * time passes unmet, workflow_tick() logs one broker-signed escalation to the office and the
+ * referring unit and deletes the deadline in the same transaction: exactly once, also when
+ * the broker was down at the due moment. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "envelope.h"
+#include "log.h"
+#include "route.h"
+#include "util.h"
+#include "workflow.h"
+
+#define OBL_KEY_MAX	(16 + 32)
+#define DUE_KEY_MAX	(8 + 16 + 1 + 32)
+#define TICK_MAX	64	/* escalations per round */
+
+static size_t
+obl_key(const uint8_t *rid, const char *unit, uint8_t *out)
+{
+	size_t ulen = strlen(unit);
+
+	memcpy(out, rid, 16);
+	memcpy(out + 16, unit, ulen);
+	return 16 + ulen;
+}
+
+static size_t
+due_key(int64_t due, const uint8_t *rid, int missed, const char *unit, uint8_t *out)
+{
+	size_t ulen = strlen(unit);
+
+	be64_put(out, (uint64_t)due);
+	memcpy(out + 8, rid, 16);
+	out[24] = (uint8_t)missed;
+	memcpy(out + 25, unit, ulen);
+	return 25 + ulen;
+}
+
+static int
+obl_get(struct broker *b, const uint8_t *rid, const char *unit, Cluebus__Obligation **o)
+{
+	uint8_t key[OBL_KEY_MAX];
+	const uint8_t *val;
+	size_t vlen;
+	int rc;
+
+	if (!unit_id_valid(unit))
+		return CB_ENOTFOUND;
+	rc = store_txn_aux_get(b->txn, STORE_OBLIGATIONS, key, obl_key(rid, unit, key), &val,
+	    &vlen);
+	if (rc != 0)
+		return rc;
+	if ((*o = cluebus__obligation__unpack(NULL, vlen, val)) == NULL)
+		return CB_ECORRUPT;
+	return 0;
+}
+
+static int
+obl_put(struct broker *b, const Cluebus__Obligation *o)
+{
+	uint8_t key[OBL_KEY_MAX], *buf;
+	size_t len = cluebus__obligation__get_packed_size(o);
+	int rc;
+
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		return CB_ENOMEM;
+	cluebus__obligation__pack(o, buf);
+	rc = store_txn_aux_put(b->txn, STORE_OBLIGATIONS, key,
+	    obl_key(o->referral_id.data, o->unit, key), buf, len);
+	free(buf);
+	return rc;
+}
+
+/* Moves one deadline of `o` from `old_due` to `new_due` (0: none). */
+static int
+due_move(struct broker *b, const Cluebus__Obligation *o, Cluebus__Missed missed,
+    int64_t old_due, int64_t new_due)
+{
+	uint8_t key[DUE_KEY_MAX];
+	int rc;
+
+	if (old_due != 0 && (rc = store_txn_aux_del(b->txn, STORE_DEADLINES, key,
+	    due_key(old_due, o->referral_id.data, missed, o->unit, key))) != 0)
+		return rc;
+	if (new_due != 0 && (rc = store_txn_aux_put(b->txn, STORE_DEADLINES, key,
+	    due_key(new_due, o->referral_id.data, missed, o->unit, key), "", 0)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Opens unit's obligation on `rid`, unless one is already open. */
+static int
+obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *referrer,
+    const char *case_ref, Cluebus__Priority prio, int64_t now, int64_t receipt_due,
+    int64_t feedback_due, const char *transferred_from)
+{
+	Cluebus__Obligation o = CLUEBUS__OBLIGATION__INIT, *old;
+	int rc, p = prio >= 1 && prio <= 3 ? (int)prio : 1;
+
+	if ((rc = obl_get(b, rid, unit, &old)) == 0) {
+		int open = old->state != CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
+
+		cluebus__obligation__free_unpacked(old, NULL);
+		if (open)
+			return 0;
+	} else if (rc != CB_ENOTFOUND) {
+		return rc;
+	}
+	o.referral_id.data = (uint8_t *)rid;
+	o.referral_id.len = 16;
+	o.unit = (char *)unit;
+	o.referrer = (char *)referrer;
+	o.case_ref = (char *)case_ref;
+	o.priority = (Cluebus__Priority)p;
+	o.state = CLUEBUS__OBLIGATION_STATE__OBLIGATION_AWAITING_RECEIPT;
+	o.created_ms = now;
+	o.receipt_due_ms = receipt_due > 0 ? receipt_due : now + b->cfg.receipt_due_ms[p];
+	o.feedback_due_ms = feedback_due > 0 ? feedback_due : now + b->cfg.feedback_due_ms[p];
+	if (o.feedback_due_ms < o.receipt_due_ms)
+		o.feedback_due_ms = o.receipt_due_ms;
+	o.transferred_from = (char *)(transferred_from != NULL ? transferred_from : "");
+	if ((rc = obl_put(b, &o)) != 0 ||
+	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_RECEIPT, 0, o.receipt_due_ms)) != 0 ||
+	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_FEEDBACK, 0, o.feedback_due_ms)) != 0)
+		return rc;
+	log_info("referral: %s owes receipt and feedback (referrer %s)", unit, referrer);
+	return 0;
+}
+
+/* ---- checks before a workflow message is logged ---- */
+
+struct obl_list {
+	Cluebus__Obligation	*o[ROUTE_MAX];
+	size_t			 n;
+	int			 rc;
+};
+
+static int
+obl_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct obl_list *l = arg;
+
+	(void)key, (void)klen;
+	if (l->n >= ROUTE_MAX)
+		return 0;
+	if ((l->o[l->n] = cluebus__obligation__unpack(NULL, vlen, val)) == NULL) {
+		l->rc = CB_ECORRUPT;
+		return CB_ECORRUPT;
+	}
+	l->n++;
+	return 0;
+}
+
+static void
+obl_list_free(struct obl_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		cluebus__obligation__free_unpacked(l->o[i], NULL);
+	l->n = 0;
+}
+
+static int
+workflow_reject(int code, char *reason, size_t rlen, const char *text)
+{
+	snprintf(reason, rlen, "%s", text);
+	return code;
+}
+
+int
+workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
+    char *reason, size_t rlen)
+{
+	Cluebus__Obligation *o = NULL;
+	struct obl_list l = { .n = 0, .rc = 0 };
+	int rc, code = 0;
+
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		for (size_t i = 0; i < m->referral->n_to_units; i++)
+			if (registry_unit(b->reg, m->referral->to_units[i]) == NULL)
+				return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+				    reason, rlen, "referral.to_units: a unit is not registered");
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) == CB_ENOTFOUND)
+			return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
+			    rlen, "refers_to: no referral to this unit with that id");
+		if (rc != 0)
+			return -1;
+		if (o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED)
+			code = workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
+			    rlen, "refers_to: this unit's part of the referral is closed");
+		route_add(res, o->referrer, m->sender);
+		cluebus__obligation__free_unpacked(o, NULL);
+		if (code == 0 && m->body_case == CLUEBUS__MESSAGE__BODY_FEEDBACK) {
+			for (size_t i = 0; i < m->feedback->n_transferred_to; i++) {
+				if (registry_unit(b->reg, m->feedback->transferred_to[i]) == NULL)
+					return workflow_reject(
+					    CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason, rlen,
+					    "feedback.transferred_to: a unit is not registered");
+				route_add(res, m->feedback->transferred_to[i], m->sender);
+			}
+		}
+		return code;
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		if (strcmp(m->sender, route_office(b->cfg.route)) != 0)
+			return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND, reason,
+			    rlen, "only the office (反拐办) puts referrals under supervision");
+		rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, 16, 16,
+		    obl_collect, &l);
+		if (rc != 0 && l.rc == 0) {
+			obl_list_free(&l);
+			return -1;
+		}
+		if (l.n == 0)
+			code = workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
+			    rlen, "refers_to: no referral with that id");
+		for (size_t i = 0; i < l.n; i++) {
+			route_add(res, l.o[i]->referrer, m->sender);
+			if (m->supervision->n_units == 0)
+				route_add(res, l.o[i]->unit, m->sender);
+		}
+		obl_list_free(&l);
+		return code;
+	default:
+		return 0;
+	}
+}
+
+/* ---- applying a logged workflow message ---- */
+
+static int
+workflow_on_receipt(struct broker *b, const Cluebus__Message *m, int64_t now)
+{
+	Cluebus__Obligation *o;
+	int rc;
+
+	if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) != 0)
+		return rc;
+	if (o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_AWAITING_RECEIPT) {
+		o->state = CLUEBUS__OBLIGATION_STATE__OBLIGATION_AWAITING_FEEDBACK;
+		o->received_ms = now;
+		rc = due_move(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, o->receipt_due_ms, 0);
+		if (rc == 0)
+			rc = obl_put(b, o);
+	}
+	cluebus__obligation__free_unpacked(o, NULL);
+	return rc;
+}
+
+static int
+workflow_on_feedback(struct broker *b, const Cluebus__Message *m, int64_t now)
+{
+	const Cluebus__Feedback *f = m->feedback;
+	Cluebus__Obligation *o;
+	int rc = 0;
+
+	if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) != 0)
+		return rc;
+	if (o->received_ms == 0) {
+		o->received_ms = now;
+		rc = due_move(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, o->receipt_due_ms, 0);
+	}
+	if (rc == 0 && o->feedback_ms == 0) {
+		o->feedback_ms = now;
+		rc = due_move(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK, o->feedback_due_ms, 0);
+	}
+	o->last_status = f->status;
+	switch (f->status) {
+	case CLUEBUS__FEEDBACK_STATUS__FEEDBACK_ACCEPTED:
+	case CLUEBUS__FEEDBACK_STATUS__FEEDBACK_IN_PROGRESS:
+		o->state = CLUEBUS__OBLIGATION_STATE__OBLIGATION_IN_PROGRESS;
+		break;
+	default:
+		o->state = CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
+		break;
+	}
+	if (rc == 0)
+		rc = obl_put(b, o);
+	for (size_t i = 0; rc == 0 && i < f->n_transferred_to; i++)
+		rc = obl_open(b, m->refers_to.data, f->transferred_to[i], o->referrer, o->case_ref,
+		    o->priority, now, 0, 0, m->sender);
+	cluebus__obligation__free_unpacked(o, NULL);
+	return rc;
+}
+
+/* Tightens one due time of `o`; after an escalation, a supervision sets a new one. */
+static int
+supervise_due(struct broker *b, Cluebus__Obligation *o, Cluebus__Missed missed,
+    int64_t want, int64_t *due, protobuf_c_boolean *escalated, int pending)
+{
+	int64_t old = *escalated ? 0 : *due;
+	int rc;
+
+	if (want == 0 || !pending || (!*escalated && want >= *due))
+		return 0;
+	if ((rc = due_move(b, o, missed, old, want)) != 0)
+		return rc;
+	*due = want;
+	*escalated = 0;
+	return 0;
+}
+
+static int
+workflow_on_supervision(struct broker *b, const Cluebus__Message *m)
+{
+	const Cluebus__Supervision *s = m->supervision;
+	struct obl_list l = { .n = 0, .rc = 0 };
+	int rc;
+
+	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, 16, 16,
+	    obl_collect, &l);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		Cluebus__Obligation *o = l.o[i];
+		int named = s->n_units == 0;
+
+		for (size_t j = 0; j < s->n_units; j++)
+			named |= strcmp(s->units[j], o->unit) == 0;
+		if (!named || o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED)
+			continue;
+		if ((rc = supervise_due(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, s->receipt_due_ms,
+		    &o->receipt_due_ms, &o->receipt_escalated, o->received_ms == 0)) != 0 ||
+		    (rc = supervise_due(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK,
+		    s->feedback_due_ms, &o->feedback_due_ms, &o->feedback_escalated,
+		    o->feedback_ms == 0)) != 0)
+			break;
+		rc = obl_put(b, o);
+	}
+	obl_list_free(&l);
+	return rc;
+}
+
+/* A petition clue is transferred to its responsible units and put under supervision in one
+ * step: obligations for the routed member units, and a broker-signed supervision. */
+static int
+workflow_on_petition(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
+    int64_t now)
+{
+	Cluebus__Message sup = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Supervision body = CLUEBUS__SUPERVISION__INIT;
+	char *units[ROUTE_MAX], *recips[ROUTE_MAX + 1];
+	size_t n = 0, nr = 0;
+	int rc, p = m->priority >= 1 && m->priority <= 3 ? (int)m->priority : 1;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const reg_unit_t *u = registry_unit(b->reg, res->units[i]);
+
+		recips[nr++] = (char *)res->units[i];
+		if (u == NULL || strcmp(u->role, "member") != 0)
+			continue;
+		units[n++] = (char *)res->units[i];
+		if ((rc = obl_open(b, m->message_id.data, res->units[i], m->sender, m->case_ref,
+		    m->priority, now, 0, 0, NULL)) != 0)
+			return rc;
+	}
+	if (n == 0)
+		return 0;
+	recips[nr++] = m->sender;
+	body.level = CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_SUPERVISE;
+	body.units = units;
+	body.n_units = n;
+	body.receipt_due_ms = now + b->cfg.receipt_due_ms[p];
+	body.feedback_due_ms = now + b->cfg.feedback_due_ms[p];
+	body.note = (char *)"信访件已移送责任单位并纳入督办 (petition transferred and supervised, "
+	    "Art 23)";
+	sup.kind = CLUEBUS__KIND__KIND_SUPERVISION;
+	sup.priority = m->priority;
+	sup.case_ref = m->case_ref;
+	sup.refers_to = m->message_id;
+	sup.body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
+	sup.supervision = &body;
+	return pipeline_append_own(b, &sup, recips, nr, 0);
+}
+
+int
+workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
+    int64_t now)
+{
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		for (size_t i = 0; i < m->referral->n_to_units; i++) {
+			int rc;
+
+			if (strcmp(m->referral->to_units[i], m->sender) == 0)
+				continue;
+			if ((rc = obl_open(b, m->message_id.data, m->referral->to_units[i],
+			    m->sender, m->case_ref, m->priority, now,
+			    m->referral->receipt_due_ms, m->referral->feedback_due_ms, NULL)) != 0)
+				return rc;
+		}
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+		return workflow_on_receipt(b, m, now);
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		return workflow_on_feedback(b, m, now);
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		return workflow_on_supervision(b, m);
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		if (m->clue->category == CLUEBUS__CATEGORY__CATEGORY_PETITION &&
+		    strcmp(m->sender, b->cfg.petition_unit) == 0)
+			return workflow_on_petition(b, m, res, now);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- deadlines ---- */
+
+struct due_item {
+	int64_t		 due;
+	uint8_t		 rid[16];
+	int		 missed;
+	char		 unit[33];
+};
+
+struct due_batch {
+	struct due_item	 item[TICK_MAX];
+	size_t		 n;
+	int64_t		 now;
+};
+
+static int
+due_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct due_batch *db = arg;
+	struct due_item *it;
+
+	(void)val, (void)vlen;
+	if (klen < 26 || klen > DUE_KEY_MAX || (int64_t)be64_get(key) > db->now ||
+	    db->n >= TICK_MAX)
+		return 1;	/* stop: not yet due (keys are in due order), or batch full */
+	it = &db->item[db->n++];
+	it->due = (int64_t)be64_get(key);
+	memcpy(it->rid, key + 8, 16);
+	it->missed = key[24];
+	memcpy(it->unit, key + 25, klen - 25);
+	it->unit[klen - 25] = '\0';
+	return 0;
+}
+
+static int
+workflow_escalate(struct broker *b, const Cluebus__Obligation *o, Cluebus__Missed missed,
+    int64_t due)
+{
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Escalation e = CLUEBUS__ESCALATION__INIT;
+	const char *office = route_office(b->cfg.route);
+	char *recips[2];
+	size_t n = 0;
+
+	recips[n++] = (char *)office;
+	if (strcmp(o->referrer, office) != 0)
+		recips[n++] = o->referrer;
+	e.referral_id = o->referral_id;
+	e.unit = o->unit;
+	e.missed = missed;
+	e.due_ms = due;
+	m.kind = CLUEBUS__KIND__KIND_ESCALATION;
+	m.priority = CLUEBUS__PRIORITY__PRIORITY_URGENT;
+	m.case_ref = o->case_ref;
+	m.refers_to = o->referral_id;
+	m.body_case = CLUEBUS__MESSAGE__BODY_ESCALATION;
+	m.escalation = &e;
+	log_warnx("escalation: %s missed the %s due on a referral of %s", o->unit,
+	    missed == CLUEBUS__MISSED__MISSED_RECEIPT ? "receipt" : "feedback", o->referrer);
+	return pipeline_append_own(b, &m, recips, n, 0);
+}
+
+static int
+workflow_due_one(struct broker *b, const struct due_item *it)
+{
+	uint8_t key[DUE_KEY_MAX];
+	Cluebus__Obligation *o;
+	int rc, receipt = it->missed == CLUEBUS__MISSED__MISSED_RECEIPT;
+
+	if ((rc = store_txn_aux_del(b->txn, STORE_DEADLINES, key,
+	    due_key(it->due, it->rid, it->missed, it->unit, key))) != 0)
+		return rc;
+	if ((rc = obl_get(b, it->rid, it->unit, &o)) == CB_ENOTFOUND)
+		return 0;	/* a stale deadline: nothing owed any more */
+	if (rc != 0)
+		return rc;
+	if (receipt && o->received_ms == 0 && !o->receipt_escalated &&
+	    o->receipt_due_ms == it->due) {
+		o->receipt_escalated = 1;
+		rc = workflow_escalate(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, it->due);
+	} else if (!receipt && o->feedback_ms == 0 && !o->feedback_escalated &&
+	    o->feedback_due_ms == it->due) {
+		o->feedback_escalated = 1;
+		rc = workflow_escalate(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK, it->due);
+	}
+	if (rc == 0)
+		rc = obl_put(b, o);
+	cluebus__obligation__free_unpacked(o, NULL);
+	return rc;
+}
+
+int
+workflow_tick(struct broker *b)
+{
+	struct due_batch db;
+	int rc;
+
+	db.n = 0;
+	db.now = broker_clock_ms();
+	/* A cheap look at committed data first: most ticks find nothing due. */
+	rc = store_aux_walk(b->store, STORE_DEADLINES, NULL, 0, 0, due_collect, &db);
+	if ((rc != 0 && rc != 1) || db.n == 0)
+		return rc == 1 ? 0 : rc;
+	if ((rc = pipeline_txn(b)) != 0)
+		return rc;
+	for (size_t i = 0; i < db.n; i++)
+		if ((rc = workflow_due_one(b, &db.item[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/* ---- what a handler needs to see (Deliver.context) ---- */
+
+/* Reads and opens the message logged under `id` from committed data. */
+static int
+workflow_lookup(struct broker *b, const uint8_t *id, Cluebus__Message **m)
+{
+	Cluebus__LogEntry *e = NULL;
+	const uint8_t *hash;
+	uint8_t *val = NULL;
+	uint64_t seq;
+	size_t len;
+	cb_error_t err;
+	int rc;
+
+	if ((rc = store_msgid_get(b->store, id, &seq)) != 0 ||
+	    (rc = store_get(b->store, seq, &val, &len)) != 0)
+		return rc;
+	if (chain_decode(val, len, &hash, &e) != 0 || e->envelope == NULL)
+		rc = CB_ECORRUPT;
+	else if (envelope_open(e->envelope, m, &err) != 0)
+		rc = CB_ECORRUPT;
+	if (e != NULL)
+		cluebus__log_entry__free_unpacked(e, NULL);
+	free(val);
+	return rc;
+}
+
+static int
+context_fill_clue(Cluebus__Context *ctx, const Cluebus__Message *clue)
+{
+	if ((ctx->clue_id.data = malloc(16)) == NULL ||
+	    (ctx->clue_summary = strdup(clue->clue->summary)) == NULL ||
+	    (ctx->clue_jurisdiction = strdup(clue->clue->jurisdiction)) == NULL)
+		return CB_ENOMEM;
+	memcpy(ctx->clue_id.data, clue->message_id.data, 16);
+	ctx->clue_id.len = 16;
+	ctx->clue_category = clue->clue->category;
+	ctx->clue_handling = clue->clue->handling;
+	return 0;
+}
+
+/* Fills the referral, case and clue of `ctx` from the referral (or petition clue) `rid`. */
+static int
+context_fill(struct broker *b, Cluebus__Context *ctx, const uint8_t *rid)
+{
+	Cluebus__Message *ref = NULL, *clue = NULL;
+	int rc;
+
+	if ((ctx->referral_id.data = malloc(16)) == NULL)
+		return CB_ENOMEM;
+	memcpy(ctx->referral_id.data, rid, 16);
+	ctx->referral_id.len = 16;
+	if ((rc = workflow_lookup(b, rid, &ref)) != 0)
+		return rc == CB_ENOTFOUND ? 0 : rc;
+	if ((ctx->case_ref = strdup(ref->case_ref)) == NULL)
+		rc = CB_ENOMEM;
+	else if (ref->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
+		rc = context_fill_clue(ctx, ref);
+	else if (ref->refers_to.len == 16 && workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
+	    clue->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
+		rc = context_fill_clue(ctx, clue);
+	if (clue != NULL)
+		protobuf_c_message_free_unpacked(&clue->base, NULL);
+	protobuf_c_message_free_unpacked(&ref->base, NULL);
+	return rc;
+}
+
+int
+workflow_context(struct broker *b, const Cluebus__Message *m, Cluebus__Context **out)
+{
+	struct obl_list l = { .n = 0, .rc = 0 };
+	Cluebus__Context *ctx;
+	const uint8_t *rid;
+	int rc;
+
+	*out = NULL;
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		rid = m->message_id.data;
+		break;
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		if (m->clue->category != CLUEBUS__CATEGORY__CATEGORY_PETITION)
+			return 0;
+		rid = m->message_id.data;
+		break;
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+	case CLUEBUS__MESSAGE__BODY_ESCALATION:
+		if (m->refers_to.len != 16)
+			return 0;
+		rid = m->refers_to.data;
+		break;
+	default:
+		return 0;
+	}
+	if ((rc = store_aux_walk(b->store, STORE_OBLIGATIONS, rid, 16, 16, obl_collect, &l)) != 0)
+		goto fail_list;
+	if (l.n == 0)
+		return 0;	/* not (or no longer) a referral the broker tracks */
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		rc = CB_ENOMEM;
+		goto fail_list;
+	}
+	cluebus__context__init(ctx);
+	if ((ctx->obligations = calloc(l.n, sizeof(*ctx->obligations))) == NULL) {
+		cluebus__context__free_unpacked(ctx, NULL);
+		rc = CB_ENOMEM;
+		goto fail_list;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		ctx->obligations[ctx->n_obligations++] = l.o[i];	/* ctx owns them now */
+	if ((rc = context_fill(b, ctx, rid)) != 0) {
+		cluebus__context__free_unpacked(ctx, NULL);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+fail_list:
+	obl_list_free(&l);
+	return rc;
+}

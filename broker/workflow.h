@@ -1,0 +1,30 @@
+/* broker/workflow.h — referral obligations, deadlines and escalation (broker/workflow.c). */
+#ifndef CB_WORKFLOW_H
+#define CB_WORKFLOW_H
+
+#include "cluebus.pb-c.h"
+#include "route.h"
+
+struct broker;
+
+/* Checks a verified workflow message against the referral state before it is logged, and
+ * adds the recipients the state implies (the referrer; the units of a transfer; the obliged
+ * units of a supervision). Needs the round's transaction. Returns 0, a RejectCode (> 0) with
+ * `reason` set, or -1 on a store error. */
+int	workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
+    char *reason, size_t rlen);
+/* Updates obligations and deadlines for a message just appended at log time `now`, in the
+ * same transaction. Returns 0 or a store error (the round must fail). */
+int	workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
+    int64_t now);
+/* Escalates every deadline that has passed (at most a batch per call), appending to the
+ * round's transaction; the caller commits. Returns 0 or a store error. */
+int	workflow_tick(struct broker *b);
+
+/* Builds the context a handler of `m` needs (the referral, case, referred clue's summary,
+ * each obliged unit's state and due times) from committed data. *out is NULL when `m` has
+ * none; otherwise free it with cluebus__context__free_unpacked(*out, NULL). Returns 0,
+ * CB_ENOMEM or a store error. */
+int	workflow_context(struct broker *b, const Cluebus__Message *m, Cluebus__Context **out);
+
+#endif
