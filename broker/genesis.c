@@ -113,9 +113,18 @@ genesis_sync(struct broker *b)
 	}
 	if ((rc = genesis_broker_key(b)) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* The broker's own key file is authoritative for its key. */
+		if (recs[i]->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY) {
+			if (memcmp(recs[i]->sign_public.data, key_public(b->key), KEY_PUBLIC_LEN))
+				log_warnx("%s: the broker key listed differs from %s; agents "
+				    "using this file cannot verify escalations",
+				    b->cfg.registry_path, b->cfg.key_path);
+			continue;
+		}
 		if ((rc = genesis_unit(b, recs[i])) != 0)
 			goto out;
+	}
 	if (b->txn != NULL) {
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;

@@ -157,6 +157,18 @@ pipeline_dedup(struct broker *b, const Cluebus__Message *m, const uint8_t *rid,
 	return 1;
 }
 
+/* Tells delivery that these units' backlogs grew. */
+static void
+pipeline_wake(struct broker *b, char *const *units, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct unitq *uq = frontend_unit(b, units[i]);
+
+		if (uq != NULL)
+			uq->has_more = 1;
+	}
+}
+
 static int
 pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus__Message *m,
     const route_result_t *res, const uint8_t *rid, size_t ridlen)
@@ -176,12 +188,7 @@ pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus_
 	if ((rc = store_txn_append(b->txn, &e, m->message_id.data, 0, hash)) != 0 ||
 	    (rc = workflow_apply(b, m, res, e.time_ms)) != 0)
 		return rc;
-	for (size_t i = 0; i < res->n; i++) {
-		struct unitq *rq = frontend_unit(b, res->units[i]);
-
-		if (rq != NULL)
-			rq->has_more = 1;
-	}
+	pipeline_wake(b, recips, res->n);
 	b->count.accepted++;
 	return frontend_defer(b, rid, ridlen, accepted_frame(m->message_id.data, e.seq, hash, 0,
 	    e.time_ms), 1, m->message_id.data);
@@ -333,7 +340,8 @@ pipeline_append_own(struct broker *b, Cluebus__Message *m, char **recipients,
 	e.envelope = env;
 	e.recipients = recipients;
 	e.n_recipients = nrecipients;
-	rc = store_txn_append(b->txn, &e, id, registry, hash);
+	if ((rc = store_txn_append(b->txn, &e, id, registry, hash)) == 0)
+		pipeline_wake(b, recipients, nrecipients);
 out:
 	m->message_id.data = NULL;
 	m->message_id.len = 0;

@@ -320,12 +320,47 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	return 0;
 }
 
+/* The optional "broker": {"sign_public": HEX} of a registry file: the broker's key, so that
+ * agents can verify what the broker signs (escalations). */
+static int
+registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
+{
+	const char *pub;
+	Cluebus__Registry *rec;
+	int rc;
+
+	if (!json_is_object(jb) || json_object_size(jb) != 1)
+		return cb_error_set(err, "broker", "expected {\"sign_public\": HEX}"),
+		    CB_EMALFORMED;
+	if ((rc = json_str(jb, "sign_public", 1, 64, &pub, "broker", err)) != 0)
+		return rc;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return CB_ENOMEM;
+	cluebus__registry__init(rec);
+	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
+	if ((rec->unit = strdup(REGISTRY_BROKER_UNIT)) == NULL ||
+	    (rec->name = strdup("cluebus broker")) == NULL ||
+	    (rec->role = strdup("broker")) == NULL ||
+	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return CB_ENOMEM;
+	}
+	rec->sign_public.len = KEY_PUBLIC_LEN;
+	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return cb_error_set(err, "broker", "sign_public: expected 64 hex digits"),
+		    CB_EMALFORMED;
+	}
+	*out = rec;
+	return 0;
+}
+
 int
 registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, size_t *n,
     cb_error_t *err)
 {
 	Cluebus__Registry **recs = NULL;
-	json_t *root, *units;
+	json_t *root, *units, *broker;
 	json_error_t jerr;
 	size_t count = 0;
 	int rc = CB_EMALFORMED;
@@ -343,7 +378,7 @@ registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, 
 		    REGISTRY_MAX_UNITS);
 		goto out;
 	}
-	if ((recs = calloc(json_array_size(units), sizeof(*recs))) == NULL) {
+	if ((recs = calloc(json_array_size(units) + 1, sizeof(*recs))) == NULL) {
 		rc = CB_ENOMEM;
 		goto out;
 	}
@@ -363,6 +398,11 @@ registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, 
 				goto out;
 			}
 	}
+	if ((broker = json_object_get(root, "broker")) != NULL &&
+	    (rc = registry_parse_broker(broker, &recs[count], err)) != 0)
+		goto out;
+	if (broker != NULL)
+		count++;
 	*records = recs;
 	*n = count;
 	recs = NULL;

@@ -42,7 +42,8 @@ registry_t *registry_new(void);
 void	registry_free(registry_t *r);
 
 /* Parses a registry file: {"units": [{"id", "name", "role", "division_code"?,
- * "sign_public": 64 hex, "liaison"?}], "city"?: {...}}. Every unit gets an ADD_UNIT record
+ * "sign_public": 64 hex, "liaison"?}], "broker"?: {"sign_public": 64 hex}, "city"?: {...}}.
+ * Every unit gets an ADD_UNIT record, and the broker key (last) a BROKER_KEY record,
  * appended to *records (caller frees each with protobuf_c_message_free_unpacked and the
  * array with free). Returns 0, or CB_EMALFORMED / CB_ETOOBIG / CB_EIO with `err` naming
  * the field. */

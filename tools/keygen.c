@@ -7,7 +7,8 @@
  *       creates the missing keys of the broker and of every unit of UNITS_JSON.
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
- *       from KEYDIR/ID.pub: the registry file the broker and agents load. */
+ *       from KEYDIR/ID.pub, and "broker" with KEYDIR/broker.pub when present: the
+ *       registry file the broker and agents load. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,18 @@ keygen_registry(const char *units_path, const char *keydir)
 		hex_encode(key_public(k), KEY_PUBLIC_LEN, hex);
 		key_free(k);
 		json_object_set_new(u, "sign_public", json_string(hex));
+	}
+	{
+		char path[4096], hex[2 * KEY_PUBLIC_LEN + 1];
+		cb_key_t *k;
+
+		snprintf(path, sizeof(path), "%s/%s.pub", keydir, REGISTRY_BROKER_UNIT);
+		if (key_load_public(path, &k) == 0) {
+			hex_encode(key_public(k), KEY_PUBLIC_LEN, hex);
+			key_free(k);
+			json_object_set_new(root, "broker", json_pack("{s:s}", "sign_public",
+			    hex));
+		}
 	}
 	if (json_dumpf(root, stdout, JSON_INDENT(2)) == 0) {
 		putchar('\n');
