@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,32 @@ test_a_receipt_a_feedback_a_supervision_and_a_report_parse_and_round_trip(void *
 		Cluebus__Message *m = parse_ok(docs[i]);
 
 		assert_int_equal(m->body_case, want[i]);
+		assert_round_trip(m);
+		message_free(m);
+	}
+}
+
+/* Run from the repository root (make test does), the documented examples parse. */
+static void
+test_the_documented_workflow_examples_parse(void **state)
+{
+	static const char *const files[] = { "examples/json/referral.json",
+	    "examples/json/receipt.json", "examples/json/feedback.json",
+	    "examples/json/supervision.json", "examples/json/report.json" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "rb");
+		char buf[8192];
+		size_t len;
+		Cluebus__Message *m;
+
+		if (f == NULL)
+			fail_msg("%s: cannot open (run from the repository root)", files[i]);
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		m = parse_ok(buf);
 		assert_round_trip(m);
 		message_free(m);
 	}
@@ -233,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_a_referral_names_its_units_action_and_due_times),
 		cmocka_unit_test(
 		    test_a_receipt_a_feedback_a_supervision_and_a_report_parse_and_round_trip),
+		cmocka_unit_test(test_the_documented_workflow_examples_parse),
 	};
 	enum { NBAD = sizeof(bad_docs) / sizeof(bad_docs[0]) };
 	static struct CMUnitTest refused[NBAD];
