@@ -33,17 +33,18 @@ static void
 agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
 {
 	int64_t last_scan = 0;
+	int busy = 0;	/* the last scan left documents in in/: scan again soon */
 
 	while (!stop_requested) {
 		const cb_event_t *ev;
 		int64_t now = clock_mono_ms();
 		int rc;
 
-		if (now - last_scan >= cfg->poll_ms) {
-			spool_scan(sp, c);
+		if (busy || now - last_scan >= cfg->poll_ms) {
+			busy = spool_scan(sp, c) >= SPOOL_SCAN_MAX;
 			last_scan = now;
 		}
-		rc = cb_client_next(c, (int)cfg->poll_ms, &ev);
+		rc = cb_client_next(c, busy ? 0 : (int)cfg->poll_ms, &ev);
 		if (rc == CB_ETIMEOUT)
 			continue;
 		if (rc != 0) {

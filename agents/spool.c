@@ -190,7 +190,10 @@ spool_scan(struct spool *sp, cb_client_t *c)
 			if (rename(dst, src) != 0)
 				log_warn("spool: return %s", dst);
 		}
-		taken++;
+		/* Take a bounded number per scan so that sending, receiving and heartbeats
+		 * go on while a large drop is worked through. */
+		if (++taken >= SPOOL_SCAN_MAX)
+			break;
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);

@@ -21,13 +21,15 @@ struct spool {
 	char	out[PATH_MAX], quarantine[PATH_MAX];
 };
 
+#define SPOOL_SCAN_MAX	64	/* documents taken per scan */
+
 /* Creates the directories. Returns 0 or CB_EIO. */
 int	spool_open(struct spool *sp, const char *root);
 /* Publishes files left in pending/ by a crash before they were stored. Returns 0 or an
  * error from the client store. */
 int	spool_recover(struct spool *sp, cb_client_t *c);
-/* Takes every document in in/ (in name order): moves it to pending/, publishes it or
- * rejects it with an error file. Returns the number taken. */
+/* Takes up to SPOOL_SCAN_MAX documents from in/ (in name order): moves each to pending/,
+ * publishes it or rejects it with an error file. Returns the number taken. */
 int	spool_scan(struct spool *sp, cb_client_t *c);
 /* Writes what an event means into the spool, durably. Returns 0 when the event may be
  * marked done, or CB_EIO (retry later). */

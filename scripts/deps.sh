@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 libssl-dev libjansson-dev libconfig-dev libmicrohttpd-dev libcmocka-dev
-libsodium-dev valgrind"
+libsodium-dev valgrind python3"
 
 missing=""
 for p in $PKGS; do

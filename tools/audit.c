@@ -1,12 +1,23 @@
-/* tools/audit.c — cluebus-audit: verify and replay a broker's log without the broker.
+/* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
  *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]
  *       exit 0: every entry, link and signature checks out; 1: the first bad seq is
  *       printed; 2: usage error or unreadable data directory.
  *   cluebus-audit replay DATA_DIR [--json]
  *       the log in order, one line per entry (JSON lines with --json).
+ *   cluebus-audit case CASE_REF DATA_DIR [--json]
+ *       the timeline of a case (lib/casefile.h): one line per message in log order with
+ *       its recipients' ack times, and per referral each obliged unit's time to receipt and
+ *       to feedback, or open / overdue. An unknown case prints an empty timeline (exit 0).
+ *   cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]
+ *       the statistics of the log times [from, to) for the half-year analysis: clues by
+ *       category and district, messages by unit and kind, and per obliged unit the median
+ *       and p90 times to receipt and feedback, overdue and open counts.
+ *   case and stats exit 1 when an entry does not hash, link or parse (naming it; run verify
+ *   for signatures) and 2 on a usage error or an unreadable data directory.
  *
- * Works on a copy of the data directory (read-only; no lock file needed). */
+ * A thin front end over lib/audit.c and lib/casefile.c. Works on a copy of the data
+ * directory (read-only; no lock file needed). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +26,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "casefile.h"
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
@@ -25,7 +37,10 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json]\n");
+	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	    "       cluebus-audit case CASE_REF DATA_DIR [--json]\n"
+	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n");
 	return 2;
 }
 
@@ -200,6 +215,102 @@ cmd_replay(const char *dir, int as_json)
 	return rc == 0 ? 0 : 1;
 }
 
+/* Builds the case/stats index of the log in `dir`. Returns 0, or the exit status. */
+static int
+index_open(const char *dir, casefile_t **cf)
+{
+	casefile_error_t err;
+	store_t *s;
+	int rc;
+
+	if (audit_open(dir, &s) != 0)
+		return 2;
+	rc = casefile_build(s, cf, &err);
+	store_close(s);
+	if (rc == CB_ECORRUPT) {
+		fprintf(stderr, "cluebus-audit: %s: seq %llu: %s (the log is damaged; see "
+		    "cluebus-audit verify)\n", dir, (unsigned long long)err.seq, err.reason);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "cluebus-audit: %s: cannot read the log (%s)\n", dir,
+		    cb_strerror(rc));
+		return rc == CB_ESTORE ? 2 : 1;
+	}
+	return 0;
+}
+
+/* Writes `o` (consumed; NULL means out of memory) as indented JSON. Returns 0 or CB_EIO. */
+static int
+print_json(json_t *o)
+{
+	int rc;
+
+	if (o == NULL)
+		return CB_ENOMEM;
+	rc = json_dumpf(o, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : CB_EIO;
+	json_decref(o);
+	return rc;
+}
+
+static int
+cmd_case(const char *case_ref, const char *dir, int as_json)
+{
+	casefile_timeline_t *tl = NULL;
+	casefile_t *cf = NULL;
+	int rc;
+
+	if (case_ref[0] == '\0' || strlen(case_ref) >= CASEFILE_CASE_REF_LEN) {
+		fprintf(stderr, "cluebus-audit: CASE_REF must be 1 to %d bytes\n",
+		    CASEFILE_CASE_REF_LEN - 1);
+		return 2;
+	}
+	if ((rc = index_open(dir, &cf)) != 0)
+		return rc;
+	if ((rc = casefile_case(cf, case_ref, &tl)) == 0)
+		rc = as_json ? print_json(casefile_timeline_json(tl)) :
+		    casefile_timeline_print(tl, stdout);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = CB_EIO;
+	if (rc != 0)
+		fprintf(stderr, "cluebus-audit: case %s: %s\n", case_ref, cb_strerror(rc));
+	casefile_timeline_free(tl);
+	casefile_free(cf);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_stats(const char *dir, const char *from, const char *to, int as_json)
+{
+	int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+	casefile_stats_t *st = NULL;
+	casefile_t *cf = NULL;
+	int rc;
+
+	if ((from != NULL && clock_parse_rfc3339(from, &from_ms) != 0) ||
+	    (to != NULL && clock_parse_rfc3339(to, &to_ms) != 0)) {
+		fprintf(stderr, "cluebus-audit: --from and --to want RFC 3339 times, e.g. "
+		    "2026-01-01T00:00:00+08:00\n");
+		return 2;
+	}
+	if (from_ms >= to_ms) {
+		fprintf(stderr, "cluebus-audit: --from must be before --to\n");
+		return 2;
+	}
+	if ((rc = index_open(dir, &cf)) != 0)
+		return rc;
+	if ((rc = casefile_stats(cf, from_ms, to_ms, &st)) == 0)
+		rc = as_json ? print_json(casefile_stats_json(st)) :
+		    casefile_stats_print(st, stdout);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = CB_EIO;
+	if (rc != 0)
+		fprintf(stderr, "cluebus-audit: stats: %s\n", cb_strerror(rc));
+	casefile_stats_free(st);
+	casefile_free(cf);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,29 +318,47 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "broker-key", required_argument, NULL, 'k' },
 		{ "chain-only", no_argument, NULL, 'c' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd, *dir, *pin = NULL;
-	int ch, as_json = 0, chain_only = 0;
+	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
+	int ch, as_json = 0, chain_only = 0, verify_opts, period;
 
 	if (argc < 3)
 		return usage();
 	cmd = argv[1];
-	dir = argv[2];
-	optind = 3;
+	if (strcmp(cmd, "case") == 0) {
+		if (argc < 4)
+			return usage();
+		case_ref = argv[2];
+		dir = argv[3];
+		optind = 4;
+	} else {
+		dir = argv[2];
+		optind = 3;
+	}
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': as_json = 1; break;
 		case 'k': pin = optarg; break;
 		case 'c': chain_only = 1; break;
+		case 'f': from = optarg; break;
+		case 't': to = optarg; break;
 		default: return usage();
 		}
 	}
 	if (optind != argc)
 		return usage();
-	if (strcmp(cmd, "verify") == 0 && !as_json)
+	verify_opts = pin != NULL || chain_only;
+	period = from != NULL || to != NULL;
+	if (strcmp(cmd, "verify") == 0 && !as_json && !period)
 		return cmd_verify(dir, pin, chain_only);
-	if (strcmp(cmd, "replay") == 0 && pin == NULL && !chain_only)
+	if (strcmp(cmd, "replay") == 0 && !verify_opts && !period)
 		return cmd_replay(dir, as_json);
+	if (strcmp(cmd, "case") == 0 && !verify_opts && !period)
+		return cmd_case(case_ref, dir, as_json);
+	if (strcmp(cmd, "stats") == 0 && !verify_opts)
+		return cmd_stats(dir, from, to, as_json);
 	return usage();
 }

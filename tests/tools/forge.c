@@ -3,8 +3,8 @@
  *   forge --endpoint E --unit U --key K [--other-unit U2 --other-key K2] --mode M
  *         [--clue FILE] [--timeout-ms N]
  *
- * Connects a DEALER to the broker, says a correctly signed Hello as U (except in mode
- * no-hello), waits for the Welcome, sends ONE publish built as the mode says, and prints
+ * Connects a DEALER to the broker, says a correctly signed, publish-only Hello as U
+ * (except in mode no-hello), waits for the Welcome, sends ONE publish built as the mode says, and prints
  * the broker's answer as one line: "accepted SEQ" or "rejected CODE_NAME: reason"
  * (CODE_NAME is the RejectCode of the proto in lower case without its prefix, e.g.
  * "bad_signature"). Modes:
@@ -19,6 +19,7 @@
  *   garbage          a frame of random bytes that is not a protobuf Frame
  *   no-hello         the valid publish, without saying Hello first
  *
+ * The message id of the publish goes to stderr as "forge: message id HEX".
  * Exit: 0 when every expected answer came; 1 when none came before the deadline or the
  * Hello was refused (printed as "hello rejected CODE_NAME: reason"); 2 on a usage or local
  * error. Deliveries and heartbeats the broker sends meanwhile are ignored. */
@@ -147,6 +148,7 @@ forge_hello(struct forge *fg, int64_t deadline)
 	h.unit = (char *)fg->unit;
 	h.time_ms = clock_now_ms();
 	h.protocol = WIRE_PROTOCOL;
+	h.publish_only = 1;	/* the unit's agent, if it runs, keeps its deliveries */
 	if (rand_bytes(nonce, sizeof(nonce)) != 0)
 		return CB_ECRYPTO;
 	len = wire_hello_bytes(fg->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
@@ -176,9 +178,10 @@ forge_hello(struct forge *fg, int64_t deadline)
 	return 0;
 }
 
-/* Builds the envelope the mode asks for. Returns 0 with *out (envelope_free), or 2. */
+/* Builds the envelope the mode asks for and writes its message id to `id`. Returns 0
+ * with *out (envelope_free), or 2. */
 static int
-forge_envelope(struct forge *fg, Cluebus__Envelope **out)
+forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[16])
 {
 	const cb_key_t *signer = fg->key;
 	const char *sender = fg->unit;
@@ -228,6 +231,7 @@ forge_envelope(struct forge *fg, Cluebus__Envelope **out)
 		goto fail;
 	if (fg->mode == M_TAMPER)
 		env->signed_.data[env->signed_.len / 2] ^= 0x01;
+	memcpy(id, m->message_id.data, 16);
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	*out = env;
 	return 0;
@@ -238,25 +242,17 @@ fail:
 	return 2;
 }
 
+/* Sends the publish with the unsigned message id hint an honest agent would send. */
 static int
-forge_send_publish(struct forge *fg, const Cluebus__Envelope *env)
+forge_send_publish(struct forge *fg, const Cluebus__Envelope *env, const uint8_t id[16])
 {
 	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	Cluebus__Message *m;
-	uint8_t hint[16];
 	int rc;
 
-	/* The unsigned id hint, taken from the (possibly tampered) bytes when they parse. */
-	m = cluebus__message__unpack(NULL, env->signed_.len, env->signed_.data);
-	if (m != NULL && m->message_id.len == 16) {
-		memcpy(hint, m->message_id.data, 16);
-		p.message_id.data = hint;
-		p.message_id.len = 16;
-	}
-	if (m != NULL)
-		cluebus__message__free_unpacked(m, NULL);
 	p.envelope = (Cluebus__Envelope *)env;
+	p.message_id.data = (uint8_t *)id;
+	p.message_id.len = 16;
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
 	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
@@ -310,10 +306,16 @@ forge_run(struct forge *fg)
 {
 	Cluebus__Envelope *env = NULL;
 	int64_t deadline = clock_mono_ms() + fg->timeout_ms;
+	uint8_t id[16];
+	char idhex[33];
 	int linger = 0, rc, sends;
 
-	if (fg->mode != M_GARBAGE && (rc = forge_envelope(fg, &env)) != 0)
-		return rc;
+	if (fg->mode != M_GARBAGE) {
+		if ((rc = forge_envelope(fg, &env, id)) != 0)
+			return rc;
+		hex_encode(id, sizeof(id), idhex);
+		fprintf(stderr, "forge: message id %s\n", idhex);
+	}
 	if ((fg->zctx = zmq_ctx_new()) == NULL ||
 	    (fg->sock = zmq_socket(fg->zctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(fg->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
@@ -328,7 +330,8 @@ forge_run(struct forge *fg)
 	}
 	sends = fg->mode == M_DUPLICATE ? 2 : 1;
 	for (int i = 0; i < sends; i++) {
-		rc = fg->mode == M_GARBAGE ? forge_send_garbage(fg) : forge_send_publish(fg, env);
+		rc = fg->mode == M_GARBAGE ? forge_send_garbage(fg) :
+		    forge_send_publish(fg, env, id);
 		/* One at a time, so the answers come in order. */
 		if (rc != 0 || (rc = forge_answer(fg, deadline)) != 0)
 			break;

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# scripts/demo.sh — the Anshan demo (`make demo`): a broker and seven agency agents on
+# loopback, five realistic clues from examples/json/ pushed through, where each one went,
+# and the audit of the log.
+#
+# Everything lives under DEMO_DIR (default demo/run):
+#   keys/                  Ed25519 keys of the broker and of every unit (made once, kept)
+#   registry.json          units and public keys
+#   broker/broker.conf     broker/data/ (the LMDB log)
+#   agents/UNIT/agent.conf agents/UNIT/spool/{in,sent,out,...}  agents/UNIT/state/
+#   logs/                  broker.log, UNIT.log
+# Each run keeps keys/ and starts everything else afresh (a new log, empty spools), so
+# `make demo` can be run again and again; a non-empty DEMO_DIR that the demo did not make
+# (no .cluebus-demo marker) is refused rather than wiped. Every process started here is
+# stopped on exit, and nothing outside DEMO_DIR is written.
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${CLUEBUS_BIN:-$REPO/bin}
+DEMO_DIR=${DEMO_DIR:-demo/run}
+UNITS_FILE=$REPO/../shared/units.sample.json
+AGENTS="health education psb ato ato-210302 ato-210303 railway"
+# document  sender: who reports what (SPEC §4, seed Art 8, 9, 16, 23; railway station)
+CLUES="clue-medical.json:health clue-school.json:education clue-transport.json:railway
+clue-public-tip.json:ato clue-petition.json:ato-210303"
+
+cd "$REPO"
+for b in cluebus-broker cluebus-agent cluebus-keygen cluebus-audit; do
+	[ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing; run make first" >&2; exit 1; }
+done
+[ -f "$UNITS_FILE" ] || { echo "demo: $UNITS_FILE not found" >&2; exit 1; }
+mkdir -p "$DEMO_DIR"
+DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
+
+PIDS=()
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# wait_for SECONDS WHAT COMMAND...: polls every 0.1 s, gives up after SECONDS.
+wait_for() {
+	local secs=$1 what=$2 start=$SECONDS
+	shift 2
+	until "$@"; do
+		if [ $((SECONDS - start)) -ge "$secs" ]; then
+			echo "demo: gave up after ${secs}s waiting for $what (logs: $DEMO_DIR/logs)" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+count() { find "$1" -maxdepth 1 -type f -name "$2" ! -name '.*' 2>/dev/null | wc -l; }
+has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
+logged() { grep -q -- "$2" "$1" 2>/dev/null; }
+
+echo "== cluebus demo in $DEMO_DIR"
+# Start afresh, keeping the keys; only in a directory this script made (it leaves a marker).
+if [ -n "$(ls -A "$DEMO_DIR")" ] && [ ! -f "$DEMO_DIR/.cluebus-demo" ]; then
+	echo "demo: $DEMO_DIR is not empty and was not made by the demo; choose another DEMO_DIR" >&2
+	exit 1
+fi
+touch "$DEMO_DIR/.cluebus-demo"
+find "$DEMO_DIR" -mindepth 1 -maxdepth 1 ! -name keys ! -name .cluebus-demo -exec rm -rf {} +
+mkdir -p "$DEMO_DIR/broker" "$DEMO_DIR/agents" "$DEMO_DIR/logs"
+"$BIN/cluebus-keygen" units "$UNITS_FILE" "$DEMO_DIR/keys" >/dev/null
+"$BIN/cluebus-keygen" registry "$UNITS_FILE" "$DEMO_DIR/keys" >"$DEMO_DIR/registry.json"
+
+# A free loopback port below the ephemeral range (or DEMO_PORT).
+PORT=${DEMO_PORT:-$(python3 -c 'import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break')}
+ENDPOINT="tcp://127.0.0.1:$PORT"
+sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e 's#"keys/broker.key"#"../keys/broker.key"#' \
+    -e 's#"registry.json"#"../registry.json"#' config/broker.conf.example \
+    >"$DEMO_DIR/broker/broker.conf"
+chmod 600 "$DEMO_DIR/broker/broker.conf"
+for u in $AGENTS; do
+	mkdir -p "$DEMO_DIR/agents/$u"
+	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#\"keys/health.key\"#\"../../keys/$u.key\"#" \
+	    -e 's#"spool/health"#"spool"#' -e 's#"state/health"#"state"#' \
+	    -e 's#"registry.json"#"../../registry.json"#' -e "s#\"health\"#\"$u\"#" \
+	    config/agent.conf.example >"$DEMO_DIR/agents/$u/agent.conf"
+	chmod 600 "$DEMO_DIR/agents/$u/agent.conf"
+done
+"$BIN/cluebus-broker" --check -c "$DEMO_DIR/broker/broker.conf" >/dev/null
+
+"$BIN/cluebus-broker" -c "$DEMO_DIR/broker/broker.conf" >"$DEMO_DIR/logs/broker.log" 2>&1 &
+PIDS+=($!)
+wait_for 20 "the broker" logged "$DEMO_DIR/logs/broker.log" 'started:'
+echo "broker listening on $ENDPOINT (log $DEMO_DIR/broker/data)"
+for u in $AGENTS; do
+	"$BIN/cluebus-agent" -c "$DEMO_DIR/agents/$u/agent.conf" >"$DEMO_DIR/logs/$u.log" 2>&1 &
+	PIDS+=($!)
+done
+for u in $AGENTS; do
+	wait_for 20 "the agent of $u to connect" logged "$DEMO_DIR/logs/$u.log" 'connected to'
+done
+echo "agents connected: $AGENTS"
+
+for c in $CLUES; do
+	file=${c%%:*} sender=${c##*:}
+	in=$DEMO_DIR/agents/$sender/spool/in
+	cp "examples/json/$file" "$in/.$file.tmp"
+	mv "$in/.$file.tmp" "$in/$file"
+	echo "dropped examples/json/$file into $sender's spool"
+done
+for c in $CLUES; do
+	file=${c%%:*} sender=${c##*:}
+	wait_for 20 "the broker's answer to $file" has "$DEMO_DIR/agents/$sender/spool/sent" \
+	    "$file.receipt.json" 1
+done
+# Each delivery to a running agent lands in its out/: wait for all of them.
+deliveries_done() {
+	"$BIN/cluebus-audit" replay "$DEMO_DIR/broker/data" --json >"$DEMO_DIR/replay.jsonl" &&
+	python3 - "$DEMO_DIR" "$AGENTS" <<'EOF'
+import json, os, sys
+root, running = sys.argv[1], sys.argv[2].split()
+for line in open(os.path.join(root, "replay.jsonl")):
+    e = json.loads(line)
+    if e["type"] != "message":
+        continue
+    for unit in e["recipients"]:
+        out = os.path.join(root, "agents", unit, "spool", "out")
+        if unit in running and not os.path.exists(
+                os.path.join(out, "%020d-%s-%s.json" % (e["seq"], e["kind"], e["message_id"]))):
+            sys.exit(1)
+EOF
+}
+wait_for 20 "deliveries to the running agents" deliveries_done
+
+echo
+python3 - "$DEMO_DIR" "$AGENTS" "$UNITS_FILE" <<'EOF'
+import json, os, sys, unicodedata
+root, running, units_file = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+names = {u["id"]: u["name"].split("(")[0] for u in json.load(open(units_file))["units"]}
+
+def width(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+def cut(s, n):
+    s = s.split("\n")[0]
+    if width(s) <= n:
+        return s
+    while width(s) > n - 2:
+        s = s[:-1]
+    return s + "……"
+
+def pad(s, n):
+    return s + " " * max(0, n - width(s))
+
+msgs = [e for e in map(json.loads, open(os.path.join(root, "replay.jsonl")))
+        if e["type"] == "message"]
+print("Where each clue went. Deliveries are files in DEMO_DIR/agents/UNIT/spool/out/;")
+print("units without a running agent keep theirs in the broker's backlog until they connect.")
+for m in msgs:
+    clue = m["body"]["clue"]
+    print()
+    print("seq %d  %s  %s  from %s %s  jurisdiction %s" % (
+        m["seq"], clue["category"], m["body"]["priority"], m["sender"],
+        names.get(m["sender"], ""), clue["jurisdiction"]))
+    print("    %s" % cut(clue["summary"], 76))
+    for unit in m["recipients"]:
+        f = "%020d-clue-%s.json" % (m["seq"], m["message_id"])
+        path = os.path.join(root, "agents", unit, "spool", "out", f)
+        if os.path.exists(path):
+            check = json.load(open(path))["signature"]["agent_check"]
+            where = "out/%s  signature %s" % (f, check)
+        elif unit in running:
+            where = "NOT DELIVERED"
+        else:
+            where = "(no agent running: in the backlog)"
+        print("    -> %s %s" % (pad("%s %s" % (unit, names.get(unit, "")), 40), where))
+print()
+EOF
+
+# The auditor's view works on a stopped broker: stop everything, then verify the log.
+stop_all
+echo "== cluebus-audit verify $DEMO_DIR/broker/data"
+if "$BIN/cluebus-audit" verify "$DEMO_DIR/broker/data"; then
+	echo "== demo finished: every clue routed, delivered and verified"
+else
+	echo "== demo: the audit FAILED" >&2
+	exit 1
+fi

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# tests/integration/run.sh — runs every tests/integration/test_*.sh (or the names given as
+# arguments, e.g. `run.sh test_route_medical`), in name order, each in its own temporary
+# directory and process group, with a time limit of TEST_TIMEOUT seconds (300).
+#
+#   CLUEBUS_BIN          cluebus-broker, cluebus-agent, cluebus-keygen, cluebus-audit,
+#                        example-* (default: bin/)
+#   CLUEBUS_TEST_TOOLS   forge, tamper (default: build/tests/tools/)
+#
+# Prints "PASS name" or "FAIL name" per test (with the tail of the test's output and of its
+# daemons' logs after a failure), then "N passed, M failed"; exits 1 when any failed.
+# A failed test's directory is kept and named; a passed one is removed.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CLUEBUS_BIN=$(cd "${CLUEBUS_BIN:-$REPO/bin}" 2>/dev/null && pwd) ||
+    { echo "run.sh: CLUEBUS_BIN (${CLUEBUS_BIN:-$REPO/bin}) does not exist" >&2; exit 2; }
+CLUEBUS_TEST_TOOLS=$(cd "${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}" 2>/dev/null && pwd) ||
+    { echo "run.sh: CLUEBUS_TEST_TOOLS does not exist (build it: make tests-built)" >&2; exit 2; }
+export CLUEBUS_BIN CLUEBUS_TEST_TOOLS
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+
+for b in "$CLUEBUS_BIN"/cluebus-broker "$CLUEBUS_BIN"/cluebus-agent \
+    "$CLUEBUS_BIN"/cluebus-keygen "$CLUEBUS_BIN"/cluebus-audit \
+    "$CLUEBUS_TEST_TOOLS"/forge "$CLUEBUS_TEST_TOOLS"/tamper; do
+	[ -x "$b" ] || { echo "run.sh: $b is missing" >&2; exit 2; }
+done
+command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 2; }
+[ -f "$REPO/../shared/units.sample.json" ] ||
+    { echo "run.sh: $REPO/../shared/units.sample.json not found" >&2; exit 2; }
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cluebus-it.XXXXXX")
+current=
+
+# Kills what is left of a test: its process group (timeout(1) leads a group of its own)
+# and any daemon it recorded.
+kill_leftovers() {
+	local group=$1 dir=$2 f
+	kill -KILL -- "-$group" 2>/dev/null || true
+	for f in "$dir"/pids/*; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+on_signal() {
+	[ -n "$current" ] && kill_leftovers "$current" "$ROOT"
+	echo "run.sh: interrupted" >&2
+	exit 130
+}
+trap on_signal INT TERM
+
+if [ $# -gt 0 ]; then
+	tests=()
+	for name in "$@"; do
+		tests+=("$HERE/${name%.sh}.sh")
+	done
+else
+	tests=("$HERE"/test_*.sh)
+fi
+
+pass=0
+fail=0
+timings=()
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	if [ ! -f "$t" ]; then
+		echo "FAIL $name"
+		echo "    no such test: $t"
+		fail=$((fail + 1))
+		continue
+	fi
+	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
+	start=$SECONDS
+	TEST_DIR=$dir timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$dir/output.log" 2>&1 </dev/null &
+	current=$!
+	wait "$current"
+	rc=$?
+	kill_leftovers "$current" "$dir"
+	current=
+	secs=$((SECONDS - start))
+	timings+=("$name ${secs}s")
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS $name"
+		pass=$((pass + 1))
+		rm -rf "$dir"
+		continue
+	fi
+	echo "FAIL $name"
+	fail=$((fail + 1))
+	[ "$rc" -eq 124 ] && echo "    timed out after ${TEST_TIMEOUT}s"
+	echo "    exit status $rc after ${secs}s; directory kept: $dir"
+	echo "    --- test output (last 40 lines)"
+	tail -n 40 "$dir/output.log" | sed 's/^/    /'
+	for log in "$dir"/logs/*.log; do
+		[ -f "$log" ] || continue
+		echo "    --- $(basename "$log") (last 25 lines)"
+		tail -n 25 "$log" | sed 's/^/    /'
+	done
+done
+
+[ "$fail" -eq 0 ] && rm -rf "$ROOT"
+echo "timings: $(printf '%s, ' "${timings[@]}" | sed 's/, $//')"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
