@@ -111,6 +111,7 @@ main(int argc, char **argv)
 	opt.resend_ms = cfg.resend_ms;
 	opt.heartbeat_ms = cfg.heartbeat_ms;
 	opt.window = cfg.window;
+	opt.resign_after_ms = cfg.resign_after_ms;
 	if (spool_open(&sp, cfg.spool_dir) != 0)
 		fatalx("spool %s unusable", cfg.spool_dir);
 	if ((rc = cb_client_open(&opt, &c)) != 0)

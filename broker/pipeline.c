@@ -8,7 +8,8 @@
  *
  * Checks, in order, for a publish: authenticated peer, size, sender == peer, key known and
  * valid now, signature over the exact carried bytes, then parse and validate, allowed kind,
- * creation time not in the future, dedup by (message id, sender). */
+ * dedup by (message id, sender); then, for a new message, a creation time within
+ * clock_skew_ms of now (replay protection) and the workflow's preconditions. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,8 +243,6 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 	if (!kind_allowed_from_unit(m->kind))
 		REJECT(CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
 		    "this kind is created by the broker only");
-	if (m->created_ms > clock_now_ms() + b->cfg.clock_skew_ms)
-		REJECT(CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW, "created time is in the future");
 	if ((rc = pipeline_txn(b)) != 0)
 		goto unavailable;
 	if ((rc = pipeline_dedup(b, m, rid, ridlen)) == 2)
@@ -256,6 +255,14 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 	if (rc == 0) {
 		route_result_t res;
 
+		/* Replay protection for new messages only: a resend of an accepted one got its
+		 * original answer above, however old its signature. */
+		if (m->created_ms > clock_now_ms() + b->cfg.clock_skew_ms)
+			REJECT(CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW,
+			    "created time is too far in the future");
+		if (m->created_ms < clock_now_ms() - b->cfg.clock_skew_ms)
+			REJECT(CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW,
+			    "created time is too far in the past (a replay, or a sender clock off)");
 		if (route_message(b->cfg.route, b->reg, m, &res) != 0)
 			REJECT(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "cannot route this kind");
 		if ((code = workflow_check(b, m, &res, reason, sizeof(reason))) > 0)

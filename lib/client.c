@@ -37,6 +37,10 @@
 
 enum conn_state { C_IDLE, C_HELLO_SENT, C_READY };
 
+/* By default a publish signed longer ago than this is signed again before it is sent: half
+ * the broker's default replay window (clock_skew_ms, 10 minutes). */
+#define CLIENT_RESIGN_AFTER_MS	(5 * 60 * 1000)
+
 struct inflight {
 	uint64_t	 lseq;
 	uint8_t		 msgid[16];
@@ -54,7 +58,7 @@ struct event_node {
 struct cb_client {
 	char		 unit[33];
 	char		 broker[256];
-	int64_t		 resend_ms, heartbeat_ms;
+	int64_t		 resend_ms, heartbeat_ms, resign_after_ms;
 	unsigned	 window;
 	int		 publish_only;
 	cb_key_t	*key;
@@ -251,6 +255,49 @@ client_hello(cb_client_t *c, int64_t now)
 	c->hello_ms = now;
 }
 
+/* Signs a stored publish again with a fresh creation time (same message id, same body)
+ * and stores the result, so that a message that waited out a long outage is not refused as
+ * a replay. Replaces *rec on success; on failure *rec is kept and sent as it is. */
+static void
+client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
+{
+	Cluebus__OutboxRecord nrec = CLUEBUS__OUTBOX_RECORD__INIT, *again = NULL;
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *m;
+	uint8_t key[8], *buf = NULL;
+	size_t len;
+
+	m = cluebus__message__unpack(NULL, (*rec)->envelope->signed_.len,
+	    (*rec)->envelope->signed_.data);
+	if (m == NULL)
+		return;
+	free(m->key_id.data);
+	m->key_id.data = NULL;
+	m->key_id.len = 0;
+	m->created_ms = clock_now_ms();
+	if (envelope_sign(m, c->key, &env) != 0)
+		goto out;
+	nrec.envelope = env;
+	nrec.tag = (*rec)->tag;
+	nrec.stored_ms = m->created_ms;
+	len = cluebus__outbox_record__get_packed_size(&nrec);
+	if ((buf = malloc(len)) == NULL)
+		goto out;
+	cluebus__outbox_record__pack(&nrec, buf);
+	be64_put(key, lseq);
+	if (client_store_put(c, c->outbox, key, 8, buf, len, 0) != 0 ||
+	    (again = cluebus__outbox_record__unpack(NULL, len, buf)) == NULL)
+		goto out;
+	cluebus__outbox_record__free_unpacked(*rec, NULL);
+	*rec = again;
+out:
+	free(buf);
+	m->key_id.data = NULL;	/* borrowed from env */
+	m->key_id.len = 0;
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	envelope_free(env);
+}
+
 static void
 client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 {
@@ -262,6 +309,8 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
 		return;
 	}
+	if (clock_now_ms() - rec->stored_ms > c->resign_after_ms)
+		client_resign(c, it->lseq, &rec);
 	p.envelope = rec->envelope;
 	p.message_id.data = it->msgid;
 	p.message_id.len = 16;
@@ -613,6 +662,8 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 	c->heartbeat_ms = opt->heartbeat_ms > 0 ? opt->heartbeat_ms : 1000;
 	c->window = opt->window > 0 ? opt->window : 256;
 	c->publish_only = opt->publish_only != 0;
+	c->resign_after_ms = opt->resign_after_ms > 0 ? opt->resign_after_ms :
+	    CLIENT_RESIGN_AFTER_MS;
 	if ((c->inflight = calloc(c->window, sizeof(*c->inflight))) == NULL) {
 		rc = CB_ENOMEM;
 		goto fail;

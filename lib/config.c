@@ -258,8 +258,10 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 {
 	static const char *const top[] = { "agent", NULL };
 	static const char *const keys[] = { "unit", "key", "broker", "spool", "state_dir",
-	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", NULL };
-	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256;
+	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
+	    NULL };
+	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
+	    resign = 300000;
 	const config_setting_t *a;
 	struct cfgctx c;
 	config_t cf;
@@ -286,7 +288,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	    (rc = cfg_int(&c, a, "resend_ms", 100, 3600000, &resend)) ||
 	    (rc = cfg_int(&c, a, "heartbeat_ms", 100, 60000, &heartbeat)) ||
 	    (rc = cfg_int(&c, a, "poll_ms", 10, 60000, &poll)) ||
-	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)))
+	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)) ||
+	    (rc = cfg_int(&c, a, "resign_after_ms", 500, 86400000, &resign)))
 		goto out;
 	if (!unit_id_valid(cfg->unit)) {
 		rc = cfg_error(&c, config_setting_get_member(a, "unit"),
@@ -297,6 +300,7 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	cfg->heartbeat_ms = heartbeat;
 	cfg->poll_ms = poll;
 	cfg->window = (unsigned)window;
+	cfg->resign_after_ms = resign;
 out:
 	config_destroy(&cf);
 	return rc;

@@ -44,6 +44,7 @@ typedef struct agent_config {
 	int64_t		 resend_ms;		/* resend an unanswered publish after */
 	int64_t		 heartbeat_ms;
 	int64_t		 poll_ms;		/* spool scan interval */
+	int64_t		 resign_after_ms;	/* re-sign waiting publishes older than */
 	unsigned	 window;		/* publishes in flight */
 } agent_config_t;
 

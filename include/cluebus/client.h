@@ -31,6 +31,10 @@ typedef struct cb_client_options {
 	int64_t		 resend_ms;	/* resend an unanswered publish after (0: 5000) */
 	int64_t		 heartbeat_ms;	/* (0: 1000) */
 	unsigned	 window;	/* publishes in flight (0: 256) */
+	int64_t		 resign_after_ms;	/* sign a waiting publish again (fresh creation
+					 * time, same id) when older than this, so the
+					 * broker's replay window does not refuse it after an
+					 * outage (0: 300000, half the broker's default) */
 	int		 publish_only;	/* 1: never receive; the unit's deliveries keep going
 					 * to its receiving client (e.g. its agent) */
 } cb_client_options_t;

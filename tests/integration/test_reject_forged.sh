@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Forged publishes are refused with the right reason code; each refusal on an authenticated
+# Forged publishes (tampered, wrong key, foreign key id, sender not the peer, no hello,
+# garbage, and replays outside the time window) are refused with the right reason code; each refusal on an authenticated
 # connection is logged as a "rejection" entry with that code, the peer and the forged
 # message id (a publish before any Hello is answered not_authenticated but, by design of
 # broker/pipeline.c, not logged: anyone who can reach the port could fill the log); no
@@ -53,6 +54,12 @@ forge nohello no-hello
 expect_answer nohello '^rejected not_authenticated: '
 forge garbage garbage
 expect_answer garbage '^rejected malformed: '
+# Replay protection: correctly signed, but created 20 minutes ago or ahead (the window is
+# 10 minutes either way).
+forge stale stale
+expect_answer stale '^rejected clock_skew: .*past'
+forge future future
+expect_answer future '^rejected clock_skew: .*future'
 
 # The control got through: psb has exactly the two valid messages.
 wait_for 60 "the valid messages at psb" files_at_least "$(spool psb)/out" '*.json' 2
@@ -86,6 +93,8 @@ expect = [  # name, codes, peer, claimed sender
     ("wrongkey", {3, 5}, "health", "health"),
     ("foreignid", {5}, "health", "health"),
     ("mismatch", {7}, "health", "education"),
+    ("stale", {8}, "health", "health"),
+    ("future", {8}, "health", "health"),
 ]
 assert len(rejs) == len(expect) + 1, rejs  # + garbage
 forged_ids = set()

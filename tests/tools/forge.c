@@ -40,7 +40,7 @@
 
 enum mode {
 	M_VALID, M_DUPLICATE, M_TAMPER, M_WRONG_KEY, M_FOREIGN_KEY_ID, M_SENDER_MISMATCH,
-	M_GARBAGE, M_NO_HELLO,
+	M_GARBAGE, M_NO_HELLO, M_STALE, M_FUTURE,
 };
 
 static const struct {
@@ -50,7 +50,7 @@ static const struct {
 	{ "valid", M_VALID }, { "duplicate", M_DUPLICATE }, { "tamper", M_TAMPER },
 	{ "wrong-key", M_WRONG_KEY }, { "foreign-key-id", M_FOREIGN_KEY_ID },
 	{ "sender-mismatch", M_SENDER_MISMATCH }, { "garbage", M_GARBAGE },
-	{ "no-hello", M_NO_HELLO },
+	{ "no-hello", M_NO_HELLO }, { "stale", M_STALE }, { "future", M_FUTURE },
 };
 
 struct forge {
@@ -67,7 +67,7 @@ usage(void)
 	fprintf(stderr, "usage: forge --endpoint E --unit U --key K [--other-unit U2 "
 	    "--other-key K2]\n"
 	    "             --mode valid|duplicate|tamper|wrong-key|foreign-key-id|"
-	    "sender-mismatch|garbage|no-hello\n"
+	    "sender-mismatch|garbage|no-hello|stale|future\n"
 	    "             [--clue FILE] [--timeout-ms N]\n");
 	exit(2);
 }
@@ -221,6 +221,12 @@ forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[16])
 	if ((m->sender = strdup(sender)) == NULL)
 		goto fail;
 	m->created_ms = clock_now_ms();
+	/* stale/future: signed correctly, created 20 minutes off (outside the default
+	 * 10-minute replay window). */
+	if (fg->mode == M_STALE)
+		m->created_ms -= 20 * 60 * 1000;
+	else if (fg->mode == M_FUTURE)
+		m->created_ms += 20 * 60 * 1000;
 	if (envelope_sign(m, signer, &env) != 0)
 		goto fail;
 	m->key_id.data = NULL;	/* borrowed from env */
