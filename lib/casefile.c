@@ -35,7 +35,8 @@
 #define IDX_MAX		(UINT32_MAX - 1)
 #define NKINDS		(CLUEBUS__KIND__KIND_MATCH + 1)
 #define NCATEGORIES	(CLUEBUS__CATEGORY__CATEGORY_OTHER + 1)
-#define UNIT_OFFICE	0x1	/* strent.flag: the registry calls it an office */
+#define ROLE_KNOWN	0x1	/* strent.flag: the log's registry gave the unit a role */
+#define ROLE_MEMBER	0x2	/* ... and it is "member" */
 #define TIME_LEN	40
 
 struct strent {
@@ -88,6 +89,7 @@ struct cf_duty {
 	int64_t		since_ms, receipt_due_ms, feedback_due_ms;
 	int64_t		receipt_ms, feedback_ms, receipt_esc_ms, feedback_esc_ms;
 	uint8_t		first_status, last_status;
+	uint8_t		receipt_esc_pending, feedback_esc_pending;	/* since the due was set */
 };
 
 struct casefile {
@@ -367,16 +369,29 @@ referral_of(const casefile_t *cf, const uint8_t *id)
 	return r != NOIDX && cf->msgs[r].duties != NOIDX ? r : NOIDX;
 }
 
+/* Whether a petition routed to `u` obliges it: a member unit, by the registry records of the
+ * log (as the broker decides), or by its id when the log names no role for it. */
 static int
-unit_is_office(const casefile_t *cf, uint32_t u)
+unit_is_member(const casefile_t *cf, uint32_t u)
 {
 	const char *id = cf->units.ent[u].s;
 
-	return (cf->units.ent[u].flag & UNIT_OFFICE) || strcmp(id, CASEFILE_OFFICE) == 0 ||
-	    strncmp(id, CASEFILE_DISTRICT_PREFIX, strlen(CASEFILE_DISTRICT_PREFIX)) == 0;
+	if (cf->units.ent[u].flag & ROLE_KNOWN)
+		return (cf->units.ent[u].flag & ROLE_MEMBER) != 0;
+	return strcmp(id, CASEFILE_OFFICE) != 0 &&
+	    strncmp(id, CASEFILE_DISTRICT_PREFIX, strlen(CASEFILE_DISTRICT_PREFIX)) != 0;
 }
 
 /* ---- duties ------------------------------------------------------------------------------ */
+
+/* Closed, as the broker's obligation state: a feedback other than accepted / in_progress. */
+static int
+duty_closed(const struct cf_duty *d)
+{
+	return d->feedback_ms != CASEFILE_NONE &&
+	    d->last_status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_ACCEPTED &&
+	    d->last_status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_IN_PROGRESS;
+}
 
 static struct cf_duty *
 duty_latest(casefile_t *cf, uint32_t ref, uint32_t unit)
@@ -427,8 +442,9 @@ duties_of_referral(casefile_t *cf, uint32_t idx, const Cluebus__Referral *r, int
 	int rc;
 
 	for (size_t i = 0; i < r->n_to_units; i++) {
-		if (!unit_id_valid(r->to_units[i]))
-			continue;
+		if (!unit_id_valid(r->to_units[i]) ||
+		    strcmp(r->to_units[i], cf->units.ent[cf->msgs[idx].sender].s) == 0)
+			continue;	/* a referral never obliges its own sender */
 		if ((rc = strtab_intern(&cf->units, r->to_units[i], &u)) != 0)
 			return rc;
 		if (cf->msgs[idx].duties != NOIDX && duty_latest(cf, idx, u) != NULL)
@@ -451,7 +467,7 @@ duties_of_petition(casefile_t *cf, uint32_t idx, int64_t t)
 	for (uint32_t i = first; i < first + n; i++) {
 		uint32_t u = cf->rcpts[i].unit;
 
-		if (u == sender || unit_is_office(cf, u) ||
+		if (u == sender || !unit_is_member(cf, u) ||
 		    (cf->msgs[idx].duties != NOIDX && duty_latest(cf, idx, u) != NULL))
 			continue;
 		if ((rc = duty_add(cf, idx, u, NOIDX, t, 0, 0)) != 0)
@@ -497,36 +513,46 @@ duty_feedback(casefile_t *cf, uint32_t idx, const Cluebus__Feedback *f)
 			continue;
 		if ((rc = strtab_intern(&cf->units, f->transferred_to[i], &u)) != 0)
 			return rc;
-		if (u == sender || ((d = duty_latest(cf, ref, u)) != NULL &&
-		    d->feedback_ms == CASEFILE_NONE))
-			continue;	/* it owes this referral already */
+		if ((d = duty_latest(cf, ref, u)) != NULL && !duty_closed(d))
+			continue;	/* its duty on this referral is still open */
 		if ((rc = duty_add(cf, ref, u, sender, t, 0, 0)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-static int
+/* As the broker: a supervision tightens the due time of a step still pending, or sets a new
+ * one once that step was escalated. A due time of 0 (the broker's default, not in the log)
+ * takes any wanted time. */
+static void
+supervise_due(int64_t want, int pending, int64_t *due, uint8_t *esc_pending)
+{
+	if (want == 0 || !pending || (!*esc_pending && *due != 0 && want >= *due))
+		return;
+	*due = want;
+	*esc_pending = 0;
+}
+
+static void
 duty_supervision(casefile_t *cf, const struct cf_msg *m, const Cluebus__Supervision *s)
 {
 	uint32_t ref = m->has_refers_to ? referral_of(cf, m->refers_to) : NOIDX;
 
 	if (ref == NOIDX)
-		return 0;
+		return;
 	for (uint32_t d = cf->msgs[ref].duties; d != NOIDX; d = cf->duties[d].next) {
 		struct cf_duty *duty = &cf->duties[d];
 		int named = s->n_units == 0;
 
 		for (size_t i = 0; i < s->n_units && !named; i++)
 			named = strcmp(s->units[i], cf->units.ent[duty->unit].s) == 0;
-		if (!named)
+		if (!named || duty_closed(duty))
 			continue;
-		if (s->receipt_due_ms != 0)
-			duty->receipt_due_ms = s->receipt_due_ms;
-		if (s->feedback_due_ms != 0)
-			duty->feedback_due_ms = s->feedback_due_ms;
+		supervise_due(s->receipt_due_ms, duty->receipt_ms == CASEFILE_NONE,
+		    &duty->receipt_due_ms, &duty->receipt_esc_pending);
+		supervise_due(s->feedback_due_ms, duty->feedback_ms == CASEFILE_NONE,
+		    &duty->feedback_due_ms, &duty->feedback_esc_pending);
 	}
-	return 0;
 }
 
 static void
@@ -540,11 +566,21 @@ duty_escalation(casefile_t *cf, const struct cf_msg *m, const Cluebus__Escalatio
 
 	if (ref == NOIDX || (d = duty_latest(cf, ref, esc->unit)) == NULL)
 		return;
-	if (esc->missed == CLUEBUS__MISSED__MISSED_RECEIPT && d->receipt_esc_ms == CASEFILE_NONE)
-		d->receipt_esc_ms = m->time_ms;
-	if (esc->missed == CLUEBUS__MISSED__MISSED_FEEDBACK &&
-	    d->feedback_esc_ms == CASEFILE_NONE)
-		d->feedback_esc_ms = m->time_ms;
+	/* The first escalation of a step is kept; the missed due time fills one the log did
+	 * not state (the broker's default for the priority). */
+	if (esc->missed == CLUEBUS__MISSED__MISSED_RECEIPT) {
+		if (d->receipt_esc_ms == CASEFILE_NONE)
+			d->receipt_esc_ms = m->time_ms;
+		if (d->receipt_due_ms == 0)
+			d->receipt_due_ms = esc->due_ms;
+		d->receipt_esc_pending = 1;
+	} else {
+		if (d->feedback_esc_ms == CASEFILE_NONE)
+			d->feedback_esc_ms = m->time_ms;
+		if (d->feedback_due_ms == 0)
+			d->feedback_due_ms = esc->due_ms;
+		d->feedback_esc_pending = 1;
+	}
 }
 
 /* ---- the build walk ---------------------------------------------------------------------- */
@@ -613,11 +649,8 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 			return 0;
 		if ((rc = strtab_intern(&cf->units, m->registry->unit, &u)) != 0)
 			return rc;
-		if (strcmp(m->registry->role, "office") == 0 ||
-		    strcmp(m->registry->role, "district_office") == 0)
-			cf->units.ent[u].flag |= UNIT_OFFICE;
-		else
-			cf->units.ent[u].flag &= (uint8_t)~UNIT_OFFICE;
+		cf->units.ent[u].flag = ROLE_KNOWN |
+		    (strcmp(m->registry->role, "member") == 0 ? ROLE_MEMBER : 0);
 		return 0;
 	default:
 		return 0;
@@ -644,7 +677,8 @@ index_workflow(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return duty_feedback(cf, idx, m->feedback);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
-		return duty_supervision(cf, msg, m->supervision);
+		duty_supervision(cf, msg, m->supervision);
+		return 0;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
 		duty_escalation(cf, msg, m->escalation);
 		return 0;
@@ -946,27 +980,12 @@ event_view(const casefile_t *cf, uint32_t idx, casefile_why_t why, casefile_even
 	return 0;
 }
 
-int
-casefile_case(const casefile_t *cf, const char *case_ref, casefile_timeline_t **out)
+/* Marks in why[] the messages of the case whose interned case ref is `ref`. */
+static void
+case_mark(const casefile_t *cf, uint32_t ref, uint8_t *why)
 {
-	casefile_timeline_t *tl = NULL;
-	uint8_t *why = NULL;
-	uint32_t ref, r;
-	size_t n = 0;
-	int rc = CB_ENOMEM;
+	uint32_t r;
 
-	*out = NULL;
-	if (case_ref == NULL || case_ref[0] == '\0' ||
-	    strlen(case_ref) >= CASEFILE_CASE_REF_LEN)
-		return CB_EINVAL;
-	if ((tl = calloc(1, sizeof(*tl))) == NULL)
-		goto out;
-	utf8_copy(tl->case_ref, sizeof(tl->case_ref), case_ref);
-	tl->as_of_ms = cf->last_ms;
-	if ((ref = strtab_find(&cf->strs, case_ref)) == NOIDX)
-		goto done;
-	if ((why = calloc(cf->n_msgs + 1, 1)) == NULL)
-		goto out;
 	/* Forward: the case ref, then whatever refers to a member (invariant 1). */
 	for (size_t i = 0; i < cf->n_msgs; i++) {
 		const struct cf_msg *m = &cf->msgs[i];
@@ -985,11 +1004,35 @@ casefile_case(const casefile_t *cf, const char *case_ref, casefile_timeline_t **
 		    (r = idmap_find(cf, cf->msgs[r].refers_to)) != NOIDX && why[r] == 0;)
 			why[r] = CASEFILE_REFERRED;
 	}
-	for (size_t i = 0; i < cf->n_msgs; i++)
-		n += why[i] != 0;
+}
+
+int
+casefile_case(const casefile_t *cf, const char *case_ref, casefile_timeline_t **out)
+{
+	casefile_timeline_t *tl = NULL;
+	uint8_t *why = NULL;
+	uint32_t ref;
+	size_t n = 0;
+	int rc = CB_ENOMEM;
+
+	*out = NULL;
+	if (case_ref == NULL || case_ref[0] == '\0' ||
+	    strlen(case_ref) >= CASEFILE_CASE_REF_LEN)
+		return CB_EINVAL;
+	if ((tl = calloc(1, sizeof(*tl))) == NULL)
+		goto out;
+	utf8_copy(tl->case_ref, sizeof(tl->case_ref), case_ref);
+	tl->as_of_ms = cf->last_ms;
+	if ((ref = strtab_find(&cf->strs, case_ref)) != NOIDX) {
+		if ((why = calloc(cf->n_msgs + 1, 1)) == NULL)
+			goto out;
+		case_mark(cf, ref, why);
+		for (size_t i = 0; i < cf->n_msgs; i++)
+			n += why[i] != 0;
+	}
 	if (n > 0 && (tl->events = calloc(n, sizeof(*tl->events))) == NULL)
 		goto out;
-	for (size_t i = 0; i < cf->n_msgs; i++) {
+	for (size_t i = 0; n > 0 && i < cf->n_msgs; i++) {
 		if (why[i] == 0)
 			continue;
 		/* Counted before filling: a failure frees what was filled. */
@@ -998,7 +1041,6 @@ casefile_case(const casefile_t *cf, const char *case_ref, casefile_timeline_t **
 		    &tl->events[tl->n_events - 1])) != 0)
 			goto out;
 	}
-done:
 	*out = tl;
 	tl = NULL;
 	rc = 0;
@@ -1282,6 +1324,7 @@ struct table {
 	char		**cells;
 	char		**notes;	/* per row, "line\nline\n" or NULL */
 	size_t		 notes_cap;
+	const char	*empty_text;	/* printed instead of a header without rows */
 	int		 failed;
 };
 
@@ -1386,6 +1429,10 @@ table_print(struct table *t, FILE *fp)
 	if (t->ncols > 16)
 		return CB_EINVAL;
 	rows = t->ncells / t->ncols;
+	if (rows == 1 && t->empty_text != NULL) {
+		fprintf(fp, "%s\n", t->empty_text);	/* a header without rows */
+		return 0;
+	}
 	for (size_t i = 0; i < rows * t->ncols; i++) {
 		size_t len = strlen(t->cells[i]);
 
@@ -1617,9 +1664,10 @@ fmt_period(int64_t ms, const char *none, char *buf, size_t len)
 static int
 stats_tables(const casefile_stats_t *st, FILE *fp)
 {
-	struct table cat = { .align = "lr", .ncols = 2 }, dist = { .align = "lr", .ncols = 2 };
-	struct table snd = { .align = "llr", .ncols = 3 };
-	struct table un = { .align = "lrrrrrrrrrrr", .ncols = 12 };
+	struct table cat = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
+	struct table dist = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
+	struct table snd = { .align = "llr", .ncols = 3, .empty_text = "(none)" };
+	struct table un = { .align = "lrrrrrrrrrrr", .ncols = 12, .empty_text = "(none)" };
 	char med[32], p90[32];
 	int rc;
 

@@ -6,23 +6,30 @@
  * few body fields the views need (a clue's category, district and the first
  * CASEFILE_SUMMARY_MAX bytes of its summary; a feedback's status; an escalation's unit,
  * missed step and due time). Bodies are not kept. From the same pass it derives the duties
- * ("obligations") of units on referrals:
+ * ("obligations") of units on referrals, by the rules broker/workflow.c applies when it
+ * writes the log, so that the audit agrees with the broker's own state:
  *
- *   referral R names unit U in to_units ──▶ U owes a receipt and a feedback, from R's log time
- *   petition clue P from CASEFILE_PETITION_UNIT ──▶ each routed recipient that is not an
- *       office (registry role office / district_office, or id CASEFILE_OFFICE or
- *       CASEFILE_DISTRICT_PREFIX*) owes them, with P's id as the referral id
+ *   referral R names unit U in to_units ──▶ U owes a receipt and a feedback, from R's log
+ *       time (a unit named twice, or R's own sender, owes nothing more)
+ *   petition clue P from CASEFILE_PETITION_UNIT ──▶ each routed recipient owes them, with P's
+ *       id as the referral id, if the log's registry records give it the role "member" (for
+ *       a unit without a role in the log: if its id is not CASEFILE_OFFICE nor starts with
+ *       CASEFILE_DISTRICT_PREFIX)
  *   feedback "transferred" from U on R ──▶ each unit in transferred_to owes them on R, from
- *       the feedback's log time (unless it already has an unanswered duty on R)
+ *       the feedback's log time, unless its duty on R is still open
  *
- *   duty:  owed ──receipt──▶ received ──feedback──▶ answered
- *            └──────────────feedback─────────────────┘   (a feedback is also the receipt)
+ *   duty:  owed ──receipt──▶ received ──feedback──▶ answered (open while the last status is
+ *            └──────────feedback───────────┘          accepted / in_progress, else closed)
+ *                  (a feedback is also the receipt)
  *
  * Receipts and feedbacks match the sender's latest duty on the message their refers_to
- * names; the first one of each counts. A supervision on R sets the due times of R's duties
- * (those it names, or all when it names none). An escalation marks the duty of its unit on
- * its referral_id as escalated for its missed step. All durations use LogEntry.time_ms, the
- * broker's log time, never the senders' clocks.
+ * names; the first receipt and the first feedback count. A supervision on R tightens the due
+ * time of a still pending step of R's open duties it names (all when it names none), or sets
+ * a new one after that step was escalated. An escalation marks the duty of its unit on its
+ * referral_id as escalated for its missed step (the first escalation's time is kept) and fills
+ * in that step's due time when the log did not state one (0: the broker's default for the
+ * priority). All durations use LogEntry.time_ms, the broker's log time, never the senders'
+ * clocks.
  *
  * Percentiles are nearest-rank: sort the n durations ascending and take the value at index
  * ceil(p/100 * n) - 1; the median is p = 50 by the same rule (for an even n the lower of the
@@ -74,8 +81,9 @@ void	casefile_free(casefile_t *cf);
 uint64_t casefile_entries(const casefile_t *cf);
 int64_t	casefile_last_ms(const casefile_t *cf);
 
-/* The nearest-rank percentile `pct` (1..100) of `n` durations sorted ascending: the value at
- * index ceil(pct * n / 100) - 1. Returns CASEFILE_NONE when n is 0. Cannot fail. */
+/* The nearest-rank percentile `pct` (1..100; others are clamped) of `n` durations sorted
+ * ascending: the value at index ceil(pct * n / 100) - 1. Returns CASEFILE_NONE when n is 0.
+ * Borrows `sorted` for the call. Cannot fail. */
 int64_t	casefile_percentile(const int64_t *sorted, size_t n, unsigned pct);
 
 /* ---- the case timeline ---- */
@@ -94,7 +102,8 @@ typedef struct casefile_delivery {
 } casefile_delivery_t;
 
 /* One unit's duty on a referral (or petition clue). Times are log times; a time that has not
- * happened (by the end of the log) is CASEFILE_NONE; due times are 0 when not set. */
+ * happened (by the end of the log) is CASEFILE_NONE; due times are 0 when the log does not
+ * state them (the broker applied its default for the priority, and nothing was escalated). */
 typedef struct casefile_duty {
 	char		unit[CASEFILE_UNIT_LEN];
 	char		transferred_from[CASEFILE_UNIT_LEN];	/* "" unless it came by transfer */
@@ -122,7 +131,7 @@ typedef struct casefile_event {
 	/* KIND_CLUE */
 	Cluebus__Category category;
 	char		 jurisdiction[8];
-	char		 summary[CASEFILE_SUMMARY_MAX + 4];	/* cut at a UTF-8 boundary + "…" */
+	char		 summary[CASEFILE_SUMMARY_MAX + 4];	/* UTF-8; when cut, + "…" */
 	/* KIND_FEEDBACK */
 	Cluebus__FeedbackStatus status;
 	/* KIND_ESCALATION */
@@ -148,8 +157,11 @@ typedef struct casefile_timeline {
  * CB_ENOMEM. */
 int	casefile_case(const casefile_t *cf, const char *case_ref, casefile_timeline_t **out)
     __attribute__((warn_unused_result));
+/* Frees a timeline. Accepts NULL. */
 void	casefile_timeline_free(casefile_timeline_t *tl);
-/* Writes the timeline as an aligned text table. Returns 0, or CB_EIO when writing failed. */
+/* Writes the timeline to `fp` as an aligned text table, one row per message with its duties,
+ * clue, feedback or escalation below it. Returns 0, CB_ENOMEM, or CB_EIO when writing
+ * failed. */
 int	casefile_timeline_print(const casefile_timeline_t *tl, FILE *fp)
     __attribute__((warn_unused_result));
 /* Returns the timeline as a new JSON object, or NULL when out of memory. */
@@ -205,8 +217,9 @@ typedef struct casefile_stats {
  * to_ms, or CB_ENOMEM. */
 int	casefile_stats(const casefile_t *cf, int64_t from_ms, int64_t to_ms,
     casefile_stats_t **out) __attribute__((warn_unused_result));
+/* Frees statistics. Accepts NULL. */
 void	casefile_stats_free(casefile_stats_t *st);
-/* Writes the statistics as aligned text tables. Returns 0, or CB_EIO. */
+/* Writes the statistics to `fp` as aligned text tables. Returns 0, CB_ENOMEM or CB_EIO. */
 int	casefile_stats_print(const casefile_stats_t *st, FILE *fp)
     __attribute__((warn_unused_result));
 /* Returns the statistics as a new JSON object, or NULL when out of memory. */

@@ -157,6 +157,16 @@ units_ok(char **units, size_t n, const char *field, cb_error_t *err)
 	return 0;
 }
 
+/* Receipts, feedback and supervisions act on a referral: they must name it. */
+static int
+refers_ok(const Cluebus__Message *m, cb_error_t *err)
+{
+	if (m->refers_to.len != MESSAGE_ID_LEN)
+		return cb_error_set(err, "refers_to", "required: the referral's id"),
+		    CB_EMALFORMED;
+	return 0;
+}
+
 static int
 clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 {
@@ -229,14 +239,51 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		return clue_validate(m->clue, err);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		if (m->referral->n_to_units == 0)
+			return cb_error_set(err, "referral.to_units", "names no unit"),
+			    CB_EMALFORMED;
+		if (m->referral->action <= CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
+		    m->referral->action > CLUEBUS__ACTION__ACTION_OTHER)
+			return cb_error_set(err, "referral.action", "unknown action"),
+			    CB_EMALFORMED;
 		return units_ok(m->referral->to_units, m->referral->n_to_units,
 		    "referral.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+		return refers_ok(m, err);
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		if (m->feedback->status <= CLUEBUS__FEEDBACK_STATUS__FEEDBACK_UNSPECIFIED ||
+		    m->feedback->status > CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED)
+			return cb_error_set(err, "feedback.status", "unknown status"),
+			    CB_EMALFORMED;
+		if ((m->feedback->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED) !=
+		    (m->feedback->n_transferred_to > 0))
+			return cb_error_set(err, "feedback.transferred_to",
+			    "given for, and only for, status transferred"), CB_EMALFORMED;
+		if (units_ok(m->feedback->transferred_to, m->feedback->n_transferred_to,
+		    "feedback.transferred_to", err) != 0)
+			return CB_EMALFORMED;
+		return refers_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
-		return units_ok(m->supervision->units, m->supervision->n_units,
-		    "supervision.units", err);
+		if (m->supervision->level <= CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_UNSPECIFIED ||
+		    m->supervision->level > CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED)
+			return cb_error_set(err, "supervision.level", "unknown level"),
+			    CB_EMALFORMED;
+		if (units_ok(m->supervision->units, m->supervision->n_units,
+		    "supervision.units", err) != 0)
+			return CB_EMALFORMED;
+		return refers_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_REPORT:
+		if (m->report->type <= CLUEBUS__REPORT_TYPE__REPORT_UNSPECIFIED ||
+		    m->report->type > CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE)
+			return cb_error_set(err, "report.type", "unknown type"), CB_EMALFORMED;
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_ESCALATION:
+		if (m->escalation->referral_id.len != MESSAGE_ID_LEN ||
+		    !unit_id_valid(m->escalation->unit))
+			return cb_error_set(err, "escalation", "needs a referral id and a unit"),
+			    CB_EMALFORMED;
+		return 0;
 	default:
 		return 0;
 	}

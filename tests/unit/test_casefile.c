@@ -967,7 +967,7 @@ static void
 test_a_petition_clue_obliges_its_member_units_but_not_the_offices(void **state)
 {
 	static const char *const to_petition[] = { "ato", "psb", "political-legal", "ato-210303",
-	    NULL };
+	    "city-office", NULL };
 	static const char *const political_legal[] = { "political-legal", NULL };
 	struct fixture *f = *state;
 	casefile_timeline_t *tl;
@@ -975,6 +975,9 @@ test_a_petition_clue_obliges_its_member_units_but_not_the_offices(void **state)
 	const casefile_duty_t *d;
 
 	begin(f);
+	/* Roles from the log's registry; psb has none there and is judged by its id. */
+	put_registry(f, T0 - HOUR, 100, "political-legal", "member");
+	put_registry(f, T0 - HOUR, 101, "city-office", "office");
 	put_clue(f, T0, 1, "petitions", CLUEBUS__CATEGORY__CATEGORY_PETITION, "210303", "PT-1",
 	    "Letter from a mother looking for her daughter", to_petition);
 	put_receipt(f, T0 + 1 * HOUR, 2, "psb", 1);
@@ -990,6 +993,7 @@ test_a_petition_clue_obliges_its_member_units_but_not_the_offices(void **state)
 
 	tl = timeline(f, "PT-1");
 	assert_int_equal(tl->n_events, 7);
+	assert_int_equal(tl->events[0].seq, 3);
 	assert_int_equal(tl->events[0].n_duties, 2);
 	d = &tl->events[0].duties[0];
 	assert_duty(d, "psb", "", T0, 1, -1, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_UNSPECIFIED);
@@ -1013,7 +1017,7 @@ test_a_petition_clue_obliges_its_member_units_but_not_the_offices(void **state)
 }
 
 static void
-test_a_clue_without_case_ref_appears_in_the_case_of_the_referral_that_hands_it_on(void **state)
+test_a_clue_without_case_ref_is_in_the_case_of_the_referral_that_hands_it_on(void **state)
 {
 	struct fixture *f = *state;
 	casefile_timeline_t *tl;
@@ -1076,6 +1080,89 @@ test_an_open_duty_with_an_escalation_shows_as_overdue(void **state)
 	st = stats(f, T0 + 1, T0 + 3 * HOUR);
 	assert_unit(st, "psb", 0, 0, -1, -1, 0, -1, -1, 1, 1, 0, 0);
 	casefile_stats_free(st);
+}
+
+static void
+test_duties_follow_the_brokers_rules_for_supervision_and_transfer(void **state)
+{
+	static const char *const to_units[] = { "psb", "civil-affairs", "ato", NULL };
+	static const char *const all[] = { NULL };
+	static const char *const both[] = { "psb", "civil-affairs", NULL };
+	static const char *const to_psb_education[] = { "psb", "education", NULL };
+	static const char *const to_psb_only[] = { "psb", NULL };
+	struct fixture *f = *state;
+	const casefile_event_t *ev;
+	casefile_timeline_t *tl;
+	casefile_stats_t *st;
+
+	begin(f);
+	/* The office names itself too: a referral never obliges its own sender. */
+	put_referral(f, T0, 1, "SV-1", 0, to_units, T0 + 4 * HOUR, T0 + 48 * HOUR);
+	/* Tightens the feedback due of both; the later receipt due is ignored. */
+	put_supervision(f, T0 + 1 * HOUR, 2, 1, all, T0 + 6 * HOUR, T0 + 24 * HOUR);
+	put_receipt(f, T0 + 2 * HOUR, 3, "psb", 1);
+	put_escalation(f, T0 + 4 * HOUR, 4, "SV-1", 1, "civil-affairs",
+	    CLUEBUS__MISSED__MISSED_RECEIPT, T0 + 4 * HOUR);
+	/* psb's receipt is done (unchanged); civil-affairs' was escalated (a later due is
+	 * set); a later feedback due without escalation is ignored. */
+	put_supervision(f, T0 + 5 * HOUR, 5, 1, both, T0 + 8 * HOUR, T0 + 30 * HOUR);
+	put_feedback(f, T0 + 6 * HOUR, 6, "psb", 1, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_IN_PROGRESS,
+	    NULL);
+	/* psb's duty is still open (in progress): only education gets a new one. */
+	put_feedback(f, T0 + 7 * HOUR, 7, "civil-affairs", 1,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED, to_psb_education);
+	put_feedback(f, T0 + 8 * HOUR, 8, "psb", 1, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_RESOLVED,
+	    NULL);
+	/* Now psb's duty is closed: a transfer back opens a second one. */
+	put_feedback(f, T0 + 9 * HOUR, 9, "education", 1,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED, to_psb_only);
+	commit(f);
+	build(f);
+
+	tl = timeline(f, "SV-1");
+	assert_int_equal(tl->n_events, 9);
+	ev = &tl->events[0];
+	assert_int_equal(ev->n_duties, 4);
+	assert_duty(&ev->duties[0], "psb", "", T0, 2, 6,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_IN_PROGRESS);
+	assert_int_equal(ev->duties[0].last_status, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_RESOLVED);
+	assert_int_equal(ev->duties[0].receipt_due_ms, T0 + 4 * HOUR);
+	assert_int_equal(ev->duties[0].feedback_due_ms, T0 + 24 * HOUR);
+	assert_duty(&ev->duties[1], "civil-affairs", "", T0, 7, 7,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
+	assert_int_equal(ev->duties[1].receipt_due_ms, T0 + 8 * HOUR);
+	assert_int_equal(ev->duties[1].feedback_due_ms, T0 + 24 * HOUR);
+	assert_int_equal(ev->duties[1].receipt_escalated_ms, T0 + 4 * HOUR);
+	assert_duty(&ev->duties[2], "education", "civil-affairs", T0 + 7 * HOUR, 2, 2,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
+	assert_duty(&ev->duties[3], "psb", "education", T0 + 9 * HOUR, -1, -1,
+	    CLUEBUS__FEEDBACK_STATUS__FEEDBACK_UNSPECIFIED);
+	casefile_timeline_free(tl);
+
+	st = stats(f, T0, T0 + 100 * HOUR);
+	assert_int_equal(st->n_units, 3);	/* never ato */
+	assert_unit(st, "civil-affairs", 1, 1, 7, 7, 1, 7, 7, 1, 0, 0, 0);
+	assert_unit(st, "education", 1, 1, 2, 2, 1, 2, 2, 0, 0, 0, 0);
+	assert_unit(st, "psb", 2, 1, 2, 2, 1, 6, 6, 0, 0, 1, 1);
+	casefile_stats_free(st);
+}
+
+static void
+test_an_escalation_states_a_due_time_the_referral_left_to_the_default(void **state)
+{
+	struct fixture *f = *state;
+	casefile_timeline_t *tl;
+
+	begin(f);
+	put_referral(f, T0, 1, "AS-8", 0, TO_PSB, 0, 0);
+	put_escalation(f, T0 + 24 * HOUR, 2, "AS-8", 1, "psb", CLUEBUS__MISSED__MISSED_RECEIPT,
+	    T0 + 24 * HOUR);
+	commit(f);
+	build(f);
+	tl = timeline(f, "AS-8");
+	assert_int_equal(tl->events[0].duties[0].receipt_due_ms, T0 + 24 * HOUR);
+	assert_int_equal(tl->events[0].duties[0].feedback_due_ms, 0);
+	casefile_timeline_free(tl);
 }
 
 /* ---- empty and damaged stores ----------------------------------------------------------- */
@@ -1247,8 +1334,10 @@ main(void)
 		M(test_the_case_timeline_renders_as_text_and_json),
 		M(test_an_unknown_case_ref_gives_an_empty_timeline),
 		E(test_a_petition_clue_obliges_its_member_units_but_not_the_offices),
-		E(test_a_clue_without_case_ref_appears_in_the_case_of_the_referral_that_hands_it_on),
+		E(test_a_clue_without_case_ref_is_in_the_case_of_the_referral_that_hands_it_on),
 		E(test_an_open_duty_with_an_escalation_shows_as_overdue),
+		E(test_duties_follow_the_brokers_rules_for_supervision_and_transfer),
+		E(test_an_escalation_states_a_due_time_the_referral_left_to_the_default),
 		E(test_an_empty_store_gives_empty_views),
 		M(test_a_store_with_a_changed_entry_fails_the_build_naming_the_entry),
 		M(test_a_store_with_an_entry_that_does_not_decode_fails_the_build),

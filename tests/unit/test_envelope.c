@@ -471,6 +471,87 @@ test_a_duplicated_envelope_carries_the_same_bytes_in_new_buffers(void **state)
 	free(f);
 }
 
+/* ---- workflow bodies: what they act on, and their enums ---------------------------------- */
+
+static void
+test_workflow_messages_missing_a_referral_or_with_bad_enums_are_refused(void **state)
+{
+	static uint8_t id[16] = { 1 }, kid[8] = { 2 }, ref[16] = { 3 };
+	static char *units[] = { "education" };
+	static const struct {
+		Cluebus__Kind	 kind;
+		int		 refers, value, transferred;
+		const char	*field;
+	} rows[] = {
+		{ CLUEBUS__KIND__KIND_RECEIPT, 0, 0, 0, "refers_to" },
+		{ CLUEBUS__KIND__KIND_FEEDBACK, 0, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_RESOLVED, 0,
+		    "refers_to" },
+		{ CLUEBUS__KIND__KIND_FEEDBACK, 1, 0, 0, "feedback.status" },
+		{ CLUEBUS__KIND__KIND_FEEDBACK, 1, 6, 0, "feedback.status" },
+		{ CLUEBUS__KIND__KIND_FEEDBACK, 1, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED,
+		    0, "feedback.transferred_to" },
+		{ CLUEBUS__KIND__KIND_FEEDBACK, 1, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_RESOLVED, 1,
+		    "feedback.transferred_to" },
+		{ CLUEBUS__KIND__KIND_SUPERVISION, 0, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED,
+		    0, "refers_to" },
+		{ CLUEBUS__KIND__KIND_SUPERVISION, 1, 0, 0, "supervision.level" },
+		{ CLUEBUS__KIND__KIND_REFERRAL, 1, 0, 1, "referral.action" },
+		{ CLUEBUS__KIND__KIND_REFERRAL, 1, CLUEBUS__ACTION__ACTION_RESCUE, 0,
+		    "referral.to_units" },
+		{ CLUEBUS__KIND__KIND_REPORT, 0, 0, 0, "report.type" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+		Cluebus__Receipt rc = CLUEBUS__RECEIPT__INIT;
+		Cluebus__Feedback fb = CLUEBUS__FEEDBACK__INIT;
+		Cluebus__Supervision sv = CLUEBUS__SUPERVISION__INIT;
+		Cluebus__Referral rf = CLUEBUS__REFERRAL__INIT;
+		Cluebus__Report rp = CLUEBUS__REPORT__INIT;
+		cb_error_t err;
+
+		m.message_id.data = id, m.message_id.len = 16;
+		m.key_id.data = kid, m.key_id.len = 8;
+		m.sender = "ato";
+		m.created_ms = 1;
+		m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
+		m.kind = rows[i].kind;
+		if (rows[i].refers)
+			m.refers_to.data = ref, m.refers_to.len = 16;
+		switch (rows[i].kind) {
+		case CLUEBUS__KIND__KIND_RECEIPT:
+			m.body_case = CLUEBUS__MESSAGE__BODY_RECEIPT, m.receipt = &rc;
+			break;
+		case CLUEBUS__KIND__KIND_FEEDBACK:
+			m.body_case = CLUEBUS__MESSAGE__BODY_FEEDBACK, m.feedback = &fb;
+			fb.status = rows[i].value;
+			fb.transferred_to = units;
+			fb.n_transferred_to = rows[i].transferred;
+			break;
+		case CLUEBUS__KIND__KIND_SUPERVISION:
+			m.body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION, m.supervision = &sv;
+			sv.level = rows[i].value;
+			break;
+		case CLUEBUS__KIND__KIND_REFERRAL:
+			m.body_case = CLUEBUS__MESSAGE__BODY_REFERRAL, m.referral = &rf;
+			rf.action = rows[i].value;
+			rf.to_units = units;
+			rf.n_to_units = rows[i].transferred;
+			break;
+		default:
+			m.body_case = CLUEBUS__MESSAGE__BODY_REPORT, m.report = &rp;
+			break;
+		}
+		memset(&err, 0, sizeof(err));
+		if (message_validate(&m, &err) != CB_EMALFORMED)
+			fail_msg("row %zu: accepted", i);
+		if (strcmp(err.field, rows[i].field) != 0)
+			fail_msg("row %zu: field %s (%s), want %s", i, err.field, err.reason,
+			    rows[i].field);
+	}
+}
+
 /* ---- message_validate refusals ---------------------------------------------------------- */
 
 /* Ways to damage one field of the valid clue. */
@@ -783,6 +864,8 @@ int
 main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(
+		    test_workflow_messages_missing_a_referral_or_with_bad_enums_are_refused),
 		cmocka_unit_test(test_a_signed_clue_verifies_and_opens_to_the_same_fields),
 		cmocka_unit_test(
 		    test_flipping_any_single_byte_of_the_signed_bytes_breaks_verification),
