@@ -41,6 +41,14 @@ if ! "$CLUEBUS_BIN/cluebus-broker" -c "$D/broker.conf" --check >/dev/null ||
 		exit 0
 	fi
 fi
+# A production build (make, bin/) refuses to run with the test clock at all.
+if [ -x "$REPO/bin/cluebus-broker" ] && ! strings "$REPO/bin/cluebus-broker" | grep -q 'TEST CLOCK'; then
+	rc=0
+	"$REPO/bin/cluebus-broker" -c "$D/broker.conf" >"$TEST_DIR/prod.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && grep -q 'production build: refusing' "$TEST_DIR/prod.log" ||
+	    die "the production broker did not refuse the test clock (status $rc)"
+	say "production build refuses the test clock"
+fi
 start_broker
 UNITS="health ato psb civil-affairs education justice market-regulation"
 for u in $UNITS; do
@@ -161,8 +169,27 @@ want = collections.Counter({
 assert got == want, "escalations: got %s, want %s" % (dict(got), dict(want))
 print("escalations ok:", len(want))
 PYEOF
-# education's transferred receipt escalates 8 h after the transfer: the clock went on 9+2+1
-# hours since then, so it must be among those above (asserted), and R3's escalation names
-# the supervised due time, not the 72 h default.
+# The auditor's view of the same history, from the log alone: the case timeline shows the
+# four escalations and psb's receipt; the period's statistics count them as overdue.
+stop_broker
+audit case AS-2026-7 "$D/data" --json >"$TEST_DIR/case.json"
+audit stats "$D/data" --json >"$TEST_DIR/stats.json"
+"$PY" - "$TEST_DIR/case.json" "$TEST_DIR/stats.json" "$R1" <<'PYEOF'
+import json, sys
+case = json.load(open(sys.argv[1]))
+stats = json.load(open(sys.argv[2]))
+r1 = sys.argv[3]
+kinds = [e["kind"] for e in case["events"]]
+assert kinds.count("escalation") == 4, kinds
+assert kinds.count("referral") == 3 and kinds.count("supervision") == 1, kinds
+ref = [e for e in case["events"] if e["kind"] == "referral" and e["message_id"] == r1][0]
+duties = {d["unit"]: d for d in ref["duties"]}
+assert duties["psb"]["receipt"]["state"] == "done", duties["psb"]
+assert duties["civil-affairs"]["receipt"]["escalated"], duties["civil-affairs"]
+assert duties["education"]["transferred_from"] == "civil-affairs", duties["education"]
+text = json.dumps(stats)
+assert "civil-affairs" in text and "market-regulation" in text, "stats lack the units"
+print("audit case/stats ok")
+PYEOF
 audit verify "$D/data"
 finish
