@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "registry.h"
 #include "store.h"
+#include "transport.h"
 
 #define RID_MAX	256	/* ZeroMQ routing ids are at most 255 bytes */
 
@@ -64,14 +65,16 @@ struct pending {
 struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
 	uint64_t	 rejected_by_code[16];
+	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
 };
 
 struct broker {
 	broker_config_t	 cfg;
 	cb_key_t	*key;		/* the broker's signing key */
+	transport_keypair_t tkey;	/* the broker's CURVE key pair */
 	store_t		*store;
 	registry_t	*reg;
-	void		*zctx, *sock;
+	void		*zctx, *sock, *zap;
 
 	struct unitq	*units;		/* one per registered unit */
 	size_t		 nunits;
@@ -103,6 +106,13 @@ Cluebus__Frame *frontend_rejected(const uint8_t *msgid, size_t idlen, int code,
 struct unitq *frontend_unit(struct broker *b, const char *unit);
 /* Forgets sessions silent for longer than peer_timeout_ms. */
 void	frontend_expire(struct broker *b, int64_t now_mono);
+
+/* zap.c */
+/* Binds the ZAP handler (before any CURVE socket accepts). Returns 0 or CB_EIO. */
+int	zap_open(struct broker *b);
+void	zap_close(struct broker *b);
+/* Answers every waiting ZAP request without blocking. */
+void	zap_handle(struct broker *b);
 
 /* pipeline.c */
 /* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. */

@@ -24,9 +24,15 @@ frontend_open(struct broker *b)
 
 	if ((b->zctx = zmq_ctx_new()) == NULL)
 		return CB_EIO;
+	if (zap_open(b) != 0)
+		return CB_EIO;
 	if ((b->sock = zmq_socket(b->zctx, ZMQ_ROUTER)) == NULL)
 		return CB_EIO;
-	if (zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize)) != 0 ||
+	if (zmq_setsockopt(b->sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_CURVE_SECRETKEY, b->tkey.secret_z85,
+	    TRANSPORT_Z85_LEN) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_ZAP_DOMAIN, "cluebus", 7) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
@@ -36,7 +42,7 @@ frontend_open(struct broker *b)
 		log_warnx("bind %s: %s", b->cfg.endpoint, zmq_strerror(errno));
 		return CB_EIO;
 	}
-	log_info("listening on %s", b->cfg.endpoint);
+	log_info("listening on %s (CURVE, server key %s)", b->cfg.endpoint, b->tkey.public_z85);
 	return 0;
 }
 
@@ -45,6 +51,7 @@ frontend_close(struct broker *b)
 {
 	if (b->sock != NULL)
 		zmq_close(b->sock);
+	zap_close(b);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	b->sock = b->zctx = NULL;
@@ -195,7 +202,8 @@ frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen, int cod
 }
 
 static void
-frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus__Hello *h)
+frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *peer,
+    const Cluebus__Hello *h)
 {
 	Cluebus__Welcome w = CLUEBUS__WELCOME__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
@@ -208,6 +216,13 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebu
 	size_t len;
 
 	str_sanitize(h->unit, strlen(h->unit), safe, sizeof(safe));
+	if (peer == NULL || strcmp(h->unit, peer) != 0) {
+		log_warnx("hello as '%s' on a connection authenticated as %s refused", safe,
+		    peer != NULL ? peer : "nobody");
+		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH,
+		    "hello names a unit other than the connection's transport key", 1);
+		return;
+	}
 	if (!unit_id_valid(h->unit) || (uq = frontend_unit(b, h->unit)) == NULL) {
 		log_warnx("hello from unknown unit '%s' refused", safe);
 		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_UNKNOWN_SENDER,
@@ -268,12 +283,18 @@ frontend_heartbeat(struct broker *b, const uint8_t *rid, size_t ridlen)
 	frontend_send(b, rid, ridlen, &f);
 }
 
+/* `peer` is the unit the connection's CURVE key belongs to (ZAP User-Id). */
 static void
-frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const void *raw,
-    size_t rawlen)
+frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const char *peer,
+    const void *raw, size_t rawlen)
 {
 	struct session *s = frontend_session(b, rid, ridlen);
-	struct unitq *uq = s != NULL ? s->uq : NULL;
+	struct unitq *uq;
+
+	/* A session belongs to the unit its transport key proved: never to another. */
+	if (s != NULL && (peer == NULL || strcmp(s->uq->unit, peer) != 0))
+		s = NULL;
+	uq = s != NULL ? s->uq : NULL;
 	Cluebus__Frame *f = NULL;
 	int rc;
 
@@ -291,7 +312,7 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const voi
 	}
 	switch (f->frame_case) {
 	case CLUEBUS__FRAME__FRAME_HELLO:
-		frontend_hello(b, rid, ridlen, f->hello);
+		frontend_hello(b, rid, ridlen, peer, f->hello);
 		break;
 	case CLUEBUS__FRAME__FRAME_PUBLISH:
 		pipeline_publish(b, uq, rid, ridlen, f, raw, rawlen);
@@ -373,8 +394,8 @@ frontend_drain(struct broker *b, size_t max)
 			    NULL, 0, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
 			    "more than one frame in a message", NULL, 0);
 		} else {
-			frontend_dispatch(b, rid, (size_t)ridlen, zmq_msg_data(&body),
-			    zmq_msg_size(&body));
+			frontend_dispatch(b, rid, (size_t)ridlen, zmq_msg_gets(&body, "User-Id"),
+			    zmq_msg_data(&body), zmq_msg_size(&body));
 		}
 		zmq_msg_close(&body);
 		handled++;

@@ -65,8 +65,13 @@ genesis_broker_key(struct broker *b)
 {
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_BROKER_UNIT);
+	const uint8_t *curt = registry_current_transport(b->reg, REGISTRY_BROKER_UNIT);
+	uint8_t tpub[TRANSPORT_KEY_LEN];
 
-	if (cur != NULL && memcmp(key_public(cur), key_public(b->key), KEY_PUBLIC_LEN) == 0)
+	if (transport_z85_decode(b->tkey.public_z85, tpub) != 0)
+		return CB_EKEY;
+	if (cur != NULL && memcmp(key_public(cur), key_public(b->key), KEY_PUBLIC_LEN) == 0 &&
+	    curt != NULL && memcmp(curt, tpub, TRANSPORT_KEY_LEN) == 0)
 		return 0;
 	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
 	rec.unit = (char *)REGISTRY_BROKER_UNIT;
@@ -74,6 +79,10 @@ genesis_broker_key(struct broker *b)
 	rec.role = (char *)"broker";
 	rec.sign_public.data = (uint8_t *)key_public(b->key);
 	rec.sign_public.len = KEY_PUBLIC_LEN;
+	if (transport_z85_decode(b->tkey.public_z85, tpub) != 0)
+		return CB_EKEY;
+	rec.transport_public.data = tpub;
+	rec.transport_public.len = TRANSPORT_KEY_LEN;
 	log_info("registry: %s broker key", cur == NULL ? "recording" : "rotating");
 	return genesis_append(b, &rec);
 }
@@ -82,13 +91,17 @@ static int
 genesis_unit(struct broker *b, Cluebus__Registry *rec)
 {
 	const cb_key_t *cur;
+	const uint8_t *curt;
 
 	if (registry_unit(b->reg, rec->unit) == NULL) {
 		log_info("registry: adding unit %s", rec->unit);
 		return genesis_append(b, rec);
 	}
 	cur = registry_current_key(b->reg, rec->unit);
-	if (cur != NULL && memcmp(key_public(cur), rec->sign_public.data, KEY_PUBLIC_LEN) == 0)
+	curt = registry_current_transport(b->reg, rec->unit);
+	if (cur != NULL && memcmp(key_public(cur), rec->sign_public.data, KEY_PUBLIC_LEN) == 0 &&
+	    (rec->transport_public.len == 0 ? curt == NULL : curt != NULL &&
+	    memcmp(curt, rec->transport_public.data, TRANSPORT_KEY_LEN) == 0))
 		return 0;
 	log_info("registry: rotating the key of unit %s", rec->unit);
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY;

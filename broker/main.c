@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <zmq.h>
 
 #include "broker.h"
@@ -53,14 +54,18 @@ broker_units_init(struct broker *b)
 static void
 broker_run(struct broker *b)
 {
-	zmq_pollitem_t item = { b->sock, 0, ZMQ_POLLIN, 0 };
+	zmq_pollitem_t items[] = {
+		{ b->sock, 0, ZMQ_POLLIN, 0 },
+		{ b->zap, 0, ZMQ_POLLIN, 0 },
+	};
 	int64_t last_timers = clock_mono_ms();
 
 	while (!stop_requested) {
 		int64_t now;
 
-		if (zmq_poll(&item, 1, 50) < 0 && errno != EINTR)
+		if (zmq_poll(items, 2, 50) < 0 && errno != EINTR)
 			fatalx("poll: %s", zmq_strerror(errno));
+		zap_handle(b);
 		if (frontend_drain(b, b->cfg.batch_max) > 0)
 			pipeline_commit(b);
 		delivery_pump(b);
@@ -141,6 +146,8 @@ main(int argc, char **argv)
 
 	if ((rc = key_load_private(b.cfg.key_path, &b.key)) != 0)
 		fatalx("broker key %s: %s", b.cfg.key_path, cb_strerror(rc));
+	if ((rc = transport_load_secret(b.cfg.transport_key_path, &b.tkey)) != 0)
+		fatalx("broker transport key %s: %s", b.cfg.transport_key_path, cb_strerror(rc));
 	if ((rc = store_open(b.cfg.data_dir, 0, b.cfg.map_size, &b.store)) != 0)
 		fatalx("store %s: %s", b.cfg.data_dir, cb_strerror(rc));
 	if ((rc = genesis_sync(&b)) != 0)
@@ -160,15 +167,16 @@ main(int argc, char **argv)
 
 	broker_run(&b);
 
-	log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, delivered %llu, "
-	    "acked %llu, commits %llu", (unsigned long long)b.count.accepted,
+	log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, refused keys %llu, "
+	    "delivered %llu, acked %llu, commits %llu", (unsigned long long)b.count.accepted,
 	    (unsigned long long)b.count.duplicates, (unsigned long long)b.count.rejected,
-	    (unsigned long long)b.count.delivered, (unsigned long long)b.count.acked,
+	    (unsigned long long)b.count.refused_keys, (unsigned long long)b.count.delivered, (unsigned long long)b.count.acked,
 	    (unsigned long long)b.count.commits);
 	frontend_close(&b);
 	store_close(b.store);
 	registry_free(b.reg);
 	key_free(b.key);
+	OPENSSL_cleanse(&b.tkey, sizeof(b.tkey));
 	free(b.units);
 	free(b.pending);
 	config_broker_free(&b.cfg);

@@ -66,6 +66,7 @@ main(int argc, char **argv)
 	memset(&opt, 0, sizeof(opt));
 	opt.unit = cfg.unit;
 	opt.key_path = cfg.key_path;
+	opt.transport_key_path = cfg.transport_key_path;
 	opt.broker = cfg.broker;
 	opt.state_dir = state;
 	opt.registry_path = cfg.registry_path;

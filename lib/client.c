@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <lmdb.h>
+#include <openssl/crypto.h>
 #include <zmq.h>
 
 #include "chain.h"
@@ -32,6 +33,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "transport.h"
 #include "util.h"
 #include "wire.h"
 
@@ -71,8 +73,10 @@ struct cb_client {
 	uint64_t	 watermark;	/* highest inbound seq done */
 	uint64_t	 inbound_high;	/* highest inbound seq queued as an event */
 
-	void		*zctx, *sock;
+	void		*zctx, *sock, *monitor;
 	enum conn_state	 state;
+	int		 refused;	/* the broker refused our transport key: backing off */
+	int64_t		 refused_until;	/* monotonic time to connect again */
 	int64_t		 hello_ms, last_rx_ms, last_hb_ms, backoff_ms;
 
 	struct inflight	*inflight;
@@ -389,6 +393,99 @@ client_fill_window(cb_client_t *c, int64_t now)
 	(void)now;
 }
 
+/* ---- transport: CURVE keys, and noticing a refused key ---- */
+
+/* Loads the unit's CURVE key pair and finds the broker's public key (the option, else the
+ * registry file's "broker" entry). */
+static int
+client_transport_keys(cb_client_t *c, const cb_client_options_t *opt, transport_keypair_t *tk,
+    char server[TRANSPORT_Z85_LEN + 1])
+{
+	const uint8_t *raw;
+	int rc;
+
+	if ((rc = transport_load_secret(opt->transport_key_path, tk)) != 0) {
+		log_warnx("transport key %s: %s", opt->transport_key_path, cb_strerror(rc));
+		return rc;
+	}
+	if (opt->broker_public != NULL) {
+		uint8_t tmp[TRANSPORT_KEY_LEN];
+
+		if (transport_z85_decode(opt->broker_public, tmp) != 0)
+			return CB_EKEY;
+		memcpy(server, opt->broker_public, TRANSPORT_Z85_LEN + 1);
+		return 0;
+	}
+	if (c->reg == NULL ||
+	    (raw = registry_current_transport(c->reg, REGISTRY_BROKER_UNIT)) == NULL ||
+	    transport_z85_encode(raw, TRANSPORT_KEY_LEN, server) != 0) {
+		log_warnx("the broker's transport key is unknown: the registry file needs "
+		    "\"broker\": {\"transport_public\": ...}");
+		return CB_EKEY;
+	}
+	return 0;
+}
+
+/* Watches the socket's handshakes: a broker that refuses our key looks like a dead server
+ * to ZeroMQ, so the refusal is read from the monitor, said plainly, and backed off from. */
+static int
+client_monitor_open(cb_client_t *c)
+{
+	char ep[64];
+
+	snprintf(ep, sizeof(ep), "inproc://cluebus-monitor-%p", (void *)c);
+	if (zmq_socket_monitor(c->sock, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+	    (c->monitor = zmq_socket(c->zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(c->monitor, ep) != 0)
+		return CB_EIO;
+	return 0;
+}
+
+static void
+client_monitor_read(cb_client_t *c, int64_t now)
+{
+	for (;;) {
+		zmq_msg_t ev, ep;
+		uint16_t event;
+		uint32_t value;
+
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, c->monitor, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			return;
+		}
+		zmq_msg_init(&ep);
+		if (zmq_msg_more(&ev))
+			zmq_msg_recv(&ep, c->monitor, 0);
+		if (zmq_msg_size(&ev) < 6) {
+			zmq_msg_close(&ev);
+			zmq_msg_close(&ep);
+			continue;
+		}
+		memcpy(&event, zmq_msg_data(&ev), 2);
+		memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+		zmq_msg_close(&ev);
+		zmq_msg_close(&ep);
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			c->refused = 0;
+			continue;
+		}
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
+		if (c->backoff_ms > 60000)
+			c->backoff_ms = 60000;
+		log_warnx("the broker refused this unit's transport key (%s, status %u): check "
+		    "that %s's CURVE key is the one in the broker's registry; trying again in "
+		    "%lld s", event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication failed" :
+		    "handshake failed", value, c->unit, (long long)(c->backoff_ms / 1000));
+		/* Stop ZeroMQ's own reconnecting until the back-off ends. */
+		zmq_disconnect(c->sock, c->broker);
+		c->refused = 1;
+		c->refused_until = now + c->backoff_ms;
+		c->state = C_IDLE;
+	}
+}
+
 /* ---- receiving ---- */
 
 static struct inflight *
@@ -612,6 +709,14 @@ client_recv_all(cb_client_t *c, int64_t now)
 static void
 client_timers(cb_client_t *c, int64_t now)
 {
+	client_monitor_read(c, now);
+	if (c->refused) {
+		if (now < c->refused_until)
+			return;
+		c->refused = 0;
+		if (zmq_connect(c->sock, c->broker) != 0)
+			log_warnx("connect %s: %s", c->broker, zmq_strerror(errno));
+	}
 	if (c->state == C_READY && now - c->last_rx_ms > 4 * c->heartbeat_ms + 1000) {
 		log_warnx("broker silent for %lld ms; reconnecting",
 		    (long long)(now - c->last_rx_ms));
@@ -648,10 +753,13 @@ client_timers(cb_client_t *c, int64_t now)
 int
 cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 {
+	char server[TRANSPORT_Z85_LEN + 1];
+	transport_keypair_t tk;
 	cb_client_t *c;
 	int rc, linger = 0, one = 1;
 
 	if (opt == NULL || !unit_id_valid(opt->unit) || opt->key_path == NULL ||
+	    opt->transport_key_path == NULL ||
 	    opt->broker == NULL || strlen(opt->broker) >= 256 || opt->state_dir == NULL)
 		return CB_EINVAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -693,15 +801,22 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 	}
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
 		goto fail;
+	if ((rc = client_transport_keys(c, opt, &tk, server)) != 0)
+		goto fail;
 	if ((c->zctx = zmq_ctx_new()) == NULL ||
 	    (c->sock = zmq_socket(c->zctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
-	    zmq_connect(c->sock, c->broker) != 0) {
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, TRANSPORT_Z85_LEN) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, tk.public_z85, TRANSPORT_Z85_LEN) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, tk.secret_z85, TRANSPORT_Z85_LEN) != 0 ||
+	    client_monitor_open(c) != 0 || zmq_connect(c->sock, c->broker) != 0) {
 		log_warnx("connect %s: %s", c->broker, zmq_strerror(errno));
+		OPENSSL_cleanse(&tk, sizeof(tk));
 		rc = CB_EIO;
 		goto fail;
 	}
+	OPENSSL_cleanse(&tk, sizeof(tk));
 	c->state = C_IDLE;
 	c->hello_ms = clock_mono_ms();
 	*out = c;
@@ -718,8 +833,12 @@ cb_client_close(cb_client_t *c)
 		return;
 	while (c->head != NULL)
 		event_pop(c);
-	if (c->sock != NULL)
+	if (c->monitor != NULL)
+		zmq_close(c->monitor);
+	if (c->sock != NULL) {
+		zmq_socket_monitor(c->sock, NULL, 0);
 		zmq_close(c->sock);
+	}
 	if (c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
 	if (c->env != NULL)

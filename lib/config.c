@@ -183,7 +183,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
     size_t errlen)
 {
 	static const char *const top[] = { "broker", "routing", "deadlines", NULL };
-	static const char *const keys[] = { "endpoint", "data_dir", "key", "registry",
+	static const char *const keys[] = { "endpoint", "data_dir", "key", "transport_key",
+	    "registry",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
 	    "clock_skew_ms", "petition_unit", NULL };
 	long long map_mb = 1024, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
@@ -208,6 +209,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_string(&c, b, "endpoint", 1, cfg->endpoint, sizeof(cfg->endpoint))) ||
 	    (rc = cfg_path(&c, b, "data_dir", 1, cfg->data_dir, sizeof(cfg->data_dir))) ||
 	    (rc = cfg_path(&c, b, "key", 1, cfg->key_path, sizeof(cfg->key_path))) ||
+	    (rc = cfg_path(&c, b, "transport_key", 1, cfg->transport_key_path,
+	    sizeof(cfg->transport_key_path))) ||
 	    (rc = cfg_path(&c, b, "registry", 1, cfg->registry_path,
 	    sizeof(cfg->registry_path))) ||
 	    (rc = cfg_int(&c, b, "map_size_mb", 1, 1 << 20, &map_mb)) ||
@@ -257,7 +260,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
     size_t errlen)
 {
 	static const char *const top[] = { "agent", NULL };
-	static const char *const keys[] = { "unit", "key", "broker", "spool", "state_dir",
+	static const char *const keys[] = { "unit", "key", "transport_key", "broker", "spool",
+	    "state_dir",
 	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
 	    NULL };
 	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
@@ -280,6 +284,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	if ((rc = cfg_only(&c, a, keys)) != 0 ||
 	    (rc = cfg_string(&c, a, "unit", 1, cfg->unit, sizeof(cfg->unit))) ||
 	    (rc = cfg_path(&c, a, "key", 1, cfg->key_path, sizeof(cfg->key_path))) ||
+	    (rc = cfg_path(&c, a, "transport_key", 1, cfg->transport_key_path,
+	    sizeof(cfg->transport_key_path))) ||
 	    (rc = cfg_string(&c, a, "broker", 1, cfg->broker, sizeof(cfg->broker))) ||
 	    (rc = cfg_path(&c, a, "spool", 1, cfg->spool_dir, sizeof(cfg->spool_dir))) ||
 	    (rc = cfg_path(&c, a, "state_dir", 1, cfg->state_dir, sizeof(cfg->state_dir))) ||

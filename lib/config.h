@@ -19,6 +19,7 @@ typedef struct broker_config {
 	char		 endpoint[256];		/* ZeroMQ endpoint to bind */
 	char		 data_dir[PATH_MAX];
 	char		 key_path[PATH_MAX];	/* broker's Ed25519 private key */
+	char		 transport_key_path[PATH_MAX];	/* broker's CURVE secret key */
 	char		 registry_path[PATH_MAX];
 	size_t		 map_size;		/* LMDB map size in bytes */
 	unsigned	 batch_max;		/* messages per group commit */
@@ -37,6 +38,7 @@ typedef struct broker_config {
 typedef struct agent_config {
 	char		 unit[33];
 	char		 key_path[PATH_MAX];
+	char		 transport_key_path[PATH_MAX];	/* the unit's CURVE secret key */
 	char		 broker[256];		/* ZeroMQ endpoint to connect */
 	char		 spool_dir[PATH_MAX];
 	char		 state_dir[PATH_MAX];	/* the agent's own LMDB store */

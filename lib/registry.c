@@ -11,12 +11,15 @@
 #include <jansson.h>
 
 #include "registry.h"
+#include "transport.h"
 #include "util.h"
 
 struct reg_key {
 	cb_key_t	*key;
 	int64_t		 valid_from;
 	int64_t		 valid_until;	/* 0 = still valid */
+	uint8_t		 transport[TRANSPORT_KEY_LEN];	/* CURVE public key, with the signing key */
+	int		 has_transport;
 };
 
 struct reg_entry {
@@ -61,14 +64,21 @@ registry_find(const registry_t *r, const char *unit)
 	return NULL;
 }
 
+/* Adds a unit's new signing key (and CURVE transport key, when the record has one), closing
+ * the one open before. */
 static int
-registry_add_key(struct reg_entry *u, const ProtobufCBinaryData *pub, int64_t at_ms,
+registry_add_key(struct reg_entry *u, const Cluebus__Registry *rec, int64_t at_ms,
     cb_error_t *err)
 {
-	struct reg_key *nk;
+	struct reg_key *nk, rk;
 	cb_key_t *k;
 
-	if (key_from_public(pub->data, pub->len, &k) != 0) {
+	memset(&rk, 0, sizeof(rk));
+	if (rec->transport_public.len != 0 && rec->transport_public.len != TRANSPORT_KEY_LEN) {
+		cb_error_set(err, "transport_public", "not a 32-byte CURVE public key");
+		return CB_EMALFORMED;
+	}
+	if (key_from_public(rec->sign_public.data, rec->sign_public.len, &k) != 0) {
 		cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key");
 		return CB_EMALFORMED;
 	}
@@ -80,7 +90,13 @@ registry_add_key(struct reg_entry *u, const ProtobufCBinaryData *pub, int64_t at
 	for (size_t i = 0; i < u->nkeys; i++)
 		if (u->keys[i].valid_until == 0)
 			u->keys[i].valid_until = at_ms;
-	u->keys[u->nkeys++] = (struct reg_key){ k, at_ms, 0 };
+	rk.key = k;
+	rk.valid_from = at_ms;
+	if (rec->transport_public.len == TRANSPORT_KEY_LEN) {
+		memcpy(rk.transport, rec->transport_public.data, TRANSPORT_KEY_LEN);
+		rk.has_transport = 1;
+	}
+	u->keys[u->nkeys++] = rk;
 	return 0;
 }
 
@@ -123,7 +139,7 @@ registry_add_unit(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb
 		rc = CB_ENOMEM;
 		goto fail;
 	}
-	if ((rc = registry_add_key(u, &rec->sign_public, at_ms, err)) != 0)
+	if ((rc = registry_add_key(u, rec, at_ms, err)) != 0)
 		goto fail;
 	r->n++;
 	return 0;
@@ -148,7 +164,7 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY) {
 		if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY &&
 		    (u = registry_find(r, rec->unit)) != NULL)
-			return registry_add_key(u, &rec->sign_public, when, err);
+			return registry_add_key(u, rec, when, err);
 		return registry_add_unit(r, rec, when, err);
 	}
 	if ((u = registry_find(r, rec->unit)) == NULL) {
@@ -157,7 +173,7 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 	}
 	switch (rec->op) {
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
-		return registry_add_key(u, &rec->sign_public, when, err);
+		return registry_add_key(u, rec, when, err);
 	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
 		for (size_t i = 0; i < u->nkeys; i++)
 			if (u->keys[i].valid_until == 0 || u->keys[i].valid_until > when)
@@ -195,6 +211,37 @@ registry_key_at(const registry_t *r, const char *unit, const uint8_t *kid, size_
 		}
 	}
 	return known ? REG_KEY_REVOKED : REG_KEY_UNKNOWN_KEY;
+}
+
+const char *
+registry_transport_unit(const registry_t *r, const uint8_t *key, int64_t at_ms)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct reg_entry *u = &r->units[i];
+
+		for (size_t j = 0; j < u->nkeys; j++) {
+			const struct reg_key *k = &u->keys[j];
+
+			if (k->has_transport &&
+			    memcmp(k->transport, key, TRANSPORT_KEY_LEN) == 0 &&
+			    at_ms >= k->valid_from && (k->valid_until == 0 || at_ms < k->valid_until))
+				return u->unit.id;
+		}
+	}
+	return NULL;
+}
+
+const uint8_t *
+registry_current_transport(const registry_t *r, const char *unit)
+{
+	struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL)
+		return NULL;
+	for (size_t i = 0; i < u->nkeys; i++)
+		if (u->keys[i].valid_until == 0 && u->keys[i].has_transport)
+			return u->keys[i].transport;
+	return NULL;
 }
 
 const cb_key_t *
@@ -264,10 +311,26 @@ json_str(json_t *o, const char *key, int required, size_t max, const char **out,
 	return 0;
 }
 
+/* Decodes an optional Z85 "transport_public" into rec->transport_public. */
+static int
+registry_parse_transport(const char *z85, Cluebus__Registry *rec, const char *path,
+    cb_error_t *err)
+{
+	if (z85 == NULL || z85[0] == '\0')
+		return 0;
+	if ((rec->transport_public.data = malloc(TRANSPORT_KEY_LEN)) == NULL)
+		return CB_ENOMEM;
+	rec->transport_public.len = TRANSPORT_KEY_LEN;
+	if (transport_z85_decode(z85, rec->transport_public.data) != 0)
+		return cb_error_set(err, path, "transport_public: expected a 40-character Z85 "
+		    "CURVE key"), CB_EMALFORMED;
+	return 0;
+}
+
 static int
 registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_error_t *err)
 {
-	const char *id, *name, *role, *div, *pub, *liaison, *k;
+	const char *id, *name, *role, *div, *pub, *liaison, *tpub, *k;
 	Cluebus__Registry *rec;
 	json_t *v;
 	int rc, ok = 0;
@@ -277,7 +340,7 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	json_object_foreach(ju, k, v) {
 		if (strcmp(k, "id") && strcmp(k, "name") && strcmp(k, "role") &&
 		    strcmp(k, "division_code") && strcmp(k, "sign_public") &&
-		    strcmp(k, "liaison"))
+		    strcmp(k, "liaison") && strcmp(k, "transport_public"))
 			return cb_error_set(err, path, "%s: unknown field", k), CB_EMALFORMED;
 	}
 	if ((rc = json_str(ju, "id", 1, 32, &id, path, err)) != 0 ||
@@ -285,7 +348,8 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	    (rc = json_str(ju, "role", 1, 23, &role, path, err)) != 0 ||
 	    (rc = json_str(ju, "division_code", 0, 6, &div, path, err)) != 0 ||
 	    (rc = json_str(ju, "sign_public", 1, 64, &pub, path, err)) != 0 ||
-	    (rc = json_str(ju, "liaison", 0, 256, &liaison, path, err)) != 0)
+	    (rc = json_str(ju, "liaison", 0, 256, &liaison, path, err)) != 0 ||
+	    (rc = json_str(ju, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, path, err)) != 0)
 		return rc;
 	if (!unit_id_valid(id) || strcmp(id, REGISTRY_BROKER_UNIT) == 0)
 		return cb_error_set(err, path, "id: '%s' is not a usable unit id", id),
@@ -316,6 +380,10 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 		return cb_error_set(err, path, "sign_public: expected 64 hex digits"),
 		    CB_EMALFORMED;
 	}
+	if ((rc = registry_parse_transport(tpub, rec, path, err)) != 0) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return rc;
+	}
 	*out = rec;
 	return 0;
 }
@@ -325,14 +393,17 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 static int
 registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
 {
-	const char *pub;
+	const char *pub, *tpub;
 	Cluebus__Registry *rec;
 	int rc;
 
-	if (!json_is_object(jb) || json_object_size(jb) != 1)
-		return cb_error_set(err, "broker", "expected {\"sign_public\": HEX}"),
-		    CB_EMALFORMED;
-	if ((rc = json_str(jb, "sign_public", 1, 64, &pub, "broker", err)) != 0)
+	if (!json_is_object(jb) || json_object_size(jb) < 1 || json_object_size(jb) > 2 ||
+	    (json_object_size(jb) == 2 && json_object_get(jb, "transport_public") == NULL))
+		return cb_error_set(err, "broker", "expected {\"sign_public\": HEX, "
+		    "\"transport_public\": Z85}"), CB_EMALFORMED;
+	if ((rc = json_str(jb, "sign_public", 1, 64, &pub, "broker", err)) != 0 ||
+	    (rc = json_str(jb, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, "broker",
+	    err)) != 0)
 		return rc;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return CB_ENOMEM;
@@ -350,6 +421,10 @@ registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return cb_error_set(err, "broker", "sign_public: expected 64 hex digits"),
 		    CB_EMALFORMED;
+	}
+	if ((rc = registry_parse_transport(tpub, rec, "broker", err)) != 0) {
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		return rc;
 	}
 	*out = rec;
 	return 0;

@@ -42,7 +42,8 @@ registry_t *registry_new(void);
 void	registry_free(registry_t *r);
 
 /* Parses a registry file: {"units": [{"id", "name", "role", "division_code"?,
- * "sign_public": 64 hex, "liaison"?}], "broker"?: {"sign_public": 64 hex}, "city"?: {...}}.
+ * "sign_public": 64 hex, "transport_public"?: Z85, "liaison"?}], "broker"?: {"sign_public":
+ * 64 hex, "transport_public"?: Z85}, "city"?: {...}}.
  * Every unit gets an ADD_UNIT record, and the broker key (last) a BROKER_KEY record,
  * appended to *records (caller frees each with protobuf_c_message_free_unpacked and the
  * array with free). Returns 0, or CB_EMALFORMED / CB_ETOOBIG / CB_EIO with `err` naming
@@ -62,6 +63,11 @@ int	registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms,
  * until the registry is freed, or another reg_key_status. */
 enum reg_key_status registry_key_at(const registry_t *r, const char *unit,
     const uint8_t *key_id, size_t key_id_len, int64_t at_ms, const cb_key_t **key);
+/* The unit whose CURVE transport key (32 raw bytes) was valid at `at_ms`, or NULL.
+ * Borrowed. */
+const char *registry_transport_unit(const registry_t *r, const uint8_t *key, int64_t at_ms);
+/* The unit's current transport key (32 raw bytes), or NULL. Borrowed. */
+const uint8_t *registry_current_transport(const registry_t *r, const char *unit);
 /* The unit's current key (NULL when none). Borrowed. */
 const cb_key_t *registry_current_key(const registry_t *r, const char *unit);
 

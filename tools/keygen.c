@@ -1,14 +1,15 @@
 /* tools/keygen.c — cluebus-keygen: create a unit's keys; build a registry file.
  *
  *   cluebus-keygen key UNIT DIR
- *       writes DIR/UNIT.key (Ed25519 private, PEM, mode 0600; never overwritten) and
- *       DIR/UNIT.pub (public, PEM), and prints the key id.
+ *       writes DIR/UNIT.key (Ed25519 signing key, PEM, mode 0600; never overwritten),
+ *       DIR/UNIT.pub (public, PEM), DIR/UNIT.curve (CURVE transport secret, Z85, 0600) and
+ *       DIR/UNIT.curve.pub, and prints the signing key id.
  *   cluebus-keygen units UNITS_JSON KEYDIR
  *       creates the missing keys of the broker and of every unit of UNITS_JSON.
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
- *       from KEYDIR/ID.pub, and "broker" with KEYDIR/broker.pub when present: the
- *       registry file the broker and agents load. */
+ *       from KEYDIR/ID.pub and "transport_public" from KEYDIR/ID.curve.pub, and "broker"
+ *       with the broker's two public keys: the registry file the broker and agents load. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "keys.h"
 #include "registry.h"
+#include "transport.h"
 #include "util.h"
 
 static int
@@ -50,9 +52,10 @@ keygen_key(const char *unit, const char *dir)
 		fprintf(stderr, "keygen: %s\n", cb_strerror(rc));
 		return 1;
 	}
-	if ((rc = key_save_private(k, priv)) != 0 || (rc = key_save_public(k, pub)) != 0) {
-		fprintf(stderr, "keygen: %s: %s\n", priv, rc == CB_EEXIST ?
-		    "exists; refusing to overwrite a key" : cb_strerror(rc));
+	if ((rc = key_save_private(k, priv)) != 0 || (rc = key_save_public(k, pub)) != 0 ||
+	    (rc = transport_keygen(dir, unit)) != 0) {
+		fprintf(stderr, "keygen: keys of %s in %s: %s\n", unit, dir, rc == CB_EEXIST ?
+		    "exist; refusing to overwrite a key" : cb_strerror(rc));
 		key_free(k);
 		return 1;
 	}
@@ -62,12 +65,47 @@ keygen_key(const char *unit, const char *dir)
 	return 0;
 }
 
+/* Sets obj.transport_public from KEYDIR/NAME.curve.pub. */
+static int
+keygen_transport_public(const char *keydir, const char *name, json_t *obj)
+{
+	char path[4096], z85[TRANSPORT_Z85_LEN + 1];
+
+	snprintf(path, sizeof(path), "%s/%s.curve.pub", keydir, name);
+	if (transport_load_public(path, z85) != 0) {
+		fprintf(stderr, "%s: cannot load (run: cluebus-keygen key %s %s)\n", path, name,
+		    keydir);
+		return 1;
+	}
+	json_object_set_new(obj, "transport_public", json_string(z85));
+	return 0;
+}
+
+/* Creates whichever of NAME's key pairs is missing in `dir`. */
+static int
+keygen_missing(const char *name, const char *dir)
+{
+	char path[4096];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	if (access(path, F_OK) != 0)
+		return keygen_key(name, dir);
+	snprintf(path, sizeof(path), "%s/%s.curve", dir, name);
+	if (access(path, F_OK) == 0)
+		return 0;
+	if ((rc = transport_keygen(dir, name)) != 0) {
+		fprintf(stderr, "keygen: %s: %s\n", path, cb_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
 static int
 keygen_units(const char *units_path, const char *keydir)
 {
 	json_t *root, *units, *u;
 	json_error_t jerr;
-	char path[4096];
 	size_t i;
 	int rc = 0;
 
@@ -80,9 +118,7 @@ keygen_units(const char *units_path, const char *keydir)
 		json_decref(root);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/%s.key", keydir, REGISTRY_BROKER_UNIT);
-	if (access(path, F_OK) != 0)
-		rc = keygen_key(REGISTRY_BROKER_UNIT, keydir);
+	rc = keygen_missing(REGISTRY_BROKER_UNIT, keydir);
 	json_array_foreach(units, i, u) {
 		const char *id = json_string_value(json_object_get(u, "id"));
 
@@ -90,9 +126,7 @@ keygen_units(const char *units_path, const char *keydir)
 			rc = rc != 0 ? rc : 1;
 			break;
 		}
-		snprintf(path, sizeof(path), "%s/%s.key", keydir, id);
-		if (access(path, F_OK) != 0)
-			rc = keygen_key(id, keydir);
+		rc = keygen_missing(id, keydir);
 	}
 	json_decref(root);
 	return rc;
@@ -132,6 +166,8 @@ keygen_registry(const char *units_path, const char *keydir)
 		hex_encode(key_public(k), KEY_PUBLIC_LEN, hex);
 		key_free(k);
 		json_object_set_new(u, "sign_public", json_string(hex));
+		if (keygen_transport_public(keydir, id, u) != 0)
+			goto out;
 	}
 	{
 		char path[4096], hex[2 * KEY_PUBLIC_LEN + 1];
@@ -139,10 +175,14 @@ keygen_registry(const char *units_path, const char *keydir)
 
 		snprintf(path, sizeof(path), "%s/%s.pub", keydir, REGISTRY_BROKER_UNIT);
 		if (key_load_public(path, &k) == 0) {
+			json_t *b;
+
 			hex_encode(key_public(k), KEY_PUBLIC_LEN, hex);
 			key_free(k);
-			json_object_set_new(root, "broker", json_pack("{s:s}", "sign_public",
-			    hex));
+			b = json_pack("{s:s}", "sign_public", hex);
+			json_object_set_new(root, "broker", b);
+			if (keygen_transport_public(keydir, REGISTRY_BROKER_UNIT, b) != 0)
+				goto out;
 		}
 	}
 	if (json_dumpf(root, stdout, JSON_INDENT(2)) == 0) {

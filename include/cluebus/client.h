@@ -24,6 +24,9 @@ typedef struct cb_client cb_client_t;
 typedef struct cb_client_options {
 	const char	*unit;		/* this unit's id, [a-z0-9-]{1,32} */
 	const char	*key_path;	/* its Ed25519 private key file (mode 0600) */
+	const char	*transport_key_path;	/* its CURVE secret key file (mode 0600) */
+	const char	*broker_public;	/* the broker's CURVE public key (Z85); NULL to take
+					 * it from the registry file's "broker" entry */
 	const char	*broker;	/* ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700" */
 	const char	*state_dir;	/* directory for the client's LMDB store */
 	const char	*registry_path;	/* registry JSON with public keys, to re-verify

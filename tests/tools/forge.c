@@ -35,6 +35,7 @@
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
+#include "transport.h"
 #include "util.h"
 #include "wire.h"
 
@@ -307,9 +308,40 @@ forge_answer(struct forge *fg, int64_t deadline)
 	return 0;
 }
 
+/* The CURVE keys that go with --key DIR/UNIT.key: DIR/UNIT.curve, and the broker's public
+ * key DIR/broker.curve.pub (the layout cluebus-keygen writes). */
+static int
+forge_curve_keys(const struct forge *fg, transport_keypair_t *tk,
+    char server[TRANSPORT_Z85_LEN + 1])
+{
+	char path[4096], dir[4096];
+	const char *slash = strrchr(fg->key_path, '/');
+	size_t n = strlen(fg->key_path);
+
+	if (n < 4 || strcmp(fg->key_path + n - 4, ".key") != 0) {
+		fprintf(stderr, "forge: --key must name DIR/UNIT.key\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%.*s.curve", (int)(n - 4), fg->key_path);
+	snprintf(dir, sizeof(dir), "%.*s", slash != NULL ? (int)(slash - fg->key_path) : 1,
+	    slash != NULL ? fg->key_path : ".");
+	if (transport_load_secret(path, tk) != 0) {
+		fprintf(stderr, "forge: cannot load %s\n", path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/broker.curve.pub", dir);
+	if (transport_load_public(path, server) != 0) {
+		fprintf(stderr, "forge: cannot load %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 forge_run(struct forge *fg)
 {
+	transport_keypair_t tk;
+	char server[TRANSPORT_Z85_LEN + 1];
 	Cluebus__Envelope *env = NULL;
 	int64_t deadline = clock_mono_ms() + fg->timeout_ms;
 	uint8_t id[16];
@@ -322,9 +354,16 @@ forge_run(struct forge *fg)
 		hex_encode(id, sizeof(id), idhex);
 		fprintf(stderr, "forge: message id %s\n", idhex);
 	}
+	if (forge_curve_keys(fg, &tk, server) != 0) {
+		envelope_free(env);
+		return 2;
+	}
 	if ((fg->zctx = zmq_ctx_new()) == NULL ||
 	    (fg->sock = zmq_socket(fg->zctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(fg->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(fg->sock, ZMQ_CURVE_SERVERKEY, server, TRANSPORT_Z85_LEN) != 0 ||
+	    zmq_setsockopt(fg->sock, ZMQ_CURVE_PUBLICKEY, tk.public_z85, TRANSPORT_Z85_LEN) ||
+	    zmq_setsockopt(fg->sock, ZMQ_CURVE_SECRETKEY, tk.secret_z85, TRANSPORT_Z85_LEN) ||
 	    zmq_connect(fg->sock, fg->endpoint) != 0) {
 		fprintf(stderr, "forge: connect %s: %s\n", fg->endpoint, zmq_strerror(errno));
 		envelope_free(env);
