@@ -74,9 +74,10 @@ struct broker {
 	transport_keypair_t tkey;	/* the broker's CURVE key pair */
 	store_t		*store;
 	registry_t	*reg;
-	void		*zctx, *sock, *zap;
+	void		*zctx, *sock, *zap, *admin;
 
-	struct unitq	*units;		/* one per registered unit */
+	struct unitq	*units;		/* one per registered unit (room for
+					 * REGISTRY_MAX_UNITS: sessions point in) */
 	size_t		 nunits;
 	struct session	 sessions[SESSIONS_MAX];
 	size_t		 nsessions;
@@ -97,9 +98,19 @@ size_t	frontend_drain(struct broker *b, size_t max);
 /* Queues a reply to be sent after the round's commit. Takes ownership of `reply`. */
 int	frontend_defer(struct broker *b, const uint8_t *rid, size_t ridlen,
     Cluebus__Frame *reply, int accepted, const uint8_t *msgid);
-/* Sends a reply now. Borrows `reply`. */
+/* Sends a reply now (on the agents' socket, or on `sock`). Borrows `reply`. */
 void	frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen,
     const Cluebus__Frame *reply);
+void	frontend_send_on(void *sock, const uint8_t *rid, size_t ridlen,
+    const Cluebus__Frame *reply);
+/* Builds an Accepted reply (new, owned by the caller). NULL when out of memory. */
+Cluebus__Frame *frontend_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash,
+    int duplicate, int64_t time_ms);
+/* Makes delivery state for a unit added at run time. Returns 0 or CB_ENOMEM (full). */
+int	frontend_add_unit(struct broker *b, const char *unit);
+/* Drops every session of `unit` (its keys changed or were revoked): it must connect and
+ * say hello again, with keys valid now. */
+void	frontend_forget_unit(struct broker *b, const char *unit);
 /* Builds a Rejected reply (new, owned by the caller). NULL when out of memory. */
 Cluebus__Frame *frontend_rejected(const uint8_t *msgid, size_t idlen, int code,
     const char *reason);
@@ -113,6 +124,12 @@ int	zap_open(struct broker *b);
 void	zap_close(struct broker *b);
 /* Answers every waiting ZAP request without blocking. */
 void	zap_handle(struct broker *b);
+
+/* admin.c */
+int	admin_open(struct broker *b);
+void	admin_close(struct broker *b);
+/* Handles waiting administrative requests (each committed on its own). Call between rounds. */
+void	admin_handle(struct broker *b);
 
 /* pipeline.c */
 /* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. */

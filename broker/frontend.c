@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "chain.h"
 #include "envelope.h"
 #include "log.h"
 #include "util.h"
@@ -151,12 +152,76 @@ fail_frame:
 }
 
 void
-frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply)
+frontend_send_on(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply)
 {
-	int rc = wire_send(b->sock, rid, ridlen, reply);
+	int rc = wire_send(sock, rid, ridlen, reply);
 
 	if (rc != 0)
 		log_debug("reply not sent (%s): peer gone or its queue is full", cb_strerror(rc));
+}
+
+void
+frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply)
+{
+	frontend_send_on(b->sock, rid, ridlen, reply);
+}
+
+Cluebus__Frame *
+frontend_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash, int duplicate,
+    int64_t time_ms)
+{
+	Cluebus__Frame *f = calloc(1, sizeof(*f));
+	Cluebus__Accepted *a = calloc(1, sizeof(*a));
+
+	if (f == NULL || a == NULL) {
+		free(f);
+		free(a);
+		return NULL;
+	}
+	cluebus__frame__init(f);
+	cluebus__accepted__init(a);
+	f->frame_case = CLUEBUS__FRAME__FRAME_ACCEPTED;
+	f->accepted = a;
+	a->seq = seq;
+	a->duplicate = duplicate;
+	a->time_ms = time_ms;
+	if (set_bytes(&a->message_id, msgid, 16) != 0 ||
+	    set_bytes(&a->entry_hash, hash, CHAIN_HASH_LEN) != 0) {
+		cluebus__frame__free_unpacked(f, NULL);
+		return NULL;
+	}
+	return f;
+}
+
+int
+frontend_add_unit(struct broker *b, const char *unit)
+{
+	if (frontend_unit(b, unit) != NULL)
+		return 0;
+	if (b->nunits >= REGISTRY_MAX_UNITS)
+		return CB_ENOMEM;
+	memset(&b->units[b->nunits], 0, sizeof(b->units[0]));
+	snprintf(b->units[b->nunits++].unit, 33, "%s", unit);
+	return 0;
+}
+
+void
+frontend_forget_unit(struct broker *b, const char *unit)
+{
+	struct unitq *uq = frontend_unit(b, unit);
+
+	if (uq == NULL)
+		return;
+	for (size_t i = 0; i < b->nsessions;) {
+		if (b->sessions[i].uq == uq)
+			b->sessions[i] = b->sessions[--b->nsessions];
+		else
+			i++;
+	}
+	uq->online = 0;
+	uq->ridlen = 0;
+	uq->inflight = 0;
+	log_info("unit %s: sessions dropped (keys changed)", unit);
 }
 
 int

@@ -1,11 +1,13 @@
-/* broker/genesis.c — the registry rebuilt from the log, and file changes appended to it.
+/* broker/genesis.c — the registry rebuilt from the log; the first start's bootstrap.
  *
  * The log is the registry's history (SPEC §3): at start the broker replays every registry
- * entry (through the regidx index, not the whole log), then compares the registry file with
- * the result and appends, signed by the broker key, what the file adds: the broker's own
- * key first (on an empty log), a new unit, or a unit whose key changed (a rotation). Units
- * missing from the file are not revoked implicitly; that takes an explicit, signed admin
- * record (a later issue). */
+ * entry (through the regidx index, not the whole log). On the first start (no unit in the
+ * log yet) it appends, signed by the broker key, its own keys, the administrator's key and
+ * one ADD_UNIT per unit of the registry file. After that the file is only compared: every
+ * change is a record signed by the administrator's key (broker/admin.c, cluebus-ctl), so
+ * the broker operator cannot change who is who without it showing in the log. The broker's
+ * and the administrator's keys come from the broker's config; a change of either is
+ * appended broker-signed, where an auditor sees it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,13 +110,58 @@ genesis_unit(struct broker *b, Cluebus__Registry *rec)
 	return genesis_append(b, rec);
 }
 
+/* Records the administrator's public key (config admin_key), or a new one. */
+static int
+genesis_admin_key(struct broker *b)
+{
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_ADMIN_UNIT);
+	cb_key_t *admin;
+	int rc;
+
+	if (b->cfg.admin_key_path[0] == '\0')
+		return 0;
+	if ((rc = key_load_public(b->cfg.admin_key_path, &admin)) != 0) {
+		log_warnx("admin key %s: %s", b->cfg.admin_key_path, cb_strerror(rc));
+		return rc;
+	}
+	if (cur == NULL || memcmp(key_public(cur), key_public(admin), KEY_PUBLIC_LEN) != 0) {
+		rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY;
+		rec.unit = (char *)REGISTRY_ADMIN_UNIT;
+		rec.name = (char *)"反拐办 administrator";
+		rec.role = (char *)"admin";
+		rec.sign_public.data = (uint8_t *)key_public(admin);
+		rec.sign_public.len = KEY_PUBLIC_LEN;
+		log_info("registry: %s the administrator's key", cur == NULL ? "recording" :
+		    "replacing");
+		rc = genesis_append(b, &rec);
+	}
+	key_free(admin);
+	return rc;
+}
+
+/* After the first start the file is no longer applied: registry changes are signed admin
+ * records (cluebus-ctl). Differences are reported so an operator notices them. */
+static void
+genesis_compare(struct broker *b, const Cluebus__Registry *rec)
+{
+	const cb_key_t *cur = registry_current_key(b->reg, rec->unit);
+
+	if (registry_unit(b->reg, rec->unit) == NULL)
+		log_warnx("registry file lists %s, which the log does not: add it with "
+		    "cluebus-ctl registry add", rec->unit);
+	else if (cur == NULL || memcmp(key_public(cur), rec->sign_public.data, KEY_PUBLIC_LEN))
+		log_warnx("registry file's key for %s differs from the log's: rotate it with "
+		    "cluebus-ctl registry rotate", rec->unit);
+}
+
 int
 genesis_sync(struct broker *b)
 {
 	Cluebus__Registry **recs = NULL;
 	size_t n = 0;
 	cb_error_t err;
-	int rc;
+	int rc, bootstrap;
 
 	if ((b->reg = registry_new()) == NULL)
 		return CB_ENOMEM;
@@ -124,7 +171,8 @@ genesis_sync(struct broker *b)
 		log_warnx("%s: %s: %s", b->cfg.registry_path, err.field, err.reason);
 		return rc;
 	}
-	if ((rc = genesis_broker_key(b)) != 0)
+	bootstrap = registry_count(b->reg) == 0;
+	if ((rc = genesis_broker_key(b)) != 0 || (rc = genesis_admin_key(b)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		/* The broker's own key file is authoritative for its key. */
@@ -135,7 +183,11 @@ genesis_sync(struct broker *b)
 				    b->cfg.registry_path, b->cfg.key_path);
 			continue;
 		}
-		if ((rc = genesis_unit(b, recs[i])) != 0)
+		if (bootstrap)
+			rc = genesis_unit(b, recs[i]);
+		else
+			genesis_compare(b, recs[i]);
+		if (rc != 0)
 			goto out;
 	}
 	if (b->txn != NULL) {

@@ -39,12 +39,14 @@ broker_units_init(struct broker *b)
 {
 	size_t n = registry_count(b->reg);
 
-	if ((b->units = calloc(n, sizeof(*b->units))) == NULL)
+	/* Room for every unit the registry may ever hold: sessions point into the array. */
+	if ((b->units = calloc(REGISTRY_MAX_UNITS, sizeof(*b->units))) == NULL)
 		return CB_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const reg_unit_t *u = registry_at(b->reg, i);
 
-		if (strcmp(u->id, REGISTRY_BROKER_UNIT) == 0)
+		if (strcmp(u->id, REGISTRY_BROKER_UNIT) == 0 ||
+		    strcmp(u->id, REGISTRY_ADMIN_UNIT) == 0)
 			continue;
 		snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
 	}
@@ -57,15 +59,17 @@ broker_run(struct broker *b)
 	zmq_pollitem_t items[] = {
 		{ b->sock, 0, ZMQ_POLLIN, 0 },
 		{ b->zap, 0, ZMQ_POLLIN, 0 },
+		{ b->admin, 0, ZMQ_POLLIN, 0 },
 	};
 	int64_t last_timers = clock_mono_ms();
 
 	while (!stop_requested) {
 		int64_t now;
 
-		if (zmq_poll(items, 2, 50) < 0 && errno != EINTR)
+		if (zmq_poll(items, b->admin != NULL ? 3 : 2, 50) < 0 && errno != EINTR)
 			fatalx("poll: %s", zmq_strerror(errno));
 		zap_handle(b);
+		admin_handle(b);
 		if (frontend_drain(b, b->cfg.batch_max) > 0)
 			pipeline_commit(b);
 		delivery_pump(b);
@@ -162,6 +166,8 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (frontend_open(&b) != 0)
 		fatalx("cannot open %s", b.cfg.endpoint);
+	if (admin_open(&b) != 0)
+		fatalx("cannot open the admin endpoint %s", b.cfg.admin_endpoint);
 	log_info("started: log head %llu, %zu units",
 	    (unsigned long long)store_head_seq(b.store), b.nunits);
 
@@ -172,6 +178,7 @@ main(int argc, char **argv)
 	    (unsigned long long)b.count.duplicates, (unsigned long long)b.count.rejected,
 	    (unsigned long long)b.count.refused_keys, (unsigned long long)b.count.delivered, (unsigned long long)b.count.acked,
 	    (unsigned long long)b.count.commits);
+	admin_close(&b);
 	frontend_close(&b);
 	store_close(b.store);
 	registry_free(b.reg);

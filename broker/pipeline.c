@@ -45,32 +45,6 @@ pipeline_store_error(struct broker *b, int rc)
 	b->round_failed = 1;
 }
 
-static Cluebus__Frame *
-accepted_frame(const uint8_t *msgid, uint64_t seq, const uint8_t *hash, int duplicate,
-    int64_t time_ms)
-{
-	Cluebus__Frame *f = calloc(1, sizeof(*f));
-	Cluebus__Accepted *a = calloc(1, sizeof(*a));
-	uint8_t *id = malloc(16), *h = malloc(CHAIN_HASH_LEN);
-
-	if (f == NULL || a == NULL || id == NULL || h == NULL) {
-		free(f), free(a), free(id), free(h);
-		return NULL;
-	}
-	cluebus__frame__init(f);
-	cluebus__accepted__init(a);
-	memcpy(id, msgid, 16);
-	memcpy(h, hash, CHAIN_HASH_LEN);
-	a->message_id.data = id, a->message_id.len = 16;
-	a->entry_hash.data = h, a->entry_hash.len = CHAIN_HASH_LEN;
-	a->seq = seq;
-	a->duplicate = duplicate;
-	a->time_ms = time_ms;
-	f->frame_case = CLUEBUS__FRAME__FRAME_ACCEPTED;
-	f->accepted = a;
-	return f;
-}
-
 void
 pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
     const char *claimed, const uint8_t *msgid, size_t idlen, int code, const char *reason,
@@ -149,7 +123,7 @@ pipeline_dedup(struct broker *b, const Cluebus__Message *m, const uint8_t *rid,
 	    strcmp(orig->envelope->sender, m->sender) == 0;
 	if (same) {
 		b->count.duplicates++;
-		frontend_defer(b, rid, ridlen, accepted_frame(m->message_id.data, seq, hash, 1,
+		frontend_defer(b, rid, ridlen, frontend_accepted(m->message_id.data, seq, hash, 1,
 		    orig->time_ms), 1, m->message_id.data);
 	}
 	cluebus__log_entry__free_unpacked(orig, NULL);
@@ -191,7 +165,7 @@ pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus_
 		return rc;
 	pipeline_wake(b, recips, res->n);
 	b->count.accepted++;
-	return frontend_defer(b, rid, ridlen, accepted_frame(m->message_id.data, e.seq, hash, 0,
+	return frontend_defer(b, rid, ridlen, frontend_accepted(m->message_id.data, e.seq, hash, 0,
 	    e.time_ms), 1, m->message_id.data);
 }
 

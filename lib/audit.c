@@ -99,7 +99,10 @@ walk_signed(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e)
 	    (strcmp(m->sender, REGISTRY_BROKER_UNIT) == 0))
 		rc = walk_fail(w, seq, "%s", "entry type does not match its sender");
 	else if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
-	    e->type == CLUEBUS__ENTRY_TYPE__ENTRY_BROKER &&
+	    e->type == CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE &&
+	    strcmp(m->sender, REGISTRY_ADMIN_UNIT) != 0)
+		rc = walk_fail(w, seq, "%s", "a registry record not from the broker or the admin");
+	else if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
 	    registry_apply(w->reg, m->registry, e->time_ms, &err) != 0)
 		rc = walk_fail(w, seq, "registry record does not apply: %s", err.reason);
 	protobuf_c_message_free_unpacked(&m->base, NULL);

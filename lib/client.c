@@ -84,20 +84,6 @@ struct cb_client {
 	struct event_node *head, *tail;
 };
 
-static const char *const reject_names[] = {
-	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
-	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
-	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict",
-};
-
-static const char *
-reject_name(int code)
-{
-	if (code < 0 || (size_t)code >= sizeof(reject_names) / sizeof(reject_names[0]))
-		return "unknown";
-	return reject_names[code];
-}
-
 /* ---- the store ---- */
 
 static int
@@ -259,9 +245,11 @@ client_hello(cb_client_t *c, int64_t now)
 	c->hello_ms = now;
 }
 
-/* Signs a stored publish again with a fresh creation time (same message id, same body)
- * and stores the result, so that a message that waited out a long outage is not refused as
- * a replay. Replaces *rec on success; on failure *rec is kept and sent as it is. */
+/* Signs a stored publish again, with the unit's current key and a fresh creation time
+ * (same message id, same body), and stores the result: a message that waited out a long
+ * outage or a key rotation is then neither refused as a replay nor for its old key. The
+ * broker answers a resend of an already accepted id with the original answer. Replaces
+ * *rec on success; on failure *rec is kept and sent as it is. */
 static void
 client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 {
@@ -313,7 +301,11 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
 		return;
 	}
-	if (clock_now_ms() - rec->stored_ms > c->resign_after_ms)
+	/* Signed too long ago for the broker's replay window, or with a key this unit no
+	 * longer has (its keys were rotated while the message waited): sign it again. */
+	if (clock_now_ms() - rec->stored_ms > c->resign_after_ms ||
+	    rec->envelope->key_id.len != KEY_ID_LEN ||
+	    memcmp(rec->envelope->key_id.data, key_id(c->key), KEY_ID_LEN) != 0)
 		client_resign(c, it->lseq, &rec);
 	p.envelope = rec->envelope;
 	p.message_id.data = it->msgid;
@@ -544,7 +536,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 		if (c->backoff_ms > 30000)
 			c->backoff_ms = 30000;
 		log_warnx("broker refused this unit's hello (%s: %s); check the unit id, key and "
-		    "registry; retrying in %lld ms", reject_name(r->code), safe,
+		    "registry; retrying in %lld ms", wire_reject_name(r->code), safe,
 		    (long long)c->backoff_ms);
 		c->state = C_IDLE;
 		c->hello_ms = now;
@@ -567,7 +559,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	n->lseq = it->lseq;
 	hex_encode(it->msgid, 16, n->ev.message_id);
 	n->ev.reject_code = r->code;
-	n->ev.reject_name = reject_name(r->code);
+	n->ev.reject_name = wire_reject_name(r->code);
 	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", safe);
 	if (client_record_get(c, it->lseq, &rec) == 0) {
 		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);

@@ -137,6 +137,19 @@ cfg_ctx(struct cfgctx *c, const char *name, char *errbuf, size_t errlen)
 		snprintf(c->base, sizeof(c->base), "%.*s", (int)(slash - name), name);
 }
 
+/* Whether a ZeroMQ endpoint is reachable only from this host. */
+int
+config_endpoint_local(const char *ep)
+{
+	static const char *const local[] = { "ipc://", "tcp://127.0.0.1:", "tcp://[::1]:",
+	    "tcp://localhost:", NULL };
+
+	for (size_t i = 0; local[i] != NULL; i++)
+		if (strncmp(ep, local[i], strlen(local[i])) == 0 && ep[strlen(local[i])] != '\0')
+			return 1;
+	return 0;
+}
+
 /* Due-time defaults per priority: suggested by the issue (receipt within 1 h, 8 h, 72 h);
  * feedback within 24 h, 72 h and 7 days (EU practice: 8 h urgent, 7 days otherwise). */
 static int
@@ -184,7 +197,7 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 {
 	static const char *const top[] = { "broker", "routing", "deadlines", NULL };
 	static const char *const keys[] = { "endpoint", "data_dir", "key", "transport_key",
-	    "registry",
+	    "registry", "admin_endpoint", "admin_key",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
 	    "clock_skew_ms", "petition_unit", NULL };
 	long long map_mb = 1024, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
@@ -220,6 +233,33 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_int(&c, b, "peer_timeout_ms", 100, 3600000, &timeout)) ||
 	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)))
 		goto out;
+	if ((rc = cfg_string(&c, b, "admin_endpoint", 0, cfg->admin_endpoint,
+	    sizeof(cfg->admin_endpoint))) != 0 ||
+	    (rc = cfg_path(&c, b, "admin_key", 0, cfg->admin_key_path,
+	    sizeof(cfg->admin_key_path))) != 0)
+		goto out;
+	if (strncmp(cfg->admin_endpoint, "ipc://", 6) == 0 && cfg->admin_endpoint[6] != '/' &&
+	    cfg->admin_endpoint[6] != '\0' && strcmp(c.base, ".") != 0) {
+		/* A relative socket path, like every path here, is the config file's. */
+		char abs[sizeof(cfg->admin_endpoint)];
+		int n = snprintf(abs, sizeof(abs), "ipc://%s/%s", c.base, cfg->admin_endpoint + 6);
+
+		if (n < 0 || (size_t)n >= sizeof(abs)) {
+			rc = cfg_error(&c, b, "'admin_endpoint' is too long");
+			goto out;
+		}
+		memcpy(cfg->admin_endpoint, abs, sizeof(abs));
+	}
+	if (cfg->admin_endpoint[0] != '\0' && !config_endpoint_local(cfg->admin_endpoint)) {
+		rc = cfg_error(&c, config_setting_get_member(b, "admin_endpoint"),
+		    "'admin_endpoint' must be ipc:// or loopback (tcp://127.0.0.1, [::1], "
+		    "localhost)");
+		goto out;
+	}
+	if ((cfg->admin_endpoint[0] == '\0') != (cfg->admin_key_path[0] == '\0')) {
+		rc = cfg_error(&c, b, "'admin_endpoint' and 'admin_key' go together");
+		goto out;
+	}
 	snprintf(cfg->petition_unit, sizeof(cfg->petition_unit), "petitions");
 	if ((rc = cfg_string(&c, b, "petition_unit", 0, cfg->petition_unit,
 	    sizeof(cfg->petition_unit))) != 0 ||

@@ -21,6 +21,8 @@ typedef struct broker_config {
 	char		 key_path[PATH_MAX];	/* broker's Ed25519 private key */
 	char		 transport_key_path[PATH_MAX];	/* broker's CURVE secret key */
 	char		 registry_path[PATH_MAX];
+	char		 admin_endpoint[256];	/* local admin socket ("" = none) */
+	char		 admin_key_path[PATH_MAX];	/* the admin's public key ("" = none) */
 	size_t		 map_size;		/* LMDB map size in bytes */
 	unsigned	 batch_max;		/* messages per group commit */
 	unsigned	 window;		/* deliveries in flight per unit */
@@ -58,6 +60,9 @@ int	config_broker_parse(const char *name, const char *text, broker_config_t *cfg
 int	config_broker_load(const char *path, broker_config_t *cfg, char *errbuf, size_t errlen)
     __attribute__((warn_unused_result));
 void	config_broker_free(broker_config_t *cfg);
+
+/* Whether `ep` (a ZeroMQ endpoint) is ipc:// or on the loopback interface. */
+int	config_endpoint_local(const char *ep);
 
 int	config_agent_parse(const char *name, const char *text, agent_config_t *cfg,
     char *errbuf, size_t errlen) __attribute__((warn_unused_result));

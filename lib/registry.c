@@ -161,8 +161,9 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 		return CB_EMALFORMED;
 	}
 	if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT ||
-	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY) {
-		if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY &&
+	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY ||
+	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY) {
+		if (rec->op != CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT &&
 		    (u = registry_find(r, rec->unit)) != NULL)
 			return registry_add_key(u, rec, when, err);
 		return registry_add_unit(r, rec, when, err);
@@ -188,6 +189,92 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 	default:
 		cb_error_set(err, "op", "unknown registry operation");
 		return CB_EMALFORMED;
+	}
+}
+
+static int
+check_role(const Cluebus__Registry *rec, cb_error_t *err)
+{
+	static const char *const roles[] = { "office", "member", "district_office", NULL };
+	int ok = 0;
+
+	for (size_t i = 0; roles[i] != NULL; i++)
+		ok |= strcmp(rec->role, roles[i]) == 0;
+	if (!ok)
+		return cb_error_set(err, "role", "must be office, member or district_office"),
+		    CB_EMALFORMED;
+	if (strcmp(rec->role, "district_office") == 0 && (strlen(rec->division_code) != 6 ||
+	    strspn(rec->division_code, "0123456789") != 6))
+		return cb_error_set(err, "division_code", "a district office needs 6 digits"),
+		    CB_EMALFORMED;
+	if (strlen(rec->division_code) > 6)
+		return cb_error_set(err, "division_code", "longer than 6 characters"),
+		    CB_EMALFORMED;
+	return 0;
+}
+
+static int
+check_keys(const Cluebus__Registry *rec, cb_error_t *err)
+{
+	cb_key_t *k;
+
+	if (key_from_public(rec->sign_public.data, rec->sign_public.len, &k) != 0)
+		return cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key"),
+		    CB_EMALFORMED;
+	key_free(k);
+	if (rec->transport_public.len != TRANSPORT_KEY_LEN)
+		return cb_error_set(err, "transport_public", "not a 32-byte CURVE public key"),
+		    CB_EMALFORMED;
+	return 0;
+}
+
+int
+registry_check_admin(const registry_t *r, const Cluebus__Registry *rec, cb_error_t *err)
+{
+	int known;
+
+	if (!unit_id_valid(rec->unit) || strcmp(rec->unit, REGISTRY_BROKER_UNIT) == 0 ||
+	    strcmp(rec->unit, REGISTRY_ADMIN_UNIT) == 0)
+		return cb_error_set(err, "unit", "not a unit id an administrator may change"),
+		    CB_EMALFORMED;
+	known = registry_find(r, rec->unit) != NULL;
+	switch (rec->op) {
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT:
+		if (known)
+			return cb_error_set(err, "unit", "'%s' is already registered", rec->unit),
+			    CB_EMALFORMED;
+		if (rec->name[0] == '\0' || strlen(rec->name) > 256)
+			return cb_error_set(err, "name", "required, at most 256 bytes"),
+			    CB_EMALFORMED;
+		if (check_role(rec, err) != 0)
+			return CB_EMALFORMED;
+		return check_keys(rec, err);
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
+		if (!known)
+			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
+			    CB_EMALFORMED;
+		return check_keys(rec, err);
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
+		if (!known)
+			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
+			    CB_EMALFORMED;
+		if (rec->reason[0] == '\0' || strlen(rec->reason) > 1024)
+			return cb_error_set(err, "reason", "required, at most 1024 bytes"),
+			    CB_EMALFORMED;
+		if (rec->effective_ms < 0)
+			return cb_error_set(err, "effective", "before 1970"), CB_EMALFORMED;
+		return 0;
+	case CLUEBUS__REGISTRY_OP__REGISTRY_CHANGE_LIAISON:
+		if (!known)
+			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
+			    CB_EMALFORMED;
+		if (strlen(rec->liaison) > 256)
+			return cb_error_set(err, "liaison", "longer than 256 bytes"),
+			    CB_EMALFORMED;
+		return 0;
+	default:
+		return cb_error_set(err, "op", "not an administrative operation"),
+		    CB_EMALFORMED;
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "keys.h"
 
 #define REGISTRY_BROKER_UNIT	"broker"
+#define REGISTRY_ADMIN_UNIT	"admin"	/* the 反拐办's administrative key */
 #define REGISTRY_MAX_FILE	(1024 * 1024)
 #define REGISTRY_MAX_UNITS	1024
 
@@ -58,6 +59,14 @@ int	registry_parse_json(const char *json, size_t len, Cluebus__Registry ***recor
  * the registry unchanged. Returns 0, CB_EMALFORMED or CB_ENOMEM. */
 int	registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms,
     cb_error_t *err) __attribute__((warn_unused_result));
+
+/* Checks, without changing anything, that an administrative record (signed by the admin
+ * key) may be applied: ADD_UNIT of a new unit with a valid id, role, division code, signing
+ * and transport key; ROTATE_KEY of a registered unit with both new keys; REVOKE_KEY of a
+ * registered unit with a reason; CHANGE_LIAISON of a registered unit. Other operations are
+ * the broker's own. Returns 0 or CB_EMALFORMED with `err` naming the field. */
+int	registry_check_admin(const registry_t *r, const Cluebus__Registry *rec, cb_error_t *err)
+    __attribute__((warn_unused_result));
 
 /* Finds the key `key_id` of `unit` valid at `at_ms`. Returns REG_KEY_OK with *key borrowed
  * until the registry is freed, or another reg_key_status. */

@@ -84,3 +84,17 @@ wire_hello_bytes(const char *unit, int64_t time_ms, const uint8_t *nonce, size_t
 	memcpy(out + sizeof(tag) + ulen + 1 + 8, nonce, noncelen);
 	return need;
 }
+
+static const char *const reject_names[] = {
+	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
+	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
+	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict",
+};
+
+const char *
+wire_reject_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(reject_names) / sizeof(reject_names[0]))
+		return "unknown";
+	return reject_names[code];
+}

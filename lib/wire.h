@@ -22,6 +22,9 @@ int	wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
  * or CB_EIO. */
 int	wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
     __attribute__((warn_unused_result));
+/* The lower-case name of a RejectCode ("bad_signature"), or "unknown". Cannot fail. */
+const char *wire_reject_name(int code);
+
 /* Frees a decoded frame. Accepts NULL. */
 void	wire_free(Cluebus__Frame *f);
 

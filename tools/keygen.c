@@ -5,7 +5,8 @@
  *       DIR/UNIT.pub (public, PEM), DIR/UNIT.curve (CURVE transport secret, Z85, 0600) and
  *       DIR/UNIT.curve.pub, and prints the signing key id.
  *   cluebus-keygen units UNITS_JSON KEYDIR
- *       creates the missing keys of the broker and of every unit of UNITS_JSON.
+ *       creates the missing keys of the broker, of the administrator ("admin": the
+ *       反拐办's key for registry changes) and of every unit of UNITS_JSON.
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
  *       from KEYDIR/ID.pub and "transport_public" from KEYDIR/ID.curve.pub, and "broker"
@@ -119,6 +120,8 @@ keygen_units(const char *units_path, const char *keydir)
 		return 1;
 	}
 	rc = keygen_missing(REGISTRY_BROKER_UNIT, keydir);
+	if (rc == 0)
+		rc = keygen_missing(REGISTRY_ADMIN_UNIT, keydir);
 	json_array_foreach(units, i, u) {
 		const char *id = json_string_value(json_object_get(u, "id"));
 
