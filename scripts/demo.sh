@@ -88,13 +88,13 @@ for _ in range(200):
     print(port)
     break')}
 ENDPOINT="tcp://127.0.0.1:$PORT"
-sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e 's#"keys/broker.key"#"../keys/broker.key"#' \
+sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e 's#"keys/#"../keys/#g' \
     -e 's#"registry.json"#"../registry.json"#' config/broker.conf.example \
     >"$DEMO_DIR/broker/broker.conf"
 chmod 600 "$DEMO_DIR/broker/broker.conf"
 for u in $AGENTS; do
 	mkdir -p "$DEMO_DIR/agents/$u"
-	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#\"keys/health.key\"#\"../../keys/$u.key\"#" \
+	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#\"keys/health\.#\"../../keys/$u.#g" \
 	    -e 's#"spool/health"#"spool"#' -e 's#"state/health"#"state"#' \
 	    -e 's#"registry.json"#"../../registry.json"#' -e "s#\"health\"#\"$u\"#" \
 	    config/agent.conf.example >"$DEMO_DIR/agents/$u/agent.conf"
