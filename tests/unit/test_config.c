@@ -25,7 +25,7 @@
 	"{\n"								\
 	"  endpoint = \"tcp://127.0.0.1:7700\";\n"			\
 	"  data_dir = \"data\";\n"					\
-	"  key = \"keys/broker.key\";\n"				\
+	"  key = \"keys/broker.key\"; transport_key = \"keys/broker.curve\";\n"				\
 	"  registry = \"registry.json\";\n"
 #define B_ROUTING							\
 	"routing:\n"							\
@@ -42,7 +42,7 @@
 	"agent:\n"							\
 	"{\n"								\
 	"  unit = \"health\";\n"					\
-	"  key = \"keys/health.key\";\n"				\
+	"  key = \"keys/health.key\"; transport_key = \"keys/health.curve\";\n"				\
 	"  broker = \"tcp://127.0.0.1:7700\";\n"			\
 	"  spool = \"spool/health\";\n"					\
 	"  state_dir = \"state/health\";\n"				\
@@ -86,10 +86,10 @@ static const struct bad_config bad_configs[] = {
 	{ "A poll interval given as a float is refused", 1,
 	    AGENT("  poll_ms = 1.5;\n"), ANAME ":9:", "'poll_ms' must be an integer" },
 	{ "An endpoint given as a number is refused", 0,
-	    "broker:\n{\n  endpoint = 7700;\n  data_dir = \"d\";\n  key = \"k\";\n"
+	    "broker:\n{\n  endpoint = 7700;\n  data_dir = \"d\";\n  key = \"k\"; transport_key = \"t\";\n"
 	    "  registry = \"r\";\n};\n" B_ROUTING, BNAME ":3:", "'endpoint' must be a string" },
 	{ "A registry path given as a boolean is refused", 1,
-	    "agent:\n{\n  unit = \"health\";\n  key = \"k\";\n  broker = \"b\";\n"
+	    "agent:\n{\n  unit = \"health\";\n  key = \"k\"; transport_key = \"t\";\n  broker = \"b\";\n"
 	    "  spool = \"s\";\n  state_dir = \"d\";\n  registry = true;\n};\n", ANAME ":8:",
 	    "'registry' must be a string" },
 	{ "A broker setting that is not a group is refused", 0,
@@ -122,20 +122,20 @@ static const struct bad_config bad_configs[] = {
 	{ "A broker config without a broker group is refused", 0,
 	    B_ROUTING, BNAME ":0:", "group 'broker' is required" },
 	{ "An agent config without a spool is refused at its group", 1,
-	    "\nagent: {\n  unit = \"health\";\n  key = \"k\";\n  broker = \"b\";\n"
+	    "\nagent: {\n  unit = \"health\";\n  key = \"k\"; transport_key = \"t\";\n  broker = \"b\";\n"
 	    "  state_dir = \"d\";\n  registry = \"r\";\n};\n", ANAME ":2:", "'spool' is required" },
 	{ "An empty endpoint is refused", 0,
-	    "broker:\n{\n  endpoint = \"\";\n  data_dir = \"d\";\n  key = \"k\";\n"
+	    "broker:\n{\n  endpoint = \"\";\n  data_dir = \"d\";\n  key = \"k\"; transport_key = \"t\";\n"
 	    "  registry = \"r\";\n};\n" B_ROUTING, BNAME ":3:",
 	    "'endpoint' must be 1 to 255 bytes" },
 	{ "An empty config is refused", 1, "", ANAME ":0:", "group 'agent' is required" },
 	/* unit ids */
 	{ "An agent unit id with capitals is refused", 1,
-	    "agent:\n{\n  unit = \"Health\";\n  key = \"k\";\n  broker = \"b\";\n"
+	    "agent:\n{\n  unit = \"Health\";\n  key = \"k\"; transport_key = \"t\";\n  broker = \"b\";\n"
 	    "  spool = \"s\";\n  state_dir = \"d\";\n  registry = \"r\";\n};\n", ANAME ":3:",
 	    "'unit' must match [a-z0-9-]{1,32}" },
 	{ "An agent unit id of 33 characters is refused", 1,
-	    "agent:\n{\n  unit = \"abcdefghijklmnopqrstuvwxyz0123456\";\n  key = \"k\";\n"
+	    "agent:\n{\n  unit = \"abcdefghijklmnopqrstuvwxyz0123456\";\n  key = \"k\"; transport_key = \"t\";\n"
 	    "  broker = \"b\";\n  spool = \"s\";\n  state_dir = \"d\";\n  registry = \"r\";\n};\n",
 	    ANAME ":3:", "'unit' must be 1 to 32 bytes" },
 	/* routing */
@@ -226,7 +226,7 @@ static void
 test_relative_broker_paths_resolve_against_the_config_files_directory(void **state)
 {
 	static const char text[] = "broker:\n{\n  endpoint = \"tcp://127.0.0.1:7700\";\n"
-	    "  data_dir = \"data\";\n  key = \"/srv/keys/broker.key\";\n"
+	    "  data_dir = \"data\";\n  key = \"/srv/keys/broker.key\"; transport_key = \"t\";\n"
 	    "  registry = \"../shared/registry.json\";\n};\n" B_ROUTING;
 	broker_config_t cfg;
 	char errbuf[512];
@@ -283,7 +283,7 @@ test_a_path_that_becomes_too_long_when_resolved_is_refused(void **state)
 	(void)state;
 	assert_non_null(text);
 	/* Line 6: a data_dir that fits alone but not after "/etc/cluebus/". */
-	off = (size_t)sprintf(text, "broker:\n{\n  endpoint = \"e\";\n  key = \"k\";\n"
+	off = (size_t)sprintf(text, "broker:\n{\n  endpoint = \"e\";\n  key = \"k\"; transport_key = \"t\";\n"
 	    "  registry = \"r\";\n  data_dir = \"");
 	memset(text + off, 'd', n);
 	off += n;
