@@ -47,7 +47,7 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
 
 BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 
-.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang
+.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang bench torture
 .SECONDARY:
 
 all: deps
@@ -151,6 +151,20 @@ fuzz: deps
 	      { tail -50 $(FUZZ_O)/$$name.log; exit 1; }; \
 	    tail -1 $(FUZZ_O)/$$name.log; \
 	done
+
+# ---- benchmark (not part of make test: timing is measured, never asserted) ----
+
+bench: deps
+	@$(MAKE) --no-print-directory build-all
+	@CLUEBUS_BIN=$(abspath $(BINDIR)) ./scripts/bench.sh
+
+# ---- torture: long crash loops and hostile peers, bounded in time ----
+
+torture: deps
+	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
+	    build-all tests-built
+	@CLUEBUS_BIN=$(abspath $(ASAN_BIN)) CLUEBUS_TEST_TOOLS=$(abspath $(ASAN_O)/tests/tools) \
+	    tests/torture/run.sh
 
 # ---- demo ----
 
