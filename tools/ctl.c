@@ -199,7 +199,8 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	memset(&c, 0, sizeof(c));
-	while ((ch = getopt_long(argc, argv, "+e:k:", longopts, NULL)) != -1) {
+	/* GNU getopt moves the operands (registry OP UNIT) behind the options. */
+	while ((ch = getopt_long(argc, argv, "e:k:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': c.endpoint = optarg; break;
 		case 'k': c.key_path = optarg; break;
@@ -213,26 +214,11 @@ main(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (c.endpoint == NULL || c.key_path == NULL || argc - optind < 3 ||
+	if (c.endpoint == NULL || c.key_path == NULL || argc - optind != 3 ||
 	    strcmp(argv[optind], "registry") != 0)
 		return usage();
 	op = argv[optind + 1];
 	unit = argv[optind + 2];
-	optind += 3;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'N': c.name = optarg; break;
-		case 'R': c.role = optarg; break;
-		case 'D': c.division = optarg; break;
-		case 'L': c.liaison = optarg; break;
-		case 'K': c.keys = optarg; break;
-		case 'r': c.reason = optarg; break;
-		case 'E': c.effective = optarg; break;
-		default: return usage();
-		}
-	}
-	if (optind != argc)
-		return usage();
 	if ((rc = ctl_record(&c, op, unit, &rec, sign, tr)) != 0)
 		return rc;
 	if ((rc = key_load_private(c.key_path, &admin)) != 0) {

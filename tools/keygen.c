@@ -82,6 +82,25 @@ keygen_transport_public(const char *keydir, const char *name, json_t *obj)
 	return 0;
 }
 
+/* Loads a units file and finds its "units" array (borrowed from *root, which the caller
+ * releases). Returns 0 or 1 with a message printed. */
+static int
+keygen_load_units(const char *units_path, json_t **root, json_t **units)
+{
+	json_error_t jerr;
+
+	if ((*root = json_load_file(units_path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "%s:%d: %s\n", units_path, jerr.line, jerr.text);
+		return 1;
+	}
+	if (!json_is_array(*units = json_object_get(*root, "units"))) {
+		fprintf(stderr, "%s: no \"units\" array\n", units_path);
+		json_decref(*root);
+		return 1;
+	}
+	return 0;
+}
+
 /* Creates whichever of NAME's key pairs is missing in `dir`. */
 static int
 keygen_missing(const char *name, const char *dir)
@@ -106,19 +125,11 @@ static int
 keygen_units(const char *units_path, const char *keydir)
 {
 	json_t *root, *units, *u;
-	json_error_t jerr;
 	size_t i;
 	int rc = 0;
 
-	if ((root = json_load_file(units_path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		fprintf(stderr, "%s:%d: %s\n", units_path, jerr.line, jerr.text);
+	if (keygen_load_units(units_path, &root, &units) != 0)
 		return 1;
-	}
-	if (!json_is_array(units = json_object_get(root, "units"))) {
-		fprintf(stderr, "%s: no \"units\" array\n", units_path);
-		json_decref(root);
-		return 1;
-	}
 	rc = keygen_missing(REGISTRY_BROKER_UNIT, keydir);
 	if (rc == 0)
 		rc = keygen_missing(REGISTRY_ADMIN_UNIT, keydir);
@@ -139,18 +150,11 @@ static int
 keygen_registry(const char *units_path, const char *keydir)
 {
 	json_t *root, *units, *u;
-	json_error_t jerr;
 	size_t i;
 	int rc = 1;
 
-	if ((root = json_load_file(units_path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		fprintf(stderr, "%s:%d: %s\n", units_path, jerr.line, jerr.text);
+	if (keygen_load_units(units_path, &root, &units) != 0)
 		return 1;
-	}
-	if (!json_is_array(units = json_object_get(root, "units"))) {
-		fprintf(stderr, "%s: no \"units\" array\n", units_path);
-		goto out;
-	}
 	json_array_foreach(units, i, u) {
 		const char *id = json_string_value(json_object_get(u, "id"));
 		char path[4096], hex[2 * KEY_PUBLIC_LEN + 1];
