@@ -545,7 +545,8 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	if (reject_is_transient(r->code)) {
 		if (r->code == CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED &&
 		    c->state == C_READY) {
-			log_info("the broker no longer knows this session (a restart or a key change); saying hello again");
+			log_info("the broker no longer knows this session (a restart or a key "
+			    "change); saying hello again");
 			c->state = C_IDLE;
 			c->backoff_ms = 0;
 		}
