@@ -176,8 +176,8 @@ main(int argc, char **argv)
 	log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, refused keys %llu, "
 	    "delivered %llu, acked %llu, commits %llu", (unsigned long long)b.count.accepted,
 	    (unsigned long long)b.count.duplicates, (unsigned long long)b.count.rejected,
-	    (unsigned long long)b.count.refused_keys, (unsigned long long)b.count.delivered, (unsigned long long)b.count.acked,
-	    (unsigned long long)b.count.commits);
+	    (unsigned long long)b.count.refused_keys, (unsigned long long)b.count.delivered,
+	    (unsigned long long)b.count.acked, (unsigned long long)b.count.commits);
 	admin_close(&b);
 	frontend_close(&b);
 	store_close(b.store);
