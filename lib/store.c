@@ -20,6 +20,8 @@
 
 struct store {
 	MDB_env		*env;
+	unsigned long	 fail_write_at, fail_commit_at;	/* test hooks: 0 = never */
+	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
 	int		 rdonly;
@@ -53,6 +55,30 @@ backlog_key(const char *unit, uint64_t seq, uint8_t *out)
 	out[ulen] = '\0';
 	be64_put(out + ulen + 1, seq);
 	return ulen + 1 + 8;
+}
+
+/* Fault injection (SQLite's test_vfs idea), compiled into test builds only: with
+ * CLUEBUS_TEST_FAIL_WRITE=N the Nth log append of this process fails, with
+ * CLUEBUS_TEST_FAIL_COMMIT=N the Nth commit fails (nothing written), each as LMDB errors
+ * would. A production build ignores the variables. */
+static void
+store_test_hooks(store_t *s)
+{
+#ifdef CLUEBUS_TEST_HOOKS
+	const char *w = getenv("CLUEBUS_TEST_FAIL_WRITE");
+	const char *c = getenv("CLUEBUS_TEST_FAIL_COMMIT");
+
+	s->fail_write_at = w != NULL ? strtoul(w, NULL, 10) : 0;
+	s->fail_commit_at = c != NULL ? strtoul(c, NULL, 10) : 0;
+#else
+	(void)s;
+#endif
+}
+
+static int
+store_injected(unsigned long *count, unsigned long at)
+{
+	return at != 0 && ++*count == at;
 }
 
 static int
@@ -92,6 +118,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return CB_ENOMEM;
 	s->rdonly = (flags & STORE_RDONLY) != 0;
+	store_test_hooks(s);
 	if (s->rdonly) {
 		envflags |= MDB_RDONLY;
 	} else {
@@ -214,6 +241,8 @@ store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid, int
 	be64_put(key, e->seq);
 	k.mv_data = key, k.mv_size = 8;
 	v.mv_data = t->buf, v.mv_size = len + CHAIN_HASH_LEN;
+	if (store_injected(&t->s->writes, t->s->fail_write_at))
+		return store_fail("append (injected)", MDB_PANIC);
 	if ((mrc = mdb_put(t->txn, t->s->log, &k, &v, MDB_APPEND)) != 0)
 		return store_fail("append", mrc);
 	if (msgid != NULL) {
@@ -326,7 +355,12 @@ store_txn_commit(store_txn_t *t)
 	store_t *s = t->s;
 	int mrc;
 
-	mrc = mdb_txn_commit(t->txn);
+	if (store_injected(&s->commits, s->fail_commit_at)) {
+		mdb_txn_abort(t->txn);
+		mrc = MDB_PANIC;
+	} else {
+		mrc = mdb_txn_commit(t->txn);
+	}
 	if (mrc == 0) {
 		s->head_seq = t->seq;
 		memcpy(s->head_hash, t->hash, CHAIN_HASH_LEN);
