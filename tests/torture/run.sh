@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# tests/torture/run.sh — long crash loops, hostile peers, outages, a full disk and a
+# bounded fuzz run (`make torture`), within a total time budget.
+#
+#   run.sh [SCENARIO...]      a b c d e f x, or file names (t_c_hostile_peers); default a-f
+#
+# Scenarios (tests/torture/t_*.sh, each sourcing tests/integration/lib.sh via lib.sh):
+#   a  kill -9 of the broker at random moments, TORTURE_ROUNDS times, under a steady stream
+#   b  kill -9 of agents (sender and recipients alternately), TORTURE_ROUNDS times
+#   c  hostile peers (tests/tools/hostile.c) while a well-behaved agent publishes: the broker
+#      stays up, its memory bounded, the honest unit's publish-to-receipt time bounded
+#   d  long outages: 3,000 clues queued while the broker is down; a recipient offline while
+#      20,000 messages accumulate, then catching up in order
+#   e  full disk: a 1 MiB LMDB map fills up; nothing accepted is lost, nothing pending is
+#      lost, everything goes through after a restart with a bigger map
+#   f  libFuzzer on every tests/fuzz target (`make fuzz`), a crash fails it
+#   x  (only when named) a known issue: a heartbeating receiver that never reads makes the
+#      broker queue a window of redeliveries every redeliver_ms; fails until fixed
+#
+# Environment (defaults in brackets; smaller values scale a run down):
+#   CLUEBUS_BIN          the binaries (bin/; `make torture` passes the ASan build)
+#   CLUEBUS_TEST_TOOLS   forge, tamper, hostile (build/tests/tools/)
+#   TORTURE_ROUNDS       kill -9 rounds of a and b [50]
+#   TORTURE_SECONDS      timed phases: fuzzing per target in f (unless FUZZ_SECONDS is
+#                        set), the steady phases of c are a third of it [30]
+#   TORTURE_BUDGET       total seconds for the whole run [900]; a scenario gets its own
+#                        limit or what is left of the budget, whichever is smaller
+#   TORTURE_OUTAGE       clues queued during the broker outage of d [3000]
+#   TORTURE_BACKLOG      messages accumulated for the offline recipient of d [20000]
+#   TORTURE_NOREAD       messages routed to the non-reading peer of c [5000]
+#   TORTURE_FLOOD        garbage frames of the flood in c [100000]
+#   TORTURE_FULL_DOCS    clues offered to the 1 MiB map of e [3000]
+#   TORTURE_RATE         clues per second of the steady feeder [a, b: 25; c: 10]
+#   TORTURE_RSS_MB, TORTURE_LATENCY_MS   bounds asserted in c (see t_c_hostile_peers.sh)
+#   TORTURE_SEED         seed of the random pauses of a and b [the scenario's pid]
+#
+# Prints "PASS name" or "FAIL name" per scenario with its RESULT lines (the measured
+# outcome), the tail of its output and logs after a failure, then "N passed, M failed".
+# Exits 1 when any failed. A failed scenario's directory is kept and named.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CLUEBUS_BIN=$(cd "${CLUEBUS_BIN:-$REPO/bin}" 2>/dev/null && pwd) ||
+    { echo "run.sh: CLUEBUS_BIN (${CLUEBUS_BIN:-$REPO/bin}) does not exist" >&2; exit 2; }
+CLUEBUS_TEST_TOOLS=$(cd "${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}" 2>/dev/null && pwd) ||
+    { echo "run.sh: CLUEBUS_TEST_TOOLS does not exist (build it: make tests-built)" >&2; exit 2; }
+export CLUEBUS_BIN CLUEBUS_TEST_TOOLS
+BUDGET=${TORTURE_BUDGET:-900}
+
+for b in "$CLUEBUS_BIN"/cluebus-broker "$CLUEBUS_BIN"/cluebus-agent \
+    "$CLUEBUS_BIN"/cluebus-keygen "$CLUEBUS_BIN"/cluebus-audit \
+    "$CLUEBUS_TEST_TOOLS"/hostile; do
+	[ -x "$b" ] || { echo "run.sh: $b is missing" >&2; exit 2; }
+done
+command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 2; }
+[ -f "$REPO/../shared/units.sample.json" ] ||
+    { echo "run.sh: $REPO/../shared/units.sample.json not found" >&2; exit 2; }
+
+# Each scenario's own time limit (seconds); the budget may cut it shorter.
+declare -A LIMIT=(
+	[t_a_broker_crash_loop]=300 [t_b_agent_crash_loop]=300 [t_c_hostile_peers]=300
+	[t_d_long_outages]=360 [t_e_full_disk]=240 [t_f_fuzz]=420 [t_x_noread_redelivery]=180
+)
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cluebus-torture.XXXXXX")
+current=
+
+kill_leftovers() {
+	local group=$1 dir=$2 f
+	kill -KILL -- "-$group" 2>/dev/null || true
+	for f in "$dir"/pids/*; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+on_signal() {
+	[ -n "$current" ] && kill_leftovers "$current" "$ROOT"
+	echo "run.sh: interrupted" >&2
+	exit 130
+}
+trap on_signal INT TERM
+
+scenarios=()
+if [ $# -gt 0 ]; then
+	for name in "$@"; do
+		case $name in
+		[a-z]) scenarios+=("$(basename "$(ls "$HERE"/t_"$name"_*.sh 2>/dev/null | head -1)" .sh)") ;;
+		*) scenarios+=("${name%.sh}") ;;
+		esac
+	done
+else
+	for t in "$HERE"/t_[a-f]_*.sh; do
+		scenarios+=("$(basename "$t" .sh)")
+	done
+fi
+
+echo "torture: $(date -u +%FT%TZ), binaries $CLUEBUS_BIN, budget ${BUDGET}s," \
+    "rounds ${TORTURE_ROUNDS:-50}, seconds ${TORTURE_SECONDS:-30}"
+pass=0
+fail=0
+timings=()
+begin=$SECONDS
+for name in "${scenarios[@]}"; do
+	t=$HERE/$name.sh
+	if [ -z "$name" ] || [ ! -f "$t" ]; then
+		echo "FAIL ${name:-?}"
+		echo "    no such scenario: $t"
+		fail=$((fail + 1))
+		continue
+	fi
+	left=$((BUDGET - (SECONDS - begin)))
+	limit=${LIMIT[$name]:-300}
+	[ "$left" -lt "$limit" ] && limit=$left
+	if [ "$limit" -le 10 ]; then
+		echo "FAIL $name"
+		echo "    not run: the time budget of ${BUDGET}s is used up"
+		fail=$((fail + 1))
+		continue
+	fi
+	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
+	start=$SECONDS
+	TEST_DIR=$dir timeout -k 10 "$limit" bash "$t" >"$dir/output.log" 2>&1 </dev/null &
+	current=$!
+	wait "$current"
+	rc=$?
+	kill_leftovers "$current" "$dir"
+	current=
+	secs=$((SECONDS - start))
+	timings+=("$name ${secs}s")
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS $name (${secs}s)"
+		sed -n 's/^RESULT: /    /p' "$dir/output.log"
+		pass=$((pass + 1))
+		rm -rf "$dir"
+		continue
+	fi
+	echo "FAIL $name (${secs}s)"
+	fail=$((fail + 1))
+	[ "$rc" -eq 124 ] && echo "    timed out after ${limit}s"
+	echo "    exit status $rc; directory kept: $dir"
+	echo "    --- output (last 40 lines)"
+	tail -n 40 "$dir/output.log" | sed 's/^/    /'
+	for log in "$dir"/logs/*.log; do
+		[ -f "$log" ] || continue
+		echo "    --- $(basename "$log") (last 15 lines)"
+		tail -n 15 "$log" | cut -c1-300 | sed 's/^/    /'
+	done
+done
+
+[ "$fail" -eq 0 ] && rm -rf "$ROOT"
+echo "timings: $(printf '%s, ' "${timings[@]}" | sed 's/, $//') (total $((SECONDS - begin))s)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
