@@ -44,11 +44,13 @@
  *
  * Exit 0 when every publish was accepted (and, with --out, every file appeared); 1
  * otherwise; 2 on a usage or setup error. */
+#define _GNU_SOURCE	/* ppoll: nanosecond waits for the fixed-rate schedule */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +92,7 @@ struct loadgen {
 	int		 out_overflow;
 
 	void		*zctx, *sock;
+	int		 zfd;		/* the socket's ZMQ_FD */
 	int		 ino;
 	int		 wd[OUT_MAX];
 };
@@ -443,6 +446,11 @@ loadgen_connect(struct loadgen *lg)
 		return 2;
 	}
 	wire_free(reply);
+	len = sizeof(lg->zfd);
+	if (zmq_getsockopt(lg->sock, ZMQ_FD, &lg->zfd, &len) != 0) {
+		fprintf(stderr, "loadgen: ZMQ_FD: %s\n", zmq_strerror(errno));
+		return 2;
+	}
 	return 0;
 }
 
@@ -561,17 +569,29 @@ loadgen_read_socket(struct loadgen *lg)
 	}
 }
 
-/* Waits for socket or inotify input for at most timeout_ns, then reads it. */
+/* Waits for socket or inotify input for at most timeout_ns, then reads it. zmq_poll counts
+ * in milliseconds, which would make a 1,000/s schedule spin or oversleep; so this polls the
+ * socket's ZMQ_FD with ppoll (nanoseconds). That descriptor only says "look at
+ * ZMQ_EVENTS", so ZMQ_EVENTS is checked first and the socket is read until EAGAIN. */
 static void
 loadgen_poll(struct loadgen *lg, int64_t timeout_ns)
 {
-	zmq_pollitem_t items[2] = {
-		{ lg->sock, 0, ZMQ_POLLIN, 0 },
-		{ NULL, lg->ino, ZMQ_POLLIN, 0 },
+	struct pollfd fds[2] = {
+		{ lg->zfd, POLLIN, 0 },
+		{ lg->ino, POLLIN, 0 },
 	};
-	long timeout_ms = timeout_ns <= 0 ? 0 : (long)((timeout_ns + 999999) / 1000000);
+	struct timespec ts;
+	size_t len = sizeof(int);
+	int events = 0;
 
-	if (zmq_poll(items, lg->ino >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
+	if (zmq_getsockopt(lg->sock, ZMQ_EVENTS, &events, &len) == 0 &&
+	    (events & ZMQ_POLLIN))
+		timeout_ns = 0;
+	if (timeout_ns < 0)
+		timeout_ns = 0;
+	ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+	ts.tv_nsec = (long)(timeout_ns % 1000000000);
+	if (ppoll(fds, lg->ino >= 0 ? 2 : 1, &ts, NULL) < 0 && errno != EINTR)
 		return;
 	loadgen_read_socket(lg);
 	if (lg->ino >= 0)
@@ -591,9 +611,7 @@ loadgen_publish(struct loadgen *lg)
 		size_t outstanding = next - lg->accepted - lg->rejected;
 
 		if (outstanding >= lg->window || (interval > 0 && now < due)) {
-			/* Sub-millisecond waits: zmq_poll's granularity is 1 ms, so spin. */
-			loadgen_poll(lg, outstanding >= lg->window ? 1000000 :
-			    due - now > 1000000 ? due - now - 1000000 : 0);
+			loadgen_poll(lg, outstanding >= lg->window ? 1000000 : due - now);
 			continue;
 		}
 		if (zmq_send(lg->sock, lg->frames + lg->frame_off[next], lg->frame_len[next],

@@ -207,8 +207,13 @@ install_missing() {
 	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# A peer that cannot be installed or built is skipped with its reason, never fatal.
+REDIS_NOTE=""; RABBIT_NOTE=""
 if [ "$PEERS" = 1 ]; then
-	install_missing redis-server redis-tools libhiredis-dev rabbitmq-server librabbitmq-dev
+	install_missing redis-server redis-tools libhiredis-dev ||
+	    REDIS_NOTE="apt-get could not install redis-server redis-tools libhiredis-dev"
+	install_missing rabbitmq-server librabbitmq-dev ||
+	    RABBIT_NOTE="apt-get could not install rabbitmq-server librabbitmq-dev"
 fi
 
 rm -rf "$RUN"
@@ -228,11 +233,16 @@ build_tool() {
 say "building bench tools"
 build_tool loadgen
 build_tool verifyrate
-if [ "$PEERS" = 1 ]; then
+if [ "$PEERS" = 1 ] && [ -z "$REDIS_NOTE" ]; then
 	# shellcheck disable=SC2046
-	build_tool redisload $(pkg-config --cflags --libs hiredis)
+	pkg-config --exists hiredis && build_tool redisload $(pkg-config --cflags --libs hiredis) ||
+	    REDIS_NOTE="cannot build bench/redisload against hiredis"
+fi
+if [ "$PEERS" = 1 ] && [ -z "$RABBIT_NOTE" ]; then
 	# shellcheck disable=SC2046
-	build_tool amqpload $(pkg-config --cflags --libs librabbitmq)
+	pkg-config --exists librabbitmq &&
+	    build_tool amqpload $(pkg-config --cflags --libs librabbitmq) ||
+	    RABBIT_NOTE="cannot build bench/amqpload against librabbitmq"
 fi
 
 # ---- 2. a private cluebus deployment ----
@@ -384,11 +394,14 @@ say "phase accept-fixed: $RATE clues/s for ${SECS}s, recipients offline"
 R_FIXOFF=$(loadgen accept-fixed --count "$N_FIXED" --rate "$RATE")
 say "$R_FIXOFF"
 stop broker
+ACCEPT_DB_MB=$(du -m "$D/data" | tail -1 | cut -f1)
 
 # ---- 4. peers, right after the accept path (the machine is shared: keep them close) ----
 
-REDIS_RATE="-"; RABBIT_Q_RATE="-"; RABBIT_C_RATE="-"; RABBIT_NOTE=""
-if [ "$PEERS" = 1 ]; then
+REDIS_RATE="-"; RABBIT_Q_RATE="-"; RABBIT_C_RATE="-"
+if [ "$PEERS" = 1 ] && [ -n "$REDIS_NOTE" ]; then
+	echo "redis: skipped ($REDIS_NOTE)"
+elif [ "$PEERS" = 1 ]; then
 	# Redis 7 streams, an fsync before every reply (appendfsync always).
 	RD=$RUN/redis
 	mkdir -p "$RD"
@@ -398,13 +411,22 @@ if [ "$PEERS" = 1 ]; then
 	    --appendonly yes --appendfsync always --save '' --dir "$RD" --daemonize no \
 	    --protected-mode yes
 	redis_up() { redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG; }
-	wait_for 30 "redis to start" redis_up
-	R_REDIS=$("$OUT/redisload" --port "$RPORT" --count "$N" --window "$WINDOW" \
-	    --size "$SIZE" 2>>"$LOGS/redisload.log")
-	REDIS_RATE=$(field "$R_REDIS" rate)
-	say "$R_REDIS"
+	t0=$SECONDS
+	until redis_up || [ $((SECONDS - t0)) -ge 30 ]; do sleep 0.1; done
+	if ! redis_up; then
+		REDIS_NOTE="redis-server did not start within 30 s (see $LOGS/redis.log)"
+	elif ! R_REDIS=$("$OUT/redisload" --port "$RPORT" --count "$N" --window "$WINDOW" \
+	    --size "$SIZE" 2>>"$LOGS/redisload.log"); then
+		REDIS_NOTE="redisload failed (see $LOGS/redisload.log)"
+	else
+		REDIS_RATE=$(field "$R_REDIS" rate)
+		say "$R_REDIS"
+	fi
 	stop redis
+	[ -z "$REDIS_NOTE" ] || echo "redis: skipped ($REDIS_NOTE)"
+fi
 
+if [ "$PEERS" = 1 ] && [ -z "$RABBIT_NOTE" ]; then
 	# RabbitMQ, a private node: its own HOME (Erlang cookie), Mnesia and log directories,
 	# ports, and its own epmd (in the foreground, so that it is ours to stop).
 	say "rabbitmq: durable queues, persistent messages, publisher confirms"
@@ -476,8 +498,8 @@ if [ "$PEERS" = 1 ]; then
 		forget_pid "$RPID"
 		EPMD_PORT=
 	fi
-	[ -z "$RABBIT_NOTE" ] || echo "rabbitmq: skipped ($RABBIT_NOTE)"
 fi
+[ "$PEERS" = 0 ] || [ -z "$RABBIT_NOTE" ] || echo "rabbitmq: skipped ($RABBIT_NOTE)"
 
 # ---- 5. the whole path: a fresh log, the three recipients' agents connected ----
 start_broker fresh
@@ -583,6 +605,7 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | cluebus-agent CPU µs per message received (of which kernel) | $AGENT_CPU | |
 | broker CPU µs per message (of which kernel): accept only / with delivery to 3 and their acks | $(field "$R_OFF" cpu_accept_us) ($(field "$R_OFF" sys_accept_us)) / $(field "$R_ON" cpu_total_us) ($(field "$R_ON" sys_total_us)) | |
 | broker peak RSS (VmHWM, with LMDB's mapped file) / own memory (RssAnon), MiB | $(mib "$HWM_KB") / $(mib "$ANON_KB") | < 64 |
+| broker log after the accept phases ($((N + N_FIXED)) messages, 3 backlog items each), MiB | $ACCEPT_DB_MB | |
 | broker log after the online phases: messages / delivery acks / commits / MiB | $ACCEPTED / $ACKED / $COMMITS / $DB_MB | |
 | Ed25519 verify/s, OpenSSL EVP, 1 / 2 threads (2 threads before–after: $(vrange openssl 2)) | $(num "$V_SSL1") / $(num "$V_SSL2") | |
 | Ed25519 verify/s, libsodium, 1 / 2 threads (2 threads before–after: $(vrange libsodium 2)) | $(num "$V_NA1") / $(num "$V_NA2") | |
@@ -597,7 +620,8 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | **cluebus / best durable peer** | **$(ratio "$OFF_RATE" "$BEST_PEER")** | ≥ 1.0 |
 | cluebus / Redis; / RabbitMQ quorum; / RabbitMQ classic | $(ratio "$OFF_RATE" "$REDIS_RATE"); $(ratio "$OFF_RATE" "$RABBIT_Q_RATE"); $(ratio "$OFF_RATE" "$RABBIT_C_RATE") | |
 EOF
-[ -z "$RABBIT_NOTE" ] || echo "rabbitmq: skipped ($RABBIT_NOTE)"
+[ "$PEERS" = 0 ] || [ -z "$REDIS_NOTE" ] || echo "redis: skipped ($REDIS_NOTE)"
+[ "$PEERS" = 0 ] || [ -z "$RABBIT_NOTE" ] || echo "rabbitmq: skipped ($RABBIT_NOTE)"
 echo
 for r in "$R_OFF" "$R_FIXOFF" "$R_ON" "$R_FIX"; do
 	echo "raw: $r"

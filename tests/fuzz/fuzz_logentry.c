@@ -38,7 +38,8 @@ check_registry_record(const Cluebus__Registry *rec, int64_t at)
 		    KEY_ID_LEN, rec->effective_ms > 0 ? rec->effective_ms : at, &k) != REG_KEY_OK)
 			abort();
 		/* Apply it again: refused as a second ADD_UNIT, or a rotation to itself. */
-		(void)registry_apply(r, rec, at + 1, &err);
+		if (registry_apply(r, rec, at + 1, &err) != 0 && err.reason[0] == '\0')
+			abort();	/* a refusal must say why */
 	} else if (rc != CB_EMALFORMED || registry_count(r) != 0 || err.reason[0] == '\0') {
 		abort();
 	}

@@ -314,7 +314,7 @@ static int
 forge_curve_keys(const struct forge *fg, transport_keypair_t *tk,
     char server[TRANSPORT_Z85_LEN + 1])
 {
-	char path[4096], dir[4096];
+	char path[4096 + 32], dir[4096];
 	const char *slash = strrchr(fg->key_path, '/');
 	size_t n = strlen(fg->key_path);
 

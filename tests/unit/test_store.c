@@ -45,7 +45,7 @@ static void
 rm_dir(const char *dir)
 {
 	struct dirent *de;
-	char path[256];
+	char path[1024];
 	DIR *d;
 
 	if ((d = opendir(dir)) == NULL)
