@@ -21,7 +21,10 @@ int
 frontend_open(struct broker *b)
 {
 	int64_t maxsize = WIRE_MAX_FRAME + 4096;
-	int one = 1, linger = 0, hwm = 100000;
+	/* Outgoing queues per peer are short: replies and one delivery window fit, and a peer
+	 * that never reads cannot make the broker hold more (sends then fail with EAGAIN and
+	 * the backlog stays in LMDB). Incoming frames may queue deeper. */
+	int one = 1, linger = 0, hwm = 100000, sndhwm = 1024 + 4 * (int)b->cfg.window;
 
 	if ((b->zctx = zmq_ctx_new()) == NULL)
 		return CB_EIO;
@@ -36,7 +39,7 @@ frontend_open(struct broker *b)
 	    zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0)
 		return CB_EIO;
 	if (zmq_bind(b->sock, b->cfg.endpoint) != 0) {
