@@ -118,7 +118,7 @@ forget_pid() {
 }
 
 cleanup() {
-	local rc=$? e
+	local rc=$? e i
 	trap - EXIT
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		e=${PIDS[i]}
@@ -358,7 +358,7 @@ fi
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 if awk -v l="${LOAD0%% *}" 'BEGIN { exit !(l > 1.0) }'; then
-	say "warning: the machine is busy (load average $LOAD0): the numbers will be low"
+	say "warning: load average $LOAD0 at the start: if other work is running, numbers will be low"
 fi
 verify_rates() {
 	"$OUT/verifyrate" --seconds "$VERIFY_SECS" --size "$SIZE" 2>>"$LOGS/verifyrate.log"
