@@ -88,6 +88,8 @@ struct broker {
 	size_t		 npending, cappending;
 
 	struct counters	 count;
+	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
+					 * `count` only when the round commits */
 };
 
 /* frontend.c */

@@ -122,7 +122,7 @@ pipeline_dedup(struct broker *b, const Cluebus__Message *m, const uint8_t *rid,
 	same = orig->envelope != NULL && orig->envelope->sender != NULL &&
 	    strcmp(orig->envelope->sender, m->sender) == 0;
 	if (same) {
-		b->count.duplicates++;
+		b->round.duplicates++;
 		frontend_defer(b, rid, ridlen, frontend_accepted(m->message_id.data, seq, hash, 1,
 		    orig->time_ms), 1, m->message_id.data);
 	}
@@ -164,7 +164,7 @@ pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus_
 	    (rc = workflow_apply(b, m, res, e.time_ms)) != 0)
 		return rc;
 	pipeline_wake(b, recips, res->n);
-	b->count.accepted++;
+	b->round.accepted++;
 	return frontend_defer(b, rid, ridlen, frontend_accepted(m->message_id.data, e.seq, hash, 0,
 	    e.time_ms), 1, m->message_id.data);
 }
@@ -293,7 +293,7 @@ pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto)
 			return;
 		}
 		uq->acked_round += (unsigned)n;
-		b->count.acked += n;
+		b->round.acked += n;
 	} while (n == 256);
 }
 
@@ -357,11 +357,16 @@ pipeline_commit(struct broker *b)
 	if (b->txn != NULL && !b->round_failed) {
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;
-		if (rc != 0)
+		if (rc != 0) {
 			pipeline_store_error(b, rc);
-		else
+		} else {
 			b->count.commits++;
+			b->count.accepted += b->round.accepted;
+			b->count.duplicates += b->round.duplicates;
+			b->count.acked += b->round.acked;
+		}
 	}
+	memset(&b->round, 0, sizeof(b->round));
 	if (b->round_failed) {
 		store_txn_abort(b->txn);
 		b->txn = NULL;
