@@ -4,10 +4,10 @@
  *
  * Makes 1,024 messages of BYTES (default 1024) signed by 16 keys before timing, then
  * verifies them round-robin for S seconds (default 2) on 1 and on 2 threads, twice:
- * with OpenSSL EVP exactly as the broker does (lib/keys.c key_verify: a fresh
- * EVP_MD_CTX, EVP_DigestVerifyInit, EVP_DigestVerify per signature), and with libsodium's
- * crypto_sign_verify_detached over the same keys and signatures. A wrong answer (a valid
- * signature refused) aborts the run.
+ * with OpenSSL EVP (a fresh EVP_MD_CTX, EVP_DigestVerifyInit, EVP_DigestVerify per
+ * signature: how the broker verified until libsodium measured faster) and with the
+ * broker's own path, lib/keys.c key_verify (libsodium's crypto_sign_verify_detached), over
+ * the same keys and signatures. A wrong answer (a valid signature refused) aborts the run.
  *
  * Output: one line per measurement on stdout,
  *   verify lib=openssl|libsodium threads=T rate=R
@@ -31,7 +31,7 @@
 
 struct corpus {
 	cb_key_t	*pub[NKEYS];		/* public-only, as the broker's registry holds */
-	uint8_t		 raw[NKEYS][KEY_PUBLIC_LEN];
+	EVP_PKEY	*evp[NKEYS];		/* the same keys for OpenSSL */
 	uint8_t		*msg;			/* NMSGS * size */
 	uint8_t		 sig[NMSGS][KEY_SIG_LEN];
 	size_t		 size;
@@ -50,6 +50,18 @@ struct worker {
 
 static atomic_int stop;
 
+static int
+evp_verify(EVP_PKEY *pkey, const uint8_t *m, size_t len, const uint8_t *sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = 0;
+
+	if (ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1)
+		ok = EVP_DigestVerify(ctx, sig, KEY_SIG_LEN, m, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
 static void *
 worker_run(void *arg)
 {
@@ -64,11 +76,10 @@ worker_run(void *arg)
 			int ok;
 
 			if (w->which == V_OPENSSL)
+				ok = evp_verify(c->evp[i % NKEYS], m, c->size, c->sig[i]);
+			else
 				ok = key_verify(c->pub[i % NKEYS], m, c->size, c->sig[i],
 				    KEY_SIG_LEN) == 0;
-			else
-				ok = crypto_sign_verify_detached(c->sig[i], m, c->size,
-				    c->raw[i % NKEYS]) == 0;
 			if (!ok) {
 				w->failed = 1;
 				return NULL;
@@ -136,8 +147,9 @@ corpus_make(struct corpus *c)
 	for (int k = 0; k < NKEYS; k++) {
 		if (key_generate(&priv[k]) != 0)
 			goto out;
-		memcpy(c->raw[k], key_public(priv[k]), KEY_PUBLIC_LEN);
-		if (key_from_public(c->raw[k], KEY_PUBLIC_LEN, &c->pub[k]) != 0)
+		if (key_from_public(key_public(priv[k]), KEY_PUBLIC_LEN, &c->pub[k]) != 0 ||
+		    (c->evp[k] = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+		    key_public(priv[k]), KEY_PUBLIC_LEN)) == NULL)
 			goto out;
 	}
 	for (size_t i = 0; i < NMSGS; i++)
@@ -202,8 +214,10 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 out:
-	for (int k = 0; k < NKEYS; k++)
+	for (int k = 0; k < NKEYS; k++) {
 		key_free(c.pub[k]);
+		EVP_PKEY_free(c.evp[k]);
+	}
 	free(c.msg);
 	return rc;
 }

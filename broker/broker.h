@@ -6,7 +6,8 @@
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
  *   main.c      configuration, startup, the event loop, SIGTERM
  *
- * Single-threaded: one loop owns every structure here, so nothing is locked. */
+ * One loop owns every structure here, so nothing is locked; the only other threads are
+ * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys. */
 #ifndef CB_BROKER_H
 #define CB_BROKER_H
 
@@ -19,6 +20,7 @@
 #include "registry.h"
 #include "store.h"
 #include "transport.h"
+#include "verifypool.h"
 
 #define RID_MAX	256	/* ZeroMQ routing ids are at most 255 bytes */
 
@@ -38,6 +40,7 @@ struct unitq {
 	int		 has_more;	/* backlog may hold undelivered items */
 	int64_t		 last_seen_ms;	/* monotonic */
 	int64_t		 progress_ms;	/* monotonic time of the last send or ack */
+	uint64_t	 ack_upto;	/* the round's highest ack, logged at its commit */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 };
 
@@ -52,6 +55,7 @@ struct session {
 };
 
 #define SESSIONS_MAX	1024
+#define SESSIONS_PER_UNIT 16	/* a unit's agent, its publish-only clients, reconnects */
 
 /* One frame's worth of work waiting for the round's commit. */
 struct pending {
@@ -81,6 +85,9 @@ struct broker {
 	size_t		 nunits;
 	struct session	 sessions[SESSIONS_MAX];
 	size_t		 nsessions;
+
+	struct inbox	*inbox;		/* the round's frames (frontend.c) */
+	verifypool_t	*verifier;	/* a round's signature checks on every core */
 
 	store_txn_t	*txn;		/* open during a round with writes */
 	int		 round_failed;	/* a store error: the round is aborted */
@@ -134,14 +141,16 @@ void	admin_close(struct broker *b);
 void	admin_handle(struct broker *b);
 
 /* pipeline.c */
-/* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. */
+/* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. `pre` (may be
+ * NULL) is its signature check done in advance; used only if made with the key that is
+ * the sender's now. */
 void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const Cluebus__Frame *f, const void *raw, size_t rawlen);
+    const Cluebus__Frame *f, const struct verify_job *pre, const void *raw, size_t rawlen);
 /* Logs a rejection summary and defers the Rejected reply. */
 void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
     const char *claimed, const uint8_t *msgid, size_t idlen, int code, const char *reason,
     const void *raw, size_t rawlen);
-/* Records an Ack from `uq` for this round. */
+/* Records an Ack from `uq` for this round (logged when the round commits). */
 void	pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto);
 /* Commits the round (if it wrote anything) and sends every deferred reply. */
 void	pipeline_commit(struct broker *b);

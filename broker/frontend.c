@@ -17,6 +17,27 @@
 #include "util.h"
 #include "wire.h"
 
+/* A round's frames, taken off the socket before any is handled so that their signatures
+ * can be checked on every core at once (lib/verifypool.c). Bounded by batch_max frames and by
+ * INBOX_BYTES_MAX bytes, so a round never holds more than that in memory. */
+#define INBOX_BYTES_MAX	(8u << 20)
+
+struct inframe {
+	uint8_t		 rid[RID_MAX];
+	size_t		 ridlen;
+	zmq_msg_t	 body;
+	int		 multipart;	/* more than one part: refused */
+	int		 decode_rc;
+	Cluebus__Frame	*f;		/* decoded, when decode_rc == 0 */
+	struct verify_job *job;		/* a publish checked in advance, or NULL */
+};
+
+struct inbox {
+	struct inframe	*frames;
+	struct verify_job *jobs;
+	size_t		 cap;
+};
+
 int
 frontend_open(struct broker *b)
 {
@@ -26,6 +47,11 @@ frontend_open(struct broker *b)
 	 * the backlog stays in LMDB). Incoming frames may queue deeper. */
 	int one = 1, linger = 0, hwm = 100000, sndhwm = 1024 + 4 * (int)b->cfg.window;
 
+	if ((b->inbox = calloc(1, sizeof(*b->inbox))) == NULL ||
+	    (b->inbox->frames = calloc(b->cfg.batch_max, sizeof(struct inframe))) == NULL ||
+	    (b->inbox->jobs = calloc(b->cfg.batch_max, sizeof(struct verify_job))) == NULL)
+		return CB_ENOMEM;
+	b->inbox->cap = b->cfg.batch_max;
 	if ((b->zctx = zmq_ctx_new()) == NULL)
 		return CB_EIO;
 	if (zap_open(b) != 0)
@@ -59,6 +85,12 @@ frontend_close(struct broker *b)
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
 	b->sock = b->zctx = NULL;
+	if (b->inbox != NULL) {
+		free(b->inbox->frames);
+		free(b->inbox->jobs);
+		free(b->inbox);
+		b->inbox = NULL;
+	}
 }
 
 struct unitq *
@@ -80,23 +112,41 @@ frontend_session(struct broker *b, const uint8_t *rid, size_t ridlen)
 	return NULL;
 }
 
-/* Finds or makes the session for `rid`; when the table is full the longest-silent
- * session gives way (it must say hello again). Cannot fail. */
+/* The longest-silent session, of `uq` only when it is not NULL. */
 static struct session *
-frontend_session_bind(struct broker *b, const uint8_t *rid, size_t ridlen)
+frontend_session_oldest(struct broker *b, const struct unitq *uq)
+{
+	struct session *old = NULL;
+
+	for (size_t i = 0; i < b->nsessions; i++)
+		if ((uq == NULL || b->sessions[i].uq == uq) &&
+		    (old == NULL || b->sessions[i].last_seen_ms < old->last_seen_ms))
+			old = &b->sessions[i];
+	return old;
+}
+
+/* Finds or makes the session of `uq` for `rid`. A unit holds at most SESSIONS_PER_UNIT:
+ * beyond that its own longest-silent session gives way, so one unit (or a thief of its
+ * keys) opening connections by the thousand cannot push the other units out. When the
+ * whole table is full the longest-silent session of any unit gives way. A session that
+ * gives way must say hello again. Cannot fail. */
+static struct session *
+frontend_session_bind(struct broker *b, const uint8_t *rid, size_t ridlen, struct unitq *uq)
 {
 	struct session *s = frontend_session(b, rid, ridlen);
+	size_t mine = 0;
 
+	for (size_t i = 0; s == NULL && i < b->nsessions; i++)
+		mine += b->sessions[i].uq == uq;
+	if (s == NULL && mine >= SESSIONS_PER_UNIT)
+		s = frontend_session_oldest(b, uq);
 	if (s == NULL && b->nsessions < SESSIONS_MAX)
 		s = &b->sessions[b->nsessions++];
-	if (s == NULL) {
-		s = &b->sessions[0];
-		for (size_t i = 1; i < b->nsessions; i++)
-			if (b->sessions[i].last_seen_ms < s->last_seen_ms)
-				s = &b->sessions[i];
-	}
+	if (s == NULL)
+		s = frontend_session_oldest(b, NULL);
 	memcpy(s->rid, rid, ridlen);
 	s->ridlen = ridlen;
+	s->uq = uq;
 	return s;
 }
 
@@ -315,8 +365,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 		    "hello signature does not verify with the unit's current key", 1);
 		return;
 	}
-	s = frontend_session_bind(b, rid, ridlen);
-	s->uq = uq;
+	s = frontend_session_bind(b, rid, ridlen, uq);
 	s->receives = !h->publish_only;
 	s->last_seen_ms = clock_mono_ms();
 	if (s->receives) {
@@ -351,31 +400,49 @@ frontend_heartbeat(struct broker *b, const uint8_t *rid, size_t ridlen)
 	frontend_send(b, rid, ridlen, &f);
 }
 
-/* `peer` is the unit the connection's CURVE key belongs to (ZAP User-Id). */
-static void
-frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const char *peer,
-    const void *raw, size_t rawlen)
+/* The session a frame from `rid` belongs to: only one whose unit is `peer`, the unit the
+ * connection's CURVE key belongs to (ZAP User-Id). NULL when unauthenticated. */
+static struct session *
+frontend_session_of(struct broker *b, const uint8_t *rid, size_t ridlen, const char *peer)
 {
 	struct session *s = frontend_session(b, rid, ridlen);
-	struct unitq *uq;
 
 	/* A session belongs to the unit its transport key proved: never to another. */
 	if (s != NULL && (peer == NULL || strcmp(s->uq->unit, peer) != 0))
-		s = NULL;
-	uq = s != NULL ? s->uq : NULL;
-	Cluebus__Frame *f = NULL;
-	int rc;
+		return NULL;
+	return s;
+}
 
+static void
+frontend_dispatch(struct broker *b, struct inframe *fr)
+{
+	const uint8_t *rid = fr->rid;
+	size_t ridlen = fr->ridlen;
+	const char *peer = zmq_msg_gets(&fr->body, "User-Id");
+	const void *raw = zmq_msg_data(&fr->body);
+	size_t rawlen = zmq_msg_size(&fr->body);
+	struct session *s = frontend_session_of(b, rid, ridlen, peer);
+	Cluebus__Frame *f = fr->f;
+	struct unitq *uq;
+
+	uq = s != NULL ? s->uq : NULL;
 	if (s != NULL) {
 		s->last_seen_ms = clock_mono_ms();
 		if (uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
 			uq->last_seen_ms = s->last_seen_ms;
 	}
-	if ((rc = wire_decode(raw, rawlen, &f)) != 0) {
+	if (fr->multipart) {
 		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
-		    rc == CB_ETOOBIG ? CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE :
+		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED, "more than one frame in a message",
+		    NULL, 0);
+		return;
+	}
+	if (fr->decode_rc != 0) {
+		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
+		    fr->decode_rc == CB_ETOOBIG ? CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE :
 		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
-		    rc == CB_ETOOBIG ? "frame too large" : "frame does not parse", raw, rawlen);
+		    fr->decode_rc == CB_ETOOBIG ? "frame too large" : "frame does not parse",
+		    raw, rawlen);
 		return;
 	}
 	switch (f->frame_case) {
@@ -383,7 +450,7 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const cha
 		frontend_hello(b, rid, ridlen, peer, f->hello);
 		break;
 	case CLUEBUS__FRAME__FRAME_PUBLISH:
-		pipeline_publish(b, uq, rid, ridlen, f, raw, rawlen);
+		pipeline_publish(b, uq, rid, ridlen, f, fr->job, raw, rawlen);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACK:
 		/* Only the connection deliveries went to can acknowledge them; an older
@@ -408,7 +475,6 @@ frontend_dispatch(struct broker *b, const uint8_t *rid, size_t ridlen, const cha
 		    raw, rawlen);
 		break;
 	}
-	wire_free(f);
 }
 
 static void
@@ -429,44 +495,81 @@ frontend_drain_parts(void *sock)
 	} while (more);
 }
 
+/* Takes one message off the socket into `fr`. Returns 1, 0 when the socket is drained,
+ * or -1 for a lone routing id (nothing to handle). */
+static int
+frontend_recv(struct broker *b, struct inframe *fr)
+{
+	int ridlen, more;
+	size_t optlen = sizeof(more);
+
+	ridlen = zmq_recv(b->sock, fr->rid, sizeof(fr->rid), ZMQ_DONTWAIT);
+	if (ridlen < 0)
+		return 0;	/* EAGAIN: drained */
+	fr->ridlen = ridlen > (int)sizeof(fr->rid) ? sizeof(fr->rid) : (size_t)ridlen;
+	zmq_getsockopt(b->sock, ZMQ_RCVMORE, &more, &optlen);
+	if (!more)
+		return -1;
+	zmq_msg_init(&fr->body);
+	if (zmq_msg_recv(&fr->body, b->sock, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&fr->body);
+		return -1;
+	}
+	/* One frame per message: drain the other parts, refused when handled. */
+	if ((fr->multipart = zmq_msg_more(&fr->body)) != 0)
+		frontend_drain_parts(b->sock);
+	return 1;
+}
+
+/* Decodes `fr` and, for a publish from a unit's own authenticated session whose key is
+ * known now, plans its signature check in `job`. Returns 1 when it did. */
+static int
+frontend_plan(struct broker *b, struct inframe *fr, struct verify_job *job)
+{
+	const Cluebus__Envelope *env;
+	const struct session *s;
+
+	fr->f = NULL;
+	fr->job = NULL;
+	if (fr->multipart || (fr->decode_rc = wire_decode(zmq_msg_data(&fr->body),
+	    zmq_msg_size(&fr->body), &fr->f)) != 0)
+		return 0;
+	if (fr->f->frame_case != CLUEBUS__FRAME__FRAME_PUBLISH)
+		return 0;
+	env = fr->f->publish->envelope;
+	s = frontend_session_of(b, fr->rid, fr->ridlen, zmq_msg_gets(&fr->body, "User-Id"));
+	if (s == NULL || env->sender == NULL || strcmp(env->sender, s->uq->unit) != 0 ||
+	    env->signed_.len > ENVELOPE_MAX ||
+	    registry_key_at(b->reg, env->sender, env->key_id.data, env->key_id.len,
+	    broker_clock_ms(), &job->key) != REG_KEY_OK)
+		return 0;
+	job->env = env;
+	fr->job = job;
+	return 1;
+}
+
+/* A round: take up to `max` frames (and INBOX_BYTES_MAX bytes) off the socket, decode
+ * them, check the publishes' signatures in parallel, then handle every frame in arrival
+ * order on this thread. */
 size_t
 frontend_drain(struct broker *b, size_t max)
 {
-	size_t handled = 0;
+	struct inbox *in = b->inbox;
+	size_t n = 0, bytes = 0, njobs = 0;
+	int r;
 
-	while (handled < max) {
-		uint8_t rid[RID_MAX];
-		zmq_msg_t body;
-		int ridlen, more;
-		size_t optlen = sizeof(more);
-
-		ridlen = zmq_recv(b->sock, rid, sizeof(rid), ZMQ_DONTWAIT);
-		if (ridlen < 0)
-			break;	/* EAGAIN: drained */
-		if (ridlen > (int)sizeof(rid))
-			ridlen = sizeof(rid);
-		zmq_getsockopt(b->sock, ZMQ_RCVMORE, &more, &optlen);
-		if (!more)
-			continue;
-		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, b->sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&body);
-			continue;
-		}
-		if (zmq_msg_more(&body)) {
-			/* One frame per message: drain the other parts and refuse. */
-			struct session *s = frontend_session(b, rid, (size_t)ridlen);
-
-			frontend_drain_parts(b->sock);
-			pipeline_reject(b, s != NULL ? s->uq : NULL, rid, (size_t)ridlen, "",
-			    NULL, 0, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
-			    "more than one frame in a message", NULL, 0);
-		} else {
-			frontend_dispatch(b, rid, (size_t)ridlen, zmq_msg_gets(&body, "User-Id"),
-			    zmq_msg_data(&body), zmq_msg_size(&body));
-		}
-		zmq_msg_close(&body);
-		handled++;
+	if (max > in->cap)
+		max = in->cap;
+	while (n < max && bytes < INBOX_BYTES_MAX && (r = frontend_recv(b, &in->frames[n])) != 0)
+		if (r > 0)
+			bytes += zmq_msg_size(&in->frames[n++].body);
+	for (size_t i = 0; i < n; i++)
+		njobs += (size_t)frontend_plan(b, &in->frames[i], &in->jobs[njobs]);
+	verifypool_run(b->verifier, in->jobs, njobs);
+	for (size_t i = 0; i < n; i++) {
+		frontend_dispatch(b, &in->frames[i]);
+		wire_free(in->frames[i].f);
+		zmq_msg_close(&in->frames[i].body);
 	}
-	return handled;
+	return n;
 }

@@ -164,12 +164,16 @@ main(int argc, char **argv)
 	}
 	if (broker_units_init(&b) != 0)
 		fatalx("out of memory");
+	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
+	    verifypool_default_threads(), &b.verifier)) != 0)
+		fatalx("cannot start the verification threads: %s", cb_strerror(rc));
 	if (frontend_open(&b) != 0)
 		fatalx("cannot open %s", b.cfg.endpoint);
 	if (admin_open(&b) != 0)
 		fatalx("cannot open the admin endpoint %s", b.cfg.admin_endpoint);
-	log_info("started: log head %llu, %zu units",
-	    (unsigned long long)store_head_seq(b.store), b.nunits);
+	log_info("started: log head %llu, %zu units, %u verification threads",
+	    (unsigned long long)store_head_seq(b.store), b.nunits,
+	    verifypool_threads(b.verifier));
 
 	broker_run(&b);
 
@@ -180,6 +184,7 @@ main(int argc, char **argv)
 	    (unsigned long long)b.count.acked, (unsigned long long)b.count.commits);
 	admin_close(&b);
 	frontend_close(&b);
+	verifypool_free(b.verifier);
 	store_close(b.store);
 	registry_free(b.reg);
 	key_free(b.key);

@@ -171,7 +171,7 @@ pipeline_append_message(struct broker *b, Cluebus__Envelope *env, const Cluebus_
 
 void
 pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const Cluebus__Frame *f, const void *raw, size_t rawlen)
+    const Cluebus__Frame *f, const struct verify_job *pre, const void *raw, size_t rawlen)
 {
 	Cluebus__Envelope *env = f->publish->envelope;
 	const uint8_t *hint = f->publish->message_id.data;
@@ -204,7 +204,8 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 	case REG_KEY_REVOKED:
 		REJECT(CLUEBUS__REJECT_CODE__REJECT_REVOKED_KEY, "key is no longer valid");
 	}
-	if (envelope_verify(env, key) != 0)
+	if ((pre != NULL && pre->env == env && pre->key == key ? pre->rc :
+	    envelope_verify(env, key)) != 0)
 		REJECT(CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE,
 		    "signature does not verify over the carried bytes");
 	if (envelope_open(env, &m, &err) != 0) {
@@ -263,17 +264,29 @@ unavailable:
 void
 pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto)
 {
+	(void)b;
+	/* Only what was delivered in this session can be acknowledged. Acks are cumulative:
+	 * the round keeps the highest, logged once per unit when the round commits. */
+	if (upto > uq->sent_upto)
+		upto = uq->sent_upto;
+	if (upto > uq->ack_upto)
+		uq->ack_upto = upto;
+}
+
+/* Logs the round's acknowledgements: one ENTRY_ACK per unit (per 256 items), and takes
+ * the items off the unit's backlog. */
+static void
+pipeline_log_acks(struct broker *b, struct unitq *uq)
+{
 	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 	Cluebus__DeliveryAck da = CLUEBUS__DELIVERY_ACK__INIT;
 	uint8_t hash[CHAIN_HASH_LEN];
-	uint64_t seqs[256];
+	uint64_t seqs[256], upto = uq->ack_upto;
 	size_t n;
 	int rc;
 
-	/* Only what was delivered in this session can be acknowledged. */
-	if (upto > uq->sent_upto)
-		upto = uq->sent_upto;
-	if (upto == 0 || pipeline_txn(b) != 0)
+	uq->ack_upto = 0;
+	if (pipeline_txn(b) != 0)
 		return;
 	do {
 		if ((rc = store_txn_backlog_ack(b->txn, uq->unit, upto, seqs, 256, &n)) != 0) {
@@ -354,6 +367,9 @@ pipeline_commit(struct broker *b)
 {
 	int rc;
 
+	for (size_t i = 0; i < b->nunits; i++)
+		if (b->units[i].ack_upto != 0)
+			pipeline_log_acks(b, &b->units[i]);
 	if (b->txn != NULL && !b->round_failed) {
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;

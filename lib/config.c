@@ -199,9 +199,9 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	static const char *const keys[] = { "endpoint", "data_dir", "key", "transport_key",
 	    "registry", "admin_endpoint", "admin_key",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
-	    "clock_skew_ms", "petition_unit", NULL };
-	long long map_mb = 1024, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
-	    skew = 600000;
+	    "clock_skew_ms", "petition_unit", "verify_threads", NULL };
+	long long map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
+	    skew = 600000, vthreads = -1;
 	const config_setting_t *b;
 	struct cfgctx c;
 	cb_error_t err;
@@ -231,7 +231,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_int(&c, b, "window", 1, 4096, &window)) ||
 	    (rc = cfg_int(&c, b, "redeliver_ms", 100, 3600000, &redeliver)) ||
 	    (rc = cfg_int(&c, b, "peer_timeout_ms", 100, 3600000, &timeout)) ||
-	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)))
+	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)) ||
+	    (rc = cfg_int(&c, b, "verify_threads", 0, 64, &vthreads)))
 		goto out;
 	if ((rc = cfg_string(&c, b, "admin_endpoint", 0, cfg->admin_endpoint,
 	    sizeof(cfg->admin_endpoint))) != 0 ||
@@ -271,6 +272,7 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	cfg->redeliver_ms = redeliver;
 	cfg->peer_timeout_ms = timeout;
 	cfg->clock_skew_ms = skew;
+	cfg->verify_threads = (int)vthreads;
 	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) != 0) {
 		int line = 0, skip = 0;
 

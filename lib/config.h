@@ -29,6 +29,8 @@ typedef struct broker_config {
 	int64_t		 redeliver_ms;		/* resend unacked deliveries after */
 	int64_t		 peer_timeout_ms;	/* a silent peer is offline after */
 	int64_t		 clock_skew_ms;		/* accepted |created - now| */
+	int		 verify_threads;	/* signature-check workers besides the
+						 * loop's thread; -1: one per other CPU */
 	/* Default due times of a referral, by Priority (index 1..3), relative to its log
 	 * time (SPEC §4; seed Art 23). */
 	int64_t		 receipt_due_ms[4];

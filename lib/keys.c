@@ -1,4 +1,10 @@
-/* lib/keys.c — Ed25519 key generation, files, signing and verification (OpenSSL EVP).
+/* lib/keys.c — Ed25519 key generation, files, signing (OpenSSL EVP) and verification.
+ *
+ * Verification uses libsodium's crypto_sign_verify_detached: it is the broker's and the
+ * auditor's bound (SPEC §11) and libsodium verifies about twice as fast as OpenSSL 3.0 on
+ * this kind of machine. It is also the stricter of the two (it refuses small-order keys and
+ * R points and non-canonical encodings), so whatever it accepts OpenSSL accepts as well.
+ * Everything else — keys, files, signing, hashing — stays with OpenSSL.
  *
  * Invariants: (1) a cb_key_t always has its raw public key and key id computed; (2) only
  * files that nobody but the owner can read are accepted as private keys; (3) from OpenSSL
@@ -13,6 +19,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include "cluebus/err.h"
 #include "keys.h"
@@ -205,17 +212,13 @@ key_sign(const cb_key_t *k, const void *msg, size_t len, uint8_t sig[KEY_SIG_LEN
 int
 key_verify(const cb_key_t *k, const void *msg, size_t len, const uint8_t *sig, size_t siglen)
 {
-	EVP_MD_CTX *ctx;
-	int rc = CB_ECRYPTO;
-
 	if (sig == NULL || siglen != KEY_SIG_LEN)
 		return CB_EBADSIG;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return CB_ENOMEM;
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) == 1)
-		rc = EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1 ? 0 : CB_EBADSIG;
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	/* sodium_init() is idempotent and thread-safe; without it libsodium's verify still
+	 * works but picks its implementation lazily. */
+	if (sodium_init() < 0)
+		return CB_ECRYPTO;
+	return crypto_sign_verify_detached(sig, msg, len, k->pub) == 0 ? 0 : CB_EBADSIG;
 }
 
 void

@@ -6,7 +6,7 @@
 #   1. installs the peers' Debian packages when missing (not in BENCH_QUICK) and builds
 #      bench/*.c with the project's flags and build/libcluebus.a;
 #   2. bench/verifyrate: the machine's Ed25519 verifications/s on 1 and 2 threads, with
-#      OpenSSL EVP (as the broker verifies) and with libsodium; measured again at the end,
+#      OpenSSL EVP and with libsodium (as the broker verifies); measured again at the end,
 #      and the better of the two kept (the machine is shared: see docs/performance.md);
 #   3. deploys a private cluebus: keys (cluebus-keygen units), registry, broker.conf from
 #      config/broker.conf.example (every tuning knob at its default: batch_max 256,
@@ -26,6 +26,10 @@
 #      (inotify) for every file in the agents' out/ (publish->out/ latency); then stops
 #      the agents and the broker (SIGTERM; each must exit 0) and times cluebus-audit
 #      verify over that log, with signatures and --chain-only;
+#   6b. scale (BENCH_SCALE clues, default 1,000,000): a fresh log filled at maximum rate
+#      with the recipients offline, the broker killed (SIGKILL) and restarted (time from
+#      exec to ready), then psb's agent draining its backlog while the broker's memory is
+#      read (SPEC §11: RSS < 64 MiB, restart < 1 s);
 #   7. prints one markdown table with the ratios, and exits 0.
 #
 # Environment:
@@ -34,6 +38,8 @@
 #   BENCH_COUNT          N of the maximum-rate accept phase (default 20000)
 #   BENCH_COUNT_ONLINE   N_ON of the maximum-rate phase with recipients (default 5000)
 #   BENCH_RATE, BENCH_SECONDS   the fixed-rate phases (default 1000/s for 10 s)
+#   BENCH_PEERS=0        skip the Redis and RabbitMQ peers (cluebus alone)
+#   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
 #   BENCH_PROFILE=1      instead of all that: the broker under valgrind's callgrind,
 #                        BENCH_COUNT (2000) clues with recipients offline (profile part
 #                        "accept"), then the agents drain them and BENCH_COUNT more clues
@@ -59,15 +65,17 @@ RECIPIENTS="psb ato ato-210302"
 WINDOW=1000
 SIZE=1024
 
+SCALE_N=${BENCH_SCALE:-0}; SCALE_DRAIN_S=10
 if [ "$QUICK" = 1 ]; then
 	N=${BENCH_COUNT:-300}; N_ON=$N; RATE=${BENCH_RATE:-200}; SECS=${BENCH_SECONDS:-2}
+	SCALE_N=${BENCH_SCALE:-500}; SCALE_DRAIN_S=1
 	OUT_WAIT=30; VERIFY_SECS=0.3; PEERS=0
 elif [ "$PROFILE" = 1 ]; then
 	N=${BENCH_COUNT:-2000}; N_ON=$N; RATE=1; SECS=0; OUT_WAIT=0; VERIFY_SECS=0; PEERS=0
 else
 	N=${BENCH_COUNT:-20000}; N_ON=${BENCH_COUNT_ONLINE:-5000}
 	RATE=${BENCH_RATE:-1000}; SECS=${BENCH_SECONDS:-10}
-	OUT_WAIT=90; VERIFY_SECS=1; PEERS=1
+	OUT_WAIT=90; VERIFY_SECS=1; PEERS=${BENCH_PEERS:-1}; SCALE_N=${BENCH_SCALE:-1000000}
 fi
 N_FIXED=$((RATE * SECS))
 
@@ -381,7 +389,7 @@ ts.sort()
 print("%.2f / %.2f" % (ts[len(ts) // 2] * 1e3, ts[int(len(ts) * 0.99)] * 1e3))
 PY
 }
-say "Ed25519 verification rate before the run (OpenSSL EVP as the broker, libsodium)"
+say "Ed25519 verification rate before the run (OpenSSL EVP; libsodium, as the broker)"
 V_BEFORE=$(verify_rates)
 FSYNC_BEFORE=$(fsync_ms)
 
@@ -544,6 +552,48 @@ AUDIT_CHAIN_RATE=$(awk -v n="$AUDIT_ENTRIES" -v t="$(elapsed "$t1" "$t2")" \
     'BEGIN { printf "%.0f", n / t }')
 say "audit: $AUDIT_OUT; chain only in $(elapsed "$t1" "$t2") s"
 
+# ---- 5b. scale: a long log, a kill -9 and a restart, one unit catching up ----
+# SCALE_N clues into a fresh log with the recipients offline (so each of the three keeps a
+# SCALE_N backlog: more than SPEC §11's 100,000 for one unit), the broker killed with
+# SIGKILL, the time from exec to "started" of the next broker, then psb's agent draining
+# its backlog for SCALE_DRAIN_S seconds while the broker's memory is read.
+SCALE_RSS="-"; SCALE_ANON="-"; SCALE_RESTART_MS="-"; SCALE_ENTRIES="-"; SCALE_DB_MB="-"
+SCALE_RATE="-"; SCALE_DRAINED="-"
+if [ "$SCALE_N" -gt 0 ]; then
+	start_broker fresh
+	say "phase scale: $SCALE_N clues into a fresh log, recipients offline"
+	R_SCALE=$(loadgen scale-fill --count "$SCALE_N" --rate max) || die "scale fill failed"
+	SCALE_RATE=$(field "$R_SCALE" rate)
+	say "$R_SCALE"
+	kill -KILL "$BROKER_PID"
+	wait "$BROKER_PID" 2>/dev/null || true
+	forget_pid "$BROKER_PID"
+	SCALE_DB_MB=$(du -m "$D/data" | tail -1 | cut -f1)
+	n=$(grep -c 'cluebus-broker: started:' "$LOGS/broker.log" || true)
+	t0=$(date +%s%N)
+	start broker "$LOGS/broker.log" "$CLUEBUS_BIN/cluebus-broker" -c "$D/broker.conf"
+	until [ "$(grep -c 'cluebus-broker: started:' "$LOGS/broker.log")" -gt "$n" ]; do
+		_alive "$(pid_of broker)" || die "the broker did not restart (see $LOGS)"
+		sleep 0.005
+	done
+	t1=$(date +%s%N)
+	BROKER_PID=$(pid_of broker)
+	SCALE_RESTART_MS=$(( (t1 - t0) / 1000000 ))
+	SCALE_ENTRIES=$(grep 'cluebus-broker: started:' "$LOGS/broker.log" | tail -1 |
+	    grep -o 'log head [0-9]*' | awk '{print $3}')
+	say "scale: restart after kill -9 with $SCALE_ENTRIES entries: $SCALE_RESTART_MS ms"
+	rm -rf "$D/spool/psb/out" "$D/state/psb"
+	mkdir -p "$D/spool/psb/out"
+	start agent-psb "$LOGS/agent-psb.log" "$CLUEBUS_BIN/cluebus-agent" -c "$D/psb.agent.conf"
+	sleep "$SCALE_DRAIN_S"
+	SCALE_RSS=$(awk '/^VmHWM/ {print $2}' "/proc/$BROKER_PID/status")
+	SCALE_ANON=$(awk '/^RssAnon/ {print $2}' "/proc/$BROKER_PID/status")
+	SCALE_DRAINED=$(out_count psb)
+	stop agent-psb
+	stop broker
+	say "scale: broker VmHWM $SCALE_RSS kB, RssAnon $SCALE_ANON kB; psb drained $SCALE_DRAINED"
+fi
+
 # ---- 6. the verification bound, again ----
 
 say "Ed25519 verification rate after the run"
@@ -607,15 +657,18 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | broker peak RSS (VmHWM, with LMDB's mapped file) / own memory (RssAnon), MiB | $(mib "$HWM_KB") / $(mib "$ANON_KB") | < 64 |
 | broker log after the accept phases ($((N + N_FIXED)) messages, 3 backlog items each), MiB | $ACCEPT_DB_MB | |
 | broker log after the online phases: messages / delivery acks / commits / MiB | $ACCEPTED / $ACKED / $COMMITS / $DB_MB | |
+| scale: accepted/s filling a fresh log with $SCALE_N clues (recipients offline) | $(num "$SCALE_RATE") | |
+| scale: restart after kill -9, exec to ready, with $SCALE_ENTRIES entries ($SCALE_DB_MB MiB) and a $SCALE_N backlog for each of 3 units, ms | **$SCALE_RESTART_MS** | < 1000 |
+| scale: broker peak RSS (VmHWM) / own memory (RssAnon) after that restart, psb draining its backlog for ${SCALE_DRAIN_S}s ($SCALE_DRAINED delivered), MiB | **$(mib "$SCALE_RSS")** / $(mib "$SCALE_ANON") | < 64 |
+| Ed25519 verify/s, libsodium (the broker's), 1 / 2 threads (2 threads before–after: $(vrange libsodium 2)) | $(num "$V_NA1") / $(num "$V_NA2") | |
 | Ed25519 verify/s, OpenSSL EVP, 1 / 2 threads (2 threads before–after: $(vrange openssl 2)) | $(num "$V_SSL1") / $(num "$V_SSL2") | |
-| Ed25519 verify/s, libsodium, 1 / 2 threads (2 threads before–after: $(vrange libsodium 2)) | $(num "$V_NA1") / $(num "$V_NA2") | |
 | fdatasync of 4 KiB p50 / p99 ms, before the run; after | $FSYNC_BEFORE; $FSYNC_AFTER | |
 | Redis 7 XADD, appendfsync always, accepted/s | $(num "$REDIS_RATE") | |
 | RabbitMQ 3.10 quorum queue, confirms, accepted/s | $(num "$RABBIT_Q_RATE") | |
 | RabbitMQ 3.10 classic durable queue, confirms, accepted/s | $(num "$RABBIT_C_RATE") | |
-| **cluebus / 2-core verify rate (OpenSSL, the broker's library)** | **$(ratio "$OFF_RATE" "$V_SSL2")** | ≥ 0.8 |
-| cluebus / 2-core verify rate (libsodium) | $(ratio "$OFF_RATE" "$V_NA2") | |
-| cluebus-audit verify: signed messages/s over the whole log ($AUDIT_ENTRIES entries); / 2-core verify rate | $AUDIT_SIG_RATE; $(ratio "$AUDIT_SIG_RATE" "$V_SSL2") | ≥ 0.8 |
+| **cluebus / 2-core verify rate (libsodium, the broker's library)** | **$(ratio "$OFF_RATE" "$V_NA2")** | ≥ 0.8 |
+| cluebus / 2-core verify rate of OpenSSL EVP | $(ratio "$OFF_RATE" "$V_SSL2") | |
+| cluebus-audit verify: signed messages/s over the whole log ($AUDIT_ENTRIES entries); / 2-core verify rate | $AUDIT_SIG_RATE; $(ratio "$AUDIT_SIG_RATE" "$V_NA2") | ≥ 0.8 |
 | cluebus-audit verify --chain-only, entries/s | $AUDIT_CHAIN_RATE | ≥ 500,000 |
 | **cluebus / best durable peer** | **$(ratio "$OFF_RATE" "$BEST_PEER")** | ≥ 1.0 |
 | cluebus / Redis; / RabbitMQ quorum; / RabbitMQ classic | $(ratio "$OFF_RATE" "$REDIS_RATE"); $(ratio "$OFF_RATE" "$RABBIT_Q_RATE"); $(ratio "$OFF_RATE" "$RABBIT_C_RATE") | |

@@ -101,6 +101,10 @@ static const struct bad_config bad_configs[] = {
 	    BROKER("  batch_max = 5000;\n"), BNAME ":7:", "'batch_max' must be in 1..4096" },
 	{ "A map size of zero is refused", 0,
 	    BROKER("  map_size_mb = 0;\n"), BNAME ":7:", "'map_size_mb' must be in 1..1048576" },
+	{ "A negative number of verification threads is refused", 0,
+	    BROKER("  verify_threads = -1;\n"), BNAME ":7:", "'verify_threads' must be in 0..64" },
+	{ "More than 64 verification threads are refused", 0,
+	    BROKER("  verify_threads = 65;\n"), BNAME ":7:", "'verify_threads' must be in 0..64" },
 	{ "A clock skew under one second is refused", 0,
 	    BROKER("  clock_skew_ms = 999;\n"), BNAME ":7:",
 	    "'clock_skew_ms' must be in 1000..86400000" },
@@ -188,12 +192,13 @@ test_a_minimal_broker_config_gets_the_documented_defaults(void **state)
 	if (config_broker_parse(BNAME, BROKER("\n"), &cfg, errbuf, sizeof(errbuf)) != 0)
 		fail_msg("%s", errbuf);
 	assert_string_equal(cfg.endpoint, "tcp://127.0.0.1:7700");
-	assert_int_equal(cfg.map_size, (size_t)1 << 30);
+	assert_int_equal(cfg.map_size, (size_t)16 << 30);
 	assert_int_equal(cfg.batch_max, 256);
 	assert_int_equal(cfg.window, 128);
 	assert_int_equal(cfg.redeliver_ms, 10000);
 	assert_int_equal(cfg.peer_timeout_ms, 15000);
 	assert_int_equal(cfg.clock_skew_ms, 600000);
+	assert_int_equal(cfg.verify_threads, -1);
 	assert_non_null(cfg.route);
 	assert_string_equal(route_office(cfg.route), "ato");
 	config_broker_free(&cfg);
@@ -206,6 +211,7 @@ test_every_broker_tunable_is_read_at_its_limits(void **state)
 	static const char text[] = B_HEAD
 	    "  map_size_mb = 1048576L; batch_max = 4096; window = 1;\n"
 	    "  redeliver_ms = 100; peer_timeout_ms = 3600000; clock_skew_ms = 86400000;\n"
+	    "  verify_threads = 64;\n"
 	    "};\n" B_ROUTING;
 	broker_config_t cfg;
 	char errbuf[512];
@@ -219,6 +225,7 @@ test_every_broker_tunable_is_read_at_its_limits(void **state)
 	assert_int_equal(cfg.redeliver_ms, 100);
 	assert_int_equal(cfg.peer_timeout_ms, 3600000);
 	assert_int_equal(cfg.clock_skew_ms, 86400000);
+	assert_int_equal(cfg.verify_threads, 64);
 	config_broker_free(&cfg);
 }
 

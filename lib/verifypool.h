@@ -1,0 +1,33 @@
+/* lib/verifypool.h — batches of signature checks on every core (verifypool.c). */
+#ifndef CB_VERIFYPOOL_H
+#define CB_VERIFYPOOL_H
+
+#include <stddef.h>
+
+#include "cluebus.pb-c.h"
+#include "keys.h"
+
+/* One signature check of a batch. */
+struct verify_job {
+	const Cluebus__Envelope *env;
+	const cb_key_t	*key;
+	int		 rc;		/* envelope_verify's result, set by verifypool_run */
+};
+
+typedef struct verifypool verifypool_t;
+
+/* Starts `threads` workers besides the caller's thread (0: the caller does all). Returns 0
+ * or CB_ENOMEM. The workers block every signal. */
+int	verifypool_new(unsigned threads, verifypool_t **out)
+    __attribute__((warn_unused_result));
+/* Stops the workers. Accepts NULL. */
+void	verifypool_free(verifypool_t *v);
+/* Threads that verify: the workers and the caller. */
+unsigned verifypool_threads(const verifypool_t *v);
+/* Sets jobs[i].rc for every job, on the calling thread and the workers, and returns when
+ * all are done. `v` may be NULL (the caller does all). One caller at a time. */
+void	verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n);
+/* Workers worth starting on this machine: one per online CPU besides the caller's. */
+unsigned verifypool_default_threads(void);
+
+#endif
