@@ -2,7 +2,8 @@
 #
 #   make          binaries in bin/ (gcc by default; CC=clang works too)
 #   make test     installs missing packages, builds with clang + ASan/UBSan in build/asan,
-#                 runs unit tests, fuzz-corpus replay and integration tests against it
+#                 runs unit tests, fuzz-corpus replay and integration tests against it,
+#                 then `make faults` (allocation failure N = 1, 2, ..., build/fault, no ASan)
 #   make demo     installs missing packages, builds, runs the demo scenario in $(DEMO_DIR)
 #
 # O is the object directory and BINDIR the binary directory, so that the sanitizer build
@@ -47,7 +48,8 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
 
 BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 
-.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang bench torture
+.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang bench torture \
+	faults
 .SECONDARY:
 
 all: deps
@@ -117,6 +119,7 @@ test: deps
 	    build-all tests-built
 	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
 	    unit fuzz-replay integration
+	@$(MAKE) --no-print-directory faults
 
 tests-built: $(UNIT_TESTS) $(FUZZ_REPLAY) $(TEST_TOOLS)
 
@@ -131,6 +134,25 @@ fuzz-replay: $(FUZZ_REPLAY)
 integration: build-all $(TEST_TOOLS)
 	@CLUEBUS_BIN=$(abspath $(BINDIR)) CLUEBUS_TEST_TOOLS=$(abspath $(O)/tests/tools) \
 	    tests/integration/run.sh
+
+# ---- allocation-failure injection (tests/fault): no sanitizer, which would own malloc ----
+
+FAULT_O	 = build/fault
+FAULT_OBJ = $(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)) \
+	   $(filter-out $(O)/broker/main.o,$(BROKER_OBJ))
+
+$(O)/tests/fault/%.o: ALL_CFLAGS += -Ibroker
+$(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)): $(wildcard tests/fault/*.h)
+
+# Replies and fatal exits of the broker's pipeline are caught by the harness (--wrap).
+$(O)/tests/fault/test_alloc_faults: $(FAULT_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -Wl,--wrap=wire_send -Wl,--wrap=fatalx -o $@ $^ $(LIBS)
+
+faults: deps
+	@$(MAKE) --no-print-directory O=$(FAULT_O) BINDIR=$(FAULT_O)/bin SAN= CFLAGS="-O1 -g" \
+	    $(FAULT_O)/tests/fault/test_alloc_faults
+	@echo "== allocation failure injection"
+	@$(FAULT_O)/tests/fault/test_alloc_faults
 
 # ---- fuzzing with libFuzzer (clang) ----
 

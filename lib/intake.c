@@ -22,6 +22,7 @@
  * accepts: an enum value without a name renders as its number, a time outside 1970..9999
  * as its milliseconds, a uint64 above the JSON integer range as a decimal string, and a
  * string that is not valid UTF-8 with its non-ASCII bytes replaced by '?'. */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -937,7 +938,10 @@ string_new(const char *s)
 
 	if (s == NULL)
 		s = "";
-	if ((v = json_string(s)) != NULL)
+	/* json_string() fails for bad UTF-8 (before allocating) or when out of memory: only
+	 * the first may be rendered as ASCII, or a valid text would come out as "???". */
+	errno = 0;
+	if ((v = json_string(s)) != NULL || errno == ENOMEM)
 		return v;
 	if ((ascii = strdup(s)) == NULL)
 		return NULL;

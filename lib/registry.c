@@ -79,6 +79,12 @@ registry_add_key(struct reg_entry *u, const Cluebus__Registry *rec, int64_t at_m
 		return CB_EMALFORMED;
 	}
 	if (key_from_public(rec->sign_public.data, rec->sign_public.len, &k) != 0) {
+		/* OpenSSL takes any 32 bytes as an Ed25519 public key: with the right length,
+		 * the failure is OpenSSL's (out of memory), not the record's. */
+		if (rec->sign_public.len == KEY_PUBLIC_LEN) {
+			cb_error_set(err, "sign_public", "out of memory");
+			return CB_ENOMEM;
+		}
 		cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key");
 		return CB_EMALFORMED;
 	}
@@ -156,6 +162,9 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 	int64_t when = rec->effective_ms > 0 ? rec->effective_ms : at_ms;
 	char *liaison;
 
+	/* What `err` says when a CB_ENOMEM return below does not set it: err.h promises a
+	 * valid `err` after every failure (audit.c prints it). */
+	cb_error_set(err, "(registry)", "out of memory");
 	if (!unit_id_valid(rec->unit)) {
 		cb_error_set(err, "unit", "not a unit id");
 		return CB_EMALFORMED;
@@ -530,9 +539,13 @@ registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, 
 	if (len > REGISTRY_MAX_FILE)
 		return cb_error_set(err, "(document)", "larger than %d bytes", REGISTRY_MAX_FILE),
 		    CB_ETOOBIG;
-	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		/* jansson gives no text (nor a code) when it cannot allocate its lexer. */
+		if (jerr.text[0] == '\0' || json_error_code(&jerr) == json_error_out_of_memory)
+			return cb_error_set(err, "(document)", "out of memory"), CB_ENOMEM;
 		return cb_error_set(err, "(document)", "line %d column %d: %s", jerr.line,
 		    jerr.column, jerr.text), CB_EMALFORMED;
+	}
 	units = json_object_get(root, "units");
 	if (!json_is_object(root) || !json_is_array(units) || json_array_size(units) == 0 ||
 	    json_array_size(units) > REGISTRY_MAX_UNITS) {

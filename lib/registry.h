@@ -47,8 +47,8 @@ void	registry_free(registry_t *r);
  * 64 hex, "transport_public"?: Z85}, "city"?: {...}}.
  * Every unit gets an ADD_UNIT record, and the broker key (last) a BROKER_KEY record,
  * appended to *records (caller frees each with protobuf_c_message_free_unpacked and the
- * array with free). Returns 0, or CB_EMALFORMED / CB_ETOOBIG / CB_EIO with `err` naming
- * the field. */
+ * array with free). Returns 0, or CB_EMALFORMED / CB_ETOOBIG / CB_EIO / CB_ENOMEM with
+ * `err` naming the field. */
 int	registry_parse_file(const char *path, Cluebus__Registry ***records, size_t *n,
     cb_error_t *err) __attribute__((warn_unused_result));
 int	registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records,
