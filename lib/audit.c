@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "envelope.h"
 #include "registry.h"
+#include "unpack.h"
 #include "util.h"
 
 struct walk {
@@ -41,10 +42,14 @@ walk_fail(struct walk *w, uint64_t seq, const char *fmt, const char *detail)
 static int
 walk_genesis(struct walk *w, uint64_t seq, const Cluebus__Envelope *env)
 {
-	Cluebus__Message *m = cluebus__message__unpack(NULL, env->signed_.len, env->signed_.data);
+	ProtobufCMessage *pm = NULL;
+	Cluebus__Message *m = NULL;
 	cb_key_t *k = NULL;
 	int rc = 0;
 
+	if (unpack_bounded(&cluebus__message__descriptor, env->signed_.data, env->signed_.len,
+	    &pm) == 0)
+		m = (Cluebus__Message *)pm;
 	if (m == NULL || m->body_case != CLUEBUS__MESSAGE__BODY_REGISTRY ||
 	    m->registry->op != CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY ||
 	    key_from_public(m->registry->sign_public.data, m->registry->sign_public.len, &k))

@@ -6,8 +6,12 @@
 
 #include "chain.h"
 #include "cluebus/err.h"
+#include "unpack.h"
 
 static const char chain_tag[] = "cluebus-entry-v1";
+
+_Static_assert(UNPACK_FACTOR == 4 && UNPACK_SLACK == 64 * 1024,
+    "CHAIN_WHY_EXPANDS names the budget of lib/unpack.h");
 
 int
 chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
@@ -25,16 +29,37 @@ chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
 	return ok ? 0 : CB_ECRYPTO;
 }
 
+/* chain_decode, saying why it failed in `why` (static). The entry is decoded within
+ * unpack_budget() of its size: a log copied from elsewhere is outside input. */
+static int
+chain_unpack(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogEntry **e,
+    const char **why)
+{
+	ProtobufCMessage *m = NULL;
+	int rc;
+
+	if (len < CHAIN_HASH_LEN) {
+		*why = "entry does not decode";
+		return CB_ECORRUPT;
+	}
+	rc = unpack_bounded(&cluebus__log_entry__descriptor, val + CHAIN_HASH_LEN,
+	    len - CHAIN_HASH_LEN, &m);
+	if (rc != 0) {
+		*why = rc == CB_ETOOBIG ? CHAIN_WHY_EXPANDS : rc == CB_ENOMEM ?
+		    "out of memory while decoding the entry" : "entry does not decode";
+		return CB_ECORRUPT;
+	}
+	*e = (Cluebus__LogEntry *)m;
+	*hash = val;
+	return 0;
+}
+
 int
 chain_decode(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogEntry **e)
 {
-	if (len < CHAIN_HASH_LEN)
-		return CB_ECORRUPT;
-	*e = cluebus__log_entry__unpack(NULL, len - CHAIN_HASH_LEN, val + CHAIN_HASH_LEN);
-	if (*e == NULL)
-		return CB_ECORRUPT;
-	*hash = val;
-	return 0;
+	const char *why;
+
+	return chain_unpack(val, len, hash, e, &why);
 }
 
 int
@@ -46,10 +71,8 @@ chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHA
 	Cluebus__LogEntry *e;
 	int rc = CB_ECORRUPT;
 
-	if (chain_decode(val, len, &recorded, &e) != 0) {
-		*why = "entry does not decode";
+	if (chain_unpack(val, len, &recorded, &e, why) != 0)
 		return CB_ECORRUPT;
-	}
 	if (chain_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, h) != 0)
 		*why = "hash computation failed";
 	else if (CRYPTO_memcmp(h, recorded, CHAIN_HASH_LEN) != 0)

@@ -17,9 +17,13 @@
 int	chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
     __attribute__((warn_unused_result));
 
+/* What chain_check says of an entry that protobuf-c would need more than
+ * unpack_budget(its size) bytes to decode (lib/unpack.h). */
+#define CHAIN_WHY_EXPANDS	"entry expands beyond 4 bytes per byte + 64 KiB when decoded"
+
 /* Splits a stored value into its recorded hash and a new LogEntry (free with
- * cluebus__log_entry__free_unpacked(e, NULL)). Checks nothing but the encoding.
- * Returns 0 or CB_ECORRUPT. */
+ * cluebus__log_entry__free_unpacked(e, NULL)). Checks nothing but the encoding, decoded
+ * within unpack_budget() of its size. Returns 0 or CB_ECORRUPT. */
 int	chain_decode(const uint8_t *val, size_t len, const uint8_t **hash,
     Cluebus__LogEntry **e) __attribute__((warn_unused_result));
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "unpack.h"
 #include "util.h"
 
 int
@@ -59,6 +60,7 @@ envelope_verify(const Cluebus__Envelope *env, const cb_key_t *key)
 int
 envelope_open(const Cluebus__Envelope *env, Cluebus__Message **out, cb_error_t *err)
 {
+	ProtobufCMessage *pm = NULL;
 	Cluebus__Message *m;
 	int rc;
 
@@ -66,11 +68,22 @@ envelope_open(const Cluebus__Envelope *env, Cluebus__Message **out, cb_error_t *
 		cb_error_set(err, "envelope.signed", "larger than %d bytes", ENVELOPE_MAX);
 		return CB_EMALFORMED;
 	}
-	m = cluebus__message__unpack(NULL, env->signed_.len, env->signed_.data);
-	if (m == NULL) {
+	rc = unpack_bounded(&cluebus__message__descriptor, env->signed_.data, env->signed_.len,
+	    &pm);
+	if (rc == CB_ENOMEM) {
+		cb_error_set(err, "envelope.signed", "out of memory while decoding");
+		return CB_ENOMEM;
+	}
+	if (rc == CB_ETOOBIG) {
+		cb_error_set(err, "envelope.signed", "expands beyond %zu bytes when decoded",
+		    unpack_budget(env->signed_.len));
+		return CB_EMALFORMED;
+	}
+	if (rc != 0) {
 		cb_error_set(err, "envelope.signed", "not a valid Message encoding");
 		return CB_EMALFORMED;
 	}
+	m = (Cluebus__Message *)pm;
 	if (strcmp(m->sender, env->sender != NULL ? env->sender : "") != 0) {
 		cb_error_set(err, "sender", "signed sender differs from the envelope's");
 		rc = CB_EMALFORMED;

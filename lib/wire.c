@@ -1,4 +1,9 @@
-/* lib/wire.c — encode, decode and send agent <-> broker frames. */
+/* lib/wire.c — encode, decode and send agent <-> broker frames.
+ *
+ * Decoding is bounded twice before anything else looks at a frame: by its size
+ * (WIRE_MAX_FRAME) and by what protobuf-c may allocate to decode it (unpack_budget() of the
+ * size, lib/unpack.c), so a frame of empty repeated or unknown fields is refused instead
+ * of costing dozens of times its size. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,26 +11,56 @@
 #include <zmq.h>
 
 #include "cluebus/err.h"
+#include "unpack.h"
 #include "util.h"
 #include "wire.h"
 
 int
-wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
+wire_decode_err(const void *buf, size_t len, Cluebus__Frame **out, cb_error_t *err)
 {
+	ProtobufCMessage *m = NULL;
 	Cluebus__Frame *f;
+	int rc;
 
-	if (len > WIRE_MAX_FRAME)
+	if (len > WIRE_MAX_FRAME) {
+		cb_error_set(err, "frame", "larger than %d bytes", WIRE_MAX_FRAME);
 		return CB_ETOOBIG;
-	if ((f = cluebus__frame__unpack(NULL, len, buf)) == NULL)
-		return CB_EMALFORMED;
-	if (f->frame_case == CLUEBUS__FRAME__FRAME__NOT_SET ||
-	    (f->frame_case == CLUEBUS__FRAME__FRAME_PUBLISH && f->publish->envelope == NULL) ||
-	    (f->frame_case == CLUEBUS__FRAME__FRAME_DELIVER && f->deliver->envelope == NULL)) {
+	}
+	if ((rc = unpack_bounded(&cluebus__frame__descriptor, buf, len, &m)) != 0) {
+		if (rc == CB_ETOOBIG)
+			cb_error_set(err, "frame", "frame expands beyond %zu bytes when decoded",
+			    unpack_budget(len));
+		else if (rc == CB_ENOMEM)
+			cb_error_set(err, "frame", "out of memory while decoding");
+		else
+			cb_error_set(err, "frame", "not a valid Frame encoding");
+		return rc;
+	}
+	f = (Cluebus__Frame *)m;
+	if (f->frame_case == CLUEBUS__FRAME__FRAME__NOT_SET) {
+		cb_error_set(err, "frame", "no frame type set");
+		rc = CB_EMALFORMED;
+	} else if (f->frame_case == CLUEBUS__FRAME__FRAME_PUBLISH &&
+	    f->publish->envelope == NULL) {
+		cb_error_set(err, "publish.envelope", "missing");
+		rc = CB_EMALFORMED;
+	} else if (f->frame_case == CLUEBUS__FRAME__FRAME_DELIVER &&
+	    f->deliver->envelope == NULL) {
+		cb_error_set(err, "deliver.envelope", "missing");
+		rc = CB_EMALFORMED;
+	}
+	if (rc != 0) {
 		wire_free(f);
-		return CB_EMALFORMED;
+		return rc;
 	}
 	*out = f;
 	return 0;
+}
+
+int
+wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
+{
+	return wire_decode_err(buf, len, out, NULL);
 }
 
 static void

@@ -1,20 +1,30 @@
 /* lib/wire.h — agent <-> broker frames over ZeroMQ.
  *
  * One Frame per ZeroMQ message (ROUTER side: routing id, then the frame). Decoding bounds
- * the size before parsing and refuses a frame with no body set. */
+ * the size before parsing, the memory the parser may allocate while parsing, and refuses a
+ * frame with no body set. */
 #ifndef CB_WIRE_H
 #define CB_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluebus/err.h"
 #include "cluebus.pb-c.h"
 
 #define WIRE_MAX_FRAME	(1024 * 1024)
 #define WIRE_PROTOCOL	1
 
-/* Parses a frame. Returns 0 with a new Frame (free with wire_free), CB_ETOOBIG or
- * CB_EMALFORMED. */
+/* Parses a frame. Returns 0 with a new Frame (free with wire_free; plain
+ * cluebus__frame__free_unpacked(f, NULL) is right too); CB_ETOOBIG when the frame is larger
+ * than WIRE_MAX_FRAME or would allocate more than unpack_budget(len) bytes to decode (empty
+ * repeated fields, unknown fields); CB_EMALFORMED when it does not parse, sets no frame,
+ * or is a publish or delivery without an envelope; CB_ENOMEM. *out is untouched on
+ * failure. `err` (may be NULL) says why, e.g. "frame expands beyond 4259840 bytes when
+ * decoded". */
+int	wire_decode_err(const void *buf, size_t len, Cluebus__Frame **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+/* wire_decode_err without the reason. */
 int	wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
     __attribute__((warn_unused_result));
 /* Sends `f` on `sock`, preceded by the routing id when `rid` is not NULL (ROUTER). Never

@@ -1,12 +1,14 @@
 /* tests/fuzz/fuzz_wire.c — libFuzzer target for the frame decoder (lib/wire.c) and, behind it,
  * the envelope parser and message checks (lib/envelope.c).
  *
- * Feeds arbitrary bytes to wire_decode(). A publish or delivery carries an envelope: the
+ * Feeds arbitrary bytes to wire_decode_err(). A publish or delivery carries an envelope: the
  * broker parses the signed bytes only after verifying them, but the parser must hold up on
  * anything, so its envelope goes to envelope_open() here without a signature check, and its
  * signed bytes, parsed on their own, go to message_validate(). Broken promises abort:
- * decoding returns only its documented codes and never a frame with nothing set; a refusal
- * names the field; what envelope_open accepts agrees with its hints and validates. */
+ * decoding returns only its documented codes, with a reason, and never a frame with nothing
+ * set; "too large" below WIRE_MAX_FRAME only for a frame that expands beyond its decode
+ * budget; a refusal names the field; what envelope_open accepts agrees with its hints and
+ * validates. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +63,19 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Cluebus__Frame *f = NULL;
+	cb_error_t err;
 	int rc;
 
-	rc = wire_decode(data, size, &f);
+	memset(&err, 0, sizeof(err));
+	rc = wire_decode_err(data, size, &f, &err);
 	if (rc != 0) {
+		/* Too big is said of a frame over the limit, or of one that would expand
+		 * beyond its decode budget, and says which; a refusal always says why. */
 		if (f != NULL || (rc != CB_EMALFORMED && rc != CB_ETOOBIG) ||
-		    (rc == CB_ETOOBIG && size <= WIRE_MAX_FRAME))
+		    (size > WIRE_MAX_FRAME && rc != CB_ETOOBIG) ||
+		    (rc == CB_ETOOBIG && size <= WIRE_MAX_FRAME &&
+		    strstr(err.reason, "expands beyond") == NULL) ||
+		    err.field[0] == '\0' || err.reason[0] == '\0')
 			abort();
 		return 0;
 	}
