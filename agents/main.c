@@ -1,5 +1,11 @@
 /* agents/main.c — cluebus-agent: one process per agency, a spool directory on one side
- * and the broker on the other. Agency differences live in the config file only. */
+ * and the broker on the other. Agency differences live in the config file only.
+ *
+ * The loop: scan in/ now and then; wait for an event; then take every event that is ready
+ * at once (up to SPOOL_BATCH_MAX), staging each into the spool and releasing it, and
+ * complete them together: spool_commit (their files durable and visible), then
+ * cb_client_flush (one store commit, one cumulative Ack). A batch never waits for more
+ * events: at a low rate it holds one. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,12 +35,42 @@ usage(void)
 	exit(2);
 }
 
+/* Stages `ev` and every event ready after it (up to SPOOL_BATCH_MAX), then makes them
+ * durable and done together. An event that cannot be staged stays current: it is tried
+ * again by the next round, after a pause. */
+static void
+agent_complete(cb_client_t *c, struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
+{
+	size_t taken = 0;
+	int stuck = 0;
+
+	do {
+		if (spool_stage(sp, b, ev) != 0 || cb_client_release(c, ev) != 0) {
+			stuck = 1;
+			break;
+		}
+	} while (++taken < SPOOL_BATCH_MAX && cb_client_next(c, 0, &ev) == 0);
+	while (spool_commit(sp, b) != 0 || cb_client_flush(c) != 0) {
+		log_warnx("could not record %zu events; retrying shortly", taken);
+		if (stop_requested)
+			return;	/* not flushed: they surface again at the next start */
+		usleep(200 * 1000);
+	}
+	log_debug("completed %zu events in one commit", taken);
+	if (stuck) {
+		log_warnx("could not record an event; retrying shortly");
+		usleep(200 * 1000);
+	}
+}
+
 static void
 agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
 {
+	struct spool_batch batch;
 	int64_t last_scan = 0;
 	int busy = 0;	/* the last scan left documents in in/: scan again soon */
 
+	memset(&batch, 0, sizeof(batch));
 	while (!stop_requested) {
 		const cb_event_t *ev;
 		int64_t now = clock_mono_ms();
@@ -52,11 +88,9 @@ agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
 			usleep(100 * 1000);
 			continue;
 		}
-		if (spool_handle(sp, ev) != 0 || cb_client_done(c, ev) != 0) {
-			log_warnx("could not record an event; retrying shortly");
-			usleep(200 * 1000);
-		}
+		agent_complete(c, sp, &batch, ev);
 	}
+	spool_batch_free(&batch);
 }
 
 int

@@ -5,8 +5,25 @@
  * pending/ files the client store does not know. Outcomes write the receipt or error file
  * first and then move the document, so a document in sent/ always has its receipt. Inbound
  * file names are derived from the log sequence number, so rewriting one after a crash
- * replaces it instead of duplicating it. */
+ * replaces it instead of duplicating it.
+ *
+ * Events are completed in batches (one directory fsync and one client flush per batch
+ * instead of four fsyncs per event): spool_stage writes each event's files under hidden
+ * names without syncing them; spool_commit then makes the data durable with one syncfs()
+ * per file system, renames the files into place and fsyncs each directory once. Only after
+ * that does the caller flush the client, which acknowledges the batch to the broker.
+ * Invariants: (1) a file appears under its visible name only with its data durable, so
+ * out/ never shows a partial file, even after a power loss; (2) nothing is acknowledged
+ * before its rename is durable; (3) a failed commit keeps the batch and writes it whole
+ * again on the next try (the data are kept in memory until the commit succeeds).
+ *
+ * Measured on this machine's ext4 (3 processes at once, 1.6 KB files, see
+ * docs/performance.md): fsync per file + directory fsync ≈ 400 files/s per process;
+ * fdatasync per file, one directory fsync per batch of 64 ≈ 480/s; one syncfs per batch of
+ * 64 + one directory fsync ≈ 1,100/s. */
+#define _GNU_SOURCE	/* syncfs */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,13 +271,140 @@ spool_recover(struct spool *sp, cb_client_t *c)
 	return 0;
 }
 
+/* ---- staged, batched completion of events ---- */
+
+enum {
+	SPOOL_DIR_OUT = 1 << 0,
+	SPOOL_DIR_QUARANTINE = 1 << 1,
+	SPOOL_DIR_SENT = 1 << 2,
+	SPOOL_DIR_REJECTED = 1 << 3,
+};
+
+static const char *
+spool_dir_path(const struct spool *sp, unsigned bit)
+{
+	switch (bit) {
+	case SPOOL_DIR_OUT: return sp->out;
+	case SPOOL_DIR_QUARANTINE: return sp->quarantine;
+	case SPOOL_DIR_SENT: return sp->sent;
+	default: return sp->rejected;
+	}
+}
+
+static void
+spool_step_clear(struct spool_step *st)
+{
+	free(st->from);
+	free(st->to);
+	free(st->data);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+spool_batch_free(struct spool_batch *b)
+{
+	for (size_t i = 0; i < b->nsteps; i++)
+		spool_step_clear(&b->steps[i]);
+	free(b->steps);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Writes `len` bytes to `tmp` (created or truncated), without syncing: spool_commit syncs
+ * the whole batch at once. */
 static int
-spool_outcome(struct spool *sp, const cb_event_t *ev)
+spool_write_plain(const char *tmp, const char *data, size_t len)
+{
+	int fd, saved;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
+		return CB_EIO;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		data += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, 0640) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return CB_EIO;
+}
+
+/* Appends a step. With `data`: writes it to a hidden file beside `target` now and takes a
+ * copy of it; the step renames that file to `target`. Without: the step renames `src` to
+ * `target` (a missing `src` is fine then: moved before a crash). */
+static int
+spool_add_step(struct spool_batch *b, unsigned dir, const char *src, const char *target,
+    const char *data, size_t len)
+{
+	struct spool_step st = { NULL, NULL, NULL, 0 };
+	const char *slash = strrchr(target, '/');
+	char tmp[PATH_MAX];
+	int n, rc = CB_ENOMEM;
+
+	if (slash == NULL)
+		return CB_EIO;
+	if (data != NULL) {
+		n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp%ld", (int)(slash - target + 1),
+		    target, slash + 1, (long)getpid());
+		if (n < 0 || (size_t)n >= sizeof(tmp))
+			return CB_EIO;
+		src = tmp;
+	}
+	if (b->nsteps == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 2 * SPOOL_BATCH_MAX;
+		struct spool_step *ns = realloc(b->steps, cap * sizeof(*ns));
+
+		if (ns == NULL)
+			return CB_ENOMEM;
+		b->steps = ns;
+		b->cap = cap;
+	}
+	if ((st.from = strdup(src)) == NULL || (st.to = strdup(target)) == NULL)
+		goto fail;
+	if (data != NULL) {
+		if ((st.data = malloc(len + 1)) == NULL)
+			goto fail;
+		memcpy(st.data, data, len);
+		st.len = len;
+		if ((rc = spool_write_plain(st.from, st.data, st.len)) != 0) {
+			log_warn("spool: write %s", st.from);
+			goto fail;
+		}
+	}
+	b->steps[b->nsteps++] = st;
+	b->dirs |= dir;
+	return 0;
+fail:
+	spool_step_clear(&st);
+	return rc;
+}
+
+/* Stages the receipt or error file of a publish outcome, then the move of the document. */
+static int
+spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
 {
 	int accepted = ev->type == CB_EVENT_ACCEPTED;
-	const char *dir = accepted ? sp->sent : sp->rejected;
+	unsigned bit = accepted ? SPOOL_DIR_SENT : SPOOL_DIR_REJECTED;
+	const char *dir = spool_dir_path(sp, bit);
 	char src[PATH_MAX], dst[PATH_MAX], side[PATH_MAX + 24], when[40];
+	size_t mark = b->nsteps;
 	json_t *doc;
+	char *text;
 	int rc;
 
 	if (ev->tag[0] == '\0' || strchr(ev->tag, '/') != NULL)
@@ -281,34 +425,41 @@ spool_outcome(struct spool *sp, const cb_event_t *ev)
 	}
 	if (doc == NULL)
 		return CB_ENOMEM;
-	rc = spool_write_json(side, doc);
+	text = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
-	if (rc == 0)
-		rc = spool_move(src, dst, dir);
-	if (rc == 0 && accepted)
+	if (text == NULL)
+		return CB_ENOMEM;
+	rc = spool_add_step(b, bit, NULL, side, text, strlen(text));
+	free(text);
+	if (rc == 0 && (rc = spool_add_step(b, bit, src, dst, NULL, 0)) != 0) {
+		spool_step_clear(&b->steps[mark]);	/* all or nothing for this event */
+		b->nsteps = mark;
+	}
+	if (rc != 0)
+		return rc;
+	if (accepted)
 		log_info("spool: %s accepted: message %s seq %llu", ev->tag, ev->message_id,
 		    (unsigned long long)ev->seq);
-	else if (rc == 0)
+	else
 		log_warnx("spool: %s rejected by the broker: message %s: %s: %s", ev->tag,
 		    ev->message_id, ev->reject_name, ev->reason);
-	return rc;
+	return 0;
 }
 
+/* Stages out/SEQ-KIND-ID.json (quarantine/ when the agent's signature check failed). */
 static int
-spool_inbound(struct spool *sp, const cb_event_t *ev)
+spool_stage_inbound(struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
 {
+	unsigned bit = ev->sigcheck == CB_SIG_BAD ? SPOOL_DIR_QUARANTINE : SPOOL_DIR_OUT;
 	char name[128], path[PATH_MAX];
-	const char *dir = ev->sigcheck == CB_SIG_BAD ? sp->quarantine : sp->out;
 	int rc;
 
 	snprintf(name, sizeof(name), "%020llu-%s-%s.json", (unsigned long long)ev->seq,
 	    ev->kind, ev->message_id);
-	if (spool_path(path, dir, name) != 0)
+	if (spool_path(path, spool_dir_path(sp, bit), name) != 0)
 		return CB_EIO;
-	if ((rc = file_write_atomic(path, ev->json, strlen(ev->json), 0640)) != 0) {
-		log_warn("spool: write %s", path);
+	if ((rc = spool_add_step(b, bit, NULL, path, ev->json, strlen(ev->json))) != 0)
 		return rc;
-	}
 	if (ev->sigcheck == CB_SIG_BAD)
 		log_warnx("spool: message %s from %s (seq %llu) fails the agent's signature "
 		    "check; quarantined", ev->message_id, ev->sender,
@@ -320,9 +471,89 @@ spool_inbound(struct spool *sp, const cb_event_t *ev)
 }
 
 int
-spool_handle(struct spool *sp, const cb_event_t *ev)
+spool_stage(struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
 {
 	if (ev->type == CB_EVENT_MESSAGE)
-		return spool_inbound(sp, ev);
-	return spool_outcome(sp, ev);
+		return spool_stage_inbound(sp, b, ev);
+	return spool_stage_outcome(sp, b, ev);
+}
+
+/* Makes the data of every file written since the last commit durable: one syncfs() per
+ * file system holding a directory of the batch (normally one). */
+static int
+spool_sync_data(struct spool *sp, unsigned dirs)
+{
+	dev_t seen[4];
+	size_t nseen = 0;
+
+	for (unsigned bit = 1; bit <= SPOOL_DIR_REJECTED; bit <<= 1) {
+		const char *dir = spool_dir_path(sp, bit);
+		struct stat st;
+		int fd, known = 0;
+
+		if ((dirs & bit) == 0)
+			continue;
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			log_warn("spool: open %s", dir);
+			return CB_EIO;
+		}
+		if (fstat(fd, &st) != 0) {
+			log_warn("spool: stat %s", dir);
+			close(fd);
+			return CB_EIO;
+		}
+		for (size_t i = 0; i < nseen; i++)
+			known |= seen[i] == st.st_dev;
+		if (!known && syncfs(fd) != 0) {
+			log_warn("spool: syncfs %s", dir);
+			close(fd);
+			return CB_EIO;
+		}
+		if (!known)
+			seen[nseen++] = st.st_dev;
+		close(fd);
+	}
+	return 0;
+}
+
+int
+spool_commit(struct spool *sp, struct spool_batch *b)
+{
+	if (b->nsteps == 0)
+		return 0;
+	if (b->rewrite) {
+		for (size_t i = 0; i < b->nsteps; i++) {
+			struct spool_step *st = &b->steps[i];
+
+			if (st->data != NULL && spool_write_plain(st->from, st->data,
+			    st->len) != 0) {
+				log_warn("spool: write %s", st->from);
+				return CB_EIO;
+			}
+		}
+	}
+	b->rewrite = 1;	/* until this commit succeeded */
+	if (spool_sync_data(sp, b->dirs) != 0)
+		return CB_EIO;
+	for (size_t i = 0; i < b->nsteps; i++) {
+		/* A document already moved before a crash is fine; a file of ours that is
+		 * missing is not (it was written again just before, or is missing). */
+		if (rename(b->steps[i].from, b->steps[i].to) != 0 &&
+		    (errno != ENOENT || b->steps[i].data != NULL)) {
+			log_warn("spool: rename %s", b->steps[i].from);
+			return CB_EIO;
+		}
+	}
+	for (unsigned bit = 1; bit <= SPOOL_DIR_REJECTED; bit <<= 1) {
+		if ((b->dirs & bit) != 0 && file_sync_dir(spool_dir_path(sp, bit)) != 0) {
+			log_warn("spool: fsync %s", spool_dir_path(sp, bit));
+			return CB_EIO;
+		}
+	}
+	for (size_t i = 0; i < b->nsteps; i++)
+		spool_step_clear(&b->steps[i]);
+	b->nsteps = 0;
+	b->dirs = 0;
+	b->rewrite = 0;
+	return 0;
 }

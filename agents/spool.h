@@ -4,7 +4,8 @@
  *   pending/     taken by the agent: validated, signed, stored, waiting for the broker
  *   sent/        accepted: the document and NAME.receipt.json (message id, seq, hash)
  *   rejected/    refused: the document and NAME.error.json (field, reason, or reject code)
- *   out/         inbound messages, SEQ-KIND-ID.json, each written atomically
+ *   out/         inbound messages, SEQ-KIND-ID.json, each written atomically and durable
+ *                before it is acknowledged (batched: see spool_stage/spool_commit)
  *   quarantine/  inbound messages whose signature the agent could not verify with a key
  *                it holds for the sender: never shown as genuine
  */
@@ -22,6 +23,26 @@ struct spool {
 };
 
 #define SPOOL_SCAN_MAX	64	/* documents taken per scan */
+#define SPOOL_BATCH_MAX	64	/* events staged before one commit (the broker keeps up to
+				 * `window` = 128 deliveries in flight: half of it lets the
+				 * next batch arrive while this one is synced) */
+
+/* One step of a batch: write `data` (when not NULL) to the hidden file `from`, then rename
+ * `from` to `to`. Owned by the batch. */
+struct spool_step {
+	char	*from, *to;
+	char	*data;
+	size_t	 len;
+};
+
+/* Events staged but not yet durable: their files are written under hidden names, the
+ * renames that show them wait for spool_commit. Zero-initialize; spool_batch_free. */
+struct spool_batch {
+	struct spool_step *steps;
+	size_t		 nsteps, cap;
+	unsigned	 dirs;		/* SPOOL_DIR_* bits of the directories written */
+	int		 rewrite;	/* a commit failed: write the files again first */
+};
 
 /* Creates the directories. Returns 0 or CB_EIO. */
 int	spool_open(struct spool *sp, const char *root);
@@ -31,8 +52,21 @@ int	spool_recover(struct spool *sp, cb_client_t *c);
 /* Takes up to SPOOL_SCAN_MAX documents from in/ (in name order): moves each to pending/,
  * publishes it or rejects it with an error file. Returns the number taken. */
 int	spool_scan(struct spool *sp, cb_client_t *c);
-/* Writes what an event means into the spool, durably. Returns 0 when the event may be
- * marked done, or CB_EIO (retry later). */
-int	spool_handle(struct spool *sp, const cb_event_t *ev);
+/* Writes what an event means into the spool under hidden names, not yet durably, and
+ * records in `b` how to show it (the event's own file names are derived from it, so
+ * staging the same event again after a crash replaces rather than duplicates). Borrows
+ * `ev` for the call. Returns 0 when the event may be released, or CB_EIO / CB_ENOMEM with
+ * nothing recorded for it (retry later). */
+int	spool_stage(struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
+    __attribute__((warn_unused_result));
+/* Makes every staged event durable and visible: one syncfs() per file system for the
+ * files' data, the renames in staging order (a receipt before its document), one fsync
+ * per directory written. Returns 0 with `b` empty (also when it was empty), or CB_EIO
+ * with `b` kept: call again (the files are written again first). */
+int	spool_commit(struct spool *sp, struct spool_batch *b)
+    __attribute__((warn_unused_result));
+/* Frees what `b` holds (its hidden files stay; they are ignored, and replaced when the
+ * events surface again). Accepts an empty batch. */
+void	spool_batch_free(struct spool_batch *b);
 
 #endif

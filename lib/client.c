@@ -13,9 +13,16 @@
  * LMDB) is the highest seq the application marked done, and anything at or below it is
  * acknowledged again and dropped, so the application sees each message once.
  *
+ * An event leaves the queue by cb_client_done (stored at once) or cb_client_release (kept
+ * in memory: `released_high` for messages, `released` for outcomes) and then
+ * cb_client_flush, which commits the watermark and the outbox deletes of a whole batch in
+ * one transaction and sends one cumulative Ack.
+ *
  * Invariants: (1) a publish is in the outbox before cb_client_publish_json returns 0;
- * (2) an outbox record is deleted only by cb_client_done on its outcome; (3) the broker is
- * acked for seq only after the watermark reached seq durably. */
+ * (2) an outbox record is deleted only by cb_client_done or cb_client_flush on its
+ * outcome; (3) the broker is acked for seq only after the watermark reached seq durably;
+ * (4) watermark <= released_high <= inbound_high, and memory moves only after the commit
+ * succeeded. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +77,10 @@ struct cb_client {
 	MDB_dbi		 outbox, meta;
 	uint64_t	 next_lseq;	/* key of the next publish */
 	uint64_t	 send_cursor;	/* highest lseq taken into flight */
-	uint64_t	 watermark;	/* highest inbound seq done */
+	uint64_t	 watermark;	/* highest inbound seq done, durably */
+	uint64_t	 released_high;	/* highest inbound seq released (>= watermark) */
+	uint64_t	*released;	/* outbox keys of released outcomes, not yet deleted */
+	size_t		 nreleased, released_cap;
 	uint64_t	 inbound_high;	/* highest inbound seq queued as an event */
 
 	void		*zctx, *sock, *monitor;
@@ -123,7 +133,7 @@ client_store_open(cb_client_t *c, const char *dir)
 	k.mv_data = (void *)"watermark", k.mv_size = 9;
 	if (mdb_get(txn, c->meta, &k, &v) == 0 && v.mv_size == 8)
 		c->watermark = be64_get(v.mv_data);
-	c->inbound_high = c->watermark;
+	c->inbound_high = c->released_high = c->watermark;
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
 	return 0;
@@ -839,6 +849,7 @@ cb_client_close(cb_client_t *c)
 	registry_free(c->reg);
 	key_free(c->key);
 	free(c->inflight);
+	free(c->released);
 	free(c);
 }
 
@@ -945,30 +956,103 @@ client_forget_inflight(cb_client_t *c, uint64_t lseq)
 	}
 }
 
+/* Makes every released event done, and the watermark at least `upto` and `extra_lseq`
+ * (when not 0) deleted too, in one transaction. Memory (watermark, released) changes only
+ * after the commit succeeded; then the cumulative Ack goes out. */
+static int
+client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
+{
+	uint64_t wm = upto > c->released_high ? upto : c->released_high;
+	uint8_t key[8], val[8];
+	MDB_val k, v;
+	MDB_txn *txn;
+	int mrc;
+
+	if (wm <= c->watermark && c->nreleased == 0 && extra_lseq == 0)
+		return 0;
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	if (wm > c->watermark) {
+		be64_put(val, wm);
+		k.mv_data = (void *)"watermark", k.mv_size = 9;
+		v.mv_data = val, v.mv_size = 8;
+		if ((mrc = mdb_put(txn, c->meta, &k, &v, 0)) != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i <= c->nreleased; i++) {
+		uint64_t lseq = i < c->nreleased ? c->released[i] : extra_lseq;
+
+		if (lseq == 0)
+			continue;
+		be64_put(key, lseq);
+		k.mv_data = key, k.mv_size = 8;
+		if ((mrc = mdb_del(txn, c->outbox, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)
+			goto fail;
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0)
+		return client_store_fail("commit", mrc);
+	c->nreleased = 0;
+	if (wm > c->watermark) {
+		c->watermark = c->released_high = wm;
+		if (c->state == C_READY && !c->publish_only)
+			client_send_ack(c, wm);
+	}
+	return 0;
+fail:
+	mdb_txn_abort(txn);
+	return client_store_fail("flush", mrc);
+}
+
 int
 cb_client_done(cb_client_t *c, const cb_event_t *ev)
 {
 	struct event_node *n = c->head;
-	uint8_t key[8];
 	int rc;
 
 	if (n == NULL || ev != &n->ev)
 		return CB_EINVAL;
+	if (ev->type == CB_EVENT_MESSAGE)
+		rc = client_commit(c, ev->seq, 0);
+	else
+		rc = client_commit(c, 0, n->lseq);
+	if (rc != 0)
+		return rc;
+	if (ev->type != CB_EVENT_MESSAGE)
+		client_forget_inflight(c, n->lseq);
+	event_pop(c);
+	return 0;
+}
+
+int
+cb_client_release(cb_client_t *c, const cb_event_t *ev)
+{
+	struct event_node *n = c->head;
+
+	if (n == NULL || ev != &n->ev)
+		return CB_EINVAL;
 	if (ev->type == CB_EVENT_MESSAGE) {
-		be64_put(key, ev->seq);
-		if ((rc = client_store_put(c, c->meta, "watermark", 9, key, 8, 0)) != 0)
-			return rc;
-		c->watermark = ev->seq;
-		if (c->state == C_READY)
-			client_send_ack(c, ev->seq);
+		c->released_high = ev->seq;
 	} else {
-		be64_put(key, n->lseq);
-		if ((rc = client_store_put(c, c->outbox, key, 8, NULL, 0, 1)) != 0)
-			return rc;
+		if (c->nreleased == c->released_cap) {
+			size_t cap = c->released_cap ? c->released_cap * 2 : 64;
+			uint64_t *nr = realloc(c->released, cap * sizeof(*nr));
+
+			if (nr == NULL)
+				return CB_ENOMEM;
+			c->released = nr;
+			c->released_cap = cap;
+		}
+		c->released[c->nreleased++] = n->lseq;
 		client_forget_inflight(c, n->lseq);
 	}
 	event_pop(c);
 	return 0;
+}
+
+int
+cb_client_flush(cb_client_t *c)
+{
+	return client_commit(c, 0, 0);
 }
 
 int

@@ -8,7 +8,23 @@
  * Guarantees: a publish that returned 0 survives a crash of this process and any outage of
  * the broker; it is resent with the same message id until answered, so the broker logs it
  * exactly once. Each inbound message is surfaced until the application calls
- * cb_client_done() on it, and never again after that (across restarts too).
+ * cb_client_done() on it (or cb_client_release() and then cb_client_flush()), and never
+ * again after that (across restarts too).
+ *
+ * Completing events one at a time or in batches:
+ *
+ *   cb_client_next -> store what it says -> cb_client_done           (one at a time)
+ *
+ *   cb_client_next -> store it (not yet durably) -> cb_client_release
+ *   cb_client_next(timeout 0) -> ... -> release        (up to N, while one is ready)
+ *   make the stored results durable (e.g. one syncfs + one directory fsync)
+ *   cb_client_flush                           (one store commit, one cumulative Ack)
+ *
+ * cb_client_done costs a store commit (two fsyncs) and an Ack per event; a flush costs
+ * the same for the whole batch. Until flushed, released events are neither acknowledged to
+ * the broker nor recorded: a crash, or cb_client_close(), before cb_client_flush() makes
+ * them surface again on the next open, so the application must handle a repeat
+ * idempotently (the agent names its out/ files after the log sequence number).
  *
  * Threading: a cb_client_t is used by one thread at a time. */
 #ifndef CLUEBUS_CLIENT_H
@@ -78,7 +94,8 @@ typedef struct cb_event {
 int	cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
     __attribute__((warn_unused_result));
 /* Closes the client. Stored publishes and unacknowledged messages are kept for the next
- * open. Accepts NULL. */
+ * open; events released but not flushed are not flushed (they surface again). Accepts
+ * NULL. */
 void	cb_client_close(cb_client_t *c);
 
 /* Validates `json` (SPEC §5), signs it and stores it durably. `tag` (at most 255 bytes,
@@ -88,19 +105,41 @@ void	cb_client_close(cb_client_t *c);
 int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
     char message_id[33], cb_error_t *err) __attribute__((warn_unused_result));
 
-/* Runs the client's I/O for at most `timeout_ms` and yields the oldest event not yet done.
- * The same event is returned again until cb_client_done() is called on it. *ev is owned by
- * the client and valid until cb_client_done() or cb_client_close(). Returns 0 with *ev,
- * CB_ETIMEOUT when there is none, or CB_ESTORE / CB_EIO. */
+/* Runs the client's I/O for at most `timeout_ms` (0: only what is ready now) and yields
+ * the oldest event not yet done or released. The same event is returned again until
+ * cb_client_done() or cb_client_release() is called on it. *ev is owned by the client and
+ * valid until cb_client_done(), cb_client_release() or cb_client_close(). Returns 0 with
+ * *ev, CB_ETIMEOUT when there is none, or CB_ESTORE / CB_EIO. */
 int	cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
     __attribute__((warn_unused_result));
 
 /* Marks the current event handled, durably: an ACCEPTED/REJECTED publish is forgotten; a
  * MESSAGE is acknowledged to the broker (with every earlier one) and never surfaced again.
- * Call it only after the application stored what it needs. Returns 0, CB_EINVAL (not the
- * current event) or CB_ESTORE (nothing changed: call again). */
+ * Every event released before it is flushed in the same commit (as by cb_client_flush).
+ * Call it only after the application stored what it needs, durably. Returns 0, CB_EINVAL
+ * (not the current event) or CB_ESTORE (nothing changed: call again). */
 int	cb_client_done(cb_client_t *c, const cb_event_t *ev)
     __attribute__((warn_unused_result));
+
+/* Marks the current event handled in memory only and moves on: the next cb_client_next()
+ * yields the event after it; *ev is invalid from now on. Nothing is stored and nothing is
+ * acknowledged until cb_client_flush() (or a later cb_client_done()); until then a
+ * redelivery of a released MESSAGE is dropped, and a crash or cb_client_close() makes the
+ * event surface again on the next open (a publish outcome: answered again by the broker,
+ * as a duplicate). Call it once the application has what it needs from *ev (it may still
+ * be making that durable). Returns 0, CB_EINVAL (not the current event; nothing changed)
+ * or CB_ENOMEM (nothing changed). */
+int	cb_client_release(cb_client_t *c, const cb_event_t *ev)
+    __attribute__((warn_unused_result));
+
+/* Marks every released event done, durably, in one store transaction: the MESSAGE
+ * watermark moves to the highest released seq and one cumulative Ack for it goes to the
+ * broker (at the next welcome if not connected now); released publish outcomes are
+ * deleted from the outbox. Call it only after what the application stored for those events
+ * is durable: after it returns 0 they are never surfaced again. Returns 0 (also when
+ * nothing was released) or CB_ESTORE (nothing changed: the events stay released; call
+ * again, or close to have them surface again). */
+int	cb_client_flush(cb_client_t *c) __attribute__((warn_unused_result));
 
 /* Calls fn(tag) for every stored publish not yet done, in publish order (used to reconcile
  * an application's own state after a crash). Returns 0 or CB_ESTORE. */
