@@ -48,6 +48,42 @@ spool_path(char *out, const char *dir, const char *name)
 	return n > 0 && n < PATH_MAX ? 0 : CB_EIO;
 }
 
+/* Whether `name` is one of our temporaries: ".NAME.tmpPID" (spool_add_step,
+ * file_write_atomic). */
+static int
+spool_is_temp(const char *name)
+{
+	const char *t = strrchr(name, '.');
+
+	if (name[0] != '.' || t == NULL || t == name || strncmp(t, ".tmp", 4) != 0 ||
+	    t[4] == '\0')
+		return 0;
+	for (t += 4; *t != '\0'; t++)
+		if (*t < '0' || *t > '9')
+			return 0;
+	return 1;
+}
+
+/* Removes the temporaries a crash left in `dir` (never in in/: the agency's own
+ * temporaries live there). They were never renamed into place, so nothing refers to them. */
+static void
+spool_sweep(const char *dir)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (spool_is_temp(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	if (n > 0)
+		log_info("spool: removed %zu unfinished temporary file%s from %s", n,
+		    n == 1 ? "" : "s", dir);
+}
+
 int
 spool_open(struct spool *sp, const char *root)
 {
@@ -61,6 +97,8 @@ spool_open(struct spool *sp, const char *root)
 			log_warn("spool: %s/%s", root, sub[i]);
 			return CB_EIO;
 		}
+		if (i > 0)
+			spool_sweep(dst[i]);
 	}
 	return 0;
 }

@@ -35,7 +35,11 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	cb_error_t err;
 	int rc;
 
-	if (chain_decode(val, len, &hash, &e) != 0 || e->envelope == NULL) {
+	if ((rc = chain_decode(val, len, &hash, &e)) == CB_ENOMEM) {
+		pc->blocked = 1;	/* try again at the next pump */
+		return rc;
+	}
+	if (rc != 0 || e->envelope == NULL) {
 		if (e != NULL)
 			cluebus__log_entry__free_unpacked(e, NULL);
 		log_warnx("delivery: log entry %llu unreadable", (unsigned long long)seq);

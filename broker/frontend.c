@@ -5,6 +5,7 @@
  * connection (routing id) only by a Hello signed with that unit's current key and a fresh
  * time. Replies to publishes are deferred until the round's commit (durable before ack). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct inframe {
 	zmq_msg_t	 body;
 	int		 multipart;	/* more than one part: refused */
 	int		 decode_rc;
+	cb_error_t	 decode_err;	/* why, when decode_rc != 0 */
 	Cluebus__Frame	*f;		/* decoded, when decode_rc == 0 */
 	struct verify_job *job;		/* a publish checked in advance, or NULL */
 };
@@ -437,12 +439,20 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 		    NULL, 0);
 		return;
 	}
+	if (fr->decode_rc == CB_ENOMEM) {
+		/* Not the frame's fault: no summary logged, and the peer retries. */
+		frontend_defer(b, rid, ridlen, frontend_rejected(NULL, 0,
+		    CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE, "out of memory, retry"), 0, NULL);
+		return;
+	}
 	if (fr->decode_rc != 0) {
+		char why[sizeof(fr->decode_err.field) + sizeof(fr->decode_err.reason) + 4];
+
+		snprintf(why, sizeof(why), "%s: %s", fr->decode_err.field,
+		    fr->decode_err.reason);
 		pipeline_reject(b, uq, rid, ridlen, "", NULL, 0,
 		    fr->decode_rc == CB_ETOOBIG ? CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE :
-		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
-		    fr->decode_rc == CB_ETOOBIG ? "frame too large" : "frame does not parse",
-		    raw, rawlen);
+		    CLUEBUS__REJECT_CODE__REJECT_MALFORMED, why, raw, rawlen);
 		return;
 	}
 	switch (f->frame_case) {
@@ -531,8 +541,8 @@ frontend_plan(struct broker *b, struct inframe *fr, struct verify_job *job)
 
 	fr->f = NULL;
 	fr->job = NULL;
-	if (fr->multipart || (fr->decode_rc = wire_decode(zmq_msg_data(&fr->body),
-	    zmq_msg_size(&fr->body), &fr->f)) != 0)
+	if (fr->multipart || (fr->decode_rc = wire_decode_err(zmq_msg_data(&fr->body),
+	    zmq_msg_size(&fr->body), &fr->f, &fr->decode_err)) != 0)
 		return 0;
 	if (fr->f->frame_case != CLUEBUS__FRAME__FRAME_PUBLISH)
 		return 0;

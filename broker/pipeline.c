@@ -117,8 +117,8 @@ pipeline_dedup(struct broker *b, const Cluebus__Message *m, const uint8_t *rid,
 		return 0;
 	if (rc != 0 || (rc = store_txn_get(b->txn, seq, &val, &len)) != 0)
 		return rc;
-	if (chain_decode(val, len, &hash, &orig) != 0)
-		return CB_ECORRUPT;
+	if ((rc = chain_decode(val, len, &hash, &orig)) != 0)
+		return rc;	/* CB_ENOMEM aborts the round; CB_ECORRUPT stops the broker */
 	same = orig->envelope != NULL && orig->envelope->sender != NULL &&
 	    strcmp(orig->envelope->sender, m->sender) == 0;
 	if (same) {
@@ -208,7 +208,9 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 	    envelope_verify(env, key)) != 0)
 		REJECT(CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE,
 		    "signature does not verify over the carried bytes");
-	if (envelope_open(env, &m, &err) != 0) {
+	if ((rc = envelope_open(env, &m, &err)) == CB_ENOMEM)
+		goto unavailable;	/* not the message's fault: the agent retries */
+	if (rc != 0) {
 		code = CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY;
 		snprintf(reason, sizeof(reason), "%s: %s", err.field, err.reason);
 		goto reject;
@@ -258,7 +260,8 @@ reject:
 unavailable:
 	frontend_defer(b, rid, ridlen, frontend_rejected(hint, hintlen,
 	    CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE, "store unavailable, retry"), 0, NULL);
-	protobuf_c_message_free_unpacked(&m->base, NULL);
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
 void

@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "route.h"
+#include "unpack.h"
 #include "util.h"
 #include "workflow.h"
 
@@ -57,6 +58,20 @@ due_key(int64_t due, const uint8_t *rid, int missed, const char *unit, uint8_t *
 	return 25 + ulen;
 }
 
+/* Decodes a stored obligation: CB_ECORRUPT when it does not parse, CB_ENOMEM (not a
+ * verdict on the store: the round is aborted and retried) when memory ran out. */
+static int
+obl_decode(const uint8_t *val, size_t vlen, Cluebus__Obligation **o)
+{
+	ProtobufCMessage *m;
+	int rc;
+
+	if ((rc = unpack_bounded(&cluebus__obligation__descriptor, val, vlen, &m)) != 0)
+		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	*o = (Cluebus__Obligation *)m;
+	return 0;
+}
+
 static int
 obl_get(struct broker *b, const uint8_t *rid, const char *unit, Cluebus__Obligation **o)
 {
@@ -71,9 +86,7 @@ obl_get(struct broker *b, const uint8_t *rid, const char *unit, Cluebus__Obligat
 	    &vlen);
 	if (rc != 0)
 		return rc;
-	if ((*o = cluebus__obligation__unpack(NULL, vlen, val)) == NULL)
-		return CB_ECORRUPT;
-	return 0;
+	return obl_decode(val, vlen, o);
 }
 
 static int
@@ -164,10 +177,8 @@ obl_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size
 	(void)key, (void)klen;
 	if (l->n >= ROUTE_MAX)
 		return 0;
-	if ((l->o[l->n] = cluebus__obligation__unpack(NULL, vlen, val)) == NULL) {
-		l->rc = CB_ECORRUPT;
-		return CB_ECORRUPT;
-	}
+	if ((l->rc = obl_decode(val, vlen, &l->o[l->n])) != 0)
+		return l->rc;
 	l->n++;
 	return 0;
 }
@@ -230,7 +241,7 @@ workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 			    rlen, "only the office (反拐办) puts referrals under supervision");
 		rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, 16, 16,
 		    obl_collect, &l);
-		if (rc != 0 && l.rc == 0) {
+		if (rc != 0 || l.rc != 0) {	/* the store, or memory: never the message */
 			obl_list_free(&l);
 			return -1;
 		}
@@ -555,10 +566,11 @@ workflow_lookup(struct broker *b, const uint8_t *id, Cluebus__Message **m)
 	if ((rc = store_msgid_get(b->store, id, &seq)) != 0 ||
 	    (rc = store_get(b->store, seq, &val, &len)) != 0)
 		return rc;
-	if (chain_decode(val, len, &hash, &e) != 0 || e->envelope == NULL)
-		rc = CB_ECORRUPT;
-	else if (envelope_open(e->envelope, m, &err) != 0)
-		rc = CB_ECORRUPT;
+	/* Out of memory is not corruption: the round is aborted and retried. */
+	if ((rc = chain_decode(val, len, &hash, &e)) != 0 || e->envelope == NULL)
+		rc = rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	else if ((rc = envelope_open(e->envelope, m, &err)) != 0)
+		rc = rc == CB_ENOMEM ? rc : CB_ECORRUPT;
 	if (e != NULL)
 		cluebus__log_entry__free_unpacked(e, NULL);
 	free(val);

@@ -2,7 +2,16 @@
  *
  * The walk keeps one entry of look-behind: when entry n+1 does not link to entry n while
  * both hash correctly, entry n is the one whose content no longer matches what the chain
- * committed to (it was rewritten and its hash recomputed), so n is reported. */
+ * committed to (it was rewritten and its hash recomputed), so n is reported.
+ *
+ * Signatures bound the walk (SPEC §11), so they are checked in batches on every core
+ * (lib/verifypool.c): the walk goes on with everything else in order and keeps each signed
+ * entry until its batch is checked. A batch is checked when full, before a registry record
+ * is applied (keys must not change under a waiting check), before any other failure is
+ * reported and at the end, so the first bad entry named is still the first in log order.
+ *
+ * Chain-only mode checks hashes, links, sequence and entry structure: no signature, no
+ * message content, no registry. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +23,9 @@
 #include "registry.h"
 #include "unpack.h"
 #include "util.h"
+#include "verifypool.h"
+
+#define WALK_BATCH	512
 
 struct walk {
 	audit_result_t	*res;
@@ -22,6 +34,11 @@ struct walk {
 	int		 sigs;
 	uint64_t	 expect;
 	uint8_t		 prev[CHAIN_HASH_LEN];
+	verifypool_t	*pool;
+	size_t		 njobs;		/* checks waiting */
+	struct verify_job jobs[WALK_BATCH];
+	uint64_t	 seqs[WALK_BATCH];
+	Cluebus__LogEntry *held[WALK_BATCH];	/* the entries their envelopes are in */
 };
 
 static int
@@ -45,14 +62,18 @@ walk_genesis(struct walk *w, uint64_t seq, const Cluebus__Envelope *env)
 	ProtobufCMessage *pm = NULL;
 	Cluebus__Message *m = NULL;
 	cb_key_t *k = NULL;
-	int rc = 0;
+	int rc = 0, urc, krc = CB_EKEY;
 
-	if (unpack_bounded(&cluebus__message__descriptor, env->signed_.data, env->signed_.len,
-	    &pm) == 0)
+	if ((urc = unpack_bounded(&cluebus__message__descriptor, env->signed_.data,
+	    env->signed_.len, &pm)) == 0)
 		m = (Cluebus__Message *)pm;
-	if (m == NULL || m->body_case != CLUEBUS__MESSAGE__BODY_REGISTRY ||
-	    m->registry->op != CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY ||
-	    key_from_public(m->registry->sign_public.data, m->registry->sign_public.len, &k))
+	if (m != NULL && m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
+	    m->registry->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY)
+		krc = key_from_public(m->registry->sign_public.data,
+		    m->registry->sign_public.len, &k);
+	if (urc == CB_ENOMEM || krc == CB_ENOMEM || krc == CB_ECRYPTO)
+		rc = urc == CB_ENOMEM ? urc : krc;	/* says nothing about the log */
+	else if (krc != 0)
 		rc = walk_fail(w, seq, "%s", "the log does not start with the broker key");
 	else if (w->pinned != NULL && memcmp(key_public(k), w->pinned, KEY_PUBLIC_LEN) != 0)
 		rc = walk_fail(w, seq, "%s", "broker key differs from the pinned key");
@@ -64,39 +85,73 @@ walk_genesis(struct walk *w, uint64_t seq, const Cluebus__Envelope *env)
 	return rc;
 }
 
+/* Checks the waiting signatures; names the first that fails. Frees the held entries. */
 static int
-walk_signed(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e)
+walk_flush(struct walk *w)
 {
-	const Cluebus__Envelope *env = e->envelope;
-	Cluebus__Message *m = NULL;
-	const cb_key_t *key;
-	cb_error_t err;
 	int rc = 0;
 
-	if (env == NULL)
-		return walk_fail(w, seq, "%s", "message entry without an envelope");
-	if (w->sigs && seq == 1 && (rc = walk_genesis(w, seq, env)) != 0)
-		return rc;
-	if (w->sigs) {
-		switch (registry_key_at(w->reg, env->sender != NULL ? env->sender : "",
-		    env->key_id.data, env->key_id.len, e->time_ms, &key)) {
-		case REG_KEY_OK:
-			if (envelope_verify(env, key) != 0)
-				return walk_fail(w, seq, "%s", "signature does not verify");
-			break;
-		case REG_KEY_UNKNOWN_UNIT:
-			if (seq == 1)
-				break;	/* the genesis record, checked above */
-			return walk_fail(w, seq, "%s", "sender was not registered at that time");
-		case REG_KEY_UNKNOWN_KEY:
-			return walk_fail(w, seq, "%s", "key id is not the sender's");
-		case REG_KEY_REVOKED:
-			return walk_fail(w, seq, "%s", "key was not valid at that time");
-		}
+	verifypool_run(w->pool, w->jobs, w->njobs);
+	for (size_t i = 0; i < w->njobs; i++) {
+		if (rc == 0 && w->jobs[i].rc != 0)
+			rc = w->jobs[i].rc == CB_EBADSIG ? walk_fail(w, w->seqs[i], "%s",
+			    "signature does not verify") : w->jobs[i].rc;
+		cluebus__log_entry__free_unpacked(w->held[i], NULL);
 	}
-	if (envelope_open(env, &m, &err) != 0) {
+	w->njobs = 0;
+	return rc;
+}
+
+/* Queues the signature check of `e`'s envelope with `key`, taking `e`. */
+static int
+walk_queue(struct walk *w, uint64_t seq, Cluebus__LogEntry *e, const cb_key_t *key)
+{
+	w->jobs[w->njobs].env = e->envelope;
+	w->jobs[w->njobs].key = key;
+	w->seqs[w->njobs] = seq;
+	w->held[w->njobs++] = e;
+	return w->njobs == WALK_BATCH ? walk_flush(w) : 0;
+}
+
+/* The signer's key at the entry's time: 0 with *key (NULL for the genesis record, checked
+ * by walk_genesis), or the failure. */
+static int
+walk_key(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e, const cb_key_t **key)
+{
+	const Cluebus__Envelope *env = e->envelope;
+
+	*key = NULL;
+	switch (registry_key_at(w->reg, env->sender != NULL ? env->sender : "",
+	    env->key_id.data, env->key_id.len, e->time_ms, key)) {
+	case REG_KEY_OK:
+		return 0;
+	case REG_KEY_UNKNOWN_UNIT:
+		if (seq == 1)
+			return 0;	/* the genesis record */
+		return walk_fail(w, seq, "%s", "sender was not registered at that time");
+	case REG_KEY_UNKNOWN_KEY:
+		return walk_fail(w, seq, "%s", "key id is not the sender's");
+	case REG_KEY_REVOKED:
+	default:
+		return walk_fail(w, seq, "%s", "key was not valid at that time");
+	}
+}
+
+/* Opens and checks the message inside a signed entry: valid, and of a kind its sender may
+ * log. Returns 0 with *out (the caller frees it) or the failure. */
+static int
+walk_message(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e,
+    Cluebus__Message **out)
+{
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+	int rc;
+
+	if ((rc = envelope_open(e->envelope, &m, &err)) != 0) {
 		char detail[400];
 
+		if (rc == CB_ENOMEM)
+			return rc;
 		snprintf(detail, sizeof(detail), "%s: %s", err.field, err.reason);
 		return walk_fail(w, seq, "message does not validate: %s", detail);
 	}
@@ -107,84 +162,159 @@ walk_signed(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e)
 	    e->type == CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE &&
 	    strcmp(m->sender, REGISTRY_ADMIN_UNIT) != 0)
 		rc = walk_fail(w, seq, "%s", "a registry record not from the broker or the admin");
-	else if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
-	    registry_apply(w->reg, m->registry, e->time_ms, &err) != 0)
+	if (rc != 0) {
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+/* A signed entry: key, message, signature (queued, taking `e`); a registry record is
+ * applied once every signature up to its own has been checked. */
+static int
+walk_signed(struct walk *w, uint64_t seq, Cluebus__LogEntry *e)
+{
+	Cluebus__Message *m = NULL;
+	const cb_key_t *key;
+	int64_t time_ms = e->time_ms;
+	cb_error_t err;
+	int rc = 0;
+
+	if (e->envelope == NULL) {
+		rc = walk_fail(w, seq, "%s", "message entry without an envelope");
+		goto out;
+	}
+	if (!w->sigs)
+		goto out;	/* chain-only */
+	if ((seq == 1 && (rc = walk_genesis(w, seq, e->envelope)) != 0) ||
+	    (rc = walk_key(w, seq, e, &key)) != 0 || (rc = walk_message(w, seq, e, &m)) != 0)
+		goto out;
+	if (key != NULL) {
+		rc = walk_queue(w, seq, e, key);
+		e = NULL;
+	}
+	if (rc == 0 && m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
+	    (rc = walk_flush(w)) == 0 &&
+	    (rc = registry_apply(w->reg, m->registry, time_ms, &err)) != 0 && rc != CB_ENOMEM)
 		rc = walk_fail(w, seq, "registry record does not apply: %s", err.reason);
-	protobuf_c_message_free_unpacked(&m->base, NULL);
+out:
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	if (e != NULL)
+		cluebus__log_entry__free_unpacked(e, NULL);
+	return rc;
+}
+
+/* The checks of every entry: chain, type, structure. Takes `e`. */
+static int
+walk_checked(struct walk *w, uint64_t seq, Cluebus__LogEntry *e)
+{
+	int rc = 0;
+
+	w->res->entries++;
+	for (size_t i = 0; i < e->n_recipients; i++)
+		if (!unit_id_valid(e->recipients[i])) {
+			rc = walk_fail(w, seq, "%s", "recipient is not a unit id");
+			goto out;
+		}
+	switch (e->type) {
+	case CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE:
+		w->res->messages++;
+		return walk_signed(w, seq, e);
+	case CLUEBUS__ENTRY_TYPE__ENTRY_BROKER:
+		w->res->broker_entries++;
+		return walk_signed(w, seq, e);
+	case CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION:
+		w->res->rejections++;
+		if (e->rejection == NULL)
+			rc = walk_fail(w, seq, "%s", "rejection without summary");
+		break;
+	case CLUEBUS__ENTRY_TYPE__ENTRY_ACK:
+		w->res->acks++;
+		if (e->ack == NULL || !unit_id_valid(e->ack->unit))
+			rc = walk_fail(w, seq, "%s", "acknowledgement without a unit");
+		break;
+	default:
+		rc = walk_fail(w, seq, "%s", "unknown entry type");
+		break;
+	}
+out:
+	cluebus__log_entry__free_unpacked(e, NULL);
 	return rc;
 }
 
 static int
-walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len)
 {
-	struct walk *w = arg;
 	Cluebus__LogEntry *e = NULL;
 	const uint8_t *hash;
-	const char *why;
+	const char *why = "entry does not decode";
 	int rc;
 
 	if (seq != w->expect)
 		return walk_fail(w, w->expect, "%s", "entry missing (sequence gap)");
-	if (chain_check(val, len, seq, w->prev, &why) != 0) {
+	if ((rc = chain_decode(val, len, &hash, &e)) == CB_ECORRUPT)
+		rc = chain_check(val, len, seq, w->prev, &why);	/* for its reason */
+	else if (rc == 0 && (rc = chain_check_decoded(val, len, e, seq, w->prev, &why)) != 0)
+		cluebus__log_entry__free_unpacked(e, NULL);
+	if (rc == CB_ENOMEM || rc == CB_ECRYPTO)
+		return rc;	/* says nothing about the log */
+	if (rc != 0) {
 		/* A correct hash that fails to link: the previous entry was rewritten. */
 		if (seq > 1 && strcmp(why, "prev_hash does not link to the previous entry") == 0)
 			return walk_fail(w, seq - 1, "%s", "entry does not match the hash the next "
 			    "entry links to (rewritten)");
 		return walk_fail(w, seq, "%s", why);
 	}
-	if (chain_decode(val, len, &hash, &e) != 0)
-		return walk_fail(w, seq, "%s", "entry does not decode");
 	memcpy(w->prev, hash, CHAIN_HASH_LEN);
 	w->expect++;
-	w->res->entries++;
-	switch (e->type) {
-	case CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE:
-		w->res->messages++;
-		rc = walk_signed(w, seq, e);
-		break;
-	case CLUEBUS__ENTRY_TYPE__ENTRY_BROKER:
-		w->res->broker_entries++;
-		rc = walk_signed(w, seq, e);
-		break;
-	case CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION:
-		w->res->rejections++;
-		rc = e->rejection == NULL ? walk_fail(w, seq, "%s", "rejection without summary") : 0;
-		break;
-	case CLUEBUS__ENTRY_TYPE__ENTRY_ACK:
-		w->res->acks++;
-		rc = e->ack == NULL || !unit_id_valid(e->ack->unit) ?
-		    walk_fail(w, seq, "%s", "acknowledgement without a unit") : 0;
-		break;
-	default:
-		rc = walk_fail(w, seq, "%s", "unknown entry type");
-		break;
-	}
-	for (size_t i = 0; rc == 0 && i < e->n_recipients; i++)
-		if (!unit_id_valid(e->recipients[i]))
-			rc = walk_fail(w, seq, "%s", "recipient is not a unit id");
-	cluebus__log_entry__free_unpacked(e, NULL);
+	return walk_checked(w, seq, e);
+}
+
+/* store_walk's callback. A failure found here comes after every waiting check: those are
+ * checked first, and an earlier bad signature is the one named. */
+static int
+walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	struct walk *w = arg;
+	int rc, frc;
+
+	if ((rc = walk_one(w, seq, val, len)) != 0 && (frc = walk_flush(w)) != 0)
+		return frc;
 	return rc;
 }
 
 int
 audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 {
-	struct walk w;
+	struct walk *w;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	memset(&w, 0, sizeof(w));
-	w.res = res;
-	w.pinned = pinned;
-	w.sigs = sigs;
-	w.expect = 1;
-	if ((w.reg = registry_new()) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return CB_ENOMEM;
-	rc = store_walk(s, 1, walk_entry, &w);
-	if (rc == 0 && w.expect - 1 != store_head_seq(s))
-		rc = walk_fail(&w, w.expect, "%s", "log ends before its recorded head");
+	w->res = res;
+	w->pinned = pinned;
+	w->sigs = sigs;
+	w->expect = 1;
+	if ((w->reg = registry_new()) == NULL) {
+		free(w);
+		return CB_ENOMEM;
+	}
+	if (sigs && (rc = verifypool_new(verifypool_default_threads(), &w->pool)) != 0)
+		goto out;
+	if ((rc = store_walk(s, 1, walk_entry, w)) == 0)
+		rc = walk_flush(w);
+	if (rc == 0 && w->expect - 1 != store_head_seq(s))
+		rc = walk_fail(w, w->expect, "%s", "log ends before its recorded head");
 	if (rc == 0)
-		memcpy(res->head, w.prev, CHAIN_HASH_LEN);
-	registry_free(w.reg);
+		memcpy(res->head, w->prev, CHAIN_HASH_LEN);
+out:
+	for (size_t i = 0; i < w->njobs; i++)	/* after a store error */
+		cluebus__log_entry__free_unpacked(w->held[i], NULL);
+	verifypool_free(w->pool);
+	registry_free(w->reg);
+	free(w);
 	return rc;
 }

@@ -30,7 +30,8 @@ chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
 }
 
 /* chain_decode, saying why it failed in `why` (static). The entry is decoded within
- * unpack_budget() of its size: a log copied from elsewhere is outside input. */
+ * unpack_budget() of its size: a log copied from elsewhere is outside input. Running out
+ * of memory is CB_ENOMEM, not a verdict on the entry. */
 static int
 chain_unpack(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogEntry **e,
     const char **why)
@@ -44,9 +45,12 @@ chain_unpack(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogE
 	}
 	rc = unpack_bounded(&cluebus__log_entry__descriptor, val + CHAIN_HASH_LEN,
 	    len - CHAIN_HASH_LEN, &m);
+	if (rc == CB_ENOMEM) {
+		*why = "out of memory while decoding the entry";
+		return CB_ENOMEM;
+	}
 	if (rc != 0) {
-		*why = rc == CB_ETOOBIG ? CHAIN_WHY_EXPANDS : rc == CB_ENOMEM ?
-		    "out of memory while decoding the entry" : "entry does not decode";
+		*why = rc == CB_ETOOBIG ? CHAIN_WHY_EXPANDS : "entry does not decode";
 		return CB_ECORRUPT;
 	}
 	*e = (Cluebus__LogEntry *)m;
@@ -63,19 +67,17 @@ chain_decode(const uint8_t *val, size_t len, const uint8_t **hash, Cluebus__LogE
 }
 
 int
-chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN],
-    const char **why)
+chain_check_decoded(const uint8_t *val, size_t len, const Cluebus__LogEntry *e, uint64_t seq,
+    const uint8_t prev[CHAIN_HASH_LEN], const char **why)
 {
 	uint8_t h[CHAIN_HASH_LEN];
-	const uint8_t *recorded;
-	Cluebus__LogEntry *e;
-	int rc = CB_ECORRUPT;
+	int rc;
 
-	if (chain_unpack(val, len, &recorded, &e, why) != 0)
-		return CB_ECORRUPT;
-	if (chain_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, h) != 0)
+	if ((rc = chain_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, h)) != 0) {
 		*why = "hash computation failed";
-	else if (CRYPTO_memcmp(h, recorded, CHAIN_HASH_LEN) != 0)
+		return rc;
+	}
+	if (CRYPTO_memcmp(h, val, CHAIN_HASH_LEN) != 0)
 		*why = "entry bytes do not match its recorded hash";
 	else if (e->seq != seq)
 		*why = "entry records a different sequence number";
@@ -83,7 +85,21 @@ chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHA
 	    CRYPTO_memcmp(e->prev_hash.data, prev, CHAIN_HASH_LEN) != 0)
 		*why = "prev_hash does not link to the previous entry";
 	else
-		rc = 0;
+		return 0;
+	return CB_ECORRUPT;
+}
+
+int
+chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN],
+    const char **why)
+{
+	const uint8_t *recorded;
+	Cluebus__LogEntry *e;
+	int rc;
+
+	if ((rc = chain_unpack(val, len, &recorded, &e, why)) != 0)
+		return rc;
+	rc = chain_check_decoded(val, len, e, seq, prev, why);
 	cluebus__log_entry__free_unpacked(e, NULL);
 	return rc;
 }

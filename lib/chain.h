@@ -23,14 +23,19 @@ int	chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
 
 /* Splits a stored value into its recorded hash and a new LogEntry (free with
  * cluebus__log_entry__free_unpacked(e, NULL)). Checks nothing but the encoding, decoded
- * within unpack_budget() of its size. Returns 0 or CB_ECORRUPT. */
+ * within unpack_budget() of its size. Returns 0, CB_ECORRUPT, or CB_ENOMEM (says nothing
+ * about the entry: retry). */
 int	chain_decode(const uint8_t *val, size_t len, const uint8_t **hash,
     Cluebus__LogEntry **e) __attribute__((warn_unused_result));
 
 /* Checks a stored value: its recorded hash equals chain_hash of its bytes, its seq is
  * `seq`, and its prev_hash equals `prev`. Returns 0, or CB_ECORRUPT with `why` (a static
- * string) saying which check failed. */
+ * string) saying which check failed; CB_ENOMEM / CB_ECRYPTO when it could not tell. */
 int	chain_check(const uint8_t *val, size_t len, uint64_t seq,
     const uint8_t prev[CHAIN_HASH_LEN], const char **why) __attribute__((warn_unused_result));
+/* chain_check of a value already decoded (by chain_decode) into `e`. */
+int	chain_check_decoded(const uint8_t *val, size_t len, const Cluebus__LogEntry *e,
+    uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN], const char **why)
+    __attribute__((warn_unused_result));
 
 #endif

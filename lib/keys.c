@@ -120,9 +120,11 @@ key_from_public(const uint8_t *raw, size_t len, cb_key_t **out)
 
 	if (raw == NULL || len != KEY_PUBLIC_LEN)
 		return CB_EKEY;
+	/* OpenSSL takes any 32 bytes as an Ed25519 public key: a failure here is its own
+	 * (out of memory), not the key's. */
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, len);
 	if (pkey == NULL)
-		return CB_EKEY;
+		return CB_ENOMEM;
 	return key_wrap(pkey, 0, out);
 }
 

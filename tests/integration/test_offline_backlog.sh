@@ -2,7 +2,8 @@
 # A recipient that is offline while 200 clues are published catches up when its agent
 # starts: psb's out/ gets exactly the 200 messages, once each, in log order (file names
 # sort by seq, seqs strictly increase, summaries in publish order), nothing is lost or
-# duplicated, and the log verifies.
+# duplicated, and the log verifies. A temporary file a crash left in out/ is removed when
+# the agent starts; the agency's own dot-files in in/ are not touched.
 . "$(dirname "$0")/lib.sh"
 
 N=200
@@ -19,8 +20,18 @@ wait_for 120 "$N receipts in health's sent/" files_at_least "$(spool health)/sen
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/ entries"
 [ ! -d "$(spool psb)" ] || die "psb's spool exists although its agent never ran"
 
+# What a crash of psb's agent would have left: a temporary in out/ (its own, removed at
+# start) and one of the agency's in in/ (not the agent's: left alone).
+mkdir -p "$(spool psb)/out" "$(spool psb)/in"
+echo '{"partial":' >"$(spool psb)/out/.00000000000000000007-clue-x.json.tmp4242"
+echo '{"partial":' >"$(spool psb)/in/.clue-being-written.json.tmp99"
 start_agent psb
 wait_connected psb
+[ ! -e "$(spool psb)/out/.00000000000000000007-clue-x.json.tmp4242" ] ||
+    die "the agent left a crash's temporary in out/"
+[ -e "$(spool psb)/in/.clue-being-written.json.tmp99" ] ||
+    die "the agent removed a temporary of the agency's in in/"
+rm "$(spool psb)/in/.clue-being-written.json.tmp99"
 wait_for 120 "$N messages in psb's out/" files_at_least "$(spool psb)/out" '*.json' "$N"
 sleep 0.5	# a short grace period in which a duplicate or stray delivery could still land
 
