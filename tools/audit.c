@@ -97,7 +97,7 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	printf("OK %llu entries (%llu messages, %llu broker, %llu rejections, %llu acks)%s; "
 	    "head %s\n", (unsigned long long)res.entries, (unsigned long long)res.messages,
 	    (unsigned long long)res.broker_entries, (unsigned long long)res.rejections,
-	    (unsigned long long)res.acks, chain_only ? ", signatures not checked" : "", head);
+	    (unsigned long long)res.acks, chain_only ? ", signatures and contents not checked" : "", head);
 	return 0;
 }
 
