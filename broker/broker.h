@@ -40,7 +40,7 @@ struct unitq {
 	int		 has_more;	/* backlog may hold undelivered items */
 	int64_t		 last_seen_ms;	/* monotonic */
 	int64_t		 progress_ms;	/* monotonic time of the last send or ack */
-	uint64_t	 ack_upto;	/* the round's highest ack, logged at its commit */
+	uint64_t	 ack_upto;	/* highest ack not logged yet (0: none) */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 };
 
@@ -56,6 +56,7 @@ struct session {
 
 #define SESSIONS_MAX	1024
 #define SESSIONS_PER_UNIT 16	/* a unit's agent, its publish-only clients, reconnects */
+#define ACK_LINGER_MS	10	/* acks alone wait this long for a round to ride along */
 
 /* One frame's worth of work waiting for the round's commit. */
 struct pending {
@@ -90,6 +91,8 @@ struct broker {
 	verifypool_t	*verifier;	/* a round's signature checks on every core */
 
 	store_txn_t	*txn;		/* open during a round with writes */
+	int64_t		 acks_since_ms;	/* monotonic time of the oldest ack not logged
+					 * yet (0: none) */
 	int		 round_failed;	/* a store error: the round is aborted */
 	struct pending	*pending;
 	size_t		 npending, cappending;
@@ -150,8 +153,11 @@ void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, si
 void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
     const char *claimed, const uint8_t *msgid, size_t idlen, int code, const char *reason,
     const void *raw, size_t rawlen);
-/* Records an Ack from `uq` for this round (logged when the round commits). */
+/* Records an Ack from `uq` (logged at the next commit). */
 void	pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto);
+/* Whether the round must be committed now: it wrote or owes replies, or acks have waited
+ * ACK_LINGER_MS. */
+int	pipeline_should_commit(const struct broker *b);
 /* Commits the round (if it wrote anything) and sends every deferred reply. */
 void	pipeline_commit(struct broker *b);
 /* Ensures the round's transaction is open. Returns 0 or CB_ESTORE. */

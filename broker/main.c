@@ -1,7 +1,8 @@
 /* broker/main.c — cluebus-broker: configuration, startup, the event loop, SIGTERM.
  *
  * The loop: wait for frames (at most 50 ms), take up to batch_max of them off the socket,
- * commit the round in one LMDB transaction, send its replies, feed deliveries, run timers.
+ * commit the round in one LMDB transaction (a round of acks alone waits up to
+ * ACK_LINGER_MS for company), send its replies, feed deliveries, run timers.
  * SIGTERM or SIGINT stop the loop after the current round committed. */
 #include <errno.h>
 #include <getopt.h>
@@ -62,15 +63,18 @@ broker_run(struct broker *b)
 		{ b->admin, 0, ZMQ_POLLIN, 0 },
 	};
 	int64_t last_timers = clock_mono_ms();
+	unsigned ticks = 0;
 
 	while (!stop_requested) {
 		int64_t now;
 
-		if (zmq_poll(items, b->admin != NULL ? 3 : 2, 50) < 0 && errno != EINTR)
+		if (zmq_poll(items, b->admin != NULL ? 3 : 2, b->acks_since_ms != 0 ?
+		    ACK_LINGER_MS : 50) < 0 && errno != EINTR)
 			fatalx("poll: %s", zmq_strerror(errno));
 		zap_handle(b);
 		admin_handle(b);
-		if (frontend_drain(b, b->cfg.batch_max) > 0)
+		frontend_drain(b, b->cfg.batch_max);
+		if (pipeline_should_commit(b))
 			pipeline_commit(b);
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
@@ -79,9 +83,13 @@ broker_run(struct broker *b)
 			if (workflow_tick(b) != 0)
 				b->round_failed = 1;
 			pipeline_commit(b);
+			if (++ticks % 10 == 0)
+				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
 		}
 	}
+	if (b->acks_since_ms != 0)
+		pipeline_commit(b);	/* the acks still waiting */
 }
 
 int

@@ -267,13 +267,26 @@ unavailable:
 void
 pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto)
 {
-	(void)b;
 	/* Only what was delivered in this session can be acknowledged. Acks are cumulative:
-	 * the round keeps the highest, logged once per unit when the round commits. */
+	 * the highest is kept and logged once per unit at the next commit. */
 	if (upto > uq->sent_upto)
 		upto = uq->sent_upto;
-	if (upto > uq->ack_upto)
-		uq->ack_upto = upto;
+	if (upto <= uq->ack_upto)
+		return;
+	uq->ack_upto = upto;
+	if (b->acks_since_ms == 0)
+		b->acks_since_ms = clock_mono_ms();
+}
+
+int
+pipeline_should_commit(const struct broker *b)
+{
+	/* Acks alone need no commit of their own: nobody waits for an answer to them, and a
+	 * lost one only means a redelivery the agent drops. They ride along with the next
+	 * round that commits anyway, or wait at most ACK_LINGER_MS (which bounds how long a
+	 * unit's window stays full), saving two fsyncs per ack round. */
+	return b->txn != NULL || b->npending > 0 || b->round_failed ||
+	    (b->acks_since_ms != 0 && clock_mono_ms() - b->acks_since_ms >= ACK_LINGER_MS);
 }
 
 /* Logs the round's acknowledgements: one ENTRY_ACK per unit (per 256 items), and takes
@@ -373,6 +386,7 @@ pipeline_commit(struct broker *b)
 	for (size_t i = 0; i < b->nunits; i++)
 		if (b->units[i].ack_upto != 0)
 			pipeline_log_acks(b, &b->units[i]);
+	b->acks_since_ms = 0;
 	if (b->txn != NULL && !b->round_failed) {
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;

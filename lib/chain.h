@@ -33,6 +33,12 @@ int	chain_decode(const uint8_t *val, size_t len, const uint8_t **hash,
  * string) saying which check failed; CB_ENOMEM / CB_ECRYPTO when it could not tell. */
 int	chain_check(const uint8_t *val, size_t len, uint64_t seq,
     const uint8_t prev[CHAIN_HASH_LEN], const char **why) __attribute__((warn_unused_result));
+/* The two halves of chain_check_decoded: the recorded hash of a decoded value (independent
+ * of every other entry), then its seq and its link to `prev`. */
+int	chain_check_hash(const uint8_t *val, size_t len, const char **why)
+    __attribute__((warn_unused_result));
+int	chain_check_links(const Cluebus__LogEntry *e, uint64_t seq,
+    const uint8_t prev[CHAIN_HASH_LEN], const char **why) __attribute__((warn_unused_result));
 /* chain_check of a value already decoded (by chain_decode) into `e`. */
 int	chain_check_decoded(const uint8_t *val, size_t len, const Cluebus__LogEntry *e,
     uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN], const char **why)

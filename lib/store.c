@@ -5,8 +5,11 @@
  * succeeded, so a failed commit leaves memory as it was (SQLite's pager rule). Readers use
  * their own short read transactions and copy out what they keep. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -27,6 +30,7 @@ struct store {
 	int		 rdonly;
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[CHAIN_HASH_LEN];
+	uintptr_t	 map_lo, map_hi;	/* LMDB's map of data.mdb (0: not found) */
 };
 
 struct store_txn {
@@ -107,6 +111,43 @@ store_load_head(store_t *s, MDB_txn *txn)
 	return 0;
 }
 
+/* Finds LMDB's read-only map of `dir`/data.mdb in /proc/self/maps (mdb_env_info only
+ * knows a map's address with MDB_FIXEDMAP), for store_trim. Not finding it only disables
+ * the trim. */
+static void
+store_find_map(store_t *s, const char *dir)
+{
+	char path[PATH_MAX + 16], want[PATH_MAX], line[PATH_MAX + 128];
+	unsigned long lo, hi;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path) ||
+	    realpath(path, want) == NULL || (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *name = strchr(line, '/');
+
+		if (name == NULL)
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		if (strcmp(name, want) == 0 && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+			s->map_lo = lo;
+			s->map_hi = hi;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+void
+store_trim(store_t *s)
+{
+	/* The pages stay in the page cache; only this process's references go, and the next
+	 * read through the map faults them back in. */
+	if (s->map_lo != 0)
+		(void)madvise((void *)s->map_lo, s->map_hi - s->map_lo, MADV_DONTNEED);
+}
+
 int
 store_open(const char *dir, int flags, size_t map_size, store_t **out)
 {
@@ -152,6 +193,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		txn = NULL;
 		goto fail;
 	}
+	store_find_map(s, dir);
 	*out = s;
 	return 0;
 fail:
@@ -431,6 +473,12 @@ store_msgid_get(store_t *s, const uint8_t *msgid, uint64_t *seq)
 int
 store_walk(store_t *s, uint64_t from, store_value_fn fn, void *arg)
 {
+	return store_walk_range(s, from, UINT64_MAX, fn, arg);
+}
+
+int
+store_walk_range(store_t *s, uint64_t from, uint64_t to, store_value_fn fn, void *arg)
+{
 	uint8_t key[8];
 	MDB_cursor *cur = NULL;
 	MDB_val k = { 8, key }, v;
@@ -449,6 +497,10 @@ store_walk(store_t *s, uint64_t from, store_value_fn fn, void *arg)
 		if (k.mv_size != 8) {
 			rc = CB_ECORRUPT;
 			goto out;
+		}
+		if (be64_get(k.mv_data) > to) {
+			mrc = MDB_NOTFOUND;	/* the end of the range */
+			break;
 		}
 		if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size)) != 0)
 			goto out;

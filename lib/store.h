@@ -32,6 +32,11 @@ int	store_open(const char *dir, int flags, size_t map_size, store_t **out)
     __attribute__((warn_unused_result));
 /* Closes the store. Accepts NULL. No transaction may be open. */
 void	store_close(store_t *s);
+/* Drops this process's mappings of the log's pages (they stay in the kernel's page cache).
+ * LMDB reads and copies pages through its map, so a long-running writer or a reader of a
+ * long backlog would otherwise count the whole log it touched in its RSS. Call between
+ * transactions, at most every second or so. Cannot fail. */
+void	store_trim(store_t *s);
 
 /* The committed head: seq of the last entry (0 when empty) and its hash (zeros when
  * empty, borrowed until the next commit). Cannot fail. */
@@ -111,6 +116,9 @@ int	store_msgid_get(store_t *s, const uint8_t *msgid, uint64_t *seq)
     __attribute__((warn_unused_result));
 /* Walks log entries with seq >= from in order. */
 int	store_walk(store_t *s, uint64_t from, store_value_fn fn, void *arg);
+/* store_walk of the entries with from <= seq <= to, in its own read transaction (so it may
+ * run on several threads at once, each over its own range). */
+int	store_walk_range(store_t *s, uint64_t from, uint64_t to, store_value_fn fn, void *arg);
 /* Walks the registry entries in order. */
 int	store_walk_registry(store_t *s, store_value_fn fn, void *arg);
 /* Walks at most `max` backlog entries of `unit` with seq > after, in order. */

@@ -9,7 +9,10 @@
  * lock.
  *
  * A batch of fewer than VERIFY_INLINE_MAX jobs is verified by the caller alone: waking a
- * worker costs more than a few verifications. */
+ * worker costs more than a few verifications.
+ *
+ * Underneath is verifypool_map(), a parallel for over any function whose calls are
+ * independent (the auditor also decodes and hashes log entries with it). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,7 +31,8 @@ struct verifypool {
 	pthread_cond_t	 done;		/* the last job of the batch finished */
 	unsigned long	 generation;	/* bumped for each batch */
 	int		 shutdown;
-	struct verify_job *jobs;
+	verifypool_fn	 fn;		/* the batch: fn(arg, i) for i < n */
+	void		*arg;
 	size_t		 n;
 	atomic_size_t	 next;		/* the next job to take */
 	size_t		 finished;	/* jobs done (under mu) */
@@ -41,12 +45,12 @@ struct verifypool {
 
 /* Takes jobs until none is left; returns how many this thread did. */
 static size_t
-verify_take(verifypool_t *v, struct verify_job *jobs, size_t n)
+verify_take(verifypool_t *v, verifypool_fn fn, void *arg, size_t n)
 {
 	size_t i, did = 0;
 
 	while ((i = atomic_fetch_add(&v->next, 1)) < n) {
-		jobs[i].rc = envelope_verify(jobs[i].env, jobs[i].key);
+		fn(arg, i);
 		did++;
 	}
 	return did;
@@ -70,7 +74,8 @@ verify_worker(void *arg)
 	unsigned long seen = 0;
 
 	for (;;) {
-		struct verify_job *jobs;
+		verifypool_fn fn;
+		void *fnarg;
 		size_t n;
 
 		pthread_mutex_lock(&v->mu);
@@ -81,11 +86,12 @@ verify_worker(void *arg)
 			return NULL;
 		}
 		seen = v->generation;
-		jobs = v->jobs;
+		fn = v->fn;
+		fnarg = v->arg;
 		n = v->n;
 		v->active++;
 		pthread_mutex_unlock(&v->mu);
-		verify_finish(v, verify_take(v, jobs, n), 1);
+		verify_finish(v, verify_take(v, fn, fnarg, n), 1);
 	}
 }
 
@@ -148,19 +154,20 @@ verifypool_threads(const verifypool_t *v)
 }
 
 void
-verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n)
+verifypool_map(verifypool_t *v, verifypool_fn fn, void *arg, size_t n, size_t inline_max)
 {
 	if (n == 0)
 		return;
-	if (v == NULL || v->nthreads == 0 || n < VERIFY_INLINE_MAX) {
+	if (v == NULL || v->nthreads == 0 || n <= inline_max) {
 		for (size_t i = 0; i < n; i++)
-			jobs[i].rc = envelope_verify(jobs[i].env, jobs[i].key);
+			fn(arg, i);
 		return;
 	}
 	pthread_mutex_lock(&v->mu);
 	while (v->active > 0)		/* a late worker still leaving the last batch */
 		pthread_cond_wait(&v->done, &v->mu);
-	v->jobs = jobs;
+	v->fn = fn;
+	v->arg = arg;
 	v->n = n;
 	v->finished = 0;
 	atomic_store(&v->next, 0);
@@ -168,7 +175,7 @@ verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n)
 	pthread_cond_broadcast(&v->wake);
 	pthread_mutex_unlock(&v->mu);
 
-	verify_finish(v, verify_take(v, jobs, n), 0);
+	verify_finish(v, verify_take(v, fn, arg, n), 0);
 
 	pthread_mutex_lock(&v->mu);
 	while (v->finished < v->n || v->active > 0)
@@ -176,10 +183,28 @@ verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n)
 	pthread_mutex_unlock(&v->mu);
 }
 
+static void
+verify_one(void *arg, size_t i)
+{
+	struct verify_job *job = (struct verify_job *)arg + i;
+
+	job->rc = envelope_verify(job->env, job->key);
+}
+
+void
+verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n)
+{
+	verifypool_map(v, verify_one, jobs, n, VERIFY_INLINE_MAX - 1);
+}
+
 unsigned
 verifypool_default_threads(void)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env = getenv("CLUEBUS_VERIFY_THREADS");
+	long cpus;
 
+	if (env != NULL && *env >= '0' && *env <= '9')
+		return (unsigned)(atoi(env) > 64 ? 64 : atoi(env));
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus > 1 ? (unsigned)(cpus > 16 ? 15 : cpus - 1) : 0;
 }

@@ -27,7 +27,15 @@ unsigned verifypool_threads(const verifypool_t *v);
 /* Sets jobs[i].rc for every job, on the calling thread and the workers, and returns when
  * all are done. `v` may be NULL (the caller does all). One caller at a time. */
 void	verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n);
-/* Workers worth starting on this machine: one per online CPU besides the caller's. */
+typedef void (*verifypool_fn)(void *arg, size_t i);
+/* Calls fn(arg, i) once for every i < n, on the calling thread and the workers (the caller
+ * alone when n <= inline_max), and returns when all calls returned. The calls must be
+ * independent of each other. `v` may be NULL. One caller at a time. */
+void	verifypool_map(verifypool_t *v, verifypool_fn fn, void *arg, size_t n,
+    size_t inline_max);
+/* Workers worth starting on this machine: CLUEBUS_VERIFY_THREADS from the environment
+ * (0..64; 0 = the caller alone, for deterministic tests), or one per online CPU besides
+ * the caller's. */
 unsigned verifypool_default_threads(void);
 
 #endif

@@ -24,12 +24,13 @@
 #   6. the whole path: a fresh log, the three recipients' cluebus-agent processes
 #      connected; N_ON clues at maximum rate, then RATE/s for SECONDS s, each time waiting
 #      (inotify) for every file in the agents' out/ (publish->out/ latency); then stops
-#      the agents and the broker (SIGTERM; each must exit 0) and times cluebus-audit
-#      verify over that log, with signatures and --chain-only;
+#      the agents and the broker (SIGTERM; each must exit 0);
 #   6b. scale (BENCH_SCALE clues, default 1,000,000): a fresh log filled at maximum rate
 #      with the recipients offline, the broker killed (SIGKILL) and restarted (time from
 #      exec to ready), then psb's agent draining its backlog while the broker's memory is
-#      read (SPEC §11: RSS < 64 MiB, restart < 1 s);
+#      read (SPEC §11: RSS < 64 MiB, restart < 1 s); then times cluebus-audit verify over
+#      the last log (the scale log, or the online phases' with BENCH_SCALE=0), with
+#      signatures and --chain-only;
 #   7. prints one markdown table with the ratios, and exits 0.
 #
 # Environment:
@@ -536,34 +537,19 @@ ACKED=$(echo "$stopping_line" | grep -o 'acked [0-9]*' | awk '{print $2}')
 ACCEPTED=$(echo "$stopping_line" | grep -o 'accepted [0-9]*' | awk '{print $2}')
 DB_MB=$(du -m "$D/data" | tail -1 | cut -f1)
 
-# The auditor's side (SPEC §11): cluebus-audit over that log, with every signature, then
-# the chain alone.
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-t0=$(date +%s.%N)
-AUDIT_OUT=$("$CLUEBUS_BIN/cluebus-audit" verify "$D/data")
-t1=$(date +%s.%N)
-"$CLUEBUS_BIN/cluebus-audit" verify "$D/data" --chain-only >/dev/null
-t2=$(date +%s.%N)
-AUDIT_ENTRIES=$(echo "$AUDIT_OUT" | awk '/^OK/ {print $2}')
-AUDIT_SIGS=$(echo "$AUDIT_OUT" | grep -o '[0-9]* messages' | awk '{print $1}')
-AUDIT_SIG_RATE=$(awk -v n="$AUDIT_SIGS" -v t="$(elapsed "$t0" "$t1")" \
-    'BEGIN { printf "%.0f", n / t }')
-AUDIT_CHAIN_RATE=$(awk -v n="$AUDIT_ENTRIES" -v t="$(elapsed "$t1" "$t2")" \
-    'BEGIN { printf "%.0f", n / t }')
-say "audit: $AUDIT_OUT; chain only in $(elapsed "$t1" "$t2") s"
-
 # ---- 5b. scale: a long log, a kill -9 and a restart, one unit catching up ----
 # SCALE_N clues into a fresh log with the recipients offline (so each of the three keeps a
 # SCALE_N backlog: more than SPEC §11's 100,000 for one unit), the broker killed with
 # SIGKILL, the time from exec to "started" of the next broker, then psb's agent draining
 # its backlog for SCALE_DRAIN_S seconds while the broker's memory is read.
 SCALE_RSS="-"; SCALE_ANON="-"; SCALE_RESTART_MS="-"; SCALE_ENTRIES="-"; SCALE_DB_MB="-"
-SCALE_RATE="-"; SCALE_DRAINED="-"
+SCALE_RATE="-"; SCALE_DRAINED="-"; SCALE_FILL_HWM="-"
 if [ "$SCALE_N" -gt 0 ]; then
 	start_broker fresh
 	say "phase scale: $SCALE_N clues into a fresh log, recipients offline"
 	R_SCALE=$(loadgen scale-fill --count "$SCALE_N" --rate max) || die "scale fill failed"
 	SCALE_RATE=$(field "$R_SCALE" rate)
+	SCALE_FILL_HWM=$(field "$R_SCALE" hwm_kb)
 	say "$R_SCALE"
 	kill -KILL "$BROKER_PID"
 	wait "$BROKER_PID" 2>/dev/null || true
@@ -593,6 +579,22 @@ if [ "$SCALE_N" -gt 0 ]; then
 	stop broker
 	say "scale: broker VmHWM $SCALE_RSS kB, RssAnon $SCALE_ANON kB; psb drained $SCALE_DRAINED"
 fi
+
+# The auditor's side (SPEC §11): cluebus-audit over the last log (the scale phase's
+# 1,000,000 entries unless BENCH_SCALE=0), with every signature, then the chain alone.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+t0=$(date +%s.%N)
+AUDIT_OUT=$("$CLUEBUS_BIN/cluebus-audit" verify "$D/data")
+t1=$(date +%s.%N)
+"$CLUEBUS_BIN/cluebus-audit" verify "$D/data" --chain-only >/dev/null
+t2=$(date +%s.%N)
+AUDIT_ENTRIES=$(echo "$AUDIT_OUT" | awk '/^OK/ {print $2}')
+AUDIT_SIGS=$(echo "$AUDIT_OUT" | grep -o '[0-9]* messages' | awk '{print $1}')
+AUDIT_SIG_RATE=$(awk -v n="$AUDIT_SIGS" -v t="$(elapsed "$t0" "$t1")" \
+    'BEGIN { printf "%.0f", n / t }')
+AUDIT_CHAIN_RATE=$(awk -v n="$AUDIT_ENTRIES" -v t="$(elapsed "$t1" "$t2")" \
+    'BEGIN { printf "%.0f", n / t }')
+say "audit: $AUDIT_OUT; chain only in $(elapsed "$t1" "$t2") s"
 
 # ---- 6. the verification bound, again ----
 
@@ -657,7 +659,7 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | broker peak RSS (VmHWM, with LMDB's mapped file) / own memory (RssAnon), MiB | $(mib "$HWM_KB") / $(mib "$ANON_KB") | < 64 |
 | broker log after the accept phases ($((N + N_FIXED)) messages, 3 backlog items each), MiB | $ACCEPT_DB_MB | |
 | broker log after the online phases: messages / delivery acks / commits / MiB | $ACCEPTED / $ACKED / $COMMITS / $DB_MB | |
-| scale: accepted/s filling a fresh log with $SCALE_N clues (recipients offline) | $(num "$SCALE_RATE") | |
+| scale: accepted/s filling a fresh log with $SCALE_N clues (recipients offline); broker peak RSS (VmHWM) meanwhile, MiB | $(num "$SCALE_RATE"); $(mib "$SCALE_FILL_HWM") | |
 | scale: restart after kill -9, exec to ready, with $SCALE_ENTRIES entries ($SCALE_DB_MB MiB) and a $SCALE_N backlog for each of 3 units, ms | **$SCALE_RESTART_MS** | < 1000 |
 | scale: broker peak RSS (VmHWM) / own memory (RssAnon) after that restart, psb draining its backlog for ${SCALE_DRAIN_S}s ($SCALE_DRAINED delivered), MiB | **$(mib "$SCALE_RSS")** / $(mib "$SCALE_ANON") | < 64 |
 | Ed25519 verify/s, libsodium (the broker's), 1 / 2 threads (2 threads before–after: $(vrange libsodium 2)) | $(num "$V_NA1") / $(num "$V_NA2") | |

@@ -738,6 +738,82 @@ test_the_audit_walk_names_a_missing_entry(void **state)
 	assert_non_null(strstr(res.reason, "sequence gap"));
 }
 
+/* ---- chain-only verification in ranges on several threads -------------------------------- */
+
+/* With CLUEBUS_VERIFY_THREADS=3 a log of RANGE_LOG entries is walked in four ranges:
+ * 1..1050, 1051..2100, 2101..3150, 3151..4200. Each damage below must be named exactly as
+ * the one-thread walk names it, wherever it falls against a range's edges. */
+#define RANGE_LOG	4200
+
+static const struct range_case {
+	const char	*name;
+	uint64_t	 seq[2];	/* entries damaged (0: none) */
+	int		 (*fn)(uint8_t *, size_t);
+	uint64_t	 bad_seq;
+	const char	*why;		/* a part of the reason */
+} range_cases[] = {
+	{ "intact", { 0, 0 }, NULL, 0, NULL },
+	{ "changed bytes, first entry of the second range", { 1051, 0 }, flip_summary_byte, 1051,
+	    WHY_HASH },
+	{ "changed bytes, last entry of the first range", { 1050, 0 }, flip_summary_byte, 1050,
+	    WHY_HASH },
+	{ "rewritten, last entry of a range (seen by the next range)", { 1050, 0 },
+	    rewrite_summary_byte, 1050, "rewritten" },
+	{ "rewritten, first entry of a range (seen inside it)", { 2101, 0 },
+	    rewrite_summary_byte, 2101, "rewritten" },
+	{ "missing, last entry of a range", { 3150, 0 }, delete_entry, 3150, "sequence gap" },
+	{ "missing, first entry of a range", { 3151, 0 }, delete_entry, 3151, "sequence gap" },
+	{ "two damaged entries: the earlier is named", { 3500, 1500 }, flip_summary_byte, 1500,
+	    WHY_HASH },
+};
+
+static void
+test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
+{
+	struct fixture *f = *state;
+
+	setenv("CLUEBUS_VERIFY_THREADS", "3", 1);
+	for (size_t c = 0; c < sizeof(range_cases) / sizeof(range_cases[0]); c++) {
+		const struct range_case *rc = &range_cases[c];
+		audit_result_t res, one;
+		int r, r1;
+
+		store_close(f->s);
+		rm_dir(f->dir);
+		assert_int_equal(store_open(f->dir, 0, 0, &f->s), 0);
+		for (uint64_t n = 1; n <= RANGE_LOG; n += 600)
+			commit_messages(f, n, n + 599, to_ato_psb);
+		store_close(f->s);
+		f->s = NULL;
+		for (int i = 0; i < 2; i++)
+			if (rc->seq[i] != 0)
+				tamper(f->dir, rc->seq[i], rc->fn);
+		assert_int_equal(store_open(f->dir, 0, 0, &f->s), 0);
+		r = audit_verify(f->s, NULL, 0, &res);
+		setenv("CLUEBUS_VERIFY_THREADS", "0", 1);
+		r1 = audit_verify(f->s, NULL, 0, &one);
+		setenv("CLUEBUS_VERIFY_THREADS", "3", 1);
+		if (rc->why == NULL) {
+			if (r != 0)
+				fail_msg("%s: %s at %llu: %s", rc->name, cb_strerror(r),
+				    (unsigned long long)res.bad_seq, res.reason);
+			assert_int_equal(res.entries, RANGE_LOG);
+			assert_int_equal(res.messages, RANGE_LOG);
+			assert_memory_equal(res.head, store_head_hash(f->s), CHAIN_HASH_LEN);
+		} else if (r != CB_ECORRUPT || res.bad_seq != rc->bad_seq ||
+		    strstr(res.reason, rc->why) == NULL) {
+			fail_msg("%s: rc %d, bad_seq %llu, \"%s\"", rc->name, r,
+			    (unsigned long long)res.bad_seq, res.reason);
+		}
+		/* The same verdict as one thread walking it all. */
+		assert_int_equal(r, r1);
+		assert_int_equal(res.bad_seq, one.bad_seq);
+		assert_string_equal(res.reason, one.reason);
+		assert_memory_equal(res.head, one.head, CHAIN_HASH_LEN);
+	}
+	unsetenv("CLUEBUS_VERIFY_THREADS");
+}
+
 int
 main(void)
 {
@@ -760,6 +836,7 @@ main(void)
 		T(test_the_audit_walk_names_an_entry_whose_bytes_were_changed),
 		T(test_the_audit_walk_names_an_entry_rewritten_with_a_new_hash),
 		T(test_the_audit_walk_names_a_missing_entry),
+		T(test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names),
 	};
 #undef T
 
