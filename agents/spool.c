@@ -356,17 +356,7 @@ spool_write_plain(const char *tmp, const char *data, size_t len)
 
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
 		return CB_EIO;
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		data += w;
-		len -= (size_t)w;
-	}
-	if (fchmod(fd, 0640) != 0)
+	if (file_write_all(fd, data, len) != 0 || fchmod(fd, 0640) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;

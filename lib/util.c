@@ -254,6 +254,24 @@ file_sync_dir(const char *dir)
 }
 
 int
+file_write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
 file_write_atomic(const char *path, const void *data, size_t len, int mode)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
@@ -278,17 +296,7 @@ file_write_atomic(const char *path, const void *data, size_t len, int mode)
 		return errno = ENAMETOOLONG, CB_EIO;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
 		return CB_EIO;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
+	if (file_write_all(fd, p, len) != 0 || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;

@@ -35,6 +35,9 @@ uint64_t be64_get(const uint8_t in[8]);
  * (caller frees). Returns 0, CB_ETOOBIG, CB_EIO (errno set) or CB_ENOMEM. */
 int	file_read_all(const char *path, size_t max, char **buf, size_t *len)
     __attribute__((warn_unused_result));
+/* Writes all `len` bytes to `fd`, retrying short writes and EINTR. Returns 0, or -1 with
+ * errno set. */
+int	file_write_all(int fd, const void *data, size_t len) __attribute__((warn_unused_result));
 /* Writes `len` bytes to `path` atomically and durably: a temporary file in the same
  * directory, fsync, rename over `path`, fsync of the directory. `mode` is the new file's
  * mode. Returns 0 or CB_EIO (errno set); on error `path` is untouched. */

@@ -27,7 +27,7 @@
 #   TORTURE_BUDGET       total seconds for the whole run [900]; a scenario gets its own
 #                        limit or what is left of the budget, whichever is smaller
 #   TORTURE_OUTAGE       clues queued during the broker outage of d [3000]
-#   TORTURE_BACKLOG      messages accumulated for the offline recipient of d [20000]
+#   TORTURE_BACKLOG      messages accumulated for the offline recipient of d [100000]
 #   TORTURE_NOREAD       messages routed to the non-reading peer of c [5000]
 #   TORTURE_FLOOD        garbage frames of the flood in c [100000]
 #   TORTURE_FULL_DOCS    clues offered to the 1 MiB map of e [3000]

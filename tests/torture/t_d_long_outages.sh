@@ -6,7 +6,7 @@
 #    that is not there for TORTURE_OUTAGE_SECONDS (10) more. The broker comes back:
 #    every clue is logged exactly once, health has exactly one receipt each, and psb, ato
 #    and ato-210302 each get every one exactly once.
-# 2. psb and ato go offline (their agents stopped) while TORTURE_BACKLOG = 20,000 messages
+# 2. psb and ato go offline (their agents stopped) while TORTURE_BACKLOG = 100,000 messages
 #    from education (a fast, valid burst: category "other" in 210300, routed to psb and
 #    ato) accumulate in their backlogs. psb's agent starts and catches up completely: its
 #    out/ holds every message the log routes to it exactly once, received in strictly
@@ -15,7 +15,7 @@
 
 OUTAGE=${TORTURE_OUTAGE:-3000}
 OUTAGE_SECONDS=${TORTURE_OUTAGE_SECONDS:-10}
-BACKLOG=${TORTURE_BACKLOG:-20000}
+BACKLOG=${TORTURE_BACKLOG:-100000}
 RECIPIENTS="psb ato ato-210302"
 
 deploy tcp

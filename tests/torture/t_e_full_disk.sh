@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scenario e — a full disk, as a full LMDB map: the broker runs with map_size_mb = 1
 # (BROKER_TUNING) while health's agent publishes TORTURE_FULL_DOCS = 3,000 clues (to psb,
-# ato and ato-210302) until the map is full (MDB_MAP_FULL: the round is aborted and every
+# ato and ato-210302, whose agents stay offline until the end) until the map is full (MDB_MAP_FULL: the round is aborted and every
 # publish in it answered "unavailable").
 # Asserts, once no receipt has come for 5 s: the broker still runs; it did hit
 # MDB_MAP_FULL; nothing was refused for good (rejected/ is empty); every document is either
@@ -18,10 +18,10 @@ RECIPIENTS="psb ato ato-210302"
 BROKER_TUNING="map_size_mb = 1;"
 deploy tcp
 start_broker
-for u in health $RECIPIENTS; do
-	start_agent "$u"
-done
-wait_connected health $RECIPIENTS
+# The recipients stay offline until the map is bigger: their backlogs stay on disk while the
+# map fills (acknowledged deliveries would free pages and let the log fit).
+start_agent health
+wait_connected health
 SENT=$(spool health)/sent
 
 fast_drop health "$N"
@@ -97,6 +97,9 @@ result "kill -9 and restart on the full map: started, $((R2 - R)) more accepted 
 sed -i 's/map_size_mb = 1;/map_size_mb = 64;/' "$D/broker.conf"
 grep -q 'map_size_mb = 64;' "$D/broker.conf" || die "broker.conf: map_size_mb not changed"
 start_broker
+for u in $RECIPIENTS; do
+	start_agent "$u"
+done
 drain health "$N" 300 $RECIPIENTS
 sleep 0.5	# a short grace period in which a duplicate could still land
 stop_broker
