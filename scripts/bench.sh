@@ -41,6 +41,9 @@
 #   BENCH_RATE, BENCH_SECONDS   the fixed-rate phases (default 1000/s for 10 s)
 #   BENCH_PEERS=0        skip the Redis and RabbitMQ peers (cluebus alone)
 #   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
+#   BENCH_AGENT_DIR      put the agents' spools and stores in a directory there (e.g.
+#                        /dev/shm, where their flushes cost nothing): not durable, only to
+#                        measure what the agents' own disk flushes cost
 #   BENCH_PROFILE=1      instead of all that: the broker under valgrind's callgrind,
 #                        BENCH_COUNT (2000) clues with recipients offline (profile part
 #                        "accept"), then the agents drain them and BENCH_COUNT more clues
@@ -136,6 +139,7 @@ cleanup() {
 	if [ -n "$EPMD_PORT" ]; then
 		epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
 	fi
+	[ -z "${AGENT_DIR:-}" ] || rm -rf "$AGENT_DIR"
 	[ "$rc" -eq 0 ] || echo "bench: failed (status $rc); logs in $LOGS" >&2
 	exit "$rc"
 }
@@ -265,6 +269,15 @@ ENDPOINT="tcp://127.0.0.1:$PORT"
 sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" config/broker.conf.example >"$D/broker.conf"
 chmod 600 "$D/broker.conf"
 "$CLUEBUS_BIN/cluebus-broker" --check -c "$D/broker.conf" >/dev/null
+if [ -n "${BENCH_AGENT_DIR:-}" ]; then
+	# The agents' spools and stores elsewhere (e.g. /dev/shm: flushes cost nothing there),
+	# to tell what their own disk flushes cost the whole path.
+	AGENT_DIR=$BENCH_AGENT_DIR/cluebus-bench.$$
+	rm -rf "$AGENT_DIR"
+	mkdir -p "$AGENT_DIR/spool" "$AGENT_DIR/state"
+	ln -sfn "$AGENT_DIR/spool" "$D/spool"
+	ln -sfn "$AGENT_DIR/state" "$D/state"
+fi
 for u in $RECIPIENTS; do
 	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#health#$u#g" \
 	    config/agent.conf.example >"$D/$u.agent.conf"
