@@ -44,7 +44,9 @@
  *   sessions      COUNT connections of the unit at once, each saying a valid hello and then
  *                 nothing for DURATION ms (more than the broker's 1,024 session slots:
  *                 the longest-silent sessions must give way, not the active agents'); then
- *                 a fresh connection must still be welcomed and answered
+ *                 17 connections one after the other: the first of them must be forgotten
+ *                 (a unit holds 16 sessions at most) and the last served; then a fresh
+ *                 connection must still be welcomed and answered
  *   burst         COUNT valid clues ("PREFIX N", N = 1..COUNT; category and jurisdiction
  *                 as given), WINDOW in flight, resent until answered: a fast, well-formed
  *                 bulk publisher; --ids FILE gets "N SEQ MESSAGE_ID" per accepted clue
@@ -1402,13 +1404,57 @@ mode_noread(struct hostile *h)
 	return 0;
 }
 
+/* Whether a heartbeat on `sock` is refused as not authenticated: its session gave way. */
+static int
+hostile_forgotten(struct hostile *h, void *sock)
+{
+	Cluebus__Heartbeat hb = CLUEBUS__HEARTBEAT__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT, *reply;
+	int forgotten;
+
+	hb.time_ms = clock_now_ms();
+	f.frame_case = CLUEBUS__FRAME__FRAME_HEARTBEAT;
+	f.heartbeat = &hb;
+	if (send_frame(sock, &f) != 0 || hostile_recv(sock, clock_mono_ms() + h->timeout_ms,
+	    BIT(CLUEBUS__FRAME__FRAME_HEARTBEAT) | BIT(CLUEBUS__FRAME__FRAME_REJECTED), &reply,
+	    NULL) != 0)
+		return 0;
+	forgotten = reply->frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
+	    reply->rejected->code == CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED;
+	wire_free(reply);
+	return forgotten;
+}
+
+/* The broker's per-unit cap (SESSIONS_PER_UNIT in broker/broker.h). */
+#define UNIT_SESSIONS	16
+
+/* A unit holds at most UNIT_SESSIONS sessions: UNIT_SESSIONS + 1 more connections, welcomed
+ * one after the other (a few ms apart: the broker evicts the longest-silent), push out every
+ * older one and then the first of them, while the last is served. Returns 1 when so. */
+static int
+mode_sessions_capped(struct hostile *h)
+{
+	void *seq[UNIT_SESSIONS + 1] = { NULL };
+	int ok = 1;
+
+	for (int i = 0; i <= UNIT_SESSIONS && ok; i++) {
+		ok = (seq[i] = hostile_session(h, 0, NULL)) != NULL;
+		usleep(5 * 1000);
+	}
+	ok = ok && hostile_forgotten(h, seq[0]) && hostile_ping(h, seq[UNIT_SESSIONS]);
+	for (int i = 0; i <= UNIT_SESSIONS; i++)
+		if (seq[i] != NULL)
+			hostile_close(seq[i], NULL);
+	return ok;
+}
+
 static int
 mode_sessions(struct hostile *h)
 {
 	long welcomed = 0, refused = 0, silent = 0, opened = 0;
 	int64_t end;
 	void **socks, *sock;
-	int alive = 0;
+	int alive = 0, capped = 1;
 
 	if ((socks = calloc((size_t)h->count, sizeof(*socks))) == NULL ||
 	    zmq_ctx_set(h->zctx, ZMQ_MAX_SOCKETS, (int)h->count + 64) != 0) {
@@ -1447,6 +1493,7 @@ mode_sessions(struct hostile *h)
 	end = clock_mono_ms() + h->duration_ms;
 	while (!stop_requested && clock_mono_ms() < end)
 		usleep(100 * 1000);
+	capped = mode_sessions_capped(h);
 	if ((sock = hostile_session(h, 0, NULL)) != NULL) {
 		alive = hostile_ping(h, sock);
 		hostile_close(sock, NULL);
@@ -1456,8 +1503,9 @@ mode_sessions(struct hostile *h)
 			hostile_close(socks[i], NULL);
 	free(socks);
 	printf("sessions connections=%ld welcomed=%ld refused=%ld no_answer=%ld "
-	    "answers_after=%d\n", opened, welcomed, refused, silent, alive);
-	return opened == h->count && alive ? 0 : 1;
+	    "oldest_forgotten_newest_served=%d answers_after=%d\n", opened, welcomed, refused,
+	    silent, capped, alive);
+	return opened == h->count && alive && capped ? 0 : 1;
 }
 
 /* ---- burst: a fast, well-behaved bulk publisher ---- */
