@@ -11,6 +11,7 @@
  * only a return of 1 is success. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,12 +215,17 @@ key_sign(const cb_key_t *k, const void *msg, size_t len, uint8_t sig[KEY_SIG_LEN
 int
 key_verify(const cb_key_t *k, const void *msg, size_t len, const uint8_t *sig, size_t siglen)
 {
+	static atomic_int ready;
+
 	if (sig == NULL || siglen != KEY_SIG_LEN)
 		return CB_EBADSIG;
-	/* sodium_init() is idempotent and thread-safe; without it libsodium's verify still
-	 * works but picks its implementation lazily. */
-	if (sodium_init() < 0)
-		return CB_ECRYPTO;
+	/* sodium_init() once: it is idempotent and thread-safe but takes a global mutex on
+	 * every call, which verification threads would contend for. */
+	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+		if (sodium_init() < 0)
+			return CB_ECRYPTO;
+		atomic_store_explicit(&ready, 1, memory_order_release);
+	}
 	return crypto_sign_verify_detached(sig, msg, len, k->pub) == 0 ? 0 : CB_EBADSIG;
 }
 

@@ -201,10 +201,12 @@ unsigned
 verifypool_default_threads(void)
 {
 	const char *env = getenv("CLUEBUS_VERIFY_THREADS");
-	long cpus;
+	long cpus, n;
 
-	if (env != NULL && *env >= '0' && *env <= '9')
-		return (unsigned)(atoi(env) > 64 ? 64 : atoi(env));
+	if (env != NULL && *env >= '0' && *env <= '9') {
+		n = strtol(env, NULL, 10);	/* saturates at LONG_MAX */
+		return (unsigned)(n > 64 ? 64 : n);
+	}
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus > 1 ? (unsigned)(cpus > 16 ? 15 : cpus - 1) : 0;
 }
