@@ -339,43 +339,6 @@ loadgen_prepare(struct loadgen *lg)
 
 /* ---- the connection ---- */
 
-/* Waits for the next Welcome/Accepted/Rejected frame (others are skipped). Returns 0 with
- * *out (wire_free), or CB_ETIMEOUT. */
-static int
-wait_answer(struct loadgen *lg, int64_t deadline_ms, Cluebus__Frame **out)
-{
-	for (;;) {
-		zmq_pollitem_t item = { lg->sock, 0, ZMQ_POLLIN, 0 };
-		int64_t now = clock_mono_ms();
-		Cluebus__Frame *f;
-		zmq_msg_t msg;
-
-		if (now >= deadline_ms)
-			return CB_ETIMEOUT;
-		if (zmq_poll(&item, 1, (long)(deadline_ms - now)) < 0 && errno != EINTR)
-			return CB_EIO;
-		if (!(item.revents & ZMQ_POLLIN))
-			continue;
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, lg->sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&msg);
-			continue;
-		}
-		if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f) != 0) {
-			zmq_msg_close(&msg);
-			continue;
-		}
-		zmq_msg_close(&msg);
-		if (f->frame_case == CLUEBUS__FRAME__FRAME_WELCOME ||
-		    f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ||
-		    f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED) {
-			*out = f;
-			return 0;
-		}
-		wire_free(f);
-	}
-}
-
 static int
 loadgen_connect(struct loadgen *lg)
 {
@@ -436,7 +399,7 @@ loadgen_connect(struct loadgen *lg)
 		fprintf(stderr, "loadgen: hello: %s\n", cb_strerror(rc));
 		return 2;
 	}
-	if (wait_answer(lg, clock_mono_ms() + 20000, &reply) != 0) {
+	if (wire_recv(lg->sock, clock_mono_ms() + 20000, WIRE_ANSWERS, &reply, NULL) != 0) {
 		fprintf(stderr, "loadgen: no answer to hello\n");
 		return 2;
 	}

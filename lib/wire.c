@@ -97,6 +97,40 @@ wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
 	return 0;
 }
 
+int
+wire_recv(void *sock, int64_t deadline_ms, unsigned mask, Cluebus__Frame **out, long *skipped)
+{
+	for (;;) {
+		zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+		int64_t now = clock_mono_ms();
+		Cluebus__Frame *f;
+		zmq_msg_t msg;
+		int rc;
+
+		if (now >= deadline_ms)
+			return CB_ETIMEOUT;
+		if (zmq_poll(&item, 1, (long)(deadline_ms - now)) < 0 && errno != EINTR)
+			return CB_EIO;
+		if (!(item.revents & ZMQ_POLLIN))
+			continue;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			continue;
+		}
+		rc = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f);
+		zmq_msg_close(&msg);
+		if (rc == 0 && (mask & WIRE_BIT(f->frame_case))) {
+			*out = f;
+			return 0;
+		}
+		if (rc == 0)
+			wire_free(f);
+		if (skipped != NULL)
+			(*skipped)++;
+	}
+}
+
 void
 wire_free(Cluebus__Frame *f)
 {

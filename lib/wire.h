@@ -32,6 +32,18 @@ int	wire_decode(const void *buf, size_t len, Cluebus__Frame **out)
  * or CB_EIO. */
 int	wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
     __attribute__((warn_unused_result));
+/* Bit of a frame type in wire_recv's mask. */
+#define WIRE_BIT(frame_case)	(1u << (frame_case))
+/* The frames a peer answers a Hello or a Publish with. */
+#define WIRE_ANSWERS	(WIRE_BIT(CLUEBUS__FRAME__FRAME_WELCOME) | \
+			 WIRE_BIT(CLUEBUS__FRAME__FRAME_ACCEPTED) | \
+			 WIRE_BIT(CLUEBUS__FRAME__FRAME_REJECTED))
+/* Receives on a DEALER socket until a frame whose type is in `mask` arrives or the
+ * monotonic clock passes `deadline_ms`; other frames (and ones that do not parse) are
+ * dropped and counted in *skipped when it is not NULL. For clients and test tools. Returns
+ * 0 with *out (wire_free), CB_ETIMEOUT or CB_EIO. */
+int	wire_recv(void *sock, int64_t deadline_ms, unsigned mask, Cluebus__Frame **out,
+    long *skipped) __attribute__((warn_unused_result));
 /* The lower-case name of a RejectCode ("bad_signature"), or "unknown". Cannot fail. */
 const char *wire_reject_name(int code);
 

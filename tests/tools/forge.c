@@ -89,43 +89,6 @@ reject_code_name(int code, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-/* Waits for the next Welcome, Accepted or Rejected frame; other frames are skipped.
- * Returns 0 with *out (free with wire_free), or CB_ETIMEOUT. */
-static int
-forge_wait(struct forge *fg, int64_t deadline, Cluebus__Frame **out)
-{
-	for (;;) {
-		zmq_pollitem_t item = { fg->sock, 0, ZMQ_POLLIN, 0 };
-		int64_t now = clock_mono_ms();
-		Cluebus__Frame *f;
-		zmq_msg_t msg;
-
-		if (now >= deadline)
-			return CB_ETIMEOUT;
-		if (zmq_poll(&item, 1, (long)(deadline - now)) < 0 && errno != EINTR)
-			return CB_EIO;
-		if (!(item.revents & ZMQ_POLLIN))
-			continue;
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, fg->sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&msg);
-			continue;
-		}
-		if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f) != 0) {
-			zmq_msg_close(&msg);
-			continue;
-		}
-		zmq_msg_close(&msg);
-		if (f->frame_case == CLUEBUS__FRAME__FRAME_WELCOME ||
-		    f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ||
-		    f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED) {
-			*out = f;
-			return 0;
-		}
-		wire_free(f);	/* deliveries, heartbeats */
-	}
-}
-
 static void
 print_rejected(const char *prefix, const Cluebus__Rejected *r)
 {
@@ -163,7 +126,7 @@ forge_hello(struct forge *fg, int64_t deadline)
 	f.hello = &h;
 	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
 		return rc;
-	if ((rc = forge_wait(fg, deadline, &reply)) != 0) {
+	if ((rc = wire_recv(fg->sock, deadline, WIRE_ANSWERS, &reply, NULL)) != 0) {
 		printf("no answer to hello\n");
 		return rc;
 	}
@@ -290,7 +253,7 @@ forge_answer(struct forge *fg, int64_t deadline)
 	Cluebus__Frame *f = NULL;
 
 	for (;;) {
-		if (forge_wait(fg, deadline, &f) != 0) {
+		if (wire_recv(fg->sock, deadline, WIRE_ANSWERS, &f, NULL) != 0) {
 			printf("no answer\n");
 			return CB_ETIMEOUT;
 		}

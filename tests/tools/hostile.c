@@ -106,11 +106,9 @@ struct hostile {
 	unsigned	 nmonitors;
 };
 
-/* Frame kinds as bits, for hostile_recv's mask. */
-#define BIT(c)		(1u << (c))
-#define ANSWERS		(BIT(CLUEBUS__FRAME__FRAME_WELCOME) | \
-			 BIT(CLUEBUS__FRAME__FRAME_ACCEPTED) | \
-			 BIT(CLUEBUS__FRAME__FRAME_REJECTED))
+/* Frame kinds as bits, for wire_recv's mask. */
+#define BIT(c)		WIRE_BIT(c)
+#define ANSWERS		WIRE_ANSWERS
 
 static volatile sig_atomic_t stop_requested;	/* SIGTERM: noread, sessions, burst end */
 
@@ -289,47 +287,6 @@ send_frame(void *sock, const Cluebus__Frame *f)
 	return rc;
 }
 
-/* Receives the next frame whose kind is in `mask` before `deadline`; other frames (and
- * frames that do not parse) are counted in *skipped when given. Returns 0 with *out (free
- * with wire_free) or CB_ETIMEOUT. */
-static int
-hostile_recv(void *sock, int64_t deadline, unsigned mask, Cluebus__Frame **out,
-    long *skipped)
-{
-	for (;;) {
-		zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-		int64_t now = clock_mono_ms();
-		Cluebus__Frame *f;
-		zmq_msg_t msg;
-
-		if (now >= deadline)
-			return CB_ETIMEOUT;
-		if (zmq_poll(&item, 1, (long)(deadline - now)) < 0 && errno != EINTR)
-			return CB_EIO;
-		if (!(item.revents & ZMQ_POLLIN))
-			continue;
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&msg);
-			continue;
-		}
-		if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &f) != 0) {
-			zmq_msg_close(&msg);
-			if (skipped != NULL)
-				(*skipped)++;
-			continue;
-		}
-		zmq_msg_close(&msg);
-		if (mask & BIT(f->frame_case)) {
-			*out = f;
-			return 0;
-		}
-		if (skipped != NULL)
-			(*skipped)++;
-		wire_free(f);
-	}
-}
-
 /* ---- frames ---- */
 
 /* A Hello as `unit` signed with `key`, with a nonce of `noncelen` bytes and a time `skew_ms`
@@ -385,7 +342,7 @@ hostile_hello(struct hostile *h, void *sock, const char *unit, const cb_key_t *k
 	free(buf);
 	if (rc != 0)
 		return CB_EIO;
-	if ((rc = hostile_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f, NULL)) != 0)
+	if ((rc = wire_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f, NULL)) != 0)
 		return rc;
 	rc = f->frame_case == CLUEBUS__FRAME__FRAME_WELCOME ? 0 :
 	    f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED ? (int)f->rejected->code : CB_EIO;
@@ -408,7 +365,7 @@ hostile_ping(struct hostile *h, void *sock)
 	if (send_frame(sock, &f) != 0)
 		return 0;
 	/* Answers still on their way (a flood's) are skipped. */
-	if (hostile_recv(sock, clock_mono_ms() + h->timeout_ms,
+	if (wire_recv(sock, clock_mono_ms() + h->timeout_ms,
 	    BIT(CLUEBUS__FRAME__FRAME_HEARTBEAT), &reply, NULL) != 0)
 		return 0;
 	ok = 1;
@@ -634,7 +591,7 @@ mode_oversize(struct hostile *h)
 				}
 			}
 			if ((items[0].revents & ZMQ_POLLIN) &&
-			    hostile_recv(sock, now + 1, ANSWERS, &f, NULL) == 0) {
+			    wire_recv(sock, now + 1, ANSWERS, &f, NULL) == 0) {
 				if (f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
 				    f->rejected->code == CLUEBUS__REJECT_CODE__REJECT_TOO_LARGE)
 					too_large++;
@@ -672,7 +629,7 @@ collect_answers(void *sock, long want, int quiet_ms, long *rejected, long *accep
 	while (*rejected + *accepted + *other < want) {
 		Cluebus__Frame *f;
 
-		if (hostile_recv(sock, clock_mono_ms() + quiet_ms, ~0u, &f, other) != 0)
+		if (wire_recv(sock, clock_mono_ms() + quiet_ms, ~0u, &f, other) != 0)
 			break;
 		if (f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED)
 			(*rejected)++;
@@ -1084,7 +1041,7 @@ mode_malformed(struct hostile *h)
 			if (rc != 0)
 				break;
 			sent++;
-			if (hostile_recv(sock, clock_mono_ms() + h->timeout_ms,
+			if (wire_recv(sock, clock_mono_ms() + h->timeout_ms,
 			    ANSWERS | BIT(CLUEBUS__FRAME__FRAME_HEARTBEAT), &f, NULL) != 0) {
 				fprintf(stderr, "hostile: %s: no answer\n", bad_cases[i].name);
 				unanswered++;
@@ -1126,7 +1083,7 @@ expect_refusal(struct hostile *h, void *sock, const char *what, uint8_t *buf, si
 	}
 	rc = send_raw(sock, buf, len, 0);
 	free(buf);
-	if (rc != 0 || hostile_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f,
+	if (rc != 0 || wire_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f,
 	    NULL) != 0) {
 		fprintf(stderr, "hostile: %s: no answer\n", what);
 		(*other)++;
@@ -1225,7 +1182,7 @@ mode_bogus_ack(struct hostile *h)
 	if ((sock = hostile_socket(h, &h->tk, 0, NULL)) == NULL)
 		return 2;
 	if (send_ack(sock, UINT64_MAX) == 0 &&
-	    hostile_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f, NULL) == 0) {
+	    wire_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f, NULL) == 0) {
 		if (f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
 		    f->rejected->code == CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED)
 			before_refused = 1;
@@ -1245,7 +1202,7 @@ mode_bogus_ack(struct hostile *h)
 		sent++;
 	}
 	/* They are answered by nothing; anything that comes back is counted. */
-	while (hostile_recv(sock, clock_mono_ms() + 500, ANSWERS, &f, NULL) == 0) {
+	while (wire_recv(sock, clock_mono_ms() + 500, ANSWERS, &f, NULL) == 0) {
 		answered++;
 		print_reject("bogus ack", f);
 		wire_free(f);
@@ -1284,7 +1241,7 @@ mode_multipart(struct hostile *h)
 		free(buf);
 		for (int p = 1; rc == 0 && p < parts; p++)
 			rc = send_raw(sock, junk, (size_t)p * 8, p + 1 < parts ? ZMQ_SNDMORE : 0);
-		if (rc != 0 || hostile_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f,
+		if (rc != 0 || wire_recv(sock, clock_mono_ms() + h->timeout_ms, ANSWERS, &f,
 		    NULL) != 0) {
 			other++;
 			continue;
@@ -1415,7 +1372,7 @@ hostile_forgotten(struct hostile *h, void *sock)
 	hb.time_ms = clock_now_ms();
 	f.frame_case = CLUEBUS__FRAME__FRAME_HEARTBEAT;
 	f.heartbeat = &hb;
-	if (send_frame(sock, &f) != 0 || hostile_recv(sock, clock_mono_ms() + h->timeout_ms,
+	if (send_frame(sock, &f) != 0 || wire_recv(sock, clock_mono_ms() + h->timeout_ms,
 	    BIT(CLUEBUS__FRAME__FRAME_HEARTBEAT) | BIT(CLUEBUS__FRAME__FRAME_REJECTED), &reply,
 	    NULL) != 0)
 		return 0;
@@ -1479,7 +1436,7 @@ mode_sessions(struct hostile *h)
 	for (long i = 0; i < opened; i++) {
 		Cluebus__Frame *f;
 
-		if (socks[i] == NULL || hostile_recv(socks[i], end, ANSWERS, &f, NULL) != 0) {
+		if (socks[i] == NULL || wire_recv(socks[i], end, ANSWERS, &f, NULL) != 0) {
 			silent++;
 			continue;
 		}
@@ -1606,7 +1563,7 @@ mode_burst(struct hostile *h)
 			if (send_raw(sock, it->frame, it->len, 0) != 0)
 				goto out;
 		}
-		if (hostile_recv(sock, now + 200, ANSWERS, &f, NULL) != 0)
+		if (wire_recv(sock, now + 200, ANSWERS, &f, NULL) != 0)
 			continue;
 		do {
 			struct burst_item *it = NULL;
@@ -1647,7 +1604,7 @@ mode_burst(struct hostile *h)
 				}
 			}
 			wire_free(f);
-		} while (hostile_recv(sock, clock_mono_ms(), ANSWERS, &f, NULL) == 0);
+		} while (wire_recv(sock, clock_mono_ms(), ANSWERS, &f, NULL) == 0);
 	}
 	rc = accepted == h->count ? 0 : 1;
 out:
