@@ -95,6 +95,11 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+# The agent's spool is not in the library: its test links it directly.
+$(O)/tests/test_spool: $(O)/tests/unit/test_spool.o $(O)/agents/spool.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
 # Helper programs the integration tests drive (forged frames, log tampering, ...).
 $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -3,10 +3,12 @@
  *
  * The loop: scan in/ now and then; wait for an event; then take every event that is ready
  * at once (up to SPOOL_BATCH_MAX), staging each into the spool and releasing it, and
- * complete them together: spool_commit (their files durable and visible), then
- * cb_client_flush (one store commit, one cumulative Ack). A batch never waits for more
- * events: at a low rate it holds one. */
+ * complete them together: spool_commit (their files durable, publish outcomes shown),
+ * cb_client_flush (the watermark durable, one cumulative Ack), spool_show (inbound files
+ * shown in out/). A batch never waits for more events: at a low rate it holds one. At
+ * start, spool_finish completes a batch that a crash cut between flush and show. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,30 @@ usage(void)
 	exit(2);
 }
 
+/* A test build (CLUEBUS_TEST_HOOKS) with CLUEBUS_TEST_KILL_AFTER_FLUSH=N kills itself with
+ * SIGKILL after its Nth flush of a batch holding inbound messages, before showing them:
+ * the crash spool_finish completes (tests/integration/test_agent_crash_after_flush.sh). A
+ * production build ignores the variable. */
+static void
+agent_test_crash_point(const struct spool_batch *b)
+{
+#ifdef CLUEBUS_TEST_HOOKS
+	static unsigned long flushes, kill_at = ULONG_MAX;
+	const char *v;
+
+	if (kill_at == ULONG_MAX)
+		kill_at = (v = getenv("CLUEBUS_TEST_KILL_AFTER_FLUSH")) != NULL ?
+		    strtoul(v, NULL, 10) : 0;
+	if (b->nsteps > 0 && ++flushes == kill_at) {
+		log_warnx("test hook: kill -9 after flush %lu, %zu messages not shown", flushes,
+		    b->nsteps);
+		raise(SIGKILL);
+	}
+#else
+	(void)b;
+#endif
+}
+
 /* Stages `ev` and every event ready after it (up to SPOOL_BATCH_MAX), then makes them
  * durable and done together. An event that cannot be staged stays current: it is tried
  * again by the next round, after a pause. */
@@ -54,6 +80,13 @@ agent_complete(cb_client_t *c, struct spool *sp, struct spool_batch *b, const cb
 		log_warnx("could not record %zu events; retrying shortly", taken);
 		if (stop_requested)
 			return;	/* not flushed: they surface again at the next start */
+		usleep(200 * 1000);
+	}
+	agent_test_crash_point(b);
+	while (spool_show(sp, b) != 0) {
+		log_warnx("could not show %zu messages in out/; retrying shortly", b->nsteps);
+		if (stop_requested)
+			return;	/* flushed: spool_finish shows them at the next start */
 		usleep(200 * 1000);
 	}
 	log_debug("completed %zu events in one commit", taken);
@@ -152,6 +185,8 @@ main(int argc, char **argv)
 	if ((rc = cb_client_open(&opt, &c)) != 0)
 		fatalx("cannot start: %s (key %s, state %s)", cb_strerror(rc), cfg.key_path,
 		    cfg.state_dir);
+	if (spool_finish(&sp, cb_client_watermark(c)) != 0)
+		fatalx("spool %s: cannot complete the messages of the last run", cfg.spool_dir);
 	if (spool_recover(&sp, c) != 0)
 		fatalx("cannot read the client store");
 	log_info("agent for %s started; spool %s, broker %s", cfg.unit, cfg.spool_dir,

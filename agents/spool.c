@@ -7,15 +7,31 @@
  * file names are derived from the log sequence number, so rewriting one after a crash
  * replaces it instead of duplicating it.
  *
- * Events are completed in batches (one directory fsync and one client flush per batch
- * instead of four fsyncs per event): spool_stage writes each event's files under hidden
- * names without syncing them; spool_commit then makes the data durable with one syncfs()
- * per file system, renames the files into place and fsyncs each directory once. Only after
- * that does the caller flush the client, which acknowledges the batch to the broker.
+ * Events are completed in batches, and an inbound message is shown only after it is done
+ * in the client (its watermark durable), so that a crash can never show it twice:
+ *
+ *   spool_stage    each event's files under hidden names (".NAME.tmpPID"), not synced
+ *   spool_commit   one syncfs() per file system: the hidden files durable; publish
+ *                  outcomes shown (receipt, then the document moved; directory fsynced)
+ *   (caller)       cb_client_flush: the watermark durable (one flush), the batch acked
+ *   spool_show     inbound files renamed into out/ (quarantine/), no fsync
+ *   spool_finish   at start: hidden inbound files at or below the watermark renamed into
+ *                  place (the crash came between flush and show), the others removed
+ *                  (not done: the broker delivers them again)
+ *
+ * So a delivered batch costs two flushes (syncfs, watermark) where it cost four (syncfs,
+ * directory, LMDB's two), and a file the agency took from out/ before a crash is never
+ * written again: only hidden files are completed at start, and the watermark says which.
+ * Publish outcomes are shown before the flush, as before: showing one twice is harmless
+ * (the same receipt, a document already moved), while showing it after the flush would let
+ * spool_recover publish again a document still in pending/ whose outbox record is gone.
+ *
  * Invariants: (1) a file appears under its visible name only with its data durable, so
  * out/ never shows a partial file, even after a power loss; (2) nothing is acknowledged
- * before its rename is durable; (3) a failed commit keeps the batch and writes it whole
- * again on the next try (the data are kept in memory until the commit succeeds).
+ * before its data are durable under a hidden name that spool_finish completes; (3) an
+ * inbound file is shown only after its seq is at or below the durable watermark; (4) a
+ * failed commit keeps the batch and writes it whole again on the next try (the data are
+ * kept in memory until the batch is shown).
  *
  * Measured on this machine's ext4 (3 processes at once, 1.6 KB files, see
  * docs/performance.md): fsync per file + directory fsync ≈ 400 files/s per process;
@@ -97,10 +113,87 @@ spool_open(struct spool *sp, const char *root)
 			log_warn("spool: %s/%s", root, sub[i]);
 			return CB_EIO;
 		}
-		if (i > 0)
+		/* Not in/ (the agency's), not out/ and quarantine/ (spool_finish's). */
+		if (i >= 1 && i <= 3)
 			spool_sweep(dst[i]);
 	}
 	return 0;
+}
+
+/* The log sequence number of a hidden inbound file ".SEQ-KIND-ID.json.tmpPID" (see
+ * spool_stage_inbound), or 0 when `name` is not one. */
+static uint64_t
+spool_temp_seq(const char *name)
+{
+	char digits[21];
+	uint64_t seq;
+
+	if (!spool_is_temp(name))
+		return 0;
+	for (int i = 1; i <= 20; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	if (name[21] != '-')
+		return 0;
+	memcpy(digits, name + 1, 20);
+	digits[20] = '\0';
+	errno = 0;
+	seq = strtoull(digits, NULL, 10);
+	return errno == 0 ? seq : 0;
+}
+
+/* spool_finish for one directory. */
+static int
+spool_finish_dir(const char *dir, uint64_t watermark)
+{
+	size_t shown = 0, dropped = 0;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		log_warn("spool: open %s", dir);
+		return CB_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		uint64_t seq = spool_temp_seq(de->d_name);
+		char name[NAME_MAX + 1];
+
+		if (!spool_is_temp(de->d_name))
+			continue;
+		if (seq == 0 || seq > watermark) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				dropped++;
+			continue;
+		}
+		/* ".NAME.tmpPID" -> "NAME" */
+		snprintf(name, sizeof(name), "%.*s", (int)(strrchr(de->d_name, '.') -
+		    de->d_name - 1), de->d_name + 1);
+		if (renameat(dirfd(d), de->d_name, dirfd(d), name) != 0) {
+			log_warn("spool: show %s/%s", dir, name);
+			rc = CB_EIO;
+			break;
+		}
+		shown++;
+	}
+	closedir(d);
+	if (rc == 0 && shown > 0 && (rc = file_sync_dir(dir)) != 0)
+		log_warn("spool: fsync %s", dir);
+	if (shown > 0 || dropped > 0)
+		log_info("spool: %s: showed %zu message%s done before a crash, removed %zu "
+		    "unfinished file%s", dir, shown, shown == 1 ? "" : "s", dropped,
+		    dropped == 1 ? "" : "s");
+	return rc;
+}
+
+int
+spool_finish(struct spool *sp, uint64_t watermark)
+{
+	int rc;
+
+	if ((rc = spool_finish_dir(sp->out, watermark)) != 0)
+		return rc;
+	return spool_finish_dir(sp->quarantine, watermark);
 }
 
 static int
@@ -379,7 +472,7 @@ static int
 spool_add_step(struct spool_batch *b, unsigned dir, const char *src, const char *target,
     const char *data, size_t len)
 {
-	struct spool_step st = { NULL, NULL, NULL, 0 };
+	struct spool_step st = { NULL, NULL, NULL, 0, dir };
 	const char *slash = strrchr(target, '/');
 	char tmp[PATH_MAX];
 	int n, rc = CB_ENOMEM;
@@ -416,6 +509,7 @@ spool_add_step(struct spool_batch *b, unsigned dir, const char *src, const char 
 	}
 	b->steps[b->nsteps++] = st;
 	b->dirs |= dir;
+	b->durable = 0;
 	return 0;
 fail:
 	spool_step_clear(&st);
@@ -544,10 +638,39 @@ spool_sync_data(struct spool *sp, unsigned dirs)
 	return 0;
 }
 
+/* Renames the steps of the directories in `dirs`, in staging order, and drops them from
+ * the batch. A document already moved before a crash is fine; a file of ours that is
+ * missing is not (it was written again just before). */
+static int
+spool_rename_steps(struct spool_batch *b, unsigned dirs)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < b->nsteps; i++) {
+		struct spool_step *st = &b->steps[i];
+
+		if ((st->dir & dirs) == 0) {
+			b->steps[kept++] = *st;
+			continue;
+		}
+		if (rename(st->from, st->to) != 0 && (errno != ENOENT || st->data != NULL)) {
+			log_warn("spool: rename %s", st->from);
+			memmove(&b->steps[kept], st, (b->nsteps - i) * sizeof(*st));
+			b->nsteps = kept + b->nsteps - i;
+			return CB_EIO;
+		}
+		spool_step_clear(st);
+	}
+	b->nsteps = kept;
+	return 0;
+}
+
 int
 spool_commit(struct spool *sp, struct spool_batch *b)
 {
-	if (b->nsteps == 0)
+	const unsigned outcomes = SPOOL_DIR_SENT | SPOOL_DIR_REJECTED;
+
+	if (b->nsteps == 0 || b->durable)
 		return 0;
 	if (b->rewrite) {
 		for (size_t i = 0; i < b->nsteps; i++) {
@@ -561,27 +684,46 @@ spool_commit(struct spool *sp, struct spool_batch *b)
 		}
 	}
 	b->rewrite = 1;	/* until this commit succeeded */
-	if (spool_sync_data(sp, b->dirs) != 0)
+	if (spool_sync_data(sp, b->dirs) != 0 || spool_rename_steps(b, outcomes) != 0)
 		return CB_EIO;
-	for (size_t i = 0; i < b->nsteps; i++) {
-		/* A document already moved before a crash is fine; a file of ours that is
-		 * missing is not (it was written again just before, or is missing). */
-		if (rename(b->steps[i].from, b->steps[i].to) != 0 &&
-		    (errno != ENOENT || b->steps[i].data != NULL)) {
-			log_warn("spool: rename %s", b->steps[i].from);
-			return CB_EIO;
-		}
-	}
-	for (unsigned bit = 1; bit <= SPOOL_DIR_REJECTED; bit <<= 1) {
+	for (unsigned bit = SPOOL_DIR_SENT; bit <= SPOOL_DIR_REJECTED; bit <<= 1) {
 		if ((b->dirs & bit) != 0 && file_sync_dir(spool_dir_path(sp, bit)) != 0) {
 			log_warn("spool: fsync %s", spool_dir_path(sp, bit));
 			return CB_EIO;
 		}
 	}
-	for (size_t i = 0; i < b->nsteps; i++)
+	b->dirs &= ~outcomes;
+	b->rewrite = 0;
+	b->durable = 1;
+	return 0;
+}
+
+int
+spool_show(struct spool *sp, struct spool_batch *b)
+{
+	size_t done;
+
+	(void)sp;
+	for (done = 0; done < b->nsteps; done++) {
+		struct spool_step *st = &b->steps[done];
+
+		if (rename(st->from, st->to) == 0)
+			continue;
+		/* Our hidden file vanished (someone else's doing): write it whole again. */
+		if (errno == ENOENT && file_write_atomic(st->to, st->data, st->len, 0640) == 0)
+			continue;
+		log_warn("spool: show %s", st->to);
+		break;
+	}
+	for (size_t i = 0; i < done; i++)
 		spool_step_clear(&b->steps[i]);
+	if (done < b->nsteps) {
+		memmove(b->steps, b->steps + done, (b->nsteps - done) * sizeof(*b->steps));
+		b->nsteps -= done;
+		return CB_EIO;	/* the rest stays: call again */
+	}
 	b->nsteps = 0;
 	b->dirs = 0;
-	b->rewrite = 0;
+	b->durable = 0;
 	return 0;
 }

@@ -5,7 +5,7 @@
  *   sent/        accepted: the document and NAME.receipt.json (message id, seq, hash)
  *   rejected/    refused: the document and NAME.error.json (field, reason, or reject code)
  *   out/         inbound messages, SEQ-KIND-ID.json, each written atomically and durable
- *                before it is acknowledged (batched: see spool_stage/spool_commit)
+ *                before it is acknowledged, shown once (batched: see spool.c)
  *   quarantine/  inbound messages whose signature the agent could not verify with a key
  *                it holds for the sender: never shown as genuine
  */
@@ -13,6 +13,7 @@
 #define CB_SPOOL_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "cluebus/client.h"
 
@@ -33,6 +34,7 @@ struct spool_step {
 	char	*from, *to;
 	char	*data;
 	size_t	 len;
+	unsigned dir;		/* SPOOL_DIR_* of `to` */
 };
 
 /* Events staged but not yet durable: their files are written under hidden names, the
@@ -42,10 +44,18 @@ struct spool_batch {
 	size_t		 nsteps, cap;
 	unsigned	 dirs;		/* SPOOL_DIR_* bits of the directories written */
 	int		 rewrite;	/* a commit failed: write the files again first */
+	int		 durable;	/* committed: what is left are inbound files to show */
 };
 
-/* Creates the directories. Returns 0 or CB_EIO. */
+/* Creates the directories and removes the temporaries a crash left in pending/, sent/ and
+ * rejected/. Returns 0 or CB_EIO. */
 int	spool_open(struct spool *sp, const char *root);
+/* Completes what a crash interrupted in out/ and quarantine/: a hidden inbound file whose
+ * seq is at or below `watermark` (cb_client_watermark: done in the client, so never
+ * delivered again) is renamed into place; any other hidden file of ours is removed (its
+ * message surfaces again). Call it after cb_client_open and before taking events. Returns
+ * 0 or CB_EIO. */
+int	spool_finish(struct spool *sp, uint64_t watermark) __attribute__((warn_unused_result));
 /* Publishes files left in pending/ by a crash before they were stored. Returns 0 or an
  * error from the client store. */
 int	spool_recover(struct spool *sp, cb_client_t *c);
@@ -59,12 +69,19 @@ int	spool_scan(struct spool *sp, cb_client_t *c);
  * nothing recorded for it (retry later). */
 int	spool_stage(struct spool *sp, struct spool_batch *b, const cb_event_t *ev)
     __attribute__((warn_unused_result));
-/* Makes every staged event durable and visible: one syncfs() per file system for the
- * files' data, the renames in staging order (a receipt before its document), one fsync
- * per directory written. Returns 0 with `b` empty (also when it was empty), or CB_EIO
- * with `b` kept: call again (the files are written again first). */
+/* Makes every staged event durable: one syncfs() per file system for the files' data; then
+ * shows the publish outcomes (renames in staging order, a receipt before its document; one
+ * fsync per directory). What stays in `b` are the inbound files, durable under hidden
+ * names, to be shown by spool_show once the client is flushed. Returns 0 (also when `b`
+ * was empty or committed already), or CB_EIO with `b` kept: call again (the files are
+ * written again first). */
 int	spool_commit(struct spool *sp, struct spool_batch *b)
     __attribute__((warn_unused_result));
+/* Shows the committed inbound files (renames in staging order, no fsync: a crash before
+ * the renames reach the disk is completed by spool_finish). Call it only after
+ * cb_client_flush succeeded for the batch. Returns 0 with `b` empty, or CB_EIO with the
+ * files not yet shown kept in `b`: call again. */
+int	spool_show(struct spool *sp, struct spool_batch *b) __attribute__((warn_unused_result));
 /* Frees what `b` holds (its hidden files stay; they are ignored, and replaced when the
  * events surface again). Accepts an empty batch. */
 void	spool_batch_free(struct spool_batch *b);

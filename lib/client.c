@@ -9,14 +9,20 @@
  *
  * The outbox (LMDB, key = local sequence) holds every publish from cb_client_publish_json
  * until the application marked its outcome done; in-flight publishes are resent with the
- * same bytes until answered. Inbound messages are surfaced in log order; `watermark` (in
- * LMDB) is the highest seq the application marked done, and anything at or below it is
- * acknowledged again and dropped, so the application sees each message once.
+ * same bytes until answered. Inbound messages are surfaced in log order; `watermark` is the
+ * highest seq the application marked done, and anything at or below it is acknowledged
+ * again and dropped, so the application sees each message once.
+ *
+ * The watermark is durable in one of two places, and its value is the higher of the two:
+ * the file STATE/watermark (lib/seqfile.c: one flush per update) when only messages were
+ * done, the LMDB meta table when outbox records are deleted in the same commit anyway (one
+ * transaction, no extra flush). A receiving agent thus pays one flush per delivered batch
+ * for its watermark instead of an LMDB commit's two.
  *
  * An event leaves the queue by cb_client_done (stored at once) or cb_client_release (kept
  * in memory: `released_high` for messages, `released` for outcomes) and then
- * cb_client_flush, which commits the watermark and the outbox deletes of a whole batch in
- * one transaction and sends one cumulative Ack.
+ * cb_client_flush, which makes the watermark and the outbox deletes of a whole batch
+ * durable together and sends one cumulative Ack.
  *
  * Invariants: (1) a publish is in the outbox before cb_client_publish_json returns 0;
  * (2) an outbox record is deleted only by cb_client_done or cb_client_flush on its
@@ -24,6 +30,7 @@
  * (4) watermark <= released_high <= inbound_high, and memory moves only after the commit
  * succeeded. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "seqfile.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
@@ -75,6 +83,7 @@ struct cb_client {
 
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
+	seqfile_t	*wmfile;	/* STATE/watermark */
 	uint64_t	 next_lseq;	/* key of the next publish */
 	uint64_t	 send_cursor;	/* highest lseq taken into flight */
 	uint64_t	 watermark;	/* highest inbound seq done, durably */
@@ -106,10 +115,12 @@ client_store_fail(const char *what, int mrc)
 static int
 client_store_open(cb_client_t *c, const char *dir)
 {
+	char path[PATH_MAX];
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int mrc;
+	uint64_t wm;
+	int mrc, rc;
 
 	if (file_mkdirs(dir, 0700) != 0)
 		return CB_EIO;
@@ -133,9 +144,17 @@ client_store_open(cb_client_t *c, const char *dir)
 	k.mv_data = (void *)"watermark", k.mv_size = 9;
 	if (mdb_get(txn, c->meta, &k, &v) == 0 && v.mv_size == 8)
 		c->watermark = be64_get(v.mv_data);
-	c->inbound_high = c->released_high = c->watermark;
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
+	if (snprintf(path, sizeof(path), "%s/watermark", dir) >= (int)sizeof(path))
+		return CB_EINVAL;
+	if ((rc = seqfile_open(path, &c->wmfile, &wm)) != 0) {
+		log_warnx("client store: %s: %s", path, cb_strerror(rc));
+		return rc == CB_ECORRUPT ? rc : CB_ESTORE;
+	}
+	if (wm > c->watermark)
+		c->watermark = wm;
+	c->inbound_high = c->released_high = c->watermark;
 	return 0;
 }
 
@@ -846,6 +865,7 @@ cb_client_close(cb_client_t *c)
 		zmq_ctx_term(c->zctx);
 	if (c->env != NULL)
 		mdb_env_close(c->env);
+	seqfile_free(c->wmfile);
 	registry_free(c->reg);
 	key_free(c->key);
 	free(c->inflight);
@@ -956,20 +976,30 @@ client_forget_inflight(cb_client_t *c, uint64_t lseq)
 	}
 }
 
-/* Makes every released event done, and the watermark at least `upto` and `extra_lseq`
- * (when not 0) deleted too, in one transaction. Memory (watermark, released) changes only
- * after the commit succeeded; then the cumulative Ack goes out. */
+/* Moves the durable watermark to `wm` alone: one flush of the watermark file. */
 static int
-client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
+client_commit_watermark(cb_client_t *c, uint64_t wm)
 {
-	uint64_t wm = upto > c->released_high ? upto : c->released_high;
+	int rc;
+
+	if ((rc = seqfile_set(c->wmfile, wm)) != 0) {
+		log_warnx("client store: watermark %llu: %s", (unsigned long long)wm,
+		    cb_strerror(rc));
+		return CB_ESTORE;
+	}
+	return 0;
+}
+
+/* Moves the watermark and deletes the released outcomes (and `extra_lseq` when not 0) in
+ * one LMDB transaction. */
+static int
+client_commit_outbox(cb_client_t *c, uint64_t wm, uint64_t extra_lseq)
+{
 	uint8_t key[8], val[8];
 	MDB_val k, v;
 	MDB_txn *txn;
 	int mrc;
 
-	if (wm <= c->watermark && c->nreleased == 0 && extra_lseq == 0)
-		return 0;
 	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
 		return client_store_fail("begin", mrc);
 	if (wm > c->watermark) {
@@ -991,6 +1021,30 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 	}
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
+	return 0;
+fail:
+	mdb_txn_abort(txn);
+	return client_store_fail("flush", mrc);
+}
+
+/* Makes every released event done, and the watermark at least `upto` and `extra_lseq`
+ * (when not 0) deleted too, durably and together. Memory (watermark, released) changes
+ * only after that succeeded; then the cumulative Ack goes out. */
+static int
+client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
+{
+	uint64_t wm = upto > c->released_high ? upto : c->released_high;
+	int rc;
+
+	if (c->nreleased == 0 && extra_lseq == 0) {
+		if (wm <= c->watermark)
+			return 0;
+		rc = client_commit_watermark(c, wm);
+	} else {
+		rc = client_commit_outbox(c, wm, extra_lseq);
+	}
+	if (rc != 0)
+		return rc;
 	c->nreleased = 0;
 	if (wm > c->watermark) {
 		c->watermark = c->released_high = wm;
@@ -998,9 +1052,6 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 			client_send_ack(c, wm);
 	}
 	return 0;
-fail:
-	mdb_txn_abort(txn);
-	return client_store_fail("flush", mrc);
 }
 
 int
@@ -1082,6 +1133,12 @@ cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char *tag), void *
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return 0;
+}
+
+uint64_t
+cb_client_watermark(const cb_client_t *c)
+{
+	return c->watermark;
 }
 
 int

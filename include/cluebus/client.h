@@ -17,14 +17,21 @@
  *
  *   cb_client_next -> store it (not yet durably) -> cb_client_release
  *   cb_client_next(timeout 0) -> ... -> release        (up to N, while one is ready)
- *   make the stored results durable (e.g. one syncfs + one directory fsync)
- *   cb_client_flush                           (one store commit, one cumulative Ack)
+ *   make the stored results durable (e.g. one syncfs)
+ *   cb_client_flush                  (the watermark durable, one cumulative Ack)
  *
- * cb_client_done costs a store commit (two fsyncs) and an Ack per event; a flush costs
- * the same for the whole batch. Until flushed, released events are neither acknowledged to
- * the broker nor recorded: a crash, or cb_client_close(), before cb_client_flush() makes
- * them surface again on the next open, so the application must handle a repeat
- * idempotently (the agent names its out/ files after the log sequence number).
+ * A flush of messages alone costs one flush of a small file (the watermark); with publish
+ * outcomes among them, one LMDB commit (two fsyncs); cb_client_done costs the same per
+ * event. Until flushed, released events are neither acknowledged to the broker nor
+ * recorded: a crash, or cb_client_close(), before cb_client_flush() makes them surface
+ * again on the next open, so the application must handle a repeat idempotently (the agent
+ * names its out/ files after the log sequence number).
+ *
+ * To show nothing twice, an application that hands messages on (the agent's out/) can
+ * store them durably under names nobody reads, flush, and only then show them; at start,
+ * it shows the stored ones at or below cb_client_watermark() and drops the others (they
+ * surface again). A message taken away by its reader between a show and a crash cannot
+ * come back that way.
  *
  * Threading: a cb_client_t is used by one thread at a time. */
 #ifndef CLUEBUS_CLIENT_H
@@ -144,6 +151,10 @@ int	cb_client_flush(cb_client_t *c) __attribute__((warn_unused_result));
 /* Calls fn(tag) for every stored publish not yet done, in publish order (used to reconcile
  * an application's own state after a crash). Returns 0 or CB_ESTORE. */
 int	cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char *tag), void *arg);
+
+/* The highest log sequence number of a MESSAGE done durably (0: none yet): every message
+ * at or below it is never surfaced again. Cannot fail. */
+uint64_t cb_client_watermark(const cb_client_t *c);
 
 /* Whether the broker has welcomed this client on the current connection. */
 int	cb_client_connected(const cb_client_t *c);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -485,6 +486,62 @@ released_publish_outcomes_stay_stored_until_the_flush(void **state)
 	assert_int_equal(next_event(fx, 500, &ev), CB_ETIMEOUT);
 }
 
+/* The watermark is durable in the watermark file (messages alone) or in LMDB (with
+ * outcomes): whichever moved it last, a reopen starts from the higher, and nothing at or
+ * below it surfaces again. */
+static void
+the_watermark_survives_a_reopen_from_either_store(void **state)
+{
+	struct fixture *fx = *state;
+	const cb_event_t *ev;
+	char path[256], id[33];
+	cb_error_t err;
+	int fd;
+
+	fx->fb.ndeliver = 3;
+	for (uint64_t seq = 1; seq <= 3; seq++)
+		release_expect(fx, seq);
+	assert_int_equal(cb_client_flush(fx->c), 0);	/* messages alone: the file */
+	assert_int_equal(cb_client_watermark(fx->c), 3);
+	reopen(fx);
+	assert_int_equal(cb_client_watermark(fx->c), 3);
+	assert_int_equal(next_event(fx, 300, &ev), CB_ETIMEOUT);
+
+	/* A publish outcome and message 4 in one flush: LMDB, with the outbox delete. */
+	assert_int_equal(cb_client_publish_json(fx->c, clue_json, strlen(clue_json), "a.json",
+	    id, &err), 0);
+	assert_int_equal(next_event(fx, 5000, &ev), 0);
+	assert_int_equal(ev->type, CB_EVENT_ACCEPTED);
+	assert_int_equal(cb_client_release(fx->c, ev), 0);
+	fx->fb.ndeliver = 4;
+	fb_deliver_from(&fx->fb, 4);
+	release_expect(fx, 4);
+	assert_int_equal(cb_client_flush(fx->c), 0);
+	reopen(fx);
+	assert_int_equal(cb_client_watermark(fx->c), 4);
+	assert_int_equal(next_event(fx, 300, &ev), CB_ETIMEOUT);
+
+	/* Message 5 alone: the file again, now ahead of LMDB's 4. */
+	fx->fb.ndeliver = 5;
+	fb_deliver_from(&fx->fb, 5);
+	release_expect(fx, 5);
+	assert_int_equal(cb_client_flush(fx->c), 0);
+	reopen(fx);
+	assert_int_equal(cb_client_watermark(fx->c), 5);
+	fb_deliver_from(&fx->fb, 1);	/* everything again: all dropped */
+	assert_int_equal(next_event(fx, 300, &ev), CB_ETIMEOUT);
+
+	/* A watermark file that is not whole is refused, not read as 0 (which would show
+	 * every message again). */
+	cb_client_close(fx->c);
+	fx->c = NULL;
+	snprintf(path, sizeof(path), "%s/watermark", fx->state_dir);
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
+	close(fd);
+	assert_int_equal(client_open(fx, &fx->c), CB_ECORRUPT);
+	assert_null(fx->c);
+}
+
 int
 main(void)
 {
@@ -506,6 +563,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    released_publish_outcomes_stay_stored_until_the_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    the_watermark_survives_a_reopen_from_either_store, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
