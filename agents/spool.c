@@ -108,6 +108,7 @@ spool_open(struct spool *sp, const char *root)
 	char *dst[] = { sp->in, sp->pending, sp->sent, sp->rejected, sp->out, sp->quarantine };
 
 	snprintf(sp->root, sizeof(sp->root), "%s", root);
+	sp->pid = (long)getpid();
 	for (size_t i = 0; i < 6; i++) {
 		if (spool_path(dst[i], root, sub[i]) != 0 || file_mkdirs(dst[i], 0750) != 0) {
 			log_warn("spool: %s/%s", root, sub[i]);
@@ -469,8 +470,8 @@ fail:
  * copy of it; the step renames that file to `target`. Without: the step renames `src` to
  * `target` (a missing `src` is fine then: moved before a crash). */
 static int
-spool_add_step(struct spool_batch *b, unsigned dir, const char *src, const char *target,
-    const char *data, size_t len)
+spool_add_step(const struct spool *sp, struct spool_batch *b, unsigned dir, const char *src,
+    const char *target, const char *data, size_t len)
 {
 	struct spool_step st = { NULL, NULL, NULL, 0, dir };
 	const char *slash = strrchr(target, '/');
@@ -481,7 +482,7 @@ spool_add_step(struct spool_batch *b, unsigned dir, const char *src, const char 
 		return CB_EIO;
 	if (data != NULL) {
 		n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp%ld", (int)(slash - target + 1),
-		    target, slash + 1, (long)getpid());
+		    target, slash + 1, sp->pid);
 		if (n < 0 || (size_t)n >= sizeof(tmp))
 			return CB_EIO;
 		src = tmp;
@@ -551,9 +552,9 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 	json_decref(doc);
 	if (text == NULL)
 		return CB_ENOMEM;
-	rc = spool_add_step(b, bit, NULL, side, text, strlen(text));
+	rc = spool_add_step(sp, b, bit, NULL, side, text, strlen(text));
 	free(text);
-	if (rc == 0 && (rc = spool_add_step(b, bit, src, dst, NULL, 0)) != 0) {
+	if (rc == 0 && (rc = spool_add_step(sp, b, bit, src, dst, NULL, 0)) != 0) {
 		spool_step_clear(&b->steps[mark]);	/* all or nothing for this event */
 		b->nsteps = mark;
 	}
@@ -580,7 +581,7 @@ spool_stage_inbound(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 	    ev->kind, ev->message_id);
 	if (spool_path(path, spool_dir_path(sp, bit), name) != 0)
 		return CB_EIO;
-	if ((rc = spool_add_step(b, bit, NULL, path, ev->json, strlen(ev->json))) != 0)
+	if ((rc = spool_add_step(sp, b, bit, NULL, path, ev->json, strlen(ev->json))) != 0)
 		return rc;
 	if (ev->sigcheck == CB_SIG_BAD)
 		log_warnx("spool: message %s from %s (seq %llu) fails the agent's signature "

@@ -21,6 +21,7 @@ struct spool {
 	char	root[PATH_MAX];
 	char	in[PATH_MAX], pending[PATH_MAX], sent[PATH_MAX], rejected[PATH_MAX];
 	char	out[PATH_MAX], quarantine[PATH_MAX];
+	long	pid;		/* in our temporaries' names (getpid is a system call) */
 };
 
 #define SPOOL_SCAN_MAX	64	/* documents taken per scan */
