@@ -40,6 +40,7 @@ struct unitq {
 	int		 has_more;	/* backlog may hold undelivered items */
 	int64_t		 last_seen_ms;	/* monotonic */
 	int64_t		 progress_ms;	/* monotonic time of the last send or ack */
+	unsigned	 resends;	/* windows resent since the last ack or hello */
 	uint64_t	 ack_upto;	/* highest ack not logged yet (0: none) */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 };

@@ -4,7 +4,10 @@
  * memory holds only a cursor (sent_upto) and a count, so a slow or dead recipient costs a
  * few bytes here while its backlog grows on disk. Deliveries go out in log order; a unit
  * that makes no progress for redeliver_ms gets its window again from the oldest unacked
- * item (the agent drops duplicates), and a unit silent for peer_timeout_ms goes offline. */
+ * item (the agent drops duplicates), at most RESENDS_MAX times in a row: a connection that
+ * heartbeats but never reads would otherwise queue a window in ZeroMQ every redeliver_ms,
+ * without bound (docs/reliability.md, finding 1). An ack or a new hello starts the count
+ * again. A unit silent for peer_timeout_ms goes offline. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,11 @@
 #include "util.h"
 #include "workflow.h"
 #include "wire.h"
+
+/* Windows resent in a row without an ack: bounds what one peer can have queued in ZeroMQ to
+ * (RESENDS_MAX + 1) x window deliveries. An agent that lost deliveries says hello again
+ * when it reconnects, which resends its window at once. */
+#define RESENDS_MAX	3
 
 struct pump_ctx {
 	struct broker	*b;
@@ -118,6 +126,16 @@ delivery_timers(struct broker *b, int64_t now)
 			continue;
 		}
 		if (uq->inflight > 0 && now - uq->progress_ms > b->cfg.redeliver_ms) {
+			uq->progress_ms = now;
+			if (uq->resends >= RESENDS_MAX) {
+				if (uq->resends == RESENDS_MAX)
+					log_warnx("unit %s: %u deliveries unacked after %u resends; "
+					    "holding them until it acknowledges or says hello again",
+					    uq->unit, uq->inflight, RESENDS_MAX);
+				uq->resends = RESENDS_MAX + 1;	/* said once */
+				continue;
+			}
+			uq->resends++;
 			log_info("unit %s: %u deliveries unacked, redelivering", uq->unit,
 			    uq->inflight);
 			uq->sent_upto = 0;

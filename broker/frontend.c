@@ -377,6 +377,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 		uq->online = 1;
 		uq->sent_upto = 0;
 		uq->inflight = 0;
+		uq->resends = 0;
 		uq->has_more = 1;
 		uq->last_seen_ms = uq->progress_ms = s->last_seen_ms;
 	}

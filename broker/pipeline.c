@@ -412,6 +412,7 @@ pipeline_commit(struct broker *b)
 			continue;
 		uq->inflight = uq->inflight > uq->acked_round ? uq->inflight - uq->acked_round : 0;
 		uq->acked_round = 0;
+		uq->resends = 0;
 		uq->has_more = 1;
 		uq->progress_ms = clock_mono_ms();
 	}
