@@ -97,7 +97,9 @@ typedef struct cb_event {
 } cb_event_t;
 
 /* Opens the client: loads the key, opens (creating) the store, starts connecting. Returns
- * 0, CB_EINVAL, CB_EKEY / CB_EPERM (key file), CB_ESTORE, CB_EIO or CB_ENOMEM. */
+ * 0, CB_EINVAL, CB_EKEY / CB_EPERM (key file), CB_ESTORE, CB_ECORRUPT (STATE/watermark is
+ * not whole: refused rather than read as 0, which would surface every message again),
+ * CB_EIO or CB_ENOMEM. */
 int	cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
     __attribute__((warn_unused_result));
 /* Closes the client. Stored publishes and unacknowledged messages are kept for the next
