@@ -814,6 +814,61 @@ test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
 	unsetenv("CLUEBUS_VERIFY_THREADS");
 }
 
+/* ---- store_trim ------------------------------------------------------------------------- */
+
+/* This process's resident file-backed pages (RssFile of /proc/self/status), in KiB. */
+static long
+rss_file_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	assert_true(kb >= 0);
+	return kb;
+}
+
+static int
+touch_value(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	unsigned *sum = arg;
+
+	(void)seq;
+	for (size_t i = 0; i < len; i += 512)
+		*sum += val[i];
+	return 0;
+}
+
+static void
+test_trim_drops_the_pages_a_walk_touched_and_the_log_reads_back(void **state)
+{
+	struct fixture *f = *state;
+	unsigned sum1 = 0, sum2 = 0;
+	long before, touched, trimmed;
+
+	for (uint64_t n = 1; n <= 6000; n += 1000)
+		commit_messages(f, n, n + 999, to_ato_psb);
+	store_trim(f->s);
+	before = rss_file_kb();
+	assert_int_equal(store_walk(f->s, 1, touch_value, &sum1), 0);
+	touched = rss_file_kb();
+	store_trim(f->s);
+	trimmed = rss_file_kb();
+	print_message("RssFile %ld kB, after the walk %ld kB, after the trim %ld kB\n", before,
+	    touched, trimmed);
+	/* The walk brought the log's pages in (a few MiB), the trim let them go. */
+	assert_true(touched - before >= 1024);
+	assert_true(trimmed - before < (touched - before) / 4);
+	/* And reading through the map again faults the same bytes back. */
+	assert_int_equal(store_walk(f->s, 1, touch_value, &sum2), 0);
+	assert_int_equal(sum1, sum2);
+}
+
 int
 main(void)
 {
@@ -837,6 +892,7 @@ main(void)
 		T(test_the_audit_walk_names_an_entry_rewritten_with_a_new_hash),
 		T(test_the_audit_walk_names_a_missing_entry),
 		T(test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names),
+		T(test_trim_drops_the_pages_a_walk_touched_and_the_log_reads_back),
 	};
 #undef T
 
