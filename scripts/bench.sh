@@ -241,9 +241,10 @@ if [ -d "$RUN" ]; then
 	OLD_RUN=$OUT/old/run.$(date +%Y%m%dT%H%M%S).$$
 	mv "$RUN" "$OLD_RUN"
 	find "$OLD_RUN" -name '*.mdb' -delete
-	say "moved the previous run to $OLD_RUN ($(du -sh "$OLD_RUN" | cut -f1) left)"
-	OLD_KB=$(du -sk "$OUT/old" | cut -f1)
-	[ "$OLD_KB" -lt $((2 * 1024 * 1024)) ] || say "note: $OUT/old holds" \
+	say "moved the previous run to $OLD_RUN"
+	# (du may race with someone removing old runs: a note, never a failure)
+	OLD_KB=$( (du -sk "$OUT/old" 2>/dev/null || true) | cut -f1)
+	[ "${OLD_KB:-0}" -lt $((2 * 1024 * 1024)) ] || say "note: $OUT/old holds" \
 	    "$((OLD_KB / 1024 / 1024)) GiB of earlier runs; remove it (make clean) minutes before" \
 	    "a run, not right before one"
 fi
