@@ -344,9 +344,8 @@ loadgen_connect(struct loadgen *lg)
 {
 	transport_keypair_t tk;
 	char server[TRANSPORT_Z85_LEN + 1], path[4096];
-	Cluebus__Hello h = CLUEBUS__HELLO__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT, *reply = NULL;
-	uint8_t nonce[16], sig[KEY_SIG_LEN], buf[128];
+	struct wire_hello wh;
 	int linger = 0, hwm = 1000000, rc;
 	size_t len;
 
@@ -375,21 +374,11 @@ loadgen_connect(struct loadgen *lg)
 		fprintf(stderr, "loadgen: connect %s: %s\n", lg->endpoint, zmq_strerror(errno));
 		return 2;
 	}
-	h.unit = (char *)lg->unit;
-	h.time_ms = clock_now_ms();
-	h.protocol = WIRE_PROTOCOL;
-	h.publish_only = 1;	/* the unit's agent, if any, keeps its deliveries */
-	if (rand_bytes(nonce, sizeof(nonce)) != 0)
+	/* Publish only: the unit's agent, if any, keeps its deliveries. */
+	if (wire_hello_sign(&wh, lg->unit, lg->key, clock_now_ms(), 16, 1) != 0)
 		return 2;
-	len = wire_hello_bytes(lg->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
-	if (len == 0 || key_sign(lg->key, buf, len, sig) != 0)
-		return 2;
-	h.key_id.data = (uint8_t *)key_id(lg->key);
-	h.key_id.len = KEY_ID_LEN;
-	h.nonce.data = nonce, h.nonce.len = sizeof(nonce);
-	h.signature.data = sig, h.signature.len = sizeof(sig);
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
-	f.hello = &h;
+	f.hello = &wh.hello;
 	/* The socket may not be connected yet: DONTWAIT would drop nothing on a DEALER (it
 	 * queues), but retry EAGAIN to be safe. */
 	for (int tries = 0; (rc = wire_send(lg->sock, NULL, 0, &f)) == CB_EAGAIN &&

@@ -248,26 +248,13 @@ client_send(cb_client_t *c, const Cluebus__Frame *f)
 static void
 client_hello(cb_client_t *c, int64_t now)
 {
-	Cluebus__Hello h = CLUEBUS__HELLO__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	uint8_t nonce[16], sig[KEY_SIG_LEN], buf[128];
-	size_t len;
+	struct wire_hello wh;
 
-	h.unit = c->unit;
-	h.time_ms = clock_now_ms();
-	h.protocol = WIRE_PROTOCOL;
-	h.publish_only = c->publish_only;
-	if (rand_bytes(nonce, sizeof(nonce)) != 0)
+	if (wire_hello_sign(&wh, c->unit, c->key, clock_now_ms(), 16, c->publish_only) != 0)
 		return;
-	len = wire_hello_bytes(c->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
-	if (len == 0 || key_sign(c->key, buf, len, sig) != 0)
-		return;
-	h.key_id.data = (uint8_t *)key_id(c->key);
-	h.key_id.len = KEY_ID_LEN;
-	h.nonce.data = nonce, h.nonce.len = sizeof(nonce);
-	h.signature.data = sig, h.signature.len = sizeof(sig);
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
-	f.hello = &h;
+	f.hello = &wh.hello;
 	if (client_send(c, &f) != 0)
 		return;	/* not connected yet (ZMQ_IMMEDIATE): stay idle, try again */
 	c->state = C_HELLO_SENT;

@@ -154,6 +154,40 @@ wire_hello_bytes(const char *unit, int64_t time_ms, const uint8_t *nonce, size_t
 	return need;
 }
 
+int
+wire_hello_sign(struct wire_hello *wh, const char *unit, const cb_key_t *key,
+    int64_t time_ms, size_t noncelen, int publish_only)
+{
+	size_t cap = sizeof("cluebus-hello-v1") + strlen(unit) + 1 + 8 + WIRE_NONCE_MAX, len;
+	uint8_t *signed_bytes;
+	int rc;
+
+	memset(wh, 0, sizeof(*wh));
+	cluebus__hello__init(&wh->hello);
+	if (noncelen > WIRE_NONCE_MAX)
+		return CB_EINVAL;
+	if (rand_bytes(wh->nonce, noncelen) != 0)
+		return CB_ECRYPTO;
+	if ((signed_bytes = malloc(cap)) == NULL)
+		return CB_ENOMEM;
+	len = wire_hello_bytes(unit, time_ms, wh->nonce, noncelen, signed_bytes, cap);
+	rc = len != 0 && key_sign(key, signed_bytes, len, wh->sig) == 0 ? 0 : CB_ECRYPTO;
+	free(signed_bytes);
+	if (rc != 0)
+		return rc;
+	wh->hello.unit = (char *)unit;
+	wh->hello.time_ms = time_ms;
+	wh->hello.protocol = WIRE_PROTOCOL;
+	wh->hello.publish_only = publish_only != 0;
+	wh->hello.key_id.data = (uint8_t *)key_id(key);
+	wh->hello.key_id.len = KEY_ID_LEN;
+	wh->hello.nonce.data = wh->nonce;
+	wh->hello.nonce.len = noncelen;
+	wh->hello.signature.data = wh->sig;
+	wh->hello.signature.len = sizeof(wh->sig);
+	return 0;
+}
+
 static const char *const reject_names[] = {
 	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
 	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",

@@ -11,6 +11,7 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "keys.h"
 
 #define WIRE_MAX_FRAME	(1024 * 1024)
 #define WIRE_PROTOCOL	1
@@ -54,5 +55,22 @@ void	wire_free(Cluebus__Frame *f);
  * most `cap` bytes into `out` and returns the length, or 0 when `cap` is too small. */
 size_t	wire_hello_bytes(const char *unit, int64_t time_ms, const uint8_t *nonce,
     size_t noncelen, uint8_t *out, size_t cap);
+
+#define WIRE_NONCE_MAX	32
+
+/* A signed Hello ready to send: `hello` points into the struct (nonce, signature), at
+ * `unit` and at the signing key's id (both borrowed: keep them while `hello` is used). */
+struct wire_hello {
+	Cluebus__Hello	hello;
+	uint8_t		nonce[WIRE_NONCE_MAX];
+	uint8_t		sig[KEY_SIG_LEN];
+};
+
+/* Fills `wh` with a Hello as `unit` at `time_ms`, with a fresh random nonce of `noncelen`
+ * bytes (at most WIRE_NONCE_MAX), signed with `key`. `unit` is not checked (test tools sign
+ * invalid ones on purpose). Returns 0, CB_EINVAL (nonce too long), CB_ENOMEM or
+ * CB_ECRYPTO. */
+int	wire_hello_sign(struct wire_hello *wh, const char *unit, const cb_key_t *key,
+    int64_t time_ms, size_t noncelen, int publish_only) __attribute__((warn_unused_result));
 
 #endif

@@ -103,27 +103,15 @@ print_rejected(const char *prefix, const Cluebus__Rejected *r)
 static int
 forge_hello(struct forge *fg, int64_t deadline)
 {
-	Cluebus__Hello h = CLUEBUS__HELLO__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT, *reply = NULL;
-	uint8_t nonce[16], sig[KEY_SIG_LEN], buf[128];
-	size_t len;
+	struct wire_hello wh;
 	int rc;
 
-	h.unit = (char *)fg->unit;
-	h.time_ms = clock_now_ms();
-	h.protocol = WIRE_PROTOCOL;
-	h.publish_only = 1;	/* the unit's agent, if it runs, keeps its deliveries */
-	if (rand_bytes(nonce, sizeof(nonce)) != 0)
-		return CB_ECRYPTO;
-	len = wire_hello_bytes(fg->unit, h.time_ms, nonce, sizeof(nonce), buf, sizeof(buf));
-	if (len == 0 || key_sign(fg->key, buf, len, sig) != 0)
-		return CB_ECRYPTO;
-	h.key_id.data = (uint8_t *)key_id(fg->key);
-	h.key_id.len = KEY_ID_LEN;
-	h.nonce.data = nonce, h.nonce.len = sizeof(nonce);
-	h.signature.data = sig, h.signature.len = sizeof(sig);
+	/* Publish only: the unit's agent, if it runs, keeps its deliveries. */
+	if ((rc = wire_hello_sign(&wh, fg->unit, fg->key, clock_now_ms(), 16, 1)) != 0)
+		return rc;
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
-	f.hello = &h;
+	f.hello = &wh.hello;
 	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
 		return rc;
 	if ((rc = wire_recv(fg->sock, deadline, WIRE_ANSWERS, &reply, NULL)) != 0) {

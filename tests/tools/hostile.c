@@ -295,34 +295,15 @@ static uint8_t *
 hello_bytes(const char *unit, const cb_key_t *key, size_t noncelen, int64_t skew_ms,
     int publish_only, size_t *len)
 {
-	Cluebus__Hello hl = CLUEBUS__HELLO__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	uint8_t nonce[32], sig[KEY_SIG_LEN], *buf, *signed_bytes;
-	size_t cap = strlen(unit) + 64, slen;
+	struct wire_hello wh;
 
-	if (noncelen > sizeof(nonce) || rand_bytes(nonce, noncelen) != 0 ||
-	    (signed_bytes = malloc(cap)) == NULL)
+	if (wire_hello_sign(&wh, unit, key, clock_now_ms() + skew_ms, noncelen,
+	    publish_only) != 0)
 		return NULL;
-	hl.unit = (char *)unit;
-	hl.time_ms = clock_now_ms() + skew_ms;
-	hl.protocol = WIRE_PROTOCOL;
-	hl.publish_only = publish_only;
-	slen = wire_hello_bytes(unit, hl.time_ms, nonce, noncelen, signed_bytes, cap);
-	if (slen == 0 || key_sign(key, signed_bytes, slen, sig) != 0) {
-		free(signed_bytes);
-		return NULL;
-	}
-	free(signed_bytes);
-	hl.key_id.data = (uint8_t *)key_id(key);
-	hl.key_id.len = KEY_ID_LEN;
-	hl.nonce.data = nonce;
-	hl.nonce.len = noncelen;
-	hl.signature.data = sig;
-	hl.signature.len = sizeof(sig);
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
-	f.hello = &hl;
-	buf = frame_pack(&f, len);
-	return buf;
+	f.hello = &wh.hello;
+	return frame_pack(&f, len);
 }
 
 /* Says hello as `unit` with `key` and waits for the answer. Returns 0 (welcome), the

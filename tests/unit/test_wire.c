@@ -17,6 +17,7 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "keys.h"
 #include "unpack.h"
 #include "wire.h"
 
@@ -579,6 +580,52 @@ test_hello_signing_bytes_have_the_documented_layout(void **state)
 	assert_int_equal(wire_hello_bytes("psb", 0x0102, nonce, 4, out, sizeof(want) - 2), 0);
 }
 
+static void
+test_a_signed_hello_verifies_over_its_signing_bytes_and_bounds_its_nonce(void **state)
+{
+	struct wire_hello wh, again;
+	uint8_t signed_bytes[128];
+	cb_key_t *key, *other;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(key_generate(&key), 0);
+	assert_int_equal(key_generate(&other), 0);
+	assert_int_equal(wire_hello_sign(&wh, "psb", key, 1772325000000LL, 16, 1), 0);
+	assert_string_equal(wh.hello.unit, "psb");
+	assert_int_equal(wh.hello.time_ms, 1772325000000LL);
+	assert_int_equal(wh.hello.protocol, WIRE_PROTOCOL);
+	assert_true(wh.hello.publish_only);
+	assert_int_equal(wh.hello.nonce.len, 16);
+	assert_memory_equal(wh.hello.key_id.data, key_id(key), KEY_ID_LEN);
+	len = wire_hello_bytes("psb", wh.hello.time_ms, wh.hello.nonce.data, 16, signed_bytes,
+	    sizeof(signed_bytes));
+	assert_int_equal(key_verify(key, signed_bytes, len, wh.hello.signature.data,
+	    wh.hello.signature.len), 0);
+	assert_int_not_equal(key_verify(other, signed_bytes, len, wh.hello.signature.data,
+	    wh.hello.signature.len), 0);
+	/* A fresh nonce each time. */
+	assert_int_equal(wire_hello_sign(&again, "psb", key, 1772325000000LL, 16, 0), 0);
+	assert_false(again.hello.publish_only);
+	assert_memory_not_equal(again.nonce, wh.nonce, 16);
+	/* The nonce is bounded; the unit is not checked here (the broker refuses bad ones, and
+	 * the hostile test tool signs a 5,000-byte one on purpose). */
+	assert_int_equal(wire_hello_sign(&wh, "psb", key, 1, WIRE_NONCE_MAX, 1), 0);
+	assert_int_equal(wire_hello_sign(&wh, "psb", key, 1, WIRE_NONCE_MAX + 1, 1), CB_EINVAL);
+	{
+		char *big = malloc(5001);
+
+		assert_non_null(big);
+		memset(big, 'x', 5000);
+		big[5000] = '\0';
+		assert_int_equal(wire_hello_sign(&wh, big, key, 1, 16, 1), 0);
+		assert_int_equal(strlen(wh.hello.unit), 5000);
+		free(big);
+	}
+	key_free(key);
+	key_free(other);
+}
+
 int
 main(void)
 {
@@ -589,6 +636,8 @@ main(void)
 		    test_a_publish_with_an_envelope_and_a_frame_at_the_size_limit_decode),
 		cmocka_unit_test(test_random_mutations_of_a_valid_frame_decode_or_are_refused),
 		cmocka_unit_test(test_hello_signing_bytes_have_the_documented_layout),
+		cmocka_unit_test(
+		    test_a_signed_hello_verifies_over_its_signing_bytes_and_bounds_its_nonce),
 		cmocka_unit_test(
 		    test_a_1_MiB_frame_of_empty_strings_is_refused_within_its_decode_budget),
 		cmocka_unit_test(test_frames_of_legitimate_shapes_decode_within_the_budget),
