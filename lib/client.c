@@ -180,21 +180,21 @@ client_record_get(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	return *rec != NULL && (*rec)->envelope != NULL ? 0 : CB_ECORRUPT;
 }
 
-/* Puts or deletes one key in one durable transaction. */
+/* Puts outbox[lseq] in one durable transaction (deletes go through client_commit). */
 static int
-client_store_put(cb_client_t *c, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-    size_t vlen, int del)
+client_outbox_put(cb_client_t *c, uint64_t lseq, const void *val, size_t vlen)
 {
-	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v = { vlen, (void *)val };
 	MDB_txn *txn;
 	int mrc;
 
+	be64_put(key, lseq);
 	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
 		return client_store_fail("begin", mrc);
-	mrc = del ? mdb_del(txn, dbi, &k, NULL) : mdb_put(txn, dbi, &k, &v, 0);
-	if (mrc != 0 && !(del && mrc == MDB_NOTFOUND)) {
+	if ((mrc = mdb_put(txn, c->outbox, &k, &v, 0)) != 0) {
 		mdb_txn_abort(txn);
-		return client_store_fail(del ? "delete" : "put", mrc);
+		return client_store_fail("put", mrc);
 	}
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
@@ -272,7 +272,7 @@ client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	Cluebus__OutboxRecord nrec = CLUEBUS__OUTBOX_RECORD__INIT, *again = NULL;
 	Cluebus__Envelope *env = NULL;
 	Cluebus__Message *m;
-	uint8_t key[8], *buf = NULL;
+	uint8_t *buf = NULL;
 	size_t len;
 
 	m = cluebus__message__unpack(NULL, (*rec)->envelope->signed_.len,
@@ -292,8 +292,7 @@ client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	if ((buf = malloc(len)) == NULL)
 		goto out;
 	cluebus__outbox_record__pack(&nrec, buf);
-	be64_put(key, lseq);
-	if (client_store_put(c, c->outbox, key, 8, buf, len, 0) != 0 ||
+	if (client_outbox_put(c, lseq, buf, len) != 0 ||
 	    (again = cluebus__outbox_record__unpack(NULL, len, buf)) == NULL)
 		goto out;
 	cluebus__outbox_record__free_unpacked(*rec, NULL);
@@ -867,7 +866,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	Cluebus__OutboxRecord rec = CLUEBUS__OUTBOX_RECORD__INIT;
 	Cluebus__Envelope *env = NULL;
 	Cluebus__Message *m = NULL;
-	uint8_t key[8], *buf = NULL;
+	uint8_t *buf = NULL;
 	size_t buflen;
 	int rc;
 
@@ -907,8 +906,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		goto out;
 	}
 	cluebus__outbox_record__pack(&rec, buf);
-	be64_put(key, c->next_lseq);
-	if ((rc = client_store_put(c, c->outbox, key, 8, buf, buflen, 0)) != 0) {
+	if ((rc = client_outbox_put(c, c->next_lseq, buf, buflen)) != 0) {
 		cb_error_set(err, "(store)", "cannot store the message durably");
 		goto out;
 	}
