@@ -64,8 +64,8 @@ spool_path(char *out, const char *dir, const char *name)
 	return n > 0 && n < PATH_MAX ? 0 : CB_EIO;
 }
 
-/* Whether `name` is one of our temporaries: ".NAME.tmpPID" (spool_add_step,
- * file_write_atomic). */
+/* Whether `name` is one of our temporaries: ".NAME.tmpPID" (file_temp_path, which
+ * spool_add_step and file_write_atomic use). */
 static int
 spool_is_temp(const char *name)
 {
@@ -441,31 +441,6 @@ spool_batch_free(struct spool_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Writes `len` bytes to `tmp` (created or truncated), without syncing: spool_commit syncs
- * the whole batch at once. */
-static int
-spool_write_plain(const char *tmp, const char *data, size_t len)
-{
-	int fd, saved;
-
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
-		return CB_EIO;
-	if (file_write_all(fd, data, len) != 0 || fchmod(fd, 0640) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return CB_EIO;
-}
-
 /* Appends a step. With `data`: writes it to a hidden file beside `target` now and takes a
  * copy of it; the step renames that file to `target`. Without: the step renames `src` to
  * `target` (a missing `src` is fine then: moved before a crash). */
@@ -474,16 +449,11 @@ spool_add_step(const struct spool *sp, struct spool_batch *b, unsigned dir, cons
     const char *target, const char *data, size_t len)
 {
 	struct spool_step st = { NULL, NULL, NULL, 0, dir };
-	const char *slash = strrchr(target, '/');
 	char tmp[PATH_MAX];
-	int n, rc = CB_ENOMEM;
+	int rc = CB_ENOMEM;
 
-	if (slash == NULL)
-		return CB_EIO;
 	if (data != NULL) {
-		n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp%ld", (int)(slash - target + 1),
-		    target, slash + 1, sp->pid);
-		if (n < 0 || (size_t)n >= sizeof(tmp))
+		if (file_temp_path(target, sp->pid, tmp, sizeof(tmp)) != 0)
 			return CB_EIO;
 		src = tmp;
 	}
@@ -503,7 +473,7 @@ spool_add_step(const struct spool *sp, struct spool_batch *b, unsigned dir, cons
 			goto fail;
 		memcpy(st.data, data, len);
 		st.len = len;
-		if ((rc = spool_write_plain(st.from, st.data, st.len)) != 0) {
+		if ((rc = file_write_new(st.from, st.data, st.len, 0640, 0)) != 0) {
 			log_warn("spool: write %s", st.from);
 			goto fail;
 		}
@@ -677,8 +647,8 @@ spool_commit(struct spool *sp, struct spool_batch *b)
 		for (size_t i = 0; i < b->nsteps; i++) {
 			struct spool_step *st = &b->steps[i];
 
-			if (st->data != NULL && spool_write_plain(st->from, st->data,
-			    st->len) != 0) {
+			if (st->data != NULL && file_write_new(st->from, st->data,
+			    st->len, 0640, 0) != 0) {
 				log_warn("spool: write %s", st->from);
 				return CB_EIO;
 			}

@@ -272,14 +272,49 @@ file_write_all(int fd, const void *data, size_t len)
 }
 
 int
+file_temp_path(const char *path, long pid, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	n = snprintf(out, outlen, "%.*s.%s.tmp%ld", slash != NULL ? (int)(slash - path + 1) : 0,
+	    path, slash != NULL ? slash + 1 : path, pid);
+	if (n < 0 || (size_t)n >= outlen)
+		return errno = ENAMETOOLONG, CB_EIO;
+	return 0;
+}
+
+int
+file_write_new(const char *path, const void *data, size_t len, int mode, int sync)
+{
+	int fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
+		return CB_EIO;
+	if (file_write_all(fd, data, len) != 0 || fchmod(fd, (mode_t)mode) != 0 ||
+	    (sync && fsync(fd) != 0))
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	errno = saved;
+	return CB_EIO;
+}
+
+int
 file_write_atomic(const char *path, const void *data, size_t len, int mode)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	const char *slash, *p = data;
-	int fd, saved, n;
+	const char *slash = strrchr(path, '/');
+	int saved;
 
-	/* The temporary file sits beside the target, hidden from spool scanners (".name"). */
-	slash = strrchr(path, '/');
 	if (slash != NULL) {
 		size_t dlen = (size_t)(slash - path);
 
@@ -290,29 +325,16 @@ file_write_atomic(const char *path, const void *data, size_t len, int mode)
 	} else {
 		strcpy(dir, ".");
 	}
-	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp%ld", slash != NULL ?
-	    (int)(slash - path + 1) : 0, path, slash != NULL ? slash + 1 : path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return errno = ENAMETOOLONG, CB_EIO;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
+	if (file_temp_path(path, (long)getpid(), tmp, sizeof(tmp)) != 0 ||
+	    file_write_new(tmp, data, len, mode, 1) != 0)
 		return CB_EIO;
-	if (file_write_all(fd, p, len) != 0 || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
+	if (rename(tmp, path) != 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return CB_EIO;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
 	return file_sync_dir(dir);
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return CB_EIO;
 }
 
 int

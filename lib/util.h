@@ -38,9 +38,18 @@ int	file_read_all(const char *path, size_t max, char **buf, size_t *len)
 /* Writes all `len` bytes to `fd`, retrying short writes and EINTR. Returns 0, or -1 with
  * errno set. */
 int	file_write_all(int fd, const void *data, size_t len) __attribute__((warn_unused_result));
+/* Writes to `out` the name of the temporary file that stands for `path` until it is renamed
+ * into place: ".NAME.tmpPID" in the same directory, hidden from spool scanners (the agent
+ * recognizes its own leftovers by this form). Returns 0, or CB_EIO (ENAMETOOLONG). */
+int	file_temp_path(const char *path, long pid, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+/* Creates (or truncates) `path` with `mode` and writes `len` bytes to it, fsynced when
+ * `sync`. Returns 0, or CB_EIO (errno set) with `path` removed. */
+int	file_write_new(const char *path, const void *data, size_t len, int mode, int sync)
+    __attribute__((warn_unused_result));
 /* Writes `len` bytes to `path` atomically and durably: a temporary file in the same
- * directory, fsync, rename over `path`, fsync of the directory. `mode` is the new file's
- * mode. Returns 0 or CB_EIO (errno set); on error `path` is untouched. */
+ * directory (file_temp_path), fsync, rename over `path`, fsync of the directory. `mode` is
+ * the new file's mode. Returns 0 or CB_EIO (errno set); on error `path` is untouched. */
 int	file_write_atomic(const char *path, const void *data, size_t len, int mode)
     __attribute__((warn_unused_result));
 /* fsyncs a directory. Returns 0 or CB_EIO. */
