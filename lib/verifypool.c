@@ -12,7 +12,9 @@
  * worker costs more than a few verifications.
  *
  * Underneath is verifypool_map(), a parallel for over any function whose calls are
- * independent (the auditor also decodes and hashes log entries with it). */
+ * independent (the auditor also decodes and hashes log entries with it). The auditor also
+ * overlaps: verifypool_submit() hands a batch to the workers alone and returns, the caller
+ * prepares the next batch meanwhile, and verifypool_wait() helps with what is left. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,6 +41,8 @@ struct verifypool {
 	unsigned	 active;	/* workers inside a batch (under mu): a new batch
 					 * starts only when none is, so no worker can take
 					 * a job of one batch with the bounds of another */
+	int		 started;	/* a batch was handed out and not yet waited for
+					 * (the caller's thread only) */
 	pthread_t	*threads;
 	unsigned	 nthreads;
 };
@@ -153,6 +157,37 @@ verifypool_threads(const verifypool_t *v)
 	return v->nthreads + 1;
 }
 
+/* Hands a batch to the workers (there are some) and returns. */
+static void
+verify_start(verifypool_t *v, verifypool_fn fn, void *arg, size_t n)
+{
+	pthread_mutex_lock(&v->mu);
+	while (v->active > 0)		/* a late worker still leaving the last batch */
+		pthread_cond_wait(&v->done, &v->mu);
+	v->fn = fn;
+	v->arg = arg;
+	v->n = n;
+	v->finished = 0;
+	atomic_store(&v->next, 0);
+	v->generation++;
+	v->started = 1;
+	pthread_cond_broadcast(&v->wake);
+	pthread_mutex_unlock(&v->mu);
+}
+
+void
+verifypool_wait(verifypool_t *v)
+{
+	if (v == NULL || !v->started)
+		return;
+	verify_finish(v, verify_take(v, v->fn, v->arg, v->n), 0);
+	pthread_mutex_lock(&v->mu);
+	while (v->finished < v->n || v->active > 0)
+		pthread_cond_wait(&v->done, &v->mu);
+	v->started = 0;
+	pthread_mutex_unlock(&v->mu);
+}
+
 void
 verifypool_map(verifypool_t *v, verifypool_fn fn, void *arg, size_t n, size_t inline_max)
 {
@@ -163,24 +198,8 @@ verifypool_map(verifypool_t *v, verifypool_fn fn, void *arg, size_t n, size_t in
 			fn(arg, i);
 		return;
 	}
-	pthread_mutex_lock(&v->mu);
-	while (v->active > 0)		/* a late worker still leaving the last batch */
-		pthread_cond_wait(&v->done, &v->mu);
-	v->fn = fn;
-	v->arg = arg;
-	v->n = n;
-	v->finished = 0;
-	atomic_store(&v->next, 0);
-	v->generation++;
-	pthread_cond_broadcast(&v->wake);
-	pthread_mutex_unlock(&v->mu);
-
-	verify_finish(v, verify_take(v, fn, arg, n), 0);
-
-	pthread_mutex_lock(&v->mu);
-	while (v->finished < v->n || v->active > 0)
-		pthread_cond_wait(&v->done, &v->mu);
-	pthread_mutex_unlock(&v->mu);
+	verify_start(v, fn, arg, n);
+	verifypool_wait(v);
 }
 
 static void
@@ -195,6 +214,19 @@ void
 verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n)
 {
 	verifypool_map(v, verify_one, jobs, n, VERIFY_INLINE_MAX - 1);
+}
+
+void
+verifypool_submit(verifypool_t *v, struct verify_job *jobs, size_t n)
+{
+	if (n == 0)
+		return;
+	if (v == NULL || v->nthreads == 0) {
+		for (size_t i = 0; i < n; i++)
+			verify_one(jobs, i);
+		return;
+	}
+	verify_start(v, verify_one, jobs, n);
 }
 
 unsigned

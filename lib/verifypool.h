@@ -27,6 +27,13 @@ unsigned verifypool_threads(const verifypool_t *v);
 /* Sets jobs[i].rc for every job, on the calling thread and the workers, and returns when
  * all are done. `v` may be NULL (the caller does all). One caller at a time. */
 void	verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n);
+/* Starts the checks of `jobs` on the workers alone and returns at once (with no workers,
+ * or `v` NULL, they are done here before it returns). The jobs, envelopes and keys must
+ * stay untouched until verifypool_wait returned; no other batch may start before then. */
+void	verifypool_submit(verifypool_t *v, struct verify_job *jobs, size_t n);
+/* Takes the submitted jobs still waiting, on the calling thread too, and returns when all
+ * are done (their rc set). Returns at once when nothing is submitted. Accepts NULL. */
+void	verifypool_wait(verifypool_t *v);
 typedef void (*verifypool_fn)(void *arg, size_t i);
 /* Calls fn(arg, i) once for every i < n, on the calling thread and the workers (the caller
  * alone when n <= inline_max), and returns when all calls returned. The calls must be

@@ -150,6 +150,64 @@ test_verify_many_rounds_reuse_array(void **state)
 	verifypool_free(fx->pool);
 }
 
+/* Fills `jobs` with the n jobs starting at job `first`, each with a wrong answer. */
+static void
+fill_jobs(struct fixture *fx, struct verify_job *jobs, size_t n, size_t first)
+{
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].env = &fx->env[(first + i) % NJOBS];
+		jobs[i].key = fx->key[(first + i) % NJOBS];
+		jobs[i].rc = 777;
+	}
+}
+
+static void
+check_jobs(struct fixture *fx, const struct verify_job *jobs, size_t n, size_t first)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(jobs[i].rc, fx->want[(first + i) % NJOBS]);
+}
+
+/* The auditor's overlap: one batch with the workers while the caller fills the next in
+ * another array; every answer right after its wait, with 0, 1 and 3 workers (and none
+ * submitted: wait returns at once). */
+static void
+test_submit_and_wait_alternate_two_batches(void **state)
+{
+	struct fixture *fx = *state;
+	static struct verify_job a[NJOBS], b[NJOBS];
+	static const unsigned workers[] = { 0, 1, 3 };
+
+	verifypool_wait(NULL);
+	for (size_t w = 0; w < 3; w++) {
+		struct verify_job *cur = a, *next = b, *t;
+		size_t first = 0, ncur = NJOBS;
+
+		assert_int_equal(verifypool_new(workers[w], &fx->pool), 0);
+		verifypool_wait(fx->pool);	/* nothing submitted */
+		fill_jobs(fx, cur, ncur, first);
+		verifypool_submit(fx->pool, cur, ncur);
+		for (int round = 0; round < 40; round++) {
+			size_t nnext = round % 3 == 0 ? 5 : NJOBS;
+
+			fill_jobs(fx, next, nnext, first + 13);	/* while `cur` is checked */
+			verifypool_wait(fx->pool);
+			check_jobs(fx, cur, ncur, first);
+			verifypool_submit(fx->pool, next, nnext);
+			t = cur, cur = next, next = t;
+			ncur = nnext;
+			first += 13;
+		}
+		verifypool_wait(fx->pool);
+		check_jobs(fx, cur, ncur, first);
+		/* The synchronous form still works after the other. */
+		fill_jobs(fx, a, NJOBS, 0);
+		verifypool_run(fx->pool, a, NJOBS);
+		check_jobs(fx, a, NJOBS, 0);
+		verifypool_free(fx->pool);
+	}
+}
+
 int
 main(void)
 {
@@ -160,6 +218,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_verify_many_rounds_reuse_array, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_submit_and_wait_alternate_two_batches,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
