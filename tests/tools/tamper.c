@@ -7,6 +7,10 @@
  *                                 ITS OWN hash and stores it; later entries are untouched,
  *                                 so only the link from SEQ+1 gives the rewrite away
  *   tamper delete DATA_DIR SEQ    removes entry SEQ (a gap in the sequence)
+ *   tamper forge DATA_DIR SEQ     flips one bit of entry SEQ's signature and rebuilds the
+ *                                 chain from there to the head (each later entry relinked
+ *                                 and rehashed): every hash and link holds, only the
+ *                                 signature check can tell
  *
  * Opens the LMDB environment directly (the broker must be stopped), writes in one
  * transaction and prints what it did. Exit: 0 done, 1 the entry is missing or unreadable,
@@ -24,8 +28,26 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: tamper flip|rewrite|delete DATA_DIR SEQ\n");
+	fprintf(stderr, "usage: tamper flip|rewrite|delete|forge DATA_DIR SEQ\n");
 	return 2;
+}
+
+/* Packs `e` with its hash before it into a new value. */
+static uint8_t *
+tamper_pack(const Cluebus__LogEntry *e, size_t *newlen)
+{
+	size_t plen = cluebus__log_entry__get_packed_size(e);
+	uint8_t *out = malloc(CHAIN_HASH_LEN + plen);
+
+	if (out == NULL)
+		return NULL;
+	cluebus__log_entry__pack(e, out + CHAIN_HASH_LEN);
+	if (chain_hash(out + CHAIN_HASH_LEN, plen, out) != 0) {
+		free(out);
+		return NULL;
+	}
+	*newlen = CHAIN_HASH_LEN + plen;
+	return out;
 }
 
 /* Returns the new stored value (hash || packed entry) for `op`, or NULL. */
@@ -35,7 +57,6 @@ tamper_value(const char *op, const uint8_t *val, size_t len, size_t *newlen)
 	Cluebus__LogEntry *e;
 	const uint8_t *hash;
 	uint8_t *out;
-	size_t plen;
 
 	if (strcmp(op, "flip") == 0) {
 		if (len <= CHAIN_HASH_LEN || (out = malloc(len)) == NULL)
@@ -51,17 +72,56 @@ tamper_value(const char *op, const uint8_t *val, size_t len, size_t *newlen)
 		return NULL;
 	}
 	e->time_ms += 1;
-	plen = cluebus__log_entry__get_packed_size(e);
-	if ((out = malloc(CHAIN_HASH_LEN + plen)) != NULL) {
-		cluebus__log_entry__pack(e, out + CHAIN_HASH_LEN);
-		if (chain_hash(out + CHAIN_HASH_LEN, plen, out) != 0) {
-			free(out);
-			out = NULL;
-		}
-	}
+	out = tamper_pack(e, newlen);
 	cluebus__log_entry__free_unpacked(e, NULL);
-	*newlen = CHAIN_HASH_LEN + plen;
 	return out;
+}
+
+/* forge: entry `seq` gets a bad signature, and it and every later entry are rehashed and
+ * relinked. Returns the number of entries rewritten, or -1. */
+static long
+tamper_forge(MDB_txn *txn, MDB_dbi log, uint64_t seq)
+{
+	uint8_t prev[CHAIN_HASH_LEN], key[8];
+	long n = 0;
+
+	for (;; seq++, n++) {
+		MDB_val k = { 8, key }, v;
+		Cluebus__LogEntry *e;
+		const uint8_t *hash;
+		uint8_t *out;
+		size_t len;
+		int mrc;
+
+		be64_put(key, seq);
+		if ((mrc = mdb_get(txn, log, &k, &v)) == MDB_NOTFOUND && n > 0)
+			return n;
+		if (mrc != 0 || chain_decode(v.mv_data, v.mv_size, &hash, &e) != 0) {
+			fprintf(stderr, "tamper: entry %llu unreadable\n", (unsigned long long)seq);
+			return -1;
+		}
+		if (n == 0 && (e->envelope == NULL || e->envelope->signature.len == 0)) {
+			fprintf(stderr, "tamper: entry %llu is not signed\n",
+			    (unsigned long long)seq);
+			cluebus__log_entry__free_unpacked(e, NULL);
+			return -1;
+		}
+		if (n == 0)
+			e->envelope->signature.data[0] ^= 0x01;
+		else if (e->prev_hash.len == CHAIN_HASH_LEN)
+			memcpy(e->prev_hash.data, prev, CHAIN_HASH_LEN);
+		out = tamper_pack(e, &len);
+		cluebus__log_entry__free_unpacked(e, NULL);
+		if (out == NULL)
+			return -1;
+		memcpy(prev, out, CHAIN_HASH_LEN);
+		v.mv_data = out;
+		v.mv_size = len;
+		mrc = mdb_put(txn, log, &k, &v, 0);
+		free(out);
+		if (mrc != 0)
+			return -1;
+	}
 }
 
 int
@@ -82,7 +142,8 @@ main(int argc, char **argv)
 		return usage();
 	op = argv[1];
 	dir = argv[2];
-	if (strcmp(op, "flip") != 0 && strcmp(op, "rewrite") != 0 && strcmp(op, "delete") != 0)
+	if (strcmp(op, "flip") != 0 && strcmp(op, "rewrite") != 0 &&
+	    strcmp(op, "delete") != 0 && strcmp(op, "forge") != 0)
 		return usage();
 	errno = 0;
 	seq = strtoull(argv[3], &end, 10);
@@ -100,6 +161,22 @@ main(int argc, char **argv)
 	}
 	if ((mrc = mdb_get(txn, log, &k, &v)) != 0) {
 		fprintf(stderr, "tamper: entry %llu: %s\n", seq, mdb_strerror(mrc));
+		goto out;
+	}
+	if (strcmp(op, "forge") == 0) {
+		long n = tamper_forge(txn, log, seq);
+
+		if (n < 0)
+			goto out;
+		if ((mrc = mdb_txn_commit(txn)) != 0) {
+			txn = NULL;
+			fprintf(stderr, "tamper: commit: %s\n", mdb_strerror(mrc));
+			goto out;
+		}
+		txn = NULL;
+		printf("forged the signature of entry %llu and rebuilt the chain over %ld "
+		    "entries\n", seq, n);
+		rc = 0;
 		goto out;
 	}
 	if (strcmp(op, "delete") == 0) {
