@@ -421,6 +421,24 @@ ts.sort()
 print("%.2f / %.2f" % (ts[len(ts) // 2] * 1e3, ts[int(len(ts) * 0.99)] * 1e3))
 PY
 }
+# The write counters of the block device under build/ (fields 5 and 7 of
+# /sys/class/block/NAME/stat: writes completed, 512-byte sectors written), so that each run
+# shows what the disk did in the fixed-rate phases: the whole device, other work included.
+# "-" when the run directory is on no block device of its own (tmpfs, overlay).
+DISK_STAT=/sys/class/block/$( (df --output=source "$RUN" 2>/dev/null || true) | tail -1 | sed 's|^/dev/||')/stat
+[ -r "$DISK_STAT" ] || DISK_STAT=
+disk_mark() {
+	local _r1 _r2 _r3 _r4 w _w2 s _rest
+	if [ -z "$DISK_STAT" ]; then echo -; return; fi
+	read -r _r1 _r2 _r3 _r4 w _w2 s _rest <"$DISK_STAT"
+	echo "$w $s $(date +%s.%N)"
+}
+# disk_rate MARK MARK: write I/Os per second / MB written per second between the marks.
+disk_rate() {
+	if [ "$1" = - ] || [ "$2" = - ]; then echo -; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[3] - x[3]
+	    printf "%.0f / %.1f", (y[1] - x[1]) / t, (y[2] - x[2]) * 512 / 1e6 / t }'
+}
 say "Ed25519 verification rate before the run (OpenSSL EVP; libsodium, as the broker)"
 V_BEFORE=$(verify_rates)
 FSYNC_BEFORE=$(fsync_ms)
@@ -431,7 +449,9 @@ say "phase accept-max: $N clues at maximum rate, recipients offline"
 R_OFF=$(loadgen accept-max --count "$N" --rate max)
 say "$R_OFF"
 say "phase accept-fixed: $RATE clues/s for ${SECS}s, recipients offline"
+DISK0=$(disk_mark)
 R_FIXOFF=$(loadgen accept-fixed --count "$N_FIXED" --rate "$RATE")
+DISK_OFF=$(disk_rate "$DISK0" "$(disk_mark)")
 say "$R_FIXOFF"
 stop broker
 ACCEPT_DB_MB=$(du -m "$D/data" | tail -1 | cut -f1)
@@ -549,8 +569,10 @@ R_ON=$(loadgen online-max --count "$N_ON" --rate max --out-timeout-s 180 \
     "${OUTS[@]}") || true
 say "$R_ON"
 say "phase online-fixed: $RATE clues/s for ${SECS}s, recipients online"
+DISK0=$(disk_mark)
 R_FIX=$(loadgen online-fixed --count "$N_FIXED" --rate "$RATE" \
     --out-timeout-s "$OUT_WAIT" "${OUTS[@]}") || true
+DISK_ON=$(disk_rate "$DISK0" "$(disk_mark)")
 say "$R_FIX"
 # The agents' own cost: CPU (and kernel share) per message written to out/, averaged.
 AGENT_CPU=$(for u in $RECIPIENTS; do
@@ -684,6 +706,7 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | publish→accepted p50 / p99 / p99.9 ms at $RATE/s, recipients online | $(field "$R_FIX" acc_p50_ms) / $(field "$R_FIX" acc_p99_ms) / $(field "$R_FIX" acc_p999_ms) | p99 < 5 |
 | publish→out/ p50 / p99 ms at $RATE/s (3 cluebus-agent processes) | $(outlat "$R_FIX" out_p50_ms) / **$(outlat "$R_FIX" out_p99_ms)** | p99 < 20 |
 | publish→out/ p50 / p99 ms at max rate ($N_ON clues) | $(outlat "$R_ON" out_p50_ms) / $(outlat "$R_ON" out_p99_ms) | |
+| the disk's writes at ${RATE}/s, recipients offline; online: I/Os per s / MB per s | $DISK_OFF; $DISK_ON | |
 | delivery into out/, messages/s per agent (3 agents at once) | $(num "$DRAIN_RATE") | |
 | cluebus-agent CPU µs per message received (of which kernel) | $AGENT_CPU | |
 | broker CPU µs per message (of which kernel): accept only / with delivery to 3 and their acks | $(field "$R_OFF" cpu_accept_us) ($(field "$R_OFF" sys_accept_us)) / $(field "$R_ON" cpu_total_us) ($(field "$R_ON" sys_total_us)) | |
