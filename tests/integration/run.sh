@@ -13,43 +13,9 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CLUEBUS_BIN=$(cd "${CLUEBUS_BIN:-$REPO/bin}" 2>/dev/null && pwd) ||
-    { echo "run.sh: CLUEBUS_BIN (${CLUEBUS_BIN:-$REPO/bin}) does not exist" >&2; exit 2; }
-CLUEBUS_TEST_TOOLS=$(cd "${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}" 2>/dev/null && pwd) ||
-    { echo "run.sh: CLUEBUS_TEST_TOOLS does not exist (build it: make tests-built)" >&2; exit 2; }
-export CLUEBUS_BIN CLUEBUS_TEST_TOOLS
+. "$HERE/../runner.sh"
+runner_init cluebus-it forge tamper
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
-
-for b in "$CLUEBUS_BIN"/cluebus-broker "$CLUEBUS_BIN"/cluebus-agent \
-    "$CLUEBUS_BIN"/cluebus-keygen "$CLUEBUS_BIN"/cluebus-audit \
-    "$CLUEBUS_TEST_TOOLS"/forge "$CLUEBUS_TEST_TOOLS"/tamper; do
-	[ -x "$b" ] || { echo "run.sh: $b is missing" >&2; exit 2; }
-done
-command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 2; }
-[ -f "$REPO/../shared/units.sample.json" ] ||
-    { echo "run.sh: $REPO/../shared/units.sample.json not found" >&2; exit 2; }
-
-ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cluebus-it.XXXXXX")
-current=
-
-# Kills what is left of a test: its process group (timeout(1) leads a group of its own)
-# and any daemon it recorded.
-kill_leftovers() {
-	local group=$1 dir=$2 f
-	kill -KILL -- "-$group" 2>/dev/null || true
-	for f in "$dir"/pids/*; do
-		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
-	done
-	return 0
-}
-
-on_signal() {
-	[ -n "$current" ] && kill_leftovers "$current" "$ROOT"
-	echo "run.sh: interrupted" >&2
-	exit 130
-}
-trap on_signal INT TERM
 
 if [ $# -gt 0 ]; then
 	tests=()

@@ -1,0 +1,56 @@
+# tests/runner.sh — what tests/integration/run.sh and tests/torture/run.sh share, sourced by
+# both: where the binaries are and that they are all there, a root directory for the runs,
+# and cleaning up after a test's process group.
+#
+#   runner_init PREFIX TOOL...   resolves and exports CLUEBUS_BIN and CLUEBUS_TEST_TOOLS
+#                                (defaults bin/ and build/tests/tools/ of the repository),
+#                                checks the four cluebus binaries, the named test tools,
+#                                python3 and ../shared/units.sample.json (exit 2 if one is
+#                                missing), makes ROOT (a PREFIX.XXXXXX directory under
+#                                $TMPDIR) and traps INT/TERM to kill the test running then
+#   kill_leftovers GROUP DIR     kills a test's process group and the daemons it recorded
+#                                in DIR/pids/
+#
+# The caller sets `current` to the process group of the test it waits for, and clears it.
+
+kill_leftovers() {
+	local group=$1 dir=$2 f
+	kill -KILL -- "-$group" 2>/dev/null || true
+	for f in "$dir"/pids/*; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+runner_on_signal() {
+	[ -n "${current:-}" ] && kill_leftovers "$current" "$ROOT"
+	echo "run.sh: interrupted" >&2
+	exit 130
+}
+
+runner_init() {
+	local prefix=$1 repo bin tools b
+	shift
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	bin=${CLUEBUS_BIN:-$repo/bin}
+	tools=${CLUEBUS_TEST_TOOLS:-$repo/build/tests/tools}
+	CLUEBUS_BIN=$(cd "$bin" 2>/dev/null && pwd) ||
+	    { echo "run.sh: CLUEBUS_BIN ($bin) does not exist" >&2; exit 2; }
+	CLUEBUS_TEST_TOOLS=$(cd "$tools" 2>/dev/null && pwd) ||
+	    { echo "run.sh: CLUEBUS_TEST_TOOLS ($tools) does not exist (build it: make" \
+	    "tests-built)" >&2; exit 2; }
+	export CLUEBUS_BIN CLUEBUS_TEST_TOOLS
+	for b in cluebus-broker cluebus-agent cluebus-keygen cluebus-audit; do
+		[ -x "$CLUEBUS_BIN/$b" ] || { echo "run.sh: $CLUEBUS_BIN/$b is missing" >&2; exit 2; }
+	done
+	for b in "$@"; do
+		[ -x "$CLUEBUS_TEST_TOOLS/$b" ] ||
+		    { echo "run.sh: $CLUEBUS_TEST_TOOLS/$b is missing" >&2; exit 2; }
+	done
+	command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 2; }
+	[ -f "$repo/../shared/units.sample.json" ] ||
+	    { echo "run.sh: $repo/../shared/units.sample.json not found" >&2; exit 2; }
+	ROOT=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+	current=
+	trap runner_on_signal INT TERM
+}
