@@ -8,10 +8,15 @@
 #                                python3 and ../shared/units.sample.json (exit 2 if one is
 #                                missing), makes ROOT (a PREFIX.XXXXXX directory under
 #                                $TMPDIR) and traps INT/TERM to kill the test running then
+#   runner_run NAME FILE LIMIT   runs FILE with bash in a new directory under ROOT (TEST_DIR,
+#                                output in $dir/output.log), in its own process group,
+#                                killed after LIMIT seconds; cleans up after it; sets `dir`,
+#                                `rc` (124: timed out) and `secs`, adds "NAME SECSs" to the
+#                                array `timings`
+#   runner_tails DIR N M         prints the last N lines of DIR's output and the last M of
+#                                each daemon log in DIR/logs/, indented
 #   kill_leftovers GROUP DIR     kills a test's process group and the daemons it recorded
 #                                in DIR/pids/
-#
-# The caller sets `current` to the process group of the test it waits for, and clears it.
 
 kill_leftovers() {
 	local group=$1 dir=$2 f
@@ -53,4 +58,28 @@ runner_init() {
 	ROOT=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
 	current=
 	trap runner_on_signal INT TERM
+}
+
+runner_run() {
+	local name=$1 file=$2 limit=$3 start=$SECONDS
+	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
+	TEST_DIR=$dir timeout -k 10 "$limit" bash "$file" >"$dir/output.log" 2>&1 </dev/null &
+	current=$!
+	wait "$current"
+	rc=$?
+	kill_leftovers "$current" "$dir"
+	current=
+	secs=$((SECONDS - start))
+	timings+=("$name ${secs}s")
+}
+
+runner_tails() {
+	local d=$1 log
+	echo "    --- output (last $2 lines)"
+	tail -n "$2" "$d/output.log" | sed 's/^/    /'
+	for log in "$d"/logs/*.log; do
+		[ -f "$log" ] || continue
+		echo "    --- $(basename "$log") (last $3 lines)"
+		tail -n "$3" "$log" | cut -c1-300 | sed 's/^/    /'
+	done
 }

@@ -37,16 +37,7 @@ for t in "${tests[@]}"; do
 		fail=$((fail + 1))
 		continue
 	fi
-	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
-	start=$SECONDS
-	TEST_DIR=$dir timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$dir/output.log" 2>&1 </dev/null &
-	current=$!
-	wait "$current"
-	rc=$?
-	kill_leftovers "$current" "$dir"
-	current=
-	secs=$((SECONDS - start))
-	timings+=("$name ${secs}s")
+	runner_run "$name" "$t" "$TEST_TIMEOUT"
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name"
 		pass=$((pass + 1))
@@ -57,13 +48,7 @@ for t in "${tests[@]}"; do
 	fail=$((fail + 1))
 	[ "$rc" -eq 124 ] && echo "    timed out after ${TEST_TIMEOUT}s"
 	echo "    exit status $rc after ${secs}s; directory kept: $dir"
-	echo "    --- test output (last 40 lines)"
-	tail -n 40 "$dir/output.log" | sed 's/^/    /'
-	for log in "$dir"/logs/*.log; do
-		[ -f "$log" ] || continue
-		echo "    --- $(basename "$log") (last 25 lines)"
-		tail -n 25 "$log" | sed 's/^/    /'
-	done
+	runner_tails "$dir" 40 25
 done
 
 [ "$fail" -eq 0 ] && rm -rf "$ROOT"

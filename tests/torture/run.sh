@@ -94,16 +94,7 @@ for name in "${scenarios[@]}"; do
 		fail=$((fail + 1))
 		continue
 	fi
-	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
-	start=$SECONDS
-	TEST_DIR=$dir timeout -k 10 "$limit" bash "$t" >"$dir/output.log" 2>&1 </dev/null &
-	current=$!
-	wait "$current"
-	rc=$?
-	kill_leftovers "$current" "$dir"
-	current=
-	secs=$((SECONDS - start))
-	timings+=("$name ${secs}s")
+	runner_run "$name" "$t" "$limit"
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name (${secs}s)"
 		sed -n 's/^RESULT: /    /p' "$dir/output.log"
@@ -115,13 +106,7 @@ for name in "${scenarios[@]}"; do
 	fail=$((fail + 1))
 	[ "$rc" -eq 124 ] && echo "    timed out after ${limit}s"
 	echo "    exit status $rc; directory kept: $dir"
-	echo "    --- output (last 40 lines)"
-	tail -n 40 "$dir/output.log" | sed 's/^/    /'
-	for log in "$dir"/logs/*.log; do
-		[ -f "$log" ] || continue
-		echo "    --- $(basename "$log") (last 15 lines)"
-		tail -n 15 "$log" | cut -c1-300 | sed 's/^/    /'
-	done
+	runner_tails "$dir" 40 15
 done
 
 [ "$fail" -eq 0 ] && rm -rf "$ROOT"
