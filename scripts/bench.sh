@@ -56,6 +56,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/scripts/common.sh"
 cd "$REPO"
 CLUEBUS_BIN=$(cd "${CLUEBUS_BIN:-$REPO/bin}" && pwd)
 UNITS_FILE=$REPO/../shared/units.sample.json
@@ -167,30 +168,9 @@ stop() {
 }
 
 wait_for() {
-	local secs=$1 what=$2 start=$SECONDS
+	local secs=$1 what=$2
 	shift 2
-	until "$@"; do
-		[ $((SECONDS - start)) -lt "$secs" ] || die "gave up after ${secs}s waiting for $what"
-		sleep 0.1
-	done
-}
-
-free_port() {
-	python3 -c 'import random, socket
-lo, hi = int("'"${1:-20000}"'"), int("'"${2:-32000}"'")
-for _ in range(200):
-    port = random.randrange(lo, hi)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-else:
-    raise SystemExit("no free port")'
+	poll_until "$secs" "$@" || die "gave up after ${secs}s waiting for $what"
 }
 
 # field LINE KEY: the value of KEY=VALUE in a result line.

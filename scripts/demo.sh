@@ -25,6 +25,7 @@ CLUES="clue-medical.json:health clue-school.json:education clue-transport.json:r
 clue-public-tip.json:ato clue-petition.json:ato-210303"
 
 cd "$REPO"
+. scripts/common.sh
 for b in cluebus-broker cluebus-agent cluebus-keygen cluebus-audit; do
 	[ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing; run make first" >&2; exit 1; }
 done
@@ -48,15 +49,11 @@ trap 'exit 130' INT TERM
 
 # wait_for SECONDS WHAT COMMAND...: polls every 0.1 s, gives up after SECONDS.
 wait_for() {
-	local secs=$1 what=$2 start=$SECONDS
+	local secs=$1 what=$2
 	shift 2
-	until "$@"; do
-		if [ $((SECONDS - start)) -ge "$secs" ]; then
-			echo "demo: gave up after ${secs}s waiting for $what (logs: $DEMO_DIR/logs)" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	poll_until "$secs" "$@" && return 0
+	echo "demo: gave up after ${secs}s waiting for $what (logs: $DEMO_DIR/logs)" >&2
+	return 1
 }
 count() { find "$1" -maxdepth 1 -type f -name "$2" ! -name '.*' 2>/dev/null | wc -l; }
 has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
@@ -75,18 +72,7 @@ mkdir -p "$DEMO_DIR/broker" "$DEMO_DIR/agents" "$DEMO_DIR/logs"
 "$BIN/cluebus-keygen" registry "$UNITS_FILE" "$DEMO_DIR/keys" >"$DEMO_DIR/registry.json"
 
 # A free loopback port below the ephemeral range (or DEMO_PORT).
-PORT=${DEMO_PORT:-$(python3 -c 'import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break')}
+PORT=${DEMO_PORT:-$(free_port)}
 ENDPOINT="tcp://127.0.0.1:$PORT"
 sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e 's#"keys/#"../keys/#g' \
     -e 's#"registry.json"#"../registry.json"#' config/broker.conf.example \

@@ -16,6 +16,7 @@
 set -eu
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$REPO/scripts/common.sh"
 CLUEBUS_BIN=${CLUEBUS_BIN:-$REPO/bin}
 CLUEBUS_TEST_TOOLS=${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}
 UNITS_FILE=$REPO/../shared/units.sample.json
@@ -52,15 +53,11 @@ assert_eq() {
 # _poll SECONDS DESCRIPTION COMMAND [ARG...]: runs COMMAND every 0.1 s until it succeeds;
 # returns 1 after SECONDS.
 _poll() {
-	local secs=$1 what=$2 start=$SECONDS
+	local secs=$1 what=$2
 	shift 2
-	until "$@"; do
-		if [ $((SECONDS - start)) -ge "$secs" ]; then
-			echo "TIMEOUT after ${secs}s waiting for: $what" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	poll_until "$secs" "$@" && return 0
+	echo "TIMEOUT after ${secs}s waiting for: $what" >&2
+	return 1
 }
 
 # _daemons_ok: every recorded daemon still runs; one that died is reported with its exit
@@ -269,24 +266,6 @@ trap _cleanup EXIT
 
 # ---- deployment ----
 
-# free_port: a free loopback TCP port below the kernel's ephemeral range (32768 and up on
-# Linux), so that no outgoing connection can take it while a killed broker is restarting.
-free_port() {
-	"$PY" -c 'import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-else:
-    raise SystemExit("no free port")'
-}
 
 # _keys: a key pair for the broker and for every unit of the units file, in $D/keys.
 _keys() {

@@ -1,0 +1,35 @@
+# scripts/common.sh — shell helpers that the demo (scripts/demo.sh), the bench
+# (scripts/bench.sh) and the integration and torture tests (tests/integration/lib.sh) share.
+# Sourced; needs python3.
+
+# free_port [LO HI]: a free loopback TCP port in [LO, HI), by default 20000..32000: below
+# the kernel's ephemeral range (32768 and up on Linux), so that no outgoing connection can
+# take it while a killed broker is restarting.
+free_port() {
+	python3 -c 'import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(200):
+    port = random.randrange(lo, hi)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")' "${1:-20000}" "${2:-32000}"
+}
+
+# poll_until SECONDS COMMAND [ARG...]: runs COMMAND every 0.1 s until it succeeds; returns 1
+# (saying nothing: the caller knows what it waited for) after SECONDS.
+poll_until() {
+	local secs=$1 start=$SECONDS
+	shift
+	until "$@"; do
+		[ $((SECONDS - start)) -lt "$secs" ] || return 1
+		sleep 0.1
+	done
+}
