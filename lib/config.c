@@ -123,6 +123,25 @@ cfg_read(struct cfgctx *c, config_t *cf, const char *text)
 	return 0;
 }
 
+/* Reads `text` whose top level may hold only the settings named in `top`, and finds its
+ * required group `group`. Returns 0 with *g (`cf` is the caller's to destroy), or
+ * CB_ECONFIG with the error in c->errbuf and `cf` destroyed. */
+static int
+cfg_read_group(struct cfgctx *c, config_t *cf, const char *text, const char *const *top,
+    const char *group, const config_setting_t **g)
+{
+	int rc;
+
+	if ((rc = cfg_read(c, cf, text)) != 0)
+		return rc;
+	if ((rc = cfg_only(c, config_root_setting(cf), top)) == 0 &&
+	    ((*g = config_lookup(cf, group)) == NULL || !config_setting_is_group(*g)))
+		rc = cfg_error(c, NULL, "group '%s' is required", group);
+	if (rc != 0)
+		config_destroy(cf);
+	return rc;
+}
+
 static void
 cfg_ctx(struct cfgctx *c, const char *name, char *errbuf, size_t errlen)
 {
@@ -210,14 +229,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_ctx(&c, name, errbuf, errlen);
-	if ((rc = cfg_read(&c, &cf, text)) != 0)
+	if ((rc = cfg_read_group(&c, &cf, text, top, "broker", &b)) != 0)
 		return rc;
-	if ((rc = cfg_only(&c, config_root_setting(&cf), top)) != 0)
-		goto out;
-	if ((b = config_lookup(&cf, "broker")) == NULL || !config_setting_is_group(b)) {
-		rc = cfg_error(&c, NULL, "group 'broker' is required");
-		goto out;
-	}
 	if ((rc = cfg_only(&c, b, keys)) != 0 ||
 	    (rc = cfg_string(&c, b, "endpoint", 1, cfg->endpoint, sizeof(cfg->endpoint))) ||
 	    (rc = cfg_path(&c, b, "data_dir", 1, cfg->data_dir, sizeof(cfg->data_dir))) ||
@@ -315,14 +328,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_ctx(&c, name, errbuf, errlen);
-	if ((rc = cfg_read(&c, &cf, text)) != 0)
+	if ((rc = cfg_read_group(&c, &cf, text, top, "agent", &a)) != 0)
 		return rc;
-	if ((rc = cfg_only(&c, config_root_setting(&cf), top)) != 0)
-		goto out;
-	if ((a = config_lookup(&cf, "agent")) == NULL || !config_setting_is_group(a)) {
-		rc = cfg_error(&c, NULL, "group 'agent' is required");
-		goto out;
-	}
 	if ((rc = cfg_only(&c, a, keys)) != 0 ||
 	    (rc = cfg_string(&c, a, "unit", 1, cfg->unit, sizeof(cfg->unit))) ||
 	    (rc = cfg_path(&c, a, "key", 1, cfg->key_path, sizeof(cfg->key_path))) ||
