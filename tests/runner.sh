@@ -28,7 +28,7 @@ kill_leftovers() {
 }
 
 runner_on_signal() {
-	[ -n "${current:-}" ] && kill_leftovers "$current" "$ROOT"
+	[ -n "${current:-}" ] && kill_leftovers "$current" "$dir"
 	echo "run.sh: interrupted" >&2
 	exit 130
 }
