@@ -741,8 +741,10 @@ test_the_audit_walk_names_a_missing_entry(void **state)
 /* ---- chain-only verification in ranges on several threads -------------------------------- */
 
 /* With CLUEBUS_VERIFY_THREADS=3 a log of RANGE_LOG entries is walked in four ranges:
- * 1..1050, 1051..2100, 2101..3150, 3151..4200. Each damage below must be named exactly as
- * the one-thread walk names it, wherever it falls against a range's edges. */
+ * 1..1050, 1051..2100, 2101..3150, 3151..4200, one per thread; with =1 in the same four
+ * ranges on two threads, each taking the next range when done. Each damage below must be
+ * named exactly as the one-thread walk names it, wherever it falls against a range's
+ * edges. */
 #define RANGE_LOG	4200
 
 static const struct range_case {
@@ -775,8 +777,8 @@ test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
 	setenv("CLUEBUS_VERIFY_THREADS", "3", 1);
 	for (size_t c = 0; c < sizeof(range_cases) / sizeof(range_cases[0]); c++) {
 		const struct range_case *rc = &range_cases[c];
-		audit_result_t res, one;
-		int r, r1;
+		audit_result_t res, one, two;
+		int r, r1, r2;
 
 		store_close(f->s);
 		rm_dir(f->dir);
@@ -792,6 +794,8 @@ test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
 		r = audit_verify(f->s, NULL, 0, &res);
 		setenv("CLUEBUS_VERIFY_THREADS", "0", 1);
 		r1 = audit_verify(f->s, NULL, 0, &one);
+		setenv("CLUEBUS_VERIFY_THREADS", "1", 1);
+		r2 = audit_verify(f->s, NULL, 0, &two);
 		setenv("CLUEBUS_VERIFY_THREADS", "3", 1);
 		if (rc->why == NULL) {
 			if (r != 0)
@@ -810,6 +814,11 @@ test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
 		assert_int_equal(res.bad_seq, one.bad_seq);
 		assert_string_equal(res.reason, one.reason);
 		assert_memory_equal(res.head, one.head, CHAIN_HASH_LEN);
+		/* And as two threads taking the four ranges in turn. */
+		assert_int_equal(r2, r1);
+		assert_int_equal(two.bad_seq, one.bad_seq);
+		assert_string_equal(two.reason, one.reason);
+		assert_memory_equal(two.head, one.head, CHAIN_HASH_LEN);
 	}
 	unsetenv("CLUEBUS_VERIFY_THREADS");
 }
