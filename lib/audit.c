@@ -31,6 +31,9 @@
 #include "verifypool.h"
 
 #define WALK_BATCH	512
+#define WALK_BATCH_BYTES (16u << 20)	/* of signed bytes held per batch: a log copied from
+					 * elsewhere may hold entries far larger than the
+					 * broker writes, and two batches are held at once */
 
 struct walk {
 	audit_result_t	*res;
@@ -42,6 +45,7 @@ struct walk {
 	verifypool_t	*pool;
 	struct walk_batch {
 		size_t		   n;		/* checks waiting */
+		size_t		   bytes;	/* their signed bytes */
 		struct verify_job  jobs[WALK_BATCH];
 		uint64_t	   seqs[WALK_BATCH];
 		Cluebus__LogEntry *held[WALK_BATCH];	/* the entries their envelopes are in */
@@ -111,7 +115,7 @@ walk_settle(struct walk *w)
 			    "signature does not verify") : b->jobs[i].rc;
 		cluebus__log_entry__free_unpacked(b->held[i], NULL);
 	}
-	b->n = 0;
+	b->n = b->bytes = 0;
 	return rc;
 }
 
@@ -152,7 +156,8 @@ walk_queue(struct walk *w, uint64_t seq, Cluebus__LogEntry *e, const cb_key_t *k
 	b->jobs[b->n].key = key;
 	b->seqs[b->n] = seq;
 	b->held[b->n++] = e;
-	return b->n == WALK_BATCH ? walk_launch(w) : 0;
+	b->bytes += e->envelope->signed_.len;
+	return b->n == WALK_BATCH || b->bytes >= WALK_BATCH_BYTES ? walk_launch(w) : 0;
 }
 
 /* The signer's key at the entry's time: 0 with *key (NULL for the genesis record, checked

@@ -25,7 +25,8 @@ void	verifypool_free(verifypool_t *v);
 /* Threads that verify: the workers and the caller. */
 unsigned verifypool_threads(const verifypool_t *v);
 /* Sets jobs[i].rc for every job, on the calling thread and the workers, and returns when
- * all are done. `v` may be NULL (the caller does all). One caller at a time. */
+ * all are done. `v` may be NULL (the caller does all). One caller at a time, and not while
+ * a batch handed out by verifypool_submit is still waiting (verifypool_map the same). */
 void	verifypool_run(verifypool_t *v, struct verify_job *jobs, size_t n);
 /* Starts the checks of `jobs` on the workers alone and returns at once (with no workers,
  * or `v` NULL, they are done here before it returns). The jobs, envelopes and keys must
