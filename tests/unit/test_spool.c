@@ -190,11 +190,19 @@ test_hidden_file_that_vanished_is_written_again(void **state)
 {
 	struct fixture *fx = *state;
 
+	char path[PATH_MAX + 128], *text;
+	size_t len;
+
 	stage_message(fx, 9);
 	assert_int_equal(spool_commit(&fx->sp, &fx->b), 0);
 	assert_int_equal(unlink(fx->b.steps[0].from), 0);
 	assert_int_equal(spool_show(&fx->sp, &fx->b), 0);
 	assert_true(shown(fx, 9));
+	out_path(fx, 9, path, sizeof(path));
+	assert_int_equal(file_read_all(path, 1024, &text, &len), 0);
+	assert_string_equal(text, "{\"seq\": 9}");	/* whole, from the batch's copy */
+	free(text);
+	assert_int_equal(hidden_count(fx->sp.out), 0);
 }
 
 /* What spool_finish does with each hidden name it may find in out/. */
