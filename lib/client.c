@@ -861,7 +861,7 @@ cb_client_close(cb_client_t *c)
 
 int
 cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
-    char message_id[33], cb_error_t *err)
+    char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
 {
 	Cluebus__OutboxRecord rec = CLUEBUS__OUTBOX_RECORD__INIT;
 	Cluebus__Envelope *env = NULL;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluebus/ids.h"
+
 /* Writes 2*len lowercase hex digits and a NUL to `out` (size >= 2*len+1). Cannot fail. */
 void	hex_encode(const uint8_t *in, size_t len, char *out);
 /* Decodes exactly `len` bytes from a string of exactly 2*len hex digits.

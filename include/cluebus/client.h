@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "cluebus/err.h"
+#include "cluebus/ids.h"
 
 typedef struct cb_client cb_client_t;
 
@@ -80,7 +81,7 @@ typedef enum cb_sigcheck {
 
 typedef struct cb_event {
 	cb_event_type_t	 type;
-	char		 message_id[33];	/* hex */
+	char		 message_id[CB_MESSAGE_ID_HEX_SIZE];	/* hex */
 	char		 tag[256];		/* ACCEPTED/REJECTED: the tag given to publish */
 	uint64_t	 seq;			/* ACCEPTED/MESSAGE: log sequence number */
 	char		 entry_hash[65];	/* ACCEPTED/MESSAGE: log entry hash, hex */
@@ -89,7 +90,7 @@ typedef struct cb_event {
 	int		 reject_code;		/* REJECTED: RejectCode of the proto */
 	const char	*reject_name;		/* REJECTED: e.g. "bad_signature" */
 	char		 reason[512];		/* REJECTED: human-readable */
-	char		 sender[33];		/* MESSAGE */
+	char		 sender[CB_UNIT_ID_SIZE];	/* MESSAGE */
 	char		 kind[24];		/* MESSAGE: "clue", ... */
 	cb_sigcheck_t	 sigcheck;		/* MESSAGE */
 	const char	*json;			/* MESSAGE: the whole inbound document (SPEC §5),
@@ -112,7 +113,7 @@ void	cb_client_close(cb_client_t *c);
  * NULL). Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field; CB_ESTORE;
  * CB_ENOMEM. */
 int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
-    char message_id[33], cb_error_t *err) __attribute__((warn_unused_result));
+    char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err) __attribute__((warn_unused_result));
 
 /* Runs the client's I/O for at most `timeout_ms` (0: only what is ready now) and yields
  * the oldest event not yet done or released. The same event is returned again until
