@@ -19,24 +19,26 @@
  *                  place (the crash came between flush and show), the others removed
  *                  (not done: the broker delivers them again)
  *
- * So a delivered batch costs two flushes (syncfs, watermark) where it cost four (syncfs,
- * directory, LMDB's two), and a file the agency took from out/ before a crash is never
- * written again: only hidden files are completed at start, and the watermark says which.
- * Publish outcomes are shown before the flush, as before: showing one twice is harmless
- * (the same receipt, a document already moved), while showing it after the flush would let
- * spool_recover publish again a document still in pending/ whose outbox record is gone.
+ * So a delivered batch costs two flushes (syncfs, watermark), and a file the agency took
+ * from out/ before a crash is never written again: only hidden files are completed at
+ * start, and the watermark says which. Publish outcomes are shown before the flush:
+ * showing one twice is harmless (the same receipt, a document already moved), while
+ * showing it after the flush would let spool_recover publish again a document still in
+ * pending/ whose outbox record is gone.
+ *
+ * Entries of in/ that are not regular files, or whose names could not be shown safely
+ * (control characters, invalid UTF-8, too long) or end like a side file, are moved to
+ * rejected/ with an error file (spool_entry_check): nothing stays in in/ unexplained, and
+ * no document's name is a receipt's or an error file's.
  *
  * Invariants: (1) a file appears under its visible name only with its data durable, so
  * out/ never shows a partial file, even after a power loss; (2) nothing is acknowledged
  * before its data are durable under a hidden name that spool_finish completes; (3) an
  * inbound file is shown only after its seq is at or below the durable watermark; (4) a
  * failed commit keeps the batch and writes it whole again on the next try (the data are
- * kept in memory until the batch is shown).
- *
- * Measured on this machine's ext4 (3 processes at once, 1.6 KB files, see
- * docs/performance.md): fsync per file + directory fsync ≈ 400 files/s per process;
- * fdatasync per file, one directory fsync per batch of 64 ≈ 480/s; one syncfs per batch of
- * 64 + one directory fsync ≈ 1,100/s. */
+ * kept in memory until the batch is shown); (5) no document's name ends in
+ * SPOOL_RECEIPT_SUFFIX or SPOOL_ERROR_SUFFIX, so a side file (a document's name and a
+ * suffix) never takes a document's place. */
 #define _GNU_SOURCE	/* syncfs */
 #include <dirent.h>
 #include <fcntl.h>
@@ -54,7 +56,6 @@
 #include "spool.h"
 #include "util.h"
 
-#define SPOOL_NAME_MAX	200
 
 static int
 spool_path(char *out, const char *dir, const char *name)
@@ -100,6 +101,28 @@ spool_sweep(const char *dir)
 		    n == 1 ? "" : "s", dir);
 }
 
+/* Refuses a spool root or in/ that users other than the agent's own may write to: whoever
+ * can put a file into in/ (or replace in/) publishes as the unit, signed with its key.
+ * Returns 0, CB_EIO or CB_EPERM (logged with the fix). */
+static int
+spool_check_writers(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		log_warn("spool: %s", dir);
+		return CB_EIO;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_warnx("spool: %s is %s-writable (mode %04o): anyone who can write there "
+		    "publishes as this unit; run `chmod go-w %s` and let the agency's system "
+		    "write as the agent's user", dir, (st.st_mode & S_IWOTH) ? "world" : "group",
+		    (unsigned)(st.st_mode & 07777), dir);
+		return CB_EPERM;
+	}
+	return 0;
+}
+
 int
 spool_open(struct spool *sp, const char *root)
 {
@@ -118,6 +141,8 @@ spool_open(struct spool *sp, const char *root)
 		if (i >= 1 && i <= 3)
 			spool_sweep(dst[i]);
 	}
+	if (spool_check_writers(root) != 0 || spool_check_writers(sp->in) != 0)
+		return CB_EPERM;
 	return 0;
 }
 
@@ -258,7 +283,7 @@ spool_reject_local(struct spool *sp, const char *name, const cb_error_t *err, in
 	if (spool_path(src, sp->pending, name) != 0 || spool_settle(sp, sp->rejected, name,
 	    "local", dst) != 0)
 		return CB_EIO;
-	snprintf(errpath, sizeof(errpath), "%s.error.json", dst);
+	snprintf(errpath, sizeof(errpath), "%s%s", dst, SPOOL_ERROR_SUFFIX);
 	doc = json_pack("{s:s, s:s, s:s, s:s}", "file", name, "error",
 	    code == CB_ETOOBIG ? "too_large" : "invalid_document", "field", err->field,
 	    "reason", err->reason);
@@ -309,7 +334,124 @@ spool_publish(struct spool *sp, cb_client_t *c, const char *name)
 static int
 spool_wanted(const struct dirent *d)
 {
-	return d->d_name[0] != '.' && strlen(d->d_name) <= SPOOL_NAME_MAX;
+	return d->d_name[0] != '.';
+}
+
+static int
+spool_ends_with(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+static const char *
+spool_type_name(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a device";
+}
+
+/* Whether the agent takes the entry NAME of in/ as a document. Returns 0, or
+ * CB_EMALFORMED with `err` saying why not: only regular files whose names are valid
+ * UTF-8 without control characters, at most SPOOL_NAME_MAX bytes, and not ending like the
+ * agent's own side files (NAME.receipt.json in sent/, NAME.error.json in rejected/), so
+ * that no document can take or overwrite a side file's name. */
+static int
+spool_entry_check(const char *name, mode_t mode, cb_error_t *err)
+{
+	size_t len = strlen(name);
+	json_t *utf8;
+
+	if (!S_ISREG(mode))
+		return cb_error_set(err, "(file type)", "%s, not a regular file: only regular "
+		    "files are taken", spool_type_name(mode)), CB_EMALFORMED;
+	if (len > SPOOL_NAME_MAX)
+		return cb_error_set(err, "(file name)", "%zu bytes long, at most %d", len,
+		    SPOOL_NAME_MAX), CB_EMALFORMED;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return cb_error_set(err, "(file name)", "control character 0x%02x at "
+			    "byte %zu", (unsigned char)name[i], i), CB_EMALFORMED;
+	if ((utf8 = json_string(name)) == NULL)
+		return cb_error_set(err, "(file name)", "not valid UTF-8"), CB_EMALFORMED;
+	json_decref(utf8);
+	if (spool_ends_with(name, SPOOL_RECEIPT_SUFFIX) ||
+	    spool_ends_with(name, SPOOL_ERROR_SUFFIX))
+		return cb_error_set(err, "(file name)", "names ending in %s or %s are the "
+		    "agent's receipts and error files", SPOOL_RECEIPT_SUFFIX,
+		    SPOOL_ERROR_SUFFIX), CB_EMALFORMED;
+	return 0;
+}
+
+/* The name under which a refused entry goes to rejected/: control characters and the bytes
+ * of an invalid UTF-8 name become '_', a long name is cut (at a character boundary) and a
+ * side file's ending gets SPOOL_REFUSED_SUFFIX, so the name is one spool_entry_check takes
+ * (but for the entry's type). `out` has room for SPOOL_NAME_MAX + 1 bytes. */
+static void
+spool_refused_name(const char *name, char *out)
+{
+	size_t keep = SPOOL_NAME_MAX - sizeof(SPOOL_REFUSED_SUFFIX) - 32, len = 0;
+	json_t *utf8 = json_string(name);
+	int valid = utf8 != NULL;
+
+	json_decref(utf8);
+	for (; name[len] != '\0' && len < keep; len++) {
+		unsigned char c = (unsigned char)name[len];
+
+		out[len] = c < 0x20 || c == 0x7f || (!valid && c >= 0x80) ? '_' : (char)c;
+	}
+	if (name[len] != '\0')		/* cut: not inside a UTF-8 sequence */
+		while (len > 0 && ((unsigned char)out[len] & 0xc0) == 0x80)
+			len--;
+	out[len] = '\0';
+	if (spool_ends_with(out, SPOOL_RECEIPT_SUFFIX) ||
+	    spool_ends_with(out, SPOOL_ERROR_SUFFIX))
+		strcat(out, SPOOL_REFUSED_SUFFIX);
+}
+
+/* Moves the refused entry in/NAME (any type; a symbolic link is moved, never followed) to
+ * rejected/ with an error file written first, as for a refused document. Returns 0 or
+ * CB_EIO / CB_ENOMEM (the entry stays in in/; the caller logs it once). */
+static int
+spool_refuse(struct spool *sp, const char *name, const cb_error_t *err)
+{
+	char safe[SPOOL_NAME_MAX + 1], alt[SPOOL_NAME_MAX + 48], shown[SPOOL_NAME_MAX * 4 + 1];
+	char src[PATH_MAX], dst[PATH_MAX], errpath[PATH_MAX + 16];
+	json_t *doc, *utf8;
+	int rc;
+
+	spool_refused_name(name, safe);
+	if (spool_path(src, sp->in, name) != 0 || spool_path(dst, sp->rejected, safe) != 0)
+		return CB_EIO;
+	if (access(dst, F_OK) == 0) {
+		snprintf(alt, sizeof(alt), "refused-%lld-%s", (long long)clock_now_ms(), safe);
+		if (spool_path(dst, sp->rejected, alt) != 0)
+			return CB_EIO;
+	}
+	snprintf(errpath, sizeof(errpath), "%s%s", dst, SPOOL_ERROR_SUFFIX);
+	str_sanitize(name, strlen(name), shown, sizeof(shown));
+	utf8 = json_string(name);
+	doc = json_pack("{s:o, s:s, s:s, s:s}", "file", utf8 != NULL ? utf8 :
+	    json_string(shown), "error", "refused_entry", "field", err->field, "reason",
+	    err->reason);
+	if (doc == NULL)
+		return CB_ENOMEM;
+	rc = spool_write_json(errpath, doc);
+	json_decref(doc);
+	if (rc == 0)
+		rc = spool_move(src, dst, sp->rejected);
+	if (rc == 0)
+		log_warnx("spool: in/%s refused: %s: %s; moved to %s", shown, err->field,
+		    err->reason, dst);
+	return rc;
 }
 
 int
@@ -326,10 +468,18 @@ spool_scan(struct spool *sp, cb_client_t *c)
 		char src[PATH_MAX], dst[PATH_MAX];
 		struct stat st;
 
-		if (spool_path(src, sp->in, names[i]->d_name) != 0 ||
-		    spool_path(dst, sp->pending, names[i]->d_name) != 0 ||
-		    lstat(src, &st) != 0 || !S_ISREG(st.st_mode) || access(dst, F_OK) == 0)
-			continue;	/* not a file, or the same name is still pending */
+		cb_error_t err;
+
+		if (spool_path(src, sp->in, names[i]->d_name) != 0 || lstat(src, &st) != 0)
+			continue;	/* gone, or a name too long for a path */
+		if (spool_entry_check(names[i]->d_name, st.st_mode, &err) != 0) {
+			if (spool_refuse(sp, names[i]->d_name, &err) != 0)
+				log_warn("spool: cannot move refused entry %s", src);
+			taken++;
+			continue;
+		}
+		if (spool_path(dst, sp->pending, names[i]->d_name) != 0 || access(dst, F_OK) == 0)
+			continue;	/* the same name is still pending */
 		if (rename(src, dst) != 0 || file_sync_dir(sp->pending) != 0) {
 			log_warn("spool: take %s", src);
 			continue;
@@ -505,7 +655,8 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 	if (spool_path(src, sp->pending, ev->tag) != 0 ||
 	    spool_settle(sp, dir, ev->tag, ev->message_id, dst) != 0)
 		return CB_EIO;
-	snprintf(side, sizeof(side), "%s.%s.json", dst, accepted ? "receipt" : "error");
+	snprintf(side, sizeof(side), "%s%s", dst, accepted ? SPOOL_RECEIPT_SUFFIX :
+	    SPOOL_ERROR_SUFFIX);
 	if (accepted) {
 		clock_format_rfc3339(ev->logged_ms, when, sizeof(when));
 		doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "file", ev->tag, "message_id",

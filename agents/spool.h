@@ -24,6 +24,10 @@ struct spool {
 	long	pid;		/* in our temporaries' names (getpid is a system call) */
 };
 
+#define SPOOL_NAME_MAX	200	/* bytes of a document's name in in/ */
+#define SPOOL_RECEIPT_SUFFIX ".receipt.json"	/* sent/NAME.receipt.json */
+#define SPOOL_ERROR_SUFFIX ".error.json"	/* rejected/NAME.error.json */
+#define SPOOL_REFUSED_SUFFIX ".refused"	/* added to a refused name that ends like one */
 #define SPOOL_SCAN_MAX	64	/* documents taken per scan */
 #define SPOOL_BATCH_MAX	64	/* events staged before one commit (the broker keeps up to
 				 * `window` = 128 deliveries in flight: half of it lets the
@@ -49,7 +53,8 @@ struct spool_batch {
 };
 
 /* Creates the directories and removes the temporaries a crash left in pending/, sent/ and
- * rejected/. Returns 0 or CB_EIO. */
+ * rejected/. Returns 0, CB_EIO, or CB_EPERM when the spool root or in/ is group- or
+ * world-writable (anyone able to write there could publish as the unit). */
 int	spool_open(struct spool *sp, const char *root);
 /* Completes what a crash interrupted in out/ and quarantine/: a hidden inbound file whose
  * seq is at or below `watermark` (cb_client_watermark: done in the client, so never

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "cluebus/client.h"
 #include "../../agents/spool.h"
@@ -272,6 +274,158 @@ test_publish_outcome_is_shown_by_the_commit(void **state)
 	assert_true(shown(fx, 3));
 }
 
+/* The error file rejected/NAME.error.json as JSON; fails the test if it is missing. */
+static json_t *
+refusal_of(struct fixture *fx, const char *name)
+{
+	char path[PATH_MAX + 64];
+	json_error_t jerr;
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s.error.json", fx->sp.rejected, name);
+	doc = json_load_file(path, 0, &jerr);
+	if (doc == NULL)
+		fail_msg("no error file %s: %s", path, jerr.text);
+	assert_string_equal(json_string_value(json_object_get(doc, "error")), "refused_entry");
+	return doc;
+}
+
+static int
+dir_entries(const char *dir)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static void
+test_entries_that_are_not_regular_files_go_to_rejected_with_a_reason(void **state)
+{
+	struct fixture *fx = *state;
+	char path[PATH_MAX + 32], target[PATH_MAX];
+	struct stat st;
+	json_t *doc;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/passwd.json", fx->sp.in);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/pipe.json", fx->sp.in);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/sub", fx->sp.in);
+	assert_int_equal(mkdir(path, 0700), 0);
+	/* Only refusals: the client is never reached. */
+	assert_int_equal(spool_scan(&fx->sp, NULL), 3);
+	assert_int_equal(dir_entries(fx->sp.in), 0);
+
+	/* The link itself was moved, not what it points to. */
+	snprintf(path, sizeof(path), "%s/passwd.json", fx->sp.rejected);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	n = readlink(path, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "/etc/passwd");
+	doc = refusal_of(fx, "passwd.json");
+	assert_string_equal(json_string_value(json_object_get(doc, "field")), "(file type)");
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")),
+	    "symbolic link"));
+	json_decref(doc);
+
+	doc = refusal_of(fx, "pipe.json");
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")), "FIFO"));
+	json_decref(doc);
+	doc = refusal_of(fx, "sub");
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")),
+	    "directory"));
+	json_decref(doc);
+}
+
+static void
+test_names_ending_like_side_files_are_refused_and_kept_apart(void **state)
+{
+	struct fixture *fx = *state;
+	char path[PATH_MAX + 64];
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/X.json.receipt.json", fx->sp.in);
+	assert_int_equal(file_write_atomic(path, "{\"a\":1}", 7, 0640), 0);
+	snprintf(path, sizeof(path), "%s/Y.json.error.json", fx->sp.in);
+	assert_int_equal(file_write_atomic(path, "{\"b\":2}", 7, 0640), 0);
+	assert_int_equal(spool_scan(&fx->sp, NULL), 2);
+
+	/* Kept under names no side file can have, their bytes whole. */
+	doc = refusal_of(fx, "X.json.receipt.json.refused");
+	assert_string_equal(json_string_value(json_object_get(doc, "file")),
+	    "X.json.receipt.json");
+	assert_string_equal(json_string_value(json_object_get(doc, "field")), "(file name)");
+	json_decref(doc);
+	doc = refusal_of(fx, "Y.json.error.json.refused");
+	json_decref(doc);
+	snprintf(path, sizeof(path), "%s/Y.json.error.json.refused", fx->sp.rejected);
+	doc = json_load_file(path, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_integer_value(json_object_get(doc, "b")), 2);
+	json_decref(doc);
+	/* Y.json's own error file would be rejected/Y.json.error.json: still free. */
+	snprintf(path, sizeof(path), "%s/Y.json.error.json", fx->sp.rejected);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_unsafe_names_are_refused_under_a_safe_name(void **state)
+{
+	struct fixture *fx = *state;
+	char path[PATH_MAX + 256], longname[221];
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/evil\nWARN forged.json", fx->sp.in);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0640), 0);
+	snprintf(path, sizeof(path), "%s/latin1-\xe9.json", fx->sp.in);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0640), 0);
+	memset(longname, 'a', 220);
+	longname[220] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", fx->sp.in, longname);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0640), 0);
+	assert_int_equal(spool_scan(&fx->sp, NULL), 3);
+	assert_int_equal(dir_entries(fx->sp.in), 0);
+
+	doc = refusal_of(fx, "evil_WARN forged.json");
+	assert_string_equal(json_string_value(json_object_get(doc, "file")),
+	    "evil\nWARN forged.json");
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")), "0x0a"));
+	json_decref(doc);
+	doc = refusal_of(fx, "latin1-_.json");
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")), "UTF-8"));
+	/* The original name, shown escaped: the error file stays valid JSON. */
+	assert_string_equal(json_string_value(json_object_get(doc, "file")),
+	    "latin1-\\xe9.json");
+	json_decref(doc);
+	assert_int_equal(dir_entries(fx->sp.rejected), 6);
+}
+
+static void
+test_spool_open_refuses_a_writable_in_directory(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool again;
+
+	assert_int_equal(chmod(fx->sp.in, 0770), 0);
+	assert_int_equal(spool_open(&again, fx->root), CB_EPERM);
+	assert_int_equal(chmod(fx->sp.in, 0703), 0);
+	assert_int_equal(spool_open(&again, fx->root), CB_EPERM);
+	assert_int_equal(chmod(fx->sp.in, 0750), 0);
+	assert_int_equal(chmod(fx->root, 0777), 0);
+	assert_int_equal(spool_open(&again, fx->root), CB_EPERM);
+	assert_int_equal(chmod(fx->root, 0700), 0);
+	assert_int_equal(spool_open(&again, fx->root), 0);
+}
+
 int
 main(void)
 {
@@ -284,6 +438,10 @@ main(void)
 		T(test_hidden_file_that_vanished_is_written_again),
 		T(test_finish_keeps_foreign_names_and_drops_unknown_temporaries),
 		T(test_publish_outcome_is_shown_by_the_commit),
+		T(test_entries_that_are_not_regular_files_go_to_rejected_with_a_reason),
+		T(test_names_ending_like_side_files_are_refused_and_kept_apart),
+		T(test_unsafe_names_are_refused_under_a_safe_name),
+		T(test_spool_open_refuses_a_writable_in_directory),
 	};
 #undef T
 
