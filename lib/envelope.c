@@ -301,3 +301,34 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return 0;
 	}
 }
+
+/* Packs `m` without the fields a re-signing changes. *out is new (free it). */
+static int
+message_pack_content(const Cluebus__Message *m, uint8_t **out, size_t *len)
+{
+	Cluebus__Message content = *m;
+
+	content.key_id.data = NULL;
+	content.key_id.len = 0;
+	content.created_ms = 0;
+	*len = cluebus__message__get_packed_size(&content);
+	if ((*out = malloc(*len > 0 ? *len : 1)) == NULL)
+		return CB_ENOMEM;
+	cluebus__message__pack(&content, *out);
+	return 0;
+}
+
+int
+message_same_content(const Cluebus__Message *a, const Cluebus__Message *b)
+{
+	uint8_t *pa = NULL, *pb = NULL;
+	size_t la, lb;
+	int rc;
+
+	if ((rc = message_pack_content(a, &pa, &la)) == 0 &&
+	    (rc = message_pack_content(b, &pb, &lb)) == 0)
+		rc = la == lb && memcmp(pa, pb, la) == 0;
+	free(pa);
+	free(pb);
+	return rc;
+}

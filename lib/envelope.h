@@ -39,4 +39,12 @@ void	envelope_free(Cluebus__Envelope *env);
 int	message_validate(const Cluebus__Message *m, cb_error_t *err)
     __attribute__((warn_unused_result));
 
+/* Whether two messages have the same content: every field their senders signed but the
+ * signing-key id and the creation time, which an agent changes when it signs a waiting
+ * message again (a key rotation, a long outage). A resend of the same content is a
+ * duplicate; the same id with other content is a conflict. Returns 1 (same), 0
+ * (different) or CB_ENOMEM. Borrows both. */
+int	message_same_content(const Cluebus__Message *a, const Cluebus__Message *b)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -128,6 +128,35 @@ message_free(Cluebus__Message *m)
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+/* ---- same content ---------------------------------------------------------------------- */
+
+static void
+test_a_resigned_message_has_the_same_content_and_a_changed_body_does_not(void **state)
+{
+	struct clue_fixture a, b;
+
+	(void)state;
+	clue_init(&a);
+	clue_init(&b);
+	clue_set_key_id(&a);
+	assert_int_equal(message_same_content(&a.msg, &b.msg), 1);
+	/* Signed again: another key, a fresh creation time. */
+	b.msg.created_ms += 86400000;
+	memset(b.key_id, 0x17, sizeof(b.key_id));
+	b.msg.key_id.data = b.key_id;
+	b.msg.key_id.len = KEY_ID_LEN;
+	assert_int_equal(message_same_content(&a.msg, &b.msg), 1);
+	/* Anything else the sender signed differs: a conflict. */
+	b.clue.summary = "另一份线索";
+	assert_int_equal(message_same_content(&a.msg, &b.msg), 0);
+	b.clue.summary = a.clue.summary;
+	b.msg.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
+	assert_int_equal(message_same_content(&a.msg, &b.msg), 0);
+	b.msg.priority = a.msg.priority;
+	b.clue.n_persons = 2;
+	assert_int_equal(message_same_content(&a.msg, &b.msg), 0);
+}
+
 /* ---- sign, verify, open ----------------------------------------------------------------- */
 
 static void
@@ -883,6 +912,7 @@ main(void)
 		cmocka_unit_test(test_a_public_only_key_cannot_sign_an_envelope),
 		cmocka_unit_test(test_a_duplicated_envelope_carries_the_same_bytes_in_new_buffers),
 		cmocka_unit_test(test_the_valid_clue_passes_message_validate),
+		cmocka_unit_test(test_a_resigned_message_has_the_same_content_and_a_changed_body_does_not),
 	};
 	enum { NBAD = sizeof(bad_messages) / sizeof(bad_messages[0]) };
 	static struct CMUnitTest refused[NBAD];
