@@ -37,7 +37,10 @@
 
 struct walk {
 	audit_result_t	*res;
+	store_t		*store;		/* for its indexes */
 	registry_t	*reg;
+	uint64_t	*regseqs;	/* the registry records met, in order */
+	size_t		 nregseqs, capregseqs;
 	const uint8_t	*pinned;
 	int		 sigs;
 	uint64_t	 expect;
@@ -217,6 +220,76 @@ walk_message(struct walk *w, uint64_t seq, const Cluebus__LogEntry *e,
 	return 0;
 }
 
+/* The broker's indexes must agree with the entry: its message id maps to it (the dedup
+ * index), and a registry record is remembered for walk_regidx. A missing index entry would
+ * make the broker answer a resend as new, or not know a unit at its next start. */
+static int
+walk_index(struct walk *w, uint64_t seq, const Cluebus__Message *m)
+{
+	uint64_t indexed;
+	int rc;
+
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY) {
+		if (w->nregseqs == w->capregseqs) {
+			size_t cap = w->capregseqs ? w->capregseqs * 2 : 64;
+			uint64_t *n = realloc(w->regseqs, cap * sizeof(*n));
+
+			if (n == NULL)
+				return CB_ENOMEM;
+			w->regseqs = n;
+			w->capregseqs = cap;
+		}
+		w->regseqs[w->nregseqs++] = seq;
+	}
+	if ((rc = store_msgid_get(w->store, m->message_id.data, &indexed)) == CB_ENOTFOUND)
+		return walk_fail(w, seq, "%s", "message id missing from the broker's dedup index");
+	if (rc != 0)
+		return rc;
+	if (indexed != seq)
+		return walk_fail(w, seq, "%s", "the broker's dedup index maps this message id to "
+		    "another entry");
+	return 0;
+}
+
+struct regidx_check {
+	struct walk	*w;
+	size_t		 next;		/* into w->regseqs */
+};
+
+static int
+walk_regidx_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	struct regidx_check *c = arg;
+	struct walk *w = c->w;
+
+	(void)val;
+	(void)len;
+	if (c->next < w->nregseqs && w->regseqs[c->next] < seq)
+		return walk_fail(w, w->regseqs[c->next], "%s", "registry record missing from the "
+		    "broker's registry index (the broker would not know it at start)");
+	if (c->next == w->nregseqs || w->regseqs[c->next] != seq)
+		return walk_fail(w, seq, "%s", "the broker's registry index lists an entry that "
+		    "is not a registry record");
+	c->next++;
+	return 0;
+}
+
+/* The registry index (what the broker replays at start) lists exactly the registry records
+ * the walk met. */
+static int
+walk_regidx(struct walk *w)
+{
+	struct regidx_check c = { w, 0 };
+	int rc;
+
+	if ((rc = store_walk_registry(w->store, walk_regidx_one, &c)) != 0)
+		return rc;
+	if (c.next < w->nregseqs)
+		return walk_fail(w, w->regseqs[c.next], "%s", "registry record missing from the "
+		    "broker's registry index (the broker would not know it at start)");
+	return 0;
+}
+
 /* A signed entry: key, message, signature (queued, taking `e`); a registry record is
  * applied once every signature up to its own has been checked. */
 static int
@@ -235,7 +308,8 @@ walk_signed(struct walk *w, uint64_t seq, Cluebus__LogEntry *e)
 	if (!w->sigs)
 		goto out;	/* chain-only */
 	if ((seq == 1 && (rc = walk_genesis(w, seq, e->envelope)) != 0) ||
-	    (rc = walk_key(w, seq, e, &key)) != 0 || (rc = walk_message(w, seq, e, &m)) != 0)
+	    (rc = walk_key(w, seq, e, &key)) != 0 || (rc = walk_message(w, seq, e, &m)) != 0 ||
+	    (rc = walk_index(w, seq, m)) != 0)
 		goto out;
 	if (key != NULL) {
 		rc = walk_queue(w, seq, e, key);
@@ -442,6 +516,7 @@ audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return CB_ENOMEM;
 	w->res = res;
+	w->store = s;
 	w->pinned = pinned;
 	w->sigs = sigs;
 	w->expect = 1;
@@ -456,6 +531,8 @@ audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 	if (rc == 0 && w->expect - 1 != store_head_seq(s))
 		rc = walk_fail(w, w->expect, "%s", "log ends before its recorded head");
 	if (rc == 0)
+		rc = walk_regidx(w);
+	if (rc == 0)
 		memcpy(res->head, w->prev, CHAIN_HASH_LEN);
 out:
 	verifypool_wait(w->pool);	/* after a failure: entries still waiting */
@@ -464,6 +541,7 @@ out:
 			cluebus__log_entry__free_unpacked(w->batch[k].held[i], NULL);
 	verifypool_free(w->pool);
 	registry_free(w->reg);
+	free(w->regseqs);
 	free(w);
 	return rc;
 }

@@ -4,7 +4,9 @@
  * link to the previous entry, its structure, and for every signed message the signature
  * with the key that was valid for its sender at the entry's time — the registry is rebuilt
  * from the log's own registry entries as the walk goes, starting from the broker key of the
- * first entry (or a pinned one). */
+ * first entry (or a pinned one). With signatures, it also checks that the broker's indexes
+ * agree with the log: every message id maps to its entry (dedup), and the registry index
+ * lists exactly the registry records (the broker replays it at start). */
 #ifndef CB_AUDIT_H
 #define CB_AUDIT_H
 

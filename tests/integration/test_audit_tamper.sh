@@ -4,7 +4,7 @@
 # (exit 1, SEQ named: the next entry no longer links to it), entry SEQ deleted (exit 1, the
 # gap named); the untouched log still verifies (exit 0), also with the broker key pinned,
 # and fails at seq 1 pinned to another key; usage errors and an unreadable data directory
-# exit 2.
+# exit 2. An entry dropped from the broker's dedup or registry index is named too.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
@@ -56,6 +56,18 @@ for op in flip rewrite delete; do
 	rc=0
 	audit verify "$TEST_DIR/$op" --chain-only >/dev/null 2>&1 || rc=$?
 	assert_eq 1 "$rc" "exit status of verify --chain-only on $op"
+done
+# The broker's indexes out of step with the log: entry 2 (a registry record of the genesis:
+# the broker would not know that unit at its next start) and SEQ (a message the broker
+# would accept again as new) each dropped from them. Chain and signatures still hold; only
+# verify's index check tells, and it names the entry.
+for seq in 2 "$SEQ"; do
+	cp -a "$DATA" "$TEST_DIR/unindex-$seq"
+	"$CLUEBUS_TEST_TOOLS/tamper" unindex "$TEST_DIR/unindex-$seq" "$seq" >/dev/null
+	verify_fails "$TEST_DIR/unindex-$seq" "$seq"
+	grep -q "index" "$TEST_DIR/verify.out" || die "the reason must name the index: $(cat "$TEST_DIR/verify.out")"
+	audit verify "$TEST_DIR/unindex-$seq" --chain-only >/dev/null ||
+	    die "--chain-only does not read the indexes and must pass"
 done
 # The original is untouched by all this; pinned to the broker's own key it verifies, pinned
 # to another key it fails at the genesis entry.

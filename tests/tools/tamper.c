@@ -11,6 +11,10 @@
  *                                 chain from there to the head (each later entry relinked
  *                                 and rehashed): every hash and link holds, only the
  *                                 signature check can tell
+ *   tamper unindex DATA_DIR SEQ   removes entry SEQ from the broker's indexes (its
+ *                                 message id from the dedup index; from the registry
+ *                                 index too when it is one): the log itself still
+ *                                 verifies, only the index check can tell
  *
  * Opens the LMDB environment directly (the broker must be stopped), writes in one
  * transaction and prints what it did. Exit: 0 done, 1 the entry is missing or unreadable,
@@ -28,7 +32,7 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: tamper flip|rewrite|delete|forge DATA_DIR SEQ\n");
+	fprintf(stderr, "usage: tamper flip|rewrite|delete|forge|unindex DATA_DIR SEQ\n");
 	return 2;
 }
 
@@ -124,6 +128,45 @@ tamper_forge(MDB_txn *txn, MDB_dbi log, uint64_t seq)
 	}
 }
 
+/* unindex: entry `seq` (value `v`) leaves the dedup index, and the registry index if it is
+ * there. Returns 0, or -1. */
+static int
+tamper_unindex(MDB_txn *txn, uint64_t seq, const MDB_val *v)
+{
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, id;
+	MDB_dbi msgid, regidx;
+	const uint8_t *hash;
+	int rc = -1, mrc;
+
+	be64_put(key, seq);
+	if (chain_decode(v->mv_data, v->mv_size, &hash, &e) != 0 || e->envelope == NULL ||
+	    (m = cluebus__message__unpack(NULL, e->envelope->signed_.len,
+	    e->envelope->signed_.data)) == NULL) {
+		fprintf(stderr, "tamper: entry %llu holds no message\n", (unsigned long long)seq);
+		goto out;
+	}
+	id.mv_data = m->message_id.data;
+	id.mv_size = m->message_id.len;
+	if ((mrc = mdb_dbi_open(txn, "msgid", 0, &msgid)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "regidx", 0, &regidx)) != 0 ||
+	    (mrc = mdb_del(txn, msgid, &id, NULL)) != 0 ||
+	    ((mrc = mdb_del(txn, regidx, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)) {
+		fprintf(stderr, "tamper: unindex %llu: %s\n", (unsigned long long)seq,
+		    mdb_strerror(mrc));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (m != NULL)
+		cluebus__message__free_unpacked(m, NULL);
+	if (e != NULL)
+		cluebus__log_entry__free_unpacked(e, NULL);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -143,7 +186,8 @@ main(int argc, char **argv)
 	op = argv[1];
 	dir = argv[2];
 	if (strcmp(op, "flip") != 0 && strcmp(op, "rewrite") != 0 &&
-	    strcmp(op, "delete") != 0 && strcmp(op, "forge") != 0)
+	    strcmp(op, "delete") != 0 && strcmp(op, "forge") != 0 &&
+	    strcmp(op, "unindex") != 0)
 		return usage();
 	errno = 0;
 	seq = strtoull(argv[3], &end, 10);
@@ -177,6 +221,17 @@ main(int argc, char **argv)
 		printf("forged the signature of entry %llu and rebuilt the chain over %ld "
 		    "entries\n", seq, n);
 		rc = 0;
+		goto out;
+	}
+	if (strcmp(op, "unindex") == 0) {
+		if (tamper_unindex(txn, seq, &v) != 0)
+			goto out;
+		if ((mrc = mdb_txn_commit(txn)) != 0)
+			fprintf(stderr, "tamper: commit: %s\n", mdb_strerror(mrc));
+		else
+			printf("removed entry %llu from the indexes\n", seq);
+		txn = NULL;
+		rc = mrc != 0;
 		goto out;
 	}
 	if (strcmp(op, "delete") == 0) {
