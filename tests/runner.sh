@@ -15,20 +15,14 @@
 #                                array `timings`
 #   runner_tails DIR N M         prints the last N lines of DIR's output and the last M of
 #                                each daemon log in DIR/logs/, indented
-#   kill_leftovers GROUP DIR     kills a test's process group and the daemons it recorded
-#                                in DIR/pids/
+#
+# A test's leftovers (its process group and the daemons it recorded in DIR/pids/) are
+# killed with scripts/procs.sh's proc_kill_leftovers.
 
-kill_leftovers() {
-	local group=$1 dir=$2 f
-	kill -KILL -- "-$group" 2>/dev/null || true
-	for f in "$dir"/pids/*; do
-		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
-	done
-	return 0
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/procs.sh"
 
 runner_on_signal() {
-	[ -n "${current:-}" ] && kill_leftovers "$current" "$dir"
+	[ -n "${current:-}" ] && proc_kill_leftovers "$current" "$dir/pids"
 	echo "run.sh: interrupted" >&2
 	exit 130
 }
@@ -67,7 +61,7 @@ runner_run() {
 	current=$!
 	wait "$current"
 	rc=$?
-	kill_leftovers "$current" "$dir"
+	proc_kill_leftovers "$current" "$dir/pids"
 	current=
 	secs=$((SECONDS - start))
 	timings+=("$name ${secs}s")

@@ -42,7 +42,7 @@ now_ns() { date +%s%N; }
 # UNIT's in/ at RATE per second until feeder_stop.
 feeder_start() {
 	mkdir -p "$(spool "$1")/in"
-	_start feeder "$LOGS/feeder.log" "$PY" "$TORTURE/feeder.py" --dir "$(spool "$1")/in" \
+	proc_start feeder "$LOGS/feeder.log" "$PY" "$TORTURE/feeder.py" --dir "$(spool "$1")/in" \
 	    --rate "$2" --log "$FEED_LOG" --category "${3:-medical}" \
 	    --jurisdiction "${4:-210302}"
 }
@@ -93,14 +93,14 @@ proc_kb() {
 	fi
 }
 
-broker_pid() { cat "$PIDDIR/broker"; }
+broker_pid() { proc_pid broker; }
 
 # mem_sampler_start PID: records PID's memory five times a second in $TEST_DIR/mem, one
 # line "TIME_NS RSS_ANON_KB RSS_FILE_KB VM_RSS_KB" each (RssAnon is the heap and ZeroMQ's
 # queues; RssFile is mostly LMDB's mapped data file, which grows with the log). Stopped
 # by stop memsampler (or at exit).
 mem_sampler_start() {
-	_start memsampler "$LOGS/memsampler.log" bash -c '
+	proc_start memsampler "$LOGS/memsampler.log" bash -c '
 		trap "exit 0" TERM
 		while :; do
 			if { s=$(<"/proc/$1/status"); } 2>/dev/null &&

@@ -107,7 +107,7 @@ attack() {
 }
 
 # The non-reader: ato's receiving connection, heartbeating, never reading.
-_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
+proc_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
     --mode noread --receiving --heartbeat --duration-ms 3600000
 wait_for 30 "the non-reading peer to be welcomed" log_count_gt "$LOGS/noread.log" welcomed 0
 phase_begin noread-burst

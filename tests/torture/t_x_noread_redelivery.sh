@@ -24,7 +24,7 @@ else
 fi
 BPID=$(broker_pid)
 K=$D/keys
-_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
+proc_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
     --mode noread --receiving --heartbeat --duration-ms 3600000
 wait_for 30 "the non-reading peer to be welcomed" log_count_gt "$LOGS/noread.log" welcomed 0
 "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/education.key" --mode burst --count "$NOREAD" \
