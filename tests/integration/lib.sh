@@ -1,8 +1,10 @@
 # tests/integration/lib.sh — shared functions of the integration tests (sourced, bash).
 #
 # A test sources this file, calls `deploy`, starts the broker and the agents it needs,
-# drops documents into spool directories and asserts on what comes out. Everything lives
-# under $TEST_DIR (run.sh makes one per test; a test run on its own makes its own):
+# drops documents into spool directories and asserts on what comes out. The deployment is
+# scripts/deploy.sh's and the daemons are scripts/procs.sh's; this file adds the test's
+# rules. Everything lives under $TEST_DIR (run.sh makes one per test; a test run on its
+# own makes its own):
 #
 #   $D = $TEST_DIR/deploy   keys/ registry.json broker.conf UNIT.agent.conf data/
 #                           spool/UNIT/{in,pending,sent,rejected,out,quarantine} state/UNIT

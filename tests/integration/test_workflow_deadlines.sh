@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Referral deadlines and escalation (issue: referral workflow), with the broker's test
-# clock (CLUEBUS_TEST_CLOCK_FILE; test builds only) moved forward instead of sleeping:
+# Referral deadlines and escalation, with the broker's test clock (CLUEBUS_TEST_CLOCK_FILE;
+# test builds only) moved forward instead of sleeping:
 #   R1 urgent referral to psb and civil-affairs; psb's receipt before the due time means
 #      only civil-affairs escalates for its receipt, exactly once;
 #   R1 civil-affairs feedback "transferred" to education: education now owes the receipt,

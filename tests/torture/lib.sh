@@ -3,8 +3,8 @@
 # Sources tests/integration/lib.sh (deploy, start_broker, start_agent, wait_for, kill9_*,
 # assert_exactly_once, finish ...) and adds what the long runs need: a steady feeder of
 # clues, random pauses, memory readings of the broker, phase marks for latency, and the
-# RESULT lines run.sh collects into its report. Everything started here is recorded in
-# $PIDDIR, so a failing scenario leaves nothing running.
+# RESULT lines run.sh collects into its report. Everything started here is recorded by
+# scripts/procs.sh in $PIDDIR, so a failing scenario leaves nothing running.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
