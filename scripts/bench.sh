@@ -104,7 +104,8 @@ field() {
 for b in cluebus-broker cluebus-agent cluebus-keygen; do
 	[ -x "$CLUEBUS_BIN/$b" ] || die "$CLUEBUS_BIN/$b is missing; run make first"
 done
-[ -f "$DEPLOY_UNITS_FILE" ] || die "$DEPLOY_UNITS_FILE not found (shared/ must be beside the repo)"
+[ -f "$DEPLOY_UNITS_FILE" ] ||
+    die "$DEPLOY_UNITS_FILE not found (shared/ must be beside the repo)"
 [ -f build/libcluebus.a ] || die "build/libcluebus.a is missing; run make first"
 
 cleanup() {
@@ -145,11 +146,11 @@ bench_stop() {
 	proc_stop "$1" 30 || die "$1 exited badly after SIGTERM (see $LOGS)"
 }
 
-out_count() { find "$D/spool/$1/out" -maxdepth 1 -name '*.json' ! -name '.*' | wc -l; }
+# all_out N: every recipient's out/ holds N messages or more.
 all_out() {
 	local u
 	for u in $RECIPIENTS; do
-		[ "$(out_count "$u")" -ge "$1" ] || return 1
+		files_at_least "$D/spool/$u/out" '*.json' "$1" || return 1
 	done
 }
 
@@ -344,7 +345,7 @@ phase_scale() {
 	sleep "$SCALE_DRAIN_S"
 	SCALE_RSS=$(awk '/^VmHWM/ {print $2}' "/proc/$BROKER_PID/status")
 	SCALE_ANON=$(awk '/^RssAnon/ {print $2}' "/proc/$BROKER_PID/status")
-	SCALE_DRAINED=$(out_count psb)
+	SCALE_DRAINED=$(count_files "$D/spool/psb/out" '*.json')
 	bench_stop agent-psb
 	bench_stop broker
 	say "scale: broker VmHWM $SCALE_RSS kB, RssAnon $SCALE_ANON kB; psb drained $SCALE_DRAINED"

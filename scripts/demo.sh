@@ -47,8 +47,6 @@ wait_for() {
 	echo "demo: gave up after ${secs}s waiting for $what (logs: $DEMO_DIR/logs)" >&2
 	return 1
 }
-count() { find "$1" -maxdepth 1 -type f -name "$2" ! -name '.*' 2>/dev/null | wc -l; }
-has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
 echo "== cluebus demo in $DEMO_DIR"
 # Start afresh, keeping the keys; only in a directory this script made (it leaves a marker).
@@ -84,8 +82,8 @@ for c in $CLUES; do
 done
 for c in $CLUES; do
 	file=${c%%:*} sender=${c##*:}
-	wait_for 20 "the broker's answer to $file" has "$(deploy_spool "$sender")/sent" \
-	    "$file.receipt.json" 1
+	wait_for 20 "the broker's answer to $file" \
+	    files_at_least "$(deploy_spool "$sender")/sent" "$file.receipt.json" 1
 done
 # Each delivery to a running agent lands in its out/: wait for all of them.
 deliveries_done() {

@@ -71,16 +71,6 @@ wait_for() {
 	return 1
 }
 
-# count_files DIR [GLOB]: regular files in DIR (not temporaries, which start with '.').
-count_files() {
-	find "$1" -maxdepth 1 -type f -name "${2:-*}" ! -name '.*' 2>/dev/null | wc -l
-}
-
-# files_at_least DIR GLOB N
-files_at_least() {
-	[ "$(count_files "$1" "$2")" -ge "$3" ]
-}
-
 # log_count FILE PATTERN: lines of FILE matching PATTERN (0 when FILE is missing).
 log_count() { proc_log_count "$@"; }
 
@@ -113,6 +103,16 @@ start_agent() {
 # wait_connected UNIT...: each agent has been welcomed by the broker since it started.
 wait_connected() {
 	deploy_await_connected 60 "$@" || die "an agent did not connect"
+}
+
+# start_all UNIT...: the broker, then UNIT's agents, each welcomed by the broker.
+start_all() {
+	local unit
+	start_broker
+	for unit in "$@"; do
+		start_agent "$unit"
+	done
+	wait_connected "$@"
 }
 
 stop_agent() { stop "agent-$1"; }
@@ -278,4 +278,37 @@ dup_receipts = sum(1 for r in receipts if r["duplicate"])
 print("exactly once: %d messages, %d receipts (%d answered from the dedup index), "
       "%d files in each of %s" % (n, n, dup_receipts, n, ", ".join(recipients)))
 EOF
+}
+
+# ---- a stream's end ----
+#
+# These functions set variables rather than print only: run in $(...), a subshell could not
+# wait for (or stop) the daemons this shell started.
+
+# drain SENDER N SECONDS RECIPIENT...: N receipts in SENDER's sent/ and N files in each
+# RECIPIENT's out/ within SECONDS, then a short grace period in which a duplicate could
+# still land; sets DRAIN_SECS to how long the files took.
+drain() {
+	local sender=$1 n=$2 secs=$3 start=$SECONDS unit
+	shift 3
+	wait_for "$secs" "$n receipts at $sender" files_at_least "$(spool "$sender")/sent" \
+	    '*.receipt.json' "$n"
+	for unit in "$@"; do
+		wait_for "$secs" "$n messages in $unit's out/" files_at_least "$(spool "$unit")/out" \
+		    '*.json' "$n"
+	done
+	DRAIN_SECS=$((SECONDS - start))
+	sleep 0.5
+}
+
+# end_stream SENDER N RECIPIENT...: after drain: the broker stopped, assert_exactly_once
+# and cluebus-audit verify; prints both and sets ONCE and VERIFY to their lines.
+end_stream() {
+	local sender=$1 n=$2
+	shift 2
+	stop_broker
+	ONCE=$(assert_exactly_once "$sender" "$n" "$@")
+	echo "$ONCE"
+	VERIFY=$(audit verify "$D/data")
+	echo "$VERIFY"
 }
