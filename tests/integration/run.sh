@@ -7,8 +7,9 @@
 #                        example-* (default: bin/)
 #   CLUEBUS_TEST_TOOLS   forge, tamper (default: build/tests/tools/)
 #
-# Prints "PASS name" or "FAIL name" per test (with the tail of the test's output and of its
-# daemons' logs after a failure), then "N passed, M failed"; exits 1 when any failed.
+# Prints "PASS name (SECONDSs)" or "FAIL name (SECONDSs)" per test (with the tail of the
+# test's output and of its daemons' logs after a failure), then "N passed, M failed"; exits
+# 1 when any failed.
 # A failed test's directory is kept and named; a passed one is removed.
 set -u
 

@@ -37,9 +37,10 @@
 #   TORTURE_SCENARIOS    scenarios to run when none is named ["a b c d e f x"]; CI leaves
 #                        out f because it runs `make fuzz` as a step of its own
 #
-# Prints "PASS name" or "FAIL name" per scenario with its RESULT lines (the measured
-# outcome), the tail of its output and logs after a failure, then "N passed, M failed".
-# Exits 1 when any failed. A failed scenario's directory is kept and named.
+# Prints "PASS name (SECONDSs)" or "FAIL name (SECONDSs)" per scenario with its RESULT
+# lines (the measured outcome), the tail of its output and logs after a failure, then
+# "N passed, M failed". Exits 1 when any failed. A failed scenario's directory is kept and
+# named.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
