@@ -73,8 +73,9 @@ _deploy_conf() {
 	mv "$out.tmp" "$out"
 }
 
-# deploy_init ENDPOINT [BROKER_TUNING]: keys, registry.json and broker.conf in DEPLOY_DIR
-# (made when missing), checked with cluebus-broker --check. Sets DEPLOY_ENDPOINT.
+# deploy_init ENDPOINT [BROKER_TUNING]: in DEPLOY_DIR, the keys that are missing, then
+# registry.json and broker.conf written afresh and checked with cluebus-broker --check.
+# Sets DEPLOY_ENDPOINT.
 # BROKER_TUNING: lines for the broker group, e.g. "redeliver_ms = 2000;".
 deploy_init() {
 	DEPLOY_ENDPOINT=$1
