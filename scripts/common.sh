@@ -1,6 +1,6 @@
 # scripts/common.sh — shell helpers that the demo (scripts/demo.sh), the bench
-# (scripts/bench.sh) and the integration and torture tests (tests/integration/lib.sh) share.
-# Sourced; needs python3.
+# (scripts/bench.sh) and the integration and torture tests (tests/integration/lib.sh) share,
+# through scripts/deploy.sh. Sourced; needs python3.
 
 # free_port [LO HI]: a free loopback TCP port in [LO, HI), by default 20000..32000: below
 # the kernel's ephemeral range (32768 and up on Linux), so that no outgoing connection can
@@ -32,4 +32,15 @@ poll_until() {
 		[ $((SECONDS - start)) -lt "$secs" ] || return 1
 		sleep 0.1
 	done
+}
+
+# count_files DIR [GLOB]: regular files in DIR matching GLOB, not the temporaries (names
+# starting with '.'); 0 when DIR is missing.
+count_files() {
+	find "$1" -maxdepth 1 -type f -name "${2:-*}" ! -name '.*' 2>/dev/null | wc -l
+}
+
+# files_at_least DIR GLOB N
+files_at_least() {
+	[ "$(count_files "$1" "$2")" -ge "$3" ]
 }

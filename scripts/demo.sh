@@ -3,12 +3,12 @@
 # loopback, five realistic clues from examples/json/ pushed through, where each one went,
 # and the audit of the log.
 #
-# Everything lives under DEMO_DIR (default demo/run):
+# Everything lives under DEMO_DIR (default demo/run), a deployment made by scripts/deploy.sh:
 #   keys/                  Ed25519 keys of the broker and of every unit (made once, kept)
 #   registry.json          units and public keys
-#   broker/broker.conf     broker/data/ (the LMDB log)
-#   agents/UNIT/agent.conf agents/UNIT/spool/{in,sent,out,...}  agents/UNIT/state/
-#   logs/                  broker.log, UNIT.log
+#   broker.conf  data/     the broker's configuration and its LMDB log
+#   UNIT.agent.conf        spool/UNIT/{in,sent,out,...}  state/UNIT/
+#   logs/                  broker.log, agent-UNIT.log; pids/
 # Each run keeps keys/ and starts everything else afresh (a new log, empty spools), so
 # `make demo` can be run again and again; a non-empty DEMO_DIR that the demo did not make
 # (no .cluebus-demo marker) is refused rather than wiped. Every process started here is
@@ -18,33 +18,25 @@ set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${CLUEBUS_BIN:-$REPO/bin}
 DEMO_DIR=${DEMO_DIR:-demo/run}
-UNITS_FILE=$REPO/../shared/units.sample.json
 AGENTS="health education psb ato ato-210302 ato-210303 railway"
 # document  sender: who reports what (SPEC §4, seed Art 8, 9, 16, 23; railway station)
 CLUES="clue-medical.json:health clue-school.json:education clue-transport.json:railway
 clue-public-tip.json:ato clue-petition.json:ato-210303"
 
 cd "$REPO"
-. scripts/common.sh
+. scripts/deploy.sh
+UNITS_FILE=$DEPLOY_UNITS_FILE
 for b in cluebus-broker cluebus-agent cluebus-keygen cluebus-audit; do
 	[ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing; run make first" >&2; exit 1; }
 done
 [ -f "$UNITS_FILE" ] || { echo "demo: $UNITS_FILE not found" >&2; exit 1; }
 mkdir -p "$DEMO_DIR"
 DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
+DEPLOY_DIR=$DEMO_DIR
+DEPLOY_BIN=$BIN
+DEPLOY_LOGS=$DEMO_DIR/logs
 
-PIDS=()
-stop_all() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	PIDS=()
-}
-trap stop_all EXIT
+trap 'proc_cleanup 10' EXIT
 trap 'exit 130' INT TERM
 
 # wait_for SECONDS WHAT COMMAND...: polls every 0.1 s, gives up after SECONDS.
@@ -55,9 +47,6 @@ wait_for() {
 	echo "demo: gave up after ${secs}s waiting for $what (logs: $DEMO_DIR/logs)" >&2
 	return 1
 }
-count() { find "$1" -maxdepth 1 -type f -name "$2" ! -name '.*' 2>/dev/null | wc -l; }
-has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
-logged() { grep -q -- "$2" "$1" 2>/dev/null; }
 
 echo "== cluebus demo in $DEMO_DIR"
 # Start afresh, keeping the keys; only in a directory this script made (it leaves a marker).
@@ -67,55 +56,38 @@ if [ -n "$(ls -A "$DEMO_DIR")" ] && [ ! -f "$DEMO_DIR/.cluebus-demo" ]; then
 fi
 touch "$DEMO_DIR/.cluebus-demo"
 find "$DEMO_DIR" -mindepth 1 -maxdepth 1 ! -name keys ! -name .cluebus-demo -exec rm -rf {} +
-mkdir -p "$DEMO_DIR/broker" "$DEMO_DIR/agents" "$DEMO_DIR/logs"
-"$BIN/cluebus-keygen" units "$UNITS_FILE" "$DEMO_DIR/keys" >/dev/null
-"$BIN/cluebus-keygen" registry "$UNITS_FILE" "$DEMO_DIR/keys" >"$DEMO_DIR/registry.json"
+proc_init "$DEMO_DIR/pids"
 
 # A free loopback port below the ephemeral range (or DEMO_PORT).
-PORT=${DEMO_PORT:-$(free_port)}
-ENDPOINT="tcp://127.0.0.1:$PORT"
-sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e 's#"keys/#"../keys/#g' \
-    -e 's#"registry.json"#"../registry.json"#' config/broker.conf.example \
-    >"$DEMO_DIR/broker/broker.conf"
-chmod 600 "$DEMO_DIR/broker/broker.conf"
+ENDPOINT=$(deploy_endpoint tcp "${DEMO_PORT:-}")
+deploy_init "$ENDPOINT"
 for u in $AGENTS; do
-	mkdir -p "$DEMO_DIR/agents/$u"
-	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#\"keys/health\.#\"../../keys/$u.#g" \
-	    -e 's#"spool/health"#"spool"#' -e 's#"state/health"#"state"#' \
-	    -e 's#"registry.json"#"../../registry.json"#' -e "s#\"health\"#\"$u\"#" \
-	    config/agent.conf.example >"$DEMO_DIR/agents/$u/agent.conf"
-	chmod 600 "$DEMO_DIR/agents/$u/agent.conf"
+	deploy_agent "$u"
 done
-"$BIN/cluebus-broker" --check -c "$DEMO_DIR/broker/broker.conf" >/dev/null
 
-"$BIN/cluebus-broker" -c "$DEMO_DIR/broker/broker.conf" >"$DEMO_DIR/logs/broker.log" 2>&1 &
-PIDS+=($!)
-wait_for 20 "the broker" logged "$DEMO_DIR/logs/broker.log" 'started:'
-echo "broker listening on $ENDPOINT (log $DEMO_DIR/broker/data)"
+deploy_start_broker 20
+echo "broker listening on $ENDPOINT (log $DEMO_DIR/data)"
 for u in $AGENTS; do
-	"$BIN/cluebus-agent" -c "$DEMO_DIR/agents/$u/agent.conf" >"$DEMO_DIR/logs/$u.log" 2>&1 &
-	PIDS+=($!)
+	deploy_start_agent "$u"
 done
-for u in $AGENTS; do
-	wait_for 20 "the agent of $u to connect" logged "$DEMO_DIR/logs/$u.log" 'connected to'
-done
+deploy_await_connected 20 $AGENTS
 echo "agents connected: $AGENTS"
 
 for c in $CLUES; do
 	file=${c%%:*} sender=${c##*:}
-	in=$DEMO_DIR/agents/$sender/spool/in
+	in=$(deploy_spool "$sender")/in
 	cp "examples/json/$file" "$in/.$file.tmp"
 	mv "$in/.$file.tmp" "$in/$file"
 	echo "dropped examples/json/$file into $sender's spool"
 done
 for c in $CLUES; do
 	file=${c%%:*} sender=${c##*:}
-	wait_for 20 "the broker's answer to $file" has "$DEMO_DIR/agents/$sender/spool/sent" \
-	    "$file.receipt.json" 1
+	wait_for 20 "the broker's answer to $file" \
+	    files_at_least "$(deploy_spool "$sender")/sent" "$file.receipt.json" 1
 done
 # Each delivery to a running agent lands in its out/: wait for all of them.
 deliveries_done() {
-	"$BIN/cluebus-audit" replay "$DEMO_DIR/broker/data" --json >"$DEMO_DIR/replay.jsonl" &&
+	"$BIN/cluebus-audit" replay "$DEMO_DIR/data" --json >"$DEMO_DIR/replay.jsonl" &&
 	python3 - "$DEMO_DIR" "$AGENTS" <<'EOF'
 import json, os, sys
 root, running = sys.argv[1], sys.argv[2].split()
@@ -124,7 +96,7 @@ for line in open(os.path.join(root, "replay.jsonl")):
     if e["type"] != "message":
         continue
     for unit in e["recipients"]:
-        out = os.path.join(root, "agents", unit, "spool", "out")
+        out = os.path.join(root, "spool", unit, "out")
         if unit in running and not os.path.exists(
                 os.path.join(out, "%020d-%s-%s.json" % (e["seq"], e["kind"], e["message_id"]))):
             sys.exit(1)
@@ -154,7 +126,7 @@ def pad(s, n):
 
 msgs = [e for e in map(json.loads, open(os.path.join(root, "replay.jsonl")))
         if e["type"] == "message"]
-print("Where each clue went. Deliveries are files in DEMO_DIR/agents/UNIT/spool/out/;")
+print("Where each clue went. Deliveries are files in DEMO_DIR/spool/UNIT/out/;")
 print("units without a running agent keep theirs in the broker's backlog until they connect.")
 for m in msgs:
     clue = m["body"]["clue"]
@@ -165,7 +137,7 @@ for m in msgs:
     print("    %s" % cut(clue["summary"], 76))
     for unit in m["recipients"]:
         f = "%020d-clue-%s.json" % (m["seq"], m["message_id"])
-        path = os.path.join(root, "agents", unit, "spool", "out", f)
+        path = os.path.join(root, "spool", unit, "out", f)
         if os.path.exists(path):
             check = json.load(open(path))["signature"]["agent_check"]
             where = "out/%s  signature %s" % (f, check)
@@ -178,9 +150,10 @@ print()
 EOF
 
 # The auditor's view works on a stopped broker: stop everything, then verify the log.
-stop_all
-echo "== cluebus-audit verify $DEMO_DIR/broker/data"
-if "$BIN/cluebus-audit" verify "$DEMO_DIR/broker/data"; then
+proc_stop_all 30 ||
+    { echo "demo: a daemon did not stop cleanly (logs: $DEMO_DIR/logs)" >&2; exit 1; }
+echo "== cluebus-audit verify $DEMO_DIR/data"
+if "$BIN/cluebus-audit" verify "$DEMO_DIR/data"; then
 	echo "== demo finished: every clue routed, delivered and verified"
 else
 	echo "== demo: the audit FAILED" >&2

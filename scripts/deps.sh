@@ -1,14 +1,31 @@
 #!/bin/sh
 # scripts/deps.sh — install the Debian packages cluebus needs, only when one is missing.
 #
+#   deps.sh               the packages to build and test cluebus
+#   deps.sh --peer NAME   the packages of one of the bench's durable peers (redis, rabbitmq):
+#                         the server and the client library its load generator links
+#
 # Idempotent and quiet when everything is present; called by `make`, `make test`,
-# `make demo` and .ci/run so that a fresh Debian machine needs no manual step.
+# `make demo`, .ci/run and scripts/bench.sh so that a fresh Debian machine needs no manual
+# step. Exits non-zero when apt-get fails.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
+case ${1:-} in
+"")
+	PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 libssl-dev libjansson-dev libconfig-dev libmicrohttpd-dev libcmocka-dev
-libsodium-dev valgrind python3"
+libsodium-dev valgrind python3" ;;
+--peer)
+	case ${2:-} in
+	redis) PKGS="redis-server redis-tools libhiredis-dev" ;;
+	rabbitmq) PKGS="rabbitmq-server librabbitmq-dev" ;;
+	*) echo "usage: deps.sh [--peer redis|rabbitmq]" >&2; exit 2 ;;
+	esac ;;
+*)
+	echo "usage: deps.sh [--peer redis|rabbitmq]" >&2
+	exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do

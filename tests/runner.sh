@@ -1,6 +1,6 @@
 # tests/runner.sh — what tests/integration/run.sh and tests/torture/run.sh share, sourced by
 # both: where the binaries are and that they are all there, a root directory for the runs,
-# and cleaning up after a test's process group.
+# cleaning up after a test's process group, and the verdict lines.
 #
 #   runner_init PREFIX TOOL...   resolves and exports CLUEBUS_BIN and CLUEBUS_TEST_TOOLS
 #                                (defaults bin/ and build/tests/tools/ of the repository),
@@ -15,20 +15,22 @@
 #                                array `timings`
 #   runner_tails DIR N M         prints the last N lines of DIR's output and the last M of
 #                                each daemon log in DIR/logs/, indented
-#   kill_leftovers GROUP DIR     kills a test's process group and the daemons it recorded
-#                                in DIR/pids/
+#   runner_verdict NAME LIMIT M [CMD...]
+#                                after runner_run: "PASS NAME (SECSs)", then CMD's output
+#                                (e.g. the test's result lines), and the directory removed;
+#                                or "FAIL NAME (SECSs)", why, the directory kept and named,
+#                                and runner_tails DIR 40 M; counts in `pass` and `fail`
+#   runner_missing NAME WHY      "FAIL NAME" and WHY, counted in `fail`
+#   runner_summary [NOTE]        the timings (and NOTE), "N passed, M failed"; removes ROOT
+#                                when none failed; returns 1 when any failed
+#
+# A test's leftovers (its process group and the daemons it recorded in DIR/pids/) are
+# killed with scripts/procs.sh's proc_kill_leftovers.
 
-kill_leftovers() {
-	local group=$1 dir=$2 f
-	kill -KILL -- "-$group" 2>/dev/null || true
-	for f in "$dir"/pids/*; do
-		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
-	done
-	return 0
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/procs.sh"
 
 runner_on_signal() {
-	[ -n "${current:-}" ] && kill_leftovers "$current" "$dir"
+	[ -n "${current:-}" ] && proc_kill_leftovers "$current" "$dir/pids"
 	echo "run.sh: interrupted" >&2
 	exit 130
 }
@@ -56,6 +58,9 @@ runner_init() {
 	[ -f "$repo/../shared/units.sample.json" ] ||
 	    { echo "run.sh: $repo/../shared/units.sample.json not found" >&2; exit 2; }
 	ROOT=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+	pass=0
+	fail=0
+	timings=()
 	current=
 	trap runner_on_signal INT TERM
 }
@@ -67,7 +72,7 @@ runner_run() {
 	current=$!
 	wait "$current"
 	rc=$?
-	kill_leftovers "$current" "$dir"
+	proc_kill_leftovers "$current" "$dir/pids"
 	current=
 	secs=$((SECONDS - start))
 	timings+=("$name ${secs}s")
@@ -82,4 +87,34 @@ runner_tails() {
 		echo "    --- $(basename "$log") (last $3 lines)"
 		tail -n "$3" "$log" | cut -c1-300 | sed 's/^/    /'
 	done
+}
+
+runner_verdict() {
+	local name=$1 limit=$2 log_lines=$3
+	shift 3
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS $name (${secs}s)"
+		[ $# -eq 0 ] || "$@"
+		pass=$((pass + 1))
+		rm -rf "$dir"
+		return 0
+	fi
+	echo "FAIL $name (${secs}s)"
+	fail=$((fail + 1))
+	[ "$rc" -eq 124 ] && echo "    timed out after ${limit}s"
+	echo "    exit status $rc; directory kept: $dir"
+	runner_tails "$dir" 40 "$log_lines"
+}
+
+runner_missing() {
+	echo "FAIL $1"
+	echo "    $2"
+	fail=$((fail + 1))
+}
+
+runner_summary() {
+	[ "$fail" -eq 0 ] && rm -rf "$ROOT"
+	echo "timings: $(printf '%s, ' "${timings[@]}" | sed 's/, $//')${1:+ ($1)}"
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
 }

@@ -1,8 +1,10 @@
 # tests/integration/lib.sh — shared functions of the integration tests (sourced, bash).
 #
 # A test sources this file, calls `deploy`, starts the broker and the agents it needs,
-# drops documents into spool directories and asserts on what comes out. Everything lives
-# under $TEST_DIR (run.sh makes one per test; a test run on its own makes its own):
+# drops documents into spool directories and asserts on what comes out. The deployment is
+# scripts/deploy.sh's and the daemons are scripts/procs.sh's; this file adds the test's
+# rules. Everything lives under $TEST_DIR (run.sh makes one per test; a test run on its
+# own makes its own):
 #
 #   $D = $TEST_DIR/deploy   keys/ registry.json broker.conf UNIT.agent.conf data/
 #                           spool/UNIT/{in,pending,sent,rejected,out,quarantine} state/UNIT
@@ -16,10 +18,9 @@
 set -eu
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$REPO/scripts/common.sh"
+. "$REPO/scripts/deploy.sh"
 CLUEBUS_BIN=${CLUEBUS_BIN:-$REPO/bin}
 CLUEBUS_TEST_TOOLS=${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}
-UNITS_FILE=$REPO/../shared/units.sample.json
 PY=python3
 
 if [ -z "${TEST_DIR:-}" ]; then
@@ -32,7 +33,11 @@ D=$TEST_DIR/deploy
 LOGS=$TEST_DIR/logs
 PIDDIR=$TEST_DIR/pids
 ENDPOINT=
-mkdir -p "$D" "$LOGS" "$PIDDIR"
+DEPLOY_DIR=$D
+DEPLOY_LOGS=$LOGS
+DEPLOY_BIN=$CLUEBUS_BIN
+mkdir -p "$D" "$LOGS"
+proc_init "$PIDDIR"
 
 # ---- messages and assertions ----
 
@@ -50,33 +55,8 @@ assert_eq() {
 
 # ---- waiting ----
 
-# _poll SECONDS DESCRIPTION COMMAND [ARG...]: runs COMMAND every 0.1 s until it succeeds;
-# returns 1 after SECONDS.
-_poll() {
-	local secs=$1 what=$2
-	shift 2
-	poll_until "$secs" "$@" && return 0
-	echo "TIMEOUT after ${secs}s waiting for: $what" >&2
-	return 1
-}
-
-# _daemons_ok: every recorded daemon still runs; one that died is reported with its exit
-# status at once (rather than as a timeout later).
-_daemons_ok() {
-	local f pid rc
-	for f in "$PIDDIR"/*; do
-		[ -f "$f" ] || continue
-		read -r pid <"$f"
-		_alive "$pid" && continue
-		rc=0
-		wait "$pid" 2>/dev/null || rc=$?
-		rm -f "$f"
-		die "$(basename "$f") (pid $pid) exited unexpectedly with status $rc (see its log)"
-	done
-}
-
 _daemons_ok_and() {
-	_daemons_ok
+	proc_dead || die "a daemon died"
 	"$@"
 }
 
@@ -86,125 +66,53 @@ _daemons_ok_and() {
 wait_for() {
 	local secs=$1 what=$2
 	shift 2
-	_poll "$secs" "$what" _daemons_ok_and "$@"
-}
-
-# count_files DIR [GLOB]: regular files in DIR (not temporaries, which start with '.').
-count_files() {
-	find "$1" -maxdepth 1 -type f -name "${2:-*}" ! -name '.*' 2>/dev/null | wc -l
-}
-
-# files_at_least DIR GLOB N
-files_at_least() {
-	[ "$(count_files "$1" "$2")" -ge "$3" ]
+	poll_until "$secs" _daemons_ok_and "$@" && return 0
+	echo "TIMEOUT after ${secs}s waiting for: $what" >&2
+	return 1
 }
 
 # log_count FILE PATTERN: lines of FILE matching PATTERN (0 when FILE is missing).
-log_count() {
-	local n
-	n=$(grep -c -- "$2" "$1" 2>/dev/null || true)
-	echo "${n:-0}"
-}
+log_count() { proc_log_count "$@"; }
 
 log_count_gt() {
 	[ "$(log_count "$1" "$2")" -gt "$3" ]
 }
 
-# ---- processes ----
+# ---- processes (scripts/procs.sh; names "broker", "agent-UNIT" and the test's own) ----
 
-# _alive PID: the process exists and is not a zombie (shell builtins only: this runs in
-# every poll, on a machine busy with the daemons).
-_alive() {
-	local stat
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat=${stat##*) }
-	[ -n "$stat" ] && [ "${stat:0:1}" != Z ]
-}
-
-_not_alive() { ! _alive "$1"; }
-
-# _start NAME LOGFILE COMMAND [ARG...]: starts a daemon in the background, records it.
-_start() {
-	local name=$1 logfile=$2
-	shift 2
-	if [ -f "$PIDDIR/$name" ] && _alive "$(cat "$PIDDIR/$name")"; then
-		die "$name is already running"
-	fi
-	echo "=== $(date +%H:%M:%S.%N) start: $*" >>"$logfile"
-	"$@" >>"$logfile" 2>&1 &
-	echo $! >"$PIDDIR/$name"
-}
-
-running() {
-	local pid
-	[ -f "$PIDDIR/$1" ] && read -r pid <"$PIDDIR/$1" && _alive "$pid"
-}
+running() { proc_running "$1"; }
 
 # stop NAME: SIGTERM, bounded wait, and the exit status must be 0.
-stop() {
-	local name=$1 pid rc=0
-	[ -f "$PIDDIR/$name" ] || die "stop $name: not started"
-	pid=$(cat "$PIDDIR/$name")
-	kill -TERM "$pid" 2>/dev/null || true
-	if ! _poll 30 "$name (pid $pid) to exit after SIGTERM" _not_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		rm -f "$PIDDIR/$name"
-		die "$name did not exit within 30 s of SIGTERM"
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	rm -f "$PIDDIR/$name"
-	[ "$rc" -eq 0 ] || die "$name exited with status $rc after SIGTERM (see its log)"
-}
+stop() { proc_stop "$1" 30 || die "stop $1 failed (see its log)"; }
 
-# kill9 NAME: SIGKILL, reaped.
-kill9() {
-	local name=$1 pid
-	pid=$(cat "$PIDDIR/$name")
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	rm -f "$PIDDIR/$name"
-}
-
-_broker_started() {
-	running broker || die "the broker exited during startup (see $LOGS/broker.log)"
-	log_count_gt "$LOGS/broker.log" 'INFO cluebus-broker: started:' "$1"
-}
+kill9() { proc_kill9 "$1"; }
 
 start_broker() {
-	local n
-	n=$(log_count "$LOGS/broker.log" 'INFO cluebus-broker: started:')
-	_start broker "$LOGS/broker.log" "$CLUEBUS_BIN/cluebus-broker" -c "$D/broker.conf"
-	wait_for 60 "the broker to start" _broker_started "$n"
+	deploy_start_broker 60 || die "the broker did not start"
 }
 
 stop_broker() { stop broker; }
 kill9_broker() { kill9 broker; }
 
-_agent_started() {
-	running "agent-$1" || die "the agent of $1 exited during startup (see $LOGS/agent-$1.log)"
-	log_count_gt "$LOGS/agent-$1.log" "agent for $1 started" "$2"
-}
-
 # start_agent UNIT: starts the agent and waits until it runs (not until it is connected:
 # see wait_connected).
 start_agent() {
-	local unit=$1 n
-	[ -f "$D/$unit.agent.conf" ] || agent_conf "$unit"
-	n=$(log_count "$LOGS/agent-$unit.log" "agent for $unit started")
-	log_count "$LOGS/agent-$unit.log" "connected to" >"$PIDDIR/.agent-$unit.connected"
-	_start "agent-$unit" "$LOGS/agent-$unit.log" "$CLUEBUS_BIN/cluebus-agent" \
-	    -c "$D/$unit.agent.conf"
-	wait_for 60 "the agent of $unit to start" _agent_started "$unit" "$n"
+	deploy_start_agent "$1" 60 || die "the agent of $1 did not start"
 }
 
 # wait_connected UNIT...: each agent has been welcomed by the broker since it started.
 wait_connected() {
+	deploy_await_connected 60 "$@" || die "an agent did not connect"
+}
+
+# start_all UNIT...: the broker, then UNIT's agents, each welcomed by the broker.
+start_all() {
 	local unit
+	start_broker
 	for unit in "$@"; do
-		wait_for 60 "the agent of $unit to connect" log_count_gt \
-		    "$LOGS/agent-$unit.log" "connected to" "$(cat "$PIDDIR/.agent-$unit.connected")"
+		start_agent "$unit"
 	done
+	wait_connected "$@"
 }
 
 stop_agent() { stop "agent-$1"; }
@@ -212,11 +120,7 @@ kill9_agent() { kill9 "agent-$1"; }
 
 # stop_all: stops every recorded daemon with SIGTERM; fails if one of them fails to.
 stop_all() {
-	local f
-	for f in "$PIDDIR"/*; do
-		[ -f "$f" ] || continue
-		stop "$(basename "$f")"
-	done
+	proc_stop_all 30 || die "a daemon did not exit 0 on SIGTERM (see the logs)"
 }
 
 # check_logs: no sanitizer report and no fatal error in any log.
@@ -236,18 +140,9 @@ finish() {
 }
 
 _cleanup() {
-	local rc=$? f pid
+	local rc=$? f
 	trap - EXIT
-	# Whatever is still running (a failed test): TERM, a bounded wait, then KILL.
-	for f in "$PIDDIR"/*; do
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill -TERM "$pid" 2>/dev/null || true
-		_poll 10 "pid $pid to exit" _not_alive "$pid" 2>/dev/null ||
-		    kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		rm -f "$f"
-	done
+	proc_cleanup 10
 	if [ "$_standalone" -eq 1 ]; then
 		if [ "$rc" -eq 0 ]; then
 			rm -rf "$TEST_DIR"
@@ -264,44 +159,23 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-# ---- deployment ----
-
-
-# _keys: a key pair for the broker and for every unit of the units file, in $D/keys.
-_keys() {
-	"$CLUEBUS_BIN/cluebus-keygen" units "$UNITS_FILE" "$D/keys" >/dev/null
-}
+# ---- deployment (scripts/deploy.sh) ----
 
 # deploy [ipc|tcp]: keys, registry.json and broker.conf (the shipped example, with its
 # routing table, and this deployment's endpoint) under $D. BROKER_TUNING, when set, is
-# inserted into the broker group (e.g. "redeliver_ms = 2000;").
+# added to the broker group (e.g. "redeliver_ms = 2000;").
 deploy() {
-	local transport=${1:-ipc}
-	[ -f "$UNITS_FILE" ] || die "units file not found: $UNITS_FILE (shared/ must be beside the repo)"
-	case $transport in
-	ipc) ENDPOINT="ipc://$TEST_DIR/broker.ipc" ;;
-	tcp) ENDPOINT="tcp://127.0.0.1:$(free_port)" ;;
-	*) die "deploy: unknown transport $transport" ;;
-	esac
-	_keys
-	"$CLUEBUS_BIN/cluebus-keygen" registry "$UNITS_FILE" "$D/keys" >"$D/registry.json"
-	sed -e "s#endpoint = \"tcp://127.0.0.1:7700\";#endpoint = \"$ENDPOINT\";\n  ${BROKER_TUNING:-}#" \
-	    "$REPO/config/broker.conf.example" >"$D/broker.conf"
-	chmod 600 "$D/broker.conf"
-	grep -q "\"$ENDPOINT\"" "$D/broker.conf" || die "deploy: endpoint not set in broker.conf"
-	"$CLUEBUS_BIN/cluebus-broker" --check -c "$D/broker.conf" >/dev/null
+	ENDPOINT=$(deploy_endpoint "${1:-ipc}") || die "deploy: unknown transport $1"
+	deploy_init "$ENDPOINT" "${BROKER_TUNING:-}" || die "deploy failed"
 }
 
-# agent_conf UNIT: $D/UNIT.agent.conf from the shipped example.
+# agent_conf UNIT [TUNING]: $D/UNIT.agent.conf from the shipped example; TUNING is added
+# to the agent group (e.g. "resign_after_ms = 1000;").
 agent_conf() {
-	local unit=$1
-	sed -e "s#tcp://127.0.0.1:7700#$ENDPOINT#" -e "s#health#$unit#g" \
-	    "$REPO/config/agent.conf.example" >"$D/$unit.agent.conf"
-	chmod 600 "$D/$unit.agent.conf"
-	"$CLUEBUS_BIN/cluebus-agent" --check -c "$D/$unit.agent.conf" >/dev/null
+	deploy_agent "$1" "${2:-}" || die "agent_conf $1 failed"
 }
 
-spool() { echo "$D/spool/$1"; }
+spool() { deploy_spool "$1"; }
 
 # ---- documents ----
 
@@ -404,4 +278,37 @@ dup_receipts = sum(1 for r in receipts if r["duplicate"])
 print("exactly once: %d messages, %d receipts (%d answered from the dedup index), "
       "%d files in each of %s" % (n, n, dup_receipts, n, ", ".join(recipients)))
 EOF
+}
+
+# ---- a stream's end ----
+#
+# These functions set variables rather than print only: run in $(...), a subshell could not
+# wait for (or stop) the daemons this shell started.
+
+# drain SENDER N SECONDS RECIPIENT...: N receipts in SENDER's sent/ and N files in each
+# RECIPIENT's out/ within SECONDS, then a short grace period in which a duplicate could
+# still land; sets DRAIN_SECS to how long the files took.
+drain() {
+	local sender=$1 n=$2 secs=$3 start=$SECONDS unit
+	shift 3
+	wait_for "$secs" "$n receipts at $sender" files_at_least "$(spool "$sender")/sent" \
+	    '*.receipt.json' "$n"
+	for unit in "$@"; do
+		wait_for "$secs" "$n messages in $unit's out/" files_at_least "$(spool "$unit")/out" \
+		    '*.json' "$n"
+	done
+	DRAIN_SECS=$((SECONDS - start))
+	sleep 0.5
+}
+
+# end_stream SENDER N RECIPIENT...: after drain: the broker stopped, assert_exactly_once
+# and cluebus-audit verify; prints both and sets ONCE and VERIFY to their lines.
+end_stream() {
+	local sender=$1 n=$2
+	shift 2
+	stop_broker
+	ONCE=$(assert_exactly_once "$sender" "$n" "$@")
+	echo "$ONCE"
+	VERIFY=$(audit verify "$D/data")
+	echo "$VERIFY"
 }

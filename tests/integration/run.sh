@@ -7,8 +7,9 @@
 #                        example-* (default: bin/)
 #   CLUEBUS_TEST_TOOLS   forge, tamper (default: build/tests/tools/)
 #
-# Prints "PASS name" or "FAIL name" per test (with the tail of the test's output and of its
-# daemons' logs after a failure), then "N passed, M failed"; exits 1 when any failed.
+# Prints "PASS name (SECONDSs)" or "FAIL name (SECONDSs)" per test (with the tail of the
+# test's output and of its daemons' logs after a failure), then "N passed, M failed"; exits
+# 1 when any failed.
 # A failed test's directory is kept and named; a passed one is removed.
 set -u
 
@@ -26,32 +27,13 @@ else
 	tests=("$HERE"/test_*.sh)
 fi
 
-pass=0
-fail=0
-timings=()
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	if [ ! -f "$t" ]; then
-		echo "FAIL $name"
-		echo "    no such test: $t"
-		fail=$((fail + 1))
+		runner_missing "$name" "no such test: $t"
 		continue
 	fi
 	runner_run "$name" "$t" "$TEST_TIMEOUT"
-	if [ "$rc" -eq 0 ]; then
-		echo "PASS $name"
-		pass=$((pass + 1))
-		rm -rf "$dir"
-		continue
-	fi
-	echo "FAIL $name"
-	fail=$((fail + 1))
-	[ "$rc" -eq 124 ] && echo "    timed out after ${TEST_TIMEOUT}s"
-	echo "    exit status $rc after ${secs}s; directory kept: $dir"
-	runner_tails "$dir" 40 25
+	runner_verdict "$name" "$TEST_TIMEOUT" 25
 done
-
-[ "$fail" -eq 0 ] && rm -rf "$ROOT"
-echo "timings: $(printf '%s, ' "${timings[@]}" | sed 's/, $//')"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+runner_summary

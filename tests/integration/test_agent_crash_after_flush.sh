@@ -18,9 +18,9 @@ wait_connected health $RECIPIENTS
 OUT=$(spool psb)/out
 
 drop_clues health "$N" medical 210302
-PSB_PID=$(cat "$PIDDIR/agent-psb")
-rm -f "$PIDDIR/agent-psb"	# its death is expected: not a daemon that died
-_poll 120 "psb's agent to kill itself after its second flush" _not_alive "$PSB_PID" ||
+PSB_PID=$(proc_pid agent-psb)
+proc_forget agent-psb	# its death is expected: not a daemon that died
+wait_for 120 "psb's agent to kill itself after its second flush" proc_gone "$PSB_PID" ||
     die "psb's agent did not reach the test hook"
 wait "$PSB_PID" 2>/dev/null || true
 log_count_gt "$LOGS/agent-psb.log" 'test hook: kill -9 after flush 2' 0 ||

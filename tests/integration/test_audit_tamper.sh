@@ -8,10 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_broker
-start_agent health
-start_agent psb
-wait_connected health psb
+start_all health psb
 for i in 1 2 3 4 5; do
 	drop health "clue-$i.json" "$(clue_json public_tip 210303 "tamper test $i")"
 done

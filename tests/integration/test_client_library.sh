@@ -9,10 +9,7 @@ EXAMPLE=$CLUEBUS_BIN/example-publish
 [ -x "$EXAMPLE" ] || die "$EXAMPLE is missing (examples/publish.c not built)"
 
 deploy ipc
-start_broker
-start_agent psb
-start_agent health
-wait_connected psb health
+start_all psb health
 
 # A clue the example publishes, and one for health (fake_paternity routes to health) that
 # must reach health's agent, not the example's publish-only connection.

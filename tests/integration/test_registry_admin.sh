@@ -13,11 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_broker
-for u in health psb ato; do
-	start_agent "$u"
-done
-wait_connected health psb ato
+start_all health psb ato
 K=$D/keys
 ADMIN_EP="ipc://$D/admin.sock"
 ctl() { "$CLUEBUS_BIN/cluebus-ctl" -e "$ADMIN_EP" -k "$K/admin.key" "$@"; }

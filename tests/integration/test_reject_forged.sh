@@ -10,9 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_broker
-start_agent psb
-wait_connected psb
+start_all psb
 
 clue_json medical 210302 "forge test" >"$TEST_DIR/clue.json"
 K=$D/keys

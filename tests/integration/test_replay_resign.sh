@@ -9,8 +9,7 @@
 BROKER_TUNING="clock_skew_ms = 2000;" deploy ipc
 start_broker
 for u in health psb ato ato-210302; do
-	agent_conf "$u"
-	sed -i 's#^};#  resign_after_ms = 1000;\n};#' "$D/$u.agent.conf"
+	agent_conf "$u" "resign_after_ms = 1000;"
 	start_agent "$u"
 done
 wait_connected health psb ato ato-210302

@@ -6,13 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy tcp
-start_broker
 ROUTED="psb ato ato-210302"
 OTHERS="education ato-210303"
-for u in health $ROUTED $OTHERS; do
-	start_agent "$u"
-done
-wait_connected health $ROUTED $OTHERS
+start_all health $ROUTED $OTHERS
 
 # The shipped example, without its fixed message id (so the test can be run again).
 "$PY" - "$REPO/examples/json/clue-medical.json" >"$TEST_DIR/clue.json" <<'EOF'

@@ -9,9 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_broker
-start_agent psb
-wait_connected psb
+start_all psb
 K=$D/keys
 entries() { audit replay "$D/data" | wc -l; }
 BASE=$(entries)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Referral deadlines and escalation (issue: referral workflow), with the broker's test
-# clock (CLUEBUS_TEST_CLOCK_FILE; test builds only) moved forward instead of sleeping:
+# Referral deadlines and escalation, with the broker's test clock (CLUEBUS_TEST_CLOCK_FILE;
+# test builds only) moved forward instead of sleeping:
 #   R1 urgent referral to psb and civil-affairs; psb's receipt before the due time means
 #      only civil-affairs escalates for its receipt, exactly once;
 #   R1 civil-affairs feedback "transferred" to education: education now owes the receipt,
@@ -49,12 +49,8 @@ if [ -x "$REPO/bin/cluebus-broker" ] && ! strings "$REPO/bin/cluebus-broker" | g
 	    die "the production broker did not refuse the test clock (status $rc)"
 	say "production build refuses the test clock"
 fi
-start_broker
 UNITS="health ato psb civil-affairs education justice market-regulation"
-for u in $UNITS; do
-	start_agent "$u"
-done
-wait_connected $UNITS
+start_all $UNITS
 
 id() { printf '%032x' "$1"; }
 CLUE=$(id 1); R1=$(id 11); R2=$(id 12); R3=$(id 13)

@@ -8,12 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_broker
 UNITS="petitions psb political-legal ato ato-210303 education"
-for u in $UNITS; do
-	start_agent "$u"
-done
-wait_connected $UNITS
+start_all $UNITS
 
 CLUE=$(printf '%032x' 77)
 drop petitions petition.json "$("$PY" - "$REPO/examples/json/clue-petition.json" "$CLUE" <<'PYEOF'

@@ -51,18 +51,24 @@ def pct(values, p):
     return v[k]
 
 
+def read_phases(path):
+    """The (name, start_ns, end_ns) lines lib.sh's phase_end wrote; [] without a file."""
+    phases = []
+    if path:
+        with open(path) as f:
+            for line in f:
+                name, start, end = line.split()
+                phases.append((name, int(start), int(end)))
+    return phases
+
+
 def cmd_latency(a):
     drops = {}
     with open(a.feed) as f:
         for line in f:
             n, t = line.split()
             drops[int(n)] = int(t)
-    phases = []
-    if a.phases:
-        with open(a.phases) as f:
-            for line in f:
-                name, start, end = line.split()
-                phases.append((name, int(start), int(end)))
+    phases = read_phases(a.phases)
     lat = {}
     missing = []
     for n, t in drops.items():
@@ -169,12 +175,7 @@ def cmd_mem(a):
             parts = line.split()
             if len(parts) == 4:
                 samples.append(tuple(int(x) for x in parts))
-    phases = []
-    if a.phases:
-        with open(a.phases) as f:
-            for line in f:
-                name, start, end = line.split()
-                phases.append((name, int(start), int(end)))
+    phases = read_phases(a.phases)
     phases.append(("all", 0, 1 << 63))
     peaks = {}
     for name, start, end in phases:

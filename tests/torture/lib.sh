@@ -1,10 +1,10 @@
 # tests/torture/lib.sh — helpers the torture scenarios share (sourced, bash).
 #
-# Sources tests/integration/lib.sh (deploy, start_broker, start_agent, wait_for, kill9_*,
-# assert_exactly_once, finish ...) and adds what the long runs need: a steady feeder of
+# Sources tests/integration/lib.sh (deploy, start_all, start_agent, wait_for, kill9_*,
+# drain, end_stream, finish ...) and adds what the long runs need: a steady feeder of
 # clues, random pauses, memory readings of the broker, phase marks for latency, and the
-# RESULT lines run.sh collects into its report. Everything started here is recorded in
-# $PIDDIR, so a failing scenario leaves nothing running.
+# RESULT lines run.sh collects into its report. Everything started here is recorded by
+# scripts/procs.sh in $PIDDIR, so a failing scenario leaves nothing running.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
@@ -42,7 +42,7 @@ now_ns() { date +%s%N; }
 # UNIT's in/ at RATE per second until feeder_stop.
 feeder_start() {
 	mkdir -p "$(spool "$1")/in"
-	_start feeder "$LOGS/feeder.log" "$PY" "$TORTURE/feeder.py" --dir "$(spool "$1")/in" \
+	proc_start feeder "$LOGS/feeder.log" "$PY" "$TORTURE/feeder.py" --dir "$(spool "$1")/in" \
 	    --rate "$2" --log "$FEED_LOG" --category "${3:-medical}" \
 	    --jurisdiction "${4:-210302}"
 }
@@ -57,25 +57,6 @@ feeder_stop() {
 fast_drop() {
 	"$PY" "$TORTURE/feeder.py" --dir "$(spool "$1")/in" --drop "$2" --first "${3:-1}" \
 	    --log "$FEED_LOG"
-}
-
-# ---- waiting for a stream to drain ----
-#
-# These functions set variables rather than print: run in $(...), a subshell could not
-# wait for (or stop) the daemons this shell started.
-
-# drain SENDER N SECONDS RECIPIENT...: N receipts in SENDER's sent/ and N files in each
-# RECIPIENT's out/ within SECONDS; sets DRAIN_SECS to how long it took.
-drain() {
-	local sender=$1 n=$2 secs=$3 start=$SECONDS u
-	shift 3
-	wait_for "$secs" "$n receipts at $sender" files_at_least "$(spool "$sender")/sent" \
-	    '*.receipt.json' "$n"
-	for u in "$@"; do
-		wait_for "$secs" "$n messages in $u's out/" files_at_least "$(spool "$u")/out" \
-		    '*.json' "$n"
-	done
-	DRAIN_SECS=$((SECONDS - start))
 }
 
 # ---- memory ----
@@ -93,14 +74,14 @@ proc_kb() {
 	fi
 }
 
-broker_pid() { cat "$PIDDIR/broker"; }
+broker_pid() { proc_pid broker; }
 
 # mem_sampler_start PID: records PID's memory five times a second in $TEST_DIR/mem, one
 # line "TIME_NS RSS_ANON_KB RSS_FILE_KB VM_RSS_KB" each (RssAnon is the heap and ZeroMQ's
 # queues; RssFile is mostly LMDB's mapped data file, which grows with the log). Stopped
 # by stop memsampler (or at exit).
 mem_sampler_start() {
-	_start memsampler "$LOGS/memsampler.log" bash -c '
+	proc_start memsampler "$LOGS/memsampler.log" bash -c '
 		trap "exit 0" TERM
 		while :; do
 			if { s=$(<"/proc/$1/status"); } 2>/dev/null &&

@@ -37,9 +37,10 @@
 #   TORTURE_SCENARIOS    scenarios to run when none is named ["a b c d e f x"]; CI leaves
 #                        out f because it runs `make fuzz` as a step of its own
 #
-# Prints "PASS name" or "FAIL name" per scenario with its RESULT lines (the measured
-# outcome), the tail of its output and logs after a failure, then "N passed, M failed".
-# Exits 1 when any failed. A failed scenario's directory is kept and named.
+# Prints "PASS name (SECONDSs)" or "FAIL name (SECONDSs)" per scenario with its RESULT
+# lines (the measured outcome), the tail of its output and logs after a failure, then
+# "N passed, M failed". Exits 1 when any failed. A failed scenario's directory is kept and
+# named.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -73,43 +74,21 @@ fi
 
 echo "torture: $(date -u +%FT%TZ), binaries $CLUEBUS_BIN, budget ${BUDGET}s," \
     "rounds ${TORTURE_ROUNDS:-50}, seconds ${TORTURE_SECONDS:-30}"
-pass=0
-fail=0
-timings=()
 begin=$SECONDS
 for name in "${scenarios[@]}"; do
 	t=$HERE/$name.sh
 	if [ -z "$name" ] || [ ! -f "$t" ]; then
-		echo "FAIL ${name:-?}"
-		echo "    no such scenario: $t"
-		fail=$((fail + 1))
+		runner_missing "${name:-?}" "no such scenario: $t"
 		continue
 	fi
 	left=$((BUDGET - (SECONDS - begin)))
 	limit=${LIMIT[$name]:-300}
 	[ "$left" -lt "$limit" ] && limit=$left
 	if [ "$limit" -le 10 ]; then
-		echo "FAIL $name"
-		echo "    not run: the time budget of ${BUDGET}s is used up"
-		fail=$((fail + 1))
+		runner_missing "$name" "not run: the time budget of ${BUDGET}s is used up"
 		continue
 	fi
 	runner_run "$name" "$t" "$limit"
-	if [ "$rc" -eq 0 ]; then
-		echo "PASS $name (${secs}s)"
-		sed -n 's/^RESULT: /    /p' "$dir/output.log"
-		pass=$((pass + 1))
-		rm -rf "$dir"
-		continue
-	fi
-	echo "FAIL $name (${secs}s)"
-	fail=$((fail + 1))
-	[ "$rc" -eq 124 ] && echo "    timed out after ${limit}s"
-	echo "    exit status $rc; directory kept: $dir"
-	runner_tails "$dir" 40 15
+	runner_verdict "$name" "$limit" 15 sed -n 's/^RESULT: /    /p' "$dir/output.log"
 done
-
-[ "$fail" -eq 0 ] && rm -rf "$ROOT"
-echo "timings: $(printf '%s, ' "${timings[@]}" | sed 's/, $//') (total $((SECONDS - begin))s)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+runner_summary "total $((SECONDS - begin))s"

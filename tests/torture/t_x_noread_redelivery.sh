@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Scenario x — a receiving connection that keeps sending heartbeats but never reads. The
 # broker resends the window (128 deliveries) of a unit that does not acknowledge every
-# redeliver_ms; it used to do so without end, and since nothing tells it whether the earlier
-# copies left its ZeroMQ queue, that queue and the broker's memory grew by a window every
-# redeliver_ms (docs/reliability.md, finding 1). Now it resends at most RESENDS_MAX (3) times
+# redeliver_ms; nothing tells it whether the earlier copies left its ZeroMQ queue, so
+# resending without end would grow that queue and the broker's memory by a window every
+# redeliver_ms (docs/reliability.md, finding 1). It resends at most RESENDS_MAX (3) times
 # in a row and then holds the unit's deliveries until an ack or a new hello.
 #
 # Here: redeliver_ms = 200, TORTURE_NOREAD = 5,000 messages routed to ato, whose
 # receiving connection is tests/tools/hostile --mode noread --heartbeat, for
 # TORTURE_SECONDS x 2 s. Asserts: the broker said it holds ato's deliveries, resent no
-# window from the 10th second to the end, and its RssAnon grew by less than 4 MiB meanwhile
-# (+11 MiB in 50 s with ASan before the fix).
+# window from the 10th second to the end, and its RssAnon grew by less than 4 MiB meanwhile.
 . "$(dirname "$0")/lib.sh"
 
 NOREAD=${TORTURE_NOREAD:-5000}
@@ -24,7 +23,7 @@ else
 fi
 BPID=$(broker_pid)
 K=$D/keys
-_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
+proc_start noread "$LOGS/noread.log" "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/ato.key" \
     --mode noread --receiving --heartbeat --duration-ms 3600000
 wait_for 30 "the non-reading peer to be welcomed" log_count_gt "$LOGS/noread.log" welcomed 0
 "$HOSTILE" --endpoint "$ENDPOINT" --key "$K/education.key" --mode burst --count "$NOREAD" \
