@@ -580,9 +580,8 @@ seal_open(const Cluebus__Sealed *s, const seal_binding_t *b, const char *unit,
 		cb_error_set(err, "sender", "not a unit id");
 		return CB_EINVAL;
 	}
-	if ((rc = seal_ad_build(&ad, s->suite, b, units, n)) != 0)
-		return rc;
-	if ((rc = seal_unwrap(mine, unit, key, &ad, cek, err)) != 0)
+	if ((rc = seal_ad_build(&ad, s->suite, b, units, n)) != 0 ||
+	    (rc = seal_unwrap(mine, unit, key, &ad, cek, err)) != 0)
 		goto out;
 	plen = s->ciphertext.len - SEAL_TAG_LEN;
 	rc = CB_ENOMEM;
