@@ -252,8 +252,8 @@ bytes_dup(ProtobufCBinaryData *dst, const uint8_t *src, size_t len)
 /* Checks the caller's arguments and sorts them into `slots`. Returns 0, CB_EINVAL or
  * CB_ETOOBIG with `err` set. */
 static int
-seal_args(const seal_binding_t *b, const seal_recipient_t *rcpt, size_t n, size_t len,
-    const uint8_t (*eph_private)[SEALKEY_PRIVATE_LEN], struct seal_slot *slots,
+seal_args(const seal_binding_t *b, const seal_recipient_t *rcpt, size_t n, const void *plain,
+    size_t len, const uint8_t (*eph_private)[SEALKEY_PRIVATE_LEN], struct seal_slot *slots,
     cb_error_t *err)
 {
 	if (b == NULL || b->message_id == NULL || b->sender == NULL ||
@@ -263,6 +263,10 @@ seal_args(const seal_binding_t *b, const seal_recipient_t *rcpt, size_t n, size_
 	}
 	if (n == 0 || n > SEAL_MAX_RECIPIENTS || rcpt == NULL) {
 		cb_error_set(err, "recipients", "%zu recipients (1..%d)", n, SEAL_MAX_RECIPIENTS);
+		return CB_EINVAL;
+	}
+	if (plain == NULL && len > 0) {
+		cb_error_set(err, "plaintext", "no bytes given for %zu", len);
 		return CB_EINVAL;
 	}
 	if (len > SEAL_MAX_PLAINTEXT) {
@@ -356,7 +360,7 @@ seal_build(const seal_binding_t *b, const seal_recipient_t *rcpt, size_t n,
 	int	 rc;
 
 	*out = NULL;
-	if ((rc = seal_args(b, rcpt, n, len, eph_private, slots, err)) != 0)
+	if ((rc = seal_args(b, rcpt, n, plain, len, eph_private, slots, err)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		units[i] = slots[i].unit;

@@ -720,6 +720,7 @@ test_sealing_refuses_bad_arguments(void **state)
 	assert_int_equal(seal_encrypt(&no_sender, f->rcpt, 1, sample, 1, &s, &err), CB_EINVAL);
 	assert_int_equal(seal_encrypt(&f->binding, f->rcpt, 1, sample, SEAL_MAX_PLAINTEXT + 1, &s,
 	    &err), CB_ETOOBIG);
+	assert_int_equal(seal_encrypt(&f->binding, f->rcpt, 1, NULL, 1, &s, &err), CB_EINVAL);
 	assert_null(s);
 
 	/* Opening needs the private half. */
