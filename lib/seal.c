@@ -17,8 +17,9 @@
  * seal_check demands, so the recipient set has one canonical form; (3) content keys, key
  * encryption keys, shared secrets and ephemeral private keys are wiped with OPENSSL_cleanse
  * before their memory is released, and a plaintext is released only through
- * seal_plain_free; (4) from OpenSSL only 1 is success, and a failed tag check is the only
- * OpenSSL failure reported as CB_EBADSIG. */
+ * seal_plain_free; (4) from OpenSSL only 1 is success, and the only OpenSSL failures
+ * reported as CB_EBADSIG are a failed tag check and an X25519 refusal of a sender's
+ * ephemeral key (an all-zero shared secret), both statements about the input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -519,10 +520,11 @@ seal_recipients_equal(const Cluebus__Sealed *s, const char *const *units, size_t
 /* Unwraps the content key of entry `k` with the unit's private key. Returns 0, CB_EBADSIG,
  * CB_ENOMEM or CB_ECRYPTO, with `err` set. */
 static int
-seal_unwrap(const Cluebus__SealedKey *k, const char *unit, const sealkey_t *key,
+seal_unwrap(const Cluebus__SealedKey *k, size_t idx, const char *unit, const sealkey_t *key,
     const struct seal_ad *ad, uint8_t cek[SEAL_KEY_LEN], cb_error_t *err)
 {
 	uint8_t	 kek[SEAL_KEY_LEN], wnonce[SEAL_NONCE_LEN];
+	char	 field[64];
 	EVP_PKEY *eph;
 	int	 rc;
 
@@ -532,12 +534,15 @@ seal_unwrap(const Cluebus__SealedKey *k, const char *unit, const sealkey_t *key,
 		return CB_ENOMEM;
 	rc = seal_derive(sealkey_pkey(key), eph, k->ephemeral_public.data, sealkey_public(key),
 	    unit, ad, kek, wnonce);
-	if (rc == CB_EBADSIG)
-		cb_error_set(err, "sealed.keys.ephemeral_public", "gives no shared secret");
-	else if (rc == 0 && (rc = gcm_open(kek, wnonce, NULL, 0, k->wrapped_key.data,
-	    SEAL_WRAPPED_LEN, cek)) == CB_EBADSIG)
-		cb_error_set(err, "sealed.keys.wrapped_key", "does not authenticate (damaged, "
-		    "or moved from another message, sender or recipient set)");
+	if (rc == CB_EBADSIG) {
+		snprintf(field, sizeof(field), "sealed.keys[%zu].ephemeral_public", idx);
+		cb_error_set(err, field, "gives no shared secret");
+	} else if (rc == 0 && (rc = gcm_open(kek, wnonce, NULL, 0, k->wrapped_key.data,
+	    SEAL_WRAPPED_LEN, cek)) == CB_EBADSIG) {
+		snprintf(field, sizeof(field), "sealed.keys[%zu].wrapped_key", idx);
+		cb_error_set(err, field, "does not authenticate (damaged, or moved from another "
+		    "message, sender or recipient set)");
+	}
 	OPENSSL_cleanse(kek, sizeof(kek));
 	OPENSSL_cleanse(wnonce, sizeof(wnonce));
 	EVP_PKEY_free(eph);
@@ -550,10 +555,10 @@ seal_open(const Cluebus__Sealed *s, const seal_binding_t *b, const char *unit,
 {
 	const char *units[SEAL_MAX_RECIPIENTS];
 	const Cluebus__SealedKey *mine = NULL;
-	char	 want[2 * SEALKEY_ID_LEN + 1], have[2 * SEALKEY_ID_LEN + 1];
+	char	 want[2 * SEALKEY_ID_LEN + 1], have[2 * SEALKEY_ID_LEN + 1], field[64];
 	uint8_t	 cek[SEAL_KEY_LEN], *out = NULL;
 	struct seal_ad ad;
-	size_t	 n, plen = 0;
+	size_t	 n, idx = 0, plen = 0;
 	int	 rc;
 
 	*plain = NULL;
@@ -566,8 +571,10 @@ seal_open(const Cluebus__Sealed *s, const seal_binding_t *b, const char *unit,
 	if ((rc = seal_check(s, units, &n, err)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && mine == NULL; i++)
-		if (strcmp(units[i], unit) == 0)
+		if (strcmp(units[i], unit) == 0) {
 			mine = s->keys[i];
+			idx = i;
+		}
 	if (mine == NULL) {
 		cb_error_set(err, "sealed.keys", "unit %s is not a recipient",
 		    unit_id_valid(unit) ? unit : "(invalid)");
@@ -576,8 +583,9 @@ seal_open(const Cluebus__Sealed *s, const seal_binding_t *b, const char *unit,
 	if (CRYPTO_memcmp(mine->key_id.data, sealkey_id(key), SEALKEY_ID_LEN) != 0) {
 		hex_encode(mine->key_id.data, SEALKEY_ID_LEN, want);
 		hex_encode(sealkey_id(key), SEALKEY_ID_LEN, have);
-		cb_error_set(err, "sealed.keys.key_id", "sealed to key %s of unit %s, not to "
-		    "key %s", want, unit, have);
+		snprintf(field, sizeof(field), "sealed.keys[%zu].key_id", idx);
+		cb_error_set(err, field, "sealed to key %s of unit %s, not to key %s", want, unit,
+		    have);
 		return CB_ENOTFOUND;
 	}
 	if (!unit_id_valid(b->sender)) {
@@ -585,7 +593,7 @@ seal_open(const Cluebus__Sealed *s, const seal_binding_t *b, const char *unit,
 		return CB_EINVAL;
 	}
 	if ((rc = seal_ad_build(&ad, s->suite, b, units, n)) != 0 ||
-	    (rc = seal_unwrap(mine, unit, key, &ad, cek, err)) != 0)
+	    (rc = seal_unwrap(mine, idx, unit, key, &ad, cek, err)) != 0)
 		goto out;
 	plen = s->ciphertext.len - SEAL_TAG_LEN;
 	rc = CB_ENOMEM;

@@ -336,6 +336,7 @@ test_a_unit_outside_the_seal_cannot_open_it(void **state)
 	assert_int_equal(seal_open(s, &f->binding, f->units[0], f->keys[5], &plain, &len, &err),
 	    CB_ENOTFOUND);
 	assert_non_null(strstr(err.reason, "not to key"));
+	assert_string_equal(err.field, "sealed.keys[0].key_id");	/* unit-00 sorts first */
 	assert_null(plain);
 	seal_free(s);
 }
