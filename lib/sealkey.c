@@ -1,0 +1,218 @@
+/* lib/sealkey.c — X25519 sealing keys: generation, raw import, PEM files, key ids.
+ *
+ * The twin of lib/keys.c for the key type that seals rather than signs; files, modes and the
+ * key id derivation are the same, so tools treat both kinds alike.
+ *
+ * Invariants: (1) a sealkey_t always holds an X25519 EVP_PKEY with its raw public key and key
+ * id computed; (2) only files that nobody but the owner can access are accepted as private
+ * keys; (3) from OpenSSL only a return of 1 is success. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "cluebus/err.h"
+#include "sealkey.h"
+
+struct sealkey {
+	EVP_PKEY	*pkey;
+	int		 has_private;
+	uint8_t		 pub[SEALKEY_PUBLIC_LEN];
+	uint8_t		 id[SEALKEY_ID_LEN];
+};
+
+/* Takes ownership of `pkey` whatever happens. */
+static int
+sealkey_wrap(EVP_PKEY *pkey, int has_private, sealkey_t **out)
+{
+	uint8_t digest[32];
+	size_t publen = SEALKEY_PUBLIC_LEN;
+	sealkey_t *k;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_X25519) {
+		EVP_PKEY_free(pkey);
+		return CB_EKEY;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return CB_ENOMEM;
+	}
+	k->pkey = pkey;
+	k->has_private = has_private;
+	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &publen) != 1 ||
+	    publen != SEALKEY_PUBLIC_LEN ||
+	    EVP_Digest(k->pub, SEALKEY_PUBLIC_LEN, digest, NULL, EVP_sha256(), NULL) != 1) {
+		sealkey_free(k);
+		return CB_ECRYPTO;
+	}
+	memcpy(k->id, digest, SEALKEY_ID_LEN);
+	*out = k;
+	return 0;
+}
+
+int
+sealkey_generate(sealkey_t **out)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+
+	if (pkey == NULL)
+		return CB_ECRYPTO;
+	return sealkey_wrap(pkey, 1, out);
+}
+
+int
+sealkey_from_private(const uint8_t *raw, size_t len, sealkey_t **out)
+{
+	EVP_PKEY *pkey;
+
+	if (raw == NULL || len != SEALKEY_PRIVATE_LEN)
+		return CB_EKEY;
+	/* Any 32 bytes are an X25519 scalar: a failure here is OpenSSL's (memory). */
+	if ((pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, raw, len)) == NULL)
+		return CB_ENOMEM;
+	return sealkey_wrap(pkey, 1, out);
+}
+
+int
+sealkey_from_public(const uint8_t *raw, size_t len, sealkey_t **out)
+{
+	EVP_PKEY *pkey;
+
+	if (raw == NULL || len != SEALKEY_PUBLIC_LEN)
+		return CB_EKEY;
+	if ((pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw, len)) == NULL)
+		return CB_ENOMEM;
+	return sealkey_wrap(pkey, 0, out);
+}
+
+int
+sealkey_load_private(const char *path, sealkey_t **out)
+{
+	struct stat st;
+	EVP_PKEY *pkey;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return CB_EIO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return CB_EIO;
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		return CB_EPERM;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return CB_EIO;
+	}
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL)
+		return CB_EKEY;
+	return sealkey_wrap(pkey, 1, out);
+}
+
+int
+sealkey_load_public(const char *path, sealkey_t **out)
+{
+	EVP_PKEY *pkey;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return CB_EIO;
+	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL)
+		return CB_EKEY;
+	return sealkey_wrap(pkey, 0, out);
+}
+
+static int
+sealkey_write_pem(const sealkey_t *k, const char *path, int private)
+{
+	FILE *f;
+	int fd, ok;
+
+	if (private) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return errno == EEXIST ? CB_EEXIST : CB_EIO;
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return CB_EIO;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(path);
+		return CB_EIO;
+	}
+	ok = private ? PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) :
+	    PEM_write_PUBKEY(f, k->pkey);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (ok != 1) {
+		unlink(path);
+		return CB_ECRYPTO;
+	}
+	return 0;
+}
+
+int
+sealkey_save_private(const sealkey_t *k, const char *path)
+{
+	if (!k->has_private)
+		return CB_EINVAL;
+	return sealkey_write_pem(k, path, 1);
+}
+
+int
+sealkey_save_public(const sealkey_t *k, const char *path)
+{
+	return sealkey_write_pem(k, path, 0);
+}
+
+const uint8_t *
+sealkey_public(const sealkey_t *k)
+{
+	return k->pub;
+}
+
+const uint8_t *
+sealkey_id(const sealkey_t *k)
+{
+	return k->id;
+}
+
+int
+sealkey_has_private(const sealkey_t *k)
+{
+	return k->has_private;
+}
+
+EVP_PKEY *
+sealkey_pkey(const sealkey_t *k)
+{
+	return k->pkey;
+}
+
+void
+sealkey_free(sealkey_t *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
