@@ -35,13 +35,13 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "envelope.h"
 #include "intake.h"
 #include "util.h"
 
 #define FIELD_MAX	sizeof(((cb_error_t *)0)->field)
 #define DOC_FIELD	"(document)"
 #define TIME_MAX_MS	INT64_C(253402300799999)	/* 9999-12-31T23:59:59.999Z */
-#define ID_BYTES	16				/* message ids */
 #define SHA256_BYTES	32
 #if JSON_INTEGER_IS_LONG_LONG
 #define JSON_INT_MAX	LLONG_MAX
@@ -778,7 +778,7 @@ check_due_order(const char *path, int64_t receipt_due, int64_t feedback_due, cb_
 static int
 need_refers_to(const Cluebus__Message *msg, const char *what, cb_error_t *err)
 {
-	if (msg->refers_to.len == ID_BYTES)
+	if (msg->refers_to.len == MESSAGE_ID_LEN)
 		return 0;
 	return fail(err, CB_EMALFORMED, "refers_to", "required: the id of the %s", what);
 }
@@ -1545,10 +1545,12 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 	}
 	cluebus__message__init(msg);
 	msg->kind = (Cluebus__Kind)kind;
-	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, ID_BYTES, &msg->message_id, err)) != 0 ||
+	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, MESSAGE_ID_LEN, &msg->message_id,
+	    err)) != 0 ||
 	    (rc = read_enum(doc, "", "priority", F_OPTIONAL, &priority_tab, &priority, err)) != 0 ||
 	    (rc = read_string(doc, "", "case_ref", F_OPTIONAL, &msg->case_ref, err)) != 0 ||
-	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, ID_BYTES, &msg->refers_to, err)) != 0 ||
+	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, MESSAGE_ID_LEN, &msg->refers_to,
+	    err)) != 0 ||
 	    (rc = read_object(doc, "", body_key, F_REQUIRED, &body, err)) != 0 ||
 	    (rc = row->parse(body, body_key, msg, err)) != 0)
 		goto out;

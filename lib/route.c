@@ -11,11 +11,11 @@
 
 struct unit_list {
 	size_t	n;
-	char	(*ids)[33];
+	char	(*ids)[CB_UNIT_ID_SIZE];
 };
 
 struct route {
-	char		 office[33];
+	char		 office[CB_UNIT_ID_SIZE];
 	struct unit_list immediate;
 	struct unit_list categories[NCATEGORIES];
 };
@@ -47,7 +47,7 @@ list_from_config(const config_setting_t *arr, const char *what, struct unit_list
 			    config_setting_source_line(arr), i);
 			return CB_ECONFIG;
 		}
-		snprintf(out->ids[out->n++], 33, "%s", id);
+		snprintf(out->ids[out->n++], sizeof(out->ids[0]), "%s", id);
 	}
 	return 0;
 }
@@ -138,7 +138,7 @@ route_add(route_result_t *res, const char *unit, const char *sender)
 	for (size_t i = 0; i < res->n; i++)
 		if (strcmp(res->units[i], unit) == 0)
 			return;
-	snprintf(res->units[res->n++], 33, "%s", unit);
+	snprintf(res->units[res->n++], sizeof(res->units[0]), "%s", unit);
 }
 
 static void

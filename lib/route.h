@@ -13,6 +13,7 @@
 #include <libconfig.h>
 
 #include "cluebus/err.h"
+#include "cluebus/ids.h"
 #include "cluebus.pb-c.h"
 #include "registry.h"
 
@@ -22,7 +23,7 @@ typedef struct route route_t;
 
 typedef struct route_result {
 	size_t	n;
-	char	units[ROUTE_MAX][33];
+	char	units[ROUTE_MAX][CB_UNIT_ID_SIZE];
 } route_result_t;
 
 /* Builds a table from the libconfig group `routing` (office, immediate, categories).
