@@ -872,10 +872,8 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 
 	if (tag == NULL)
 		tag = "";
-	if (strlen(tag) > 255) {
-		cb_error_set(err, "tag", "longer than 255 bytes");
-		return CB_EINVAL;
-	}
+	if (strlen(tag) > 255)
+		return cb_fail(err, "tag", CB_EINVAL, "longer than 255 bytes");
 	if ((rc = intake_from_json(json, len, &m, err)) != 0)
 		return rc;
 	if (m->message_id.len == 0) {

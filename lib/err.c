@@ -42,3 +42,16 @@ cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
 	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
 	va_end(ap);
 }
+
+int
+cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
+{
+	char reason[sizeof(((cb_error_t *)0)->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	cb_error_set(err, field, "%s", reason);
+	return code;
+}

@@ -26,27 +26,21 @@ list_from_config(const config_setting_t *arr, const char *what, struct unit_list
 {
 	int n;
 
-	if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
-		cb_error_set(err, what, "line %d: expected a list of unit ids",
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr))
+		return cb_fail(err, what, CB_ECONFIG, "line %d: expected a list of unit ids",
 		    config_setting_source_line(arr));
-		return CB_ECONFIG;
-	}
 	n = config_setting_length(arr);
-	if (n > ROUTE_MAX) {
-		cb_error_set(err, what, "line %d: more than %d units",
+	if (n > ROUTE_MAX)
+		return cb_fail(err, what, CB_ECONFIG, "line %d: more than %d units",
 		    config_setting_source_line(arr), ROUTE_MAX);
-		return CB_ECONFIG;
-	}
 	if (n > 0 && (out->ids = calloc((size_t)n, sizeof(*out->ids))) == NULL)
 		return CB_ENOMEM;
 	for (int i = 0; i < n; i++) {
 		const char *id = config_setting_get_string_elem(arr, i);
 
-		if (id == NULL || !unit_id_valid(id)) {
-			cb_error_set(err, what, "line %d: entry %d is not a unit id",
+		if (id == NULL || !unit_id_valid(id))
+			return cb_fail(err, what, CB_ECONFIG, "line %d: entry %d is not a unit id",
 			    config_setting_source_line(arr), i);
-			return CB_ECONFIG;
-		}
 		snprintf(out->ids[out->n++], sizeof(out->ids[0]), "%s", id);
 	}
 	return 0;
@@ -60,10 +54,8 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 	route_t *rt;
 	int rc = CB_ECONFIG;
 
-	if (routing == NULL || !config_setting_is_group(routing)) {
-		cb_error_set(err, "routing", "missing group");
-		return CB_ECONFIG;
-	}
+	if (routing == NULL || !config_setting_is_group(routing))
+		return cb_fail(err, "routing", CB_ECONFIG, "missing group");
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return CB_ENOMEM;
 	if (!config_setting_lookup_string(routing, "office", &office) || !unit_id_valid(office)) {

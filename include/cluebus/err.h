@@ -39,5 +39,10 @@ typedef struct cb_error {
 /* Fills `err` (which may be NULL) with printf-style reason and a field name. Cannot fail. */
 void cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* cb_error_set(err, field, fmt, ...), then returns `code`, so that a refusal is one statement:
+ * `return cb_fail(err, "clue.category", CB_EMALFORMED, "unknown category");`. The arguments
+ * may point into `err` itself. Cannot fail. */
+int	cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
