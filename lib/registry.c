@@ -525,8 +525,8 @@ registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, 
 		/* jansson gives no text (nor a code) when it cannot allocate its lexer. */
 		if (jerr.text[0] == '\0' || json_error_code(&jerr) == json_error_out_of_memory)
 			return cb_fail(err, "(document)", CB_ENOMEM, "out of memory");
-		return cb_fail(err, "(document)", CB_EMALFORMED, "line %d column %d: %s", jerr.line,
-		    jerr.column, jerr.text);
+		return cb_fail_at(err, "(document)", jerr.line, CB_EMALFORMED,
+		    "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 	}
 	units = json_object_get(root, "units");
 	if (!json_is_object(root) || !json_is_array(units) || json_array_size(units) == 0 ||

@@ -27,7 +27,8 @@ typedef struct route_result {
 } route_result_t;
 
 /* Builds a table from the libconfig group `routing` (office, immediate, categories).
- * Returns 0, or CB_ECONFIG with `err` ("line N: reason") set, or CB_ENOMEM. */
+ * Returns 0, or CB_ECONFIG with `err` set (err->line: the line of the offending setting,
+ * 0 when the group is missing), or CB_ENOMEM. */
 int	route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
     __attribute__((warn_unused_result));
 /* Checks that every unit the table names is registered. Returns 0 or CB_ECONFIG. */

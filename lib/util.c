@@ -190,13 +190,23 @@ be64_get(const uint8_t in[8])
 int
 file_read_all(const char *path, size_t max, char **buf, size_t *len)
 {
-	struct stat st;
-	char *data = NULL;
-	size_t got = 0;
-	int fd, rc = CB_EIO;
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return CB_EIO;
+	rc = file_read_fd(fd, max, buf, len);
+	close(fd);
+	return rc;
+}
+
+int
+file_read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0;
+	int rc = CB_EIO;
+
 	if (fstat(fd, &st) != 0)
 		goto out;
 	if (!S_ISREG(st.st_mode)) {
@@ -236,7 +246,6 @@ file_read_all(const char *path, size_t max, char **buf, size_t *len)
 	rc = 0;
 out:
 	free(data);
-	close(fd);
 	return rc;
 }
 
