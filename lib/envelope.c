@@ -257,8 +257,8 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 			return cb_fail(err, "feedback.status", CB_EMALFORMED, "unknown status");
 		if ((m->feedback->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED) !=
 		    (m->feedback->n_transferred_to > 0))
-			return cb_error_set(err, "feedback.transferred_to",
-			    "given for, and only for, status transferred"), CB_EMALFORMED;
+			return cb_fail(err, "feedback.transferred_to", CB_EMALFORMED,
+			    "given for, and only for, status transferred");
 		if (units_ok(m->feedback->transferred_to, m->feedback->n_transferred_to,
 		    "feedback.transferred_to", err) != 0)
 			return CB_EMALFORMED;

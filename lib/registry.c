@@ -313,30 +313,34 @@ registry_transport_unit(const registry_t *r, const uint8_t *key, int64_t at_ms)
 	return NULL;
 }
 
-const uint8_t *
-registry_current_transport(const registry_t *r, const char *unit)
+/* The unit's open key (valid_until == 0: at most one, the invariant), or NULL. */
+static const struct reg_key *
+registry_open_key(const registry_t *r, const char *unit)
 {
-	struct reg_entry *u = registry_find(r, unit);
-
-	if (u == NULL)
-		return NULL;
-	for (size_t i = 0; i < u->nkeys; i++)
-		if (u->keys[i].valid_until == 0 && u->keys[i].has_transport)
-			return u->keys[i].transport;
-	return NULL;
-}
-
-const cb_key_t *
-registry_current_key(const registry_t *r, const char *unit)
-{
-	struct reg_entry *u = registry_find(r, unit);
+	const struct reg_entry *u = registry_find(r, unit);
 
 	if (u == NULL)
 		return NULL;
 	for (size_t i = 0; i < u->nkeys; i++)
 		if (u->keys[i].valid_until == 0)
-			return u->keys[i].key;
+			return &u->keys[i];
 	return NULL;
+}
+
+const uint8_t *
+registry_current_transport(const registry_t *r, const char *unit)
+{
+	const struct reg_key *k = registry_open_key(r, unit);
+
+	return k != NULL && k->has_transport ? k->transport : NULL;
+}
+
+const cb_key_t *
+registry_current_key(const registry_t *r, const char *unit)
+{
+	const struct reg_key *k = registry_open_key(r, unit);
+
+	return k != NULL ? k->key : NULL;
 }
 
 const reg_unit_t *
@@ -408,6 +412,20 @@ registry_parse_transport(const char *z85, Cluebus__Registry *rec, const char *pa
 	return 0;
 }
 
+/* Decodes the hex `pub` ("sign_public") and the optional Z85 `tpub` ("transport_public")
+ * into `rec`. Returns 0, CB_ENOMEM, or CB_EMALFORMED with `err` naming `path`. */
+static int
+registry_parse_keys(const char *pub, const char *tpub, Cluebus__Registry *rec,
+    const char *path, cb_error_t *err)
+{
+	if ((rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL)
+		return CB_ENOMEM;
+	rec->sign_public.len = KEY_PUBLIC_LEN;
+	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0)
+		return cb_fail(err, path, CB_EMALFORMED, "sign_public: expected 64 hex digits");
+	return registry_parse_transport(tpub, rec, path, err);
+}
+
 static int
 registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_error_t *err)
 {
@@ -424,7 +442,7 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 		    strcmp(k, "liaison") && strcmp(k, "transport_public"))
 			return cb_fail(err, path, CB_EMALFORMED, "%s: unknown field", k);
 	}
-	if ((rc = json_str(ju, "id", 1, 32, &id, path, err)) != 0 ||
+	if ((rc = json_str(ju, "id", 1, CB_UNIT_ID_MAX, &id, path, err)) != 0 ||
 	    (rc = json_str(ju, "name", 1, 256, &name, path, err)) != 0 ||
 	    (rc = json_str(ju, "role", 1, 23, &role, path, err)) != 0 ||
 	    (rc = json_str(ju, "division_code", 0, 6, &div, path, err)) != 0 ||
@@ -449,17 +467,11 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT;
 	if ((rec->unit = strdup(id)) == NULL || (rec->name = strdup(name)) == NULL ||
 	    (rec->role = strdup(role)) == NULL || (rec->division_code = strdup(div)) == NULL ||
-	    (rec->liaison = strdup(liaison)) == NULL ||
-	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return CB_ENOMEM;
-	}
-	rec->sign_public.len = KEY_PUBLIC_LEN;
-	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return cb_fail(err, path, CB_EMALFORMED, "sign_public: expected 64 hex digits");
-	}
-	if ((rc = registry_parse_transport(tpub, rec, path, err)) != 0) {
+	    (rec->liaison = strdup(liaison)) == NULL)
+		rc = CB_ENOMEM;
+	else
+		rc = registry_parse_keys(pub, tpub, rec, path, err);
+	if (rc != 0) {
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return rc;
 	}
@@ -490,17 +502,11 @@ registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
 	if ((rec->unit = strdup(REGISTRY_BROKER_UNIT)) == NULL ||
 	    (rec->name = strdup("cluebus broker")) == NULL ||
-	    (rec->role = strdup("broker")) == NULL ||
-	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return CB_ENOMEM;
-	}
-	rec->sign_public.len = KEY_PUBLIC_LEN;
-	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return cb_fail(err, "broker", CB_EMALFORMED, "sign_public: expected 64 hex digits");
-	}
-	if ((rc = registry_parse_transport(tpub, rec, "broker", err)) != 0) {
+	    (rec->role = strdup("broker")) == NULL)
+		rc = CB_ENOMEM;
+	else
+		rc = registry_parse_keys(pub, tpub, rec, "broker", err);
+	if (rc != 0) {
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return rc;
 	}
