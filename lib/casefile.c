@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "casefile_duty.h"
 #include "casefile_index.h"
 #include "intake.h"
@@ -236,8 +234,8 @@ build_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	casefile_t *cf = arg;
 	Cluebus__LogEntry *e = NULL;
 	Cluebus__Message *m = NULL;
-	uint8_t h[CHAIN_HASH_LEN];
 	const uint8_t *recorded;
+	const char *why;
 	cb_error_t perr;
 	int rc;
 
@@ -250,15 +248,8 @@ build_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 		rc = build_fail(cf, seq, "entry does not decode");
 		goto out;
 	}
-	if ((rc = chain_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, h)) != 0)
-		goto out;
-	if (CRYPTO_memcmp(h, recorded, CHAIN_HASH_LEN) != 0)
-		rc = build_fail(cf, seq, "entry bytes do not match its recorded hash");
-	else if (e->seq != seq)
-		rc = build_fail(cf, seq, "entry records a different sequence number");
-	else if (e->prev_hash.len != CHAIN_HASH_LEN ||
-	    CRYPTO_memcmp(e->prev_hash.data, cf->prev, CHAIN_HASH_LEN) != 0)
-		rc = build_fail(cf, seq, "prev_hash does not link to the previous entry");
+	if ((rc = chain_check_decoded(val, len, e, seq, cf->prev, &why)) == CB_ECORRUPT)
+		rc = build_fail(cf, seq, "%s", why);
 	if (rc != 0)
 		goto out;
 	memcpy(cf->prev, recorded, CHAIN_HASH_LEN);
