@@ -434,15 +434,16 @@ loadgen_watch(struct loadgen *lg)
 static void
 out_arrived(struct loadgen *lg, size_t k, const char *name, int64_t t)
 {
+	const size_t digits = CB_MESSAGE_ID_HEX_SIZE - 1, suffix = strlen(".json");
 	size_t n = strlen(name);
 	char hex[CB_MESSAGE_ID_HEX_SIZE];
 	uint8_t id[MESSAGE_ID_LEN];
 	long long i;
 
-	if (name[0] == '.' || n < 32 + 5 || strcmp(name + n - 5, ".json") != 0)
+	if (name[0] == '.' || n < digits + suffix || strcmp(name + n - suffix, ".json") != 0)
 		return;
-	memcpy(hex, name + n - 5 - 32, 32);
-	hex[32] = '\0';
+	memcpy(hex, name + n - suffix - digits, digits);
+	hex[digits] = '\0';
 	if (hex_decode(hex, id, sizeof(id)) != 0 ||
 	    (i = message_index(lg, id, sizeof(id))) < 0)
 		return;

@@ -384,7 +384,7 @@ unit_id_valid(const char *id)
 	for (; id[n] != '\0'; n++) {
 		char c = id[n];
 
-		if (n >= 32 || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+		if (n >= CB_UNIT_ID_MAX || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
 			return 0;
 	}
 	return n > 0;
