@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "casefile_index.h"
+#include "casefile_index.h"	/* casefile_grow only: the renderer reads the views */
 #include "casefile_render.h"
 #include "intake.h"
 #include "util.h"
