@@ -38,29 +38,60 @@ jdue(int64_t ms)
 	return ms == 0 ? json_null() : jtime(ms);
 }
 
+/* Returns `o`, or NULL after freeing it when `bad` says a part of it failed. */
+static json_t *
+jfinish(json_t *o, int bad)
+{
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"receipt": n, "feedback": n}, or NULL when out of memory. */
+static json_t *
+jsteps(uint64_t receipt, uint64_t feedback)
+{
+	json_t *o = json_object();
+	int bad = o == NULL;
+
+	bad |= jset(o, "receipt", json_integer((json_int_t)receipt));
+	bad |= jset(o, "feedback", json_integer((json_int_t)feedback));
+	return jfinish(o, bad);
+}
+
 static const char *
 step_state(int64_t at_ms, int64_t esc_ms)
 {
 	return at_ms != CASEFILE_NONE ? "done" : esc_ms != CASEFILE_NONE ? "overdue" : "open";
 }
 
+/* One step of a duty (its receipt or its feedback), or NULL when out of memory. */
+static json_t *
+step_json(int64_t at_ms, int64_t after_ms, int64_t due_ms, int64_t escalated_ms)
+{
+	json_t *o = json_object();
+	int bad = o == NULL;
+
+	bad |= jset(o, "state", json_string(step_state(at_ms, escalated_ms)));
+	bad |= jset(o, "at", jtime(at_ms));
+	bad |= jset(o, "after_ms", jms(after_ms));
+	bad |= jset(o, "due", jdue(due_ms));
+	bad |= jset(o, "escalated", jtime(escalated_ms));
+	return jfinish(o, bad);
+}
+
 static json_t *
 duty_json(const casefile_duty_t *d)
 {
-	json_t *o = json_object(), *r = json_object(), *f = json_object();
+	json_t *o = json_object();
+	json_t *r = step_json(d->receipt_ms, d->receipt_after_ms, d->receipt_due_ms,
+	    d->receipt_escalated_ms);
+	json_t *f = step_json(d->feedback_ms, d->feedback_after_ms, d->feedback_due_ms,
+	    d->feedback_escalated_ms);
 	int bad = o == NULL || r == NULL || f == NULL;
 
-	bad |= jset(r, "state", json_string(step_state(d->receipt_ms, d->receipt_escalated_ms)));
-	bad |= jset(r, "at", jtime(d->receipt_ms));
-	bad |= jset(r, "after_ms", jms(d->receipt_after_ms));
-	bad |= jset(r, "due", jdue(d->receipt_due_ms));
-	bad |= jset(r, "escalated", jtime(d->receipt_escalated_ms));
-	bad |= jset(f, "state", json_string(step_state(d->feedback_ms,
-	    d->feedback_escalated_ms)));
-	bad |= jset(f, "at", jtime(d->feedback_ms));
-	bad |= jset(f, "after_ms", jms(d->feedback_after_ms));
-	bad |= jset(f, "due", jdue(d->feedback_due_ms));
-	bad |= jset(f, "escalated", jtime(d->feedback_escalated_ms));
 	bad |= jset(f, "status", d->feedback_ms == CASEFILE_NONE ? json_null() :
 	    json_string(casefile_feedback_name(d->first_status)));
 	bad |= jset(f, "last_status", d->feedback_ms == CASEFILE_NONE ? json_null() :
@@ -74,11 +105,7 @@ duty_json(const casefile_duty_t *d)
 	r = NULL;
 	bad |= jset(o, "feedback", f);
 	f = NULL;
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return jfinish(o, bad);
 }
 
 static json_t *
@@ -142,11 +169,7 @@ event_json(const casefile_event_t *ev)
 			bad |= json_array_append_new(a, duty_json(&ev->duties[i])) != 0;
 		bad |= jset(o, "duties", a);
 	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return jfinish(o, bad);
 }
 
 json_t *
@@ -160,11 +183,7 @@ casefile_timeline_json(const casefile_timeline_t *tl)
 	for (size_t i = 0; i < tl->n_events; i++)
 		bad |= json_array_append_new(a, event_json(&tl->events[i])) != 0;
 	bad |= jset(o, "events", a);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return jfinish(o, bad);
 }
 
 static json_t *
@@ -176,18 +195,14 @@ latency_json(const casefile_latency_t *l)
 	bad |= jset(o, "n", json_integer((json_int_t)l->n));
 	bad |= jset(o, "median_ms", jms(l->median_ms));
 	bad |= jset(o, "p90_ms", jms(l->p90_ms));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return jfinish(o, bad);
 }
 
 json_t *
 casefile_stats_json(const casefile_stats_t *st)
 {
 	json_t *o = json_object(), *cat = json_object(), *dist = json_object();
-	json_t *snd = json_object(), *units = json_array(), *x, *y;
+	json_t *snd = json_object(), *units = json_array(), *x;
 	int bad = o == NULL || cat == NULL || dist == NULL || snd == NULL || units == NULL;
 
 	bad |= jset(o, "from", st->from_ms == INT64_MIN ? json_null() : jtime(st->from_ms));
@@ -217,23 +232,13 @@ casefile_stats_json(const casefile_stats_t *st)
 		bad |= jset(x, "referrals", json_integer((json_int_t)u->referrals));
 		bad |= jset(x, "receipt", latency_json(&u->receipt));
 		bad |= jset(x, "feedback", latency_json(&u->feedback));
-		y = json_object();
-		bad |= jset(y, "receipt", json_integer((json_int_t)u->overdue_receipt));
-		bad |= jset(y, "feedback", json_integer((json_int_t)u->overdue_feedback));
-		bad |= jset(x, "overdue", y);
-		y = json_object();
-		bad |= jset(y, "receipt", json_integer((json_int_t)u->open_receipt));
-		bad |= jset(y, "feedback", json_integer((json_int_t)u->open_feedback));
-		bad |= jset(x, "open", y);
+		bad |= jset(x, "overdue", jsteps(u->overdue_receipt, u->overdue_feedback));
+		bad |= jset(x, "open", jsteps(u->open_receipt, u->open_feedback));
 		bad |= json_array_append_new(units, x) != 0;
 	}
 	bad |= jset(o, "clues_by_category", cat);
 	bad |= jset(o, "clues_by_district", dist);
 	bad |= jset(o, "messages_by_sender", snd);
 	bad |= jset(o, "units", units);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return jfinish(o, bad);
 }
