@@ -411,68 +411,84 @@ fmt_period(int64_t ms, const char *none, char *buf, size_t len)
 		clock_format_rfc3339(ms, buf, len);
 }
 
+/* A table of counts: `key_title`, CLUES, one row per count. */
+static void
+count_table(struct table *t, const char *key_title, const casefile_count_t *rows, size_t n)
+{
+	table_cell(t, "%s", key_title);
+	table_cell(t, "CLUES");
+	for (size_t i = 0; i < n; i++) {
+		table_cell(t, "%s", rows[i].key);
+		table_cell(t, "%llu", (unsigned long long)rows[i].n);
+	}
+}
+
+static void
+sender_table(struct table *t, const casefile_stats_t *st)
+{
+	table_cell(t, "UNIT");
+	table_cell(t, "KIND");
+	table_cell(t, "MESSAGES");
+	for (size_t i = 0; i < st->n_senders; i++) {
+		table_cell(t, "%s", st->senders[i].unit);
+		table_cell(t, "%s", intake_kind_name(st->senders[i].kind));
+		table_cell(t, "%llu", (unsigned long long)st->senders[i].n);
+	}
+}
+
+/* The count, median and p90 cells of a latency. */
+static void
+latency_cells(struct table *t, const casefile_latency_t *l)
+{
+	char median[32], p90[32];
+
+	fmt_duration(l->median_ms, median, sizeof(median));
+	fmt_duration(l->p90_ms, p90, sizeof(p90));
+	table_cell(t, "%llu", (unsigned long long)l->n);
+	table_cell(t, "%s", median);
+	table_cell(t, "%s", p90);
+}
+
+/* One row per obliged unit; its columns are UNIT_COLUMNS. */
+#define UNIT_COLUMNS	12
+
+static void
+unit_table(struct table *t, const casefile_stats_t *st)
+{
+	static const char *const titles[UNIT_COLUMNS] = { "UNIT", "REFERRALS", "RECEIPTS",
+	    "RCPT MEDIAN", "RCPT P90", "FEEDBACKS", "FB MEDIAN", "FB P90", "OVERDUE RCPT",
+	    "OVERDUE FB", "OPEN RCPT", "OPEN FB" };
+
+	for (size_t c = 0; c < UNIT_COLUMNS; c++)
+		table_cell(t, "%s", titles[c]);
+	for (size_t i = 0; i < st->n_units; i++) {
+		const casefile_unit_stats_t *u = &st->units[i];
+
+		table_cell(t, "%s", u->unit);
+		table_cell(t, "%llu", (unsigned long long)u->referrals);
+		latency_cells(t, &u->receipt);
+		latency_cells(t, &u->feedback);
+		table_cell(t, "%llu", (unsigned long long)u->overdue_receipt);
+		table_cell(t, "%llu", (unsigned long long)u->overdue_feedback);
+		table_cell(t, "%llu", (unsigned long long)u->open_receipt);
+		table_cell(t, "%llu", (unsigned long long)u->open_feedback);
+	}
+}
+
 static int
 stats_tables(const casefile_stats_t *st, FILE *fp)
 {
 	struct table cat = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
 	struct table dist = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
 	struct table snd = { .align = "llr", .ncols = 3, .empty_text = "(none)" };
-	struct table un = { .align = "lrrrrrrrrrrr", .ncols = 12, .empty_text = "(none)" };
-	char med[32], p90[32];
+	struct table un = { .align = "lrrrrrrrrrrr", .ncols = UNIT_COLUMNS,
+	    .empty_text = "(none)" };
 	int rc;
 
-	table_cell(&cat, "CATEGORY");
-	table_cell(&cat, "CLUES");
-	for (size_t i = 0; i < st->n_categories; i++) {
-		table_cell(&cat, "%s", st->categories[i].key);
-		table_cell(&cat, "%llu", (unsigned long long)st->categories[i].n);
-	}
-	table_cell(&dist, "DISTRICT");
-	table_cell(&dist, "CLUES");
-	for (size_t i = 0; i < st->n_districts; i++) {
-		table_cell(&dist, "%s", st->districts[i].key);
-		table_cell(&dist, "%llu", (unsigned long long)st->districts[i].n);
-	}
-	table_cell(&snd, "UNIT");
-	table_cell(&snd, "KIND");
-	table_cell(&snd, "MESSAGES");
-	for (size_t i = 0; i < st->n_senders; i++) {
-		table_cell(&snd, "%s", st->senders[i].unit);
-		table_cell(&snd, "%s", intake_kind_name(st->senders[i].kind));
-		table_cell(&snd, "%llu", (unsigned long long)st->senders[i].n);
-	}
-	table_cell(&un, "UNIT");
-	table_cell(&un, "REFERRALS");
-	table_cell(&un, "RECEIPTS");
-	table_cell(&un, "RCPT MEDIAN");
-	table_cell(&un, "RCPT P90");
-	table_cell(&un, "FEEDBACKS");
-	table_cell(&un, "FB MEDIAN");
-	table_cell(&un, "FB P90");
-	table_cell(&un, "OVERDUE RCPT");
-	table_cell(&un, "OVERDUE FB");
-	table_cell(&un, "OPEN RCPT");
-	table_cell(&un, "OPEN FB");
-	for (size_t i = 0; i < st->n_units; i++) {
-		const casefile_unit_stats_t *u = &st->units[i];
-
-		table_cell(&un, "%s", u->unit);
-		table_cell(&un, "%llu", (unsigned long long)u->referrals);
-		table_cell(&un, "%llu", (unsigned long long)u->receipt.n);
-		fmt_duration(u->receipt.median_ms, med, sizeof(med));
-		fmt_duration(u->receipt.p90_ms, p90, sizeof(p90));
-		table_cell(&un, "%s", med);
-		table_cell(&un, "%s", p90);
-		table_cell(&un, "%llu", (unsigned long long)u->feedback.n);
-		fmt_duration(u->feedback.median_ms, med, sizeof(med));
-		fmt_duration(u->feedback.p90_ms, p90, sizeof(p90));
-		table_cell(&un, "%s", med);
-		table_cell(&un, "%s", p90);
-		table_cell(&un, "%llu", (unsigned long long)u->overdue_receipt);
-		table_cell(&un, "%llu", (unsigned long long)u->overdue_feedback);
-		table_cell(&un, "%llu", (unsigned long long)u->open_receipt);
-		table_cell(&un, "%llu", (unsigned long long)u->open_feedback);
-	}
+	count_table(&cat, "CATEGORY", st->categories, st->n_categories);
+	count_table(&dist, "DISTRICT", st->districts, st->n_districts);
+	sender_table(&snd, st);
+	unit_table(&un, st);
 	fputs("Clues by category\n", fp);
 	if ((rc = table_print(&cat, fp)) != 0)
 		goto out;
