@@ -301,7 +301,7 @@ spool_reject_local(struct spool *sp, const char *name, const cb_error_t *err, in
 static int
 spool_publish(struct spool *sp, cb_client_t *c, const char *name)
 {
-	char path[PATH_MAX], id[33];
+	char path[PATH_MAX], id[CB_MESSAGE_ID_HEX_SIZE];
 	cb_error_t err;
 	size_t len;
 	char *buf;

@@ -173,7 +173,7 @@ proc_status_kb(long pid, const char *field)
 /* ---- building and signing the clues (before any timing) ---- */
 
 static void
-message_id_for(const struct loadgen *lg, size_t i, uint8_t id[16])
+message_id_for(const struct loadgen *lg, size_t i, uint8_t id[MESSAGE_ID_LEN])
 {
 	memcpy(id, lg->run_prefix, 8);
 	be64_put(id + 8, (uint64_t)i);
@@ -185,7 +185,7 @@ message_index(const struct loadgen *lg, const uint8_t *id, size_t len)
 {
 	uint64_t i;
 
-	if (len != 16 || memcmp(id, lg->run_prefix, 8) != 0)
+	if (len != MESSAGE_ID_LEN || memcmp(id, lg->run_prefix, 8) != 0)
 		return -1;
 	i = be64_get(id + 8);
 	return i < lg->count ? (long long)i : -1;
@@ -218,7 +218,8 @@ clue_json(const struct loadgen *lg, size_t pad)
  * way envelope_sign will pack them; returns the packed size of the Message (key id
  * included) or 0. */
 static size_t
-clue_message(const struct loadgen *lg, size_t pad, uint8_t id[16], Cluebus__Message **out)
+clue_message(const struct loadgen *lg, size_t pad, uint8_t id[MESSAGE_ID_LEN],
+    Cluebus__Message **out)
 {
 	Cluebus__Message *m = NULL;
 	cb_error_t err;
@@ -240,7 +241,7 @@ clue_message(const struct loadgen *lg, size_t pad, uint8_t id[16], Cluebus__Mess
 		return 0;
 	}
 	m->message_id.data = id;	/* borrowed: reset before freeing */
-	m->message_id.len = 16;
+	m->message_id.len = MESSAGE_ID_LEN;
 	m->created_ms = clock_now_ms();
 	m->key_id.data = fake_key_id;
 	m->key_id.len = KEY_ID_LEN;
@@ -266,7 +267,7 @@ static int
 loadgen_prepare(struct loadgen *lg)
 {
 	Cluebus__Message *m = NULL;
-	uint8_t id[16];
+	uint8_t id[MESSAGE_ID_LEN];
 	size_t pad = lg->size > 300 ? lg->size - 300 : 1, len = 0, total = 0, cap;
 	int64_t t0 = now_ns();
 
@@ -314,7 +315,7 @@ loadgen_prepare(struct loadgen *lg)
 		m->key_id.len = 0;
 		p.envelope = env;
 		p.message_id.data = id;
-		p.message_id.len = 16;
+		p.message_id.len = MESSAGE_ID_LEN;
 		f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 		f.publish = &p;
 		flen = cluebus__frame__get_packed_size(&f);
@@ -433,15 +434,16 @@ loadgen_watch(struct loadgen *lg)
 static void
 out_arrived(struct loadgen *lg, size_t k, const char *name, int64_t t)
 {
+	const size_t digits = CB_MESSAGE_ID_HEX_SIZE - 1, suffix = strlen(".json");
 	size_t n = strlen(name);
-	char hex[33];
-	uint8_t id[16];
+	char hex[CB_MESSAGE_ID_HEX_SIZE];
+	uint8_t id[MESSAGE_ID_LEN];
 	long long i;
 
-	if (name[0] == '.' || n < 32 + 5 || strcmp(name + n - 5, ".json") != 0)
+	if (name[0] == '.' || n < digits + suffix || strcmp(name + n - suffix, ".json") != 0)
 		return;
-	memcpy(hex, name + n - 5 - 32, 32);
-	hex[32] = '\0';
+	memcpy(hex, name + n - suffix - digits, digits);
+	hex[digits] = '\0';
 	if (hex_decode(hex, id, sizeof(id)) != 0 ||
 	    (i = message_index(lg, id, sizeof(id))) < 0)
 		return;

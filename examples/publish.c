@@ -44,7 +44,7 @@ main(int argc, char **argv)
 	agent_config_t cfg;
 	cb_client_t *c;
 	cb_error_t err;
-	char errbuf[512], id[33], state[PATH_MAX + 16];
+	char errbuf[512], id[CB_MESSAGE_ID_HEX_SIZE], state[PATH_MAX + 16];
 	size_t len;
 	char *doc;
 	int rc, status = 1;

@@ -48,6 +48,7 @@
 #include <jansson.h>
 
 #include "cluebus/err.h"
+#include "cluebus/ids.h"
 #include "cluebus.pb-c.h"
 #include "store.h"
 
@@ -56,7 +57,7 @@
 #define CASEFILE_PETITION_UNIT		"petitions"	/* broker.conf petition_unit default */
 #define CASEFILE_SUMMARY_MAX		160	/* bytes of a clue summary kept for the case view */
 #define CASEFILE_NONE			INT64_MIN	/* a time or duration that does not exist */
-#define CASEFILE_UNIT_LEN		33	/* unit id and its NUL */
+#define CASEFILE_UNIT_LEN		CB_UNIT_ID_SIZE	/* unit id and its NUL */
 #define CASEFILE_CASE_REF_LEN		257	/* case ref and its NUL */
 
 typedef struct casefile casefile_t;
@@ -122,8 +123,8 @@ typedef struct casefile_event {
 	Cluebus__Kind	 kind;
 	casefile_why_t	 why;
 	char		 sender[CASEFILE_UNIT_LEN];
-	char		 message_id[33];	/* lowercase hex */
-	char		 refers_to[33];		/* lowercase hex, "" when none */
+	char		 message_id[CB_MESSAGE_ID_HEX_SIZE];	/* lowercase hex */
+	char		 refers_to[CB_MESSAGE_ID_HEX_SIZE];	/* lowercase hex, "" when none */
 	uint64_t	 refers_to_seq;		/* seq of the message it names, 0 if not logged */
 	char		 case_ref[CASEFILE_CASE_REF_LEN];
 	size_t		 n_recipients;

@@ -15,8 +15,8 @@ _Static_assert(UNPACK_FACTOR == 4 && UNPACK_SLACK == 64 * 1024,
     "CHAIN_WHY_EXPANDS names the budget of lib/unpack.h");
 
 /* SHA-256 fetched once: EVP_sha256() would look the implementation up (under a lock) in
- * every EVP_DigestInit_ex, a third of the cost of hashing a 1 KiB entry. A fetch that
- * failed (out of memory) is tried again on the next call. */
+ * every EVP_DigestInit_ex. A fetch that failed (out of memory) is tried again on the next
+ * call. */
 static _Atomic(EVP_MD *) chain_md;
 
 static EVP_MD *

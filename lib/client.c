@@ -60,7 +60,7 @@ enum conn_state { C_IDLE, C_HELLO_SENT, C_READY };
 
 struct inflight {
 	uint64_t	 lseq;
-	uint8_t		 msgid[16];
+	uint8_t		 msgid[MESSAGE_ID_LEN];
 	int		 answered;	/* an outcome event is queued */
 	int64_t		 sent_ms;	/* monotonic; 0 = send now */
 };
@@ -73,7 +73,7 @@ struct event_node {
 };
 
 struct cb_client {
-	char		 unit[33];
+	char		 unit[CB_UNIT_ID_SIZE];
 	char		 broker[256];
 	int64_t		 resend_ms, heartbeat_ms, resign_after_ms;
 	unsigned	 window;
@@ -324,7 +324,7 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 		client_resign(c, it->lseq, &rec);
 	p.envelope = rec->envelope;
 	p.message_id.data = it->msgid;
-	p.message_id.len = 16;
+	p.message_id.len = MESSAGE_ID_LEN;
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
 	client_send(c, &f);
@@ -388,8 +388,8 @@ client_fill_window(cb_client_t *c, int64_t now)
 			Cluebus__Message *m = cluebus__message__unpack(NULL,
 			    rec->envelope->signed_.len, rec->envelope->signed_.data);
 
-			if (m != NULL && m->message_id.len == 16)
-				memcpy(it->msgid, m->message_id.data, 16);
+			if (m != NULL && m->message_id.len == MESSAGE_ID_LEN)
+				memcpy(it->msgid, m->message_id.data, MESSAGE_ID_LEN);
 			if (m != NULL)
 				cluebus__message__free_unpacked(m, NULL);
 		}
@@ -498,10 +498,10 @@ client_monitor_read(cb_client_t *c, int64_t now)
 static struct inflight *
 client_find(cb_client_t *c, const ProtobufCBinaryData *msgid)
 {
-	if (msgid->len != 16)
+	if (msgid->len != MESSAGE_ID_LEN)
 		return NULL;
 	for (size_t i = 0; i < c->ninflight; i++)
-		if (memcmp(c->inflight[i].msgid, msgid->data, 16) == 0)
+		if (memcmp(c->inflight[i].msgid, msgid->data, MESSAGE_ID_LEN) == 0)
 			return &c->inflight[i];
 	return NULL;
 }
@@ -519,7 +519,7 @@ client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 		return;
 	it->answered = 1;
 	n->lseq = it->lseq;
-	hex_encode(it->msgid, 16, n->ev.message_id);
+	hex_encode(it->msgid, MESSAGE_ID_LEN, n->ev.message_id);
 	hex_encode(a->entry_hash.data, CHAIN_HASH_LEN, n->ev.entry_hash);
 	n->ev.seq = a->seq;
 	n->ev.logged_ms = a->time_ms;
@@ -573,7 +573,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 		return;
 	it->answered = 1;
 	n->lseq = it->lseq;
-	hex_encode(it->msgid, 16, n->ev.message_id);
+	hex_encode(it->msgid, MESSAGE_ID_LEN, n->ev.message_id);
 	n->ev.reject_code = r->code;
 	n->ev.reject_name = wire_reject_name(r->code);
 	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", safe);
@@ -651,7 +651,7 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	n->ev.logged_ms = d->logged_ms;
 	n->ev.sigcheck = sigcheck;
 	hex_encode(d->entry_hash.data, CHAIN_HASH_LEN, n->ev.entry_hash);
-	hex_encode(m->message_id.data, 16, n->ev.message_id);
+	hex_encode(m->message_id.data, MESSAGE_ID_LEN, n->ev.message_id);
 	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
 	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
 	n->json = client_inbound_json(c, d, m, sigcheck);
@@ -872,19 +872,17 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 
 	if (tag == NULL)
 		tag = "";
-	if (strlen(tag) > 255) {
-		cb_error_set(err, "tag", "longer than 255 bytes");
-		return CB_EINVAL;
-	}
+	if (strlen(tag) > 255)
+		return cb_fail(err, "tag", CB_EINVAL, "longer than 255 bytes");
 	if ((rc = intake_from_json(json, len, &m, err)) != 0)
 		return rc;
 	if (m->message_id.len == 0) {
-		if ((m->message_id.data = malloc(16)) == NULL) {
+		if ((m->message_id.data = malloc(MESSAGE_ID_LEN)) == NULL) {
 			rc = CB_ENOMEM;
 			goto out;
 		}
-		m->message_id.len = 16;
-		if ((rc = rand_bytes(m->message_id.data, 16)) != 0)
+		m->message_id.len = MESSAGE_ID_LEN;
+		if ((rc = rand_bytes(m->message_id.data, MESSAGE_ID_LEN)) != 0)
 			goto out;
 	}
 	if ((m->sender = strdup(c->unit)) == NULL) {
@@ -912,7 +910,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	}
 	c->next_lseq++;
 	if (message_id != NULL)
-		hex_encode(m->message_id.data, 16, message_id);
+		hex_encode(m->message_id.data, MESSAGE_ID_LEN, message_id);
 out:
 	free(buf);
 	if (m != NULL) {

@@ -3,11 +3,13 @@
  * Every setting is checked for type and range; unknown settings are errors, because a
  * misspelt setting silently falling back to a default is how durable systems lose data. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -286,18 +288,9 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	cfg->peer_timeout_ms = timeout;
 	cfg->clock_skew_ms = skew;
 	cfg->verify_threads = (int)vthreads;
-	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) != 0) {
-		int line = 0, skip = 0;
-
-		/* route.c says "line N: reason"; report it as "name:N: field: reason". */
-		if (rc == CB_ECONFIG) {
-			if (sscanf(err.reason, "line %d: %n", &line, &skip) != 1)
-				line = skip = 0;
-			snprintf(errbuf, errlen, "%s:%d: %s: %s", name, line, err.field,
-			    err.reason + skip);
-		}
-		goto out;
-	}
+	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) ==
+	    CB_ECONFIG)
+		snprintf(errbuf, errlen, "%s:%d: %s: %s", name, err.line, err.field, err.reason);
 out:
 	config_destroy(&cf);
 	return rc;
@@ -361,32 +354,38 @@ out:
 	return rc;
 }
 
+/* Reads the config file at `path`: its permissions are checked on the open descriptor, so
+ * the file checked is the file read. */
 static int
 config_slurp(const char *path, char **text, char *errbuf, size_t errlen)
 {
 	struct stat st;
 	size_t len;
-	int rc;
+	int fd, rc = CB_ECONFIG;
 
-	if (stat(path, &st) != 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &st) != 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return CB_ECONFIG;
+		goto out;
 	}
 	if (st.st_mode & 022) {
 		snprintf(errbuf, errlen, "%s: refusing a group- or world-writable config", path);
-		return CB_ECONFIG;
+		goto out;
 	}
-	if ((rc = file_read_all(path, CONFIG_MAX_FILE, text, &len)) != 0) {
+	if ((rc = file_read_fd(fd, CONFIG_MAX_FILE, text, &len)) != 0) {
 		snprintf(errbuf, errlen, "%s: %s", path,
 		    rc == CB_ETOOBIG ? "larger than 1 MiB" : strerror(errno));
-		return CB_ECONFIG;
+		rc = CB_ECONFIG;
+		goto out;
 	}
 	if (strlen(*text) != len) {
 		free(*text);
 		snprintf(errbuf, errlen, "%s: contains a NUL byte", path);
-		return CB_ECONFIG;
+		rc = CB_ECONFIG;
 	}
-	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluebus/ids.h"
 #include "route.h"
 
 #define CONFIG_MAX_FILE	(1024 * 1024)
@@ -35,12 +36,13 @@ typedef struct broker_config {
 	 * time (SPEC §4; seed Art 23). */
 	int64_t		 receipt_due_ms[4];
 	int64_t		 feedback_due_ms[4];
-	char		 petition_unit[33];	/* whose petition clues are referrals */
+	/* The unit whose petition clues are referrals. */
+	char		 petition_unit[CB_UNIT_ID_SIZE];
 	route_t		*route;			/* owned */
 } broker_config_t;
 
 typedef struct agent_config {
-	char		 unit[33];
+	char		 unit[CB_UNIT_ID_SIZE];
 	char		 key_path[PATH_MAX];
 	char		 transport_key_path[PATH_MAX];	/* the unit's CURVE secret key */
 	char		 broker[256];		/* ZeroMQ endpoint to connect */

@@ -64,25 +64,19 @@ envelope_open(const Cluebus__Envelope *env, Cluebus__Message **out, cb_error_t *
 	Cluebus__Message *m;
 	int rc;
 
-	if (env->signed_.len > ENVELOPE_MAX) {
-		cb_error_set(err, "envelope.signed", "larger than %d bytes", ENVELOPE_MAX);
-		return CB_EMALFORMED;
-	}
+	if (env->signed_.len > ENVELOPE_MAX)
+		return cb_fail(err, "envelope.signed", CB_EMALFORMED,
+		    "larger than %d bytes", ENVELOPE_MAX);
 	rc = unpack_bounded(&cluebus__message__descriptor, env->signed_.data, env->signed_.len,
 	    &pm);
-	if (rc == CB_ENOMEM) {
-		cb_error_set(err, "envelope.signed", "out of memory while decoding");
-		return CB_ENOMEM;
-	}
-	if (rc == CB_ETOOBIG) {
-		cb_error_set(err, "envelope.signed", "expands beyond %zu bytes when decoded",
-		    unpack_budget(env->signed_.len));
-		return CB_EMALFORMED;
-	}
-	if (rc != 0) {
-		cb_error_set(err, "envelope.signed", "not a valid Message encoding");
-		return CB_EMALFORMED;
-	}
+	if (rc == CB_ENOMEM)
+		return cb_fail(err, "envelope.signed", CB_ENOMEM, "out of memory while decoding");
+	if (rc == CB_ETOOBIG)
+		return cb_fail(err, "envelope.signed", CB_EMALFORMED,
+		    "expands beyond %zu bytes when decoded", unpack_budget(env->signed_.len));
+	if (rc != 0)
+		return cb_fail(err, "envelope.signed", CB_EMALFORMED,
+		    "not a valid Message encoding");
 	m = (Cluebus__Message *)pm;
 	if (strcmp(m->sender, env->sender != NULL ? env->sender : "") != 0) {
 		cb_error_set(err, "sender", "signed sender differs from the envelope's");
@@ -162,10 +156,8 @@ units_ok(char **units, size_t n, const char *field, cb_error_t *err)
 		return CB_EMALFORMED;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!unit_id_valid(units[i])) {
-			cb_error_set(err, field, "entry %zu is not a unit id", i);
-			return CB_EMALFORMED;
-		}
+		if (!unit_id_valid(units[i]))
+			return cb_fail(err, field, CB_EMALFORMED, "entry %zu is not a unit id", i);
 	}
 	return 0;
 }
@@ -175,8 +167,7 @@ static int
 refers_ok(const Cluebus__Message *m, cb_error_t *err)
 {
 	if (m->refers_to.len != MESSAGE_ID_LEN)
-		return cb_error_set(err, "refers_to", "required: the referral's id"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "refers_to", CB_EMALFORMED, "required: the referral's id");
 	return 0;
 }
 
@@ -185,31 +176,30 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 {
 	if (c->category <= CLUEBUS__CATEGORY__CATEGORY_UNSPECIFIED ||
 	    c->category > CLUEBUS__CATEGORY__CATEGORY_OTHER)
-		return cb_error_set(err, "clue.category", "unknown category"), CB_EMALFORMED;
+		return cb_fail(err, "clue.category", CB_EMALFORMED, "unknown category");
 	if (strlen(c->jurisdiction) != 6 ||
 	    strspn(c->jurisdiction, "0123456789") != 6)
-		return cb_error_set(err, "clue.jurisdiction", "not a 6-digit division code"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "clue.jurisdiction", CB_EMALFORMED,
+		    "not a 6-digit division code");
 	if (c->summary[0] == '\0' || !text_ok(c->summary, 16 * 1024))
-		return cb_error_set(err, "clue.summary", "empty or longer than 16384 bytes"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "clue.summary", CB_EMALFORMED,
+		    "empty or longer than 16384 bytes");
 	if (!text_ok(c->location, 256) || !text_ok(c->handling_text, 16 * 1024))
-		return cb_error_set(err, "clue.location", "too long"), CB_EMALFORMED;
+		return cb_fail(err, "clue.location", CB_EMALFORMED, "too long");
 	if (c->handling <= CLUEBUS__HANDLING_CODE__HANDLING_UNSPECIFIED ||
 	    c->handling > CLUEBUS__HANDLING_CODE__HANDLING_H3)
-		return cb_error_set(err, "clue.handling", "unknown handling code"), CB_EMALFORMED;
+		return cb_fail(err, "clue.handling", CB_EMALFORMED, "unknown handling code");
 	if (c->source_reliability <= CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_UNSPECIFIED ||
 	    c->source_reliability > CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_X)
-		return cb_error_set(err, "clue.source_reliability", "unknown value"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "clue.source_reliability", CB_EMALFORMED, "unknown value");
 	if (c->info_accuracy < 1 || c->info_accuracy > 4)
-		return cb_error_set(err, "clue.info_accuracy", "not in 1..4"), CB_EMALFORMED;
+		return cb_fail(err, "clue.info_accuracy", CB_EMALFORMED, "not in 1..4");
 	if (c->n_persons > 64 || c->n_attachments > 64)
-		return cb_error_set(err, "clue.persons", "more than 64 items"), CB_EMALFORMED;
+		return cb_fail(err, "clue.persons", CB_EMALFORMED, "more than 64 items");
 	for (size_t i = 0; i < c->n_attachments; i++)
 		if (c->attachments[i]->sha256.len != 32)
-			return cb_error_set(err, "clue.attachments.sha256", "not 32 bytes"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "clue.attachments.sha256", CB_EMALFORMED,
+			    "not 32 bytes");
 	return 0;
 }
 
@@ -230,35 +220,33 @@ int
 message_validate(const Cluebus__Message *m, cb_error_t *err)
 {
 	if (m->message_id.len != MESSAGE_ID_LEN)
-		return cb_error_set(err, "message_id", "not 16 bytes"), CB_EMALFORMED;
+		return cb_fail(err, "message_id", CB_EMALFORMED, "not 16 bytes");
 	if (!unit_id_valid(m->sender))
-		return cb_error_set(err, "sender", "not a unit id"), CB_EMALFORMED;
+		return cb_fail(err, "sender", CB_EMALFORMED, "not a unit id");
 	if (m->key_id.len != KEY_ID_LEN)
-		return cb_error_set(err, "key_id", "not 8 bytes"), CB_EMALFORMED;
+		return cb_fail(err, "key_id", CB_EMALFORMED, "not 8 bytes");
 	if (m->created_ms <= 0)
-		return cb_error_set(err, "created", "missing"), CB_EMALFORMED;
+		return cb_fail(err, "created", CB_EMALFORMED, "missing");
 	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED || m->kind > CLUEBUS__KIND__KIND_MATCH)
-		return cb_error_set(err, "kind", "unknown kind"), CB_EMALFORMED;
+		return cb_fail(err, "kind", CB_EMALFORMED, "unknown kind");
 	if (m->priority <= CLUEBUS__PRIORITY__PRIORITY_UNSPECIFIED ||
 	    m->priority > CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
-		return cb_error_set(err, "priority", "unknown priority"), CB_EMALFORMED;
+		return cb_fail(err, "priority", CB_EMALFORMED, "unknown priority");
 	if (!text_ok(m->case_ref, 256))
-		return cb_error_set(err, "case_ref", "longer than 256 bytes"), CB_EMALFORMED;
+		return cb_fail(err, "case_ref", CB_EMALFORMED, "longer than 256 bytes");
 	if (m->refers_to.len != 0 && m->refers_to.len != MESSAGE_ID_LEN)
-		return cb_error_set(err, "refers_to", "not 16 bytes"), CB_EMALFORMED;
+		return cb_fail(err, "refers_to", CB_EMALFORMED, "not 16 bytes");
 	if (m->body_case != kind_body[m->kind])
-		return cb_error_set(err, "kind", "body does not match the kind"), CB_EMALFORMED;
+		return cb_fail(err, "kind", CB_EMALFORMED, "body does not match the kind");
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		return clue_validate(m->clue, err);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		if (m->referral->n_to_units == 0)
-			return cb_error_set(err, "referral.to_units", "names no unit"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "referral.to_units", CB_EMALFORMED, "names no unit");
 		if (m->referral->action <= CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
 		    m->referral->action > CLUEBUS__ACTION__ACTION_OTHER)
-			return cb_error_set(err, "referral.action", "unknown action"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "referral.action", CB_EMALFORMED, "unknown action");
 		return units_ok(m->referral->to_units, m->referral->n_to_units,
 		    "referral.to_units", err);
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
@@ -266,12 +254,11 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		if (m->feedback->status <= CLUEBUS__FEEDBACK_STATUS__FEEDBACK_UNSPECIFIED ||
 		    m->feedback->status > CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED)
-			return cb_error_set(err, "feedback.status", "unknown status"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "feedback.status", CB_EMALFORMED, "unknown status");
 		if ((m->feedback->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED) !=
 		    (m->feedback->n_transferred_to > 0))
-			return cb_error_set(err, "feedback.transferred_to",
-			    "given for, and only for, status transferred"), CB_EMALFORMED;
+			return cb_fail(err, "feedback.transferred_to", CB_EMALFORMED,
+			    "given for, and only for, status transferred");
 		if (units_ok(m->feedback->transferred_to, m->feedback->n_transferred_to,
 		    "feedback.transferred_to", err) != 0)
 			return CB_EMALFORMED;
@@ -279,8 +266,7 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
 		if (m->supervision->level <= CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_UNSPECIFIED ||
 		    m->supervision->level > CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED)
-			return cb_error_set(err, "supervision.level", "unknown level"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "supervision.level", CB_EMALFORMED, "unknown level");
 		if (units_ok(m->supervision->units, m->supervision->n_units,
 		    "supervision.units", err) != 0)
 			return CB_EMALFORMED;
@@ -288,14 +274,14 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		if (m->report->type <= CLUEBUS__REPORT_TYPE__REPORT_UNSPECIFIED ||
 		    m->report->type > CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE)
-			return cb_error_set(err, "report.type", "unknown type"), CB_EMALFORMED;
+			return cb_fail(err, "report.type", CB_EMALFORMED, "unknown type");
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
 		if (m->escalation->referral_id.len != MESSAGE_ID_LEN ||
 		    !unit_id_valid(m->escalation->unit))
-			return cb_error_set(err, "escalation", "needs a referral id and a unit"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "escalation", CB_EMALFORMED,
+			    "needs a referral id and a unit");
 		return 0;
 	default:
 		return 0;

@@ -30,15 +30,51 @@ cb_strerror(int code)
 	}
 }
 
+static void	error_vset(cb_error_t *, const char *, int, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
+
+/* Formats into a copy first, so that the arguments may point into `err`. */
+static void
+error_vset(cb_error_t *err, const char *field, int line, const char *fmt, va_list ap)
+{
+	char reason[sizeof(((cb_error_t *)0)->reason)];
+
+	if (err == NULL)
+		return;
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
+	memcpy(err->reason, reason, strlen(reason) + 1);
+	err->line = line;
+}
+
 void
 cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL)
-		return;
-	snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
 	va_start(ap, fmt);
-	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	error_vset(err, field, 0, fmt, ap);
 	va_end(ap);
+}
+
+int
+cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, field, 0, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+cb_fail_at(cb_error_t *err, const char *field, int line, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, field, line, fmt, ap);
+	va_end(ap);
+	return code;
 }

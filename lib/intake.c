@@ -35,13 +35,13 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "envelope.h"
 #include "intake.h"
 #include "util.h"
 
 #define FIELD_MAX	sizeof(((cb_error_t *)0)->field)
 #define DOC_FIELD	"(document)"
 #define TIME_MAX_MS	INT64_C(253402300799999)	/* 9999-12-31T23:59:59.999Z */
-#define ID_BYTES	16				/* message ids */
 #define SHA256_BYTES	32
 #if JSON_INTEGER_IS_LONG_LONG
 #define JSON_INT_MAX	LLONG_MAX
@@ -212,27 +212,10 @@ intake_priority_parse(const char *s, Cluebus__Priority *out)
 
 /* ---- errors and field paths -------------------------------------------------------------- */
 
-static int	fail(cb_error_t *, int, const char *, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Records where and why, and returns `code`. */
-static int
-fail(cb_error_t *err, int code, const char *path, const char *fmt, ...)
-{
-	char	reason[sizeof(((cb_error_t *)0)->reason)];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	cb_error_set(err, path, "%s", reason);
-	return code;
-}
-
 static int
 fail_nomem(cb_error_t *err, const char *path)
 {
-	return fail(err, CB_ENOMEM, path, "out of memory");
+	return cb_fail(err, path, CB_ENOMEM, "out of memory");
 }
 
 /* Appends `s` to `out` (outlen bytes, `*used` of them in use, NUL-terminated). Control
@@ -317,7 +300,7 @@ object_check(const json_t *v, const char *path, const char *const *allowed, cb_e
 	char		 sub[FIELD_MAX];
 
 	if (!json_is_object(v))
-		return fail(err, CB_EMALFORMED, path[0] != '\0' ? path : DOC_FIELD,
+		return cb_fail(err, path[0] != '\0' ? path : DOC_FIELD, CB_EMALFORMED,
 		    "expected object, got %s", type_name(v));
 	json_object_foreach((json_t *)v, key, member) {
 		size_t i;
@@ -327,7 +310,7 @@ object_check(const json_t *v, const char *path, const char *const *allowed, cb_e
 				break;
 		if (allowed[i] == NULL) {
 			path_key(sub, path, key);
-			return fail(err, CB_EMALFORMED, sub, "unknown field");
+			return cb_fail(err, sub, CB_EMALFORMED, "unknown field");
 		}
 	}
 	return 0;
@@ -346,11 +329,11 @@ lookup_string(const json_t *obj, const char *parent, const char *key, int requir
 		if (!required)
 			return 0;
 		path_key(path, parent, key);
-		return fail(err, CB_EMALFORMED, path, "required");
+		return cb_fail(err, path, CB_EMALFORMED, "required");
 	}
 	if (!json_is_string(v)) {
 		path_key(path, parent, key);
-		return fail(err, CB_EMALFORMED, path, "expected string, got %s", type_name(v));
+		return cb_fail(err, path, CB_EMALFORMED, "expected string, got %s", type_name(v));
 	}
 	*s = v;
 	return 0;
@@ -392,11 +375,11 @@ read_string(const json_t *obj, const char *parent, const char *key, int flags, c
 	len = json_string_length(v);
 	path_key(path, parent, key);
 	if (len == 0 && (flags & F_REQUIRED))
-		return fail(err, CB_EMALFORMED, path, "must not be empty");
+		return cb_fail(err, path, CB_EMALFORMED, "must not be empty");
 	if (len > max)
-		return fail(err, CB_ETOOBIG, path, "longer than %zu bytes", max);
+		return cb_fail(err, path, CB_ETOOBIG, "longer than %zu bytes", max);
 	if (has_control(s, len, flags & F_TEXT))
-		return fail(err, CB_EMALFORMED, path, "contains a control character");
+		return cb_fail(err, path, CB_EMALFORMED, "contains a control character");
 	if ((copy = strdup(s)) == NULL)
 		return fail_nomem(err, path);
 	*dst = copy;
@@ -417,7 +400,7 @@ read_enum(const json_t *obj, const char *parent, const char *key, int required,
 		return 0;
 	path_key(path, parent, key);
 	names_list(t, list, sizeof(list));
-	return fail(err, CB_EMALFORMED, path, "must be one of: %s", list);
+	return cb_fail(err, path, CB_EMALFORMED, "must be one of: %s", list);
 }
 
 /* Reads exactly `nbytes` bytes written as 2*nbytes lowercase hex digits. */
@@ -437,13 +420,13 @@ read_hex(const json_t *obj, const char *parent, const char *key, int required, s
 	path_key(path, parent, key);
 	if (json_string_length(v) != 2 * nbytes ||
 	    strspn(s, "0123456789abcdef") != 2 * nbytes)
-		return fail(err, CB_EMALFORMED, path, "expected %zu lowercase hex digits",
+		return cb_fail(err, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
 		    2 * nbytes);
 	if ((buf = malloc(nbytes)) == NULL)
 		return fail_nomem(err, path);
 	if (hex_decode(s, buf, nbytes) != 0) {
 		free(buf);
-		return fail(err, CB_EMALFORMED, path, "expected %zu lowercase hex digits",
+		return cb_fail(err, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
 		    2 * nbytes);
 	}
 	dst->data = buf;
@@ -464,10 +447,10 @@ read_time(const json_t *obj, const char *parent, const char *key, int required, 
 		return rc;
 	path_key(path, parent, key);
 	if (clock_parse_rfc3339(json_string_value(v), &t) != 0)
-		return fail(err, CB_EMALFORMED, path,
+		return cb_fail(err, path, CB_EMALFORMED,
 		    "not an RFC 3339 time (like 2026-03-01T08:30:00+08:00)");
 	if (t < 0 || t > TIME_MAX_MS)
-		return fail(err, CB_EMALFORMED, path, "outside the years 1970 to 9999 (UTC)");
+		return cb_fail(err, path, CB_EMALFORMED, "outside the years 1970 to 9999 (UTC)");
 	*ms = t;
 	return 0;
 }
@@ -481,14 +464,14 @@ read_int(const json_t *obj, const char *parent, const char *key, int required, j
 
 	path_key(path, parent, key);
 	if ((v = json_object_get(obj, key)) == NULL)
-		return required ? fail(err, CB_EMALFORMED, path, "required") : 0;
+		return required ? cb_fail(err, path, CB_EMALFORMED, "required") : 0;
 	if (!json_is_integer(v))
-		return fail(err, CB_EMALFORMED, path, "expected integer, got %s", type_name(v));
+		return cb_fail(err, path, CB_EMALFORMED, "expected integer, got %s", type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max) {
 		if (max == JSON_INT_MAX)
-			return fail(err, CB_EMALFORMED, path, "must be at least %"
+			return cb_fail(err, path, CB_EMALFORMED, "must be at least %"
 			    JSON_INTEGER_FORMAT, min);
-		return fail(err, CB_EMALFORMED, path, "must be from %" JSON_INTEGER_FORMAT
+		return cb_fail(err, path, CB_EMALFORMED, "must be from %" JSON_INTEGER_FORMAT
 		    " to %" JSON_INTEGER_FORMAT, min, max);
 	}
 	*value = json_integer_value(v);
@@ -505,9 +488,9 @@ read_object(const json_t *obj, const char *parent, const char *key, int required
 	*out = NULL;
 	path_key(path, parent, key);
 	if ((v = json_object_get(obj, key)) == NULL)
-		return required ? fail(err, CB_EMALFORMED, path, "required") : 0;
+		return required ? cb_fail(err, path, CB_EMALFORMED, "required") : 0;
 	if (!json_is_object(v))
-		return fail(err, CB_EMALFORMED, path, "expected object, got %s", type_name(v));
+		return cb_fail(err, path, CB_EMALFORMED, "expected object, got %s", type_name(v));
 	*out = v;
 	return 0;
 }
@@ -525,9 +508,9 @@ read_array(const json_t *obj, const char *parent, const char *key, const json_t 
 	if ((v = json_object_get(obj, key)) == NULL)
 		return 0;
 	if (!json_is_array(v))
-		return fail(err, CB_EMALFORMED, path, "expected array, got %s", type_name(v));
+		return cb_fail(err, path, CB_EMALFORMED, "expected array, got %s", type_name(v));
 	if (json_array_size(v) > INTAKE_MAX_ITEMS)
-		return fail(err, CB_ETOOBIG, path, "more than %d items", INTAKE_MAX_ITEMS);
+		return cb_fail(err, path, CB_ETOOBIG, "more than %d items", INTAKE_MAX_ITEMS);
 	*out = v;
 	return 0;
 }
@@ -651,7 +634,7 @@ handling_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clu
 	if (clue->handling == CLUEBUS__HANDLING_CODE__HANDLING_H3 &&
 	    clue->handling_text[0] == '\0') {
 		path_key(text_path, path, "text");
-		return fail(err, CB_EMALFORMED, text_path,
+		return cb_fail(err, text_path, CB_EMALFORMED,
 		    "required when code is h3 (it states the restriction)");
 	}
 	return 0;
@@ -705,7 +688,7 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 	if (strlen(clue->jurisdiction) != 6 ||
 	    strspn(clue->jurisdiction, "0123456789") != 6) {
 		path_key(sub, path, "jurisdiction");
-		return fail(err, CB_EMALFORMED, sub,
+		return cb_fail(err, sub, CB_EMALFORMED,
 		    "must be 6 ASCII digits (an administrative division code)");
 	}
 	if ((rc = read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms, err)) != 0 ||
@@ -737,7 +720,7 @@ read_units(const json_t *obj, const char *parent, const char *key, int required,
 		return rc;
 	path_key(path, parent, key);
 	if (arr == NULL || (count = json_array_size(arr)) == 0)
-		return required ? fail(err, CB_EMALFORMED, path,
+		return required ? cb_fail(err, path, CB_EMALFORMED,
 		    arr == NULL ? "required" : "must name at least one unit") : 0;
 	if ((*units = calloc(count, sizeof(**units))) == NULL)
 		return fail_nomem(err, path);
@@ -746,14 +729,14 @@ read_units(const json_t *obj, const char *parent, const char *key, int required,
 
 		path_index(item, path, i);
 		if (!json_is_string(v))
-			return fail(err, CB_EMALFORMED, item, "expected string, got %s",
+			return cb_fail(err, item, CB_EMALFORMED, "expected string, got %s",
 			    type_name(v));
 		if (!unit_id_valid(json_string_value(v)))
-			return fail(err, CB_EMALFORMED, item,
+			return cb_fail(err, item, CB_EMALFORMED,
 			    "not a unit id ([a-z0-9-]{1,32})");
 		for (size_t j = 0; j < *n; j++)
 			if (strcmp((*units)[j], json_string_value(v)) == 0)
-				return fail(err, CB_EMALFORMED, item, "unit listed twice");
+				return cb_fail(err, item, CB_EMALFORMED, "unit listed twice");
 		if (((*units)[*n] = strdup(json_string_value(v))) == NULL)
 			return fail_nomem(err, item);
 		(*n)++;
@@ -771,16 +754,16 @@ check_due_order(const char *path, int64_t receipt_due, int64_t feedback_due, cb_
 	if (receipt_due == 0 || feedback_due == 0 || receipt_due <= feedback_due)
 		return 0;
 	path_key(sub, path, "feedback_due_at");
-	return fail(err, CB_EMALFORMED, sub, "earlier than receipt_due_at");
+	return cb_fail(err, sub, CB_EMALFORMED, "earlier than receipt_due_at");
 }
 
 /* Workflow messages answer or act on an earlier one: `refers_to` names it. */
 static int
 need_refers_to(const Cluebus__Message *msg, const char *what, cb_error_t *err)
 {
-	if (msg->refers_to.len == ID_BYTES)
+	if (msg->refers_to.len == MESSAGE_ID_LEN)
 		return 0;
-	return fail(err, CB_EMALFORMED, "refers_to", "required: the id of the %s", what);
+	return cb_fail(err, "refers_to", CB_EMALFORMED, "required: the id of the %s", what);
 }
 
 static int
@@ -808,7 +791,7 @@ referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_erro
 		return rc;
 	r->action = (Cluebus__Action)action;
 	if (msg->refers_to.len == 0 && msg->case_ref[0] == '\0')
-		return fail(err, CB_EMALFORMED, "refers_to",
+		return cb_fail(err, "refers_to", CB_EMALFORMED,
 		    "a referral needs refers_to (the clue) or a case_ref");
 	return 0;
 }
@@ -855,9 +838,9 @@ feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_erro
 	f->status = (Cluebus__FeedbackStatus)status;
 	path_key(sub, path, "transferred_to");
 	if (f->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to == 0)
-		return fail(err, CB_EMALFORMED, sub, "required when status is transferred");
+		return cb_fail(err, sub, CB_EMALFORMED, "required when status is transferred");
 	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to > 0)
-		return fail(err, CB_EMALFORMED, sub, "only allowed when status is transferred");
+		return cb_fail(err, sub, CB_EMALFORMED, "only allowed when status is transferred");
 	return need_refers_to(msg, "referral this feedback is about", err);
 }
 
@@ -914,7 +897,7 @@ report_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_
 	r->type = (Cluebus__ReportType)type;
 	path_key(sub, path, "period_to");
 	if (r->period_from_ms != 0 && r->period_to_ms != 0 && r->period_to_ms < r->period_from_ms)
-		return fail(err, CB_EMALFORMED, sub, "earlier than period_from");
+		return cb_fail(err, sub, CB_EMALFORMED, "earlier than period_from");
 	return 0;
 }
 
@@ -1491,7 +1474,7 @@ doc_error(const json_error_t *jerr, cb_error_t *err)
 	if (json_error_code(jerr) == json_error_out_of_memory || jerr->text[0] == '\0')
 		return fail_nomem(err, DOC_FIELD);
 	text_put(text, sizeof(text), &used, jerr->text);
-	return fail(err, CB_EMALFORMED, DOC_FIELD, "invalid JSON: %s (line %d, column %d)",
+	return cb_fail(err, DOC_FIELD, CB_EMALFORMED, "invalid JSON: %s (line %d, column %d)",
 	    text, jerr->line, jerr->column);
 }
 
@@ -1514,7 +1497,7 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 		len = 0;
 	memset(&jerr, 0, sizeof(jerr));
 	if (len > INTAKE_MAX_DOC) {
-		rc = fail(err, CB_ETOOBIG, DOC_FIELD, "document larger than %d bytes",
+		rc = cb_fail(err, DOC_FIELD, CB_ETOOBIG, "document larger than %d bytes",
 		    INTAKE_MAX_DOC);
 		goto out;
 	}
@@ -1524,7 +1507,7 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 		goto out;
 	}
 	if (!json_is_object(doc)) {
-		rc = fail(err, CB_EMALFORMED, DOC_FIELD, "expected object, got %s",
+		rc = cb_fail(err, DOC_FIELD, CB_EMALFORMED, "expected object, got %s",
 		    type_name(doc));
 		goto out;
 	}
@@ -1532,7 +1515,8 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 		goto out;
 	body_key = names_get(&kinds_tab, kind);
 	if ((row = kind_row_by_kind((Cluebus__Kind)kind)) == NULL || row->parse == NULL) {
-		rc = fail(err, CB_EMALFORMED, "kind", "kind '%s' is not accepted by this version",
+		rc = cb_fail(err, "kind", CB_EMALFORMED,
+		    "kind '%s' is not accepted by this version",
 		    body_key);
 		goto out;
 	}
@@ -1545,10 +1529,12 @@ intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_
 	}
 	cluebus__message__init(msg);
 	msg->kind = (Cluebus__Kind)kind;
-	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, ID_BYTES, &msg->message_id, err)) != 0 ||
+	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, MESSAGE_ID_LEN, &msg->message_id,
+	    err)) != 0 ||
 	    (rc = read_enum(doc, "", "priority", F_OPTIONAL, &priority_tab, &priority, err)) != 0 ||
 	    (rc = read_string(doc, "", "case_ref", F_OPTIONAL, &msg->case_ref, err)) != 0 ||
-	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, ID_BYTES, &msg->refers_to, err)) != 0 ||
+	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, MESSAGE_ID_LEN, &msg->refers_to,
+	    err)) != 0 ||
 	    (rc = read_object(doc, "", body_key, F_REQUIRED, &body, err)) != 0 ||
 	    (rc = row->parse(body, body_key, msg, err)) != 0)
 		goto out;

@@ -1,8 +1,8 @@
 /* lib/keys.c — Ed25519 key generation, files, signing (OpenSSL EVP) and verification.
  *
  * Verification uses libsodium's crypto_sign_verify_detached: it is the broker's and the
- * auditor's bound (SPEC §11) and libsodium verifies about twice as fast as OpenSSL 3.0 on
- * this kind of machine. It is also the stricter of the two (it refuses small-order keys and
+ * auditor's bound (SPEC §11) and libsodium verifies faster than OpenSSL 3.0
+ * (docs/performance.md). It is also the stricter of the two (it refuses small-order keys and
  * R points and non-canonical encodings), so whatever it accepts OpenSSL accepts as well.
  * Everything else — keys, files, signing, hashing — stays with OpenSSL.
  *

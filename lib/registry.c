@@ -74,17 +74,14 @@ registry_add_key(struct reg_entry *u, const Cluebus__Registry *rec, int64_t at_m
 	cb_key_t *k;
 
 	memset(&rk, 0, sizeof(rk));
-	if (rec->transport_public.len != 0 && rec->transport_public.len != TRANSPORT_KEY_LEN) {
-		cb_error_set(err, "transport_public", "not a 32-byte CURVE public key");
-		return CB_EMALFORMED;
-	}
+	if (rec->transport_public.len != 0 && rec->transport_public.len != TRANSPORT_KEY_LEN)
+		return cb_fail(err, "transport_public", CB_EMALFORMED,
+		    "not a 32-byte CURVE public key");
 	if (key_from_public(rec->sign_public.data, rec->sign_public.len, &k) != 0) {
 		/* OpenSSL takes any 32 bytes as an Ed25519 public key: with the right length,
 		 * the failure is OpenSSL's (out of memory), not the record's. */
-		if (rec->sign_public.len == KEY_PUBLIC_LEN) {
-			cb_error_set(err, "sign_public", "out of memory");
-			return CB_ENOMEM;
-		}
+		if (rec->sign_public.len == KEY_PUBLIC_LEN)
+			return cb_fail(err, "sign_public", CB_ENOMEM, "out of memory");
 		cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key");
 		return CB_EMALFORMED;
 	}
@@ -112,19 +109,15 @@ registry_add_unit(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb
 	struct reg_entry *u;
 	int rc;
 
-	if (registry_find(r, rec->unit) != NULL) {
-		cb_error_set(err, "unit", "unit '%s' already registered", rec->unit);
-		return CB_EMALFORMED;
-	}
-	if (r->n >= REGISTRY_MAX_UNITS) {
-		cb_error_set(err, "units", "more than %d units", REGISTRY_MAX_UNITS);
-		return CB_EMALFORMED;
-	}
+	if (registry_find(r, rec->unit) != NULL)
+		return cb_fail(err, "unit", CB_EMALFORMED,
+		    "unit '%s' already registered", rec->unit);
+	if (r->n >= REGISTRY_MAX_UNITS)
+		return cb_fail(err, "units", CB_EMALFORMED,
+		    "more than %d units", REGISTRY_MAX_UNITS);
 	if (strlen(rec->role) >= sizeof(u->unit.role) ||
-	    strlen(rec->division_code) >= sizeof(u->unit.division_code)) {
-		cb_error_set(err, "role", "role or division code too long");
-		return CB_EMALFORMED;
-	}
+	    strlen(rec->division_code) >= sizeof(u->unit.division_code))
+		return cb_fail(err, "role", CB_EMALFORMED, "role or division code too long");
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		struct reg_entry *nu = realloc(r->units, cap * sizeof(*nu));
@@ -165,10 +158,8 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 	/* What `err` says when a CB_ENOMEM return below does not set it: err.h promises a
 	 * valid `err` after every failure (audit.c prints it). */
 	cb_error_set(err, "(registry)", "out of memory");
-	if (!unit_id_valid(rec->unit)) {
-		cb_error_set(err, "unit", "not a unit id");
-		return CB_EMALFORMED;
-	}
+	if (!unit_id_valid(rec->unit))
+		return cb_fail(err, "unit", CB_EMALFORMED, "not a unit id");
 	if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT ||
 	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY ||
 	    rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY) {
@@ -177,10 +168,9 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 			return registry_add_key(u, rec, when, err);
 		return registry_add_unit(r, rec, when, err);
 	}
-	if ((u = registry_find(r, rec->unit)) == NULL) {
-		cb_error_set(err, "unit", "unit '%s' is not registered", rec->unit);
-		return CB_EMALFORMED;
-	}
+	if ((u = registry_find(r, rec->unit)) == NULL)
+		return cb_fail(err, "unit", CB_EMALFORMED,
+		    "unit '%s' is not registered", rec->unit);
 	switch (rec->op) {
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
 		return registry_add_key(u, rec, when, err);
@@ -210,15 +200,14 @@ check_role(const Cluebus__Registry *rec, cb_error_t *err)
 	for (size_t i = 0; roles[i] != NULL; i++)
 		ok |= strcmp(rec->role, roles[i]) == 0;
 	if (!ok)
-		return cb_error_set(err, "role", "must be office, member or district_office"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "role", CB_EMALFORMED,
+		    "must be office, member or district_office");
 	if (strcmp(rec->role, "district_office") == 0 && (strlen(rec->division_code) != 6 ||
 	    strspn(rec->division_code, "0123456789") != 6))
-		return cb_error_set(err, "division_code", "a district office needs 6 digits"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "division_code", CB_EMALFORMED,
+		    "a district office needs 6 digits");
 	if (strlen(rec->division_code) > 6)
-		return cb_error_set(err, "division_code", "longer than 6 characters"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "division_code", CB_EMALFORMED, "longer than 6 characters");
 	return 0;
 }
 
@@ -228,12 +217,12 @@ check_keys(const Cluebus__Registry *rec, cb_error_t *err)
 	cb_key_t *k;
 
 	if (key_from_public(rec->sign_public.data, rec->sign_public.len, &k) != 0)
-		return cb_error_set(err, "sign_public", "not a 32-byte Ed25519 public key"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "sign_public", CB_EMALFORMED,
+		    "not a 32-byte Ed25519 public key");
 	key_free(k);
 	if (rec->transport_public.len != TRANSPORT_KEY_LEN)
-		return cb_error_set(err, "transport_public", "not a 32-byte CURVE public key"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "transport_public", CB_EMALFORMED,
+		    "not a 32-byte CURVE public key");
 	return 0;
 }
 
@@ -244,46 +233,43 @@ registry_check_admin(const registry_t *r, const Cluebus__Registry *rec, cb_error
 
 	if (!unit_id_valid(rec->unit) || strcmp(rec->unit, REGISTRY_BROKER_UNIT) == 0 ||
 	    strcmp(rec->unit, REGISTRY_ADMIN_UNIT) == 0)
-		return cb_error_set(err, "unit", "not a unit id an administrator may change"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "unit", CB_EMALFORMED,
+		    "not a unit id an administrator may change");
 	known = registry_find(r, rec->unit) != NULL;
 	switch (rec->op) {
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT:
 		if (known)
-			return cb_error_set(err, "unit", "'%s' is already registered", rec->unit),
-			    CB_EMALFORMED;
+			return cb_fail(err, "unit", CB_EMALFORMED,
+			    "'%s' is already registered", rec->unit);
 		if (rec->name[0] == '\0' || strlen(rec->name) > 256)
-			return cb_error_set(err, "name", "required, at most 256 bytes"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "name", CB_EMALFORMED, "required, at most 256 bytes");
 		if (check_role(rec, err) != 0)
 			return CB_EMALFORMED;
 		return check_keys(rec, err);
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
 		if (!known)
-			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
-			    CB_EMALFORMED;
+			return cb_fail(err, "unit", CB_EMALFORMED,
+			    "'%s' is not registered", rec->unit);
 		return check_keys(rec, err);
 	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
 		if (!known)
-			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
-			    CB_EMALFORMED;
+			return cb_fail(err, "unit", CB_EMALFORMED,
+			    "'%s' is not registered", rec->unit);
 		if (rec->reason[0] == '\0' || strlen(rec->reason) > 1024)
-			return cb_error_set(err, "reason", "required, at most 1024 bytes"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "reason", CB_EMALFORMED,
+			    "required, at most 1024 bytes");
 		if (rec->effective_ms < 0)
-			return cb_error_set(err, "effective", "before 1970"), CB_EMALFORMED;
+			return cb_fail(err, "effective", CB_EMALFORMED, "before 1970");
 		return 0;
 	case CLUEBUS__REGISTRY_OP__REGISTRY_CHANGE_LIAISON:
 		if (!known)
-			return cb_error_set(err, "unit", "'%s' is not registered", rec->unit),
-			    CB_EMALFORMED;
+			return cb_fail(err, "unit", CB_EMALFORMED,
+			    "'%s' is not registered", rec->unit);
 		if (strlen(rec->liaison) > 256)
-			return cb_error_set(err, "liaison", "longer than 256 bytes"),
-			    CB_EMALFORMED;
+			return cb_fail(err, "liaison", CB_EMALFORMED, "longer than 256 bytes");
 		return 0;
 	default:
-		return cb_error_set(err, "op", "not an administrative operation"),
-		    CB_EMALFORMED;
+		return cb_fail(err, "op", CB_EMALFORMED, "not an administrative operation");
 	}
 }
 
@@ -327,30 +313,34 @@ registry_transport_unit(const registry_t *r, const uint8_t *key, int64_t at_ms)
 	return NULL;
 }
 
-const uint8_t *
-registry_current_transport(const registry_t *r, const char *unit)
+/* The unit's open key (valid_until == 0: at most one, the invariant), or NULL. */
+static const struct reg_key *
+registry_open_key(const registry_t *r, const char *unit)
 {
-	struct reg_entry *u = registry_find(r, unit);
-
-	if (u == NULL)
-		return NULL;
-	for (size_t i = 0; i < u->nkeys; i++)
-		if (u->keys[i].valid_until == 0 && u->keys[i].has_transport)
-			return u->keys[i].transport;
-	return NULL;
-}
-
-const cb_key_t *
-registry_current_key(const registry_t *r, const char *unit)
-{
-	struct reg_entry *u = registry_find(r, unit);
+	const struct reg_entry *u = registry_find(r, unit);
 
 	if (u == NULL)
 		return NULL;
 	for (size_t i = 0; i < u->nkeys; i++)
 		if (u->keys[i].valid_until == 0)
-			return u->keys[i].key;
+			return &u->keys[i];
 	return NULL;
+}
+
+const uint8_t *
+registry_current_transport(const registry_t *r, const char *unit)
+{
+	const struct reg_key *k = registry_open_key(r, unit);
+
+	return k != NULL && k->has_transport ? k->transport : NULL;
+}
+
+const cb_key_t *
+registry_current_key(const registry_t *r, const char *unit)
+{
+	const struct reg_key *k = registry_open_key(r, unit);
+
+	return k != NULL ? k->key : NULL;
 }
 
 const reg_unit_t *
@@ -399,10 +389,9 @@ json_str(json_t *o, const char *key, int required, size_t max, const char **out,
 			cb_error_set(err, path, "%s: required", key);
 		return required ? CB_EMALFORMED : 0;
 	}
-	if (!json_is_string(v) || json_string_length(v) > max) {
-		cb_error_set(err, path, "%s: expected a string of at most %zu bytes", key, max);
-		return CB_EMALFORMED;
-	}
+	if (!json_is_string(v) || json_string_length(v) > max)
+		return cb_fail(err, path, CB_EMALFORMED,
+		    "%s: expected a string of at most %zu bytes", key, max);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -418,9 +407,23 @@ registry_parse_transport(const char *z85, Cluebus__Registry *rec, const char *pa
 		return CB_ENOMEM;
 	rec->transport_public.len = TRANSPORT_KEY_LEN;
 	if (transport_z85_decode(z85, rec->transport_public.data) != 0)
-		return cb_error_set(err, path, "transport_public: expected a 40-character Z85 "
-		    "CURVE key"), CB_EMALFORMED;
+		return cb_fail(err, path, CB_EMALFORMED,
+		    "transport_public: expected a 40-character Z85 CURVE key");
 	return 0;
+}
+
+/* Decodes the hex `pub` ("sign_public") and the optional Z85 `tpub` ("transport_public")
+ * into `rec`. Returns 0, CB_ENOMEM, or CB_EMALFORMED with `err` naming `path`. */
+static int
+registry_parse_keys(const char *pub, const char *tpub, Cluebus__Registry *rec,
+    const char *path, cb_error_t *err)
+{
+	if ((rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL)
+		return CB_ENOMEM;
+	rec->sign_public.len = KEY_PUBLIC_LEN;
+	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0)
+		return cb_fail(err, path, CB_EMALFORMED, "sign_public: expected 64 hex digits");
+	return registry_parse_transport(tpub, rec, path, err);
 }
 
 static int
@@ -432,14 +435,14 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	int rc, ok = 0;
 
 	if (!json_is_object(ju))
-		return cb_error_set(err, path, "expected an object"), CB_EMALFORMED;
+		return cb_fail(err, path, CB_EMALFORMED, "expected an object");
 	json_object_foreach(ju, k, v) {
 		if (strcmp(k, "id") && strcmp(k, "name") && strcmp(k, "role") &&
 		    strcmp(k, "division_code") && strcmp(k, "sign_public") &&
 		    strcmp(k, "liaison") && strcmp(k, "transport_public"))
-			return cb_error_set(err, path, "%s: unknown field", k), CB_EMALFORMED;
+			return cb_fail(err, path, CB_EMALFORMED, "%s: unknown field", k);
 	}
-	if ((rc = json_str(ju, "id", 1, 32, &id, path, err)) != 0 ||
+	if ((rc = json_str(ju, "id", 1, CB_UNIT_ID_MAX, &id, path, err)) != 0 ||
 	    (rc = json_str(ju, "name", 1, 256, &name, path, err)) != 0 ||
 	    (rc = json_str(ju, "role", 1, 23, &role, path, err)) != 0 ||
 	    (rc = json_str(ju, "division_code", 0, 6, &div, path, err)) != 0 ||
@@ -448,35 +451,27 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	    (rc = json_str(ju, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, path, err)) != 0)
 		return rc;
 	if (!unit_id_valid(id) || strcmp(id, REGISTRY_BROKER_UNIT) == 0)
-		return cb_error_set(err, path, "id: '%s' is not a usable unit id", id),
-		    CB_EMALFORMED;
+		return cb_fail(err, path, CB_EMALFORMED, "id: '%s' is not a usable unit id", id);
 	for (size_t i = 0; unit_roles[i] != NULL; i++)
 		ok |= strcmp(role, unit_roles[i]) == 0;
 	if (!ok)
-		return cb_error_set(err, path, "role: must be office, member or district_office"),
-		    CB_EMALFORMED;
+		return cb_fail(err, path, CB_EMALFORMED,
+		    "role: must be office, member or district_office");
 	if (strcmp(role, "district_office") == 0 &&
 	    (strlen(div) != 6 || strspn(div, "0123456789") != 6))
-		return cb_error_set(err, path, "division_code: a district office needs 6 digits"),
-		    CB_EMALFORMED;
+		return cb_fail(err, path, CB_EMALFORMED,
+		    "division_code: a district office needs 6 digits");
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return CB_ENOMEM;
 	cluebus__registry__init(rec);
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT;
 	if ((rec->unit = strdup(id)) == NULL || (rec->name = strdup(name)) == NULL ||
 	    (rec->role = strdup(role)) == NULL || (rec->division_code = strdup(div)) == NULL ||
-	    (rec->liaison = strdup(liaison)) == NULL ||
-	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return CB_ENOMEM;
-	}
-	rec->sign_public.len = KEY_PUBLIC_LEN;
-	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return cb_error_set(err, path, "sign_public: expected 64 hex digits"),
-		    CB_EMALFORMED;
-	}
-	if ((rc = registry_parse_transport(tpub, rec, path, err)) != 0) {
+	    (rec->liaison = strdup(liaison)) == NULL)
+		rc = CB_ENOMEM;
+	else
+		rc = registry_parse_keys(pub, tpub, rec, path, err);
+	if (rc != 0) {
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return rc;
 	}
@@ -495,8 +490,8 @@ registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
 
 	if (!json_is_object(jb) || json_object_size(jb) < 1 || json_object_size(jb) > 2 ||
 	    (json_object_size(jb) == 2 && json_object_get(jb, "transport_public") == NULL))
-		return cb_error_set(err, "broker", "expected {\"sign_public\": HEX, "
-		    "\"transport_public\": Z85}"), CB_EMALFORMED;
+		return cb_fail(err, "broker", CB_EMALFORMED, "expected {\"sign_public\": HEX, "
+		    "\"transport_public\": Z85}");
 	if ((rc = json_str(jb, "sign_public", 1, 64, &pub, "broker", err)) != 0 ||
 	    (rc = json_str(jb, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, "broker",
 	    err)) != 0)
@@ -507,18 +502,11 @@ registry_parse_broker(json_t *jb, Cluebus__Registry **out, cb_error_t *err)
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
 	if ((rec->unit = strdup(REGISTRY_BROKER_UNIT)) == NULL ||
 	    (rec->name = strdup("cluebus broker")) == NULL ||
-	    (rec->role = strdup("broker")) == NULL ||
-	    (rec->sign_public.data = malloc(KEY_PUBLIC_LEN)) == NULL) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return CB_ENOMEM;
-	}
-	rec->sign_public.len = KEY_PUBLIC_LEN;
-	if (hex_decode(pub, rec->sign_public.data, KEY_PUBLIC_LEN) != 0) {
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		return cb_error_set(err, "broker", "sign_public: expected 64 hex digits"),
-		    CB_EMALFORMED;
-	}
-	if ((rc = registry_parse_transport(tpub, rec, "broker", err)) != 0) {
+	    (rec->role = strdup("broker")) == NULL)
+		rc = CB_ENOMEM;
+	else
+		rc = registry_parse_keys(pub, tpub, rec, "broker", err);
+	if (rc != 0) {
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return rc;
 	}
@@ -537,14 +525,14 @@ registry_parse_json(const char *json, size_t len, Cluebus__Registry ***records, 
 	int rc = CB_EMALFORMED;
 
 	if (len > REGISTRY_MAX_FILE)
-		return cb_error_set(err, "(document)", "larger than %d bytes", REGISTRY_MAX_FILE),
-		    CB_ETOOBIG;
+		return cb_fail(err, "(document)", CB_ETOOBIG,
+		    "larger than %d bytes", REGISTRY_MAX_FILE);
 	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		/* jansson gives no text (nor a code) when it cannot allocate its lexer. */
 		if (jerr.text[0] == '\0' || json_error_code(&jerr) == json_error_out_of_memory)
-			return cb_error_set(err, "(document)", "out of memory"), CB_ENOMEM;
-		return cb_error_set(err, "(document)", "line %d column %d: %s", jerr.line,
-		    jerr.column, jerr.text), CB_EMALFORMED;
+			return cb_fail(err, "(document)", CB_ENOMEM, "out of memory");
+		return cb_fail_at(err, "(document)", jerr.line, CB_EMALFORMED,
+		    "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 	}
 	units = json_object_get(root, "units");
 	if (!json_is_object(root) || !json_is_array(units) || json_array_size(units) == 0 ||

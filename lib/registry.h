@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cluebus/err.h"
+#include "cluebus/ids.h"
 #include "cluebus.pb-c.h"
 #include "keys.h"
 
@@ -22,7 +23,7 @@
 typedef struct registry registry_t;
 
 typedef struct reg_unit {
-	char		 id[33];
+	char		 id[CB_UNIT_ID_SIZE];
 	char		*name;
 	char		 role[24];		/* office | member | district_office | broker */
 	char		 division_code[16];

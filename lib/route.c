@@ -11,11 +11,11 @@
 
 struct unit_list {
 	size_t	n;
-	char	(*ids)[33];
+	char	(*ids)[CB_UNIT_ID_SIZE];
 };
 
 struct route {
-	char		 office[33];
+	char		 office[CB_UNIT_ID_SIZE];
 	struct unit_list immediate;
 	struct unit_list categories[NCATEGORIES];
 };
@@ -26,28 +26,22 @@ list_from_config(const config_setting_t *arr, const char *what, struct unit_list
 {
 	int n;
 
-	if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
-		cb_error_set(err, what, "line %d: expected a list of unit ids",
-		    config_setting_source_line(arr));
-		return CB_ECONFIG;
-	}
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr))
+		return cb_fail_at(err, what, config_setting_source_line(arr), CB_ECONFIG,
+		    "expected a list of unit ids");
 	n = config_setting_length(arr);
-	if (n > ROUTE_MAX) {
-		cb_error_set(err, what, "line %d: more than %d units",
-		    config_setting_source_line(arr), ROUTE_MAX);
-		return CB_ECONFIG;
-	}
+	if (n > ROUTE_MAX)
+		return cb_fail_at(err, what, config_setting_source_line(arr), CB_ECONFIG,
+		    "more than %d units", ROUTE_MAX);
 	if (n > 0 && (out->ids = calloc((size_t)n, sizeof(*out->ids))) == NULL)
 		return CB_ENOMEM;
 	for (int i = 0; i < n; i++) {
 		const char *id = config_setting_get_string_elem(arr, i);
 
-		if (id == NULL || !unit_id_valid(id)) {
-			cb_error_set(err, what, "line %d: entry %d is not a unit id",
-			    config_setting_source_line(arr), i);
-			return CB_ECONFIG;
-		}
-		snprintf(out->ids[out->n++], 33, "%s", id);
+		if (id == NULL || !unit_id_valid(id))
+			return cb_fail_at(err, what, config_setting_source_line(arr), CB_ECONFIG,
+			    "entry %d is not a unit id", i);
+		snprintf(out->ids[out->n++], sizeof(out->ids[0]), "%s", id);
 	}
 	return 0;
 }
@@ -60,15 +54,13 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 	route_t *rt;
 	int rc = CB_ECONFIG;
 
-	if (routing == NULL || !config_setting_is_group(routing)) {
-		cb_error_set(err, "routing", "missing group");
-		return CB_ECONFIG;
-	}
+	if (routing == NULL || !config_setting_is_group(routing))
+		return cb_fail(err, "routing", CB_ECONFIG, "missing group");
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return CB_ENOMEM;
 	if (!config_setting_lookup_string(routing, "office", &office) || !unit_id_valid(office)) {
-		cb_error_set(err, "routing.office", "line %d: required unit id",
-		    config_setting_source_line(routing));
+		rc = cb_fail_at(err, "routing.office", config_setting_source_line(routing),
+		    CB_ECONFIG, "required unit id");
 		goto fail;
 	}
 	snprintf(rt->office, sizeof(rt->office), "%s", office);
@@ -77,9 +69,8 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 		goto fail;
 	if ((cats = config_setting_get_member(routing, "categories")) == NULL ||
 	    !config_setting_is_group(cats)) {
-		cb_error_set(err, "routing.categories", "line %d: required group",
-		    config_setting_source_line(routing));
-		rc = CB_ECONFIG;
+		rc = cb_fail_at(err, "routing.categories", config_setting_source_line(routing),
+		    CB_ECONFIG, "required group");
 		goto fail;
 	}
 	for (int i = 0; i < config_setting_length(cats); i++) {
@@ -89,9 +80,8 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 
 		snprintf(what, sizeof(what), "routing.categories.%s", config_setting_name(c));
 		if (intake_category_parse(config_setting_name(c), &cat) != 0) {
-			cb_error_set(err, what, "line %d: not a clue category",
-			    config_setting_source_line(c));
-			rc = CB_ECONFIG;
+			rc = cb_fail_at(err, what, config_setting_source_line(c), CB_ECONFIG,
+			    "not a clue category");
 			goto fail;
 		}
 		if ((rc = list_from_config(c, what, &rt->categories[cat], err)) != 0)
@@ -138,7 +128,7 @@ route_add(route_result_t *res, const char *unit, const char *sender)
 	for (size_t i = 0; i < res->n; i++)
 		if (strcmp(res->units[i], unit) == 0)
 			return;
-	snprintf(res->units[res->n++], 33, "%s", unit);
+	snprintf(res->units[res->n++], sizeof(res->units[0]), "%s", unit);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <libconfig.h>
 
 #include "cluebus/err.h"
+#include "cluebus/ids.h"
 #include "cluebus.pb-c.h"
 #include "registry.h"
 
@@ -22,11 +23,12 @@ typedef struct route route_t;
 
 typedef struct route_result {
 	size_t	n;
-	char	units[ROUTE_MAX][33];
+	char	units[ROUTE_MAX][CB_UNIT_ID_SIZE];
 } route_result_t;
 
 /* Builds a table from the libconfig group `routing` (office, immediate, categories).
- * Returns 0, or CB_ECONFIG with `err` ("line N: reason") set, or CB_ENOMEM. */
+ * Returns 0, or CB_ECONFIG with `err` set (err->line: the line of the offending setting,
+ * 0 when the group is missing), or CB_ENOMEM. */
 int	route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
     __attribute__((warn_unused_result));
 /* Checks that every unit the table names is registered. Returns 0 or CB_ECONFIG. */

@@ -15,11 +15,12 @@
 #include <lmdb.h>
 
 #include "cluebus/err.h"
+#include "envelope.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
 
-#define BACKLOG_KEY_MAX	(32 + 1 + 8)
+#define BACKLOG_KEY_MAX	(CB_UNIT_ID_SIZE + 8)	/* unit '\0' be64 seq */
 
 struct store {
 	MDB_env		*env;
@@ -288,7 +289,7 @@ store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid, int
 	if ((mrc = mdb_put(t->txn, t->s->log, &k, &v, MDB_APPEND)) != 0)
 		return store_fail("append", mrc);
 	if (msgid != NULL) {
-		MDB_val mk = { 16, (void *)msgid }, mv = { 8, key };
+		MDB_val mk = { MESSAGE_ID_LEN, (void *)msgid }, mv = { 8, key };
 
 		if ((mrc = mdb_put(t->txn, t->s->msgid, &mk, &mv, MDB_NOOVERWRITE)) != 0)
 			return store_fail("index message id", mrc);
@@ -318,7 +319,7 @@ store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid, int
 static int
 msgid_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *msgid, uint64_t *seq)
 {
-	MDB_val k = { 16, (void *)msgid }, v;
+	MDB_val k = { MESSAGE_ID_LEN, (void *)msgid }, v;
 	int mrc;
 
 	if ((mrc = mdb_get(txn, dbi, &k, &v)) == MDB_NOTFOUND)

@@ -190,13 +190,23 @@ be64_get(const uint8_t in[8])
 int
 file_read_all(const char *path, size_t max, char **buf, size_t *len)
 {
-	struct stat st;
-	char *data = NULL;
-	size_t got = 0;
-	int fd, rc = CB_EIO;
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return CB_EIO;
+	rc = file_read_fd(fd, max, buf, len);
+	close(fd);
+	return rc;
+}
+
+int
+file_read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0;
+	int rc = CB_EIO;
+
 	if (fstat(fd, &st) != 0)
 		goto out;
 	if (!S_ISREG(st.st_mode)) {
@@ -236,7 +246,6 @@ file_read_all(const char *path, size_t max, char **buf, size_t *len)
 	rc = 0;
 out:
 	free(data);
-	close(fd);
 	return rc;
 }
 
@@ -375,7 +384,7 @@ unit_id_valid(const char *id)
 	for (; id[n] != '\0'; n++) {
 		char c = id[n];
 
-		if (n >= 32 || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+		if (n >= CB_UNIT_ID_MAX || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
 			return 0;
 	}
 	return n > 0;

@@ -37,6 +37,10 @@ uint64_t be64_get(const uint8_t in[8]);
  * (caller frees). Returns 0, CB_ETOOBIG, CB_EIO (errno set) or CB_ENOMEM. */
 int	file_read_all(const char *path, size_t max, char **buf, size_t *len)
     __attribute__((warn_unused_result));
+/* file_read_all for a file already open as `fd` (read from its current offset; borrowed,
+ * left open), so that what was checked with fstat is what is read. */
+int	file_read_fd(int fd, size_t max, char **buf, size_t *len)
+    __attribute__((warn_unused_result));
 /* Writes all `len` bytes to `fd`, retrying short writes and EINTR. Returns 0, or -1 with
  * errno set. */
 int	file_write_all(int fd, const void *data, size_t len) __attribute__((warn_unused_result));

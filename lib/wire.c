@@ -22,10 +22,8 @@ wire_decode_err(const void *buf, size_t len, Cluebus__Frame **out, cb_error_t *e
 	Cluebus__Frame *f;
 	int rc;
 
-	if (len > WIRE_MAX_FRAME) {
-		cb_error_set(err, "frame", "larger than %d bytes", WIRE_MAX_FRAME);
-		return CB_ETOOBIG;
-	}
+	if (len > WIRE_MAX_FRAME)
+		return cb_fail(err, "frame", CB_ETOOBIG, "larger than %d bytes", WIRE_MAX_FRAME);
 	if ((rc = unpack_bounded(&cluebus__frame__descriptor, buf, len, &m)) != 0) {
 		if (rc == CB_ETOOBIG)
 			cb_error_set(err, "frame", "frame expands beyond %zu bytes when decoded",

@@ -104,7 +104,7 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 static json_t *
 replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 {
-	char when[40], id[33];
+	char when[40], id[CB_MESSAGE_ID_HEX_SIZE];
 	json_t *o = json_object(), *r = json_array();
 
 	clock_format_rfc3339(e->time_ms, when, sizeof(when));
@@ -114,7 +114,7 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 	for (size_t i = 0; i < e->n_recipients; i++)
 		json_array_append_new(r, json_string(e->recipients[i]));
 	if (m != NULL) {
-		hex_encode(m->message_id.data, 16, id);
+		hex_encode(m->message_id.data, MESSAGE_ID_LEN, id);
 		json_object_set_new(o, "kind", json_string(intake_kind_name(m->kind)));
 		json_object_set_new(o, "sender", json_string(m->sender));
 		json_object_set_new(o, "message_id", json_string(id));
@@ -127,8 +127,8 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 		json_object_set_new(o, "peer", json_string(e->rejection->peer_unit));
 		json_object_set_new(o, "code", json_integer(e->rejection->code));
 		json_object_set_new(o, "reason", json_string(e->rejection->reason));
-		if (e->rejection->message_id.len == 16) {
-			hex_encode(e->rejection->message_id.data, 16, id);
+		if (e->rejection->message_id.len == MESSAGE_ID_LEN) {
+			hex_encode(e->rejection->message_id.data, MESSAGE_ID_LEN, id);
 			json_object_set_new(o, "message_id", json_string(id));
 		}
 	}
@@ -146,12 +146,12 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 static void
 replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 {
-	char when[40], id[33] = "-";
+	char when[40], id[CB_MESSAGE_ID_HEX_SIZE] = "-";
 
 	clock_format_rfc3339(e->time_ms, when, sizeof(when));
 	printf("%llu %s %-9s", (unsigned long long)seq, when, entry_type_name(e->type));
 	if (m != NULL) {
-		hex_encode(m->message_id.data, 16, id);
+		hex_encode(m->message_id.data, MESSAGE_ID_LEN, id);
 		printf(" %s %s from %s ->", intake_kind_name(m->kind), id, m->sender);
 		for (size_t i = 0; i < e->n_recipients; i++)
 			printf(" %s", e->recipients[i]);

@@ -134,7 +134,7 @@ ctl_send(const char *endpoint, Cluebus__Envelope *env, const uint8_t *id)
 	zmq_msg_init(&msg);
 	p.envelope = env;
 	p.message_id.data = (uint8_t *)id;
-	p.message_id.len = 16;
+	p.message_id.len = MESSAGE_ID_LEN;
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
 	if (ctx == NULL || (sock = zmq_socket(ctx, ZMQ_DEALER)) == NULL ||
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	Cluebus__Envelope *env = NULL;
-	uint8_t id[16], sign[KEY_PUBLIC_LEN], tr[TRANSPORT_KEY_LEN];
+	uint8_t id[MESSAGE_ID_LEN], sign[KEY_PUBLIC_LEN], tr[TRANSPORT_KEY_LEN];
 	struct ctl c;
 	cb_key_t *admin = NULL;
 	const char *op, *unit;

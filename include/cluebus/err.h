@@ -29,15 +29,27 @@
 const char *cb_strerror(int code);
 
 /* Where and why outside input was refused: `field` is a JSON-path-like name
- * ("clue.persons[2].age"), `reason` says what is wrong. Both are NUL-terminated and
- * always valid (possibly empty) after a failed call that takes a cb_error_t. */
+ * ("clue.persons[2].age"), `reason` says what is wrong, `line` the line of the file the input
+ * was read from (1-based; 0 when it did not come from a file or the line is unknown). All
+ * are valid (the strings NUL-terminated, possibly empty) after a failed call that takes a
+ * cb_error_t. */
 typedef struct cb_error {
 	char	field[128];
 	char	reason[256];
+	int	line;
 } cb_error_t;
 
-/* Fills `err` (which may be NULL) with printf-style reason and a field name. Cannot fail. */
+/* Fills `err` (which may be NULL) with printf-style reason and a field name, and line 0.
+ * Cannot fail. */
 void cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* cb_error_set(err, field, fmt, ...), then returns `code`, so that a refusal is one statement:
+ * `return cb_fail(err, "clue.category", CB_EMALFORMED, "unknown category");`. The arguments
+ * may point into `err` itself. Cannot fail. */
+int	cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* cb_fail for input read from a file: also records its `line`. Cannot fail. */
+int	cb_fail_at(cb_error_t *err, const char *field, int line, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif

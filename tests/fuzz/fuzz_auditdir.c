@@ -122,7 +122,7 @@ write_log(const uint8_t *data, size_t size, uint64_t *last_seq)
 	if (n == 0)
 		goto out;
 	if (extra_msgid) {
-		uint8_t id[16] = { 0xf0 }, val[8];
+		uint8_t id[MESSAGE_ID_LEN] = { 0xf0 }, val[8];
 		MDB_val k = { sizeof(id), id }, v = { sizeof(val), val };
 
 		be64_put(val, seq + 7);

@@ -133,7 +133,7 @@ forge_hello(struct forge *fg, int64_t deadline)
 /* Builds the envelope the mode asks for and writes its message id to `id`. Returns 0
  * with *out (envelope_free), or 2. */
 static int
-forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[16])
+forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[MESSAGE_ID_LEN])
 {
 	const cb_key_t *signer = fg->key;
 	const char *sender = fg->unit;
@@ -159,10 +159,10 @@ forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[16])
 		return 2;
 	}
 	if (m->message_id.len == 0) {
-		if ((m->message_id.data = malloc(16)) == NULL ||
-		    rand_bytes(m->message_id.data, 16) != 0)
+		if ((m->message_id.data = malloc(MESSAGE_ID_LEN)) == NULL ||
+		    rand_bytes(m->message_id.data, MESSAGE_ID_LEN) != 0)
 			goto fail;
-		m->message_id.len = 16;
+		m->message_id.len = MESSAGE_ID_LEN;
 	}
 	if (fg->mode == M_SENDER_MISMATCH) {
 		sender = fg->other_unit;
@@ -189,7 +189,7 @@ forge_envelope(struct forge *fg, Cluebus__Envelope **out, uint8_t id[16])
 		goto fail;
 	if (fg->mode == M_TAMPER)
 		env->signed_.data[env->signed_.len / 2] ^= 0x01;
-	memcpy(id, m->message_id.data, 16);
+	memcpy(id, m->message_id.data, MESSAGE_ID_LEN);
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	*out = env;
 	return 0;
@@ -202,7 +202,7 @@ fail:
 
 /* Sends the publish with the unsigned message id hint an honest agent would send. */
 static int
-forge_send_publish(struct forge *fg, const Cluebus__Envelope *env, const uint8_t id[16])
+forge_send_publish(struct forge *fg, const Cluebus__Envelope *env, const uint8_t id[MESSAGE_ID_LEN])
 {
 	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
@@ -210,7 +210,7 @@ forge_send_publish(struct forge *fg, const Cluebus__Envelope *env, const uint8_t
 
 	p.envelope = (Cluebus__Envelope *)env;
 	p.message_id.data = (uint8_t *)id;
-	p.message_id.len = 16;
+	p.message_id.len = MESSAGE_ID_LEN;
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
 	if ((rc = wire_send(fg->sock, NULL, 0, &f)) != 0)
@@ -295,8 +295,8 @@ forge_run(struct forge *fg)
 	char server[TRANSPORT_Z85_LEN + 1];
 	Cluebus__Envelope *env = NULL;
 	int64_t deadline = clock_mono_ms() + fg->timeout_ms;
-	uint8_t id[16];
-	char idhex[33];
+	uint8_t id[MESSAGE_ID_LEN];
+	char idhex[CB_MESSAGE_ID_HEX_SIZE];
 	int linger = 0, rc, sends;
 
 	if (fg->mode != M_GARBAGE) {

@@ -355,10 +355,10 @@ hostile_ping(struct hostile *h, void *sock)
 }
 
 /* A valid clue "PREFIX n" from `sender`, signed by `signer`, created `skew_ms` off now,
- * with message id `id` (16 bytes, chosen by the caller). Returns a new Message (free with
- * message_free) or NULL. */
+ * with message id `id` (MESSAGE_ID_LEN bytes, chosen by the caller). Returns a new Message
+ * (free with message_free) or NULL. */
 static Cluebus__Message *
-clue_message(const struct hostile *h, const char *sender, long n, const uint8_t id[16],
+clue_message(const struct hostile *h, const char *sender, long n, const uint8_t id[MESSAGE_ID_LEN],
     int64_t skew_ms)
 {
 	Cluebus__Message *m = NULL;
@@ -379,12 +379,12 @@ clue_message(const struct hostile *h, const char *sender, long n, const uint8_t 
 		return NULL;
 	}
 	free(m->message_id.data);
-	if ((m->message_id.data = malloc(16)) == NULL) {
+	if ((m->message_id.data = malloc(MESSAGE_ID_LEN)) == NULL) {
 		m->message_id.len = 0;
 		goto fail;
 	}
-	memcpy(m->message_id.data, id, 16);
-	m->message_id.len = 16;
+	memcpy(m->message_id.data, id, MESSAGE_ID_LEN);
+	m->message_id.len = MESSAGE_ID_LEN;
 	if (m->sender != NULL && m->sender != protobuf_c_empty_string)
 		free(m->sender);
 	if ((m->sender = strdup(sender)) == NULL) {
@@ -413,7 +413,7 @@ message_sign(Cluebus__Message *m, const cb_key_t *key)
 
 /* A Publish frame carrying `env`, packed into a new buffer (caller frees). */
 static uint8_t *
-publish_bytes(const Cluebus__Envelope *env, const uint8_t id[16], size_t *len)
+publish_bytes(const Cluebus__Envelope *env, const uint8_t id[MESSAGE_ID_LEN], size_t *len)
 {
 	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
@@ -421,7 +421,7 @@ publish_bytes(const Cluebus__Envelope *env, const uint8_t id[16], size_t *len)
 	p.envelope = (Cluebus__Envelope *)env;
 	if (id != NULL) {
 		p.message_id.data = (uint8_t *)id;
-		p.message_id.len = 16;
+		p.message_id.len = MESSAGE_ID_LEN;
 	}
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
@@ -435,7 +435,7 @@ clue_publish(const struct hostile *h, const char *sender, const cb_key_t *signer
 {
 	Cluebus__Envelope *env;
 	Cluebus__Message *m;
-	uint8_t id[16], *buf = NULL;
+	uint8_t id[MESSAGE_ID_LEN], *buf = NULL;
 
 	if (rand_bytes(id, sizeof(id)) != 0 ||
 	    (m = clue_message(h, sender, n, id, skew_ms)) == NULL)
@@ -727,13 +727,13 @@ bad_no_envelope(struct hostile *h, size_t *len)
 {
 	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	uint8_t id[16];
+	uint8_t id[MESSAGE_ID_LEN];
 
 	(void)h;
 	if (rand_bytes(id, sizeof(id)) != 0)
 		return NULL;
 	p.message_id.data = id;
-	p.message_id.len = 16;
+	p.message_id.len = MESSAGE_ID_LEN;
 	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
 	f.publish = &p;
 	return frame_pack(&f, len);
@@ -795,7 +795,7 @@ bad_header_mismatch(struct hostile *h, size_t *len)
 	const char *other = h->other_unit != NULL ? h->other_unit : "psb";
 	Cluebus__Envelope *env;
 	Cluebus__Message *m;
-	uint8_t id[16], *buf = NULL;
+	uint8_t id[MESSAGE_ID_LEN], *buf = NULL;
 
 	if (rand_bytes(id, sizeof(id)) != 0 || (m = clue_message(h, other, 1, id, 0)) == NULL)
 		return NULL;
@@ -815,7 +815,7 @@ bad_forbidden_kind(struct hostile *h, size_t *len)
 {
 	Cluebus__Envelope *env;
 	Cluebus__Message *m;
-	uint8_t id[16], *buf = NULL;
+	uint8_t id[MESSAGE_ID_LEN], *buf = NULL;
 
 	if (rand_bytes(id, sizeof(id)) != 0 ||
 	    (m = clue_message(h, h->unit, 1, id, 0)) == NULL)
@@ -863,7 +863,7 @@ bad_deliver_frame(struct hostile *h, size_t *len)
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__Envelope *env;
 	Cluebus__Message *m;
-	uint8_t id[16], hash[32] = { 0 }, *buf = NULL;
+	uint8_t id[MESSAGE_ID_LEN], hash[32] = { 0 }, *buf = NULL;
 
 	if (rand_bytes(id, sizeof(id)) != 0 ||
 	    (m = clue_message(h, h->unit, 1, id, 0)) == NULL)
@@ -1097,7 +1097,7 @@ mode_impersonate(struct hostile *h)
 	for (long i = 0; i < h->count; i++) {
 		Cluebus__Envelope *env;
 		Cluebus__Message *m;
-		uint8_t id[16], *buf;
+		uint8_t id[MESSAGE_ID_LEN], *buf;
 		size_t len;
 
 		/* Hellos naming the other unit, signed with its own key, on our connection. */
@@ -1451,7 +1451,7 @@ mode_sessions(struct hostile *h)
 struct burst_item {
 	uint8_t		*frame;
 	size_t		 len;
-	uint8_t		 id[16];
+	uint8_t		 id[MESSAGE_ID_LEN];
 	int		 state;		/* 0 waiting, 1 in flight, 2 accepted, 3 refused */
 	int64_t		 sent_ms;	/* monotonic; retry time when waiting after a refusal */
 	uint64_t	 seq;
@@ -1464,11 +1464,11 @@ burst_find(struct burst_item *items, long count, const ProtobufCBinaryData *id)
 {
 	uint32_t i;
 
-	if (id->len != 16)
+	if (id->len != MESSAGE_ID_LEN)
 		return NULL;
 	i = (uint32_t)id->data[12] << 24 | (uint32_t)id->data[13] << 16 |
 	    (uint32_t)id->data[14] << 8 | id->data[15];
-	if (i >= (uint32_t)count || memcmp(items[i].id, id->data, 16) != 0)
+	if (i >= (uint32_t)count || memcmp(items[i].id, id->data, MESSAGE_ID_LEN) != 0)
 		return NULL;
 	return &items[i];
 }
@@ -1591,11 +1591,11 @@ mode_burst(struct hostile *h)
 out:
 	if (h->ids_path != NULL && (ids = fopen(h->ids_path, "w")) != NULL) {
 		for (long i = 0; i < h->count; i++) {
-			char hex[33];
+			char hex[CB_MESSAGE_ID_HEX_SIZE];
 
 			if (items[i].state != 2)
 				continue;
-			hex_encode(items[i].id, 16, hex);
+			hex_encode(items[i].id, MESSAGE_ID_LEN, hex);
 			fprintf(ids, "%ld %" PRIu64 " %s\n", i + 1, items[i].seq, hex);
 		}
 		if (fclose(ids) != 0)

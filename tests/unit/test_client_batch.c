@@ -268,10 +268,10 @@ setup(void **state)
 		cb_error_t err;
 
 		assert_int_equal(intake_from_json(clue_json, strlen(clue_json), &m, &err), 0);
-		m->message_id.data = malloc(16);
+		m->message_id.data = malloc(MESSAGE_ID_LEN);
 		assert_non_null(m->message_id.data);
-		m->message_id.len = 16;
-		memset(m->message_id.data, (int)seq, 16);
+		m->message_id.len = MESSAGE_ID_LEN;
+		memset(m->message_id.data, (int)seq, MESSAGE_ID_LEN);
 		m->sender = strdup("health");
 		m->created_ms = clock_now_ms();
 		assert_int_equal(envelope_sign(m, sender, &fx->fb.env[seq]), 0);
@@ -455,7 +455,7 @@ released_publish_outcomes_stay_stored_until_the_flush(void **state)
 {
 	struct fixture *fx = *state;
 	const cb_event_t *ev;
-	char id[2][33];
+	char id[2][CB_MESSAGE_ID_HEX_SIZE];
 	cb_error_t err;
 	int pending;
 
@@ -494,7 +494,7 @@ the_watermark_survives_a_reopen_from_either_store(void **state)
 {
 	struct fixture *fx = *state;
 	const cb_event_t *ev;
-	char path[256], id[33];
+	char path[256], id[CB_MESSAGE_ID_HEX_SIZE];
 	cb_error_t err;
 	int fd;
 

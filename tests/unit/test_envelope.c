@@ -505,7 +505,7 @@ test_a_duplicated_envelope_carries_the_same_bytes_in_new_buffers(void **state)
 static void
 test_workflow_messages_missing_a_referral_or_with_bad_enums_are_refused(void **state)
 {
-	static uint8_t id[16] = { 1 }, kid[8] = { 2 }, ref[16] = { 3 };
+	static uint8_t id[MESSAGE_ID_LEN] = { 1 }, kid[8] = { 2 }, ref[MESSAGE_ID_LEN] = { 3 };
 	static char *units[] = { "education" };
 	static const struct {
 		Cluebus__Kind	 kind;
@@ -540,14 +540,14 @@ test_workflow_messages_missing_a_referral_or_with_bad_enums_are_refused(void **s
 		Cluebus__Report rp = CLUEBUS__REPORT__INIT;
 		cb_error_t err;
 
-		m.message_id.data = id, m.message_id.len = 16;
+		m.message_id.data = id, m.message_id.len = MESSAGE_ID_LEN;
 		m.key_id.data = kid, m.key_id.len = 8;
 		m.sender = "ato";
 		m.created_ms = 1;
 		m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
 		m.kind = rows[i].kind;
 		if (rows[i].refers)
-			m.refers_to.data = ref, m.refers_to.len = 16;
+			m.refers_to.data = ref, m.refers_to.len = MESSAGE_ID_LEN;
 		switch (rows[i].kind) {
 		case CLUEBUS__KIND__KIND_RECEIPT:
 			m.body_case = CLUEBUS__MESSAGE__BODY_RECEIPT, m.receipt = &rc;

@@ -16,6 +16,7 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "envelope.h"
 #include "intake.h"
 
 /* ---- documents --------------------------------------------------------------------------- */
@@ -116,9 +117,11 @@ text_repeat(const char *head, char c, size_t n, const char *tail)
 static void
 test_a_full_clue_parses_with_every_field_right(void **state)
 {
-	static const uint8_t id_a[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+	static const uint8_t id_a[MESSAGE_ID_LEN] = {
+	    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 	    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
-	static const uint8_t id_b[16] = { 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88,
+	static const uint8_t id_b[MESSAGE_ID_LEN] = {
+	    0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88,
 	    0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00 };
 	Cluebus__Message	*m;
 	const Cluebus__Clue	*c;
@@ -129,10 +132,10 @@ test_a_full_clue_parses_with_every_field_right(void **state)
 	m = parse_ok(full_clue, strlen(full_clue));
 	assert_int_equal(m->kind, CLUEBUS__KIND__KIND_CLUE);
 	assert_int_equal(m->priority, CLUEBUS__PRIORITY__PRIORITY_URGENT);
-	assert_int_equal(m->message_id.len, 16);
-	assert_memory_equal(m->message_id.data, id_a, 16);
-	assert_int_equal(m->refers_to.len, 16);
-	assert_memory_equal(m->refers_to.data, id_b, 16);
+	assert_int_equal(m->message_id.len, MESSAGE_ID_LEN);
+	assert_memory_equal(m->message_id.data, id_a, MESSAGE_ID_LEN);
+	assert_int_equal(m->refers_to.len, MESSAGE_ID_LEN);
+	assert_memory_equal(m->refers_to.data, id_b, MESSAGE_ID_LEN);
 	assert_string_equal(m->case_ref, "铁东-2026-0042");
 	assert_string_equal(m->sender, "");
 	assert_int_equal(m->key_id.len, 0);
@@ -367,7 +370,7 @@ render_body(const Cluebus__Message *m, const char *body_key, json_t **doc)
 static void
 test_every_kind_renders_its_body_under_its_own_name(void **state)
 {
-	static uint8_t	 id[16] = { 0xab, 0xcd }, pub[4] = { 0xde, 0xad, 0xbe, 0xef };
+	static uint8_t	 id[MESSAGE_ID_LEN] = { 0xab, 0xcd }, pub[4] = { 0xde, 0xad, 0xbe, 0xef };
 	char		*units[] = { "ato", "police-210302" };
 	ProtobufCBinaryData ids[1] = { { 16, id } };
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
@@ -384,7 +387,7 @@ test_every_kind_renders_its_body_under_its_own_name(void **state)
 	(void)state;
 	m.sender = "ato";
 	m.priority = CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE;
-	m.refers_to.len = 16;
+	m.refers_to.len = MESSAGE_ID_LEN;
 	m.refers_to.data = id;
 
 	m.kind = CLUEBUS__KIND__KIND_REFERRAL;
@@ -457,7 +460,7 @@ test_every_kind_renders_its_body_under_its_own_name(void **state)
 	m.kind = CLUEBUS__KIND__KIND_ESCALATION;
 	m.body_case = CLUEBUS__MESSAGE__BODY_ESCALATION;
 	m.escalation = &escalation;
-	escalation.referral_id.len = 16;
+	escalation.referral_id.len = MESSAGE_ID_LEN;
 	escalation.referral_id.data = id;
 	escalation.unit = "civil-affairs";
 	escalation.missed = CLUEBUS__MISSED__MISSED_RECEIPT;

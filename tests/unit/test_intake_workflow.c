@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "envelope.h"
 #include "intake.h"
 
 #define ID_A	"00112233445566778899aabbccddeeff"
@@ -80,7 +81,7 @@ test_a_referral_names_its_units_action_and_due_times(void **state)
 	assert_int_equal(m->referral->action, CLUEBUS__ACTION__ACTION_SCHOOLING);
 	assert_int_equal(m->referral->receipt_due_ms, INT64_C(1772352000000));
 	assert_int_equal(m->referral->feedback_due_ms, INT64_C(1772928000000));
-	assert_int_equal(m->refers_to.len, 16);
+	assert_int_equal(m->refers_to.len, MESSAGE_ID_LEN);
 	assert_round_trip(m);
 	message_free(m);
 }

@@ -446,42 +446,44 @@ struct bad_table {
 	const char	*text;
 	const char	*field;		/* err.field, exactly */
 	const char	*reason;	/* a piece of err.reason */
+	int		 line;		/* err.line: the offending setting's, 0 without one */
 };
 
 static const struct bad_table bad_tables[] = {
 	{ "An unknown category name is refused with its line",
 	    "routing:\n{\n  office = \"ato\";\n  categories:\n  {\n    medicine = [ \"psb\" ];\n"
-	    "  };\n};\n", "routing.categories.medicine", "line 6: not a clue category" },
+	    "  };\n};\n", "routing.categories.medicine", "not a clue category", 6 },
 	{ "A category spelt in capitals is refused",
 	    "routing: { office = \"ato\"; categories: { Medical = [ \"psb\" ]; }; };",
-	    "routing.categories.Medical", "not a clue category" },
+	    "routing.categories.Medical", "not a clue category", 1 },
 	{ "The unspecified category is not a name the table accepts",
 	    "routing: { office = \"ato\"; categories: { unspecified = [ \"psb\" ]; }; };",
-	    "routing.categories.unspecified", "not a clue category" },
+	    "routing.categories.unspecified", "not a clue category", 1 },
 	{ "A table without an office is refused",
-	    "routing: { categories: { }; };", "routing.office", "required unit id" },
+	    "routing: { categories: { }; };", "routing.office", "required unit id", 1 },
 	{ "An office that is not a unit id is refused",
 	    "routing: { office = \"ATO\"; categories: { }; };", "routing.office",
-	    "required unit id" },
+	    "required unit id", 1 },
 	{ "An office that is not a string is refused",
-	    "routing: { office = 7; categories: { }; };", "routing.office", "required unit id" },
+	    "routing: { office = 7; categories: { }; };", "routing.office", "required unit id",
+	    1 },
 	{ "A table without categories is refused",
-	    "routing: { office = \"ato\"; };", "routing.categories", "required group" },
+	    "routing: { office = \"ato\"; };", "routing.categories", "required group", 1 },
 	{ "Categories that are a list rather than a group are refused",
 	    "routing: { office = \"ato\"; categories = ( \"psb\" ); };", "routing.categories",
-	    "required group" },
+	    "required group", 1 },
 	{ "A unit list entry that is not a unit id is refused",
 	    "routing: { office = \"ato\"; categories: { medical = [ \"psb\", \"Health\" ]; }; };",
-	    "routing.categories.medical", "entry 1 is not a unit id" },
+	    "routing.categories.medical", "entry 1 is not a unit id", 1 },
 	{ "A unit list entry that is not a string is refused",
 	    "routing: { office = \"ato\"; categories: { medical = ( \"psb\", 3 ); }; };",
-	    "routing.categories.medical", "entry 1 is not a unit id" },
+	    "routing.categories.medical", "entry 1 is not a unit id", 1 },
 	{ "A category that is a single string rather than a list is refused",
 	    "routing: { office = \"ato\"; categories: { medical = \"psb\"; }; };",
-	    "routing.categories.medical", "expected a list of unit ids" },
+	    "routing.categories.medical", "expected a list of unit ids", 1 },
 	{ "An immediate setting that is not a list is refused",
 	    "routing: { office = \"ato\"; immediate = \"psb\"; categories: { }; };",
-	    "routing.immediate", "expected a list of unit ids" },
+	    "routing.immediate", "expected a list of unit ids", 1 },
 	{ "A category with more than 64 units is refused",
 	    "routing: { office = \"ato\"; categories: { medical = ["
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
@@ -489,11 +491,11 @@ static const struct bad_table bad_tables[] = {
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\""
-	    "]; }; };", "routing.categories.medical", "more than 64 units" },
+	    "]; }; };", "routing.categories.medical", "more than 64 units", 1 },
 	{ "A missing routing group is refused",
-	    "broker: { };", "routing", "missing group" },
+	    "broker: { };", "routing", "missing group", 0 },
 	{ "A routing setting that is not a group is refused",
-	    "routing = 5;", "routing", "missing group" },
+	    "routing = 5;", "routing", "missing group", 0 },
 };
 
 static void
@@ -504,7 +506,7 @@ test_bad_table(void **state)
 	cb_error_t err;
 	int rc;
 
-	memset(&err, 0, sizeof(err));
+	memset(&err, 0x5a, sizeof(err));	/* a field left unset shows */
 	rc = route_parse(row->text, &rt, &err);
 	if (rc != CB_ECONFIG)
 		fail_msg("got %s, want invalid configuration", cb_strerror(rc));
@@ -512,6 +514,7 @@ test_bad_table(void **state)
 	assert_string_equal(err.field, row->field);
 	if (strstr(err.reason, row->reason) == NULL)
 		fail_msg("reason \"%s\" does not say \"%s\"", err.reason, row->reason);
+	assert_int_equal(err.line, row->line);
 }
 
 int

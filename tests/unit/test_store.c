@@ -103,7 +103,7 @@ fixture_teardown(void **state)
 	return 0;
 }
 
-/* A 16-byte message id made from a number. */
+/* A message id made from a number. */
 static void
 make_msgid(uint64_t n, uint8_t id[MESSAGE_ID_LEN])
 {
@@ -415,7 +415,8 @@ test_an_aborted_transaction_leaves_the_head_unchanged(void **state)
 	assert_int_equal(append_message(f, t, 4, 10, to_ato_psb, 1, NULL), 0);
 	assert_int_equal(append_message(f, t, 5, 10, to_ato_psb, 1, NULL), 0);
 	assert_int_equal(store_txn_next_seq(t), 6);
-	assert_int_equal(store_txn_msgid_get(t, (uint8_t[16]){ 0 }, &seq), CB_ENOTFOUND);
+	assert_int_equal(store_txn_msgid_get(t, (uint8_t[MESSAGE_ID_LEN]){ 0 }, &seq),
+	    CB_ENOTFOUND);
 	store_txn_abort(t);
 	assert_int_equal(store_head_seq(f->s), 3);
 	assert_memory_equal(store_head_hash(f->s), head, CHAIN_HASH_LEN);

@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "cluebus/err.h"
+#include "envelope.h"
 #include "store.h"
 
 #define BATCH	5
@@ -58,7 +59,7 @@ append_batch(store_t *s, unsigned base)
 	for (unsigned i = 0; i < BATCH; i++) {
 		Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 		Cluebus__DeliveryAck ack = CLUEBUS__DELIVERY_ACK__INIT;
-		uint8_t id[16] = { 0 };
+		uint8_t id[MESSAGE_ID_LEN] = { 0 };
 
 		memcpy(id, &(unsigned){ base + i }, sizeof(unsigned));
 		ack.unit = "psb";
@@ -88,7 +89,7 @@ assert_state(const char *dir, uint64_t head, const uint8_t *hash, unsigned ids)
 	assert_int_equal(store_backlog_depth(s, "psb", &depth), 0);
 	assert_int_equal(depth, head);
 	for (unsigned i = 0; i < ids + BATCH; i++) {
-		uint8_t id[16] = { 0 };
+		uint8_t id[MESSAGE_ID_LEN] = { 0 };
 
 		memcpy(id, &i, sizeof(i));
 		assert_int_equal(store_msgid_get(s, id, &seq), i < ids ? 0 : CB_ENOTFOUND);

@@ -17,6 +17,7 @@
 
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
+#include "envelope.h"
 #include "keys.h"
 #include "unpack.h"
 #include "wire.h"
@@ -49,7 +50,7 @@ make_publish_without_envelope(size_t *len)
 {
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__Publish p = CLUEBUS__PUBLISH__INIT;
-	static uint8_t id[16] = { 1 };
+	static uint8_t id[MESSAGE_ID_LEN] = { 1 };
 
 	p.message_id.data = id;
 	p.message_id.len = sizeof(id);
