@@ -23,6 +23,17 @@
 #include <unistd.h>
 
 #include <cluebus/client.h>
+#include <cluebus/log.h>
+
+/* The library's log lines, in this program's own format (an agency system would send them
+ * to its own log). */
+static void
+on_library_log(void *arg, cb_log_level_t level, const char *text)
+{
+	(void)arg;
+	fprintf(stderr, "example-receive: cluebus%s: %s\n", level <= CB_LOG_WARN ? " warning" : "",
+	    text);
+}
 
 static int
 usage(void)
@@ -53,6 +64,7 @@ main(int argc, char **argv)
 	}
 	if (conf == NULL || optind != argc || count < 1 || seconds < 1)
 		return usage();
+	cb_log_set_handler(on_library_log, NULL);
 	if ((rc = cb_client_config_load(conf, &cfg, errbuf, sizeof(errbuf))) != 0) {
 		fprintf(stderr, "%s\n", rc == CB_ECONFIG ? errbuf : cb_strerror(rc));
 		return 1;

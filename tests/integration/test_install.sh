@@ -20,7 +20,7 @@ install_into PREFIX="$PREFIX"
 
 # The files, the soname and its links.
 for f in lib/libcluebus.a lib/libcluebus.so lib/libcluebus.so.0 lib/pkgconfig/cluebus.pc \
-    include/cluebus/client.h include/cluebus/err.h include/cluebus/ids.h \
+    include/cluebus/client.h include/cluebus/err.h include/cluebus/ids.h include/cluebus/log.h \
     bin/cluebus-broker bin/cluebus-agent bin/cluebus-keygen bin/cluebus-audit bin/cluebus-ctl; do
 	[ -e "$PREFIX/$f" ] || die "not installed: $f"
 done
@@ -94,6 +94,9 @@ for id in "${ids[@]}"; do
 	grep -q "^message [0-9]* clue $id from health$" "$TEST_DIR/receive.out" ||
 	    die "psb did not receive $id: $(cat "$TEST_DIR/receive.out")"
 done
+# receive.c takes the library's lines through cb_log_set_handler (cluebus/log.h).
+grep -q '^example-receive: cluebus: connected to ' "$TEST_DIR/receive.err" ||
+    die "the library's lines did not reach receive's handler: $(cat "$TEST_DIR/receive.err")"
 # Acknowledged: a second run receives nothing within its time.
 ! "$TEST_DIR/app/receive" -c "$D/psb.agent.conf" -n 1 -t 3 >"$TEST_DIR/receive2.out" \
     2>>"$TEST_DIR/receive.err" || die "acknowledged messages came again: $(cat "$TEST_DIR/receive2.out")"
