@@ -355,11 +355,13 @@ main(int argc, char **argv)
 	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
 	int ch, as_json = 0, chain_only = 0, verify_opts, period;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
-		return help();
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("cluebus-audit %s\n", CB_VERSION);
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			return help();
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("cluebus-audit %s\n", CB_VERSION);
+			return 0;
+		}
 	}
 	if (argc >= 2 && argv[1][0] == '-') {
 		fprintf(stderr, "cluebus-audit: unknown option: %s\n", argv[1]);

@@ -230,11 +230,13 @@ out:
 int
 main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
-		return help();
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("cluebus-keygen %s\n", CB_VERSION);
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			return help();
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("cluebus-keygen %s\n", CB_VERSION);
+			return 0;
+		}
 	}
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-') {

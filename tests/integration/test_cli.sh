@@ -39,6 +39,12 @@ check_binary() {
 	assert_eq 2 "$rc" "$name without arguments exit status"
 }
 
+# --help after a subcommand is help too, not an operand.
+"$CLUEBUS_BIN/cluebus-audit" replay --help | grep -q "^usage: cluebus-audit" ||
+    die "cluebus-audit replay --help does not print the help"
+"$CLUEBUS_BIN/cluebus-keygen" key --help | grep -q "^usage: cluebus-keygen" ||
+    die "cluebus-keygen key --help does not print the help"
+
 check_binary cluebus-broker broker/main.c
 check_binary cluebus-agent agents/main.c
 check_binary cluebus-audit tools/audit.c
