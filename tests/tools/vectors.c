@@ -65,10 +65,10 @@ unit_key(const uint8_t seed[32])
 	char path[] = "/tmp/cb-vectors.XXXXXX", *pem;
 	EVP_PKEY *pkey;
 	cb_key_t *k = NULL;
-	FILE *f;
+	FILE *f = NULL;
 	BIO *mem;
 	long len;
-	int fd;
+	int fd = -1;
 
 	check((pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32)) != NULL,
 	    "Ed25519 key from seed");
