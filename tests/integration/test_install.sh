@@ -10,10 +10,12 @@
 
 command -v pkg-config >/dev/null || die "pkg-config is missing"
 PREFIX=$TEST_DIR/prefix
-# The install builds the gcc tree (build/, bin/) in this checkout; make's variables of a
-# surrounding `make test` (clang, ASan, O=build/asan) are not passed on.
+# The install builds the default tree (build/, bin/) in this checkout: the variables of a
+# surrounding `make test` (clang, ASan, O=build/asan), which make exports to its recipes'
+# environment, are not passed on.
 install_into() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$REPO" install "$@" \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u CC -u SAN -u O -u BINDIR \
+	    -u CFLAGS -u LDFLAGS make -j2 --no-print-directory -C "$REPO" install "$@" \
 	    >"$TEST_DIR/install.log" 2>&1 || die "make install $*: $(tail -20 "$TEST_DIR/install.log")"
 }
 install_into PREFIX="$PREFIX"
