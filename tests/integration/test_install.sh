@@ -44,9 +44,14 @@ while read -r sym; do
 	grep -q "\b$sym(" "$PREFIX"/include/cluebus/*.h ||
 	    die "exported $sym is not declared in an installed header"
 done <"$TEST_DIR/exported"
-for sym in cb_client_open cb_client_publish_json cb_client_next cb_client_done cb_strerror; do
+# ... and every function the installed headers declare is exported (a declaration without
+# CB_EXPORT would link statically but not against the .so).
+grep -ho '^[A-Za-z_].*\bcb_[a-z_]*(' "$PREFIX"/include/cluebus/*.h | grep -v '^typedef' |
+    grep -o 'cb_[a-z_]*($' | tr -d '(' | sort -u >"$TEST_DIR/declared"
+[ "$(wc -l <"$TEST_DIR/declared")" -ge 15 ] || die "could not read the public declarations"
+while read -r sym; do
 	grep -qx "$sym" "$TEST_DIR/exported" || die "public $sym is not exported"
-done
+done <"$TEST_DIR/declared"
 
 # Build the examples the README's way, from copies outside the tree (no -I of the repo).
 export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
