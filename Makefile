@@ -1,6 +1,8 @@
 # cluebus — build, test, demo.
 #
-#   make          binaries in bin/ (gcc by default; CC=clang works too)
+#   make          binaries in bin/, the libraries in build/ (gcc by default; CC=clang works too)
+#   make install  binaries, libcluebus.a, libcluebus.so.N, the public headers and cluebus.pc
+#                 under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local; LIBDIR, INCLUDEDIR, BINDIR_INST)
 #   make test     installs missing packages, builds with clang + ASan/UBSan in build/asan,
 #                 runs unit tests, fuzz-corpus replay and integration tests against it,
 #                 then `make faults` (allocation failure N = 1, 2, ..., build/fault, no ASan)
@@ -16,7 +18,20 @@ BINDIR	?= bin
 SAN	?=
 DEMO_DIR ?= demo/run
 
+# The version is written once, in include/cluebus/version.h.
+VERSION	:= $(shell sed -n 's/^\#define CB_VERSION[[:space:]]*"\(.*\)"/\1/p' include/cluebus/version.h)
+SOMAJOR	:= $(shell sed -n 's/^\#define CB_VERSION_MAJOR[[:space:]]*\([0-9]*\)/\1/p' include/cluebus/version.h)
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR_INST ?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
 PKGS	 = libzmq libprotobuf-c lmdb libcrypto jansson libconfig libmicrohttpd libsodium
+# What the library's own objects use: cluebus.pc's Requires.private.
+LIB_PKGS = libzmq libprotobuf-c lmdb libcrypto jansson libconfig libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,6 +52,9 @@ PROTO_H	 = $(O)/cluebus.pb-c.h
 LIB_SRC	 = $(wildcard lib/*.c)
 LIB_OBJ	 = $(O)/cluebus.pb-c.o $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRC))
 LIBA	 = $(O)/libcluebus.a
+SONAME	 = libcluebus.so.$(SOMAJOR)
+LIBSO	 = $(O)/libcluebus.so.$(VERSION)
+PUBLIC_H = $(wildcard include/cluebus/*.h)
 
 BROKER_OBJ = $(patsubst broker/%.c,$(O)/broker/%.o,$(wildcard broker/*.c))
 AGENT_OBJ  = $(patsubst agents/%.c,$(O)/agents/%.o,$(wildcard agents/*.c))
@@ -49,7 +67,7 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
 
 BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 
-.PHONY: all deps test unit fuzz-replay integration demo fuzz clean check-clang bench bench-smoke \
+.PHONY: all deps install test unit fuzz-replay integration demo fuzz clean check-clang bench bench-smoke \
 	torture \
 	faults
 .SECONDARY:
@@ -57,17 +75,24 @@ BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS)
+build-all: $(BINS) $(LIBSO) $(O)/cluebus.pc
 
 deps:
 	@./scripts/deps.sh
 
-$(PROTO_C) $(PROTO_H): proto/cluebus.proto
+# One run of protoc-c makes both files (a grouped target): two runs under -j would rewrite
+# the header after objects were compiled against it, and the next make would rebuild them.
+$(PROTO_C) $(PROTO_H) &: proto/cluebus.proto
 	@mkdir -p $(O)
 	protoc-c --c_out=$(O) --proto_path=proto proto/cluebus.proto
 
+# The library's objects go into both libcluebus.a and libcluebus.so: position-independent,
+# and hidden unless declared CB_EXPORT in include/cluebus/ (export.h).
+LIB_VIS	 = -fPIC -fvisibility=hidden
+$(LIB_OBJ): ALL_CFLAGS += $(LIB_VIS)
+
 $(O)/cluebus.pb-c.o: $(PROTO_C)
-	$(CC) -std=c11 $(CFLAGS) -I$(O) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) -std=c11 $(CFLAGS) $(LIB_VIS) -I$(O) $(PKG_CFLAGS) -c $< -o $@
 
 $(O)/%.o: %.c $(PROTO_H) $(wildcard include/cluebus/*.h lib/*.h broker/*.h agents/*.h)
 	@mkdir -p $(dir $@)
@@ -76,6 +101,17 @@ $(O)/%.o: %.c $(PROTO_H) $(wildcard include/cluebus/*.h lib/*.h broker/*.h agent
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(PKG_LIBS) -lpthread
+	ln -sf $(notdir $@) $(O)/$(SONAME)
+	ln -sf $(SONAME) $(O)/libcluebus.so
+
+$(O)/cluebus.pc: cluebus.pc.in include/cluebus/version.h Makefile
+	@mkdir -p $(O)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|' $< >$@
 
 $(BINDIR)/cluebus-broker: $(BROKER_OBJ) $(LIBA)
 	@mkdir -p $(BINDIR)
@@ -115,6 +151,23 @@ $(O)/fuzz/%-replay: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay_main.o $(LIBA)
 $(O)/tests/fuzz/replay_main.o: tests/fuzz/replay_main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# ---- install ----
+
+# cluebus.pc is made anew for the PREFIX given here; the binaries link the static library.
+install: build-all
+	@rm -f $(O)/cluebus.pc
+	@$(MAKE) --no-print-directory $(O)/cluebus.pc
+	install -d $(DESTDIR)$(BINDIR_INST) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/cluebus
+	install -m 0755 $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) \
+	    $(DESTDIR)$(BINDIR_INST)
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)
+	ln -sf $(notdir $(LIBSO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libcluebus.so
+	install -m 0644 $(PUBLIC_H) $(DESTDIR)$(INCLUDEDIR)/cluebus
+	install -m 0644 $(O)/cluebus.pc $(DESTDIR)$(PKGCONFIGDIR)
 
 # ---- tests ----
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cluebus/client.h"
+#include "cluebus/version.h"
 #include "config.h"
 #include "log.h"
 #include "spool.h"
@@ -33,8 +34,27 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cluebus-agent [-v] [--check] -c CONFIG\n");
+	fprintf(stderr, "usage: cluebus-agent [-v] [--check] -c CONFIG\n"
+	    "       cluebus-agent --help | --version\n");
 	exit(2);
+}
+
+static void
+help(void)
+{
+	printf("usage: cluebus-agent [-v] [--check] -c CONFIG\n"
+	    "\n"
+	    "One agency's agent: publishes the JSON documents dropped into its spool's in/,\n"
+	    "signed with the unit's key, and writes the messages routed to it into out/.\n"
+	    "\n"
+	    "  -c, --config FILE  the agent config (libconfig; config/agent.conf.example)\n"
+	    "  -n, --check        load the config, report the first error as FILE:LINE: reason,\n"
+	    "                     and exit (0: valid, 1: not)\n"
+	    "  -v, --verbose      also log debug lines\n"
+	    "      --help         print this help and exit\n"
+	    "      --version      print the version and exit\n"
+	    "\n"
+	    "Runs until SIGTERM or SIGINT. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
 }
 
 /* A test build (CLUEBUS_TEST_HOOKS) with CLUEBUS_TEST_KILL_AFTER_FLUSH=N kills itself with
@@ -133,6 +153,8 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'n' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	cb_client_options_t opt;
@@ -149,6 +171,8 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'n': check = 1; break;
 		case 'v': verbose = 1; break;
+		case 'h': help(); return 0;
+		case 'V': printf("cluebus-agent %s\n", CB_VERSION); return 0;
 		default: usage();
 		}
 	}

@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "cluebus/version.h"
 #include "log.h"
 #include "util.h"
 #include "workflow.h"
@@ -31,8 +32,26 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cluebus-broker [-v] [--check] -c CONFIG\n");
+	fprintf(stderr, "usage: cluebus-broker [-v] [--check] -c CONFIG\n"
+	    "       cluebus-broker --help | --version\n");
 	exit(2);
+}
+
+static void
+help(void)
+{
+	printf("usage: cluebus-broker [-v] [--check] -c CONFIG\n"
+	    "\n"
+	    "The cluebus broker: verifies, routes, logs and delivers the agencies' messages.\n"
+	    "\n"
+	    "  -c, --config FILE  the broker config (libconfig; config/broker.conf.example)\n"
+	    "  -n, --check        load the config, the registry and the routing table, say\n"
+	    "                     what is wrong (FILE:LINE: reason), and exit (0: valid, 1: not)\n"
+	    "  -v, --verbose      also log debug lines\n"
+	    "      --help         print this help and exit\n"
+	    "      --version      print the version and exit\n"
+	    "\n"
+	    "Runs until SIGTERM or SIGINT. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
 }
 
 static int
@@ -99,6 +118,8 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'n' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct broker b;
@@ -112,6 +133,8 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'n': check = 1; break;
 		case 'v': verbose = 1; break;
+		case 'h': help(); return 0;
+		case 'V': printf("cluebus-broker %s\n", CB_VERSION); return 0;
 		default: usage();
 		}
 	}

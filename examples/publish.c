@@ -7,16 +7,19 @@
  * reads the agent config for the unit, key, broker and a state directory, publishes the
  * file (durably stored before the call returns), then waits for the broker's answer and
  * prints "accepted MSGID seq N" or "rejected MSGID CODE: reason". It connects publish-only,
- * so the unit's own agent may keep running and keeps receiving the unit's messages. Exit: 0 accepted, 1 rejected or
- * error, 2 usage. Only the public header cluebus/client.h is needed by an agency program;
- * this example also uses the project's config parser to read the same file as the agent. */
+ * so the unit's own agent may keep running and keeps receiving the unit's messages. Exit: 0
+ * accepted, 1 rejected or error, 2 usage.
+ *
+ * It uses only the installed public headers and links only libcluebus:
+ *
+ *   cc publish.c $(pkg-config --cflags --libs cluebus) -o publish */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cluebus/client.h"
-#include "config.h"
+#include <cluebus/client.h>
 
 static char *
 read_file(const char *path, size_t *len)
@@ -41,7 +44,7 @@ main(int argc, char **argv)
 {
 	cb_client_options_t opt;
 	const cb_event_t *ev;
-	agent_config_t cfg;
+	cb_client_config_t *cfg;
 	cb_client_t *c;
 	cb_error_t err;
 	char errbuf[512], id[CB_MESSAGE_ID_HEX_SIZE], state[PATH_MAX + 16];
@@ -53,26 +56,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: example-publish -c AGENT.conf FILE.json\n");
 		return 2;
 	}
-	if (config_agent_load(argv[2], &cfg, errbuf, sizeof(errbuf)) != 0) {
-		fprintf(stderr, "%s\n", errbuf);
+	if ((rc = cb_client_config_load(argv[2], &cfg, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "%s\n", rc == CB_ECONFIG ? errbuf : cb_strerror(rc));
 		return 1;
 	}
 	if ((doc = read_file(argv[3], &len)) == NULL) {
 		perror(argv[3]);
+		cb_client_config_free(cfg);
 		return 1;
 	}
 	/* A client store of its own: one store per running client. */
-	snprintf(state, sizeof(state), "%s-example", cfg.state_dir);
-	memset(&opt, 0, sizeof(opt));
-	opt.unit = cfg.unit;
-	opt.key_path = cfg.key_path;
-	opt.transport_key_path = cfg.transport_key_path;
-	opt.broker = cfg.broker;
+	opt = *cb_client_config_options(cfg);
+	snprintf(state, sizeof(state), "%s-example", opt.state_dir);
 	opt.state_dir = state;
-	opt.registry_path = cfg.registry_path;
 	opt.publish_only = 1;	/* the unit's agent keeps receiving its messages */
 	if ((rc = cb_client_open(&opt, &c)) != 0) {
 		fprintf(stderr, "cannot open the client: %s\n", cb_strerror(rc));
+		cb_client_config_free(cfg);
 		free(doc);
 		return 1;
 	}
@@ -100,6 +100,7 @@ main(int argc, char **argv)
 	}
 out:
 	cb_client_close(c);
+	cb_client_config_free(cfg);
 	free(doc);
 	return status;
 }

@@ -1,28 +1,47 @@
-/* lib/log.c — leveled, timestamped, line-buffered logging to stderr.
+/* lib/log.c — leveled, timestamped, line-buffered logging to stderr, or to a handler.
  *
- * One event, one line: control characters in what is logged are escaped (log_escape). */
+ * Invariants: (1) a line below the level set is neither formatted nor written; (2) with a
+ * handler set (cb_log_set_handler) nothing is written to stderr, fatal lines included;
+ * (3) a line longer than the buffer is cut, never split; (4) one event, one line: control
+ * characters in what is logged are escaped (log_escape), so a name or text from outside can
+ * neither split a line nor move a terminal's cursor. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluebus/log.h"
 #include "log.h"
 #include "util.h"
 
 static const char *log_prog = "cluebus";
-static int log_verbose;
+static cb_log_level_t log_level = CB_LOG_INFO;
+static cb_log_fn *log_handler;
+static void *log_handler_arg;
 
 void
 log_init(const char *progname, int verbose)
 {
 	log_prog = progname;
-	log_verbose = verbose;
+	log_level = verbose ? CB_LOG_DEBUG : CB_LOG_INFO;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 }
 
-/* Copies `in` to `out` (size outlen) with control characters written as \xNN, so that a
- * name or text from outside can neither split a log line nor move the terminal's cursor.
- * UTF-8 passes unchanged. Cannot fail. */
+void
+cb_log_set_handler(cb_log_fn *fn, void *arg)
+{
+	log_handler = fn;
+	log_handler_arg = arg;
+}
+
+void
+cb_log_set_level(cb_log_level_t level)
+{
+	log_level = level;
+}
+
+/* Copies `in` to `out` (size outlen) with control characters written as \xNN. UTF-8
+ * passes unchanged. Cannot fail. */
 static void
 log_escape(const char *in, char *out, size_t outlen)
 {
@@ -40,15 +59,24 @@ log_escape(const char *in, char *out, size_t outlen)
 }
 
 static void
-vlog(const char *level, const char *fmt, va_list ap, const char *suffix)
+vlog(cb_log_level_t level, const char *fmt, va_list ap, const char *suffix)
 {
+	static const char *const names[] = { "FATAL", "WARN", "INFO", "DEBUG" };
 	char ts[40], line[1024], shown[4096];
+	int n;
 
-	clock_format_rfc3339(clock_now_ms(), ts, sizeof(ts));
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (level > log_level)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (suffix != NULL && n >= 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, ": %s", suffix);
 	log_escape(line, shown, sizeof(shown));
-	fprintf(stderr, "%s %s %s: %s%s%s\n", ts, level, log_prog, shown,
-	    suffix != NULL ? ": " : "", suffix != NULL ? suffix : "");
+	if (log_handler != NULL) {
+		log_handler(log_handler_arg, level, shown);
+		return;
+	}
+	clock_format_rfc3339(clock_now_ms(), ts, sizeof(ts));
+	fprintf(stderr, "%s %s %s: %s\n", ts, names[level], log_prog, shown);
 }
 
 void
@@ -58,7 +86,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("WARN", fmt, ap, strerror(saved));
+	vlog(CB_LOG_WARN, fmt, ap, strerror(saved));
 	va_end(ap);
 	errno = saved;
 }
@@ -69,7 +97,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("WARN", fmt, ap, NULL);
+	vlog(CB_LOG_WARN, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -79,7 +107,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("INFO", fmt, ap, NULL);
+	vlog(CB_LOG_INFO, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -88,10 +116,8 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_verbose)
-		return;
 	va_start(ap, fmt);
-	vlog("DEBUG", fmt, ap, NULL);
+	vlog(CB_LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -102,7 +128,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("FATAL", fmt, ap, strerror(saved));
+	vlog(CB_LOG_FATAL, fmt, ap, strerror(saved));
 	va_end(ap);
 	exit(1);
 }
@@ -113,7 +139,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("FATAL", fmt, ap, NULL);
+	vlog(CB_LOG_FATAL, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }

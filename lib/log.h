@@ -1,4 +1,5 @@
-/* lib/log.h — one line per event on stderr, OpenBSD log.h style.
+/* lib/log.h — one line per event on stderr (or to the handler of cluebus/log.h), OpenBSD
+ * log.h style.
  *
  * Format: "2026-11-29T03:20:31.123Z LEVEL prog: text". Callers pass unit ids and message
  * ids, never personal data or key material; strings from outside go through

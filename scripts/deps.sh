@@ -15,7 +15,8 @@ case ${1:-} in
 	PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 libssl-dev libjansson-dev libconfig-dev libmicrohttpd-dev libcmocka-dev
-libsodium-dev valgrind python3" ;;
+libsodium-dev valgrind python3
+python3-zmq python3-protobuf protobuf-compiler python3-cryptography" ;;
 --peer)
 	case ${2:-} in
 	redis) PKGS="redis-server redis-tools libhiredis-dev" ;;

@@ -27,6 +27,7 @@
 
 #include "audit.h"
 #include "casefile.h"
+#include "cluebus/version.h"
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
@@ -40,8 +41,37 @@ usage(void)
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case CASE_REF DATA_DIR [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
-	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n");
+	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
+	    "       cluebus-audit --help | --version\n");
 	return 2;
+}
+
+static int
+help(void)
+{
+	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
+	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	    "       cluebus-audit case CASE_REF DATA_DIR [--json]\n"
+	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "\n"
+	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
+	    "\n"
+	    "  verify    every entry's hash, link and signatures; exit 1 naming the first bad seq\n"
+	    "  replay    the log in order, one line per entry\n"
+	    "  case      the timeline of case CASE_REF: its messages, acks, receipts, feedback\n"
+	    "  stats     clues, messages and response times of the period [from, to)\n"
+	    "\n"
+	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
+	    "                     that the log's broker entries must verify under\n"
+	    "  --chain-only       (verify) hashes and links only, no signatures\n"
+	    "  --json             (replay, case, stats) JSON output (replay: one line per entry)\n"
+	    "  --from RFC3339     (stats) start of the period, included\n"
+	    "  --to RFC3339       (stats) end of the period, excluded\n"
+	    "  --help             print this help and exit\n"
+	    "  --version          print the version and exit\n"
+	    "\n"
+	    "Exit: 0 ok, 1 a bad entry (named), 2 usage error or unreadable data directory.\n");
+	return 0;
 }
 
 static const char *
@@ -325,6 +355,18 @@ main(int argc, char **argv)
 	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
 	int ch, as_json = 0, chain_only = 0, verify_opts, period;
 
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			return help();
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("cluebus-audit %s\n", CB_VERSION);
+			return 0;
+		}
+	}
+	if (argc >= 2 && argv[1][0] == '-') {
+		fprintf(stderr, "cluebus-audit: unknown option: %s\n", argv[1]);
+		return usage();
+	}
 	if (argc < 3)
 		return usage();
 	cmd = argv[1];

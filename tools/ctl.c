@@ -20,6 +20,7 @@
 
 #include <zmq.h>
 
+#include "cluebus/version.h"
 #include "envelope.h"
 #include "keys.h"
 #include "registry.h"
@@ -44,8 +45,44 @@ usage(void)
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry rotate UNIT --keys KEYDIR\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry revoke UNIT --reason TEXT "
 	    "[--effective RFC3339]\n"
-	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT\n");
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT\n"
+	    "       cluebus-ctl --help | --version\n");
 	return 2;
+}
+
+static int
+help(void)
+{
+	printf("usage: cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME "
+	    "--role ROLE\n"
+	    "                   [--division CODE] [--liaison TEXT] --keys KEYDIR\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry rotate UNIT --keys KEYDIR\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry revoke UNIT --reason TEXT\n"
+	    "                   [--effective RFC3339]\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT\n"
+	    "\n"
+	    "Sends a registry change, signed with the administrative key, to a running broker.\n"
+	    "\n"
+	    "  add       register a new unit with its public keys\n"
+	    "  rotate    replace a unit's public keys\n"
+	    "  revoke    revoke a unit: its key no longer signs or connects\n"
+	    "  liaison   change a unit's liaison text\n"
+	    "\n"
+	    "  -e ENDPOINT         the broker's admin endpoint (its config's admin_endpoint)\n"
+	    "  -k ADMIN_KEY        the administrator's private key file (PEM, 0600)\n"
+	    "  --name NAME         (add) the unit's name\n"
+	    "  --role ROLE         (add) the unit's role, as in the units file\n"
+	    "  --division CODE     (add) the unit's division code (e.g. 210302)\n"
+	    "  --liaison TEXT      (add, liaison) who to contact at the unit\n"
+	    "  --keys KEYDIR       (add, rotate) holds UNIT.pub and UNIT.curve.pub\n"
+	    "  --reason TEXT       (revoke) why, logged with the record\n"
+	    "  --effective RFC3339 (revoke) from when; default: when logged\n"
+	    "  --help              print this help and exit\n"
+	    "  --version           print the version and exit\n"
+	    "\n"
+	    "Prints \"accepted seq N\" or \"rejected CODE: reason\".\n"
+	    "Exit: 0 applied, 1 refused or no answer, 2 usage.\n");
+	return 0;
 }
 
 /* Reads KEYDIR/UNIT.pub and KEYDIR/UNIT.curve.pub into `rec` (buffers in `sign`, `tr`). */
@@ -187,6 +224,8 @@ main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'K' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "effective", required_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
@@ -211,6 +250,8 @@ main(int argc, char **argv)
 		case 'K': c.keys = optarg; break;
 		case 'r': c.reason = optarg; break;
 		case 'E': c.effective = optarg; break;
+		case 'h': return help();
+		case 'V': printf("cluebus-ctl %s\n", CB_VERSION); return 0;
 		default: return usage();
 		}
 	}

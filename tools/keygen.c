@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "cluebus/version.h"
 #include "keys.h"
 #include "registry.h"
 #include "transport.h"
@@ -28,8 +29,33 @@ usage(void)
 {
 	fprintf(stderr, "usage: cluebus-keygen key UNIT DIR\n"
 	    "       cluebus-keygen units UNITS_JSON KEYDIR\n"
-	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n");
+	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n"
+	    "       cluebus-keygen --help | --version\n");
 	return 2;
+}
+
+static int
+help(void)
+{
+	printf("usage: cluebus-keygen key UNIT DIR\n"
+	    "       cluebus-keygen units UNITS_JSON KEYDIR\n"
+	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n"
+	    "\n"
+	    "Creates the keys of units, the broker and the administrator, and the registry file.\n"
+	    "\n"
+	    "  key       writes DIR/UNIT.key (Ed25519 signing key, PEM, 0600; never overwritten),\n"
+	    "            DIR/UNIT.pub, DIR/UNIT.curve (CURVE transport secret, Z85, 0600) and\n"
+	    "            DIR/UNIT.curve.pub, and prints the signing key id\n"
+	    "  units     creates the missing keys of \"broker\", \"admin\" and every unit of\n"
+	    "            UNITS_JSON (units.sample.json style) in KEYDIR\n"
+	    "  registry  prints UNITS_JSON with each unit's public keys from KEYDIR and the\n"
+	    "            broker's: the registry file the broker and the agents load\n"
+	    "\n"
+	    "  --help     print this help and exit\n"
+	    "  --version  print the version and exit\n"
+	    "\n"
+	    "Exit: 0 done, 1 error, 2 usage.\n");
+	return 0;
 }
 
 static int
@@ -204,6 +230,20 @@ out:
 int
 main(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			return help();
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("cluebus-keygen %s\n", CB_VERSION);
+			return 0;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			fprintf(stderr, "cluebus-keygen: unknown option: %s\n", argv[i]);
+			return usage();
+		}
+	}
 	if (argc == 4 && strcmp(argv[1], "key") == 0)
 		return keygen_key(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "units") == 0)

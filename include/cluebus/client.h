@@ -66,6 +66,25 @@ typedef struct cb_client_options {
 					 * to its receiving client (e.g. its agent) */
 } cb_client_options_t;
 
+/* The client options of an agent config file (the file cluebus-agent reads: unit, key,
+ * transport_key, broker, state_dir, registry, resend_ms, heartbeat_ms, window,
+ * resign_after_ms; its spool is required but not used here), so that a program embedding
+ * the library is configured like the unit's agent. Opaque; made by cb_client_config_load(),
+ * released by cb_client_config_free(). */
+typedef struct cb_client_config cb_client_config_t;
+
+/* Reads and checks the agent config file at `path` (relative paths in it are resolved
+ * against its directory). Returns 0 with *out (owned by the caller), CB_ECONFIG with
+ * `errbuf` (may be NULL) set to "path:line: reason", CB_EINVAL or CB_ENOMEM. */
+CB_EXPORT int	cb_client_config_load(const char *path, cb_client_config_t **out, char *errbuf,
+    size_t errlen) __attribute__((warn_unused_result));
+/* The client options the file gives; publish_only is 0 and broker_public NULL. The result
+ * and the strings it points to are owned by `cfg` and valid until cb_client_config_free();
+ * copy the struct to change a field. Cannot fail. */
+CB_EXPORT const cb_client_options_t *cb_client_config_options(const cb_client_config_t *cfg);
+/* Releases `cfg`. Accepts NULL. */
+CB_EXPORT void	cb_client_config_free(cb_client_config_t *cfg);
+
 typedef enum cb_event_type {
 	CB_EVENT_ACCEPTED = 1,	/* the broker logged a publish */
 	CB_EVENT_REJECTED,	/* the broker refused a publish for good */
@@ -101,26 +120,27 @@ typedef struct cb_event {
  * 0, CB_EINVAL, CB_EKEY / CB_EPERM (key file), CB_ESTORE, CB_ECORRUPT (STATE/watermark is
  * not whole: refused rather than read as 0, which would surface every message again),
  * CB_EIO or CB_ENOMEM. */
-int	cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
+CB_EXPORT int	cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
     __attribute__((warn_unused_result));
 /* Closes the client. Stored publishes and unacknowledged messages are kept for the next
  * open; events released but not flushed are not flushed (they surface again). Accepts
  * NULL. */
-void	cb_client_close(cb_client_t *c);
+CB_EXPORT void	cb_client_close(cb_client_t *c);
 
 /* Validates `json` (SPEC §5), signs it and stores it durably. `tag` (at most 255 bytes,
  * copied) comes back with its outcome event. Writes the message id to `message_id` (may be
  * NULL). Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field; CB_ESTORE;
  * CB_ENOMEM. */
-int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
-    char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err) __attribute__((warn_unused_result));
+CB_EXPORT int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len,
+    const char *tag, char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
+    __attribute__((warn_unused_result));
 
 /* Runs the client's I/O for at most `timeout_ms` (0: only what is ready now) and yields
  * the oldest event not yet done or released. The same event is returned again until
  * cb_client_done() or cb_client_release() is called on it. *ev is owned by the client and
  * valid until cb_client_done(), cb_client_release() or cb_client_close(). Returns 0 with
  * *ev, CB_ETIMEOUT when there is none, or CB_ESTORE / CB_EIO. */
-int	cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
+CB_EXPORT int	cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
     __attribute__((warn_unused_result));
 
 /* Marks the current event handled, durably: an ACCEPTED/REJECTED publish is forgotten; a
@@ -128,7 +148,7 @@ int	cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
  * Every event released before it is flushed in the same commit (as by cb_client_flush).
  * Call it only after the application stored what it needs, durably. Returns 0, CB_EINVAL
  * (not the current event) or CB_ESTORE (nothing changed: call again). */
-int	cb_client_done(cb_client_t *c, const cb_event_t *ev)
+CB_EXPORT int	cb_client_done(cb_client_t *c, const cb_event_t *ev)
     __attribute__((warn_unused_result));
 
 /* Marks the current event handled in memory only and moves on: the next cb_client_next()
@@ -139,7 +159,7 @@ int	cb_client_done(cb_client_t *c, const cb_event_t *ev)
  * as a duplicate). Call it once the application has what it needs from *ev (it may still
  * be making that durable). Returns 0, CB_EINVAL (not the current event; nothing changed)
  * or CB_ENOMEM (nothing changed). */
-int	cb_client_release(cb_client_t *c, const cb_event_t *ev)
+CB_EXPORT int	cb_client_release(cb_client_t *c, const cb_event_t *ev)
     __attribute__((warn_unused_result));
 
 /* Marks every released event done, durably, in one store transaction: the MESSAGE
@@ -149,17 +169,18 @@ int	cb_client_release(cb_client_t *c, const cb_event_t *ev)
  * is durable: after it returns 0 they are never surfaced again. Returns 0 (also when
  * nothing was released) or CB_ESTORE (nothing changed: the events stay released; call
  * again, or close to have them surface again). */
-int	cb_client_flush(cb_client_t *c) __attribute__((warn_unused_result));
+CB_EXPORT int	cb_client_flush(cb_client_t *c) __attribute__((warn_unused_result));
 
 /* Calls fn(tag) for every stored publish not yet done, in publish order (used to reconcile
  * an application's own state after a crash). Returns 0 or CB_ESTORE. */
-int	cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char *tag), void *arg);
+CB_EXPORT int	cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char *tag),
+    void *arg);
 
 /* The highest log sequence number of a MESSAGE done durably (0: none yet): every message
  * at or below it is never surfaced again. Cannot fail. */
-uint64_t cb_client_watermark(const cb_client_t *c);
+CB_EXPORT uint64_t cb_client_watermark(const cb_client_t *c);
 
 /* Whether the broker has welcomed this client on the current connection. */
-int	cb_client_connected(const cb_client_t *c);
+CB_EXPORT int	cb_client_connected(const cb_client_t *c);
 
 #endif

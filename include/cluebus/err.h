@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "cluebus/export.h"
+
 #define CB_OK		 0
 #define CB_EINVAL	-30001	/* bad argument from the caller */
 #define CB_ENOMEM	-30002	/* allocation failed */
@@ -26,7 +28,7 @@
 #define CB_EEXIST	-30016	/* record already present */
 
 /* Returns a static, human-readable text for a CB_E* code. Cannot fail. */
-const char *cb_strerror(int code);
+CB_EXPORT const char *cb_strerror(int code);
 
 /* Where and why outside input was refused: `field` is a JSON-path-like name
  * ("clue.persons[2].age"), `reason` says what is wrong, `line` the line of the file the input
@@ -41,15 +43,15 @@ typedef struct cb_error {
 
 /* Fills `err` (which may be NULL) with printf-style reason and a field name, and line 0.
  * Cannot fail. */
-void cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
+CB_EXPORT void cb_error_set(cb_error_t *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* cb_error_set(err, field, fmt, ...), then returns `code`, so that a refusal is one statement:
  * `return cb_fail(err, "clue.category", CB_EMALFORMED, "unknown category");`. The arguments
  * may point into `err` itself. Cannot fail. */
-int	cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
+CB_EXPORT int cb_fail(cb_error_t *err, const char *field, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* cb_fail for input read from a file: also records its `line`. Cannot fail. */
-int	cb_fail_at(cb_error_t *err, const char *field, int line, int code, const char *fmt, ...)
+CB_EXPORT int cb_fail_at(cb_error_t *err, const char *field, int line, int code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 #endif
