@@ -56,9 +56,13 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	 * validated when it was accepted, so it is decoded, not checked again. */
 	if (unpack_bounded(&cluebus__message__descriptor, e->envelope->signed_.data,
 	    e->envelope->signed_.len, &pm) == 0) {
-		if (workflow_context(pc->b, (Cluebus__Message *)pm, &ctx) != 0)
-			log_warnx("delivery %llu: context unavailable", (unsigned long long)seq);
+		rc = workflow_context(pc->b, (Cluebus__Message *)pm, &ctx);
 		protobuf_c_message_free_unpacked(pm, NULL);
+		if (rc == CB_ECORRUPT)
+			fatalx("delivery %llu: the workflow state it refers to is corrupt; refusing "
+			    "to continue", (unsigned long long)seq);
+		if (rc != 0)
+			log_warnx("delivery %llu: context unavailable", (unsigned long long)seq);
 	}
 	d.context = ctx;
 	d.seq = seq;

@@ -55,7 +55,7 @@ genesis_append(struct broker *b, Cluebus__Registry *rec)
 	m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
 	m.body_case = CLUEBUS__MESSAGE__BODY_REGISTRY;
 	m.registry = rec;
-	if ((rc = pipeline_append_own(b, &m, NULL, 0, 1)) != 0)
+	if ((rc = round_append_own(b, &m, NULL, 0, 1)) != 0)
 		return rc;
 	if ((rc = registry_apply(b->reg, rec, broker_clock_ms(), &err)) != 0)
 		log_warnx("registry: %s: %s", err.field, err.reason);

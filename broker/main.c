@@ -35,25 +35,6 @@ usage(void)
 	exit(2);
 }
 
-static int
-broker_units_init(struct broker *b)
-{
-	size_t n = registry_count(b->reg);
-
-	/* Room for every unit the registry may ever hold: sessions point into the array. */
-	if ((b->units = calloc(REGISTRY_MAX_UNITS, sizeof(*b->units))) == NULL)
-		return CB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const reg_unit_t *u = registry_at(b->reg, i);
-
-		if (strcmp(u->id, REGISTRY_BROKER_UNIT) == 0 ||
-		    strcmp(u->id, REGISTRY_ADMIN_UNIT) == 0)
-			continue;
-		snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
-	}
-	return 0;
-}
-
 static void
 broker_run(struct broker *b)
 {
@@ -67,6 +48,7 @@ broker_run(struct broker *b)
 
 	while (!stop_requested) {
 		int64_t now;
+		int rc;
 
 		if (zmq_poll(items, b->admin != NULL ? 3 : 2, b->acks_since_ms != 0 ?
 		    ACK_LINGER_MS : 50) < 0 && errno != EINTR)
@@ -74,22 +56,22 @@ broker_run(struct broker *b)
 		zap_handle(b);
 		admin_handle(b);
 		frontend_drain(b, b->cfg.batch_max);
-		if (pipeline_should_commit(b))
-			pipeline_commit(b);
+		if (round_due(b))
+			frontend_commit(b);
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
-			frontend_expire(b, now);
-			if (workflow_tick(b) != 0)
-				b->round_failed = 1;
-			pipeline_commit(b);
+			units_expire(b, now);
+			if ((rc = workflow_tick(b)) != 0)
+				round_store_error(b, rc);
+			frontend_commit(b);
 			if (++ticks % 10 == 0)
 				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
 		}
 	}
 	if (b->acks_since_ms != 0)
-		pipeline_commit(b);	/* the acks still waiting */
+		frontend_commit(b);	/* the acks still waiting */
 }
 
 int
@@ -170,7 +152,7 @@ main(int argc, char **argv)
 		if (route_check(b.cfg.route, b.reg, &err) != 0)
 			fatalx("%s: %s: %s", config, err.field, err.reason);
 	}
-	if (broker_units_init(&b) != 0)
+	if (units_init(&b) != 0)
 		fatalx("out of memory");
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
@@ -197,7 +179,7 @@ main(int argc, char **argv)
 	registry_free(b.reg);
 	key_free(b.key);
 	OPENSSL_cleanse(&b.tkey, sizeof(b.tkey));
-	free(b.units);
+	units_free(&b);
 	free(b.pending);
 	config_broker_free(&b.cfg);
 	return 0;

@@ -3,10 +3,11 @@
  *
  * The broker here is the real one (the objects of broker/ but main.o) around a real LMDB store in a
  * temporary directory, without sockets: a run hands a decoded Publish (or an Ack) to
- * pipeline_publish / pipeline_ack and commits the round with pipeline_commit, which is what
- * broker/main.c's loop does for every frame. Replies are caught by wrapping wire_send
- * (-Wl,--wrap=wire_send) and fatalx (the broker exits on a corrupt store: an allocation
- * failure must never lead there). After every run:
+ * pipeline_publish / round_ack and commits the round with round_commit, which is what
+ * broker/main.c's loop does for every frame. The round hands its replies to the send
+ * function given to round_commit, which records them here; fatalx is caught by wrapping it
+ * (-Wl,--wrap=fatalx: the broker exits on a corrupt store, and an allocation failure must
+ * never lead there). After every run:
  *   - the round is closed (no open transaction, no pending reply, no failed flag);
  *   - either the message was committed (one more entry, its Accepted reply, its counter)
  *     or nothing was (same head and hash, same counters, and the reply, if any, is the
@@ -32,20 +33,19 @@
 #include "util.h"
 #include "wire.h"
 
-int	__wrap_wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f);
 void	__wrap_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* The replies of one run, as the wrapped wire_send saw them. */
+/* The replies of one run, as round_commit handed them to reply_record. */
 static struct {
 	unsigned	 n;
 	int		 frame_case, code, duplicate;
 	uint64_t	 seq;
 } reply;
 
-int
-__wrap_wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
+static void
+reply_record(void *arg, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *f)
 {
-	(void)sock;
+	(void)arg;
 	(void)rid;
 	(void)ridlen;
 	reply.n++;
@@ -54,7 +54,6 @@ __wrap_wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Fram
 	reply.seq = f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ? f->accepted->seq : 0;
 	reply.duplicate = f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ?
 	    f->accepted->duplicate : 0;
-	return 0;
 }
 
 /* Where __wrap_fatalx returns to, while a run is under way. */
@@ -135,7 +134,6 @@ static void
 broker_up(struct broker *b)
 {
 	char errbuf[512];
-	size_t n;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
@@ -146,16 +144,8 @@ broker_up(struct broker *b)
 	if ((rc = store_open(b->cfg.data_dir, 0, b->cfg.map_size, &b->store)) != 0 ||
 	    (rc = genesis_sync(b)) != 0)
 		fault_die("broker start: %s", cb_strerror(rc));
-	if ((b->units = calloc(REGISTRY_MAX_UNITS, sizeof(*b->units))) == NULL)
+	if (units_init(b) != 0)
 		fault_die("out of memory");
-	n = registry_count(b->reg);
-	for (size_t i = 0; i < n; i++) {
-		const reg_unit_t *u = registry_at(b->reg, i);
-
-		if (strcmp(u->id, REGISTRY_BROKER_UNIT) != 0 &&
-		    strcmp(u->id, REGISTRY_ADMIN_UNIT) != 0)
-			snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
-	}
 }
 
 static void
@@ -163,7 +153,7 @@ broker_down(struct broker *b)
 {
 	store_close(b->store);
 	registry_free(b->reg);
-	free(b->units);
+	units_free(b);
 	free(b->pending);
 	config_broker_free(&b->cfg);
 	memset(b, 0, sizeof(*b));
@@ -252,16 +242,16 @@ bop_setup(void *arg)
 		make_publish(c);
 		c->known = store_msgid_get(c->b.store, c->id, &seq) == 0;
 	} else {
-		struct unitq *uq = frontend_unit(&c->b, "psb");
+		struct unitq *uq = units_find(&c->b, "psb");
 
 		/* A new clue for psb, committed unfaulted, so that there is something to
 		 * acknowledge in every run. */
 		c->doc = "examples/json/clue-medical.json";
 		c->sender = "health";
 		make_publish(c);
-		pipeline_publish(&c->b, frontend_unit(&c->b, c->sender), (const uint8_t *)"rid",
+		pipeline_publish(&c->b, units_find(&c->b, c->sender), (const uint8_t *)"rid",
 		    3, c->frame, NULL, c->raw, c->rawlen);
-		pipeline_commit(&c->b);
+		round_commit(&c->b, reply_record, NULL);
 		c->head = store_head_seq(c->b.store);
 		memcpy(c->hash, store_head_hash(c->b.store), CHAIN_HASH_LEN);
 		c->count = c->b.count;
@@ -313,11 +303,11 @@ bop_run(void *arg)
 	}
 	fatal_armed = 1;
 	if (c->op == BOP_PUBLISH)
-		pipeline_publish(&c->b, frontend_unit(&c->b, c->sender), (const uint8_t *)"rid",
+		pipeline_publish(&c->b, units_find(&c->b, c->sender), (const uint8_t *)"rid",
 		    3, c->frame, NULL, c->raw, c->rawlen);
 	else
-		pipeline_ack(&c->b, frontend_unit(&c->b, "psb"), c->head);
-	pipeline_commit(&c->b);
+		round_ack(&c->b, units_find(&c->b, "psb"), c->head);
+	round_commit(&c->b, reply_record, NULL);
 	fatal_armed = 0;
 	return bop_outcome(c);
 }
@@ -392,7 +382,7 @@ bop_check(void *arg, int rc, int hit)
 	return why;
 ack:
 	if (why == NULL && c->op == BOP_ACK) {
-		struct unitq *uq = frontend_unit(b, "psb");
+		struct unitq *uq = units_find(b, "psb");
 
 		if (store_backlog_depth(b->store, "psb", &depth) != 0)
 			why = "backlog unreadable";
