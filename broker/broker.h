@@ -170,9 +170,11 @@ void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, siz
 /* workflow.c: see workflow.h */
 
 /* genesis.c */
-/* Rebuilds b->reg from the log, then appends what the registry file adds or changes (one
- * transaction, committed here). Returns 0 or an error (startup must stop). */
-int	genesis_sync(struct broker *b);
+/* Rebuilds b->reg from the log (none when b->store is NULL: no log yet), then appends what
+ * the registry file adds or changes (one transaction, committed here). With `dry_run`
+ * (--check) the changes are applied in memory only and nothing is written. Returns 0 or
+ * an error (startup must stop). */
+int	genesis_sync(struct broker *b, int dry_run);
 
 /* round.c */
 /* Sends one reply; `arg` is what the caller of round_commit gave. Borrows `reply`. */

@@ -626,7 +626,8 @@ context_fill(struct broker *b, Cluebus__Context *ctx, const uint8_t *rid)
 		rc = CB_ENOMEM;
 	else if (ref->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		rc = context_fill_clue(ctx, ref);
-	else if (ref->refers_to.len == MESSAGE_ID_LEN && workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
+	else if (ref->refers_to.len == MESSAGE_ID_LEN &&
+	    workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
 	    clue->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		rc = context_fill_clue(ctx, clue);
 	if (clue != NULL)

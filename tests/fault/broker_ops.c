@@ -142,7 +142,7 @@ broker_up(struct broker *b)
 	b->key = broker_key;
 	b->tkey = broker_tkey;
 	if ((rc = store_open(b->cfg.data_dir, 0, b->cfg.map_size, &b->store)) != 0 ||
-	    (rc = genesis_sync(b)) != 0)
+	    (rc = genesis_sync(b, 0)) != 0)
 		fault_die("broker start: %s", cb_strerror(rc));
 	if (units_init(b) != 0)
 		fault_die("out of memory");
