@@ -90,9 +90,11 @@ struct verdict {
 	char		 reason[sizeof(cb_error_t) + 4];
 };
 
+#define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
+
 struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
-	uint64_t	 rejected_by_code[16];
+	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
 };
 
@@ -125,14 +127,19 @@ struct broker {
 					 * `count` only when the round commits */
 };
 
-/* main.c -> admin.c */
+/* admin.c */
+/* Binds the admin endpoint when the config names one (after frontend_open: it shares the
+ * ZeroMQ context). Returns 0 or CB_EIO. admin_close accepts a broker without one. */
 int	admin_open(struct broker *b);
 void	admin_close(struct broker *b);
 /* Handles waiting administrative requests (each committed on its own). Call between rounds. */
 void	admin_handle(struct broker *b);
 
 /* frontend.c */
+/* Makes the ZeroMQ context, the ZAP handler and the agents' CURVE socket, bound to
+ * cfg.endpoint. Returns 0, CB_ENOMEM or CB_EIO. */
 int	frontend_open(struct broker *b);
+/* Closes what frontend_open made, also when it stopped halfway. Cannot fail. */
 void	frontend_close(struct broker *b);
 /* Receives and handles up to `max` frames without blocking. Returns frames handled. */
 size_t	frontend_drain(struct broker *b, size_t max);

@@ -1,4 +1,4 @@
-/* broker/frontend.c — the broker's ROUTER socket: frames in, sessions, replies out.
+/* broker/frontend.c — the broker's ROUTER socket: frames in, hello, the round's replies out.
  *
  * Every frame is hostile until proven otherwise: sizes are bounded by ZMQ_MAXMSGSIZE and by
  * wire_decode, extra message parts are drained and refused, and a unit is bound to a

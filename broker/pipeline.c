@@ -136,10 +136,10 @@ static int
 publish_verify(struct publish *p)
 {
 	const struct verify_job *pre = p->pre;
-	int rc = pre != NULL && pre->env == p->env && pre->key == p->key ? pre->rc :
-	    envelope_verify(p->env, p->key);
 
-	if (rc != 0)
+	/* A check done in advance counts only if made with the key that is the sender's now. */
+	if (pre != NULL && pre->env == p->env && pre->key == p->key ? pre->rc != 0 :
+	    envelope_verify(p->env, p->key) != 0)
 		return reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE,
 		    "signature does not verify over the carried bytes");
 	return 0;
@@ -223,13 +223,16 @@ publish_check_time(struct publish *p)
 	return 0;
 }
 
+/* The routing table names the recipients of the message's kind and category. */
 static int
 publish_route(struct publish *p)
 {
-	if (route_message(p->b->cfg.route, p->b->reg, p->m, &p->res) != 0)
-		return reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-		    "cannot route this kind");
-	return 0;
+	struct broker *b = p->b;
+
+	if (route_message(b->cfg.route, b->reg, p->m, &p->res) == 0)
+		return 0;
+	return reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+	    "cannot route this kind");
 }
 
 /* The referral state allows the message; it may add recipients. */

@@ -29,55 +29,69 @@ reply_bytes(ProtobufCBinaryData *d, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A new Accepted or Rejected frame (`frame_case`) with its new, initialized body. NULL
+ * when out of memory. */
+static Cluebus__Frame *
+reply_frame(Cluebus__Frame__FrameCase frame_case)
+{
+	const ProtobufCMessageDescriptor *desc = frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ?
+	    &cluebus__accepted__descriptor : &cluebus__rejected__descriptor;
+	Cluebus__Frame *f = calloc(1, sizeof(*f));
+	void *body;
+
+	if (f == NULL || (body = calloc(1, desc->sizeof_message)) == NULL) {
+		free(f);
+		return NULL;
+	}
+	cluebus__frame__init(f);
+	protobuf_c_message_init(desc, body);
+	f->frame_case = frame_case;
+	if (frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED)
+		f->accepted = body;
+	else
+		f->rejected = body;
+	return f;
+}
+
+/* `f`, whose fields were set when `rc` is 0; otherwise f is freed and the result is NULL. */
+static Cluebus__Frame *
+reply_finish(Cluebus__Frame *f, int rc)
+{
+	if (rc == 0)
+		return f;
+	cluebus__frame__free_unpacked(f, NULL);
+	return NULL;
+}
+
 Cluebus__Frame *
 reply_rejected(const uint8_t *msgid, size_t idlen, int code, const char *reason)
 {
-	Cluebus__Frame *f;
-	Cluebus__Rejected *r;
+	Cluebus__Frame *f = reply_frame(CLUEBUS__FRAME__FRAME_REJECTED);
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (f == NULL)
 		return NULL;
-	cluebus__frame__init(f);
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		goto fail;
-	cluebus__rejected__init(r);
-	f->frame_case = CLUEBUS__FRAME__FRAME_REJECTED;
-	f->rejected = r;
-	r->code = code;
-	if ((r->reason = strdup(reason)) == NULL ||
-	    reply_bytes(&r->message_id, msgid, idlen) != 0)
-		goto fail;
-	return f;
-fail:
-	cluebus__frame__free_unpacked(f, NULL);
-	return NULL;
+	f->rejected->code = code;
+	if ((f->rejected->reason = strdup(reason)) == NULL)
+		return reply_finish(f, CB_ENOMEM);
+	return reply_finish(f, reply_bytes(&f->rejected->message_id, msgid, idlen));
 }
 
 Cluebus__Frame *
 reply_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash, int duplicate,
     int64_t time_ms)
 {
-	Cluebus__Frame *f;
+	Cluebus__Frame *f = reply_frame(CLUEBUS__FRAME__FRAME_ACCEPTED);
 	Cluebus__Accepted *a;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (f == NULL)
 		return NULL;
-	cluebus__frame__init(f);
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		goto fail;
-	cluebus__accepted__init(a);
-	f->frame_case = CLUEBUS__FRAME__FRAME_ACCEPTED;
-	f->accepted = a;
+	a = f->accepted;
 	a->seq = seq;
 	a->duplicate = duplicate;
 	a->time_ms = time_ms;
-	if (reply_bytes(&a->message_id, msgid, MESSAGE_ID_LEN) != 0 ||
-	    reply_bytes(&a->entry_hash, hash, CHAIN_HASH_LEN) != 0)
-		goto fail;
-	return f;
-fail:
-	cluebus__frame__free_unpacked(f, NULL);
-	return NULL;
+	if (reply_bytes(&a->message_id, msgid, MESSAGE_ID_LEN) != 0)
+		return reply_finish(f, CB_ENOMEM);
+	return reply_finish(f, reply_bytes(&a->entry_hash, hash, CHAIN_HASH_LEN));
 }
 
 void
