@@ -8,13 +8,15 @@
  *   frontend.c  the ROUTER socket: frames in, hello, the round's replies out
  *   zap.c       the ZAP handler: which transport keys may connect at all
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
- *   pipeline.c  a publish: authenticate, verify, dedup, check, route, append
+ *   pipeline.c  a publish: authenticate, verify, open, dedup, route, check, append
  *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
  *   round.c     the commit round: its transaction, deferred replies, acks, commit
  *   units.c     the table of registered units and their authenticated sessions
  *   reply.c     Accepted and Rejected frames, and sending one on a socket
  *   clock.c     the broker's time (with a test offset in test builds)
+ *   broker.h    this file: the state every role shares, and the roles' interfaces
+ *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
  * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all.

@@ -6,7 +6,8 @@
  * that makes no progress for redeliver_ms gets its window again from the oldest unacked
  * item (the agent drops duplicates), at most RESENDS_MAX times in a row: a connection that
  * heartbeats but never reads would otherwise queue a window in ZeroMQ every redeliver_ms,
- * without bound. An ack or a new hello starts the count again. A unit silent for peer_timeout_ms goes offline. */
+ * without bound. An ack or a new hello starts the count again. A unit silent for
+ * peer_timeout_ms goes offline. */
 #include <stdlib.h>
 #include <string.h>
 
