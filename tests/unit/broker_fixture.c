@@ -173,6 +173,31 @@ fixture_start(struct fixture *fx)
 	return rc;
 }
 
+int
+fixture_setup(void **state)
+{
+	struct fixture *fx = malloc(sizeof(*fx));
+	const void *row = *state;
+
+	if (fx == NULL)
+		return -1;
+	if (fixture_start(fx) != 0) {
+		free(fx);
+		return -1;
+	}
+	fx->row = row;
+	*state = fx;
+	return 0;
+}
+
+int
+fixture_teardown(void **state)
+{
+	fixture_stop(*state);
+	free(*state);
+	return 0;
+}
+
 /* Removes the files of `dir` (not its subdirectories), then `dir`. */
 static void
 fixture_rmdir(const char *dir)
@@ -295,6 +320,21 @@ fixture_publish(struct fixture *fx, const char *peer, const struct fixture_frame
 
 	pipeline_publish(&fx->b, uq, (const uint8_t *)"rid", 3, fr->f, NULL, fr->raw,
 	    fr->rawlen);
+}
+
+int
+fixture_send(struct fixture *fx, const char *doc, const char *sender, const char *peer,
+    const char *idhex, int64_t created_ms, int forge)
+{
+	struct fixture_frame fr;
+	int rc;
+
+	if ((rc = fixture_frame(fx, doc, sender, idhex, created_ms, forge, &fr)) != 0)
+		return rc;
+	fixture_publish(fx, peer, &fr);
+	fixture_commit(fx);
+	fixture_frame_free(&fr);
+	return 0;
 }
 
 static void

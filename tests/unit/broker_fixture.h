@@ -37,6 +37,7 @@ struct fixture {
 	transport_keypair_t broker_tkey;
 	struct fixture_reply reply[FIXTURE_REPLIES_MAX];
 	size_t		 nreplies;	/* of the last fixture_commit */
+	const void	*row;		/* a table-driven test's row (fixture_setup) */
 };
 
 /* A signed Publish, packed (`raw`) and decoded (`f`), as the frontend receives one. */
@@ -63,6 +64,11 @@ int	fixture_start(struct fixture *fx);
 /* fixture_down, fixture_free, and the directory removed. Cannot fail. */
 void	fixture_stop(struct fixture *fx);
 
+/* cmocka's setup and teardown around fixture_start and fixture_stop: *state becomes a new
+ * started fixture whose `row` is what *state held (a test table's row, or NULL). */
+int	fixture_setup(void **state);
+int	fixture_teardown(void **state);
+
 /* The key the fixture made for `unit`, or NULL. Borrowed from `fx`. */
 const cb_key_t *fixture_key(const struct fixture *fx, const char *unit);
 
@@ -77,6 +83,10 @@ void	fixture_frame_free(struct fixture_frame *fr);
 /* Hands `fr` to pipeline_publish as received on a session of `peer` (NULL: a connection
  * that never said hello). */
 void	fixture_publish(struct fixture *fx, const char *peer, const struct fixture_frame *fr);
+/* fixture_frame, fixture_publish and fixture_commit in one: returns 0, or fixture_frame's
+ * error (nothing published). */
+int	fixture_send(struct fixture *fx, const char *doc, const char *sender, const char *peer,
+    const char *idhex, int64_t created_ms, int forge);
 /* Commits the round; its replies are recorded in fx->reply (the first
  * FIXTURE_REPLIES_MAX; fx->nreplies counts them all). */
 void	fixture_commit(struct fixture *fx);

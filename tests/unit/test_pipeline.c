@@ -17,36 +17,33 @@
 #define CLUE		"examples/json/clue-medical.json"	/* health -> psb, ato, ... */
 #define CLUE_ID		"3f2a9c1e7b4d4e0f8a6b2c5d1e9f0a7b"
 
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL || fixture_start(fx) != 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture_stop(*state);
-	free(*state);
-	return 0;
-}
-
 /* Publishes the example `doc` from `sender` on a session of `peer` and commits the round. */
 static void
 publish(struct fixture *fx, const char *doc, const char *sender, const char *peer,
     const char *idhex, int64_t created_ms, int forge)
 {
+	assert_int_equal(fixture_send(fx, doc, sender, peer, idhex, created_ms, forge), 0);
+}
+
+/* health's clue with CLUE_ID, handed to the pipeline; the round is not committed. */
+static void
+clue_published(struct fixture *fx)
+{
 	struct fixture_frame fr;
 
-	assert_int_equal(fixture_frame(fx, doc, sender, idhex, created_ms, forge, &fr), 0);
-	fixture_publish(fx, peer, &fr);
-	fixture_commit(fx);
+	assert_int_equal(fixture_frame(fx, CLUE, "health", CLUE_ID, 0, 0, &fr), 0);
+	fixture_publish(fx, "health", &fr);
 	fixture_frame_free(&fr);
+}
+
+/* health's clue with CLUE_ID, published and committed: returns the log's head then. */
+static uint64_t
+clue_logged(struct fixture *fx)
+{
+	publish(fx, CLUE, "health", "health", CLUE_ID, 0, 0);
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_ACCEPTED);
+	return store_head_seq(fx->b.store);
 }
 
 static int
@@ -88,11 +85,8 @@ test_a_new_clue_is_logged_and_accepted_with_its_seq_only_after_the_round_commits
 {
 	struct fixture *fx = *state;
 	uint64_t head = store_head_seq(fx->b.store), depth;
-	struct fixture_frame fr;
 
-	assert_int_equal(fixture_frame(fx, CLUE, "health", CLUE_ID, 0, 0, &fr), 0);
-	fixture_publish(fx, "health", &fr);
-	fixture_frame_free(&fr);
+	clue_published(fx);
 	assert_int_equal(fx->b.npending, 1);
 	assert_true(round_due(&fx->b));
 	assert_int_equal(fx->b.count.accepted, 0);
@@ -117,10 +111,8 @@ static void
 test_a_clue_resent_by_its_sender_gets_its_original_seq_as_a_duplicate(void **state)
 {
 	struct fixture *fx = *state;
-	uint64_t head;
+	uint64_t head = clue_logged(fx);
 
-	publish(fx, CLUE, "health", "health", CLUE_ID, 0, 0);
-	head = store_head_seq(fx->b.store);
 	publish(fx, CLUE, "health", "health", CLUE_ID, 0, 0);
 	assert_int_equal(fx->nreplies, 1);
 	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_ACCEPTED);
@@ -135,10 +127,8 @@ static void
 test_a_message_id_already_used_by_another_unit_is_rejected_as_an_id_conflict(void **state)
 {
 	struct fixture *fx = *state;
-	uint64_t head;
+	uint64_t head = clue_logged(fx);
 
-	publish(fx, CLUE, "health", "health", CLUE_ID, 0, 0);
-	head = store_head_seq(fx->b.store);
 	fx->b.count.accepted = 0;
 	publish(fx, "examples/json/clue-school.json", "education", "education", CLUE_ID, 0, 0);
 	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT);
@@ -156,36 +146,35 @@ test_a_publish_before_hello_is_rejected_and_not_logged(void **state)
 	assert_int_equal(fx->b.count.rejected, 1);
 }
 
-static void
-test_a_sender_other_than_the_session_unit_is_rejected_as_a_mismatch_and_logged(
-    void **state)
-{
-	struct fixture *fx = *state;
-	uint64_t head = store_head_seq(fx->b.store);
-
-	publish(fx, CLUE, "health", "psb", NULL, 0, 0);
-	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH);
-}
-
-static void
-test_a_forged_signature_is_rejected_as_bad_signature_and_logged(void **state)
-{
-	struct fixture *fx = *state;
-	uint64_t head = store_head_seq(fx->b.store);
-
-	publish(fx, CLUE, "health", "health", NULL, 0, 1);
-	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE);
-}
+/* Refusals of a new clue from health's own agent, or a frame on another unit's session:
+ * each is answered with its code, counted, and summarized in the log. */
+static const struct refusal {
+	const char	*name;
+	const char	*peer;		/* the session it arrives on */
+	int		 skews;		/* created this many clock_skew_ms from now */
+	int		 forge;
+	int		 code;
+} refusals[] = {
+	{ "A sender other than the session's unit is rejected as a mismatch and logged",
+	    "psb", 0, 0, CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH },
+	{ "A forged signature is rejected as a bad signature and logged",
+	    "health", 0, 1, CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE },
+	{ "A message created too far in the past is rejected as a replay and logged",
+	    "health", -2, 0, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW },
+	{ "A message created too far in the future is rejected for clock skew and logged",
+	    "health", 2, 0, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW },
+};
 
 static void
-test_a_message_created_outside_the_clock_skew_is_rejected_as_a_replay(void **state)
+test_refusal(void **state)
 {
 	struct fixture *fx = *state;
+	const struct refusal *r = fx->row;
 	uint64_t head = store_head_seq(fx->b.store);
-	int64_t old = clock_now_ms() - 2 * fx->b.cfg.clock_skew_ms;
+	int64_t created = clock_now_ms() + r->skews * fx->b.cfg.clock_skew_ms;
 
-	publish(fx, CLUE, "health", "health", NULL, old, 0);
-	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW);
+	publish(fx, CLUE, "health", r->peer, NULL, created, r->forge);
+	assert_rejected_and_logged(fx, head, r->code);
 }
 
 static void
@@ -193,11 +182,8 @@ test_a_round_that_failed_answers_retry_and_logs_nothing(void **state)
 {
 	struct fixture *fx = *state;
 	uint64_t head = store_head_seq(fx->b.store), depth;
-	struct fixture_frame fr;
 
-	assert_int_equal(fixture_frame(fx, CLUE, "health", CLUE_ID, 0, 0, &fr), 0);
-	fixture_publish(fx, "health", &fr);
-	fixture_frame_free(&fr);
+	clue_published(fx);
 	round_store_error(&fx->b, CB_ESTORE);	/* a later write of the round failed */
 	fixture_commit(fx);
 	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE);
@@ -214,10 +200,8 @@ test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog(void **stat
 {
 	struct fixture *fx = *state;
 	struct unitq *psb = units_find(&fx->b, "psb");
-	uint64_t head, depth;
+	uint64_t head = clue_logged(fx), depth;
 
-	publish(fx, CLUE, "health", "health", CLUE_ID, 0, 0);
-	head = store_head_seq(fx->b.store);
 	psb->online = 1;
 	psb->sent_upto = head;	/* delivered in this session */
 	psb->inflight = 1;
@@ -235,33 +219,39 @@ test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog(void **stat
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_a_new_clue_is_logged_and_accepted_with_its_seq_only_after_the_round_commits,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_clue_resent_by_its_sender_gets_its_original_seq_as_a_duplicate,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_message_id_already_used_by_another_unit_is_rejected_as_an_id_conflict,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_publish_before_hello_is_rejected_and_not_logged, setup, teardown),
+		    test_a_publish_before_hello_is_rejected_and_not_logged, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_sender_other_than_the_session_unit_is_rejected_as_a_mismatch_and_logged,
-		    setup, teardown),
+		    test_a_round_that_failed_answers_retry_and_logs_nothing, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_forged_signature_is_rejected_as_bad_signature_and_logged, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_a_message_created_outside_the_clock_skew_is_rejected_as_a_replay, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_a_round_that_failed_answers_retry_and_logs_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog, setup,
-		    teardown),
+		    test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog,
+		    fixture_setup, fixture_teardown),
 	};
+	enum { N = sizeof(refusals) / sizeof(refusals[0]) };
+	struct CMUnitTest table[N];
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	for (size_t i = 0; i < N; i++) {
+		memset(&table[i], 0, sizeof(table[i]));
+		table[i].name = refusals[i].name;
+		table[i].test_func = test_refusal;
+		table[i].setup_func = fixture_setup;
+		table[i].teardown_func = fixture_teardown;
+		table[i].initial_state = (void *)&refusals[i];
+	}
+	failed = cmocka_run_group_tests_name("pipeline", fixed, NULL, NULL);
+	failed += _cmocka_run_group_tests("pipeline refusals", table, N, NULL, NULL);
+	return failed;
 }

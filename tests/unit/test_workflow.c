@@ -61,34 +61,11 @@ __wrap_fatalx(const char *fmt, ...)
 	longjmp(fatal_env, 1);
 }
 
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL || fixture_start(fx) != 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture_stop(*state);
-	free(*state);
-	return 0;
-}
-
+/* Publishes the example `doc` from `sender`'s own session and commits the round. */
 static void
 publish(struct fixture *fx, const char *doc, const char *sender, const char *idhex)
 {
-	struct fixture_frame fr;
-
-	assert_int_equal(fixture_frame(fx, doc, sender, idhex, 0, 0, &fr), 0);
-	fixture_publish(fx, sender, &fr);
-	fixture_commit(fx);
-	fixture_frame_free(&fr);
+	assert_int_equal(fixture_send(fx, doc, sender, sender, idhex, 0, 0), 0);
 }
 
 static void
@@ -276,25 +253,26 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_a_referral_creates_a_receipt_obligation_for_each_unit_it_names, setup,
-		    teardown),
+		    test_a_referral_creates_a_receipt_obligation_for_each_unit_it_names, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_receipt_from_an_obliged_unit_meets_its_obligation_and_reaches_the_referrer,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_receipt_from_a_unit_the_referral_does_not_name_is_rejected, setup,
-		    teardown),
+		    test_a_receipt_from_a_unit_the_referral_does_not_name_is_rejected, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_supervision_from_a_unit_other_than_the_office_is_rejected, setup,
-		    teardown),
+		    test_a_supervision_from_a_unit_other_than_the_office_is_rejected, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_past_receipt_due_time_produces_exactly_one_escalation_per_unit_that_owes_it,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_receipt_before_the_tick_spares_its_unit_the_escalation, setup, teardown),
+		    test_a_receipt_before_the_tick_spares_its_unit_the_escalation, fixture_setup,
+		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_corrupt_obligation_record_stops_the_broker_instead_of_answering_retry,
-		    setup, teardown),
+		    fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
