@@ -50,37 +50,22 @@ struct publish {
 	int			 answered;	/* a resend got its original Accepted */
 };
 
-void
-pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const char *claimed, const uint8_t *msgid, size_t idlen, const struct verdict *v,
-    const void *raw, size_t rawlen)
+/* Appends the ENTRY_REJECTION of a frame from `uq` to the round. The summary names the
+ * frame by its hash and size, never by its content: a rejected body may hold personal
+ * data. A store error fails the round. */
+static void
+pipeline_log_rejection(struct broker *b, struct unitq *uq, const char *claimed,
+    const uint8_t *msgid, size_t idlen, const struct verdict *v, const void *raw,
+    size_t rawlen)
 {
 	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 	Cluebus__Rejection rj = CLUEBUS__REJECTION__INIT;
 	uint8_t digest[32], hash[CHAIN_HASH_LEN];
-	char safe[80], idhex[CB_MESSAGE_ID_HEX_SIZE] = "-";
 	int rc;
 
-	if (idlen != MESSAGE_ID_LEN)
-		idlen = 0;
-	str_sanitize(claimed, strnlen(claimed, CLAIMED_MAX), safe, sizeof(safe));
-	if (idlen != 0)
-		hex_encode(msgid, MESSAGE_ID_LEN, idhex);
-	log_warnx("rejected: peer=%s sender=%s id=%s code=%d: %s", uq != NULL ? uq->unit : "-",
-	    safe, idhex, v->code, v->reason);
-	b->count.rejected++;
-	if (v->code >= 0 && v->code < (int)NITEMS(b->count.rejected_by_code))
-		b->count.rejected_by_code[v->code]++;
-
-	/* Frames from connections that never authenticated are answered and counted but not
-	 * logged: anyone who can reach the port could otherwise fill the audit log. */
-	if (uq == NULL)
-		goto reply;
-	/* The summary names the frame by its hash and size, never by its content: a rejected
-	 * body may hold personal data. */
 	if (raw == NULL || EVP_Digest(raw, rawlen, digest, NULL, EVP_sha256(), NULL) != 1)
 		memset(digest, 0, sizeof(digest));
-	rj.claimed_sender = safe;
+	rj.claimed_sender = (char *)claimed;
 	rj.message_id.data = (uint8_t *)msgid;
 	rj.message_id.len = idlen;
 	rj.code = v->code;
@@ -95,7 +80,29 @@ pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t r
 	if ((rc = round_txn(b)) == 0 &&
 	    (rc = store_txn_append(b->txn, &e, NULL, 0, hash)) != 0)
 		round_store_error(b, rc);
-reply:
+}
+
+void
+pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const char *claimed, const uint8_t *msgid, size_t idlen, const struct verdict *v,
+    const void *raw, size_t rawlen)
+{
+	char safe[80], idhex[CB_MESSAGE_ID_HEX_SIZE] = "-";
+
+	if (idlen != MESSAGE_ID_LEN)
+		idlen = 0;
+	str_sanitize(claimed, strnlen(claimed, CLAIMED_MAX), safe, sizeof(safe));
+	if (idlen != 0)
+		hex_encode(msgid, MESSAGE_ID_LEN, idhex);
+	log_warnx("rejected: peer=%s sender=%s id=%s code=%d: %s", uq != NULL ? uq->unit : "-",
+	    safe, idhex, v->code, v->reason);
+	b->count.rejected++;
+	if (v->code >= 0 && v->code < (int)NITEMS(b->count.rejected_by_code))
+		b->count.rejected_by_code[v->code]++;
+	/* Frames from connections that never authenticated are answered and counted but not
+	 * logged: anyone who can reach the port could otherwise fill the audit log. */
+	if (uq != NULL)
+		pipeline_log_rejection(b, uq, safe, msgid, idlen, v, raw, rawlen);
 	round_defer(b, rid, ridlen, reply_rejected(msgid, idlen, v->code, v->reason), 0, NULL);
 }
 
