@@ -138,6 +138,23 @@ $(O)/tests/test_spool: $(O)/tests/unit/test_spool.o $(O)/agents/spool.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+# The broker's roles are tested without sockets: their tests link the broker's objects but
+# main.o, and the fixture that starts one (tests/unit/broker_fixture.c).
+BROKER_ROLE_OBJ = $(filter-out $(O)/broker/main.o,$(BROKER_OBJ)) $(O)/tests/unit/broker_fixture.o
+BROKER_ROLE_TESTS = $(O)/tests/test_pipeline $(O)/tests/test_workflow
+
+$(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
+$(O)/tests/unit/broker_fixture.o: ALL_CFLAGS += -Ibroker
+$(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
+$(O)/tests/unit/broker_fixture.o: tests/unit/broker_fixture.h
+
+# test_workflow catches the broker's fatal exit on a corrupt store (--wrap).
+$(O)/tests/test_workflow: LDFLAGS += -Wl,--wrap=fatalx
+
+$(BROKER_ROLE_TESTS): $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(BROKER_ROLE_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
 # Helper programs the integration tests drive (forged frames, log tampering, ...).
 $(O)/tests/tools/%: $(O)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
@@ -199,15 +216,16 @@ integration: build-all $(TEST_TOOLS)
 # ---- allocation-failure injection (tests/fault): no sanitizer, which would own malloc ----
 
 FAULT_O	 = build/fault
-FAULT_OBJ = $(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)) \
-	   $(filter-out $(O)/broker/main.o,$(BROKER_OBJ))
+FAULT_OBJ = $(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)) $(BROKER_ROLE_OBJ)
 
-$(O)/tests/fault/%.o: ALL_CFLAGS += -Ibroker
-$(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)): $(wildcard tests/fault/*.h)
+$(O)/tests/fault/%.o: ALL_CFLAGS += -Ibroker -Itests/unit
+$(patsubst %.c,$(O)/%.o,$(wildcard tests/fault/*.c)): $(wildcard tests/fault/*.h) \
+	   tests/unit/broker_fixture.h
 
-# Replies and fatal exits of the broker's pipeline are caught by the harness (--wrap).
+# The broker's fatal exits are caught by the harness (--wrap); its replies are handed to the
+# harness by round_commit.
 $(O)/tests/fault/test_alloc_faults: $(FAULT_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -Wl,--wrap=wire_send -Wl,--wrap=fatalx -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -Wl,--wrap=fatalx -o $@ $^ $(LIBS)
 
 faults: deps
 	@$(MAKE) --no-print-directory O=$(FAULT_O) BINDIR=$(FAULT_O)/bin SAN= CFLAGS="-O1 -g" \

@@ -19,6 +19,8 @@
 #include "util.h"
 #include "wire.h"
 
+#define ADMIN_REQUESTS_MAX	16	/* handled per call: the agents' rounds go on */
+
 int
 admin_open(struct broker *b)
 {
@@ -55,7 +57,7 @@ static void
 admin_reply(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Frame *f)
 {
 	if (f != NULL) {
-		frontend_send_on(b->admin, rid, ridlen, f);
+		reply_send(b->admin, rid, ridlen, f);
 		cluebus__frame__free_unpacked(f, NULL);
 	}
 }
@@ -66,7 +68,8 @@ admin_refuse(struct broker *b, const uint8_t *rid, size_t ridlen, const uint8_t 
 {
 	log_warnx("admin: refused (code %d): %s", code, reason);
 	b->count.rejected++;
-	admin_reply(b, rid, ridlen, frontend_rejected(id, id != NULL ? 16 : 0, code, reason));
+	admin_reply(b, rid, ridlen, reply_rejected(id, id != NULL ? MESSAGE_ID_LEN : 0, code,
+	    reason));
 }
 
 /* Logs the record in its own transaction, then applies it. Returns 0 or a store error. */
@@ -103,12 +106,12 @@ admin_after(struct broker *b, const Cluebus__Registry *rec)
 {
 	switch (rec->op) {
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT:
-		if (frontend_add_unit(b, rec->unit) != 0)
+		if (units_add(b, rec->unit) != 0)
 			log_warnx("admin: no room for unit %s until a restart", rec->unit);
 		break;
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
 	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
-		frontend_forget_unit(b, rec->unit);
+		units_forget(b, rec->unit);
 		break;
 	default:
 		break;
@@ -172,7 +175,7 @@ admin_publish(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Enve
 		goto out;
 	}
 	admin_after(b, m->registry);
-	admin_reply(b, rid, ridlen, frontend_accepted(m->message_id.data, seq, hash, 0,
+	admin_reply(b, rid, ridlen, reply_accepted(m->message_id.data, seq, hash, 0,
 	    broker_clock_ms()));
 out:
 	if (m != NULL)
@@ -185,8 +188,8 @@ admin_handle(struct broker *b)
 	if (b->admin == NULL)
 		return;
 	if (b->txn != NULL)
-		pipeline_commit(b);	/* one write transaction at a time */
-	for (int i = 0; i < 16; i++) {
+		frontend_commit(b);	/* one write transaction at a time */
+	for (int i = 0; i < ADMIN_REQUESTS_MAX; i++) {
 		uint8_t rid[RID_MAX];
 		Cluebus__Frame *f = NULL;
 		zmq_msg_t body;

@@ -1,10 +1,25 @@
-/* broker/broker.h — the broker's state, shared by its roles.
+/* broker/broker.h — the broker's state, shared by its roles, and the roles' interfaces.
  *
- *   frontend.c  the ROUTER socket: frames in, sessions (hello), replies out
- *   pipeline.c  verify -> dedup -> route -> append, one group commit per round
+ * Every file of broker/, from the top down; a file calls only the files below it (and
+ * lib/), never one above, so each can be read, and tested, without those above it:
+ *
+ *   main.c      configuration, --check, startup, the event loop, SIGTERM
+ *   admin.c     the administrative endpoint: registry changes signed by the 反拐办
+ *   frontend.c  the ROUTER socket: frames in, hello, the round's replies out
+ *   zap.c       the ZAP handler: which transport keys may connect at all
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
+ *   pipeline.c  a publish: authenticate, verify, open, dedup, route, check, append
+ *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
- *   main.c      configuration, startup, the event loop, SIGTERM
+ *   round.c     the commit round: its transaction, deferred replies, acks, commit
+ *   units.c     the table of registered units and their authenticated sessions
+ *   reply.c     Accepted and Rejected frames, and sending one on a socket
+ *   clock.c     the broker's time (with a test offset in test builds)
+ *   broker.h    this file: the state every role shares, and the roles' interfaces
+ *   workflow.h  workflow.c's interface
+ *
+ * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
+ * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all.
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
  * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys. */
@@ -15,7 +30,9 @@
 #include <stdint.h>
 
 #include "cluebus.pb-c.h"
+#include "cluebus/ids.h"
 #include "config.h"
+#include "envelope.h"
 #include "keys.h"
 #include "registry.h"
 #include "store.h"
@@ -31,7 +48,7 @@
  *      +------------- no frame for peer_timeout_ms --------+
  */
 struct unitq {
-	char		 unit[33];
+	char		 unit[CB_UNIT_ID_SIZE];
 	int		 online;
 	uint8_t		 rid[RID_MAX];
 	size_t		 ridlen;
@@ -65,12 +82,21 @@ struct pending {
 	size_t		 ridlen;
 	Cluebus__Frame	*reply;		/* built before commit, sent after */
 	int		 accepted;	/* reply is an Accepted that depends on the commit */
-	uint8_t		 msgid[16];
+	uint8_t		 msgid[MESSAGE_ID_LEN];
 };
+
+/* Why a frame is refused: a RejectCode (0: it is not) and the reason sent back, room for
+ * a cb_error_t's "field: reason". */
+struct verdict {
+	int		 code;
+	char		 reason[sizeof(cb_error_t) + 4];
+};
+
+#define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
 
 struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
-	uint64_t	 rejected_by_code[16];
+	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
 };
 
@@ -103,33 +129,24 @@ struct broker {
 					 * `count` only when the round commits */
 };
 
+/* admin.c */
+/* Binds the admin endpoint when the config names one (after frontend_open: it shares the
+ * ZeroMQ context). Returns 0 or CB_EIO. admin_close accepts a broker without one. */
+int	admin_open(struct broker *b);
+void	admin_close(struct broker *b);
+/* Handles waiting administrative requests (each committed on its own). Call between rounds. */
+void	admin_handle(struct broker *b);
+
 /* frontend.c */
+/* Makes the ZeroMQ context, the ZAP handler and the agents' CURVE socket, bound to
+ * cfg.endpoint. Returns 0, CB_ENOMEM or CB_EIO. */
 int	frontend_open(struct broker *b);
+/* Closes what frontend_open made, also when it stopped halfway. Cannot fail. */
 void	frontend_close(struct broker *b);
 /* Receives and handles up to `max` frames without blocking. Returns frames handled. */
 size_t	frontend_drain(struct broker *b, size_t max);
-/* Queues a reply to be sent after the round's commit. Takes ownership of `reply`. */
-int	frontend_defer(struct broker *b, const uint8_t *rid, size_t ridlen,
-    Cluebus__Frame *reply, int accepted, const uint8_t *msgid);
-/* Sends a reply now (on the agents' socket, or on `sock`). Borrows `reply`. */
-void	frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen,
-    const Cluebus__Frame *reply);
-void	frontend_send_on(void *sock, const uint8_t *rid, size_t ridlen,
-    const Cluebus__Frame *reply);
-/* Builds an Accepted reply (new, owned by the caller). NULL when out of memory. */
-Cluebus__Frame *frontend_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash,
-    int duplicate, int64_t time_ms);
-/* Makes delivery state for a unit added at run time. Returns 0 or CB_ENOMEM (full). */
-int	frontend_add_unit(struct broker *b, const char *unit);
-/* Drops every session of `unit` (its keys changed or were revoked): it must connect and
- * say hello again, with keys valid now. */
-void	frontend_forget_unit(struct broker *b, const char *unit);
-/* Builds a Rejected reply (new, owned by the caller). NULL when out of memory. */
-Cluebus__Frame *frontend_rejected(const uint8_t *msgid, size_t idlen, int code,
-    const char *reason);
-struct unitq *frontend_unit(struct broker *b, const char *unit);
-/* Forgets sessions silent for longer than peer_timeout_ms. */
-void	frontend_expire(struct broker *b, int64_t now_mono);
+/* Commits the round (round_commit) and sends its replies on the agents' socket. */
+void	frontend_commit(struct broker *b);
 
 /* zap.c */
 /* Binds the ZAP handler (before any CURVE socket accepts). Returns 0 or CB_EIO. */
@@ -138,39 +155,108 @@ void	zap_close(struct broker *b);
 /* Answers every waiting ZAP request without blocking. */
 void	zap_handle(struct broker *b);
 
-/* admin.c */
-int	admin_open(struct broker *b);
-void	admin_close(struct broker *b);
-/* Handles waiting administrative requests (each committed on its own). Call between rounds. */
-void	admin_handle(struct broker *b);
-
-/* pipeline.c */
-/* Handles a Publish from `uq` (NULL when unauthenticated). Borrows `f`. `pre` (may be
- * NULL) is its signature check done in advance; used only if made with the key that is
- * the sender's now. */
-void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const Cluebus__Frame *f, const struct verify_job *pre, const void *raw, size_t rawlen);
-/* Logs a rejection summary and defers the Rejected reply. */
-void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const char *claimed, const uint8_t *msgid, size_t idlen, int code, const char *reason,
-    const void *raw, size_t rawlen);
-/* Records an Ack from `uq` (logged at the next commit). */
-void	pipeline_ack(struct broker *b, struct unitq *uq, uint64_t upto);
-/* Whether the round must be committed now: it wrote or owes replies, or acks have waited
- * ACK_LINGER_MS. */
-int	pipeline_should_commit(const struct broker *b);
-/* Commits the round (if it wrote anything) and sends every deferred reply. */
-void	pipeline_commit(struct broker *b);
-/* Ensures the round's transaction is open. Returns 0 or CB_ESTORE. */
-int	pipeline_txn(struct broker *b);
-/* Appends a broker-signed message to the open transaction. Takes `m`'s body; returns 0 or
- * an error (the round must then fail). */
-int	pipeline_append_own(struct broker *b, Cluebus__Message *m, char **recipients,
-    size_t nrecipients, int registry);
-
 /* delivery.c */
+/* Sends what fits in each online unit's window. Stops the broker (fatalx) when a backlog
+ * or the workflow state a delivery refers to is corrupt. */
 void	delivery_pump(struct broker *b);
 void	delivery_timers(struct broker *b, int64_t now_mono);
+
+/* pipeline.c */
+/* Handles a Publish from `uq` (NULL when unauthenticated): its reply (Accepted, Rejected,
+ * or "unavailable, retry" on a store error) is deferred to the round. Borrows `f`. `pre`
+ * (may be NULL) is its signature check done in advance; used only if made with the key
+ * that is the sender's now. `raw` is the frame as received, hashed in a rejection summary.
+ * Cannot fail: errors are answered, and a corrupt store stops the broker. */
+void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const Cluebus__Frame *f, const struct verify_job *pre, const void *raw, size_t rawlen);
+/* Logs a rejection summary (for an authenticated `uq` only) and defers the Rejected reply
+ * with `v`'s code and reason. `claimed` is the sender the frame names (sanitized here);
+ * `msgid` (idlen MESSAGE_ID_LEN, or 0 for none) the id it carried. Borrows everything. */
+void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const char *claimed, const uint8_t *msgid, size_t idlen, const struct verdict *v,
+    const void *raw, size_t rawlen);
+
+/* workflow.c: see workflow.h */
+
+/* genesis.c */
+/* Rebuilds b->reg from the log (none when b->store is NULL: no log yet), then appends what
+ * the registry file adds or changes (one transaction, committed here). With `dry_run`
+ * (--check) the changes are applied in memory only and nothing is written. Returns 0 or
+ * an error (startup must stop). */
+int	genesis_sync(struct broker *b, int dry_run);
+
+/* round.c */
+/* Sends one reply; `arg` is what the caller of round_commit gave. Borrows `reply`. */
+typedef void round_send_fn(void *arg, const uint8_t *rid, size_t ridlen,
+    const Cluebus__Frame *reply);
+/* Ensures the round's transaction is open. Returns 0, or CB_ESTORE (or the store's error)
+ * with the round marked failed. */
+int	round_txn(struct broker *b) __attribute__((warn_unused_result));
+/* A store error during the round: CB_ECORRUPT stops the broker (fatalx); anything else
+ * marks the round failed, so that it is aborted at commit. */
+void	round_store_error(struct broker *b, int rc);
+/* Queues a reply to be sent after the round's commit; `accepted` says it is an Accepted
+ * that depends on the commit (then `msgid` is its id, else it may be NULL). Takes
+ * ownership of `reply`. Returns 0, or CB_ENOMEM (reply NULL, or no room: reply freed). */
+int	round_defer(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Frame *reply,
+    int accepted, const uint8_t *msgid);
+/* Tells delivery that these units' backlogs grew. Cannot fail. */
+void	round_wake(struct broker *b, char *const *units, size_t n);
+/* Appends a broker-signed message to the round's transaction (opened if needed). Borrows
+ * `m` and restores its id, key id and sender fields before returning. Returns 0 or an
+ * error (the round must then fail). */
+int	round_append_own(struct broker *b, Cluebus__Message *m, char **recipients,
+    size_t nrecipients, int registry);
+/* Records an Ack from `uq` (logged at the next commit). Cannot fail. */
+void	round_ack(struct broker *b, struct unitq *uq, uint64_t upto);
+/* Whether the round must be committed now: it wrote or owes replies, or acks have waited
+ * ACK_LINGER_MS. */
+int	round_due(const struct broker *b);
+/* Logs the acks, commits the round's transaction (if it wrote anything, else aborts a
+ * failed one), then hands every deferred reply to `send(arg, ...)` in arrival order and
+ * frees them. Afterwards no transaction is open and nothing is pending. */
+void	round_commit(struct broker *b, round_send_fn *send, void *arg);
+
+/* units.c */
+/* Makes delivery state for every unit of b->reg (room for REGISTRY_MAX_UNITS). Returns 0
+ * or CB_ENOMEM. */
+int	units_init(struct broker *b);
+/* Frees the table; accepts a broker whose table was never made. */
+void	units_free(struct broker *b);
+/* The unit's delivery state, or NULL when it is not registered. Borrowed from `b`. */
+struct unitq *units_find(struct broker *b, const char *unit);
+/* Makes delivery state for a unit added at run time. Returns 0 or CB_ENOMEM (full). */
+int	units_add(struct broker *b, const char *unit);
+/* Drops every session of `unit` (its keys changed or were revoked): it must connect and
+ * say hello again, with keys valid now. */
+void	units_forget(struct broker *b, const char *unit);
+/* Finds or makes the session of `uq` for `rid`. A unit holds at most SESSIONS_PER_UNIT:
+ * beyond that its own longest-silent session gives way; when the whole table is full the
+ * longest-silent session of any unit does. A session that gives way must say hello again.
+ * Cannot fail. */
+struct session *units_session_bind(struct broker *b, const uint8_t *rid, size_t ridlen,
+    struct unitq *uq);
+/* The session a frame from `rid` belongs to: only one whose unit is `peer`, the unit the
+ * connection's CURVE key belongs to (ZAP User-Id). NULL when unauthenticated. */
+struct session *units_session_of(struct broker *b, const uint8_t *rid, size_t ridlen,
+    const char *peer);
+/* Forgets sessions silent for longer than peer_timeout_ms. */
+void	units_expire(struct broker *b, int64_t now_mono);
+
+/* reply.c */
+/* Build a reply (new, owned by the caller, freed with cluebus__frame__free_unpacked).
+ * NULL when out of memory. `msgid` is MESSAGE_ID_LEN bytes (Rejected: idlen, 0 for none). */
+Cluebus__Frame *reply_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash,
+    int duplicate, int64_t time_ms);
+Cluebus__Frame *reply_rejected(const uint8_t *msgid, size_t idlen, int code,
+    const char *reason);
+/* Sends `reply` to `rid` on the ROUTER socket `sock`; a peer gone or a full queue is
+ * logged at debug level (the agent retries). Borrows `reply`. A round_send_fn. */
+void	reply_send(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply);
+/* Sets `v` to refuse with `code` and a printf-style reason. Returns 0: a refusal is a
+ * result, not an error. */
+int	reply_verdict(struct verdict *v, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* clock.c */
 /* Refuses a test clock in a production build (exits). */
@@ -178,10 +264,5 @@ void	broker_clock_init(void);
 /* Milliseconds since the epoch as the broker sees it (real time, plus a test offset in test
  * builds). Cannot fail. */
 int64_t	broker_clock_ms(void);
-
-/* genesis.c */
-/* Rebuilds b->reg from the log, then appends what the registry file adds or changes.
- * Returns 0 or an error (startup must stop). */
-int	genesis_sync(struct broker *b);
 
 #endif

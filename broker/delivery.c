@@ -6,8 +6,8 @@
  * that makes no progress for redeliver_ms gets its window again from the oldest unacked
  * item (the agent drops duplicates), at most RESENDS_MAX times in a row: a connection that
  * heartbeats but never reads would otherwise queue a window in ZeroMQ every redeliver_ms,
- * without bound (docs/reliability.md, finding 1). An ack or a new hello starts the count
- * again. A unit silent for peer_timeout_ms goes offline. */
+ * without bound. An ack or a new hello starts the count again. A unit silent for
+ * peer_timeout_ms goes offline. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,9 +56,13 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	 * validated when it was accepted, so it is decoded, not checked again. */
 	if (unpack_bounded(&cluebus__message__descriptor, e->envelope->signed_.data,
 	    e->envelope->signed_.len, &pm) == 0) {
-		if (workflow_context(pc->b, (Cluebus__Message *)pm, &ctx) != 0)
-			log_warnx("delivery %llu: context unavailable", (unsigned long long)seq);
+		rc = workflow_context(pc->b, (Cluebus__Message *)pm, &ctx);
 		protobuf_c_message_free_unpacked(pm, NULL);
+		if (rc == CB_ECORRUPT)
+			fatalx("delivery %llu: the workflow state it refers to is corrupt; refusing "
+			    "to continue", (unsigned long long)seq);
+		if (rc != 0)
+			log_warnx("delivery %llu: context unavailable", (unsigned long long)seq);
 	}
 	d.context = ctx;
 	d.seq = seq;

@@ -43,9 +43,10 @@ out:
 	return rc;
 }
 
-/* Appends one registry record, signed by the broker, and applies it in memory. */
+/* Appends one registry record, signed by the broker, and applies it in memory (only
+ * applies it when b is a dry run: --check). */
 static int
-genesis_append(struct broker *b, Cluebus__Registry *rec)
+genesis_append(struct broker *b, Cluebus__Registry *rec, int dry_run)
 {
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
 	cb_error_t err;
@@ -55,7 +56,7 @@ genesis_append(struct broker *b, Cluebus__Registry *rec)
 	m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
 	m.body_case = CLUEBUS__MESSAGE__BODY_REGISTRY;
 	m.registry = rec;
-	if ((rc = pipeline_append_own(b, &m, NULL, 0, 1)) != 0)
+	if (!dry_run && (rc = round_append_own(b, &m, NULL, 0, 1)) != 0)
 		return rc;
 	if ((rc = registry_apply(b->reg, rec, broker_clock_ms(), &err)) != 0)
 		log_warnx("registry: %s: %s", err.field, err.reason);
@@ -63,7 +64,7 @@ genesis_append(struct broker *b, Cluebus__Registry *rec)
 }
 
 static int
-genesis_broker_key(struct broker *b)
+genesis_broker_key(struct broker *b, int dry_run)
 {
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_BROKER_UNIT);
@@ -86,18 +87,18 @@ genesis_broker_key(struct broker *b)
 	rec.transport_public.data = tpub;
 	rec.transport_public.len = TRANSPORT_KEY_LEN;
 	log_info("registry: %s broker key", cur == NULL ? "recording" : "rotating");
-	return genesis_append(b, &rec);
+	return genesis_append(b, &rec, dry_run);
 }
 
 static int
-genesis_unit(struct broker *b, Cluebus__Registry *rec)
+genesis_unit(struct broker *b, Cluebus__Registry *rec, int dry_run)
 {
 	const cb_key_t *cur;
 	const uint8_t *curt;
 
 	if (registry_unit(b->reg, rec->unit) == NULL) {
 		log_info("registry: adding unit %s", rec->unit);
-		return genesis_append(b, rec);
+		return genesis_append(b, rec, dry_run);
 	}
 	cur = registry_current_key(b->reg, rec->unit);
 	curt = registry_current_transport(b->reg, rec->unit);
@@ -107,12 +108,12 @@ genesis_unit(struct broker *b, Cluebus__Registry *rec)
 		return 0;
 	log_info("registry: rotating the key of unit %s", rec->unit);
 	rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY;
-	return genesis_append(b, rec);
+	return genesis_append(b, rec, dry_run);
 }
 
 /* Records the administrator's public key (config admin_key), or a new one. */
 static int
-genesis_admin_key(struct broker *b)
+genesis_admin_key(struct broker *b, int dry_run)
 {
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_ADMIN_UNIT);
@@ -134,7 +135,7 @@ genesis_admin_key(struct broker *b)
 		rec.sign_public.len = KEY_PUBLIC_LEN;
 		log_info("registry: %s the administrator's key", cur == NULL ? "recording" :
 		    "replacing");
-		rc = genesis_append(b, &rec);
+		rc = genesis_append(b, &rec, dry_run);
 	}
 	key_free(admin);
 	return rc;
@@ -156,7 +157,7 @@ genesis_compare(struct broker *b, const Cluebus__Registry *rec)
 }
 
 int
-genesis_sync(struct broker *b)
+genesis_sync(struct broker *b, int dry_run)
 {
 	Cluebus__Registry **recs = NULL;
 	size_t n = 0;
@@ -165,14 +166,16 @@ genesis_sync(struct broker *b)
 
 	if ((b->reg = registry_new()) == NULL)
 		return CB_ENOMEM;
-	if ((rc = store_walk_registry(b->store, genesis_replay_one, b->reg)) != 0)
+	if (b->store != NULL &&
+	    (rc = store_walk_registry(b->store, genesis_replay_one, b->reg)) != 0)
 		return rc;
 	if ((rc = registry_parse_file(b->cfg.registry_path, &recs, &n, &err)) != 0) {
 		log_warnx("%s: %s: %s", b->cfg.registry_path, err.field, err.reason);
 		return rc;
 	}
 	bootstrap = registry_count(b->reg) == 0;
-	if ((rc = genesis_broker_key(b)) != 0 || (rc = genesis_admin_key(b)) != 0)
+	if ((rc = genesis_broker_key(b, dry_run)) != 0 ||
+	    (rc = genesis_admin_key(b, dry_run)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		/* The broker's own key file is authoritative for its key. */
@@ -184,7 +187,7 @@ genesis_sync(struct broker *b)
 			continue;
 		}
 		if (bootstrap)
-			rc = genesis_unit(b, recs[i]);
+			rc = genesis_unit(b, recs[i], dry_run);
 		else
 			genesis_compare(b, recs[i]);
 		if (rc != 0)

@@ -3,13 +3,16 @@
  * The loop: wait for frames (at most 50 ms), take up to batch_max of them off the socket,
  * commit the round in one LMDB transaction (a round of acks alone waits up to
  * ACK_LINGER_MS for company), send its replies, feed deliveries, run timers.
- * SIGTERM or SIGINT stop the loop after the current round committed. */
+ * SIGTERM or SIGINT stop the loop after the current round committed. `--check` runs the
+ * start's own steps up to the first write (broker_prepare) and exits. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <zmq.h>
@@ -45,8 +48,9 @@ help(void)
 	    "The cluebus broker: verifies, routes, logs and delivers the agencies' messages.\n"
 	    "\n"
 	    "  -c, --config FILE  the broker config (libconfig; config/broker.conf.example)\n"
-	    "  -n, --check        load the config, the registry and the routing table, say\n"
-	    "                     what is wrong (FILE:LINE: reason), and exit (0: valid, 1: not)\n"
+	    "  -n, --check        do what a start does before it writes anything (the keys,\n"
+	    "                     the log, the registry, the routing table), say what is\n"
+	    "                     wrong, and exit (0: valid, 1: not)\n"
 	    "  -v, --verbose      also log debug lines\n"
 	    "      --help         print this help and exit\n"
 	    "      --version      print the version and exit\n"
@@ -54,23 +58,52 @@ help(void)
 	    "Runs until SIGTERM or SIGINT. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
 }
 
+/* With --check, the log is read only, and only when there is one yet. */
 static int
-broker_units_init(struct broker *b)
+broker_store_open(struct broker *b, int check)
 {
-	size_t n = registry_count(b->reg);
+	char path[PATH_MAX];
 
-	/* Room for every unit the registry may ever hold: sessions point into the array. */
-	if ((b->units = calloc(REGISTRY_MAX_UNITS, sizeof(*b->units))) == NULL)
-		return CB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const reg_unit_t *u = registry_at(b->reg, i);
+	if (!check)
+		return store_open(b->cfg.data_dir, 0, b->cfg.map_size, &b->store);
+	if (snprintf(path, sizeof(path), "%s/data.mdb", b->cfg.data_dir) >= (int)sizeof(path))
+		return CB_EINVAL;
+	if (access(path, F_OK) != 0)
+		return 0;
+	return store_open(b->cfg.data_dir, STORE_RDONLY, 0, &b->store);
+}
 
-		if (strcmp(u->id, REGISTRY_BROKER_UNIT) == 0 ||
-		    strcmp(u->id, REGISTRY_ADMIN_UNIT) == 0)
-			continue;
-		snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
-	}
-	return 0;
+/* What a start does before it writes anything, shared by --check: the keys, the log, the
+ * registry the log and the file make (genesis_sync, appending nothing when `check`), the
+ * routes over it. Exits (fatalx) on the first error, saying what it is. */
+static void
+broker_prepare(struct broker *b, const char *config, int check)
+{
+	cb_error_t err;
+	int rc;
+
+	if ((rc = key_load_private(b->cfg.key_path, &b->key)) != 0)
+		fatalx("broker key %s: %s", b->cfg.key_path, cb_strerror(rc));
+	if ((rc = transport_load_secret(b->cfg.transport_key_path, &b->tkey)) != 0)
+		fatalx("broker transport key %s: %s", b->cfg.transport_key_path, cb_strerror(rc));
+	if ((rc = broker_store_open(b, check)) != 0)
+		fatalx("store %s: %s", b->cfg.data_dir, cb_strerror(rc));
+	if ((rc = genesis_sync(b, check)) != 0)
+		fatalx("registry: %s", cb_strerror(rc));
+	if (route_check(b->cfg.route, b->reg, &err) != 0)
+		fatalx("%s: %s: %s", config, err.field, err.reason);
+}
+
+static void
+broker_free(struct broker *b)
+{
+	store_close(b->store);
+	registry_free(b->reg);
+	key_free(b->key);
+	OPENSSL_cleanse(&b->tkey, sizeof(b->tkey));
+	units_free(b);
+	free(b->pending);
+	config_broker_free(&b->cfg);
 }
 
 static void
@@ -86,6 +119,7 @@ broker_run(struct broker *b)
 
 	while (!stop_requested) {
 		int64_t now;
+		int rc;
 
 		if (zmq_poll(items, b->admin != NULL ? 3 : 2, b->acks_since_ms != 0 ?
 		    ACK_LINGER_MS : 50) < 0 && errno != EINTR)
@@ -93,22 +127,22 @@ broker_run(struct broker *b)
 		zap_handle(b);
 		admin_handle(b);
 		frontend_drain(b, b->cfg.batch_max);
-		if (pipeline_should_commit(b))
-			pipeline_commit(b);
+		if (round_due(b))
+			frontend_commit(b);
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
-			frontend_expire(b, now);
-			if (workflow_tick(b) != 0)
-				b->round_failed = 1;
-			pipeline_commit(b);
+			units_expire(b, now);
+			if ((rc = workflow_tick(b)) != 0)
+				round_store_error(b, rc);
+			frontend_commit(b);
 			if (++ticks % 10 == 0)
 				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
 		}
 	}
 	if (b->acks_since_ms != 0)
-		pipeline_commit(b);	/* the acks still waiting */
+		frontend_commit(b);	/* the acks still waiting */
 }
 
 int
@@ -146,54 +180,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", errbuf);
 		return 1;
 	}
-	if (check) {
-		Cluebus__Registry **recs;
-		registry_t *reg = registry_new();
-		cb_error_t err;
-		size_t n;
-
-		rc = registry_parse_file(b.cfg.registry_path, &recs, &n, &err);
-		if (rc != 0) {
-			fprintf(stderr, "%s: %s: %s\n", b.cfg.registry_path, err.field, err.reason);
-			return 1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (rc == 0 && reg != NULL)
-				rc = registry_apply(reg, recs[i], 0, &err);
-			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
-		}
-		free(recs);
-		if (rc == 0 && reg != NULL && (rc = route_check(b.cfg.route, reg, &err)) != 0)
-			fprintf(stderr, "%s: %s: %s\n", config, err.field, err.reason);
-		registry_free(reg);
-		config_broker_free(&b.cfg);
-		if (rc == 0)
-			printf("%s: configuration OK\n", config);
-		return rc == 0 ? 0 : 1;
-	}
-
 	broker_clock_init();
+	broker_prepare(&b, config, check);
+	if (check) {
+		broker_free(&b);
+		printf("%s: configuration OK\n", config);
+		return 0;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = key_load_private(b.cfg.key_path, &b.key)) != 0)
-		fatalx("broker key %s: %s", b.cfg.key_path, cb_strerror(rc));
-	if ((rc = transport_load_secret(b.cfg.transport_key_path, &b.tkey)) != 0)
-		fatalx("broker transport key %s: %s", b.cfg.transport_key_path, cb_strerror(rc));
-	if ((rc = store_open(b.cfg.data_dir, 0, b.cfg.map_size, &b.store)) != 0)
-		fatalx("store %s: %s", b.cfg.data_dir, cb_strerror(rc));
-	if ((rc = genesis_sync(&b)) != 0)
-		fatalx("registry: %s", cb_strerror(rc));
-	{
-		cb_error_t err;
-
-		if (route_check(b.cfg.route, b.reg, &err) != 0)
-			fatalx("%s: %s: %s", config, err.field, err.reason);
-	}
-	if (broker_units_init(&b) != 0)
+	if (units_init(&b) != 0)
 		fatalx("out of memory");
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
@@ -216,12 +216,6 @@ main(int argc, char **argv)
 	admin_close(&b);
 	frontend_close(&b);
 	verifypool_free(b.verifier);
-	store_close(b.store);
-	registry_free(b.reg);
-	key_free(b.key);
-	OPENSSL_cleanse(&b.tkey, sizeof(b.tkey));
-	free(b.units);
-	free(b.pending);
-	config_broker_free(&b.cfg);
+	broker_free(&b);
 	return 0;
 }

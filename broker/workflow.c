@@ -32,8 +32,13 @@
 #include "util.h"
 #include "workflow.h"
 
-#define OBL_KEY_MAX	(16 + 32)
-#define DUE_KEY_MAX	(8 + 16 + 1 + 32)
+/* An obligation's key is referral id ‖ unit; a deadline's is be64 due ‖ referral id ‖
+ * missed ‖ unit. */
+#define OBL_KEY_MAX	(MESSAGE_ID_LEN + CB_UNIT_ID_MAX)
+#define DUE_ID_AT	8
+#define DUE_MISSED_AT	(DUE_ID_AT + MESSAGE_ID_LEN)
+#define DUE_UNIT_AT	(DUE_MISSED_AT + 1)
+#define DUE_KEY_MAX	(DUE_UNIT_AT + CB_UNIT_ID_MAX)
 #define TICK_MAX	64	/* escalations per round */
 
 static size_t
@@ -41,9 +46,9 @@ obl_key(const uint8_t *rid, const char *unit, uint8_t *out)
 {
 	size_t ulen = strlen(unit);
 
-	memcpy(out, rid, 16);
-	memcpy(out + 16, unit, ulen);
-	return 16 + ulen;
+	memcpy(out, rid, MESSAGE_ID_LEN);
+	memcpy(out + MESSAGE_ID_LEN, unit, ulen);
+	return MESSAGE_ID_LEN + ulen;
 }
 
 static size_t
@@ -52,10 +57,10 @@ due_key(int64_t due, const uint8_t *rid, int missed, const char *unit, uint8_t *
 	size_t ulen = strlen(unit);
 
 	be64_put(out, (uint64_t)due);
-	memcpy(out + 8, rid, 16);
-	out[24] = (uint8_t)missed;
-	memcpy(out + 25, unit, ulen);
-	return 25 + ulen;
+	memcpy(out + DUE_ID_AT, rid, MESSAGE_ID_LEN);
+	out[DUE_MISSED_AT] = (uint8_t)missed;
+	memcpy(out + DUE_UNIT_AT, unit, ulen);
+	return DUE_UNIT_AT + ulen;
 }
 
 /* Decodes a stored obligation: CB_ECORRUPT when it does not parse, CB_ENOMEM (not a
@@ -141,7 +146,7 @@ obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *ref
 		return rc;
 	}
 	o.referral_id.data = (uint8_t *)rid;
-	o.referral_id.len = 16;
+	o.referral_id.len = MESSAGE_ID_LEN;
 	o.unit = (char *)unit;
 	o.referrer = (char *)referrer;
 	o.case_ref = (char *)case_ref;
@@ -191,70 +196,81 @@ obl_list_free(struct obl_list *l)
 	l->n = 0;
 }
 
+/* A receipt or feedback: the sender's part of the referral is open; its referrer (and
+ * the units a feedback transfers to) hear of it. */
 static int
-workflow_reject(int code, char *reason, size_t rlen, const char *text)
+workflow_check_answer(struct broker *b, const Cluebus__Message *m, route_result_t *res,
+    struct verdict *v)
 {
-	snprintf(reason, rlen, "%s", text);
-	return code;
+	Cluebus__Obligation *o = NULL;
+	int rc, closed;
+
+	if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) == CB_ENOTFOUND)
+		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to: no referral to this unit with that id");
+	if (rc != 0)
+		return rc;
+	closed = o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
+	route_add(res, o->referrer, m->sender);
+	cluebus__obligation__free_unpacked(o, NULL);
+	if (closed)
+		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to: this unit's part of the referral is closed");
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_FEEDBACK)
+		return 0;
+	for (size_t i = 0; i < m->feedback->n_transferred_to; i++) {
+		if (registry_unit(b->reg, m->feedback->transferred_to[i]) == NULL)
+			return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+			    "feedback.transferred_to: a unit is not registered");
+		route_add(res, m->feedback->transferred_to[i], m->sender);
+	}
+	return 0;
+}
+
+/* A supervision: from the office, of a referral the broker tracks; the referrers (and,
+ * when it names no unit, every obliged unit) hear of it. */
+static int
+workflow_check_supervision(struct broker *b, const Cluebus__Message *m, route_result_t *res,
+    struct verdict *v)
+{
+	struct obl_list l = { .n = 0, .rc = 0 };
+	int rc;
+
+	if (strcmp(m->sender, route_office(b->cfg.route)) != 0)
+		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
+		    "only the office (反拐办) puts referrals under supervision");
+	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, MESSAGE_ID_LEN,
+	    MESSAGE_ID_LEN, obl_collect, &l);
+	if (rc == 0)
+		rc = l.rc;	/* the store, memory or a corrupt record: never the message */
+	if (rc == 0 && l.n == 0)
+		reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to: no referral with that id");
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		route_add(res, l.o[i]->referrer, m->sender);
+		if (m->supervision->n_units == 0)
+			route_add(res, l.o[i]->unit, m->sender);
+	}
+	obl_list_free(&l);
+	return rc;
 }
 
 int
 workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
-    char *reason, size_t rlen)
+    struct verdict *v)
 {
-	Cluebus__Obligation *o = NULL;
-	struct obl_list l = { .n = 0, .rc = 0 };
-	int rc, code = 0;
-
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		for (size_t i = 0; i < m->referral->n_to_units; i++)
 			if (registry_unit(b->reg, m->referral->to_units[i]) == NULL)
-				return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-				    reason, rlen, "referral.to_units: a unit is not registered");
+				return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+				    "referral.to_units: a unit is not registered");
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
-		if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) == CB_ENOTFOUND)
-			return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
-			    rlen, "refers_to: no referral to this unit with that id");
-		if (rc != 0)
-			return -1;
-		if (o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED)
-			code = workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
-			    rlen, "refers_to: this unit's part of the referral is closed");
-		route_add(res, o->referrer, m->sender);
-		cluebus__obligation__free_unpacked(o, NULL);
-		if (code == 0 && m->body_case == CLUEBUS__MESSAGE__BODY_FEEDBACK) {
-			for (size_t i = 0; i < m->feedback->n_transferred_to; i++) {
-				if (registry_unit(b->reg, m->feedback->transferred_to[i]) == NULL)
-					return workflow_reject(
-					    CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason, rlen,
-					    "feedback.transferred_to: a unit is not registered");
-				route_add(res, m->feedback->transferred_to[i], m->sender);
-			}
-		}
-		return code;
+		return workflow_check_answer(b, m, res, v);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
-		if (strcmp(m->sender, route_office(b->cfg.route)) != 0)
-			return workflow_reject(CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND, reason,
-			    rlen, "only the office (反拐办) puts referrals under supervision");
-		rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, 16, 16,
-		    obl_collect, &l);
-		if (rc != 0 || l.rc != 0) {	/* the store, or memory: never the message */
-			obl_list_free(&l);
-			return -1;
-		}
-		if (l.n == 0)
-			code = workflow_reject(CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, reason,
-			    rlen, "refers_to: no referral with that id");
-		for (size_t i = 0; i < l.n; i++) {
-			route_add(res, l.o[i]->referrer, m->sender);
-			if (m->supervision->n_units == 0)
-				route_add(res, l.o[i]->unit, m->sender);
-		}
-		obl_list_free(&l);
-		return code;
+		return workflow_check_supervision(b, m, res, v);
 	default:
 		return 0;
 	}
@@ -317,9 +333,10 @@ workflow_on_feedback(struct broker *b, const Cluebus__Message *m, int64_t now)
 	return rc;
 }
 
-/* Tightens one due time of `o`; after an escalation, a supervision sets a new one. */
+/* Moves one due time of `o` to the supervision's `want` when that is earlier, or, after
+ * an escalation, to `want` whatever it is (a supervision sets a new one). */
 static int
-supervise_due(struct broker *b, Cluebus__Obligation *o, Cluebus__Missed missed,
+due_tighten(struct broker *b, Cluebus__Obligation *o, Cluebus__Missed missed,
     int64_t want, int64_t *due, protobuf_c_boolean *escalated, int pending)
 {
 	int64_t old = *escalated ? 0 : *due;
@@ -341,7 +358,8 @@ workflow_on_supervision(struct broker *b, const Cluebus__Message *m)
 	struct obl_list l = { .n = 0, .rc = 0 };
 	int rc;
 
-	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, 16, 16,
+	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, MESSAGE_ID_LEN,
+	    MESSAGE_ID_LEN,
 	    obl_collect, &l);
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		Cluebus__Obligation *o = l.o[i];
@@ -351,9 +369,9 @@ workflow_on_supervision(struct broker *b, const Cluebus__Message *m)
 			named |= strcmp(s->units[j], o->unit) == 0;
 		if (!named || o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED)
 			continue;
-		if ((rc = supervise_due(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, s->receipt_due_ms,
+		if ((rc = due_tighten(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, s->receipt_due_ms,
 		    &o->receipt_due_ms, &o->receipt_escalated, o->received_ms == 0)) != 0 ||
-		    (rc = supervise_due(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK,
+		    (rc = due_tighten(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK,
 		    s->feedback_due_ms, &o->feedback_due_ms, &o->feedback_escalated,
 		    o->feedback_ms == 0)) != 0)
 			break;
@@ -402,7 +420,7 @@ workflow_on_petition(struct broker *b, const Cluebus__Message *m, const route_re
 	sup.refers_to = m->message_id;
 	sup.body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
 	sup.supervision = &body;
-	return pipeline_append_own(b, &sup, recips, nr, 0);
+	return round_append_own(b, &sup, recips, nr, 0);
 }
 
 int
@@ -442,9 +460,9 @@ workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t
 
 struct due_item {
 	int64_t		 due;
-	uint8_t		 rid[16];
+	uint8_t		 rid[MESSAGE_ID_LEN];
 	int		 missed;
-	char		 unit[33];
+	char		 unit[CB_UNIT_ID_SIZE];
 };
 
 struct due_batch {
@@ -460,15 +478,15 @@ due_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size
 	struct due_item *it;
 
 	(void)val, (void)vlen;
-	if (klen < 26 || klen > DUE_KEY_MAX || (int64_t)be64_get(key) > db->now ||
+	if (klen <= DUE_UNIT_AT || klen > DUE_KEY_MAX || (int64_t)be64_get(key) > db->now ||
 	    db->n >= TICK_MAX)
 		return 1;	/* stop: not yet due (keys are in due order), or batch full */
 	it = &db->item[db->n++];
 	it->due = (int64_t)be64_get(key);
-	memcpy(it->rid, key + 8, 16);
-	it->missed = key[24];
-	memcpy(it->unit, key + 25, klen - 25);
-	it->unit[klen - 25] = '\0';
+	memcpy(it->rid, key + DUE_ID_AT, MESSAGE_ID_LEN);
+	it->missed = key[DUE_MISSED_AT];
+	memcpy(it->unit, key + DUE_UNIT_AT, klen - DUE_UNIT_AT);
+	it->unit[klen - DUE_UNIT_AT] = '\0';
 	return 0;
 }
 
@@ -497,7 +515,7 @@ workflow_escalate(struct broker *b, const Cluebus__Obligation *o, Cluebus__Misse
 	m.escalation = &e;
 	log_warnx("escalation: %s missed the %s due on a referral of %s", o->unit,
 	    missed == CLUEBUS__MISSED__MISSED_RECEIPT ? "receipt" : "feedback", o->referrer);
-	return pipeline_append_own(b, &m, recips, n, 0);
+	return round_append_own(b, &m, recips, n, 0);
 }
 
 static int
@@ -541,7 +559,7 @@ workflow_tick(struct broker *b)
 	rc = store_aux_walk(b->store, STORE_DEADLINES, NULL, 0, 0, due_collect, &db);
 	if ((rc != 0 && rc != 1) || db.n == 0)
 		return rc == 1 ? 0 : rc;
-	if ((rc = pipeline_txn(b)) != 0)
+	if ((rc = round_txn(b)) != 0)
 		return rc;
 	for (size_t i = 0; i < db.n; i++)
 		if ((rc = workflow_due_one(b, &db.item[i])) != 0)
@@ -580,12 +598,12 @@ workflow_lookup(struct broker *b, const uint8_t *id, Cluebus__Message **m)
 static int
 context_fill_clue(Cluebus__Context *ctx, const Cluebus__Message *clue)
 {
-	if ((ctx->clue_id.data = malloc(16)) == NULL ||
+	if ((ctx->clue_id.data = malloc(MESSAGE_ID_LEN)) == NULL ||
 	    (ctx->clue_summary = strdup(clue->clue->summary)) == NULL ||
 	    (ctx->clue_jurisdiction = strdup(clue->clue->jurisdiction)) == NULL)
 		return CB_ENOMEM;
-	memcpy(ctx->clue_id.data, clue->message_id.data, 16);
-	ctx->clue_id.len = 16;
+	memcpy(ctx->clue_id.data, clue->message_id.data, MESSAGE_ID_LEN);
+	ctx->clue_id.len = MESSAGE_ID_LEN;
 	ctx->clue_category = clue->clue->category;
 	ctx->clue_handling = clue->clue->handling;
 	return 0;
@@ -598,17 +616,18 @@ context_fill(struct broker *b, Cluebus__Context *ctx, const uint8_t *rid)
 	Cluebus__Message *ref = NULL, *clue = NULL;
 	int rc;
 
-	if ((ctx->referral_id.data = malloc(16)) == NULL)
+	if ((ctx->referral_id.data = malloc(MESSAGE_ID_LEN)) == NULL)
 		return CB_ENOMEM;
-	memcpy(ctx->referral_id.data, rid, 16);
-	ctx->referral_id.len = 16;
+	memcpy(ctx->referral_id.data, rid, MESSAGE_ID_LEN);
+	ctx->referral_id.len = MESSAGE_ID_LEN;
 	if ((rc = workflow_lookup(b, rid, &ref)) != 0)
 		return rc == CB_ENOTFOUND ? 0 : rc;
 	if ((ctx->case_ref = strdup(ref->case_ref)) == NULL)
 		rc = CB_ENOMEM;
 	else if (ref->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		rc = context_fill_clue(ctx, ref);
-	else if (ref->refers_to.len == 16 && workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
+	else if (ref->refers_to.len == MESSAGE_ID_LEN &&
+	    workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
 	    clue->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		rc = context_fill_clue(ctx, clue);
 	if (clue != NULL)
@@ -639,14 +658,15 @@ workflow_context(struct broker *b, const Cluebus__Message *m, Cluebus__Context *
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
-		if (m->refers_to.len != 16)
+		if (m->refers_to.len != MESSAGE_ID_LEN)
 			return 0;
 		rid = m->refers_to.data;
 		break;
 	default:
 		return 0;
 	}
-	if ((rc = store_aux_walk(b->store, STORE_OBLIGATIONS, rid, 16, 16, obl_collect, &l)) != 0)
+	if ((rc = store_aux_walk(b->store, STORE_OBLIGATIONS, rid, MESSAGE_ID_LEN,
+	    MESSAGE_ID_LEN, obl_collect, &l)) != 0)
 		goto fail_list;
 	if (l.n == 0)
 		return 0;	/* not (or no longer) a referral the broker tracks */

@@ -1,4 +1,7 @@
-/* broker/workflow.h — referral obligations, deadlines and escalation (broker/workflow.c). */
+/* broker/workflow.h — referral obligations, deadlines and escalation (broker/workflow.c).
+ *
+ * Below pipeline.c and delivery.c, above round.c: it appends escalations and petition
+ * supervisions through round_append_own() and never calls up. */
 #ifndef CB_WORKFLOW_H
 #define CB_WORKFLOW_H
 
@@ -6,25 +9,28 @@
 #include "route.h"
 
 struct broker;
+struct verdict;
 
 /* Checks a verified workflow message against the referral state before it is logged, and
  * adds the recipients the state implies (the referrer; the units of a transfer; the obliged
- * units of a supervision). Needs the round's transaction. Returns 0, a RejectCode (> 0) with
- * `reason` set, or -1 on a store error. */
+ * units of a supervision). Needs the round's transaction. Returns 0 with v->code set when
+ * the message is refused (left as it was when not), or an error: the store's, CB_ENOMEM,
+ * or CB_ECORRUPT for an obligation record that does not parse (the broker must stop). */
 int	workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
-    char *reason, size_t rlen);
+    struct verdict *v) __attribute__((warn_unused_result));
 /* Updates obligations and deadlines for a message just appended at log time `now`, in the
  * same transaction. Returns 0 or a store error (the round must fail). */
 int	workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
     int64_t now);
 /* Escalates every deadline that has passed (at most a batch per call), appending to the
- * round's transaction; the caller commits. Returns 0 or a store error. */
+ * round's transaction; the caller commits. Returns 0 or an error for round_store_error()
+ * (CB_ECORRUPT among them). */
 int	workflow_tick(struct broker *b);
 
 /* Builds the context a handler of `m` needs (the referral, case, referred clue's summary,
  * each obliged unit's state and due times) from committed data. *out is NULL when `m` has
  * none; otherwise free it with cluebus__context__free_unpacked(*out, NULL). Returns 0,
- * CB_ENOMEM or a store error. */
+ * CB_ENOMEM, a store error, or CB_ECORRUPT for a record that does not parse. */
 int	workflow_context(struct broker *b, const Cluebus__Message *m, Cluebus__Context **out);
 
 #endif

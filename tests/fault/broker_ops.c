@@ -1,12 +1,13 @@
 /* tests/fault/broker_ops.c — the broker's pipeline and the auditor's walk under failing
  * allocations.
  *
- * The broker here is the real one (the objects of broker/ but main.o) around a real LMDB store in a
- * temporary directory, without sockets: a run hands a decoded Publish (or an Ack) to
- * pipeline_publish / pipeline_ack and commits the round with pipeline_commit, which is what
- * broker/main.c's loop does for every frame. Replies are caught by wrapping wire_send
- * (-Wl,--wrap=wire_send) and fatalx (the broker exits on a corrupt store: an allocation
- * failure must never lead there). After every run:
+ * The broker here is the real one (the objects of broker/ but main.o) around a real LMDB
+ * store in a temporary directory, without sockets, started by the unit tests' fixture
+ * (tests/unit/broker_fixture.h): a run hands a decoded Publish (or an Ack) to
+ * pipeline_publish / round_ack and commits the round with round_commit, which is what
+ * broker/main.c's loop does for every frame; the fixture records the replies the round
+ * hands over. fatalx is caught by wrapping it (-Wl,--wrap=fatalx: the broker exits on a
+ * corrupt store, and an allocation failure must never lead there). After every run:
  *   - the round is closed (no open transaction, no pending reply, no failed flag);
  *   - either the message was committed (one more entry, its Accepted reply, its counter)
  *     or nothing was (same head and hash, same counters, and the reply, if any, is the
@@ -26,36 +27,11 @@
 #include "alloc.h"
 #include "audit.h"
 #include "broker.h"
-#include "envelope.h"
+#include "broker_fixture.h"
 #include "harness.h"
-#include "intake.h"
 #include "util.h"
-#include "wire.h"
 
-int	__wrap_wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f);
 void	__wrap_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* The replies of one run, as the wrapped wire_send saw them. */
-static struct {
-	unsigned	 n;
-	int		 frame_case, code, duplicate;
-	uint64_t	 seq;
-} reply;
-
-int
-__wrap_wire_send(void *sock, const void *rid, size_t ridlen, const Cluebus__Frame *f)
-{
-	(void)sock;
-	(void)rid;
-	(void)ridlen;
-	reply.n++;
-	reply.frame_case = f->frame_case;
-	reply.code = f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED ? (int)f->rejected->code : 0;
-	reply.seq = f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ? f->accepted->seq : 0;
-	reply.duplicate = f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED ?
-	    f->accepted->duplicate : 0;
-	return 0;
-}
 
 /* Where __wrap_fatalx returns to, while a run is under way. */
 static jmp_buf	 fatal_env;
@@ -99,124 +75,33 @@ struct bctx {
 	const char	*msgid;		/* hex, or NULL for a new random one */
 	int		 forge;		/* flip a signature bit */
 	/* per run */
-	struct broker	 b;
-	Cluebus__Frame	*frame;
-	uint8_t		*raw;
-	size_t		 rawlen;
+	struct fixture	*fx;		/* the deployment; fx->b is the broker of the run */
+	struct fixture_frame fr;
 	uint64_t	 head, backlog;
 	uint8_t		 hash[CHAIN_HASH_LEN];
 	struct counters	 count;
 	size_t		 nreg;
-	uint8_t		 id[16];
 	int		 known;		/* the id was committed before this run */
 	int		 fatal;		/* the run ended in fatalx (the broker would exit) */
 };
 
-static char	 confname[PATH_MAX];
-static char	*conftext;
-#define NUNITS	6
-static cb_key_t	*broker_key, *unit_keys[NUNITS];
-static const char *const unit_names[NUNITS] = { "ato", "psb", "health", "civil-affairs",
-	"education", "ato-210302" };
-static const char *const unit_roles[NUNITS] = { "office", "member", "member", "member",
-	"member", "district_office" };
-static transport_keypair_t broker_tkey;
+static struct fixture fixture;
 
-static const cb_key_t *
-key_of(const char *unit)
+/* The last reply of the run (frame_case 0: none). */
+static struct fixture_reply
+last_reply(const struct bctx *c)
 {
-	for (size_t i = 0; i < NUNITS; i++)
-		if (strcmp(unit_names[i], unit) == 0)
-			return unit_keys[i];
-	fault_die("no key for %s", unit);
+	struct fixture_reply none = { 0, 0, 0, 0 };
+	size_t n = c->fx->nreplies;
+
+	return n == 0 || n > FIXTURE_REPLIES_MAX ? none : c->fx->reply[n - 1];
 }
 
-static void
-broker_up(struct broker *b)
-{
-	char errbuf[512];
-	size_t n;
-	int rc;
-
-	memset(b, 0, sizeof(*b));
-	if (config_broker_parse(confname, conftext, &b->cfg, errbuf, sizeof(errbuf)) != 0)
-		fault_die("%s", errbuf);
-	b->key = broker_key;
-	b->tkey = broker_tkey;
-	if ((rc = store_open(b->cfg.data_dir, 0, b->cfg.map_size, &b->store)) != 0 ||
-	    (rc = genesis_sync(b)) != 0)
-		fault_die("broker start: %s", cb_strerror(rc));
-	if ((b->units = calloc(REGISTRY_MAX_UNITS, sizeof(*b->units))) == NULL)
-		fault_die("out of memory");
-	n = registry_count(b->reg);
-	for (size_t i = 0; i < n; i++) {
-		const reg_unit_t *u = registry_at(b->reg, i);
-
-		if (strcmp(u->id, REGISTRY_BROKER_UNIT) != 0 &&
-		    strcmp(u->id, REGISTRY_ADMIN_UNIT) != 0)
-			snprintf(b->units[b->nunits++].unit, 33, "%s", u->id);
-	}
-}
-
-static void
-broker_down(struct broker *b)
-{
-	store_close(b->store);
-	registry_free(b->reg);
-	free(b->units);
-	free(b->pending);
-	config_broker_free(&b->cfg);
-	memset(b, 0, sizeof(*b));
-}
-
-/* A signed Publish frame of an example document, packed. */
 static void
 make_publish(struct bctx *c)
 {
-	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	Cluebus__Publish pub = CLUEBUS__PUBLISH__INIT;
-	Cluebus__Envelope *env;
-	Cluebus__Message *m;
-	cb_error_t err;
-	size_t len;
-	char *json;
-
-	if (file_read_all(c->doc, 1 << 20, &json, &len) != 0 ||
-	    intake_from_json(json, len, &m, &err) != 0)
-		fault_die("%s", c->doc);
-	free(json);
-	if (c->msgid != NULL) {
-		if (hex_decode(c->msgid, c->id, 16) != 0)
-			fault_die("id");
-	} else if (rand_bytes(c->id, 16) != 0) {
-		fault_die("rand");
-	}
-	free(m->message_id.data);
-	if ((m->message_id.data = malloc(16)) == NULL)
-		fault_die("out of memory");
-	memcpy(m->message_id.data, c->id, 16);
-	m->message_id.len = 16;
-	m->sender = strdup(c->sender);
-	m->created_ms = clock_now_ms();
-	if (envelope_sign(m, key_of(c->sender), &env) != 0)
-		fault_die("sign");
-	m->key_id.data = NULL;
-	m->key_id.len = 0;
-	protobuf_c_message_free_unpacked(&m->base, NULL);
-	if (c->forge)
-		env->signature.data[7] ^= 0x10;
-	pub.envelope = env;
-	pub.message_id.data = c->id;
-	pub.message_id.len = 16;
-	f.frame_case = CLUEBUS__FRAME__FRAME_PUBLISH;
-	f.publish = &pub;
-	c->rawlen = cluebus__frame__get_packed_size(&f);
-	if ((c->raw = malloc(c->rawlen)) == NULL)
-		fault_die("out of memory");
-	cluebus__frame__pack(&f, c->raw);
-	envelope_free(env);
-	if (wire_decode(c->raw, c->rawlen, &c->frame) != 0)
-		fault_die("decode");
+	if (fixture_frame(c->fx, c->doc, c->sender, c->msgid, 0, c->forge, &c->fr) != 0)
+		fault_die("%s from %s", c->doc, c->sender);
 }
 
 static char	 data_file[PATH_MAX], snap_file[PATH_MAX];
@@ -242,35 +127,33 @@ bop_setup(void *arg)
 	uint64_t seq;
 
 	copy_file(snap_file, data_file);
-	broker_up(&c->b);
-	c->head = store_head_seq(c->b.store);
-	memcpy(c->hash, store_head_hash(c->b.store), CHAIN_HASH_LEN);
-	c->count = c->b.count;
-	c->nreg = registry_count(c->b.reg);
-	memset(&reply, 0, sizeof(reply));
+	if (fixture_up(c->fx) != 0)
+		fault_die("broker start");
+	c->head = store_head_seq(c->fx->b.store);
+	memcpy(c->hash, store_head_hash(c->fx->b.store), CHAIN_HASH_LEN);
+	c->count = c->fx->b.count;
+	c->nreg = registry_count(c->fx->b.reg);
 	if (c->op == BOP_PUBLISH) {
 		make_publish(c);
-		c->known = store_msgid_get(c->b.store, c->id, &seq) == 0;
+		c->known = store_msgid_get(c->fx->b.store, c->fr.id, &seq) == 0;
 	} else {
-		struct unitq *uq = frontend_unit(&c->b, "psb");
+		struct unitq *uq = units_find(&c->fx->b, "psb");
 
 		/* A new clue for psb, committed unfaulted, so that there is something to
 		 * acknowledge in every run. */
 		c->doc = "examples/json/clue-medical.json";
 		c->sender = "health";
 		make_publish(c);
-		pipeline_publish(&c->b, frontend_unit(&c->b, c->sender), (const uint8_t *)"rid",
-		    3, c->frame, NULL, c->raw, c->rawlen);
-		pipeline_commit(&c->b);
-		c->head = store_head_seq(c->b.store);
-		memcpy(c->hash, store_head_hash(c->b.store), CHAIN_HASH_LEN);
-		c->count = c->b.count;
-		memset(&reply, 0, sizeof(reply));
-		/* psb's agent got everything up to the head and acknowledges it. */
+		fixture_publish(c->fx, c->sender, &c->fr);
+		fixture_commit(c->fx);
+		c->head = store_head_seq(c->fx->b.store);
+		memcpy(c->hash, store_head_hash(c->fx->b.store), CHAIN_HASH_LEN);
+		c->count = c->fx->b.count;
+			/* psb's agent got everything up to the head and acknowledges it. */
 		uq->online = 1;
 		uq->sent_upto = c->head;
 		uq->inflight = 1;
-		if (store_backlog_depth(c->b.store, "psb", &c->backlog) != 0)
+		if (store_backlog_depth(c->fx->b.store, "psb", &c->backlog) != 0)
 			fault_die("backlog");
 	}
 }
@@ -280,11 +163,13 @@ bop_setup(void *arg)
 static int
 bop_outcome(struct bctx *c)
 {
-	if (store_head_seq(c->b.store) != c->head)
+	struct fixture_reply reply = last_reply(c);
+
+	if (store_head_seq(c->fx->b.store) != c->head)
 		return 0;
-	if (reply.n == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED)
+	if (c->fx->nreplies == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED)
 		return 0;
-	if (reply.n == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
+	if (c->fx->nreplies == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
 	    reply.code != CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE)
 		return 0;
 	return CB_ENOMEM;
@@ -297,7 +182,7 @@ bop_run(void *arg)
 
 	c->fatal = 0;
 	if (setjmp(fatal_env) != 0) {
-		struct broker *b = &c->b;
+		struct broker *b = &c->fx->b;
 
 		/* The broker would have exited here: an allocation failure must never
 		 * stop it (chain_decode says CB_ENOMEM, not CB_ECORRUPT). */
@@ -313,11 +198,10 @@ bop_run(void *arg)
 	}
 	fatal_armed = 1;
 	if (c->op == BOP_PUBLISH)
-		pipeline_publish(&c->b, frontend_unit(&c->b, c->sender), (const uint8_t *)"rid",
-		    3, c->frame, NULL, c->raw, c->rawlen);
+		fixture_publish(c->fx, c->sender, &c->fr);
 	else
-		pipeline_ack(&c->b, frontend_unit(&c->b, "psb"), c->head);
-	pipeline_commit(&c->b);
+		round_ack(&c->fx->b, units_find(&c->fx->b, "psb"), c->head);
+	fixture_commit(c->fx);
 	fatal_armed = 0;
 	return bop_outcome(c);
 }
@@ -326,8 +210,9 @@ static const char *
 bop_check(void *arg, int rc, int hit)
 {
 	struct bctx *c = arg;
-	struct broker *b = &c->b;
+	struct broker *b = &c->fx->b;
 	uint64_t head = store_head_seq(b->store), depth;
+	struct fixture_reply reply = last_reply(c);
 	audit_result_t res;
 	const char *why = NULL;
 
@@ -344,7 +229,7 @@ bop_check(void *arg, int rc, int hit)
 		why = "the round was left open";
 	else if (registry_count(b->reg) != c->nreg)
 		why = "the registry in memory changed";
-	else if (audit_verify(b->store, key_public(broker_key), 1, &res) != 0)
+	else if (audit_verify(b->store, key_public(fixture.broker_key), 1, &res) != 0)
 		why = "the log no longer verifies";
 	else if (head != c->head && head != c->head + 1)
 		why = "more than one entry was appended";
@@ -356,17 +241,17 @@ bop_check(void *arg, int rc, int hit)
 		goto ack;
 	if (c->forge) {
 		/* Refused whatever happens; the summary is logged when the round commits. */
-		if (reply.n > 1 || (reply.n == 1 &&
+		if (c->fx->nreplies > 1 || (c->fx->nreplies == 1 &&
 		    reply.code != CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE))
 			why = "a forged message was not refused as bad_signature";
 		else if (b->count.accepted != c->count.accepted)
 			why = "a forged message was counted as accepted";
 	} else if (head != c->head) {
-		if (reply.n != 1 || reply.frame_case != CLUEBUS__FRAME__FRAME_ACCEPTED ||
+		if (c->fx->nreplies != 1 || reply.frame_case != CLUEBUS__FRAME__FRAME_ACCEPTED ||
 		    reply.seq != head || reply.duplicate)
 			why = "committed, but the sender was not told Accepted with its seq";
 		if (why != NULL && getenv("FAULT_DEBUG") != NULL)
-			printf("replies %u, last case %d code %d seq %llu (head %llu)\n", reply.n,
+			printf("replies %zu, last case %d code %d seq %llu (head %llu)\n", c->fx->nreplies,
 			    reply.frame_case, reply.code, (unsigned long long)reply.seq,
 			    (unsigned long long)head);
 		else if (b->count.accepted != c->count.accepted + 1)
@@ -379,12 +264,12 @@ bop_check(void *arg, int rc, int hit)
 	} else {
 		if (b->count.accepted != c->count.accepted)
 			why = "nothing committed, but counted as accepted";
-		else if (reply.n > 1)
+		else if (c->fx->nreplies > 1)
 			why = "more than one reply";
-		else if (reply.n == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED &&
+		else if (c->fx->nreplies == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED &&
 		    (!c->known || !reply.duplicate))
 			why = "Accepted, but nothing was committed";
-		else if (reply.n == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
+		else if (c->fx->nreplies == 1 && reply.frame_case == CLUEBUS__FRAME__FRAME_REJECTED &&
 		    reply.code != CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE)
 			why = "a valid message was refused for good (not 'unavailable') when "
 			    "memory ran out";
@@ -392,7 +277,7 @@ bop_check(void *arg, int rc, int hit)
 	return why;
 ack:
 	if (why == NULL && c->op == BOP_ACK) {
-		struct unitq *uq = frontend_unit(b, "psb");
+		struct unitq *uq = units_find(b, "psb");
 
 		if (store_backlog_depth(b->store, "psb", &depth) != 0)
 			why = "backlog unreadable";
@@ -411,11 +296,8 @@ bop_teardown(void *arg)
 {
 	struct bctx *c = arg;
 
-	wire_free(c->frame);
-	c->frame = NULL;
-	free(c->raw);
-	c->raw = NULL;
-	broker_down(&c->b);
+	fixture_frame_free(&c->fr);
+	fixture_down(c->fx);
 }
 
 /* ---- the auditor ------------------------------------------------------------------------ */
@@ -434,7 +316,7 @@ audit_run(void *arg)
 
 	if ((rc = store_open(c->dir, STORE_RDONLY, 0, &s)) != 0)
 		return rc;
-	rc = audit_verify(s, key_public(broker_key), 1, &c->res);
+	rc = audit_verify(s, key_public(fixture.broker_key), 1, &c->res);
 	store_close(s);
 	return rc;
 }
@@ -457,61 +339,6 @@ audit_check(void *arg, int rc, int hit)
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
-
-static void
-deploy(const char *tmpdir, const char *repo)
-{
-	char path[PATH_MAX + 32], hex[2 * KEY_PUBLIC_LEN + 1], *ex;
-	uint8_t raw[TRANSPORT_KEY_LEN];
-	json_t *root, *units;
-	size_t len;
-	char *reg;
-
-	if (key_generate(&broker_key) != 0 || rand_bytes(raw, sizeof(raw)) != 0 ||
-	    transport_z85_encode(raw, sizeof(raw), broker_tkey.public_z85) != 0)
-		fault_die("broker keys");
-	root = json_object();
-	units = json_array();
-	for (size_t i = 0; i < NUNITS; i++) {
-		json_t *u;
-
-		if (key_generate(&unit_keys[i]) != 0)
-			fault_die("keys");
-		hex_encode(key_public(unit_keys[i]), KEY_PUBLIC_LEN, hex);
-		u = json_pack("{s:s, s:s, s:s, s:s}", "id", unit_names[i], "name", "单位",
-		    "role", unit_roles[i], "sign_public", hex);
-		if (strcmp(unit_roles[i], "district_office") == 0)
-			json_object_set_new(u, "division_code", json_string("210302"));
-		json_array_append_new(units, u);
-	}
-	json_object_set_new(root, "units", units);
-	snprintf(path, sizeof(path), "%s/registry.json", tmpdir);
-	if ((reg = json_dumps(root, JSON_INDENT(1))) == NULL ||
-	    file_write_atomic(path, reg, strlen(reg), 0644) != 0)
-		fault_die("registry.json");
-	free(reg);
-	json_decref(root);
-
-	/* The shipped broker.conf.example, its paths pointing into tmpdir, no admin socket. */
-	snprintf(path, sizeof(path), "%s/config/broker.conf.example", repo);
-	if (file_read_all(path, 1 << 20, &ex, &len) != 0)
-		fault_die("%s", path);
-	snprintf(confname, sizeof(confname), "%s/broker.conf", tmpdir);
-	{
-		const char *routing = strstr(ex, "routing:");
-
-		if (routing == NULL || (conftext = malloc(strlen(routing) + 512)) == NULL)
-			fault_die("broker.conf.example has no routing");
-		snprintf(conftext, strlen(routing) + 512, "broker:\n{\n  endpoint = "
-		    "\"tcp://127.0.0.1:1\";\n  data_dir = \"data\";\n  key = \"broker.key\";\n"
-		    "  transport_key = \"broker.curve\";\n  registry = \"registry.json\";\n"
-		    "  map_size_mb = 64;\n};\n%s", routing);
-	}
-	free(ex);
-	snprintf(path, sizeof(path), "%s/data", tmpdir);
-	if (file_mkdirs(path, 0700) != 0)
-		fault_die("mkdir");
-}
 
 int
 broker_faults(const char *tmpdir, const char *repo)
@@ -539,17 +366,20 @@ broker_faults(const char *tmpdir, const char *repo)
 	char data[PATH_MAX + 8];
 	int failed = 0;
 
+	(void)repo;	/* the fixture reads the example files from the working directory */
 	fault_current_op = "broker setup";
-	deploy(tmpdir, repo);
+	if (fixture_deploy(&fixture, tmpdir) != 0)
+		fault_die("deployment in %s", tmpdir);
 	snprintf(data_file, sizeof(data_file), "%s/data/data.mdb", tmpdir);
 	snprintf(snap_file, sizeof(snap_file), "%s/data.snapshot", tmpdir);
 	/* The first start: genesis appends the registry. */
-	memset(&c, 0, sizeof(c));
-	broker_up(&c.b);
-	broker_down(&c.b);
+	if (fixture_up(&fixture) != 0)
+		fault_die("broker start");
+	fixture_down(&fixture);
 	for (size_t i = 0; i < sizeof(pubs) / sizeof(pubs[0]); i++) {
 		copy_file(data_file, snap_file);
 		memset(&c, 0, sizeof(c));
+		c.fx = &fixture;
 		c.op = BOP_PUBLISH;
 		c.doc = pubs[i].doc;
 		c.sender = pubs[i].sender;
@@ -560,6 +390,7 @@ broker_faults(const char *tmpdir, const char *repo)
 	}
 	copy_file(data_file, snap_file);
 	memset(&c, 0, sizeof(c));
+	c.fx = &fixture;
 	c.op = BOP_ACK;
 	failed += fault_run(&(struct fault_op){ "pipeline: psb acknowledges its backlog",
 	    bop_setup, bop_run, bop_check, bop_teardown, &c, 2 });
@@ -574,9 +405,6 @@ broker_faults(const char *tmpdir, const char *repo)
 	failed += fault_run(&(struct fault_op){ "audit_verify with signatures (the log above)",
 	    NULL, audit_run, audit_check, NULL, &ac, 50 });
 
-	for (size_t i = 0; i < NUNITS; i++)
-		key_free(unit_keys[i]);
-	key_free(broker_key);
-	free(conftext);
+	fixture_free(&fixture);
 	return failed;
 }

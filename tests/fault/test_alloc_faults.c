@@ -33,6 +33,7 @@
 #include "keys.h"
 #include "log.h"
 #include "registry.h"
+#include "seal_ops.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -746,6 +747,7 @@ main(int argc, char **argv)
 	ERR_clear_error();
 
 	failed += lib_faults();
+	failed += seal_faults();
 	failed += broker_faults(tmpdir, repo);
 	fault_known_report();
 
