@@ -7,7 +7,9 @@
  * implementation. Here: the frontier and the stored nodes agree for every size, an append
  * puts exactly the nodes it completes and changes nothing when a put fails, and every way
  * of altering a proof (a flipped bit, a truncated or extended proof, an index or size out
- * of range, another root) is refused with the reason. */
+ * of range, another root) is refused with the reason. One test keeps the nodes in LMDB, as
+ * the store will: in the transaction of the leaves, lost with it on abort, and enough after
+ * a reopen to load the frontier and prove. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include "cluebus/err.h"
 #include "merkle.h"
@@ -538,6 +542,131 @@ test_consistency_from_the_empty_tree_or_to_the_same_size_needs_an_empty_proof(vo
 	assert_string_equal(why, "proof is empty");
 }
 
+/* ---- nodes in LMDB, in the caller's transaction: key level (1 byte) || index (8, BE) ---- */
+
+typedef struct lmdb_nodes {
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+} lmdb_nodes_t;
+
+static void
+node_key(uint8_t key[9], unsigned level, uint64_t index)
+{
+	key[0] = (uint8_t)level;
+	for (int i = 0; i < 8; i++)
+		key[1 + i] = (uint8_t)(index >> (56 - 8 * i));
+}
+
+static int
+lmdb_get(void *ctx, unsigned level, uint64_t index, uint8_t hash[MERKLE_HASH_LEN])
+{
+	lmdb_nodes_t *ln = ctx;
+	uint8_t key[9];
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+
+	node_key(key, level, index);
+	if ((rc = mdb_get(ln->txn, ln->dbi, &k, &v)) == MDB_NOTFOUND)
+		return CB_ENOTFOUND;
+	if (rc != 0 || v.mv_size != MERKLE_HASH_LEN)
+		return CB_ESTORE;
+	memcpy(hash, v.mv_data, MERKLE_HASH_LEN);
+	return 0;
+}
+
+static int
+lmdb_put(void *ctx, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	lmdb_nodes_t *ln = ctx;
+	uint8_t key[9];
+	MDB_val k = { sizeof(key), key }, v = { MERKLE_HASH_LEN, (void *)hash };
+
+	node_key(key, level, index);
+	return mdb_put(ln->txn, ln->dbi, &k, &v, 0) == 0 ? 0 : CB_ESTORE;
+}
+
+static MDB_env *
+lmdb_open(const char *dir, MDB_dbi *dbi)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 2), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64u << 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "merkle", MDB_CREATE, dbi), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	return env;
+}
+
+static void
+test_nodes_kept_in_lmdb_commit_and_abort_with_the_leaves_and_reload_after_a_reopen(
+    void **state)
+{
+	char dir[] = "/tmp/cb-test-merkle.XXXXXX", path[64], leaf[32];
+	uint8_t want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN], lh[MERKLE_HASH_LEN];
+	merkle_frontier_t head, work;
+	merkle_proof_t proof;
+	lmdb_nodes_t ln;
+	merkle_store_t s = { &ln, lmdb_get, lmdb_put };
+	MDB_env *env;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	env = lmdb_open(dir, &ln.dbi);
+	merkle_frontier_init(&head);
+	/* batches of 37 leaves, one transaction each; every third batch is aborted */
+	for (int batch = 0; head.size < 1000; batch++) {
+		work = head;
+		assert_int_equal(mdb_txn_begin(env, NULL, 0, &ln.txn), 0);
+		for (int i = 0; i < 37; i++) {
+			leaf_of(work.size, leaf, sizeof(leaf), &len);
+			assert_int_equal(merkle_append(&work, &s, leaf, len), 0);
+		}
+		if (batch % 3 == 2) {
+			mdb_txn_abort(ln.txn);
+			continue;	/* the head stays; the nodes went with the transaction */
+		}
+		assert_int_equal(mdb_txn_commit(ln.txn), 0);
+		head = work;
+	}
+	/* one more batch, aborted: its nodes must not outlive it */
+	work = head;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &ln.txn), 0);
+	for (int i = 0; i < 37; i++) {
+		leaf_of(work.size, leaf, sizeof(leaf), &len);
+		assert_int_equal(merkle_append(&work, &s, leaf, len), 0);
+	}
+	assert_int_equal(lmdb_get(&ln, 0, head.size, got), 0);
+	mdb_txn_abort(ln.txn);
+	assert_int_equal(merkle_frontier_root(&head, want), 0);
+	mdb_env_close(env);
+
+	/* after a restart: the frontier loads in popcount(size) reads, proofs need no rebuild */
+	env = lmdb_open(dir, &ln.dbi);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &ln.txn), 0);
+	assert_int_equal(merkle_frontier_load(&work, &s, head.size), 0);
+	assert_int_equal(merkle_frontier_root(&work, got), 0);
+	assert_memory_equal(got, want, MERKLE_HASH_LEN);
+	/* the aborted batch left nothing behind */
+	assert_int_equal(lmdb_get(&ln, 0, head.size, got), CB_ENOTFOUND);
+	for (uint64_t i = 0; i < head.size; i += 97) {
+		leaf_hash_of(i, lh);
+		assert_int_equal(merkle_prove_inclusion(&work, &s, i, head.size, &proof), 0);
+		assert_int_equal(merkle_verify_inclusion(lh, i, head.size, &proof, want, NULL), 0);
+	}
+	mdb_txn_abort(ln.txn);
+	mdb_env_close(env);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -562,6 +691,8 @@ main(void)
 		    test_out_of_range_indices_sizes_and_lengths_are_refused_before_any_hashing),
 		cmocka_unit_test(
 		    test_consistency_from_the_empty_tree_or_to_the_same_size_needs_an_empty_proof),
+		cmocka_unit_test(
+		    test_nodes_kept_in_lmdb_commit_and_abort_with_the_leaves_and_reload_after_a_reopen),
 	};
 
 	return cmocka_run_group_tests_name("merkle", tests, NULL, NULL);
