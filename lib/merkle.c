@@ -108,6 +108,16 @@ log2_exact(uint64_t n)
 	return l;
 }
 
+uint64_t
+merkle_node_seq(unsigned level, uint64_t index)
+{
+	uint64_t last = ((index + 1) << level) - 1;	/* the leaf that completes it */
+
+	/* 2 * last - popcount(last) nodes were complete before that leaf; then its append
+	 * puts the leaf and one parent per level up to `level`. */
+	return 2 * last - (uint64_t)__builtin_popcountll(last) + level;
+}
+
 /* A node the tree must have: a missing one means the store lost it. */
 static int
 get_node(const merkle_store_t *s, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])

@@ -64,6 +64,13 @@ typedef struct merkle_proof {
 	uint8_t		hash[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
 } merkle_proof_t;
 
+/* The position of node (level, index) in the order appends complete nodes: 0, 1, 2, ...
+ * with no gap, so a store that keys nodes by it (8 bytes big-endian) only ever appends
+ * (MDB_APPEND, full pages). The node completes when leaf (index + 1) * 2^level - 1 is
+ * appended. `level` below MERKLE_LEVELS and the node inside a tree of at most
+ * MERKLE_MAX_SIZE leaves; cannot fail. */
+uint64_t merkle_node_seq(unsigned level, uint64_t index);
+
 /* Hashing. Each returns 0, CB_ENOMEM or CB_ECRYPTO. */
 int	merkle_leaf_hash(const void *leaf, size_t len, uint8_t out[MERKLE_HASH_LEN])
     __attribute__((warn_unused_result));

@@ -223,7 +223,7 @@ test_the_proofs_of_the_rfc_6962_test_leaves_are_the_published_ones(void **state)
 }
 
 static void
-test_an_append_puts_the_leaf_and_exactly_the_subtrees_it_completes(void **state)
+test_an_append_puts_the_leaf_and_exactly_the_subtrees_it_completes_in_seq_order(void **state)
 {
 	fixture_t *fx = fixture_new();
 	merkle_node_t nodes[MERKLE_LEVELS];
@@ -243,6 +243,10 @@ test_an_append_puts_the_leaf_and_exactly_the_subtrees_it_completes(void **state)
 		before = fx->puts;
 		grow(fx, n + 1);
 		assert_int_equal(fx->puts - before, count);
+		/* nodes come in merkle_node_seq order without a gap */
+		for (size_t i = 0; i < count; i++)
+			assert_int_equal(merkle_node_seq(nodes[i].level, nodes[i].index),
+			    before + i);
 	}
 	/* a tree of n leaves has 2n - popcount(n) complete perfect subtrees */
 	assert_int_equal(fx->puts, 2 * 300 - (size_t)__builtin_popcountll(300));
@@ -364,6 +368,10 @@ test_a_full_tree_refuses_another_leaf(void **state)
 	assert_int_equal(count, MERKLE_LEVELS);
 	assert_int_equal(nodes[MERKLE_LEVELS - 1].level, MERKLE_LEVELS - 1);
 	assert_int_equal(nodes[MERKLE_LEVELS - 1].index, 0);
+	/* the last node of the largest tree still has a seq */
+	assert_true(merkle_node_seq(MERKLE_LEVELS - 1, 0) == (UINT64_C(1) << 63) - 2);
+	assert_true(merkle_node_seq(0, MERKLE_MAX_SIZE - 1) ==
+	    2 * (MERKLE_MAX_SIZE - 1) - (uint64_t)__builtin_popcountll(MERKLE_MAX_SIZE - 1));
 }
 
 /* Every inclusion and consistency proof of the trees of 1..n verifies, and each altered
@@ -542,7 +550,7 @@ test_consistency_from_the_empty_tree_or_to_the_same_size_needs_an_empty_proof(vo
 	assert_string_equal(why, "proof is empty");
 }
 
-/* ---- nodes in LMDB, in the caller's transaction: key level (1 byte) || index (8, BE) ---- */
+/* ---- nodes in LMDB, in the caller's transaction, keyed by merkle_node_seq (8, BE) ---- */
 
 typedef struct lmdb_nodes {
 	MDB_txn		*txn;
@@ -550,18 +558,19 @@ typedef struct lmdb_nodes {
 } lmdb_nodes_t;
 
 static void
-node_key(uint8_t key[9], unsigned level, uint64_t index)
+node_key(uint8_t key[8], unsigned level, uint64_t index)
 {
-	key[0] = (uint8_t)level;
+	uint64_t seq = merkle_node_seq(level, index);
+
 	for (int i = 0; i < 8; i++)
-		key[1 + i] = (uint8_t)(index >> (56 - 8 * i));
+		key[i] = (uint8_t)(seq >> (56 - 8 * i));
 }
 
 static int
 lmdb_get(void *ctx, unsigned level, uint64_t index, uint8_t hash[MERKLE_HASH_LEN])
 {
 	lmdb_nodes_t *ln = ctx;
-	uint8_t key[9];
+	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v;
 	int rc;
 
@@ -578,11 +587,11 @@ static int
 lmdb_put(void *ctx, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
 {
 	lmdb_nodes_t *ln = ctx;
-	uint8_t key[9];
+	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v = { MERKLE_HASH_LEN, (void *)hash };
 
 	node_key(key, level, index);
-	return mdb_put(ln->txn, ln->dbi, &k, &v, 0) == 0 ? 0 : CB_ESTORE;
+	return mdb_put(ln->txn, ln->dbi, &k, &v, MDB_APPEND) == 0 ? 0 : CB_ESTORE;
 }
 
 static MDB_env *
@@ -674,7 +683,8 @@ main(void)
 		cmocka_unit_test(test_leaf_and_node_hashes_are_sha256_with_the_0x00_and_0x01_prefixes),
 		cmocka_unit_test(test_the_roots_of_the_rfc_6962_test_leaves_are_the_published_ones),
 		cmocka_unit_test(test_the_proofs_of_the_rfc_6962_test_leaves_are_the_published_ones),
-		cmocka_unit_test(test_an_append_puts_the_leaf_and_exactly_the_subtrees_it_completes),
+		cmocka_unit_test(
+		    test_an_append_puts_the_leaf_and_exactly_the_subtrees_it_completes_in_seq_order),
 		cmocka_unit_test(
 		    test_the_frontier_and_the_stored_nodes_give_the_same_root_for_every_size_to_300),
 		cmocka_unit_test(
