@@ -35,6 +35,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "registry.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "transport.h"
 #include "verifypool.h"
@@ -60,6 +61,7 @@ struct unitq {
 	unsigned	 resends;	/* windows resent since the last ack or hello */
 	uint64_t	 ack_upto;	/* highest ack not logged yet (0: none) */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
+	struct ratelimit refusals;	/* how many of its refusals are logged (pipeline.c) */
 };
 
 /* An authenticated connection (a routing id bound to a unit by a signed Hello). A unit
@@ -89,6 +91,7 @@ struct pending {
  * a cb_error_t's "field: reason". */
 struct verdict {
 	int		 code;
+	char		 field[sizeof(((cb_error_t *)0)->field)];	/* "" when none */
 	char		 reason[sizeof(cb_error_t) + 4];
 };
 
@@ -98,6 +101,9 @@ struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
 	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
+	uint64_t	 unlogged;	/* refusals answered, not logged one by one */
+	uint64_t	 dropped;	/* frames dropped unread from units cut off */
+	uint64_t	 cutoffs;	/* times a unit was cut off */
 };
 
 struct broker {
@@ -124,6 +130,11 @@ struct broker {
 	struct pending	*pending;
 	size_t		 npending, cappending;
 
+	struct ratelimit anon_refusals;	/* log lines of unauthenticated peers' refusals */
+	int64_t		 cut_until_ms;	/* monotonic: some unit may be cut off before this */
+	size_t		 inbox_peak_bytes; /* largest round since memory was last trimmed */
+	int64_t		 inbox_busy_ms;	/* monotonic time of the last round with frames */
+
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
 					 * `count` only when the round commits */
@@ -147,6 +158,9 @@ void	frontend_close(struct broker *b);
 size_t	frontend_drain(struct broker *b, size_t max);
 /* Commits the round (round_commit) and sends its replies on the agents' socket. */
 void	frontend_commit(struct broker *b);
+/* The frontend's timers (call every 100 ms or so): refusal summaries of units that went
+ * quiet, and memory freed after a burst of large frames given back to the system. */
+void	frontend_timers(struct broker *b, int64_t now_mono);
 
 /* zap.c */
 /* Binds the ZAP handler (before any CURVE socket accepts). Returns 0 or CB_EIO. */
@@ -169,12 +183,35 @@ void	delivery_timers(struct broker *b, int64_t now_mono);
  * Cannot fail: errors are answered, and a corrupt store stops the broker. */
 void	pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
     const Cluebus__Frame *f, const struct verify_job *pre, const void *raw, size_t rawlen);
-/* Logs a rejection summary (for an authenticated `uq` only) and defers the Rejected reply
- * with `v`'s code and reason. `claimed` is the sender the frame names (sanitized here);
- * `msgid` (idlen MESSAGE_ID_LEN, or 0 for none) the id it carried. Borrows everything. */
-void	pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const char *claimed, const uint8_t *msgid, size_t idlen, const struct verdict *v,
-    const void *raw, size_t rawlen);
+/* How many refusals are logged: a registered unit's own (cut off when it keeps on), and
+ * all unauthenticated peers' together (log lines only: they get no entries; never cut
+ * off, since a refusal is how an agent learns to say hello again after a restart). */
+extern const struct ratelimit_policy refusal_policy_unit, refusal_policy_anon;
+
+/* A refused frame, as its summary and its answer need it. Everything is borrowed. */
+struct refusal {
+	const uint8_t	*rid;
+	size_t		 ridlen;
+	const char	*claimed;	/* the sender the frame names ("" none; sanitized here) */
+	const uint8_t	*id;		/* the id it is answered with (idlen MESSAGE_ID_LEN, or
+					 * 0 for none) */
+	size_t		 idlen;
+	int		 id_verified;	/* id is the signed id, under a verified signature */
+	const void	*raw;		/* the frame as received (hashed), or NULL */
+	size_t		 rawlen;
+};
+
+/* Refuses a frame of `uq` (NULL when unauthenticated) with verdict `v`. Within the peer's
+ * refusal budget (lib/ratelimit.h, RATELIMIT_POLICY_DEFAULT) it logs a line and, for a
+ * unit, a rejection summary entry; past it, the refusal is answered and counted but not
+ * logged (the next logged one says how many were not); a unit that keeps on is cut off:
+ * its frames are dropped unanswered for a while (frontend.c drops them unread). The
+ * Rejected reply is deferred to the round. Cannot fail (a store error fails the round). */
+void	pipeline_reject(struct broker *b, struct unitq *uq, const struct refusal *r,
+    const struct verdict *v);
+/* For the timers: a unit whose refusals were not all logged, and that stopped, gets one
+ * REJECT_RATE_LIMITED summary entry saying how many. Cannot fail. */
+void	pipeline_refusal_summaries(struct broker *b, int64_t now_mono);
 
 /* workflow.c: see workflow.h */
 
@@ -253,10 +290,15 @@ Cluebus__Frame *reply_rejected(const uint8_t *msgid, size_t idlen, int code,
 /* Sends `reply` to `rid` on the ROUTER socket `sock`; a peer gone or a full queue is
  * logged at debug level (the agent retries). Borrows `reply`. A round_send_fn. */
 void	reply_send(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *reply);
-/* Sets `v` to refuse with `code` and a printf-style reason. Returns 0: a refusal is a
- * result, not an error. */
+/* Sets `v` to refuse with `code` and a printf-style reason (and no field). Returns 0: a
+ * refusal is a result, not an error. */
 int	reply_verdict(struct verdict *v, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* reply_verdict naming the message's `field` at fault (a JSON path, as intake names it). */
+int	reply_verdict_field(struct verdict *v, int code, const char *field, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+/* The Rejected reply of a verdict: its code, field and reason. */
+Cluebus__Frame *reply_refusal(const uint8_t *msgid, size_t idlen, const struct verdict *v);
 
 /* clock.c */
 /* Refuses a test clock in a production build (exits). */

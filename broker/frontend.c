@@ -6,6 +6,7 @@
  * time. Replies to publishes are deferred until the round's commit (durable before ack):
  * frontend_commit() commits the round and sends them on this socket. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
  * INBOX_BYTES_MAX bytes, so a round never holds more than that in memory. */
 #define INBOX_BYTES_MAX	(8u << 20)
 #define HELLO_NONCE_LEN	16	/* the nonce a Hello signs (agents send this many) */
+#define RCV_QUEUE_MAX	64	/* frames ZeroMQ queues per connection before pushing back */
+#define TRIM_IDLE_MS	1000	/* memory is given back once frames stopped this long */
 
 struct inframe {
 	uint8_t		 rid[RID_MAX];
@@ -45,11 +48,18 @@ struct inbox {
 int
 frontend_open(struct broker *b)
 {
-	int64_t maxsize = WIRE_MAX_FRAME + 4096;
+	int64_t maxsize = WIRE_MAX_FRAME;
 	/* Outgoing queues per peer are short: replies and one delivery window fit, and a peer
 	 * that never reads cannot make the broker hold more (sends then fail with EAGAIN and
-	 * the backlog stays in LMDB). Incoming frames may queue deeper. */
-	int one = 1, linger = 0, hwm = 100000, sndhwm = 1024 + 4 * (int)b->cfg.window;
+	 * the backlog stays in LMDB). Incoming queues hold RCV_QUEUE_MAX frames per connection
+	 * (ZeroMQ counts frames, not bytes): past that ZeroMQ stops reading the connection and
+	 * the peer's sends wait in the kernel's buffers. */
+	int one = 1, linger = 0, hwm = RCV_QUEUE_MAX, sndhwm = 1024 + 4 * (int)b->cfg.window;
+
+	/* Frames above 64 KiB get their own mappings, returned to the system when freed:
+	 * glibc's default would raise the threshold after the first large free and keep a
+	 * flood's memory in the heap for good. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
 	if ((b->inbox = calloc(1, sizeof(*b->inbox))) == NULL ||
 	    (b->inbox->frames = calloc(b->cfg.batch_max, sizeof(struct inframe))) == NULL ||
@@ -110,15 +120,109 @@ frontend_send(struct broker *b, const uint8_t *rid, size_t ridlen, const Cluebus
 }
 
 static void
-frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen, int code,
-    const char *reason, int hello)
+frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen,
+    const struct verdict *v, int hello)
 {
-	Cluebus__Frame *f = reply_rejected(NULL, 0, code, reason);
+	Cluebus__Frame *f = reply_refusal(NULL, 0, v);
 
 	if (f != NULL) {
 		f->rejected->hello = hello;
 		frontend_send(b, rid, ridlen, f);
 		cluebus__frame__free_unpacked(f, NULL);
+	}
+}
+
+/* Tells a connection that has not said hello (or that the broker forgot: a restart, a
+ * key change) to say it: how an agent learns to authenticate again. */
+static void
+frontend_before_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *what)
+{
+	struct verdict v;
+
+	reply_verdict(&v, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "%s before hello",
+	    what);
+	frontend_reject_now(b, rid, ridlen, &v, 0);
+}
+
+/* Checks a Hello: the connection's own unit, the protocol, a registered unit, a fresh
+ * time, a whole nonce, a current key and its signature. Refuses through `v`; sets *uq. */
+static void
+hello_check(struct broker *b, const char *peer, const Cluebus__Hello *h, struct unitq **uq,
+    struct verdict *v)
+{
+	uint8_t signed_bytes[128];
+	int64_t now = clock_now_ms();
+	const cb_key_t *key;
+	size_t len;
+
+	v->code = 0;
+	*uq = NULL;
+	if (peer == NULL || strcmp(h->unit, peer) != 0) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH, "unit",
+		    "hello names a unit other than the connection's transport key (%s)",
+		    peer != NULL ? peer : "none");
+		return;
+	}
+	if (h->protocol != WIRE_PROTOCOL) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_BAD_PROTOCOL, "protocol",
+		    "protocol %u is not spoken here: this broker speaks protocol %d",
+		    h->protocol, WIRE_PROTOCOL);
+		return;
+	}
+	if (!unit_id_valid(h->unit) || (*uq = units_find(b, h->unit)) == NULL) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_UNKNOWN_SENDER, "unit",
+		    "unit is not registered");
+		return;
+	}
+	if (h->time_ms < now - b->cfg.clock_skew_ms || h->time_ms > now + b->cfg.clock_skew_ms) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW, "time_ms",
+		    "hello time is %lld ms from the broker's, more than the %lld ms accepted",
+		    (long long)(h->time_ms - now), (long long)b->cfg.clock_skew_ms);
+		return;
+	}
+	if (h->nonce.len != HELLO_NONCE_LEN) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_MALFORMED, "nonce",
+		    "nonce is %zu bytes, must be %d", h->nonce.len, HELLO_NONCE_LEN);
+		return;
+	}
+	if (registry_key_at(b->reg, h->unit, h->key_id.data, h->key_id.len, broker_clock_ms(),
+	    &key) != REG_KEY_OK) {
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "key_id",
+		    "key id is not a current signing key of the unit");
+		return;
+	}
+	len = wire_hello_bytes(h->unit, h->time_ms, h->nonce.data, h->nonce.len, signed_bytes,
+	    sizeof(signed_bytes));
+	if (len == 0 || key_verify(key, signed_bytes, len, h->signature.data,
+	    h->signature.len) != 0)
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "signature",
+		    "hello signature does not verify with the unit's current key");
+}
+
+/* Answers a refused Hello, its log line within the refusal budget of the connection's
+ * unit (all unauthenticated peers share one); a unit cut off gets no answer. */
+static void
+hello_refuse(struct broker *b, const uint8_t *rid, size_t ridlen, const char *peer,
+    const char *claimed, const struct verdict *v)
+{
+	struct unitq *puq = peer != NULL ? units_find(b, peer) : NULL;
+	uint64_t unlogged;
+	int64_t since;
+
+	switch (ratelimit_refusal(puq != NULL ? &puq->refusals : &b->anon_refusals,
+	    puq != NULL ? &refusal_policy_unit : &refusal_policy_anon, clock_mono_ms(),
+	    &unlogged, &since)) {
+	case RATELIMIT_LOG:
+		log_warnx("hello as '%s' on a connection authenticated as %s refused: %s: %s: %s",
+		    claimed, peer != NULL ? peer : "nobody", wire_reject_name(v->code), v->field,
+		    v->reason);
+		/* FALLTHROUGH */
+	case RATELIMIT_QUIET:
+		frontend_reject_now(b, rid, ridlen, v, 1);
+		break;
+	default:
+		b->count.dropped++;
+		break;
 	}
 }
 
@@ -128,44 +232,15 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 {
 	Cluebus__Welcome w = CLUEBUS__WELCOME__INIT;
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
-	uint8_t signed_bytes[128];
-	char safe[80];
-	const cb_key_t *key;
+	struct verdict v;
 	struct session *s;
 	struct unitq *uq;
-	int64_t now = clock_now_ms();
-	size_t len;
+	char safe[80];
 
-	str_sanitize(h->unit, strlen(h->unit), safe, sizeof(safe));
-	if (peer == NULL || strcmp(h->unit, peer) != 0) {
-		log_warnx("hello as '%s' on a connection authenticated as %s refused", safe,
-		    peer != NULL ? peer : "nobody");
-		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_SENDER_MISMATCH,
-		    "hello names a unit other than the connection's transport key", 1);
-		return;
-	}
-	if (!unit_id_valid(h->unit) || (uq = units_find(b, h->unit)) == NULL) {
-		log_warnx("hello from unknown unit '%s' refused", safe);
-		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_UNKNOWN_SENDER,
-		    "unit is not registered", 1);
-		return;
-	}
-	if (h->time_ms < now - b->cfg.clock_skew_ms || h->time_ms > now + b->cfg.clock_skew_ms) {
-		log_warnx("hello from %s refused: clock skew", safe);
-		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_CLOCK_SKEW,
-		    "hello time outside the accepted window", 1);
-		return;
-	}
-	len = wire_hello_bytes(h->unit, h->time_ms, h->nonce.data, h->nonce.len, signed_bytes,
-	    sizeof(signed_bytes));
-	if (h->nonce.len != HELLO_NONCE_LEN || len == 0 ||
-	    registry_key_at(b->reg, h->unit, h->key_id.data, h->key_id.len, broker_clock_ms(),
-	    &key) !=
-	    REG_KEY_OK ||
-	    key_verify(key, signed_bytes, len, h->signature.data, h->signature.len) != 0) {
-		log_warnx("hello from %s refused: bad key or signature", safe);
-		frontend_reject_now(b, rid, ridlen, CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
-		    "hello signature does not verify with the unit's current key", 1);
+	hello_check(b, peer, h, &uq, &v);
+	if (v.code != 0) {
+		str_sanitize(h->unit, strnlen(h->unit, 64), safe, sizeof(safe));
+		hello_refuse(b, rid, ridlen, peer, safe, &v);
 		return;
 	}
 	s = units_session_bind(b, rid, ridlen, uq);
@@ -185,7 +260,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 	log_info("unit %s connected%s", uq->unit, s->receives ? "" : " (publish only)");
 	w.protocol = WIRE_PROTOCOL;
 	w.log_head = store_head_seq(b->store);
-	w.time_ms = now;
+	w.time_ms = clock_now_ms();
 	w.window = b->cfg.window;
 	f.frame_case = CLUEBUS__FRAME__FRAME_WELCOME;
 	f.welcome = &w;
@@ -209,10 +284,11 @@ static void
 frontend_refuse(struct broker *b, struct unitq *uq, const struct inframe *fr, int code,
     const char *reason, const void *raw, size_t rawlen)
 {
+	struct refusal r = { fr->rid, fr->ridlen, "", NULL, 0, 0, raw, rawlen };
 	struct verdict v;
 
 	reply_verdict(&v, code, "%s", reason);
-	pipeline_reject(b, uq, fr->rid, fr->ridlen, "", NULL, 0, &v, raw, rawlen);
+	pipeline_reject(b, uq, &r, &v);
 }
 
 /* A frame that did not decode: refused, unless memory ran out (not the frame's fault: no
@@ -271,8 +347,7 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 		/* Only the connection deliveries went to can acknowledge them; an older
 		 * connection of the same unit is ignored. */
 		if (uq == NULL)
-			frontend_reject_now(b, rid, ridlen,
-			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED, "ack before hello", 0);
+			frontend_before_hello(b, rid, ridlen, "ack");
 		else if (uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
 			round_ack(b, uq, f->ack->upto_seq);
 		break;
@@ -280,9 +355,7 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 		if (uq != NULL)
 			frontend_heartbeat(b, rid, ridlen);
 		else
-			frontend_reject_now(b, rid, ridlen,
-			    CLUEBUS__REJECT_CODE__REJECT_NOT_AUTHENTICATED,
-			    "heartbeat before hello", 0);
+			frontend_before_hello(b, rid, ridlen, "heartbeat");
 		break;
 	default:
 		frontend_refuse(b, uq, fr, CLUEBUS__REJECT_CODE__REJECT_MALFORMED,
@@ -307,6 +380,27 @@ frontend_drain_parts(void *sock)
 		more = zmq_msg_more(&junk);
 		zmq_msg_close(&junk);
 	} while (more);
+}
+
+/* Whether the unit of a connection (`peer`, its transport key's) is cut off for its
+ * refusals (pipeline_reject): its frames are then dropped unread, costing no decode, no
+ * verification and no memory past this call. Counts the drop. */
+static int
+frontend_cut_off(struct broker *b, const char *peer)
+{
+	struct unitq *uq;
+	int64_t now;
+
+	if (b->cut_until_ms == 0 || peer == NULL)
+		return 0;
+	if ((now = clock_mono_ms()) >= b->cut_until_ms) {
+		b->cut_until_ms = 0;	/* every cut-off is over */
+		return 0;
+	}
+	if ((uq = units_find(b, peer)) == NULL || !ratelimit_drop(&uq->refusals, now))
+		return 0;
+	b->count.dropped++;
+	return 1;
 }
 
 /* Takes one message off the socket into `fr`. Returns 0 with *taken set when `fr` holds
@@ -334,6 +428,10 @@ frontend_recv(struct broker *b, struct inframe *fr, int *taken)
 	/* One frame per message: drain the other parts, refused when handled. */
 	if ((fr->multipart = zmq_msg_more(&fr->body)) != 0)
 		frontend_drain_parts(b->sock);
+	if (frontend_cut_off(b, zmq_msg_gets(&fr->body, "User-Id"))) {
+		zmq_msg_close(&fr->body);
+		return 0;
+	}
 	*taken = 1;
 	return 0;
 }
@@ -381,6 +479,11 @@ frontend_drain(struct broker *b, size_t max)
 	while (n < max && bytes < INBOX_BYTES_MAX && frontend_recv(b, &in->frames[n], &taken) == 0)
 		if (taken)
 			bytes += zmq_msg_size(&in->frames[n++].body);
+	if (bytes > 0) {
+		b->inbox_busy_ms = clock_mono_ms();
+		if (bytes > b->inbox_peak_bytes)
+			b->inbox_peak_bytes = bytes;
+	}
 	for (size_t i = 0; i < n; i++)
 		njobs += (size_t)frontend_plan(b, &in->frames[i], &in->jobs[njobs]);
 	verifypool_run(b->verifier, in->jobs, njobs);
@@ -390,4 +493,16 @@ frontend_drain(struct broker *b, size_t max)
 		zmq_msg_close(&in->frames[i].body);
 	}
 	return n;
+}
+
+void
+frontend_timers(struct broker *b, int64_t now)
+{
+	pipeline_refusal_summaries(b, now);
+	/* After a burst of large frames (a flood, or a large backlog caught up), the heap's
+	 * free pages go back to the system once it is quiet. */
+	if (b->inbox_peak_bytes > INBOX_BYTES_MAX / 8 && now - b->inbox_busy_ms > TRIM_IDLE_MS) {
+		malloc_trim(0);
+		b->inbox_peak_bytes = 0;
+	}
 }

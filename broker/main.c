@@ -132,6 +132,7 @@ broker_run(struct broker *b)
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
+			frontend_timers(b, now);
 			units_expire(b, now);
 			if ((rc = workflow_tick(b)) != 0)
 				round_store_error(b, rc);

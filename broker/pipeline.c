@@ -24,7 +24,9 @@
 #include "envelope.h"
 #include "log.h"
 #include "route.h"
+#include "unpack.h"
 #include "util.h"
+#include "wire.h"
 #include "workflow.h"
 
 #define CLAIMED_MAX	64	/* bytes of a claimed sender worth logging */
@@ -43,6 +45,7 @@ struct publish {
 	size_t			 rawlen;
 	const uint8_t		*id;		/* the frame's hint, then the signed id */
 	size_t			 idlen;		/* MESSAGE_ID_LEN, or 0 for none */
+	int			 id_verified;	/* id is the signed one (the body opened) */
 	const cb_key_t		*key;		/* the sender's key now */
 	Cluebus__Message	*m;		/* opened; owned */
 	route_result_t		 res;
@@ -50,32 +53,56 @@ struct publish {
 	int			 answered;	/* a resend got its original Accepted */
 };
 
+const struct ratelimit_policy refusal_policy_unit = RATELIMIT_POLICY_DEFAULT;
+const struct ratelimit_policy refusal_policy_anon = { 10.0, 100.0, UINT64_MAX, 0, 0 };
+
+/* The reason as logged: "field: reason" when the verdict names a field. */
+static void
+pipeline_reason(const struct verdict *v, char *out, size_t outlen)
+{
+	if (v->field[0] != '\0')
+		snprintf(out, outlen, "%s: %s", v->field, v->reason);
+	else
+		snprintf(out, outlen, "%s", v->reason);
+}
+
 /* Appends the ENTRY_REJECTION of a frame from `uq` to the round. The summary names the
  * frame by its hash and size, never by its content: a rejected body may hold personal
- * data. A store error fails the round. */
+ * data. The id is recorded as verified only when it was signed; otherwise it is the
+ * claimed id. A store error fails the round. */
 static void
 pipeline_log_rejection(struct broker *b, struct unitq *uq, const char *claimed,
-    const uint8_t *msgid, size_t idlen, const struct verdict *v, const void *raw,
-    size_t rawlen)
+    const struct refusal *r, const struct verdict *v, uint64_t unlogged, int64_t since_ms)
 {
 	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 	Cluebus__Rejection rj = CLUEBUS__REJECTION__INIT;
 	uint8_t digest[32], hash[CHAIN_HASH_LEN];
+	char reason[sizeof(v->field) + sizeof(v->reason) + 2];
 	int rc;
 
-	if (raw == NULL || EVP_Digest(raw, rawlen, digest, NULL, EVP_sha256(), NULL) != 1)
+	if (r->raw == NULL ||
+	    EVP_Digest(r->raw, r->rawlen, digest, NULL, EVP_sha256(), NULL) != 1)
 		memset(digest, 0, sizeof(digest));
+	pipeline_reason(v, reason, sizeof(reason));
+	e.time_ms = broker_clock_ms();
 	rj.claimed_sender = (char *)claimed;
-	rj.message_id.data = (uint8_t *)msgid;
-	rj.message_id.len = idlen;
+	if (r->id_verified) {
+		rj.message_id.data = (uint8_t *)r->id;
+		rj.message_id.len = r->idlen;
+	} else {
+		rj.claimed_message_id.data = (uint8_t *)r->id;
+		rj.claimed_message_id.len = r->idlen;
+	}
 	rj.code = v->code;
-	rj.reason = (char *)v->reason;
+	rj.reason = reason;
 	rj.frame_sha256.data = digest;
 	rj.frame_sha256.len = sizeof(digest);
-	rj.frame_size = rawlen;
+	rj.frame_size = r->rawlen;
 	rj.peer_unit = uq->unit;
+	rj.unlogged_before = unlogged;
+	/* since_ms is monotonic: the log gets the broker's time of that moment. */
+	rj.unlogged_since_ms = unlogged > 0 ? e.time_ms - (clock_mono_ms() - since_ms) : 0;
 	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION;
-	e.time_ms = broker_clock_ms();
 	e.rejection = &rj;
 	if ((rc = round_txn(b)) == 0 &&
 	    (rc = store_txn_append(b->txn, &e, NULL, 0, hash)) != 0)
@@ -83,27 +110,77 @@ pipeline_log_rejection(struct broker *b, struct unitq *uq, const char *claimed,
 }
 
 void
-pipeline_reject(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
-    const char *claimed, const uint8_t *msgid, size_t idlen, const struct verdict *v,
-    const void *raw, size_t rawlen)
+pipeline_reject(struct broker *b, struct unitq *uq, const struct refusal *r,
+    const struct verdict *v)
 {
 	char safe[80], idhex[CB_MESSAGE_ID_HEX_SIZE] = "-";
+	char reason[sizeof(v->field) + sizeof(v->reason) + 2];
+	struct refusal rr = *r;
+	uint64_t unlogged;
+	int64_t since;
 
-	if (idlen != MESSAGE_ID_LEN)
-		idlen = 0;
-	str_sanitize(claimed, strnlen(claimed, CLAIMED_MAX), safe, sizeof(safe));
-	if (idlen != 0)
-		hex_encode(msgid, MESSAGE_ID_LEN, idhex);
-	log_warnx("rejected: peer=%s sender=%s id=%s code=%d: %s", uq != NULL ? uq->unit : "-",
-	    safe, idhex, v->code, v->reason);
+	if (rr.idlen != MESSAGE_ID_LEN)
+		rr.idlen = 0;
 	b->count.rejected++;
 	if (v->code >= 0 && v->code < (int)NITEMS(b->count.rejected_by_code))
 		b->count.rejected_by_code[v->code]++;
+	switch (ratelimit_refusal(uq != NULL ? &uq->refusals : &b->anon_refusals,
+	    uq != NULL ? &refusal_policy_unit : &refusal_policy_anon, clock_mono_ms(), &unlogged, &since)) {
+	case RATELIMIT_LOG:
+		break;
+	case RATELIMIT_QUIET:
+		b->count.unlogged++;
+		round_defer(b, rr.rid, rr.ridlen, reply_refusal(rr.id, rr.idlen, v), 0, NULL);
+		return;
+	case RATELIMIT_CUT:
+		b->count.unlogged++;
+		b->count.cutoffs++;
+		if (uq->refusals.cut_until_ms > b->cut_until_ms)
+			b->cut_until_ms = uq->refusals.cut_until_ms;
+		log_warnx("unit %s cut off until %lld ms from now: %llu refusals in a row past its "
+		    "limit; its frames are dropped unanswered until then", uq->unit,
+		    (long long)(uq->refusals.cut_until_ms - clock_mono_ms()),
+		    (unsigned long long)refusal_policy_unit.cut_after);
+		return;
+	case RATELIMIT_DROPPED:
+	default:
+		b->count.dropped++;
+		return;
+	}
+	str_sanitize(rr.claimed, strnlen(rr.claimed, CLAIMED_MAX), safe, sizeof(safe));
+	if (rr.idlen != 0)
+		hex_encode(rr.id, MESSAGE_ID_LEN, idhex);
+	pipeline_reason(v, reason, sizeof(reason));
+	log_warnx("rejected: peer=%s sender=%s id=%s%s code=%s: %s%s%llu earlier refusal%s "
+	    "not logged", uq != NULL ? uq->unit : "-", safe, idhex,
+	    rr.idlen != 0 && !rr.id_verified ? " (claimed)" : "", wire_reject_name(v->code),
+	    reason, unlogged > 0 ? "; " : "", (unsigned long long)unlogged,
+	    unlogged == 1 ? "" : "s");
 	/* Frames from connections that never authenticated are answered and counted but not
 	 * logged: anyone who can reach the port could otherwise fill the audit log. */
 	if (uq != NULL)
-		pipeline_log_rejection(b, uq, safe, msgid, idlen, v, raw, rawlen);
-	round_defer(b, rid, ridlen, reply_rejected(msgid, idlen, v->code, v->reason), 0, NULL);
+		pipeline_log_rejection(b, uq, safe, &rr, v, unlogged, since);
+	round_defer(b, rr.rid, rr.ridlen, reply_refusal(rr.id, rr.idlen, v), 0, NULL);
+}
+
+void
+pipeline_refusal_summaries(struct broker *b, int64_t now_mono)
+{
+	for (size_t i = 0; i < b->nunits; i++) {
+		struct unitq *uq = &b->units[i];
+		struct refusal r = { .claimed = "" };
+		struct verdict v;
+		uint64_t unlogged;
+		int64_t since;
+
+		if (!ratelimit_summary(&uq->refusals, &refusal_policy_unit, now_mono, &unlogged, &since))
+			continue;
+		reply_verdict(&v, CLUEBUS__REJECT_CODE__REJECT_RATE_LIMITED, "%llu refusal%s of "
+		    "this unit answered but not logged one by one (over its limit)",
+		    (unsigned long long)unlogged, unlogged == 1 ? "" : "s");
+		log_warnx("unit %s: %s", uq->unit, v.reason);
+		pipeline_log_rejection(b, uq, "", &r, &v, unlogged, since);
+	}
 }
 
 /* The peer said hello, the frame fits, it names the peer as sender, with a key valid now. */
@@ -163,10 +240,11 @@ publish_open(struct publish *p)
 	if ((rc = envelope_open(p->env, &p->m, &err)) == CB_ENOMEM)
 		return rc;
 	if (rc != 0)
-		return reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "%s: %s",
-		    err.field, err.reason);
+		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    err.field, "%s", err.reason);
 	p->id = p->m->message_id.data;	/* verified now: the signed id wins over the hint */
 	p->idlen = MESSAGE_ID_LEN;
+	p->id_verified = 1;
 	switch (p->m->kind) {
 	case CLUEBUS__KIND__KIND_ESCALATION:
 	case CLUEBUS__KIND__KIND_REGISTRY:
@@ -178,8 +256,26 @@ publish_open(struct publish *p)
 	}
 }
 
-/* A message id seen before: the sender's own resend gets the original Accepted, anyone
- * else's is an id conflict. A new id goes on. */
+/* Whether the logged message of `orig` has the content of `m` (message_same_content:
+ * a resend, perhaps signed again). Returns 1, 0, CB_ECORRUPT (the logged bytes are not a
+ * message) or CB_ENOMEM. */
+static int
+publish_same_content(const Cluebus__LogEntry *orig, const Cluebus__Message *m)
+{
+	ProtobufCMessage *om;
+	int rc;
+
+	if ((rc = unpack_bounded(&cluebus__message__descriptor, orig->envelope->signed_.data,
+	    orig->envelope->signed_.len, &om)) != 0)
+		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	rc = message_same_content((Cluebus__Message *)om, m);
+	protobuf_c_message_free_unpacked(om, NULL);
+	return rc;
+}
+
+/* A message id seen before: the sender's own resend of the same content (SPEC §6: the
+ * same message, even signed again) gets the original Accepted; the same id with other
+ * content, or from another unit, is an id conflict. A new id goes on. */
 static int
 publish_dedup(struct publish *p)
 {
@@ -200,18 +296,24 @@ publish_dedup(struct publish *p)
 		round_store_error(b, rc);
 		return rc;
 	}
-	if (orig->envelope != NULL && orig->envelope->sender != NULL &&
-	    strcmp(orig->envelope->sender, p->m->sender) == 0) {
+	if (orig->envelope == NULL || orig->envelope->sender == NULL ||
+	    strcmp(orig->envelope->sender, p->m->sender) != 0) {
+		reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT, "message_id",
+		    "message id already used by another unit");
+	} else if ((rc = publish_same_content(orig, p->m)) == 1) {
 		b->round.duplicates++;
 		p->answered = 1;
 		round_defer(b, p->rid, p->ridlen, reply_accepted(p->id, seq, hash, 1,
 		    orig->time_ms), 1, p->id);
-	} else {
-		reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT,
-		    "message id already used by another unit");
+	} else if (rc == 0) {
+		reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT, "message_id",
+		    "message id already used by this unit for a different message (log entry "
+		    "%llu): a new message needs a new id", (unsigned long long)seq);
+	} else if (rc == CB_ECORRUPT) {
+		round_store_error(b, rc);
 	}
 	cluebus__log_entry__free_unpacked(orig, NULL);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* Replay protection for new messages only: a resend of an accepted one got its original
@@ -292,9 +394,12 @@ publish_answer(struct publish *p, int rc)
 	if (rc != 0)
 		round_defer(p->b, p->rid, p->ridlen, reply_rejected(p->id, p->idlen,
 		    CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE, "store unavailable, retry"), 0, NULL);
-	else if (p->v.code != 0)
-		pipeline_reject(p->b, p->uq, p->rid, p->ridlen, p->sender, p->id, p->idlen, &p->v,
-		    p->raw, p->rawlen);
+	else if (p->v.code != 0) {
+		struct refusal r = { p->rid, p->ridlen, p->sender, p->id, p->idlen,
+		    p->id_verified, p->raw, p->rawlen };
+
+		pipeline_reject(p->b, p->uq, &r, &p->v);
+	}
 }
 
 void

@@ -103,14 +103,46 @@ reply_send(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Frame *
 		log_debug("reply not sent (%s): peer gone or its queue is full", cb_strerror(rc));
 }
 
+Cluebus__Frame *
+reply_refusal(const uint8_t *msgid, size_t idlen, const struct verdict *v)
+{
+	Cluebus__Frame *f = reply_rejected(msgid, idlen, v->code, v->reason);
+
+	if (f == NULL || v->field[0] == '\0')
+		return f;
+	if ((f->rejected->field = strdup(v->field)) == NULL) {
+		f->rejected->field = (char *)protobuf_c_empty_string;
+		return reply_finish(f, CB_ENOMEM);
+	}
+	return f;
+}
+
+static void
+reply_verdict_v(struct verdict *v, int code, const char *field, const char *fmt, va_list ap)
+{
+	v->code = code;
+	snprintf(v->field, sizeof(v->field), "%s", field);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+}
+
 int
 reply_verdict(struct verdict *v, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	v->code = code;
 	va_start(ap, fmt);
-	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	reply_verdict_v(v, code, "", fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+int
+reply_verdict_field(struct verdict *v, int code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_verdict_v(v, code, field, fmt, ap);
 	va_end(ap);
 	return 0;
 }

@@ -189,7 +189,8 @@ wire_hello_sign(struct wire_hello *wh, const char *unit, const cb_key_t *key,
 static const char *const reject_names[] = {
 	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
 	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
-	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict",
+	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict", "rate_limited",
+	"bad_protocol",
 };
 
 const char *

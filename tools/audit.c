@@ -33,6 +33,7 @@
 #include "keys.h"
 #include "store.h"
 #include "util.h"
+#include "wire.h"
 
 static int
 usage(void)
@@ -155,11 +156,22 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 	if (e->rejection != NULL) {
 		json_object_set_new(o, "claimed_sender", json_string(e->rejection->claimed_sender));
 		json_object_set_new(o, "peer", json_string(e->rejection->peer_unit));
-		json_object_set_new(o, "code", json_integer(e->rejection->code));
+		json_object_set_new(o, "code",
+		    json_string(wire_reject_name(e->rejection->code)));
 		json_object_set_new(o, "reason", json_string(e->rejection->reason));
 		if (e->rejection->message_id.len == MESSAGE_ID_LEN) {
 			hex_encode(e->rejection->message_id.data, MESSAGE_ID_LEN, id);
 			json_object_set_new(o, "message_id", json_string(id));
+		}
+		if (e->rejection->claimed_message_id.len == MESSAGE_ID_LEN) {
+			hex_encode(e->rejection->claimed_message_id.data, MESSAGE_ID_LEN, id);
+			json_object_set_new(o, "claimed_message_id", json_string(id));
+		}
+		if (e->rejection->unlogged_before > 0) {
+			clock_format_rfc3339(e->rejection->unlogged_since_ms, when, sizeof(when));
+			json_object_set_new(o, "unlogged_before",
+			    json_integer((json_int_t)e->rejection->unlogged_before));
+			json_object_set_new(o, "unlogged_since", json_string(when));
 		}
 	}
 	if (e->ack != NULL) {
@@ -188,7 +200,7 @@ replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 		if (e->n_recipients == 0)
 			printf(" (none)");
 	} else if (e->rejection != NULL) {
-		printf(" code %d peer %s: %s", e->rejection->code,
+		printf(" %s peer %s: %s", wire_reject_name(e->rejection->code),
 		    e->rejection->peer_unit[0] ? e->rejection->peer_unit : "-",
 		    e->rejection->reason);
 	} else if (e->ack != NULL) {

@@ -84,29 +84,34 @@ dup_seq = int(open(os.path.join(d, "dup.out")).readline().split()[1])
 assert sorted((m["seq"], m["message_id"]) for m in msgs) == \
     sorted([(valid_seq, ident("valid")), (dup_seq, ident("dup"))]), msgs
 
-# One rejection per forgery, with its code (RejectCode in proto/cluebus.proto), its
-# message id where it had one, the authenticated peer and the claimed sender.
-expect = [  # name, codes, peer, claimed sender
-    ("tamper", {3}, "health", "health"),
-    ("wrongkey", {3, 5}, "health", "health"),
-    ("foreignid", {5}, "health", "health"),
-    ("mismatch", {7}, "health", "education"),
-    ("stale", {8}, "health", "health"),
-    ("future", {8}, "health", "health"),
+# One rejection per forgery, with its code (RejectCode in proto/cluebus.proto, by name),
+# its message id where it had one, the authenticated peer and the claimed sender. An id is
+# "message_id" only when its signature verified; a forgery's is only "claimed_message_id".
+expect = [  # name, codes, peer, claimed sender, id verified
+    ("tamper", {"bad_signature"}, "health", "health", False),
+    ("wrongkey", {"bad_signature", "unknown_key"}, "health", "health", False),
+    ("foreignid", {"unknown_key"}, "health", "health", False),
+    ("mismatch", {"sender_mismatch"}, "health", "education", False),
+    ("stale", {"clock_skew"}, "health", "health", True),
+    ("future", {"clock_skew"}, "health", "health", True),
 ]
 assert len(rejs) == len(expect) + 1, rejs  # + garbage
 forged_ids = set()
-for name, codes, peer, claimed in expect:
+for name, codes, peer, claimed, verified in expect:
     mid = ident(name)
     forged_ids.add(mid)
-    found = [r for r in rejs if r.get("message_id") == mid]
+    key, other = ("message_id", "claimed_message_id") if verified else \
+        ("claimed_message_id", "message_id")
+    found = [r for r in rejs if r.get(key) == mid]
     assert len(found) == 1, (name, found)
     r = found[0]
+    assert other not in r, (name, r)
     assert r["code"] in codes, (name, r)
     assert r["peer"] == peer and r["claimed_sender"] == claimed, (name, r)
     assert r["recipients"] == [], (name, r)
-garbage = [r for r in rejs if "message_id" not in r]
-assert len(garbage) == 1 and garbage[0]["code"] == 1 and garbage[0]["peer"] == "health", garbage
+garbage = [r for r in rejs if "message_id" not in r and "claimed_message_id" not in r]
+assert len(garbage) == 1 and garbage[0]["code"] == "malformed" and \
+    garbage[0]["peer"] == "health", garbage
 # The unauthenticated publish left no trace in the log at all.
 nohello = ident("nohello")
 assert not [e for e in entries if e.get("message_id") == nohello], "no-hello publish logged"

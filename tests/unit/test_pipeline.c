@@ -148,7 +148,7 @@ test_a_publish_before_hello_is_rejected_and_not_logged(void **state)
 
 /* Refusals of a new clue from health's own agent, or a frame on another unit's session:
  * each is answered with its code, counted, and summarized in the log. */
-static const struct refusal {
+static const struct refusal_case {
 	const char	*name;
 	const char	*peer;		/* the session it arrives on */
 	int		 skews;		/* created this many clock_skew_ms from now */
@@ -169,7 +169,7 @@ static void
 test_refusal(void **state)
 {
 	struct fixture *fx = *state;
-	const struct refusal *r = fx->row;
+	const struct refusal_case *r = fx->row;
 	uint64_t head = store_head_seq(fx->b.store);
 	int64_t created = clock_now_ms() + r->skews * fx->b.cfg.clock_skew_ms;
 
@@ -216,6 +216,131 @@ test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog(void **stat
 	assert_int_equal(psb->inflight, 0);
 }
 
+static void
+test_a_clue_signed_again_with_a_new_time_is_still_a_duplicate(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t head;
+
+	publish(fx, CLUE, "health", "health", CLUE_ID, clock_now_ms() - 60000, 0);
+	head = store_head_seq(fx->b.store);
+	/* The agent's re-signing: same id and content, a fresh created_ms. */
+	publish(fx, CLUE, "health", "health", CLUE_ID, clock_now_ms(), 0);
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_ACCEPTED);
+	assert_true(fx->reply[0].duplicate);
+	assert_int_equal(fx->reply[0].seq, head);
+	assert_int_equal(store_head_seq(fx->b.store), head);
+}
+
+static void
+test_the_same_id_from_the_same_unit_for_another_message_is_an_id_conflict(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t head = clue_logged(fx);
+	Cluebus__LogEntry *e;
+	char id[CB_MESSAGE_ID_HEX_SIZE];
+
+	fx->b.count.accepted = 0;
+	publish(fx, "examples/json/clue-school.json", "health", "health", CLUE_ID, 0, 0);
+	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT);
+	assert_int_equal(fixture_entry(fx, head + 1, &e, NULL), 0);
+	/* Refused after its signature verified: the id is recorded as the signed one. */
+	assert_int_equal(e->rejection->message_id.len, MESSAGE_ID_LEN);
+	hex_encode(e->rejection->message_id.data, MESSAGE_ID_LEN, id);
+	assert_string_equal(id, CLUE_ID);
+	assert_int_equal(e->rejection->claimed_message_id.len, 0);
+	assert_non_null(strstr(e->rejection->reason, "different message"));
+	cluebus__log_entry__free_unpacked(e, NULL);
+}
+
+static void
+test_a_forged_frame_records_the_id_it_claims_as_claimed_not_as_its_own(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t head = clue_logged(fx);
+	Cluebus__LogEntry *e;
+	char id[CB_MESSAGE_ID_HEX_SIZE];
+
+	/* psb forges a frame carrying health's accepted id. */
+	fx->b.count.accepted = 0;
+	publish(fx, "examples/json/clue-school.json", "psb", "psb", CLUE_ID, 0, 1);
+	assert_rejected_and_logged(fx, head, CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE);
+	assert_int_equal(fixture_entry(fx, head + 1, &e, NULL), 0);
+	assert_int_equal(e->rejection->message_id.len, 0);
+	assert_int_equal(e->rejection->claimed_message_id.len, MESSAGE_ID_LEN);
+	hex_encode(e->rejection->claimed_message_id.data, MESSAGE_ID_LEN, id);
+	assert_string_equal(id, CLUE_ID);
+	assert_string_equal(e->rejection->peer_unit, "psb");
+	cluebus__log_entry__free_unpacked(e, NULL);
+}
+
+/* `n` forged publishes from health in one round. */
+static void
+forge_many(struct fixture *fx, int n)
+{
+	struct fixture_frame fr;
+
+	assert_int_equal(fixture_frame(fx, CLUE, "health", NULL, 0, 1, &fr), 0);
+	for (int i = 0; i < n; i++)
+		fixture_publish(fx, "health", &fr);
+	fixture_frame_free(&fr);
+	fixture_commit(fx);
+}
+
+static void
+test_refusals_past_the_limit_are_answered_but_not_logged_then_summed_up(void **state)
+{
+	struct fixture *fx = *state;
+	struct unitq *health = units_find(&fx->b, "health");
+	uint64_t head = store_head_seq(fx->b.store), logged;
+	Cluebus__LogEntry *e;
+
+	forge_many(fx, 300);
+	assert_int_equal(fx->nreplies, 300);		/* every one answered */
+	assert_int_equal(fx->b.count.rejected, 300);
+	logged = store_head_seq(fx->b.store) - head;
+	/* The burst of 100, and what refilled (10 a second) while the test ran. */
+	assert_true(logged >= 100 && logged < 120);
+	assert_int_equal(fx->b.count.unlogged, 300 - logged);
+	assert_int_equal(health->refusals.suppressed, 300 - logged);
+
+	/* The flood stopped: one summary says how many were not logged. */
+	pipeline_refusal_summaries(&fx->b, clock_mono_ms() + 1000);
+	fixture_commit(fx);
+	assert_int_equal(store_head_seq(fx->b.store), head + logged + 1);
+	assert_int_equal(fixture_entry(fx, head + logged + 1, &e, NULL), 0);
+	assert_int_equal(e->type, CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION);
+	assert_int_equal(e->rejection->code, CLUEBUS__REJECT_CODE__REJECT_RATE_LIMITED);
+	assert_int_equal(e->rejection->unlogged_before, 300 - logged);
+	assert_string_equal(e->rejection->peer_unit, "health");
+	cluebus__log_entry__free_unpacked(e, NULL);
+	assert_int_equal(health->refusals.suppressed, 0);
+}
+
+static void
+test_a_unit_that_keeps_on_is_cut_off_and_its_frames_go_unanswered(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t head = store_head_seq(fx->b.store);
+
+	forge_many(fx, 1200);
+	assert_int_equal(fx->b.count.cutoffs, 1);
+	assert_true(fx->nreplies < 1200);
+	assert_true(fx->b.count.dropped > 0);
+	assert_true(store_head_seq(fx->b.store) - head < 120);
+	/* Cut off now: its refusals go unanswered, and the frontend drops its frames unread
+	 * until then. */
+	assert_true(fx->b.cut_until_ms > clock_mono_ms());
+	forge_many(fx, 5);
+	assert_int_equal(fx->nreplies, 0);
+	assert_true(units_find(&fx->b, "health")->refusals.cut_until_ms > clock_mono_ms());
+	/* ...while other units are served. */
+	publish(fx, "examples/json/clue-school.json", "education", "education", NULL, 0, 0);
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_ACCEPTED);
+}
+
 int
 main(void)
 {
@@ -237,6 +362,21 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_an_ack_of_the_delivered_items_is_logged_and_empties_the_backlog,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_clue_signed_again_with_a_new_time_is_still_a_duplicate,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_the_same_id_from_the_same_unit_for_another_message_is_an_id_conflict,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_forged_frame_records_the_id_it_claims_as_claimed_not_as_its_own,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refusals_past_the_limit_are_answered_but_not_logged_then_summed_up,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_unit_that_keeps_on_is_cut_off_and_its_frames_go_unanswered,
 		    fixture_setup, fixture_teardown),
 	};
 	enum { N = sizeof(refusals) / sizeof(refusals[0]) };
