@@ -109,6 +109,8 @@ struct counters {
 struct broker {
 	broker_config_t	 cfg;
 	cb_key_t	*key;		/* the broker's signing key */
+	cb_key_t	*rotate_from;	/* --rotate-key: the registered key it replaces */
+	int		 replace_admin_key; /* --replace-admin-key */
 	transport_keypair_t tkey;	/* the broker's CURVE key pair */
 	store_t		*store;
 	registry_t	*reg;
@@ -218,8 +220,11 @@ void	pipeline_refusal_summaries(struct broker *b, int64_t now_mono);
 /* genesis.c */
 /* Rebuilds b->reg from the log (none when b->store is NULL: no log yet), then appends what
  * the registry file adds or changes (one transaction, committed here). With `dry_run`
- * (--check) the changes are applied in memory only and nothing is written. Returns 0 or
- * an error (startup must stop). */
+ * (--check, and a start's checks before it binds) the changes are applied in memory only
+ * and nothing is written. Refuses (CB_EKEY, logged with both key ids) broker keys other
+ * than the registered ones unless b->rotate_from is the registered key, and another
+ * administrator's key unless b->replace_admin_key. Returns 0 or an error (startup must
+ * stop). */
 int	genesis_sync(struct broker *b, int dry_run);
 
 /* round.c */

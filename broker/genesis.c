@@ -6,8 +6,9 @@
  * one ADD_UNIT per unit of the registry file. After that the file is only compared: every
  * change is a record signed by the administrator's key (broker/admin.c, cluebus-ctl), so
  * the broker operator cannot change who is who without it showing in the log. The broker's
- * and the administrator's keys come from the broker's config; a change of either is
- * appended broker-signed, where an auditor sees it. */
+ * and the administrator's keys come from the broker's config and must be the registered
+ * ones: a new broker key enters by an explicit rotation signed by the old key, a new
+ * administrator's key by an explicit replacement (both options of cluebus-broker). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,31 +64,74 @@ genesis_append(struct broker *b, Cluebus__Registry *rec, int dry_run)
 	return rc;
 }
 
+/* The hex key id of `k` into `out` (2 * KEY_ID_LEN + 1 bytes). Cannot fail. */
+static const char *
+genesis_key_id(const cb_key_t *k, char *out)
+{
+	hex_encode(key_id(k), KEY_ID_LEN, out);
+	return out;
+}
+
+/* The broker's keys in its config are the ones the log registered (its first start
+ * records them, self-signed). Any other key is refused, naming both ids: a typo or a
+ * restored backup must not rewrite who the broker is. A new key enters only by the
+ * explicit rotation (b->rotate_from, `--rotate-key OLD_KEY`): a record of the new keys
+ * signed by the registered old one, which an auditor verifies with the key valid then. */
 static int
 genesis_broker_key(struct broker *b, int dry_run)
 {
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	const cb_key_t *cur = registry_current_key(b->reg, REGISTRY_BROKER_UNIT);
 	const uint8_t *curt = registry_current_transport(b->reg, REGISTRY_BROKER_UNIT);
+	char have[2 * KEY_ID_LEN + 1], want[2 * KEY_ID_LEN + 1];
 	uint8_t tpub[TRANSPORT_KEY_LEN];
+	cb_key_t *signer;
+	int rc;
 
 	if (transport_z85_decode(b->tkey.public_z85, tpub) != 0)
 		return CB_EKEY;
 	if (cur != NULL && memcmp(key_public(cur), key_public(b->key), KEY_PUBLIC_LEN) == 0 &&
-	    curt != NULL && memcmp(curt, tpub, TRANSPORT_KEY_LEN) == 0)
+	    curt != NULL && memcmp(curt, tpub, TRANSPORT_KEY_LEN) == 0) {
+		if (b->rotate_from != NULL)
+			log_warnx("--rotate-key: %s is the registered broker key already; nothing "
+			    "to rotate", b->cfg.key_path);
 		return 0;
+	}
+	if (cur != NULL && b->rotate_from == NULL) {
+		log_warnx("the broker keys in the config (signing %s, key id %s; transport %s) are "
+		    "not the registered broker keys (key id %s): point `key` and `transport_key` "
+		    "at the registered ones, or rotate them with `cluebus-broker --rotate-key "
+		    "OLD_KEY_FILE -c CONFIG`", b->cfg.key_path, genesis_key_id(b->key, have),
+		    b->cfg.transport_key_path, genesis_key_id(cur, want));
+		return CB_EKEY;
+	}
+	if (cur != NULL && memcmp(key_public(cur), key_public(b->rotate_from),
+	    KEY_PUBLIC_LEN) != 0) {
+		log_warnx("--rotate-key: key id %s is not the registered broker key (key id %s)",
+		    genesis_key_id(b->rotate_from, have), genesis_key_id(cur, want));
+		return CB_EKEY;
+	}
 	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY;
 	rec.unit = (char *)REGISTRY_BROKER_UNIT;
 	rec.name = (char *)"cluebus broker";
 	rec.role = (char *)"broker";
 	rec.sign_public.data = (uint8_t *)key_public(b->key);
 	rec.sign_public.len = KEY_PUBLIC_LEN;
-	if (transport_z85_decode(b->tkey.public_z85, tpub) != 0)
-		return CB_EKEY;
 	rec.transport_public.data = tpub;
 	rec.transport_public.len = TRANSPORT_KEY_LEN;
-	log_info("registry: %s broker key", cur == NULL ? "recording" : "rotating");
-	return genesis_append(b, &rec, dry_run);
+	if (cur == NULL) {
+		log_info("registry: recording the broker key (key id %s)",
+		    genesis_key_id(b->key, have));
+		return genesis_append(b, &rec, dry_run);
+	}
+	log_info("registry: rotating the broker key from key id %s to %s, signed by the old "
+	    "key", genesis_key_id(cur, want), genesis_key_id(b->key, have));
+	/* The record is signed by the old key; everything after it by the new one. */
+	signer = b->key;
+	b->key = b->rotate_from;
+	rc = genesis_append(b, &rec, dry_run);
+	b->key = signer;
+	return rc;
 }
 
 static int
@@ -111,7 +155,9 @@ genesis_unit(struct broker *b, Cluebus__Registry *rec, int dry_run)
 	return genesis_append(b, rec, dry_run);
 }
 
-/* Records the administrator's public key (config admin_key), or a new one. */
+/* Records the administrator's public key (config admin_key) at the first start; a
+ * different one later only when the operator says so (b->replace_admin_key): the key that
+ * signs registry changes is not replaced by a config edit alone. */
 static int
 genesis_admin_key(struct broker *b, int dry_run)
 {
@@ -126,7 +172,16 @@ genesis_admin_key(struct broker *b, int dry_run)
 		log_warnx("admin key %s: %s", b->cfg.admin_key_path, cb_strerror(rc));
 		return rc;
 	}
-	if (cur == NULL || memcmp(key_public(cur), key_public(admin), KEY_PUBLIC_LEN) != 0) {
+	if (cur != NULL && memcmp(key_public(cur), key_public(admin), KEY_PUBLIC_LEN) != 0 &&
+	    !b->replace_admin_key) {
+		char have[2 * KEY_ID_LEN + 1], want[2 * KEY_ID_LEN + 1];
+
+		log_warnx("the administrator's key in the config (%s, key id %s) is not the "
+		    "registered one (key id %s): point `admin_key` at the registered key, or "
+		    "replace it with `cluebus-broker --replace-admin-key -c CONFIG`",
+		    b->cfg.admin_key_path, genesis_key_id(admin, have), genesis_key_id(cur, want));
+		rc = CB_EKEY;
+	} else if (cur == NULL || memcmp(key_public(cur), key_public(admin), KEY_PUBLIC_LEN)) {
 		rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY;
 		rec.unit = (char *)REGISTRY_ADMIN_UNIT;
 		rec.name = (char *)"反拐办 administrator";
@@ -164,6 +219,7 @@ genesis_sync(struct broker *b, int dry_run)
 	cb_error_t err;
 	int rc, bootstrap;
 
+	registry_free(b->reg);	/* a dry run's, before the start's own */
 	if ((b->reg = registry_new()) == NULL)
 		return CB_ENOMEM;
 	if (b->store != NULL &&

@@ -43,7 +43,8 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: cluebus-broker [-v] [--check] -c CONFIG\n"
+	printf("usage: cluebus-broker [-v] [--check] [--rotate-key OLD_KEY] [--replace-admin-key]"
+	    " -c CONFIG\n"
 	    "\n"
 	    "The cluebus broker: verifies, routes, logs and delivers the agencies' messages.\n"
 	    "\n"
@@ -52,6 +53,14 @@ help(void)
 	    "                     the log, the registry, the routing table), say what is\n"
 	    "                     wrong, and exit (0: valid, 1: not)\n"
 	    "  -v, --verbose      also log debug lines\n"
+	    "      --rotate-key OLD_KEY\n"
+	    "                     the config's `key` and `transport_key` are new broker keys:\n"
+	    "                     log their record signed by OLD_KEY, the registered broker\n"
+	    "                     key (without it, keys other than the registered ones are\n"
+	    "                     refused)\n"
+	    "      --replace-admin-key\n"
+	    "                     the config's `admin_key` is the administrator's new key:\n"
+	    "                     log the replacement (without it, another key is refused)\n"
 	    "      --help         print this help and exit\n"
 	    "      --version      print the version and exit\n"
 	    "\n"
@@ -74,21 +83,23 @@ broker_store_open(struct broker *b, int check)
 }
 
 /* What a start does before it writes anything, shared by --check: the keys, the log, the
- * registry the log and the file make (genesis_sync, appending nothing when `check`), the
+ * registry the log and the file make (genesis_sync as a dry run: nothing appended), the
  * routes over it. Exits (fatalx) on the first error, saying what it is. */
 static void
-broker_prepare(struct broker *b, const char *config, int check)
+broker_prepare(struct broker *b, const char *config, int check, const char *rotate_from)
 {
 	cb_error_t err;
 	int rc;
 
 	if ((rc = key_load_private(b->cfg.key_path, &b->key)) != 0)
 		fatalx("broker key %s: %s", b->cfg.key_path, cb_strerror(rc));
+	if (rotate_from != NULL && (rc = key_load_private(rotate_from, &b->rotate_from)) != 0)
+		fatalx("--rotate-key %s: %s", rotate_from, cb_strerror(rc));
 	if ((rc = transport_load_secret(b->cfg.transport_key_path, &b->tkey)) != 0)
 		fatalx("broker transport key %s: %s", b->cfg.transport_key_path, cb_strerror(rc));
 	if ((rc = broker_store_open(b, check)) != 0)
 		fatalx("store %s: %s", b->cfg.data_dir, cb_strerror(rc));
-	if ((rc = genesis_sync(b, check)) != 0)
+	if ((rc = genesis_sync(b, 1)) != 0)
 		fatalx("registry: %s", cb_strerror(rc));
 	if (route_check(b->cfg.route, b->reg, &err) != 0)
 		fatalx("%s: %s: %s", config, err.field, err.reason);
@@ -100,6 +111,7 @@ broker_free(struct broker *b)
 	store_close(b->store);
 	registry_free(b->reg);
 	key_free(b->key);
+	key_free(b->rotate_from);
 	OPENSSL_cleanse(&b->tkey, sizeof(b->tkey));
 	units_free(b);
 	free(b->pending);
@@ -155,9 +167,12 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "rotate-key", required_argument, NULL, 'R' },
+		{ "replace-admin-key", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct broker b;
+	const char *rotate_from = NULL;
+	struct broker b = { 0 };
 	struct sigaction sa;
 	const char *config = NULL;
 	char errbuf[512];
@@ -170,19 +185,20 @@ main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': help(); return 0;
 		case 'V': printf("cluebus-broker %s\n", CB_VERSION); return 0;
+		case 'R': rotate_from = optarg; break;
+		case 'A': b.replace_admin_key = 1; break;
 		default: usage();
 		}
 	}
 	if (config == NULL || optind != argc)
 		usage();
 	log_init("cluebus-broker", verbose);
-	memset(&b, 0, sizeof(b));
 	if (config_broker_load(config, &b.cfg, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "%s\n", errbuf);
 		return 1;
 	}
 	broker_clock_init();
-	broker_prepare(&b, config, check);
+	broker_prepare(&b, config, check, rotate_from);
 	if (check) {
 		broker_free(&b);
 		printf("%s: configuration OK\n", config);
@@ -194,8 +210,6 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (units_init(&b) != 0)
-		fatalx("out of memory");
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
 		fatalx("cannot start the verification threads: %s", cb_strerror(rc));
@@ -203,6 +217,12 @@ main(int argc, char **argv)
 		fatalx("cannot open %s", b.cfg.endpoint);
 	if (admin_open(&b) != 0)
 		fatalx("cannot open the admin endpoint %s", b.cfg.admin_endpoint);
+	/* Every check passed and the endpoints are bound: now the registry's changes (the
+	 * first start's records, a rotation) may be logged. */
+	if ((rc = genesis_sync(&b, 0)) != 0)
+		fatalx("registry: %s", cb_strerror(rc));
+	if (units_init(&b) != 0)
+		fatalx("out of memory");
 	log_info("started: log head %llu, %zu units, %u verification threads",
 	    (unsigned long long)store_head_seq(b.store), b.nunits,
 	    verifypool_threads(b.verifier));

@@ -56,11 +56,14 @@ struct publish {
 const struct ratelimit_policy refusal_policy_unit = RATELIMIT_POLICY_DEFAULT;
 const struct ratelimit_policy refusal_policy_anon = { 10.0, 100.0, UINT64_MAX, 0, 0 };
 
-/* The reason as logged: "field: reason" when the verdict names a field. */
+/* The reason as logged: "field: reason" when the verdict names a field its reason does not
+ * start with. */
 static void
 pipeline_reason(const struct verdict *v, char *out, size_t outlen)
 {
-	if (v->field[0] != '\0')
+	size_t n = strlen(v->field);
+
+	if (n > 0 && !(strncmp(v->reason, v->field, n) == 0 && v->reason[n] == ':'))
 		snprintf(out, outlen, "%s: %s", v->field, v->reason);
 	else
 		snprintf(out, outlen, "%s", v->reason);
@@ -241,7 +244,7 @@ publish_open(struct publish *p)
 		return rc;
 	if (rc != 0)
 		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-		    err.field, "%s", err.reason);
+		    err.field, "%s: %s", err.field, err.reason);
 	p->id = p->m->message_id.data;	/* verified now: the signed id wins over the hint */
 	p->idlen = MESSAGE_ID_LEN;
 	p->id_verified = 1;
