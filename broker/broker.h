@@ -104,6 +104,8 @@ struct counters {
 	uint64_t	 unlogged;	/* refusals answered, not logged one by one */
 	uint64_t	 dropped;	/* frames dropped unread from units cut off */
 	uint64_t	 cutoffs;	/* times a unit was cut off */
+	uint64_t	 disconnects;	/* connections closed (by peers, or by ZeroMQ for an
+					 * oversized frame) */
 };
 
 struct broker {
@@ -115,6 +117,7 @@ struct broker {
 	store_t		*store;
 	registry_t	*reg;
 	void		*zctx, *sock, *zap, *admin;
+	void		*monitor;	/* the agents' socket's events (frontend.c) */
 
 	struct unitq	*units;		/* one per registered unit (room for
 					 * REGISTRY_MAX_UNITS: sessions point in) */
@@ -134,6 +137,7 @@ struct broker {
 
 	struct ratelimit anon_refusals;	/* log lines of unauthenticated peers' refusals */
 	int64_t		 cut_until_ms;	/* monotonic: some unit may be cut off before this */
+	struct ratelimit disconnect_lines; /* log lines about closed connections */
 	size_t		 inbox_peak_bytes; /* largest round since memory was last trimmed */
 	int64_t		 inbox_busy_ms;	/* monotonic time of the last round with frames */
 

@@ -27,6 +27,7 @@
 #define HELLO_NONCE_LEN	16	/* the nonce a Hello signs (agents send this many) */
 #define RCV_QUEUE_MAX	64	/* frames ZeroMQ queues per connection before pushing back */
 #define TRIM_IDLE_MS	1000	/* memory is given back once frames stopped this long */
+#define FRONTEND_MONITOR "inproc://cluebus-frontend-monitor"
 
 struct inframe {
 	uint8_t		 rid[RID_MAX];
@@ -48,7 +49,7 @@ struct inbox {
 int
 frontend_open(struct broker *b)
 {
-	int64_t maxsize = WIRE_MAX_FRAME;
+	int64_t maxsize = WIRE_MAX_FRAME + 4096;
 	/* Outgoing queues per peer are short: replies and one delivery window fit, and a peer
 	 * that never reads cannot make the broker hold more (sends then fail with EAGAIN and
 	 * the backlog stays in LMDB). Incoming queues hold RCV_QUEUE_MAX frames per connection
@@ -82,6 +83,12 @@ frontend_open(struct broker *b)
 	    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) != 0 ||
 	    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0)
 		return CB_EIO;
+	/* ZeroMQ drops a connection that sends a frame over ZMQ_MAXMSGSIZE before the broker
+	 * sees a byte of it: the socket monitor's disconnect events are how it is counted. */
+	if (zmq_socket_monitor(b->sock, FRONTEND_MONITOR, ZMQ_EVENT_DISCONNECTED) != 0 ||
+	    (b->monitor = zmq_socket(b->zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(b->monitor, FRONTEND_MONITOR) != 0)
+		return CB_EIO;
 	if (zmq_bind(b->sock, b->cfg.endpoint) != 0) {
 		log_warnx("bind %s: %s", b->cfg.endpoint, zmq_strerror(errno));
 		return CB_EIO;
@@ -93,8 +100,11 @@ frontend_open(struct broker *b)
 void
 frontend_close(struct broker *b)
 {
+	if (b->monitor != NULL)
+		zmq_close(b->monitor);
 	if (b->sock != NULL)
 		zmq_close(b->sock);
+	b->monitor = NULL;
 	zap_close(b);
 	if (b->zctx != NULL)
 		zmq_ctx_term(b->zctx);
@@ -495,10 +505,42 @@ frontend_drain(struct broker *b, size_t max)
 	return n;
 }
 
+/* Counts the connections closed since the last call (by their peers, or by ZeroMQ for a
+ * frame over the limit), with a log line within a budget of its own. */
+static void
+frontend_disconnects(struct broker *b, int64_t now)
+{
+	static const struct ratelimit_policy lines = { 1.0, 10.0, UINT64_MAX, 0, 0 };
+	uint64_t closed = 0, unlogged;
+	int64_t since;
+	zmq_msg_t ev;
+
+	for (;;) {
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, b->monitor, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			break;
+		}
+		/* Two parts: event number and value, then the endpoint. */
+		if (!zmq_msg_more(&ev))
+			closed++;
+		zmq_msg_close(&ev);
+	}
+	if (closed == 0)
+		return;
+	b->count.disconnects += closed;
+	if (ratelimit_refusal(&b->disconnect_lines, &lines, now, &unlogged, &since) ==
+	    RATELIMIT_LOG)
+		log_info("%llu connection%s closed (by the peer, or by ZeroMQ for a frame over "
+		    "the size limit); %llu in all", (unsigned long long)closed,
+		    closed == 1 ? "" : "s", (unsigned long long)b->count.disconnects);
+}
+
 void
 frontend_timers(struct broker *b, int64_t now)
 {
 	pipeline_refusal_summaries(b, now);
+	frontend_disconnects(b, now);
 	/* After a burst of large frames (a flood, or a large backlog caught up), the heap's
 	 * free pages go back to the system once it is quiet. */
 	if (b->inbox_peak_bytes > INBOX_BYTES_MAX / 8 && now - b->inbox_busy_ms > TRIM_IDLE_MS) {

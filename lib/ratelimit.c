@@ -16,8 +16,10 @@ ratelimit_refill(struct ratelimit *rl, const struct ratelimit_policy *p, int64_t
 		return;
 	rl->tokens += (double)(now_ms - rl->refill_ms) / 1000.0 * p->rate_per_s;
 	rl->refill_ms = now_ms;
-	if (rl->tokens >= p->burst)
+	if (rl->tokens >= p->burst) {
 		rl->tokens = p->burst;
+		rl->quiet_run = 0;	/* back within its limit for a whole burst's time */
+	}
 	/* Not cut off for as long as the longest cut-off: the next one is the first again. */
 	if (rl->cuts > 0 && now_ms - rl->cut_until_ms >= p->cut_max_ms)
 		rl->cuts = 0;
@@ -32,7 +34,6 @@ ratelimit_take(struct ratelimit *rl, uint64_t *suppressed, int64_t *since_ms)
 	*since_ms = rl->suppressed_since_ms;
 	rl->suppressed = 0;
 	rl->suppressed_since_ms = 0;
-	rl->quiet_run = 0;
 }
 
 enum ratelimit_verdict

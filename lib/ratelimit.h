@@ -8,7 +8,8 @@
  *   bucket empty        QUIET  answered, counted in `suppressed`, not logged; the next
  *                              logged refusal (or ratelimit_summary) carries the count
  *   cut_after QUIET     CUT    the peer is cut off for cut_ms (doubling with each cut-off
- *   refusals in a row          in a row, at most cut_max_ms), said once; until then its
+ *   refusals before            in a row, at most cut_max_ms), said once; until then its
+ *   the bucket is full again
  *                     DROPPED  frames are dropped unread and unanswered, counted in
  *                              `dropped`
  *
@@ -30,7 +31,8 @@ struct ratelimit_policy {
 };
 
 /* The broker's policy: 10 logged refusals a second after a burst of 100; 1,000 refusals
- * past that cut the peer off for 10 s, then 20 s, ..., at most 10 minutes. */
+ * past that, before the peer has been quiet for the 10 s that fill its bucket again, cut
+ * it off for 10 s, then 20 s, ..., at most 10 minutes. */
 #define RATELIMIT_POLICY_DEFAULT { 10.0, 100.0, 1000, 10 * 1000, 10 * 60 * 1000 }
 
 /* One peer's state. Zero-initialize (a full bucket is given at the first refusal). */
@@ -39,7 +41,7 @@ struct ratelimit {
 	int64_t		 refill_ms;	/* 0: never used */
 	uint64_t	 suppressed;	/* quiet refusals not yet reported in a logged one */
 	int64_t		 suppressed_since_ms;
-	uint64_t	 quiet_run;	/* quiet refusals since the last logged one */
+	uint64_t	 quiet_run;	/* quiet refusals since the bucket was last full */
 	int64_t		 cut_until_ms;	/* frames dropped before this time */
 	unsigned	 cuts;		/* cut-offs in a row (reset after cut_max_ms without) */
 	uint64_t	 dropped;	/* frames dropped while cut off, in all */

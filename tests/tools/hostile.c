@@ -18,7 +18,9 @@
  *                 heartbeat on a fresh connection must still be answered
  *   flood         COUNT garbage frames of SIZE bytes (default 100) as fast as the socket
  *                 takes them, from an authenticated unit, without reading the answers
- *                 (--read: reading them meanwhile); then collects the answers
+ *                 (--read: reading them meanwhile); then collects the answers. The
+ *                 broker answers a unit's refusals within its limits and then cuts it
+ *                 off (its frames dropped unanswered): only an accepted frame fails
  *   malformed     COUNT rounds of a table of malformed inputs (empty, junk, truncated,
  *                 overlong lengths, envelopes without parts, correctly signed junk,
  *                 a signed header naming another unit, forbidden kinds, frames only the
@@ -657,7 +659,7 @@ mode_flood(struct hostile *h)
 	    "accepted=%ld other=%ld answers_after=%d\n", sent, h->size, secs_ms / 1000.0,
 	    secs_ms > 0 ? sent * 1000.0 / secs_ms : 0.0, rejected + accepted, rejected, accepted,
 	    other, alive);
-	return accepted == 0 && alive ? 0 : 1;
+	return accepted == 0 ? 0 : 1;
 }
 
 /* One malformed input: its name and bytes (new buffer), or NULL when it cannot be made. */

@@ -78,6 +78,27 @@ test_a_peer_that_keeps_on_is_cut_off_and_its_frames_dropped(void **state)
 }
 
 static void
+test_a_peer_steadily_over_its_limit_is_cut_off_though_some_refusals_are_logged(void **state)
+{
+	struct ratelimit rl;
+	uint64_t suppressed;
+	int64_t now = 1000;
+	int logged = 0;
+	enum ratelimit_verdict v;
+
+	(void)state;
+	memset(&rl, 0, sizeof(rl));
+	/* 50 a second against 10 logged a second: a token comes back every 100 ms. */
+	while ((v = refuse(&rl, now, &suppressed)) != RATELIMIT_CUT) {
+		logged += v == RATELIMIT_LOG;
+		now += 20;
+		assert_true(now < 10000);
+	}
+	assert_true(logged > 5);	/* the burst, and some refills on the way */
+	assert_true(rl.cut_until_ms > now);
+}
+
+static void
 test_cut_offs_in_a_row_double_up_to_the_longest(void **state)
 {
 	struct ratelimit rl;
@@ -137,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_a_burst_is_logged_then_refusals_are_only_counted),
 		cmocka_unit_test(test_the_next_logged_refusal_reports_what_was_suppressed),
 		cmocka_unit_test(test_a_peer_that_keeps_on_is_cut_off_and_its_frames_dropped),
+		cmocka_unit_test(test_a_peer_steadily_over_its_limit_is_cut_off_though_some_refusals_are_logged),
 		cmocka_unit_test(test_cut_offs_in_a_row_double_up_to_the_longest),
 		cmocka_unit_test(test_every_refusal_is_logged_suppressed_or_dropped_and_the_log_stays_bounded),
 	};
