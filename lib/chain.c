@@ -34,7 +34,8 @@ chain_md_get(void)
 }
 
 int
-chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
+chain_sha256(const void *a, size_t alen, const void *b, size_t blen, const void *c,
+    size_t clen, uint8_t out[CHAIN_HASH_LEN])
 {
 	EVP_MD *md = chain_md_get();
 	EVP_MD_CTX *ctx;
@@ -45,11 +46,18 @@ chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return CB_ENOMEM;
 	ok = EVP_DigestInit_ex2(ctx, md, NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, chain_tag, sizeof(chain_tag) - 1) == 1 &&
-	    EVP_DigestUpdate(ctx, entry, len) == 1 &&
+	    (alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
+	    (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
+	    (clen == 0 || EVP_DigestUpdate(ctx, c, clen) == 1) &&
 	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : CB_ECRYPTO;
+}
+
+int
+chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
+{
+	return chain_sha256(chain_tag, sizeof(chain_tag) - 1, entry, len, NULL, 0, out);
 }
 
 /* chain_decode, saying why it failed in `why` (static). The entry is decoded within

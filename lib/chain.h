@@ -13,6 +13,12 @@
 
 #define CHAIN_HASH_LEN	32
 
+/* SHA-256 of the concatenation a || b || c (a part of length 0 may be NULL), with OpenSSL's
+ * implementation fetched once for the process; shared by the chain and the Merkle tree.
+ * Returns 0, CB_ENOMEM or CB_ECRYPTO. */
+int	chain_sha256(const void *a, size_t alen, const void *b, size_t blen, const void *c,
+    size_t clen, uint8_t out[CHAIN_HASH_LEN]) __attribute__((warn_unused_result));
+
 /* Computes the entry hash of `len` packed bytes. Returns 0 or CB_ECRYPTO. */
 int	chain_hash(const uint8_t *entry, size_t len, uint8_t out[CHAIN_HASH_LEN])
     __attribute__((warn_unused_result));

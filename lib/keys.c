@@ -9,21 +9,17 @@
  * Invariants: (1) a cb_key_t always has its raw public key and key id computed; (2) only
  * files that nobody but the owner can read are accepted as private keys; (3) from OpenSSL
  * only a return of 1 is success. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sodium.h>
 
 #include "cluebus/err.h"
 #include "keys.h"
+#include "pemfile.h"
 
 struct cb_key {
 	EVP_PKEY	*pkey;
@@ -73,29 +69,11 @@ key_generate(cb_key_t **out)
 int
 key_load_private(const char *path, cb_key_t **out)
 {
-	struct stat st;
 	EVP_PKEY *pkey;
-	FILE *f;
-	int fd;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return CB_EIO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return CB_EIO;
-	}
-	if ((st.st_mode & 077) != 0) {
-		close(fd);
-		return CB_EPERM;
-	}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		return CB_EIO;
-	}
-	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (pkey == NULL)
-		return CB_EKEY;
+	if ((rc = pemfile_read_private(path, &pkey)) != 0)
+		return rc;
 	return key_wrap(pkey, 1, out);
 }
 
@@ -103,14 +81,10 @@ int
 key_load_public(const char *path, cb_key_t **out)
 {
 	EVP_PKEY *pkey;
-	FILE *f;
+	int rc;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return CB_EIO;
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (pkey == NULL)
-		return CB_EKEY;
+	if ((rc = pemfile_read_public(path, &pkey)) != 0)
+		return rc;
 	return key_wrap(pkey, 0, out);
 }
 
@@ -129,51 +103,18 @@ key_from_public(const uint8_t *raw, size_t len, cb_key_t **out)
 	return key_wrap(pkey, 0, out);
 }
 
-static int
-key_write_pem(const cb_key_t *k, const char *path, int private)
-{
-	FILE *f;
-	int fd, ok;
-
-	if (private) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return errno == EEXIST ? CB_EEXIST : CB_EIO;
-	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return CB_EIO;
-	}
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(path);
-		return CB_EIO;
-	}
-	ok = private ? PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) :
-	    PEM_write_PUBKEY(f, k->pkey);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		ok = 0;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (ok != 1) {
-		unlink(path);
-		return CB_ECRYPTO;
-	}
-	return 0;
-}
-
 int
 key_save_private(const cb_key_t *k, const char *path)
 {
 	if (!k->has_private)
 		return CB_EINVAL;
-	return key_write_pem(k, path, 1);
+	return pemfile_write(k->pkey, path, 1);
 }
 
 int
 key_save_public(const cb_key_t *k, const char *path)
 {
-	return key_write_pem(k, path, 0);
+	return pemfile_write(k->pkey, path, 0);
 }
 
 const uint8_t *

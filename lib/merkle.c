@@ -9,57 +9,26 @@
  *
  * Verification transcribes RFC 9162 §2.1.3.2 and §2.1.4.2; fn/sn and the shifts keep the
  * RFC's names so that the code can be read against the text. */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "chain.h"
 #include "cluebus/err.h"
 #include "merkle.h"
 
 _Static_assert(MERKLE_MAX_PROOF >= MERKLE_LEVELS + 1,
     "a consistency proof of a tree of MERKLE_MAX_SIZE leaves has MERKLE_LEVELS + 1 hashes");
 
-static _Atomic(EVP_MD *) merkle_md;
-
-/* SHA-256 fetched once (as lib/chain.c does), tried again after a failed fetch. */
-static EVP_MD *
-merkle_md_get(void)
-{
-	EVP_MD *md = atomic_load(&merkle_md), *none = NULL;
-
-	if (md != NULL || (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
-		return md;
-	if (!atomic_compare_exchange_strong(&merkle_md, &none, md)) {
-		EVP_MD_free(md);
-		md = none;
-	}
-	return md;
-}
-
 /* SHA-256(prefix || a || b), without the prefix byte when prefix < 0. */
 static int
 merkle_sha256(int prefix, const void *a, size_t alen, const void *b, size_t blen,
     uint8_t out[MERKLE_HASH_LEN])
 {
-	EVP_MD *md = merkle_md_get();
-	EVP_MD_CTX *ctx;
 	uint8_t p = (uint8_t)prefix;
-	int ok;
 
-	if (md == NULL)
-		return CB_ECRYPTO;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return CB_ENOMEM;
-	ok = EVP_DigestInit_ex2(ctx, md, NULL) == 1 &&
-	    (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
-	    (alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
-	    (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
-	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : CB_ECRYPTO;
+	return chain_sha256(&p, prefix < 0 ? 0 : 1, a, alen, b, blen, out);
 }
 
 int
