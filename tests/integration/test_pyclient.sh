@@ -3,6 +3,8 @@
 # (tests/pyclient/cluebus_client.py, Debian's python3-zmq, python3-protobuf and
 # python3-cryptography, the protobuf module generated here with protoc --python_out):
 #   - it reproduces every test vector of the document;
+#   - a Hello of another protocol version, or with a 3-byte nonce, is refused with the code
+#     and field the document names (BAD_PROTOCOL / protocol, MALFORMED / nonce);
 #   - as health it publishes a signed clue that the broker accepts and psb's agent receives
 #     (signature verified by the agent);
 #   - as health's receiving client it gets the clue psb sends, verifies the signature with
@@ -31,6 +33,19 @@ py() {
 	    --key "$D/keys/health.key" --curve "$D/keys/health.curve" \
 	    --registry "$D/registry.json" "$@"
 }
+
+# Hellos the broker must refuse, each with its code and field (docs/protocol.md section 4),
+# and the one it welcomes.
+hello() { py hello "$@" 2>&1; }
+for proto in 0 2 99; do
+	out=$(hello --protocol "$proto")
+	[[ $out == "rejected REJECT_BAD_PROTOCOL protocol hello=True: protocol $proto is not"* ]] ||
+	    die "a hello of protocol $proto: $out"
+done
+out=$(hello --nonce-len 3)
+[[ $out == "rejected REJECT_MALFORMED nonce hello=True: nonce is 3 bytes, must be 16" ]] ||
+    die "a hello with a 3-byte nonce: $out"
+[ "$(hello)" = welcome ] || die "a good hello was not welcomed: $(hello)"
 
 # Publish: accepted, and delivered to psb with its signature verified by psb's agent.
 py publish --summary "published from Python" >"$TEST_DIR/publish.out" 2>"$TEST_DIR/publish.err" ||

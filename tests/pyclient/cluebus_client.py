@@ -56,10 +56,10 @@ def hello_signed_bytes(unit, time_ms, nonce):
     return HELLO_TAG + unit.encode() + b"\x00" + struct.pack(">q", time_ms) + nonce
 
 
-def hello_frame(unit, key, time_ms, nonce, publish_only=False):
+def hello_frame(unit, key, time_ms, nonce, publish_only=False, protocol=PROTOCOL):
     hello = pb.Hello(unit=unit, key_id=key_id(public_raw(key)), time_ms=time_ms, nonce=nonce,
                      signature=key.sign(hello_signed_bytes(unit, time_ms, nonce)),
-                     protocol=PROTOCOL, publish_only=publish_only)
+                     protocol=protocol, publish_only=publish_only)
     return pb.Frame(hello=hello)
 
 
@@ -252,6 +252,40 @@ def cmd_receive(args):
     return 0 if handled == args.count else 1
 
 
+def cmd_hello(args):
+    """One Hello with the given protocol and nonce length; prints the broker's answer:
+    "welcome" or "rejected CODE FIELD" (section 4's table)."""
+    key, curve, broker_public, _ = load_unit(args)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.curve_serverkey = broker_public
+    sock.curve_secretkey = curve
+    sock.curve_publickey = zmq.curve_public(curve)
+    sock.connect(args.endpoint)
+    try:
+        sock.send(hello_frame(args.unit, key, now_ms(), os.urandom(args.nonce_len),
+                              protocol=args.protocol).SerializeToString())
+        if not sock.poll(10000, zmq.POLLIN):
+            print("no answer")
+            return 1
+        frame = pb.Frame()
+        frame.ParseFromString(sock.recv())
+        which = frame.WhichOneof("frame")
+        if which == "welcome":
+            print("welcome")
+        elif which == "rejected":
+            r = frame.rejected
+            print("rejected %s %s hello=%s: %s" % (pb.RejectCode.Name(r.code), r.field or "-",
+                                                   r.hello, r.reason))
+        else:
+            print("unexpected %s" % which)
+        return 0
+    finally:
+        sock.close(0)
+        ctx.term()
+
+
 def doc_hex(doc, section, label):
     """The hex block under `label` in section `section` of the document's vectors."""
     part = doc.split("### " + section, 1)[1]
@@ -309,6 +343,9 @@ def main():
     r.add_argument("--timeout", type=float, default=60)
     v = sub.add_parser("vectors")
     v.add_argument("--doc", required=True)
+    h = sub.add_parser("hello")
+    h.add_argument("--protocol", type=int, default=PROTOCOL)
+    h.add_argument("--nonce-len", type=int, default=16)
     args = ap.parse_args()
     sys.path.insert(0, args.pb_dir)
     import cluebus_pb2  # pylint: disable=import-outside-toplevel
@@ -317,7 +354,7 @@ def main():
         return cmd_vectors(args)
     if not all((args.endpoint, args.unit, args.key, args.curve, args.registry)):
         ap.error("publish and receive need --endpoint, --unit, --key, --curve, --registry")
-    return cmd_publish(args) if args.cmd == "publish" else cmd_receive(args)
+    return {"publish": cmd_publish, "receive": cmd_receive, "hello": cmd_hello}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -211,6 +211,18 @@ a_warning_with_errno_ends_with_its_text(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+static void
+control_characters_from_outside_cannot_split_a_line_and_utf8_passes(void **state)
+{
+	struct fixture *f = *state;
+
+	cb_log_set_handler(capture_line, &f->cap);
+	log_warnx("spool: %s refused", "evil\nWARN forged\r\x1b[2J.json 铁东区");
+	assert_string_equal(f->cap.text,
+	    "spool: evil\\x0aWARN forged\\x0d\\x1b[2J.json 铁东区 refused");
+	assert_null(strchr(f->cap.text, '\n'));
+}
+
 int
 main(void)
 {
@@ -222,6 +234,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(lines_below_the_level_set_reach_no_handler, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(a_warning_with_errno_ends_with_its_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    control_characters_from_outside_cannot_split_a_line_and_utf8_passes, setup,
 		    teardown),
 	};
 
