@@ -37,10 +37,7 @@ genesis_replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 		log_warnx("registry entry %llu: %s: %s", (unsigned long long)seq, err.field,
 		    err.reason);
 out:
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(&m->base, NULL);
-	if (e != NULL)
-		cluebus__log_entry__free_unpacked(e, NULL);
+	chain_entry_free(e, m);
 	return rc;
 }
 

@@ -229,18 +229,9 @@ walk_index(struct walk *w, uint64_t seq, const Cluebus__Message *m)
 	uint64_t indexed;
 	int rc;
 
-	if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY) {
-		if (w->nregseqs == w->capregseqs) {
-			size_t cap = w->capregseqs ? w->capregseqs * 2 : 64;
-			uint64_t *n = realloc(w->regseqs, cap * sizeof(*n));
-
-			if (n == NULL)
-				return CB_ENOMEM;
-			w->regseqs = n;
-			w->capregseqs = cap;
-		}
-		w->regseqs[w->nregseqs++] = seq;
-	}
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
+	    u64_push(&w->regseqs, &w->nregseqs, &w->capregseqs, seq) != 0)
+		return CB_ENOMEM;
 	if ((rc = store_msgid_get(w->store, m->message_id.data, &indexed)) == CB_ENOTFOUND)
 		return walk_fail(w, seq, "%s", "message id missing from the broker's dedup index");
 	if (rc != 0)
@@ -320,10 +311,7 @@ walk_signed(struct walk *w, uint64_t seq, Cluebus__LogEntry *e)
 	    (rc = registry_apply(w->reg, m->registry, time_ms, &err)) != 0 && rc != CB_ENOMEM)
 		rc = walk_fail(w, seq, "registry record does not apply: %s", err.reason);
 out:
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(&m->base, NULL);
-	if (e != NULL)
-		cluebus__log_entry__free_unpacked(e, NULL);
+	chain_entry_free(e, m);
 	return rc;
 }
 

@@ -283,10 +283,7 @@ build_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 		break;		/* rejections, checkpoints: nothing to index */
 	}
 out:
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(&m->base, NULL);
-	if (e != NULL)
-		cluebus__log_entry__free_unpacked(e, NULL);
+	chain_entry_free(e, m);
 	return rc;
 }
 

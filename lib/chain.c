@@ -153,3 +153,12 @@ chain_check(const uint8_t *val, size_t len, uint64_t seq, const uint8_t prev[CHA
 	cluebus__log_entry__free_unpacked(e, NULL);
 	return rc;
 }
+
+void
+chain_entry_free(Cluebus__LogEntry *e, Cluebus__Message *m)
+{
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	if (e != NULL)
+		cluebus__log_entry__free_unpacked(e, NULL);
+}

@@ -50,4 +50,7 @@ int	chain_check_decoded(const uint8_t *val, size_t len, const Cluebus__LogEntry 
     uint64_t seq, const uint8_t prev[CHAIN_HASH_LEN], const char **why)
     __attribute__((warn_unused_result));
 
+/* Frees a decoded entry and the message opened from it (either may be NULL). */
+void	chain_entry_free(Cluebus__LogEntry *e, Cluebus__Message *m);
+
 #endif

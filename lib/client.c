@@ -1067,16 +1067,8 @@ cb_client_release(cb_client_t *c, const cb_event_t *ev)
 	if (ev->type == CB_EVENT_MESSAGE) {
 		c->released_high = ev->seq;
 	} else {
-		if (c->nreleased == c->released_cap) {
-			size_t cap = c->released_cap ? c->released_cap * 2 : 64;
-			uint64_t *nr = realloc(c->released, cap * sizeof(*nr));
-
-			if (nr == NULL)
-				return CB_ENOMEM;
-			c->released = nr;
-			c->released_cap = cap;
-		}
-		c->released[c->nreleased++] = n->lseq;
+		if (u64_push(&c->released, &c->nreleased, &c->released_cap, n->lseq) != 0)
+			return CB_ENOMEM;
 		client_forget_inflight(c, n->lseq);
 	}
 	event_pop(c);

@@ -409,3 +409,19 @@ str_sanitize(const char *in, size_t inlen, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 }
+
+int
+u64_push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		uint64_t *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return CB_ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}

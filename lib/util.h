@@ -66,6 +66,11 @@ int	file_mkdirs(const char *path, int mode) __attribute__((warn_unused_result));
 /* Fills `buf` with `len` bytes from OpenSSL's CSPRNG. Returns 0 or CB_ECRYPTO. */
 int	rand_bytes(uint8_t *buf, size_t len) __attribute__((warn_unused_result));
 
+/* Appends `x` to the growing array *v of *n items (room for *cap), doubling it when full.
+ * Returns 0, or CB_ENOMEM with *v unchanged. */
+int	u64_push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+    __attribute__((warn_unused_result));
+
 /* Whether `id` is a valid unit id: [a-z0-9-]{1,32}. */
 int	unit_id_valid(const char *id);
 
