@@ -1,8 +1,8 @@
 /* tests/unit/test_log.c — where the library's log lines go (cluebus/log.h).
  *
  * An embedding program that sets a handler receives every line the library writes, at the
- * level it chose, and nothing of it reaches stderr; without a handler the lines go to stderr
- * as before. The library's lines are provoked through the public API: cb_client_open() with
+ * level it chose, and nothing of it reaches stderr; without a handler the lines go to
+ * stderr. Control characters in a line are escaped. The library's lines are provoked through the public API: cb_client_open() with
  * a registry file that does not parse logs why. */
 #include <errno.h>
 #include <fcntl.h>
