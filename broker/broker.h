@@ -15,11 +15,13 @@
  *   units.c     the table of registered units and their authenticated sessions
  *   reply.c     Accepted and Rejected frames, and sending one on a socket
  *   clock.c     the broker's time (with a test offset in test builds)
+ *   check.c     the key and token files a start needs, every problem reported
  *   broker.h    this file: the state every role shares, and the roles' interfaces
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
- * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all.
+ * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all; check by
+ * main only.
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
  * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys. */
@@ -123,6 +125,8 @@ struct broker {
 	int		 round_failed;	/* a store error: the round is aborted */
 	struct pending	*pending;
 	size_t		 npending, cappending;
+
+	int		 lock_fd;	/* DATA_DIR/lock, flock'ed (main.c; -1: none) */
 
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
@@ -257,6 +261,16 @@ void	reply_send(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Fr
  * result, not an error. */
 int	reply_verdict(struct verdict *v, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* check.c */
+/* Checks every configured key file (present, a regular file, private ones mode 0600, each
+ * parses) and the HTTP token file, logging each problem as "what PATH: reason". Returns
+ * the number of problems (0: all good). */
+int	check_keys(const broker_config_t *cfg);
+/* Reads the bearer token of `path` (one line, 16..254 printable characters, file mode 0600)
+ * into `token` (size `len`; may be NULL to check only). Returns 0, or 1 after logging the
+ * problem. */
+int	check_token_file(const char *path, char *token, size_t len);
 
 /* clock.c */
 /* Refuses a test clock in a production build (exits). */
