@@ -4,7 +4,10 @@
  * lib/), never one above, so each can be read, and tested, without those above it:
  *
  *   main.c      configuration, --check, startup, the event loop, SIGTERM
- *   admin.c     the administrative endpoint: registry changes signed by the 反拐办
+ *   http.c      libmicrohttpd: /metrics and the status page, from a published snapshot
+ *   admin.c     the administrative endpoint: registry changes signed by the 反拐办, and
+ *               cluebus-ctl's read-only queries
+ *   status.c    the figures: status, units, backlog, overdue duties, histograms
  *   frontend.c  the ROUTER socket: frames in, hello, the round's replies out
  *   zap.c       the ZAP handler: which transport keys may connect at all
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
@@ -21,15 +24,20 @@
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
  * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all; check by
- * main only.
+ * main only; main -> {admin, http} -> status (http.c only renders the JSON that main
+ * hands it from status_snapshot: it never reads broker state).
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
- * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys. */
+ * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys, and
+ * libmicrohttpd's (http.c), which see nothing but the snapshot the loop published under
+ * http.c's mutex. */
 #ifndef CB_BROKER_H
 #define CB_BROKER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "cluebus.pb-c.h"
 #include "cluebus/ids.h"
@@ -95,11 +103,32 @@ struct verdict {
 };
 
 #define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
+#define KINDS_COUNTED	16	/* Kind values counted apart (the proto's are below) */
 
 struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
+	uint64_t	 accepted_by_kind[KINDS_COUNTED];
 	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
+};
+
+#define STATUS_COMMIT_BUCKETS	11	/* commit latency bounds (status.c), +Inf apart */
+#define STATUS_BATCH_BUCKETS	11	/* messages per commit bounds, +Inf apart */
+#define STATUS_MINUTES		60	/* accepted per minute, over the last hour */
+
+/* What status.c measures beside the counters (all on the loop's thread). */
+struct figures {
+	int64_t		 started_ms, started_mono_ms;
+	uint64_t	 commit_us_bucket[STATUS_COMMIT_BUCKETS + 1], commit_us_sum;
+	uint64_t	 batch_bucket[STATUS_BATCH_BUCKETS + 1], batch_sum;
+	uint64_t	 per_minute[STATUS_MINUTES];	/* accepted in minute_of[i] */
+	int64_t		 minute_of[STATUS_MINUTES];	/* wall-clock minute of a slot */
+	uint64_t	 accepted_seen;
+	double		 commit_rate, accept_rate;	/* per second, over the last second */
+	uint64_t	 rate_commits, rate_accepted;
+	int64_t		 rate_mono_ms;
+	char		 unavailable[160];	/* why new messages are refused ("": they
+						 * are not) */
 };
 
 struct broker {
@@ -128,6 +157,10 @@ struct broker {
 
 	int		 lock_fd;	/* DATA_DIR/lock, flock'ed (main.c; -1: none) */
 
+	struct figures	 fig;
+	struct http	*http;		/* http.c: /metrics and the status page (NULL:
+					 * off) */
+
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
 					 * `count` only when the round commits */
@@ -140,6 +173,24 @@ int	admin_open(struct broker *b);
 void	admin_close(struct broker *b);
 /* Handles waiting administrative requests (each committed on its own). Call between rounds. */
 void	admin_handle(struct broker *b);
+
+/* status.c */
+/* Starts the clock of uptime and rates. Cannot fail. */
+void	status_init(struct broker *b);
+/* Records one commit that took `us` microseconds for `batch` messages. Cannot fail. */
+void	status_observe_commit(struct broker *b, int64_t us, uint64_t batch);
+/* Updates the per-minute history and the rates; call at least once a second. */
+void	status_tick(struct broker *b);
+/* The figures of one query ("status", "units", "backlog", "overdue", "registry") as new
+ * JSON (the caller owns it, json_decref), or NULL for an unknown query. */
+json_t	*status_query(struct broker *b, const char *what);
+/* Everything http.c shows, as new JSON owned by the caller: {"status", "units", "backlog",
+ * "overdue", "commit_seconds", "batch_size", "accepted_per_minute"}. */
+json_t	*status_snapshot(struct broker *b);
+/* Monotonic microseconds. Cannot fail. */
+int64_t	status_now_us(void);
+extern const double status_commit_bounds_s[STATUS_COMMIT_BUCKETS];
+extern const double status_batch_bounds[STATUS_BATCH_BUCKETS];
 
 /* frontend.c */
 /* Makes the ZeroMQ context, the ZAP handler and the agents' CURVE socket, bound to

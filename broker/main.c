@@ -230,6 +230,18 @@ broker_free(struct broker *b)
 		close(b->lock_fd);
 }
 
+/* Commits the round, timing it for the figures when it committed anything. */
+static void
+broker_commit(struct broker *b)
+{
+	uint64_t commits = b->count.commits, accepted = b->count.accepted;
+	int64_t t0 = status_now_us();
+
+	frontend_commit(b);
+	if (b->count.commits != commits)
+		status_observe_commit(b, status_now_us() - t0, b->count.accepted - accepted);
+}
+
 static void
 broker_run(struct broker *b)
 {
@@ -253,14 +265,15 @@ broker_run(struct broker *b)
 		admin_handle(b);
 		frontend_drain(b, b->cfg.batch_max);
 		if (round_due(b))
-			frontend_commit(b);
+			broker_commit(b);
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
 			units_expire(b, now);
 			if ((rc = workflow_tick(b)) != 0)
 				round_store_error(b, rc);
-			frontend_commit(b);
+			broker_commit(b);
+			status_tick(b);
 			if (++ticks % 10 == 0)
 				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
@@ -337,6 +350,7 @@ main(int argc, char **argv)
 
 	if (units_init(&b) != 0)
 		fatalx("out of memory");
+	status_init(&b);
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
 		fatalx("cannot start the verification threads: %s", cb_strerror(rc));

@@ -276,6 +276,8 @@ publish_append(struct publish *p)
 		goto fail;
 	round_wake(b, recips, p->res.n);
 	b->round.accepted++;
+	if ((unsigned)p->m->kind < KINDS_COUNTED)
+		b->round.accepted_by_kind[p->m->kind]++;
 	if ((rc = round_defer(b, p->rid, p->ridlen, reply_accepted(p->id, e.seq, hash, 0,
 	    e.time_ms), 1, p->id)) != 0)
 		goto fail;

@@ -237,6 +237,8 @@ round_commit(struct broker *b, round_send_fn *send, void *arg)
 			b->count.accepted += b->round.accepted;
 			b->count.duplicates += b->round.duplicates;
 			b->count.acked += b->round.acked;
+			for (size_t k = 0; k < KINDS_COUNTED; k++)
+				b->count.accepted_by_kind[k] += b->round.accepted_by_kind[k];
 		}
 	}
 	memset(&b->round, 0, sizeof(b->round));

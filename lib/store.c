@@ -216,6 +216,19 @@ store_close(store_t *s)
 	free(s);
 }
 
+void
+store_usage(const store_t *s, struct store_usage *u)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
+	memset(u, 0, sizeof(*u));
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return;
+	u->map_size = info.me_mapsize;
+	u->used_bytes = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+}
+
 uint64_t
 store_head_seq(const store_t *s)
 {

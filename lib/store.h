@@ -38,6 +38,15 @@ void	store_close(store_t *s);
  * transactions, at most every second or so. Cannot fail. */
 void	store_trim(store_t *s);
 
+/* How much of the map the store uses: map_size is the map's current size, used_bytes the
+ * pages in use up to the last one written (LMDB's high-water mark: the file's data size).
+ * Cannot fail. */
+struct store_usage {
+	size_t		 map_size;
+	size_t		 used_bytes;
+};
+void	store_usage(const store_t *s, struct store_usage *u);
+
 /* The committed head: seq of the last entry (0 when empty) and its hash (zeros when
  * empty, borrowed until the next commit). Cannot fail. */
 uint64_t store_head_seq(const store_t *s);
