@@ -192,6 +192,7 @@ ASAN_O	 = build/asan
 ASAN_BIN = build/asan/bin
 
 test: deps
+	@./scripts/deps.sh --browser || echo "deps: no chromium: the status page test skips" >&2
 	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
 	    build-all tests-built
 	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \

@@ -3,11 +3,13 @@
  * Every file of broker/, from the top down; a file calls only the files below it (and
  * lib/), never one above, so each can be read, and tested, without those above it:
  *
- *   main.c      configuration, --check, startup, the event loop, SIGTERM
+ *   main.c      configuration, --check, the data directory's lock, startup, the event
+ *               loop, signals (SIGTERM, SIGHUP, SIGUSR1)
  *   http.c      libmicrohttpd: /metrics and the status page, from a published snapshot
+ *   metrics.c   the Prometheus text of a snapshot
+ *   page.c      the status page (HTML, Chinese) of a snapshot
  *   admin.c     the administrative endpoint: registry changes signed by the 反拐办, and
  *               cluebus-ctl's read-only queries
- *   status.c    the figures: status, units, backlog, overdue duties, histograms
  *   frontend.c  the ROUTER socket: frames in, hello, the round's replies out
  *   zap.c       the ZAP handler: which transport keys may connect at all
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
@@ -15,6 +17,7 @@
  *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
  *   round.c     the commit round: its transaction, deferred replies, acks, commit
+ *   status.c    the figures: status, units, backlog, overdue duties, histograms
  *   units.c     the table of registered units and their authenticated sessions
  *   reply.c     Accepted and Rejected frames, and sending one on a socket
  *   clock.c     the broker's time (with a test offset in test builds)
@@ -23,9 +26,10 @@
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
- * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all; check by
- * main only; main -> {admin, http} -> status (http.c only renders the JSON that main
- * hands it from status_snapshot: it never reads broker state).
+ * {units, reply}; delivery -> workflow; genesis -> round; admin -> status and round ->
+ * status (a commit's time); main -> http -> {metrics, page}; check (main, http) and
+ * clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
+ * hands over (from status_snapshot), never broker state.
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
  * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys, and
@@ -36,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -174,10 +179,30 @@ void	admin_close(struct broker *b);
 /* Handles waiting administrative requests (each committed on its own). Call between rounds. */
 void	admin_handle(struct broker *b);
 
+/* http.c */
+/* Starts libmicrohttpd's thread on cfg.http_listen when set (loads the token file).
+ * Returns 0, CB_ECONFIG (the address), CB_EPERM (the token file: logged), CB_ENOMEM or
+ * CB_EIO (cannot listen). */
+int	http_open(struct broker *b);
+/* Replaces the snapshot the server shows; takes ownership of `snap` (freed here when the
+ * server is off). Cannot fail. */
+void	http_publish(struct broker *b, json_t *snap);
+/* Stops the server thread and frees everything. Accepts a broker without one. */
+void	http_close(struct broker *b);
+
+/* metrics.c */
+/* Writes the Prometheus text of `snap` (status_snapshot's JSON, borrowed) to `f`. */
+void	metrics_render(const json_t *snap, FILE *f);
+
+/* page.c */
+/* Writes the status page of `snap` (borrowed) to `f`. */
+void	page_render(const json_t *snap, FILE *f);
+
 /* status.c */
 /* Starts the clock of uptime and rates. Cannot fail. */
 void	status_init(struct broker *b);
-/* Records one commit that took `us` microseconds for `batch` messages. Cannot fail. */
+/* Records one LMDB commit that took `us` microseconds for `batch` accepted messages
+ * (round.c). Cannot fail. */
 void	status_observe_commit(struct broker *b, int64_t us, uint64_t batch);
 /* Updates the per-minute history and the rates; call at least once a second. */
 void	status_tick(struct broker *b);

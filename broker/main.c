@@ -230,18 +230,6 @@ broker_free(struct broker *b)
 		close(b->lock_fd);
 }
 
-/* Commits the round, timing it for the figures when it committed anything. */
-static void
-broker_commit(struct broker *b)
-{
-	uint64_t commits = b->count.commits, accepted = b->count.accepted;
-	int64_t t0 = status_now_us();
-
-	frontend_commit(b);
-	if (b->count.commits != commits)
-		status_observe_commit(b, status_now_us() - t0, b->count.accepted - accepted);
-}
-
 static void
 broker_run(struct broker *b)
 {
@@ -250,7 +238,7 @@ broker_run(struct broker *b)
 		{ b->zap, 0, ZMQ_POLLIN, 0 },
 		{ b->admin, 0, ZMQ_POLLIN, 0 },
 	};
-	int64_t last_timers = clock_mono_ms();
+	int64_t last_timers = clock_mono_ms(), last_snapshot = 0;
 	unsigned ticks = 0;
 
 	while (!stop_requested) {
@@ -265,15 +253,19 @@ broker_run(struct broker *b)
 		admin_handle(b);
 		frontend_drain(b, b->cfg.batch_max);
 		if (round_due(b))
-			broker_commit(b);
+			frontend_commit(b);
 		delivery_pump(b);
 		if ((now = clock_mono_ms()) - last_timers >= 100) {
 			delivery_timers(b, now);
 			units_expire(b, now);
 			if ((rc = workflow_tick(b)) != 0)
 				round_store_error(b, rc);
-			broker_commit(b);
+			frontend_commit(b);
 			status_tick(b);
+			if (b->http != NULL && now - last_snapshot >= 1000) {
+				http_publish(b, status_snapshot(b));
+				last_snapshot = now;
+			}
 			if (++ticks % 10 == 0)
 				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
@@ -358,6 +350,9 @@ main(int argc, char **argv)
 		fatalx("cannot open %s", b.cfg.endpoint);
 	if (admin_open(&b) != 0)
 		fatalx("cannot open the admin endpoint %s", b.cfg.admin_endpoint);
+	if (http_open(&b) != 0)
+		fatalx("cannot serve http on %s", b.cfg.http_listen);
+	http_publish(&b, b.http != NULL ? status_snapshot(&b) : NULL);
 	log_info("started: log head %llu, %zu units, %u verification threads",
 	    (unsigned long long)store_head_seq(b.store), b.nunits,
 	    verifypool_threads(b.verifier));
@@ -365,6 +360,7 @@ main(int argc, char **argv)
 	broker_run(&b);
 
 	broker_log_counters(&b, "stopping");
+	http_close(&b);
 	admin_close(&b);
 	frontend_close(&b);
 	verifypool_free(b.verifier);
