@@ -79,9 +79,12 @@ http_send(struct MHD_Connection *c, unsigned status, const char *type, char *bod
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (status == MHD_HTTP_UNAUTHORIZED)
+	if (status == MHD_HTTP_UNAUTHORIZED) {	/* two challenges, a browser's first */
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		    "Bearer realm=\"cluebus\", Basic realm=\"cluebus\", charset=\"UTF-8\"");
+		    "Basic realm=\"cluebus\", charset=\"UTF-8\"");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"cluebus\"");
+	}
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;

@@ -29,6 +29,16 @@ esc(FILE *f, const char *s)
 	}
 }
 
+/* An RFC 3339 UTC time as "2026-03-01 08:30:00" (the headers say UTC). */
+static void
+utc(FILE *f, const char *rfc3339)
+{
+	size_t n = strcspn(rfc3339, ".Z");
+
+	for (size_t i = 0; i < n; i++)
+		fputc(rfc3339[i] == 'T' ? ' ' : rfc3339[i], f);
+}
+
 static const char *
 str(const json_t *o, const char *key)
 {
@@ -83,9 +93,13 @@ page_head(FILE *f, const json_t *st)
 	    "h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:24px 0 8px;"
 	    "border-bottom:2px solid #345;padding-bottom:4px}"
 	    "table{border-collapse:collapse;width:100%}"
-	    "th,td{border:1px solid #ccd;padding:4px 8px;text-align:left}"
+	    "th,td{border:1px solid #ccd;padding:4px 8px;text-align:left;white-space:nowrap}"
+	    "td.name{white-space:normal}"
 	    "th{background:#eef1f5}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-	    ".online{color:#0a6b2d;font-weight:bold}.offline{color:#b3261e;font-weight:bold}"
+	    "td.online{color:#0a6b2d;font-weight:bold}td.offline{color:#b3261e;font-weight:bold}"
+	    "tr.offline td{color:#666}tr.offline td.offline{color:#b3261e}"
+	    "tr.waiting td.n{color:#b3261e;font-weight:bold}"
+	    "tr:nth-child(even){background:#fafbfc}"
 	    ".bad{background:#fde7e4;color:#b3261e;font-weight:bold;padding:8px}"
 	    ".good{background:#e5f4ea;color:#0a6b2d;padding:8px}"
 	    "code{font-size:13px}.kv td:first-child{width:160px;background:#f6f7f9}"
@@ -102,8 +116,8 @@ page_head(FILE *f, const json_t *st)
 	fprintf(f, "<tr><td>日志头</td><td id=\"log-head\">序号 %lld，哈希 <code>", num(st,
 	    "log_head_seq"));
 	esc(f, str(st, "log_head_hash"));
-	fputs("</code></td></tr><tr><td>启动时间</td><td>", f);
-	esc(f, str(st, "started_at"));
+	fputs("</code></td></tr><tr><td>启动时间（UTC）</td><td>", f);
+	utc(f, str(st, "started_at"));
 	fputs("（已运行 ", f);
 	ago(f, num(st, "uptime_s"));
 	fprintf(f, "）</td></tr><tr><td>在线单位</td><td>%lld / %lld</td></tr>",
@@ -116,42 +130,58 @@ page_head(FILE *f, const json_t *st)
 }
 
 static void
+page_unit_row(FILE *f, const json_t *u, const json_t *b)
+{
+	int online = json_is_true(json_object_get(u, "online"));
+	const json_t *seen = json_object_get(u, "last_seen");
+
+	fputs("<tr data-unit=\"", f);
+	esc(f, str(u, "unit"));
+	fprintf(f, "\" class=\"%s%s\"><td><code>", online ? "online" : "offline",
+	    b != NULL && num(b, "depth") > 0 ? " waiting" : "");
+	esc(f, str(u, "unit"));
+	fputs("</code></td><td class=\"name\">", f);
+	esc(f, str(u, "name"));
+	fprintf(f, "</td><td class=\"%s\">%s</td><td>", online ? "online" : "offline",
+	    online ? "在线" : "离线");
+	if (seen == NULL || json_is_null(seen))
+		fputs("从未连接", f);
+	else {
+		utc(f, str(u, "last_seen"));
+		fputs("（", f);
+		ago(f, num(u, "last_seen_ago_s"));
+		fputs("前）", f);
+	}
+	fprintf(f, "</td><td class=\"n\">%lld</td><td>", b != NULL ? num(b, "depth") : 0);
+	if (b != NULL && json_object_get(b, "oldest_age_s") != NULL &&
+	    !json_is_null(json_object_get(b, "oldest_age_s")))
+		ago(f, num(b, "oldest_age_s"));
+	else
+		fputs("—", f);
+	fputs("</td></tr>\n", f);
+}
+
+/* Units online or with a backlog first (what needs watching), then the others; each
+ * group in registry order. */
+static void
 page_units(FILE *f, const json_t *units, const json_t *backlog)
 {
 	const json_t *u, *b;
 	size_t i;
 
 	fputs("<h2>各单位连接与积压</h2>\n<table id=\"units\"><tr><th>单位</th><th>名称</th>"
-	    "<th>状态</th><th>最后活动</th><th>积压（未确认）</th><th>最早一条已等待</th></tr>\n",
-	    f);
-	json_array_foreach(units, i, u) {
-		int online = json_is_true(json_object_get(u, "online"));
-		const json_t *seen = json_object_get(u, "last_seen");
+	    "<th>状态</th><th>最后活动（UTC）</th><th>积压（未确认）</th><th>最早一条已等待</th>"
+	    "</tr>\n", f);
+	for (int pass = 0; pass < 2; pass++) {
+		json_array_foreach(units, i, u) {
+			int busy;
 
-		b = find_unit(backlog, str(u, "unit"));
-		fputs("<tr data-unit=\"", f);
-		esc(f, str(u, "unit"));
-		fprintf(f, "\" class=\"%s\"><td><code>", online ? "online" : "offline");
-		esc(f, str(u, "unit"));
-		fputs("</code></td><td>", f);
-		esc(f, str(u, "name"));
-		fprintf(f, "</td><td class=\"%s\">%s</td><td>", online ? "online" : "offline",
-		    online ? "在线" : "离线");
-		if (seen == NULL || json_is_null(seen))
-			fputs("从未连接", f);
-		else {
-			esc(f, str(u, "last_seen"));
-			fputs("（", f);
-			ago(f, num(u, "last_seen_ago_s"));
-			fputs("前）", f);
+			b = find_unit(backlog, str(u, "unit"));
+			busy = json_is_true(json_object_get(u, "online")) ||
+			    (b != NULL && num(b, "depth") > 0);
+			if (busy == (pass == 0))
+				page_unit_row(f, u, b);
 		}
-		fprintf(f, "</td><td class=\"n\">%lld</td><td>", b != NULL ? num(b, "depth") : 0);
-		if (b != NULL && !json_is_null(json_object_get(b, "oldest_age_s")) &&
-		    json_object_get(b, "oldest_age_s") != NULL)
-			ago(f, num(b, "oldest_age_s"));
-		else
-			fputs("—", f);
-		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
 }
@@ -168,7 +198,7 @@ page_overdue(FILE *f, const json_t *overdue)
 		return;
 	}
 	fputs("<table id=\"overdue\"><tr><th>转办编号</th><th>案件编号</th><th>单位</th>"
-	    "<th>名称</th><th>职责</th><th>应完成时间</th><th>已逾期</th></tr>\n", f);
+	    "<th>名称</th><th>职责</th><th>应完成时间（UTC）</th><th>已逾期</th></tr>\n", f);
 	json_array_foreach(overdue, i, d) {
 		fputs("<tr><td><code>", f);
 		esc(f, str(d, "referral_id"));
@@ -176,11 +206,11 @@ page_overdue(FILE *f, const json_t *overdue)
 		esc(f, str(d, "case_ref"));
 		fputs("</td><td><code>", f);
 		esc(f, str(d, "unit"));
-		fputs("</code></td><td>", f);
+		fputs("</code></td><td class=\"name\">", f);
 		esc(f, str(d, "name"));
 		fprintf(f, "</td><td>%s</td><td>", strcmp(str(d, "duty"), "receipt") == 0 ?
 		    "签收" : "办理反馈");
-		esc(f, str(d, "due"));
+		utc(f, str(d, "due"));
 		fputs("</td><td>", f);
 		ago(f, num(d, "overdue_s"));
 		fputs("</td></tr>\n", f);
@@ -192,7 +222,7 @@ page_overdue(FILE *f, const json_t *overdue)
 static void
 page_chart(FILE *f, const json_t *per_minute)
 {
-	const double w = 900, h = 220, left = 60, top = 16, plot_h = 170;
+	const double w = 1180, h = 220, left = 60, top = 16, plot_h = 170;
 	size_t n = json_array_size(per_minute), i;
 	long long max = 1, total = 0;
 	double bw;
@@ -236,9 +266,9 @@ void
 page_render(const json_t *snap, FILE *f)
 {
 	page_head(f, json_object_get(snap, "status"));
-	page_units(f, json_object_get(snap, "units"), json_object_get(snap, "backlog"));
 	page_overdue(f, json_object_get(snap, "overdue"));
 	page_chart(f, json_object_get(snap, "accepted_per_minute"));
+	page_units(f, json_object_get(snap, "units"), json_object_get(snap, "backlog"));
 	fputs("<p style=\"color:#666;font-size:12px\">本页每次打开时生成（数据约每秒更新）；"
 	    "只显示编号、名称、数量和时间，不含线索内容。</p></body></html>\n", f);
 }

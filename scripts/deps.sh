@@ -2,8 +2,8 @@
 # scripts/deps.sh — install the Debian packages cluebus needs, only when one is missing.
 #
 #   deps.sh               the packages to build and test cluebus
-#   deps.sh --browser     headless Chromium, for the status page's test (`make test`
-#                         installs it; the test skips when it is absent)
+#   deps.sh --browser     headless Chromium and a CJK font, for the status page's test
+#                         (`make test` installs them; the test skips without Chromium)
 #   deps.sh --peer NAME   the packages of one of the bench's durable peers (redis, rabbitmq):
 #                         the server and the client library its load generator links
 #
@@ -21,7 +21,7 @@ libsodium-dev valgrind python3
 python3-zmq python3-protobuf protobuf-compiler python3-cryptography
 python3-prometheus-client curl" ;;
 --browser)
-	PKGS="chromium" ;;
+	PKGS="chromium fonts-wqy-microhei" ;;
 --peer)
 	case ${2:-} in
 	redis) PKGS="redis-server redis-tools libhiredis-dev" ;;
