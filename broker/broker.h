@@ -22,13 +22,14 @@
  *   reply.c     Accepted and Rejected frames, and sending one on a socket
  *   clock.c     the broker's time (with a test offset in test builds)
  *   check.c     the key and token files a start needs, every problem reported
+ *   limits.c    the map's growth and ceiling, the disk's free space: when to refuse
  *   broker.h    this file: the state every role shares, and the roles' interfaces
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
  * {units, reply}; delivery -> workflow; genesis -> round; admin -> status and round ->
- * status (a commit's time); main -> http -> {metrics, page}; check (main, http) and
- * clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
+ * status (a commit's time); main -> http -> {metrics, page}; main -> limits; check
+ * (main, http) and clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
  * hands over (from status_snapshot), never broker state.
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
@@ -337,6 +338,12 @@ void	reply_send(void *sock, const uint8_t *rid, size_t ridlen, const Cluebus__Fr
  * result, not an error. */
 int	reply_verdict(struct verdict *v, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* limits.c */
+/* Between rounds: grows the map when three quarters are used (up to cfg.map_max), and
+ * sets b->fig.unavailable to why new messages are refused (the ceiling is near, the disk
+ * is almost full) or to "" when they are not. Cannot fail. */
+void	limits_check(struct broker *b);
 
 /* check.c */
 /* Checks every configured key file (present, a regular file, private ones mode 0600, each

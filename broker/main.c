@@ -261,6 +261,7 @@ broker_run(struct broker *b)
 			if ((rc = workflow_tick(b)) != 0)
 				round_store_error(b, rc);
 			frontend_commit(b);
+			limits_check(b);
 			status_tick(b);
 			if (b->http != NULL && now - last_snapshot >= 1000) {
 				http_publish(b, status_snapshot(b));
@@ -343,6 +344,7 @@ main(int argc, char **argv)
 	if (units_init(&b) != 0)
 		fatalx("out of memory");
 	status_init(&b);
+	limits_check(&b);
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
 		fatalx("cannot start the verification threads: %s", cb_strerror(rc));

@@ -214,6 +214,22 @@ publish_dedup(struct publish *p)
 	return 0;
 }
 
+/* A new message while the log has no room (broker/limits.c): refused with the reason,
+ * and not logged as a rejection (that would take the room acks need). */
+static int
+publish_check_room(struct publish *p)
+{
+	struct broker *b = p->b;
+
+	if (b->fig.unavailable[0] == '\0')
+		return 0;
+	p->answered = 1;
+	b->count.rejected++;
+	b->count.rejected_by_code[CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE]++;
+	return round_defer(b, p->rid, p->ridlen, reply_rejected(p->id, p->idlen,
+	    CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE, b->fig.unavailable), 0, NULL);
+}
+
 /* Replay protection for new messages only: a resend of an accepted one got its original
  * answer in the dedup step, however old its signature. */
 static int
@@ -305,7 +321,7 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 {
 	static int (*const steps[])(struct publish *) = {
 		publish_authenticate, publish_verify, publish_open, publish_dedup,
-		publish_check_time, publish_route, publish_check_workflow, publish_append,
+		publish_check_room, publish_check_time, publish_route, publish_check_workflow, publish_append,
 	};
 	Cluebus__Envelope *env = f->publish->envelope;
 	struct publish p = {

@@ -47,6 +47,15 @@ struct store_usage {
 };
 void	store_usage(const store_t *s, struct store_usage *u);
 
+/* Sets the map's size (to grow it toward a ceiling). No transaction of this process may
+ * be open. Returns 0 or CB_ESTORE (the map is unchanged). */
+int	store_set_map_size(store_t *s, size_t size) __attribute__((warn_unused_result));
+/* Writes a consistent, compacted copy of the environment (one read transaction: a
+ * snapshot of the last commit) to DIR/data.mdb; DIR must exist and hold no data.mdb. May
+ * run while another process writes. Returns 0, CB_EEXIST, CB_EIO (errno-like: the
+ * directory, space) or CB_ESTORE; a failed copy may leave a partial DIR/data.mdb. */
+int	store_copy(store_t *s, const char *dir) __attribute__((warn_unused_result));
+
 /* The committed head: seq of the last entry (0 when empty) and its hash (zeros when
  * empty, borrowed until the next commit). Cannot fail. */
 uint64_t store_head_seq(const store_t *s);

@@ -11,6 +11,11 @@
  *                   [--effective RFC3339]
  *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT
  * `-c BROKER_CONF` may stand for `-e`: the config's admin_endpoint is used.
+ * Hot backup, run as the broker's user on its host, while the broker runs:
+ *   cluebus-ctl -c BROKER_CONF backup DIR
+ * opens the broker's LMDB environment read-only and writes a compacted copy of one read
+ * transaction (a consistent snapshot of the last commit) to DIR/data.mdb; the broker is
+ * not involved and goes on committing.
  *
  * A query is a JSON object {"query": NAME} on the admin socket, answered with
  * {"query", "result"} (broker/status.c's figures); --json prints the result as it came,
@@ -21,10 +26,14 @@
  * Exit: 0 done, 1 refused or no answer, 2 usage error, 3 (status) the broker runs but
  * refuses new messages (map ceiling or full disk). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
@@ -34,6 +43,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "registry.h"
+#include "store.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
@@ -41,6 +51,7 @@
 #define CTL_TIMEOUT_MS	10000
 
 struct ctl {
+	char		 data_dir[PATH_MAX];	/* from -c: for backup */
 	const char	*endpoint, *key_path, *name, *role, *division, *liaison, *keys;
 	const char	*reason, *effective;
 	int		 json;
@@ -54,6 +65,7 @@ usage(void)
 	    "usage: cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] status|units|backlog|"
 	    "overdue\n"
 	    "       cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] registry list\n"
+	    "       cluebus-ctl -c BROKER_CONF backup DIR\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME "
 	    "--role ROLE\n"
 	    "                   [--division CODE] [--liaison TEXT] --keys KEYDIR\n"
@@ -71,6 +83,7 @@ help(void)
 	printf("usage: cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] status|units|backlog|"
 	    "overdue\n"
 	    "       cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] registry list\n"
+	    "       cluebus-ctl -c BROKER_CONF backup DIR\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME "
 	    "--role ROLE\n"
 	    "                   [--division CODE] [--liaison TEXT] --keys KEYDIR\n"
@@ -87,6 +100,8 @@ help(void)
 	    "  backlog   each unit with undelivered messages: depth, age of the oldest\n"
 	    "  overdue   open duties past their due time, with referral and case ids\n"
 	    "  list      (registry) every registered unit\n"
+	    "  backup    a consistent compacted copy of the log in DIR/data.mdb, made while\n"
+	    "            the broker runs (run it as the broker's user, on its host)\n"
 	    "  add       register a new unit with its public keys\n"
 	    "  rotate    replace a unit's public keys\n"
 	    "  revoke    revoke a unit: its key no longer signs or connects\n"
@@ -456,7 +471,59 @@ out:
 	return status;
 }
 
-/* -c BROKER_CONF: the admin endpoint the broker's config names. */
+/* backup DIR: a compacted copy of the broker's log, made while it runs. */
+static int
+ctl_backup(const struct ctl *c, const char *dir)
+{
+	char path[PATH_MAX + 16], hash[CHAIN_HASH_LEN * 2 + 1];
+	store_t *live = NULL, *copy = NULL;
+	struct stat st;
+	int fd, rc;
+
+	if (c->data_dir[0] == '\0') {
+		fprintf(stderr, "cluebus-ctl: backup needs -c BROKER_CONF (its data_dir)\n");
+		return 2;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "cluebus-ctl: mkdir %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "cluebus-ctl: %s exists: back up into a new directory\n", path);
+		return 1;
+	}
+	if ((rc = store_open(c->data_dir, STORE_RDONLY, 0, &live)) != 0) {
+		fprintf(stderr, "cluebus-ctl: %s: %s\n", c->data_dir, cb_strerror(rc));
+		return 1;
+	}
+	rc = store_copy(live, dir);
+	store_close(live);
+	if (rc != 0) {
+		fprintf(stderr, "cluebus-ctl: backup to %s: %s\n", dir, cb_strerror(rc));
+		return 1;
+	}
+	/* Durable before we say so: the file, then its directory entry. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0 ||
+	    close(fd) != 0 || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(fd) != 0 || close(fd) != 0) {
+		fprintf(stderr, "cluebus-ctl: fsync %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if ((rc = store_open(dir, STORE_RDONLY, 0, &copy)) != 0) {
+		fprintf(stderr, "cluebus-ctl: the copy in %s does not open: %s\n", dir,
+		    cb_strerror(rc));
+		return 1;
+	}
+	hex_encode(store_head_hash(copy), CHAIN_HASH_LEN, hash);
+	printf("backup of log head seq %llu (hash %s) written to %s (%.1f MiB)\n",
+	    (unsigned long long)store_head_seq(copy), hash, path,
+	    stat(path, &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
+	store_close(copy);
+	return 0;
+}
+
+/* -c BROKER_CONF: the admin endpoint and data directory the broker's config names. */
 static int
 ctl_config_endpoint(struct ctl *c, const char *path)
 {
@@ -468,12 +535,10 @@ ctl_config_endpoint(struct ctl *c, const char *path)
 		return 2;
 	}
 	snprintf(c->conf_endpoint, sizeof(c->conf_endpoint), "%s", cfg.admin_endpoint);
+	snprintf(c->data_dir, sizeof(c->data_dir), "%s", cfg.data_dir);
 	config_broker_free(&cfg);
-	if (c->conf_endpoint[0] == '\0') {
-		fprintf(stderr, "cluebus-ctl: %s sets no admin_endpoint\n", path);
-		return 2;
-	}
-	c->endpoint = c->conf_endpoint;
+	if (c->conf_endpoint[0] != '\0')
+		c->endpoint = c->conf_endpoint;
 	return 0;
 }
 
@@ -525,6 +590,8 @@ main(int argc, char **argv)
 		default: return usage();
 		}
 	}
+	if (argc - optind == 2 && strcmp(argv[optind], "backup") == 0)
+		return ctl_backup(&c, argv[optind + 1]);
 	if (c.endpoint == NULL)
 		return usage();
 	if (argc - optind == 1 && (strcmp(argv[optind], "status") == 0 ||
