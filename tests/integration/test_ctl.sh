@@ -10,6 +10,8 @@
 #            moved 9 h) is listed with its referral and case ids; psb's, received in
 #            time, is not;
 #   registry list  every unit with its Chinese name.
+# The broker's log lines for the referral, the receipt and the escalation carry the
+# referral id and the case id.
 # No query needs the admin key; a usage error exits 2.
 . "$(dirname "$0")/lib.sh"
 
@@ -101,6 +103,11 @@ ctl backlog | grep -Eq "^psb +$((BEFORE + 5)) .*市公安局$" || die "ctl backl
 ctl overdue | grep -Eq "^$R1 +AS-2026-7 +civil-affairs +receipt " || die "ctl overdue: $(ctl overdue)"
 ctl overdue | grep -q '(1 overdue)' || die "ctl overdue lists more than one duty"
 ctl registry list | grep -Eq '^ato-210302 +district_office +210302 ' || die "ctl registry list"
+for pattern in "INFO cluebus-broker: referral $R1 (case AS-2026-7): civil-affairs owes receipt" \
+    "INFO cluebus-broker: receipt [0-9a-f]\{32\}: psb took charge of referral $R1 (case AS-2026-7)" \
+    "WARN cluebus-broker: escalation: referral $R1 (case AS-2026-7): civil-affairs missed the receipt due (referrer ato)"; do
+	grep -q "$pattern" "$LOGS/broker.log" || die "no log line /$pattern/"
+done
 rc=0; ctl bogus >/dev/null 2>&1 || rc=$?
 assert_eq 2 "$rc" "exit status of an unknown command"
 say "ctl text: $(head -2 "$TEST_DIR/status.txt" | tr '\n' '|')"
