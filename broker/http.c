@@ -148,7 +148,7 @@ http_answer(void *arg, struct MHD_Connection *c, const char *url, const char *me
 
 /* Parses "ADDR:PORT" ("[ADDR]:PORT" for IPv6) into `ss`. Returns 0 or CB_ECONFIG. */
 static int
-http_address(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen)
+http_address(const char *listen, struct sockaddr_storage *ss)
 {
 	struct addrinfo hints, *ai = NULL;
 	char host[64];
@@ -172,7 +172,6 @@ http_address(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen)
 	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
 		return CB_ECONFIG;
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*sslen = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	return 0;
 }
@@ -190,12 +189,11 @@ int
 http_open(struct broker *b)
 {
 	struct sockaddr_storage ss;
-	socklen_t sslen;
 	struct http *h;
 
 	if (b->cfg.http_listen[0] == '\0')
 		return 0;
-	if (http_address(b->cfg.http_listen, &ss, &sslen) != 0) {
+	if (http_address(b->cfg.http_listen, &ss) != 0) {
 		log_warnx("http_listen %s: not ADDR:PORT with a numeric address",
 		    b->cfg.http_listen);
 		return CB_ECONFIG;
@@ -222,7 +220,6 @@ http_open(struct broker *b)
 		free(h);
 		return CB_EIO;
 	}
-	(void)sslen;
 	b->http = h;
 	log_info("http: /metrics and the status page on %s%s", b->cfg.http_listen,
 	    http_loopback(&ss) ? "" : " (not loopback: keep it behind a firewall)");

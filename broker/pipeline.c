@@ -2,7 +2,8 @@
  *
  * Checks, in order: authenticated peer, size, sender == peer, key known and valid now,
  * signature over the exact carried bytes, then parse and validate, allowed kind, dedup by
- * (message id, sender); then, for a new message, a creation time within clock_skew_ms of
+ * (message id, sender); then, for a new message, room in the log (broker/limits.c: refused
+ * "unavailable" with the reason, not logged), a creation time within clock_skew_ms of
  * now (replay protection), a route, and the workflow's preconditions. Each check is one
  * step below; a step returns 0 or a CB_E* error and refuses through the publish's verdict.
  * The answer is deferred to the round (broker/round.c) in one place, publish_answer():
@@ -321,7 +322,8 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 {
 	static int (*const steps[])(struct publish *) = {
 		publish_authenticate, publish_verify, publish_open, publish_dedup,
-		publish_check_room, publish_check_time, publish_route, publish_check_workflow, publish_append,
+		publish_check_room, publish_check_time, publish_route, publish_check_workflow,
+		publish_append,
 	};
 	Cluebus__Envelope *env = f->publish->envelope;
 	struct publish p = {
