@@ -42,14 +42,15 @@ done
 find "$stage" -maxdepth 1 -name 'clue-*.json' -exec mv -t "$(spool health)/in/" {} +
 wait_for 120 "the broker to refuse on the full disk" log_count_gt "$LOGS/broker.log" \
     'refusing new messages: disk almost full' 0
-wait_for 60 "refused clues to wait in health's pending/" files_at_least \
-    "$(spool health)/pending" '*.json' 1
 rc=0; ctl status >"$TEST_DIR/status.txt" || rc=$?
 assert_eq 3 "$rc" "ctl status exit status on a full disk"
 grep -q '^accepting      NO: disk almost full' "$TEST_DIR/status.txt" ||
     die "ctl status: $(cat "$TEST_DIR/status.txt")"
 ACCEPTED=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["accepted"])')
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/"
+wait_for 30 "health's $ACCEPTED receipts" files_at_least "$(spool health)/sent" '*.receipt.json' "$ACCEPTED"
+assert_eq "$((1500 - ACCEPTED))" "$(( $(count_files "$(spool health)/pending" '*.json') + \
+    $(count_files "$(spool health)/in" '*.json') ))" "refused clues waiting in pending/ and in/"
 say "full disk: $ACCEPTED accepted; $(df -k "$SMALL" | tail -1 | awk '{print $4}') KiB left"
 
 start_agent psb

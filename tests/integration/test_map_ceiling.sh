@@ -36,8 +36,6 @@ find "$stage" -maxdepth 1 -name 'clue-*.json' -exec mv -t "$(spool health)/in/" 
 wait_for 120 "the broker to refuse at the ceiling" log_count_gt "$LOGS/broker.log" \
     'refusing new messages: log at its size ceiling (map_max_mb 2,' 0
 grep -q 'store: map grown to 2 MiB' "$LOGS/broker.log" || die "the map did not grow"
-wait_for 60 "the refused clues to wait in health's pending/" files_at_least \
-    "$(spool health)/pending" '*.json' 1
 
 rc=0; ctl status >"$TEST_DIR/status.txt" || rc=$?
 assert_eq 3 "$rc" "ctl status exit status at the ceiling"
@@ -55,6 +53,9 @@ wait_for 30 "the metrics to say it refuses" metrics_refusing
 curl -sf -u "op:$TOKEN" "http://127.0.0.1:$PORT/" | grep -q '拒绝新消息（投递照常）：log at its size ceiling' ||
     die "the status page does not say it refuses"
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/ (unavailable is retried)"
+wait_for 30 "health's $ACCEPTED receipts" files_at_least "$(spool health)/sent" '*.receipt.json' "$ACCEPTED"
+assert_eq "$((1500 - ACCEPTED))" "$(( $(count_files "$(spool health)/pending" '*.json') + \
+    $(count_files "$(spool health)/in" '*.json') ))" "refused clues waiting in pending/ and in/"
 
 # Delivery goes on at the ceiling.
 start_agent psb
