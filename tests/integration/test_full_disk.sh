@@ -49,8 +49,12 @@ grep -q '^accepting      NO: disk almost full' "$TEST_DIR/status.txt" ||
 ACCEPTED=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["accepted"])')
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/"
 wait_for 30 "health's $ACCEPTED receipts" files_at_least "$(spool health)/sent" '*.receipt.json' "$ACCEPTED"
-assert_eq "$((1500 - ACCEPTED))" "$(( $(count_files "$(spool health)/pending" '*.json') + \
-    $(count_files "$(spool health)/in" '*.json') ))" "refused clues waiting in pending/ and in/"
+# The agent moves files from in/ to pending/ as it goes: poll until the two counts agree.
+refused_waiting() {
+	[ "$(( $(count_files "$(spool health)/in" '*.json') +
+	    $(count_files "$(spool health)/pending" '*.json') ))" -eq "$((1500 - ACCEPTED))" ]
+}
+wait_for 30 "the $((1500 - ACCEPTED)) refused clues to wait in in/ and pending/" refused_waiting
 say "full disk: $ACCEPTED accepted; $(df -k "$SMALL" | tail -1 | awk '{print $4}') KiB left"
 
 start_agent psb

@@ -54,8 +54,12 @@ curl -sf -u "op:$TOKEN" "http://127.0.0.1:$PORT/" | grep -q '拒绝新消息（�
     die "the status page does not say it refuses"
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/ (unavailable is retried)"
 wait_for 30 "health's $ACCEPTED receipts" files_at_least "$(spool health)/sent" '*.receipt.json' "$ACCEPTED"
-assert_eq "$((1500 - ACCEPTED))" "$(( $(count_files "$(spool health)/pending" '*.json') + \
-    $(count_files "$(spool health)/in" '*.json') ))" "refused clues waiting in pending/ and in/"
+# The agent moves files from in/ to pending/ as it goes: poll until the two counts agree.
+refused_waiting() {
+	[ "$(( $(count_files "$(spool health)/in" '*.json') +
+	    $(count_files "$(spool health)/pending" '*.json') ))" -eq "$((1500 - ACCEPTED))" ]
+}
+wait_for 30 "the $((1500 - ACCEPTED)) refused clues to wait in in/ and pending/" refused_waiting
 
 # Delivery goes on at the ceiling.
 start_agent psb
