@@ -1,4 +1,5 @@
-/* broker/admin.c — the administrative endpoint: registry changes signed by the 反拐办.
+/* broker/admin.c — the administrative endpoint: registry changes signed by the 反拐办, and
+ * read-only queries.
  *
  * Adding a unit, rotating a unit's keys, revoking them and changing a liaison (seed Art 5:
  * changes are filed with the 反拐办) are Registry records in a Message from "admin", signed
@@ -6,11 +7,20 @@
  * a socket that only local processes reach (ipc://, mode 0600, or loopback: config.c
  * refuses anything else). Each accepted record is logged, committed on its own, and only
  * then applied, so memory never runs ahead of the log; a revocation or rotation also drops
- * the unit's sessions, and ZAP refuses its old transport key from then on. */
+ * the unit's sessions, and ZAP refuses its old transport key from then on.
+ *
+ * A request whose body is a JSON object, {"query": "status" | "units" | "backlog" |
+ * "overdue" | "registry"}, is a read-only query: it is answered with
+ * {"query": Q, "result": ...} (status.c's figures) or {"error": "..."}, needs no signature,
+ * and changes nothing; what protects it is that the socket is local (above). A protobuf
+ * Frame never starts with '{' (0x7b would be field 15 as a group, which proto3 does not
+ * have), so the two never mix. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <zmq.h>
 
 #include "broker.h"
@@ -182,6 +192,34 @@ out:
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+/* Answers a read-only query (`body`, `len` bytes from the socket). */
+static void
+admin_query(struct broker *b, const uint8_t *rid, size_t ridlen, const void *body, size_t len)
+{
+	json_t *req, *ans = json_object(), *result = NULL;
+	json_error_t jerr;
+	const char *what = NULL;
+	char *text = NULL;
+
+	if ((req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    (what = json_string_value(json_object_get(req, "query"))) == NULL) {
+		json_object_set_new(ans, "error", json_string("expected {\"query\": NAME}"));
+	} else if ((result = status_query(b, what)) == NULL) {
+		json_object_set_new(ans, "error", json_string("unknown query (status, units, "
+		    "backlog, overdue, registry)"));
+	} else {
+		json_object_set_new(ans, "query", json_string(what));
+		json_object_set_new(ans, "result", result);
+	}
+	if ((text = json_dumps(ans, JSON_COMPACT)) != NULL &&
+	    (zmq_send(b->admin, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(b->admin, text, strlen(text), ZMQ_DONTWAIT) < 0))
+		log_debug("admin: query answer not sent: %s", zmq_strerror(errno));
+	free(text);
+	json_decref(ans);
+	json_decref(req);
+}
+
 void
 admin_handle(struct broker *b)
 {
@@ -208,7 +246,10 @@ admin_handle(struct broker *b)
 			zmq_msg_close(&body);
 			continue;
 		}
-		if (wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &f) != 0 ||
+		if (zmq_msg_size(&body) > 0 && *(const char *)zmq_msg_data(&body) == '{') {
+			admin_query(b, rid, (size_t)ridlen, zmq_msg_data(&body),
+			    zmq_msg_size(&body));
+		} else if (wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &f) != 0 ||
 		    f->frame_case != CLUEBUS__FRAME__FRAME_PUBLISH) {
 			admin_refuse(b, rid, (size_t)ridlen, NULL,
 			    CLUEBUS__REJECT_CODE__REJECT_MALFORMED, "expected a publish frame");

@@ -3,8 +3,13 @@
  * Every file of broker/, from the top down; a file calls only the files below it (and
  * lib/), never one above, so each can be read, and tested, without those above it:
  *
- *   main.c      configuration, --check, startup, the event loop, SIGTERM
- *   admin.c     the administrative endpoint: registry changes signed by the 反拐办
+ *   main.c      configuration, --check, the data directory's lock, startup, the event
+ *               loop, signals (SIGTERM, SIGHUP, SIGUSR1)
+ *   http.c      libmicrohttpd: /metrics and the status page, from a published snapshot
+ *   metrics.c   the Prometheus text of a snapshot
+ *   page.c      the status page (HTML, Chinese) of a snapshot
+ *   admin.c     the administrative endpoint: registry changes signed by the 反拐办, and
+ *               cluebus-ctl's read-only queries
  *   frontend.c  the ROUTER socket: frames in, hello, the round's replies out
  *   zap.c       the ZAP handler: which transport keys may connect at all
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
@@ -12,22 +17,33 @@
  *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
  *   round.c     the commit round: its transaction, deferred replies, acks, commit
+ *   status.c    the figures: status, units, backlog, overdue duties, histograms
  *   units.c     the table of registered units and their authenticated sessions
  *   reply.c     Accepted and Rejected frames, and sending one on a socket
  *   clock.c     the broker's time (with a test offset in test builds)
+ *   check.c     the key and token files a start needs, every problem reported
+ *   limits.c    the map's growth and ceiling, the disk's free space: when to refuse
  *   broker.h    this file: the state every role shares, and the roles' interfaces
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
- * {units, reply}; delivery -> workflow; genesis -> round; clock is used by all.
+ * {units, reply}; delivery -> workflow; genesis -> round; admin -> status and round ->
+ * status (a commit's time); main -> http -> {metrics, page}; main -> limits; check
+ * (main, http) and clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
+ * hands over (from status_snapshot), never broker state.
  *
  * One loop owns every structure here, so nothing is locked; the only other threads are
- * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys. */
+ * lib/verifypool.c's workers, which see nothing but a round's envelopes and keys, and
+ * libmicrohttpd's (http.c), which see nothing but the snapshot the loop published under
+ * http.c's mutex. */
 #ifndef CB_BROKER_H
 #define CB_BROKER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "cluebus.pb-c.h"
 #include "cluebus/ids.h"
@@ -96,9 +112,11 @@ struct verdict {
 };
 
 #define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
+#define KINDS_COUNTED	16	/* Kind values counted apart (the proto's are below) */
 
 struct counters {
 	uint64_t	 accepted, duplicates, rejected, delivered, acked, commits;
+	uint64_t	 accepted_by_kind[KINDS_COUNTED];
 	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
 	uint64_t	 unlogged;	/* refusals answered, not logged one by one */
@@ -106,6 +124,25 @@ struct counters {
 	uint64_t	 cutoffs;	/* times a unit was cut off */
 	uint64_t	 disconnects;	/* connections closed (by peers, or by ZeroMQ for an
 					 * oversized frame) */
+};
+
+#define STATUS_COMMIT_BUCKETS	11	/* commit latency bounds (status.c), +Inf apart */
+#define STATUS_BATCH_BUCKETS	11	/* messages per commit bounds, +Inf apart */
+#define STATUS_MINUTES		60	/* accepted per minute, over the last hour */
+
+/* What status.c measures beside the counters (all on the loop's thread). */
+struct figures {
+	int64_t		 started_ms, started_mono_ms;
+	uint64_t	 commit_us_bucket[STATUS_COMMIT_BUCKETS + 1], commit_us_sum;
+	uint64_t	 batch_bucket[STATUS_BATCH_BUCKETS + 1], batch_sum;
+	uint64_t	 per_minute[STATUS_MINUTES];	/* accepted in minute_of[i] */
+	int64_t		 minute_of[STATUS_MINUTES];	/* wall-clock minute of a slot */
+	uint64_t	 accepted_seen;
+	double		 commit_rate, accept_rate;	/* per second, over the last second */
+	uint64_t	 rate_commits, rate_accepted;
+	int64_t		 rate_mono_ms;
+	char		 unavailable[160];	/* why new messages are refused ("": they
+						 * are not) */
 };
 
 struct broker {
@@ -141,6 +178,12 @@ struct broker {
 	size_t		 inbox_peak_bytes; /* largest round since memory was last trimmed */
 	int64_t		 inbox_busy_ms;	/* monotonic time of the last round with frames */
 
+	int		 lock_fd;	/* DATA_DIR/lock, flock'ed (main.c; -1: none) */
+
+	struct figures	 fig;
+	struct http	*http;		/* http.c: /metrics and the status page (NULL:
+					 * off) */
+
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
 					 * `count` only when the round commits */
@@ -153,6 +196,44 @@ int	admin_open(struct broker *b);
 void	admin_close(struct broker *b);
 /* Handles waiting administrative requests (each committed on its own). Call between rounds. */
 void	admin_handle(struct broker *b);
+
+/* http.c */
+/* Starts libmicrohttpd's thread on cfg.http_listen when set (loads the token file).
+ * Returns 0, CB_ECONFIG (the address), CB_EPERM (the token file: logged), CB_ENOMEM or
+ * CB_EIO (cannot listen). */
+int	http_open(struct broker *b);
+/* Replaces the snapshot the server shows; takes ownership of `snap` (freed here when the
+ * server is off). Cannot fail. */
+void	http_publish(struct broker *b, json_t *snap);
+/* Stops the server thread and frees everything. Accepts a broker without one. */
+void	http_close(struct broker *b);
+
+/* metrics.c */
+/* Writes the Prometheus text of `snap` (status_snapshot's JSON, borrowed) to `f`. */
+void	metrics_render(const json_t *snap, FILE *f);
+
+/* page.c */
+/* Writes the status page of `snap` (borrowed) to `f`. */
+void	page_render(const json_t *snap, FILE *f);
+
+/* status.c */
+/* Starts the clock of uptime and rates. Cannot fail. */
+void	status_init(struct broker *b);
+/* Records one LMDB commit that took `us` microseconds for `batch` accepted messages
+ * (round.c). Cannot fail. */
+void	status_observe_commit(struct broker *b, int64_t us, uint64_t batch);
+/* Updates the per-minute history and the rates; call at least once a second. */
+void	status_tick(struct broker *b);
+/* The figures of one query ("status", "units", "backlog", "overdue", "registry") as new
+ * JSON (the caller owns it, json_decref), or NULL for an unknown query. */
+json_t	*status_query(struct broker *b, const char *what);
+/* Everything http.c shows, as new JSON owned by the caller: {"status", "units", "backlog",
+ * "overdue", "commit_seconds", "batch_size", "accepted_per_minute"}. */
+json_t	*status_snapshot(struct broker *b);
+/* Monotonic microseconds. Cannot fail. */
+int64_t	status_now_us(void);
+extern const double status_commit_bounds_s[STATUS_COMMIT_BUCKETS];
+extern const double status_batch_bounds[STATUS_BATCH_BUCKETS];
 
 /* frontend.c */
 /* Makes the ZeroMQ context, the ZAP handler and the agents' CURVE socket, bound to
@@ -308,6 +389,22 @@ int	reply_verdict_field(struct verdict *v, int code, const char *field, const ch
     ...) __attribute__((format(printf, 4, 5)));
 /* The Rejected reply of a verdict: its code, field and reason. */
 Cluebus__Frame *reply_refusal(const uint8_t *msgid, size_t idlen, const struct verdict *v);
+
+/* limits.c */
+/* Between rounds: grows the map when three quarters are used (up to cfg.map_max), and
+ * sets b->fig.unavailable to why new messages are refused (the ceiling is near, the disk
+ * is almost full) or to "" when they are not. Cannot fail. */
+void	limits_check(struct broker *b);
+
+/* check.c */
+/* Checks every configured key file (present, a regular file, private ones mode 0600, each
+ * parses) and the HTTP token file, logging each problem as "what PATH: reason". Returns
+ * the number of problems (0: all good). */
+int	check_keys(const broker_config_t *cfg);
+/* Reads the bearer token of `path` (one line, 16..254 printable characters, file mode 0600)
+ * into `token` (size `len`; may be NULL to check only). Returns 0, or 1 after logging the
+ * problem. */
+int	check_token_file(const char *path, char *token, size_t len);
 
 /* clock.c */
 /* Refuses a test clock in a production build (exits). */

@@ -1,17 +1,23 @@
-/* broker/main.c — cluebus-broker: configuration, startup, the event loop, SIGTERM.
+/* broker/main.c — cluebus-broker: configuration, startup, the event loop, signals.
  *
  * The loop: wait for frames (at most 50 ms), take up to batch_max of them off the socket,
  * commit the round in one LMDB transaction (a round of acks alone waits up to
  * ACK_LINGER_MS for company), send its replies, feed deliveries, run timers.
- * SIGTERM or SIGINT stop the loop after the current round committed. `--check` runs the
- * start's own steps up to the first write (broker_prepare) and exits. */
+ * Signals only set flags that the loop reads between rounds: SIGTERM or SIGINT stop the
+ * loop after the current round committed; SIGHUP reopens the log file (logrotate) and
+ * never stops the broker; SIGUSR1 logs the live counters. `--check` runs the start's own
+ * steps up to the first write (broker_prepare), reports every problem and exits.
+ * Invariant: one broker per data directory: a start holds an exclusive flock(2) on
+ * DATA_DIR/lock (holding its pid) for its whole life, and refuses to start without it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -23,13 +29,17 @@
 #include "util.h"
 #include "workflow.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested, counters_requested;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reopen_requested = 1;
+	else if (sig == SIGUSR1)
+		counters_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static void
@@ -64,7 +74,8 @@ help(void)
 	    "      --help         print this help and exit\n"
 	    "      --version      print the version and exit\n"
 	    "\n"
-	    "Runs until SIGTERM or SIGINT. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
+	    "Runs until SIGTERM or SIGINT (the current commit finishes). SIGHUP reopens the\n"
+	    "log_file; SIGUSR1 logs the counters. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
 }
 
 /* With --check, the log is read only, and only when there is one yet. */
@@ -82,27 +93,140 @@ broker_store_open(struct broker *b, int check)
 	return store_open(b->cfg.data_dir, STORE_RDONLY, 0, &b->store);
 }
 
-/* What a start does before it writes anything, shared by --check: the keys, the log, the
- * registry the log and the file make (genesis_sync as a dry run: nothing appended), the
- * routes over it. Exits (fatalx) on the first error, saying what it is. */
+/* Takes DATA_DIR/lock (made with the directory when missing) for the broker's life: the
+ * descriptor stays open, close-on-exec, and the kernel drops the lock when the process
+ * ends, however it ends. Exits when another process holds it, naming its pid. */
 static void
+broker_lock(struct broker *b)
+{
+	char path[PATH_MAX], pid[32];
+	ssize_t n;
+	int fd;
+
+	if (file_mkdirs(b->cfg.data_dir, 0700) != 0)
+		fatal("data directory %s", b->cfg.data_dir);
+	if (snprintf(path, sizeof(path), "%s/lock", b->cfg.data_dir) >= (int)sizeof(path))
+		fatalx("data directory %s: path too long", b->cfg.data_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		fatal("lock file %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			fatal("lock file %s", path);
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatalx("data directory %s is in use by another broker (pid %s, holding %s); "
+		    "refusing to start a second one", b->cfg.data_dir, pid[0] != '\0' ? pid :
+		    "unknown", path);
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		fatal("lock file %s", path);
+	b->lock_fd = fd;
+}
+
+/* --check on a directory a broker holds: not a problem, but worth saying. */
+static void
+broker_check_lock(struct broker *b)
+{
+	char path[PATH_MAX], pid[32];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/lock", b->cfg.data_dir) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_info("a broker (pid %s) is running on %s; checked its committed state",
+		    pid[0] != '\0' ? pid : "unknown", b->cfg.data_dir);
+	}
+	close(fd);
+}
+
+/* What a start does before it writes anything, shared by --check: the key files (every
+ * problem reported), the log, the registry the log and the file make (genesis_sync as a
+ * dry run: nothing appended; the start appends once its endpoints are bound), the routes
+ * over it. A start exits (fatalx) at the first
+ * step that fails; --check goes on with every step whose inputs it has, and returns the
+ * number of problems found. */
+static int
 broker_prepare(struct broker *b, const char *config, int check, const char *rotate_from)
 {
 	cb_error_t err;
-	int rc;
+	int rc, problems;
 
-	if ((rc = key_load_private(b->cfg.key_path, &b->key)) != 0)
-		fatalx("broker key %s: %s", b->cfg.key_path, cb_strerror(rc));
-	if (rotate_from != NULL && (rc = key_load_private(rotate_from, &b->rotate_from)) != 0)
-		fatalx("--rotate-key %s: %s", rotate_from, cb_strerror(rc));
-	if ((rc = transport_load_secret(b->cfg.transport_key_path, &b->tkey)) != 0)
-		fatalx("broker transport key %s: %s", b->cfg.transport_key_path, cb_strerror(rc));
-	if ((rc = broker_store_open(b, check)) != 0)
-		fatalx("store %s: %s", b->cfg.data_dir, cb_strerror(rc));
-	if ((rc = genesis_sync(b, 1)) != 0)
-		fatalx("registry: %s", cb_strerror(rc));
-	if (route_check(b->cfg.route, b->reg, &err) != 0)
-		fatalx("%s: %s: %s", config, err.field, err.reason);
+	if ((problems = check_keys(&b->cfg)) != 0 && !check)
+		fatalx("%d problem%s with the key files (see above)", problems,
+		    problems > 1 ? "s" : "");
+	if (problems == 0) {
+		if ((rc = key_load_private(b->cfg.key_path, &b->key)) != 0)
+			fatalx("broker key %s: %s", b->cfg.key_path, cb_strerror(rc));
+		if (rotate_from != NULL &&
+		    (rc = key_load_private(rotate_from, &b->rotate_from)) != 0)
+			fatalx("--rotate-key %s: %s", rotate_from, cb_strerror(rc));
+		if ((rc = transport_load_secret(b->cfg.transport_key_path, &b->tkey)) != 0)
+			fatalx("broker transport key %s: %s", b->cfg.transport_key_path,
+			    cb_strerror(rc));
+	}
+	if ((rc = broker_store_open(b, check)) != 0) {
+		if (!check)
+			fatalx("store %s: %s", b->cfg.data_dir, cb_strerror(rc));
+		log_warnx("store %s: %s", b->cfg.data_dir, cb_strerror(rc));
+		return problems + 1;
+	}
+	if (b->key == NULL) {
+		log_warnx("registry: not checked (it needs the broker key)");
+		return problems;
+	}
+	if ((rc = genesis_sync(b, 1)) != 0) {
+		if (!check)
+			fatalx("registry: %s", cb_strerror(rc));
+		log_warnx("registry: %s", cb_strerror(rc));
+		return problems + 1;
+	}
+	if (route_check(b->cfg.route, b->reg, &err) != 0) {
+		if (!check)
+			fatalx("%s: %s: %s", config, err.field, err.reason);
+		log_warnx("%s: %s: %s", config, err.field, err.reason);
+		return problems + 1;
+	}
+	return problems;
+}
+
+/* Logs the live counters (SIGUSR1, and at the stop). */
+static void
+broker_log_counters(const struct broker *b, const char *when)
+{
+	log_info("%s: log head %llu, accepted %llu, duplicates %llu, rejected %llu, "
+	    "refused keys %llu, delivered %llu, acked %llu, commits %llu", when,
+	    (unsigned long long)store_head_seq(b->store),
+	    (unsigned long long)b->count.accepted, (unsigned long long)b->count.duplicates,
+	    (unsigned long long)b->count.rejected, (unsigned long long)b->count.refused_keys,
+	    (unsigned long long)b->count.delivered, (unsigned long long)b->count.acked,
+	    (unsigned long long)b->count.commits);
+}
+
+/* What a signal asked for, done between rounds. */
+static void
+broker_signals(struct broker *b)
+{
+	if (reopen_requested) {
+		reopen_requested = 0;
+		if (log_file_path() == NULL)
+			log_info("SIGHUP: the log goes to stderr, nothing to reopen");
+		else if (log_reopen() != 0)
+			log_warn("SIGHUP: cannot reopen %s, still logging to the old file",
+			    log_file_path());
+		else
+			log_info("SIGHUP: log file %s reopened", log_file_path());
+	}
+	if (counters_requested) {
+		counters_requested = 0;
+		broker_log_counters(b, "counters");
+	}
 }
 
 static void
@@ -116,6 +240,8 @@ broker_free(struct broker *b)
 	units_free(b);
 	free(b->pending);
 	config_broker_free(&b->cfg);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 }
 
 static void
@@ -126,7 +252,7 @@ broker_run(struct broker *b)
 		{ b->zap, 0, ZMQ_POLLIN, 0 },
 		{ b->admin, 0, ZMQ_POLLIN, 0 },
 	};
-	int64_t last_timers = clock_mono_ms();
+	int64_t last_timers = clock_mono_ms(), last_snapshot = 0;
 	unsigned ticks = 0;
 
 	while (!stop_requested) {
@@ -136,6 +262,7 @@ broker_run(struct broker *b)
 		if (zmq_poll(items, b->admin != NULL ? 3 : 2, b->acks_since_ms != 0 ?
 		    ACK_LINGER_MS : 50) < 0 && errno != EINTR)
 			fatalx("poll: %s", zmq_strerror(errno));
+		broker_signals(b);
 		zap_handle(b);
 		admin_handle(b);
 		frontend_drain(b, b->cfg.batch_max);
@@ -149,6 +276,12 @@ broker_run(struct broker *b)
 			if ((rc = workflow_tick(b)) != 0)
 				round_store_error(b, rc);
 			frontend_commit(b);
+			limits_check(b);
+			status_tick(b);
+			if (b->http != NULL && now - last_snapshot >= 1000) {
+				http_publish(b, status_snapshot(b));
+				last_snapshot = now;
+			}
 			if (++ticks % 10 == 0)
 				store_trim(b->store);	/* keep the log out of our RSS */
 			last_timers = now;
@@ -193,22 +326,39 @@ main(int argc, char **argv)
 	if (config == NULL || optind != argc)
 		usage();
 	log_init("cluebus-broker", verbose);
+	b.lock_fd = -1;
 	if (config_broker_load(config, &b.cfg, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "%s\n", errbuf);
 		return 1;
 	}
 	broker_clock_init();
-	broker_prepare(&b, config, check, rotate_from);
 	if (check) {
+		if (access(b.cfg.data_dir, F_OK) == 0)
+			broker_check_lock(&b);
+		rc = broker_prepare(&b, config, check, rotate_from);
 		broker_free(&b);
+		if (rc != 0) {
+			fprintf(stderr, "%s: %d problem%s found\n", config, rc, rc > 1 ? "s" : "");
+			return 1;
+		}
 		printf("%s: configuration OK\n", config);
 		return 0;
 	}
+	/* Signals are caught (as flags) before anything can take time, so that a SIGHUP
+	 * from logrotate during the start never kills the broker. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The lock before the log file: a second broker says why it stops on its own
+	 * stderr, not in the running one's log. */
+	broker_lock(&b);
+	if (b.cfg.log_file[0] != '\0' && log_open_file(b.cfg.log_file) != 0)
+		fatal("log file %s", b.cfg.log_file);
+	(void)broker_prepare(&b, config, 0, rotate_from);
 
 	if ((rc = verifypool_new(b.cfg.verify_threads >= 0 ? (unsigned)b.cfg.verify_threads :
 	    verifypool_default_threads(), &b.verifier)) != 0)
@@ -217,23 +367,25 @@ main(int argc, char **argv)
 		fatalx("cannot open %s", b.cfg.endpoint);
 	if (admin_open(&b) != 0)
 		fatalx("cannot open the admin endpoint %s", b.cfg.admin_endpoint);
+	if (http_open(&b) != 0)
+		fatalx("cannot serve http on %s", b.cfg.http_listen);
 	/* Every check passed and the endpoints are bound: now the registry's changes (the
 	 * first start's records, a rotation) may be logged. */
 	if ((rc = genesis_sync(&b, 0)) != 0)
 		fatalx("registry: %s", cb_strerror(rc));
 	if (units_init(&b) != 0)
 		fatalx("out of memory");
+	status_init(&b);
+	limits_check(&b);
+	http_publish(&b, b.http != NULL ? status_snapshot(&b) : NULL);
 	log_info("started: log head %llu, %zu units, %u verification threads",
 	    (unsigned long long)store_head_seq(b.store), b.nunits,
 	    verifypool_threads(b.verifier));
 
 	broker_run(&b);
 
-	log_info("stopping: accepted %llu, duplicates %llu, rejected %llu, refused keys %llu, "
-	    "delivered %llu, acked %llu, commits %llu", (unsigned long long)b.count.accepted,
-	    (unsigned long long)b.count.duplicates, (unsigned long long)b.count.rejected,
-	    (unsigned long long)b.count.refused_keys, (unsigned long long)b.count.delivered,
-	    (unsigned long long)b.count.acked, (unsigned long long)b.count.commits);
+	broker_log_counters(&b, "stopping");
+	http_close(&b);
 	admin_close(&b);
 	frontend_close(&b);
 	verifypool_free(b.verifier);

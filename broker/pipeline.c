@@ -2,7 +2,8 @@
  *
  * Checks, in order: authenticated peer, size, sender == peer, key known and valid now,
  * signature over the exact carried bytes, then parse and validate, allowed kind, dedup by
- * (message id, sender); then, for a new message, a creation time within clock_skew_ms of
+ * (message id, sender); then, for a new message, room in the log (broker/limits.c: refused
+ * "unavailable" with the reason, not logged), a creation time within clock_skew_ms of
  * now (replay protection), a route, and the workflow's preconditions. Each check is one
  * step below; a step returns 0 or a CB_E* error and refuses through the publish's verdict.
  * The answer is deferred to the round (broker/round.c) in one place, publish_answer():
@@ -319,6 +320,22 @@ publish_dedup(struct publish *p)
 	return rc < 0 ? rc : 0;
 }
 
+/* A new message while the log has no room (broker/limits.c): refused with the reason,
+ * and not logged as a rejection (that would take the room acks need). */
+static int
+publish_check_room(struct publish *p)
+{
+	struct broker *b = p->b;
+
+	if (b->fig.unavailable[0] == '\0')
+		return 0;
+	p->answered = 1;
+	b->count.rejected++;
+	b->count.rejected_by_code[CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE]++;
+	return round_defer(b, p->rid, p->ridlen, reply_rejected(p->id, p->idlen,
+	    CLUEBUS__REJECT_CODE__REJECT_UNAVAILABLE, b->fig.unavailable), 0, NULL);
+}
+
 /* Replay protection for new messages only: a resend of an accepted one got its original
  * answer in the dedup step, however old its signature. */
 static int
@@ -381,6 +398,8 @@ publish_append(struct publish *p)
 		goto fail;
 	round_wake(b, recips, p->res.n);
 	b->round.accepted++;
+	if ((unsigned)p->m->kind < KINDS_COUNTED)
+		b->round.accepted_by_kind[p->m->kind]++;
 	if ((rc = round_defer(b, p->rid, p->ridlen, reply_accepted(p->id, e.seq, hash, 0,
 	    e.time_ms), 1, p->id)) != 0)
 		goto fail;
@@ -411,7 +430,8 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 {
 	static int (*const steps[])(struct publish *) = {
 		publish_authenticate, publish_verify, publish_open, publish_dedup,
-		publish_check_time, publish_route, publish_check_workflow, publish_append,
+		publish_check_room, publish_check_time, publish_route, publish_check_workflow,
+		publish_append,
 	};
 	Cluebus__Envelope *env = f->publish->envelope;
 	struct publish p = {

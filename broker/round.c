@@ -228,15 +228,20 @@ round_commit(struct broker *b, round_send_fn *send, void *arg)
 			round_log_acks(b, &b->units[i]);
 	b->acks_since_ms = 0;
 	if (b->txn != NULL && !b->round_failed) {
+		int64_t t0 = status_now_us();
+
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;
 		if (rc != 0) {
 			round_store_error(b, rc);
 		} else {
+			status_observe_commit(b, status_now_us() - t0, b->round.accepted);
 			b->count.commits++;
 			b->count.accepted += b->round.accepted;
 			b->count.duplicates += b->round.duplicates;
 			b->count.acked += b->round.acked;
+			for (size_t k = 0; k < KINDS_COUNTED; k++)
+				b->count.accepted_by_kind[k] += b->round.accepted_by_kind[k];
 		}
 	}
 	memset(&b->round, 0, sizeof(b->round));

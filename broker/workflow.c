@@ -41,6 +41,20 @@
 #define DUE_KEY_MAX	(DUE_UNIT_AT + CB_UNIT_ID_MAX)
 #define TICK_MAX	64	/* escalations per round */
 
+/* A message id as the log lines write it (32 hex digits). */
+static const char *
+wf_id(const uint8_t *id, char out[MESSAGE_ID_LEN * 2 + 1])
+{
+	hex_encode(id, MESSAGE_ID_LEN, out);
+	return out;
+}
+
+static const char *
+wf_case(const char *case_ref)
+{
+	return case_ref != NULL && case_ref[0] != '\0' ? case_ref : "-";
+}
+
 static size_t
 obl_key(const uint8_t *rid, const char *unit, uint8_t *out)
 {
@@ -134,6 +148,7 @@ obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *ref
     int64_t feedback_due, const char *transferred_from)
 {
 	Cluebus__Obligation o = CLUEBUS__OBLIGATION__INIT, *old;
+	char hex[MESSAGE_ID_LEN * 2 + 1];
 	int rc, p = prio >= 1 && prio <= 3 ? (int)prio : 1;
 
 	if ((rc = obl_get(b, rid, unit, &old)) == 0) {
@@ -162,7 +177,8 @@ obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *ref
 	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_RECEIPT, 0, o.receipt_due_ms)) != 0 ||
 	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_FEEDBACK, 0, o.feedback_due_ms)) != 0)
 		return rc;
-	log_info("referral: %s owes receipt and feedback (referrer %s)", unit, referrer);
+	log_info("referral %s (case %s): %s owes receipt and feedback (referrer %s)",
+	    wf_id(rid, hex), wf_case(case_ref), unit, referrer);
 	return 0;
 }
 
@@ -281,6 +297,7 @@ workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 static int
 workflow_on_receipt(struct broker *b, const Cluebus__Message *m, int64_t now)
 {
+	char rid[MESSAGE_ID_LEN * 2 + 1], mid[MESSAGE_ID_LEN * 2 + 1];
 	Cluebus__Obligation *o;
 	int rc;
 
@@ -293,6 +310,9 @@ workflow_on_receipt(struct broker *b, const Cluebus__Message *m, int64_t now)
 		if (rc == 0)
 			rc = obl_put(b, o);
 	}
+	log_info("receipt %s: %s took charge of referral %s (case %s)",
+	    wf_id(m->message_id.data, mid), m->sender, wf_id(m->refers_to.data, rid),
+	    wf_case(o->case_ref));
 	cluebus__obligation__free_unpacked(o, NULL);
 	return rc;
 }
@@ -301,6 +321,7 @@ static int
 workflow_on_feedback(struct broker *b, const Cluebus__Message *m, int64_t now)
 {
 	const Cluebus__Feedback *f = m->feedback;
+	char rid[MESSAGE_ID_LEN * 2 + 1], mid[MESSAGE_ID_LEN * 2 + 1];
 	Cluebus__Obligation *o;
 	int rc = 0;
 
@@ -326,6 +347,9 @@ workflow_on_feedback(struct broker *b, const Cluebus__Message *m, int64_t now)
 	}
 	if (rc == 0)
 		rc = obl_put(b, o);
+	log_info("feedback %s: %s on referral %s (case %s): status %d, %zu transferred",
+	    wf_id(m->message_id.data, mid), m->sender, wf_id(m->refers_to.data, rid),
+	    wf_case(o->case_ref), (int)f->status, f->n_transferred_to);
 	for (size_t i = 0; rc == 0 && i < f->n_transferred_to; i++)
 		rc = obl_open(b, m->refers_to.data, f->transferred_to[i], o->referrer, o->case_ref,
 		    o->priority, now, 0, 0, m->sender);
@@ -497,7 +521,7 @@ workflow_escalate(struct broker *b, const Cluebus__Obligation *o, Cluebus__Misse
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
 	Cluebus__Escalation e = CLUEBUS__ESCALATION__INIT;
 	const char *office = route_office(b->cfg.route);
-	char *recips[2];
+	char *recips[2], rid[MESSAGE_ID_LEN * 2 + 1];
 	size_t n = 0;
 
 	recips[n++] = (char *)office;
@@ -513,7 +537,9 @@ workflow_escalate(struct broker *b, const Cluebus__Obligation *o, Cluebus__Misse
 	m.refers_to = o->referral_id;
 	m.body_case = CLUEBUS__MESSAGE__BODY_ESCALATION;
 	m.escalation = &e;
-	log_warnx("escalation: %s missed the %s due on a referral of %s", o->unit,
+	log_warnx("escalation: referral %s (case %s): %s missed the %s due (referrer %s)",
+	    o->referral_id.len == MESSAGE_ID_LEN ? wf_id(o->referral_id.data, rid) : "-",
+	    wf_case(o->case_ref), o->unit,
 	    missed == CLUEBUS__MISSED__MISSED_RECEIPT ? "receipt" : "feedback", o->referrer);
 	return round_append_own(b, &m, recips, n, 0);
 }

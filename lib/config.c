@@ -220,8 +220,9 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	static const char *const keys[] = { "endpoint", "data_dir", "key", "transport_key",
 	    "registry", "admin_endpoint", "admin_key",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
-	    "clock_skew_ms", "petition_unit", "verify_threads", NULL };
-	long long map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
+	    "clock_skew_ms", "petition_unit", "verify_threads", "map_max_mb", "log_file",
+	    "http_listen", "http_token", "disk_min_free_mb", NULL };
+	long long map_max_mb = 0, disk_min_mb = 64, map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
 	    skew = 600000, vthreads = -1;
 	const config_setting_t *b;
 	struct cfgctx c;
@@ -247,8 +248,26 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_int(&c, b, "redeliver_ms", 100, 3600000, &redeliver)) ||
 	    (rc = cfg_int(&c, b, "peer_timeout_ms", 100, 3600000, &timeout)) ||
 	    (rc = cfg_int(&c, b, "clock_skew_ms", 1000, 86400000, &skew)) ||
-	    (rc = cfg_int(&c, b, "verify_threads", 0, 64, &vthreads)))
+	    (rc = cfg_int(&c, b, "verify_threads", 0, 64, &vthreads)) ||
+	    (rc = cfg_int(&c, b, "map_max_mb", 1, 1 << 20, &map_max_mb)) ||
+	    (rc = cfg_int(&c, b, "disk_min_free_mb", 0, 1 << 30, &disk_min_mb)) ||
+	    (rc = cfg_path(&c, b, "log_file", 0, cfg->log_file, sizeof(cfg->log_file))) ||
+	    (rc = cfg_string(&c, b, "http_listen", 0, cfg->http_listen,
+	    sizeof(cfg->http_listen))) ||
+	    (rc = cfg_path(&c, b, "http_token", 0, cfg->http_token_path,
+	    sizeof(cfg->http_token_path))))
 		goto out;
+	if (map_max_mb == 0)
+		map_max_mb = map_mb;
+	if (map_max_mb < map_mb) {
+		rc = cfg_error(&c, config_setting_get_member(b, "map_max_mb"),
+		    "'map_max_mb' must not be below 'map_size_mb'");
+		goto out;
+	}
+	if ((cfg->http_listen[0] == '\0') != (cfg->http_token_path[0] == '\0')) {
+		rc = cfg_error(&c, b, "'http_listen' and 'http_token' go together");
+		goto out;
+	}
 	if ((rc = cfg_string(&c, b, "admin_endpoint", 0, cfg->admin_endpoint,
 	    sizeof(cfg->admin_endpoint))) != 0 ||
 	    (rc = cfg_path(&c, b, "admin_key", 0, cfg->admin_key_path,
@@ -282,6 +301,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_deadlines(&c, config_lookup(&cf, "deadlines"), cfg)) != 0)
 		goto out;
 	cfg->map_size = (size_t)map_mb << 20;
+	cfg->map_max = (size_t)map_max_mb << 20;
+	cfg->disk_min_free = (size_t)disk_min_mb << 20;
 	cfg->batch_max = (unsigned)batch;
 	cfg->window = (unsigned)window;
 	cfg->redeliver_ms = redeliver;

@@ -24,7 +24,13 @@ typedef struct broker_config {
 	char		 registry_path[PATH_MAX];
 	char		 admin_endpoint[256];	/* local admin socket ("" = none) */
 	char		 admin_key_path[PATH_MAX];	/* the admin's public key ("" = none) */
-	size_t		 map_size;		/* LMDB map size in bytes */
+	size_t		 map_size;		/* LMDB map size at start, in bytes */
+	size_t		 map_max;		/* the map grows up to this (>= map_size) */
+	size_t		 disk_min_free;		/* below this much free disk, refuse new
+						 * messages (bytes) */
+	char		 log_file[PATH_MAX];	/* "" = stderr */
+	char		 http_listen[64];	/* "ADDR:PORT" of /metrics and / ("" = off) */
+	char		 http_token_path[PATH_MAX];	/* bearer token file (mode 0600) */
 	unsigned	 batch_max;		/* messages per group commit */
 	unsigned	 window;		/* deliveries in flight per unit */
 	int64_t		 redeliver_ms;		/* resend unacked deliveries after */

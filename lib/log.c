@@ -1,15 +1,24 @@
 /* lib/log.c — leveled, timestamped, line-buffered logging to stderr, or to a handler.
  *
+ * A daemon may send stderr to a log file (log_open_file): the file is opened and put in
+ * place of descriptor 2 with dup2(), which is atomic, so a line written by any thread goes
+ * whole to either the old or the new file, and sanitizer or library reports written to
+ * stderr land in the same file. log_reopen() does it again after logrotate moved the file.
+ *
  * Invariants: (1) a line below the level set is neither formatted nor written; (2) with a
  * handler set (cb_log_set_handler) nothing is written to stderr, fatal lines included;
  * (3) a line longer than the buffer is cut, never split; (4) one event, one line: control
  * characters in what is logged are escaped (log_escape), so a name or text from outside can
  * neither split a line nor move a terminal's cursor. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cluebus/err.h"
 #include "cluebus/log.h"
 #include "log.h"
 #include "util.h"
@@ -18,6 +27,7 @@ static const char *log_prog = "cluebus";
 static cb_log_level_t log_level = CB_LOG_INFO;
 static cb_log_fn *log_handler;
 static void *log_handler_arg;
+static char log_path[PATH_MAX];	/* "" : stderr as the process got it */
 
 void
 log_init(const char *progname, int verbose)
@@ -25,6 +35,53 @@ log_init(const char *progname, int verbose)
 	log_prog = progname;
 	log_level = verbose ? CB_LOG_DEBUG : CB_LOG_INFO;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+/* Opens log_path for appending and puts it in place of stderr. */
+static int
+log_attach(void)
+{
+	int fd;
+
+	if ((fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return CB_EIO;
+	fflush(stderr);
+	if (fd != STDERR_FILENO) {
+		if (dup2(fd, STDERR_FILENO) < 0) {
+			int saved = errno;
+
+			close(fd);
+			errno = saved;
+			return CB_EIO;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int
+log_open_file(const char *path)
+{
+	if (strlen(path) >= sizeof(log_path)) {
+		errno = ENAMETOOLONG;
+		return CB_EINVAL;
+	}
+	snprintf(log_path, sizeof(log_path), "%s", path);
+	return log_attach();
+}
+
+int
+log_reopen(void)
+{
+	if (log_path[0] == '\0')
+		return 0;
+	return log_attach();
+}
+
+const char *
+log_file_path(void)
+{
+	return log_path[0] != '\0' ? log_path : NULL;
 }
 
 void

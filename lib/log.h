@@ -10,6 +10,15 @@
 #include <stdarg.h>
 
 void	log_init(const char *progname, int verbose);
+/* Appends the log (and everything else written to stderr) to `path` from now on, created
+ * with mode 0640 when missing. Returns 0, or CB_EIO / CB_EINVAL with errno set (stderr
+ * unchanged). */
+int	log_open_file(const char *path) __attribute__((warn_unused_result));
+/* Opens the log file's path again (after a rotation moved the file away); does nothing
+ * without log_open_file. Returns 0, or CB_EIO with errno set: the old file stays in use. */
+int	log_reopen(void) __attribute__((warn_unused_result));
+/* The log file's path, or NULL when the log goes to the stderr the process got. Borrowed. */
+const char *log_file_path(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));	/* + strerror */
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

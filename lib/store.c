@@ -32,6 +32,7 @@ struct store {
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[CHAIN_HASH_LEN];
 	uintptr_t	 map_lo, map_hi;	/* LMDB's map of data.mdb (0: not found) */
+	char		 dir[PATH_MAX];
 };
 
 struct store_txn {
@@ -194,6 +195,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		txn = NULL;
 		goto fail;
 	}
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	store_find_map(s, dir);
 	*out = s;
 	return 0;
@@ -214,6 +216,53 @@ store_close(store_t *s)
 		return;
 	mdb_env_close(s->env);
 	free(s);
+}
+
+void
+store_usage(const store_t *s, struct store_usage *u)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
+	memset(u, 0, sizeof(*u));
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return;
+	u->map_size = info.me_mapsize;
+	u->used_bytes = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+}
+
+int
+store_set_map_size(store_t *s, size_t size)
+{
+	int mrc;
+
+	/* The map moves: store_trim must never advise the old range, which may be another
+	 * mapping by now. */
+	s->map_lo = s->map_hi = 0;
+	mrc = mdb_env_set_mapsize(s->env, size);
+	store_find_map(s, s->dir);
+	return mrc == 0 ? 0 : store_fail("map resize", mrc);
+}
+
+int
+store_copy(store_t *s, const char *dir)
+{
+	int mrc;
+
+	mrc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	if (mrc == MDB_MAP_RESIZED) {	/* the writer grew the map: adopt its size */
+		if ((mrc = mdb_env_set_mapsize(s->env, 0)) == 0)
+			mrc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	}
+	if (mrc == EEXIST) {
+		log_warnx("store: copy to %s: it already holds a data.mdb", dir);
+		return CB_EEXIST;
+	}
+	if (mrc != 0) {
+		log_warnx("store: copy to %s: %s", dir, mdb_strerror(mrc));
+		return mrc == ENOSPC || mrc == EACCES || mrc == ENOENT ? CB_EIO : CB_ESTORE;
+	}
+	return 0;
 }
 
 uint64_t

@@ -38,6 +38,24 @@ void	store_close(store_t *s);
  * transactions, at most every second or so. Cannot fail. */
 void	store_trim(store_t *s);
 
+/* How much of the map the store uses: map_size is the map's current size, used_bytes the
+ * pages in use up to the last one written (LMDB's high-water mark: the file's data size).
+ * Cannot fail. */
+struct store_usage {
+	size_t		 map_size;
+	size_t		 used_bytes;
+};
+void	store_usage(const store_t *s, struct store_usage *u);
+
+/* Sets the map's size (to grow it toward a ceiling). No transaction of this process may
+ * be open. Returns 0 or CB_ESTORE (the map is unchanged). */
+int	store_set_map_size(store_t *s, size_t size) __attribute__((warn_unused_result));
+/* Writes a consistent, compacted copy of the environment (one read transaction: a
+ * snapshot of the last commit) to DIR/data.mdb; DIR must exist and hold no data.mdb. May
+ * run while another process writes. Returns 0, CB_EEXIST, CB_EIO (errno-like: the
+ * directory, space) or CB_ESTORE; a failed copy may leave a partial DIR/data.mdb. */
+int	store_copy(store_t *s, const char *dir) __attribute__((warn_unused_result));
+
 /* The committed head: seq of the last entry (0 when empty) and its hash (zeros when
  * empty, borrowed until the next commit). Cannot fail. */
 uint64_t store_head_seq(const store_t *s);

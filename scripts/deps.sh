@@ -2,6 +2,8 @@
 # scripts/deps.sh — install the Debian packages cluebus needs, only when one is missing.
 #
 #   deps.sh               the packages to build and test cluebus
+#   deps.sh --browser     headless Chromium and a CJK font, for the status page's test
+#                         (`make test` installs them; the test skips without Chromium)
 #   deps.sh --peer NAME   the packages of one of the bench's durable peers (redis, rabbitmq):
 #                         the server and the client library its load generator links
 #
@@ -16,15 +18,18 @@ case ${1:-} in
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 libssl-dev libjansson-dev libconfig-dev libmicrohttpd-dev libcmocka-dev
 libsodium-dev valgrind python3
-python3-zmq python3-protobuf protobuf-compiler python3-cryptography" ;;
+python3-zmq python3-protobuf protobuf-compiler python3-cryptography
+python3-prometheus-client curl" ;;
+--browser)
+	PKGS="chromium fonts-wqy-microhei" ;;
 --peer)
 	case ${2:-} in
 	redis) PKGS="redis-server redis-tools libhiredis-dev" ;;
 	rabbitmq) PKGS="rabbitmq-server librabbitmq-dev" ;;
-	*) echo "usage: deps.sh [--peer redis|rabbitmq]" >&2; exit 2 ;;
+	*) echo "usage: deps.sh [--browser | --peer redis|rabbitmq]" >&2; exit 2 ;;
 	esac ;;
 *)
-	echo "usage: deps.sh [--peer redis|rabbitmq]" >&2
+	echo "usage: deps.sh [--browser | --peer redis|rabbitmq]" >&2
 	exit 2 ;;
 esac
 

@@ -68,6 +68,13 @@ static const struct bad_config bad_configs[] = {
 	    AGENT("  resend_ms = = 5;\n"), ANAME ":9:", "syntax error" },
 	{ "A setting given twice is refused at the second one", 0,
 	    BROKER("  key = \"other.key\";\n"), BNAME ":7:", "duplicate setting name" },
+	/* operating */
+	{ "A map ceiling below the map's starting size is refused", 0,
+	    BROKER("  map_size_mb = 64; map_max_mb = 32;\n"), BNAME ":7:",
+	    "'map_max_mb' must not be below 'map_size_mb'" },
+	{ "An http address without a token file is refused", 0,
+	    BROKER("  http_listen = \"127.0.0.1:9464\";\n"), BNAME ":",
+	    "'http_listen' and 'http_token' go together" },
 	/* unknown settings */
 	{ "A misspelt broker setting is refused rather than ignored", 0,
 	    BROKER("  windw = 4;\n"), BNAME ":7:", "unknown setting 'windw'" },
@@ -199,6 +206,10 @@ test_a_minimal_broker_config_gets_the_documented_defaults(void **state)
 	assert_int_equal(cfg.peer_timeout_ms, 15000);
 	assert_int_equal(cfg.clock_skew_ms, 600000);
 	assert_int_equal(cfg.verify_threads, -1);
+	assert_int_equal(cfg.map_max, cfg.map_size);
+	assert_int_equal(cfg.disk_min_free, (size_t)64 << 20);
+	assert_string_equal(cfg.log_file, "");
+	assert_string_equal(cfg.http_listen, "");
 	assert_non_null(cfg.route);
 	assert_string_equal(route_office(cfg.route), "ato");
 	config_broker_free(&cfg);

@@ -223,6 +223,54 @@ control_characters_from_outside_cannot_split_a_line_and_utf8_passes(void **state
 	assert_null(strchr(f->cap.text, '\n'));
 }
 
+static int
+file_contains(const char *path, const char *text)
+{
+	char buf[4096];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+static void
+after_a_rotation_reopening_writes_to_a_new_file_at_the_path(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], moved[160];
+	int saved = dup(STDERR_FILENO);
+
+	assert_true(saved >= 0);
+	cb_log_set_handler(NULL, NULL);
+	cb_log_set_level(CB_LOG_INFO);
+	snprintf(path, sizeof(path), "%s/broker.log", f->dir);
+	snprintf(moved, sizeof(moved), "%s/broker.log.1", f->dir);
+	assert_null(log_file_path());
+	assert_int_equal(log_reopen(), 0);	/* no file: nothing to do */
+	assert_int_equal(log_open_file(path), 0);
+	assert_string_equal(log_file_path(), path);
+	log_info("before the rotation");
+	assert_int_equal(rename(path, moved), 0);
+	log_info("moved, not reopened yet");
+	assert_int_equal(log_reopen(), 0);
+	log_info("after the rotation");
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_true(file_contains(moved, "before the rotation"));
+	assert_true(file_contains(moved, "moved, not reopened yet"));
+	assert_false(file_contains(moved, "after the rotation"));
+	assert_true(file_contains(path, "INFO"));
+	assert_true(file_contains(path, "after the rotation"));
+	unlink(path);
+	unlink(moved);
+}
+
 int
 main(void)
 {
@@ -238,6 +286,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    control_characters_from_outside_cannot_split_a_line_and_utf8_passes, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    after_a_rotation_reopening_writes_to_a_new_file_at_the_path, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -879,6 +880,62 @@ test_trim_drops_the_pages_a_walk_touched_and_the_log_reads_back(void **state)
 	assert_int_equal(sum1, sum2);
 }
 
+static void
+test_a_full_map_grown_between_transactions_takes_the_next_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_usage u;
+	store_txn_t *t = NULL;
+	uint64_t n = 1;
+	int rc = 0;
+
+	/* Fill the 64 KiB map until a commit fails. */
+	while (rc == 0) {
+		assert_int_equal(store_begin(f->s, &t), 0);
+		if ((rc = append_message(f, t, n, 512, to_ato_psb, 1, NULL)) != 0)
+			store_txn_abort(t);
+		else if ((rc = store_txn_commit(t)) == 0)
+			n++;
+	}
+	assert_int_equal(store_head_seq(f->s), n - 1);
+	store_usage(f->s, &u);
+	assert_int_equal(u.map_size, 64 * 1024);
+	assert_true(u.used_bytes > 32 * 1024 && u.used_bytes <= u.map_size);
+	assert_int_equal(store_set_map_size(f->s, 256 * 1024), 0);
+	store_usage(f->s, &u);
+	assert_int_equal(u.map_size, 256 * 1024);
+	commit_messages(f, n, n + 3, to_ato_psb);
+	assert_int_equal(store_head_seq(f->s), n + 3);
+	store_trim(f->s);	/* the trim follows the map to its new place */
+}
+
+static void
+test_a_copy_holds_the_committed_log_and_opens_with_its_head(void **state)
+{
+	struct fixture *f = *state;
+	char dir[96];
+	store_t *copy = NULL;
+	uint8_t *val = NULL, id[MESSAGE_ID_LEN];
+	size_t len;
+	uint64_t seq;
+
+	commit_messages(f, 1, 20, to_ato_psb);
+	snprintf(dir, sizeof(dir), "%s/copy", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(store_copy(f->s, dir), 0);
+	assert_int_equal(store_copy(f->s, dir), CB_EEXIST);	/* never over a copy */
+	assert_int_equal(store_open(dir, STORE_RDONLY, 0, &copy), 0);
+	assert_int_equal(store_head_seq(copy), 20);
+	assert_memory_equal(store_head_hash(copy), store_head_hash(f->s), CHAIN_HASH_LEN);
+	assert_int_equal(store_get(copy, 7, &val, &len), 0);
+	free(val);
+	make_msgid(9, id);
+	assert_int_equal(store_msgid_get(copy, id, &seq), 0);
+	assert_int_equal(seq, 9);
+	store_close(copy);
+	rm_dir(dir);
+}
+
 int
 main(void)
 {
@@ -898,6 +955,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_a_transaction_that_fills_the_map_fails_and_changes_nothing,
 		    fixture_setup_tiny, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_full_map_grown_between_transactions_takes_the_next_commit,
+		    fixture_setup_tiny, fixture_teardown),
+		T(test_a_copy_holds_the_committed_log_and_opens_with_its_head),
 		T(test_the_audit_walk_names_an_entry_whose_bytes_were_changed),
 		T(test_the_audit_walk_names_an_entry_rewritten_with_a_new_hash),
 		T(test_the_audit_walk_names_a_missing_entry),
