@@ -661,6 +661,53 @@ out:
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+static int client_commit_watermark(cb_client_t *c, uint64_t wm);
+
+/* The broker's log ends below what this unit received: it was restored from an older copy
+ * (or its data lost). Seqs above that head will be given to new messages, which the
+ * watermark would take for ones done before and skip unread; so the watermark goes down to
+ * the head, durably (both of its places: open takes the higher), and those deliveries
+ * surface as new (their out/ names carry the message id: nothing is overwritten). Done
+ * only with nothing received and not yet done; otherwise at the next Welcome. */
+static void
+client_rolled_back(cb_client_t *c, uint64_t head)
+{
+	uint8_t val[8];
+	MDB_val k = { 9, (void *)"watermark" }, v = { 8, val };
+	MDB_txn *txn;
+	int mrc;
+
+	log_warnx("the broker's log ends at seq %llu, below the %llu this unit has received: "
+	    "the broker was restored from an older copy. What this unit received above seq "
+	    "%llu stays in out/ but is no longer in the broker's log; the senders' receipts "
+	    "name it", (unsigned long long)head, (unsigned long long)c->watermark,
+	    (unsigned long long)head);
+	if (c->inbound_high != c->watermark || c->nreleased != 0) {
+		log_warnx("messages received but not yet done: the watermark stays at %llu until "
+		    "the next connection", (unsigned long long)c->watermark);
+		return;
+	}
+	be64_put(val, head);
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0) {
+		client_store_fail("lower the watermark", mrc);
+		return;
+	}
+	if ((mrc = mdb_put(txn, c->meta, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		client_store_fail("lower the watermark", mrc);
+		return;
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0) {
+		client_store_fail("lower the watermark", mrc);
+		return;
+	}
+	if (client_commit_watermark(c, head) != 0)
+		return;
+	c->watermark = c->released_high = c->inbound_high = head;
+	log_warnx("watermark lowered to seq %llu: deliveries above it are new messages",
+	    (unsigned long long)head);
+}
+
 static void
 client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 {
@@ -670,6 +717,8 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 			log_info("connected to %s as %s", c->broker, c->unit);
 		c->state = C_READY;
 		c->backoff_ms = 0;
+		if (!c->publish_only && f->welcome->log_head < c->watermark)
+			client_rolled_back(c, f->welcome->log_head);
 		for (size_t i = 0; i < c->ninflight; i++)
 			if (!c->inflight[i].answered)
 				c->inflight[i].sent_ms = 0;	/* resend on this session */
