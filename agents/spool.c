@@ -663,9 +663,9 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 		    ev->message_id, "seq", (json_int_t)ev->seq, "entry_hash", ev->entry_hash,
 		    "logged", when, "duplicate", ev->duplicate);
 	} else {
-		doc = json_pack("{s:s, s:s, s:s, s:i, s:s}", "file", ev->tag, "message_id",
+		doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "file", ev->tag, "message_id",
 		    ev->message_id, "error", ev->reject_name, "code", ev->reject_code,
-		    "reason", ev->reason);
+		    "field", ev->reject_field, "reason", ev->reason);
 	}
 	if (doc == NULL)
 		return CB_ENOMEM;
@@ -685,8 +685,9 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 		log_info("spool: %s accepted: message %s seq %llu", ev->tag, ev->message_id,
 		    (unsigned long long)ev->seq);
 	else
-		log_warnx("spool: %s rejected by the broker: message %s: %s: %s", ev->tag,
-		    ev->message_id, ev->reject_name, ev->reason);
+		log_warnx("spool: %s rejected by the broker: message %s: %s: %s%s%s", ev->tag,
+		    ev->message_id, ev->reject_name, ev->reject_field,
+		    ev->reject_field[0] != '\0' ? ": " : "", ev->reason);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "cluebus/err.h"
@@ -408,4 +409,30 @@ str_sanitize(const char *in, size_t inlen, char *out, size_t outlen)
 		}
 	}
 	out[o] = '\0';
+}
+
+/* jansson's UTF-8 check (json_stringn refuses invalid sequences and NUL bytes) decides
+ * between keeping the text and escaping it. */
+void
+str_text_copy(const char *in, size_t inlen, char *out, size_t outlen)
+{
+	json_t	*probe;
+	size_t	 n = 0;
+
+	if (outlen == 0)
+		return;
+	if ((probe = json_stringn(in, inlen)) == NULL) {
+		str_sanitize(in, inlen, out, outlen);
+		return;
+	}
+	json_decref(probe);
+	for (; n < inlen && n + 1 < outlen; n++) {
+		unsigned char c = (unsigned char)in[n];
+
+		out[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (n < inlen)	/* cut: drop a character whose continuation bytes did not fit */
+		while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+			n--;
+	out[n] = '\0';
 }
