@@ -18,9 +18,14 @@
 #include "cluebus/client.h"
 #include "cluebus/version.h"
 #include "config.h"
+#include "intake.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
+
+/* How far in the future a clue's occurred_at may be: the clocks of the agency's system
+ * and of this host may differ a little. */
+#define AGENT_CLOCK_SKEW_MS	600000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -157,6 +162,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *divisions[CONFIG_MAX_DIVISIONS];
+	intake_rules_t rules = { .check_times = 1, .skew_ms = AGENT_CLOCK_SKEW_MS };
 	cb_client_options_t opt;
 	agent_config_t cfg;
 	struct sigaction sa;
@@ -206,6 +213,11 @@ main(int argc, char **argv)
 	opt.resign_after_ms = cfg.resign_after_ms;
 	if (spool_open(&sp, cfg.spool_dir) != 0)
 		fatalx("spool %s unusable", cfg.spool_dir);
+	for (size_t i = 0; i < cfg.n_divisions; i++)
+		divisions[i] = cfg.divisions[i];
+	rules.n_divisions = cfg.n_divisions;
+	rules.divisions = divisions;
+	sp.rules = &rules;
 	if ((rc = cb_client_open(&opt, &c)) != 0)
 		fatalx("cannot start: %s (key %s, state %s)", cb_strerror(rc), cfg.key_path,
 		    cfg.state_dir);

@@ -8,6 +8,7 @@
 #define CB_INTAKE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "cluebus/err.h"
@@ -17,6 +18,25 @@
 #define INTAKE_MAX_TEXT		(16 * 1024)	/* bytes of one free-text string (summary, note) */
 #define INTAKE_MAX_SHORT	256		/* bytes of a name, location, id number, case ref */
 #define INTAKE_MAX_ITEMS	64		/* persons, attachments, units per document */
+
+/* What intake checks beyond the schema, for an agent that knows its deployment. */
+typedef struct intake_rules {
+	int64_t		   now_ms;	/* the publishing time (0: the clock's now): relative
+					 * due times ("receipt_due_in": "8h") count from it */
+	int		   check_times;	/* refuse occurred_at later than now_ms + skew_ms and
+					 * due times earlier than now_ms */
+	int64_t		   skew_ms;
+	size_t		   n_divisions;	/* 0: any 6-digit jurisdiction */
+	const char *const *divisions;	/* "CODE" or "CODE NAME" ("210302 铁东区"); borrowed */
+} intake_rules_t;
+
+/* intake_from_json with `rules` (may be NULL: none) and every problem reported: on
+ * CB_EMALFORMED / CB_ETOOBIG, *problems (when `problems` is not NULL) is a new JSON array
+ * of {"field", "reason"} objects owned by the caller, the first of them also in `err`.
+ * Otherwise *problems is NULL. */
+int	intake_parse(const char *json, size_t len, const intake_rules_t *rules,
+    Cluebus__Message **out, cb_error_t *err, json_t **problems)
+    __attribute__((warn_unused_result));
 
 /* Parses one agency document into a new Message owned by the caller (free it with
  * protobuf_c_message_free_unpacked(&msg->base, NULL)). Sets kind, priority, case_ref,

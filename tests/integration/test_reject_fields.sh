@@ -4,10 +4,15 @@
 # of the example's Anshan divisions) names clue.jurisdiction and lists the valid codes with
 # their Chinese names; a referral to an unregistered unit names the unit and its place
 # (referral.to_units[1]); a report to one names report.to_units[0].
+# The agent's own intake, with `divisions` in its config, refuses 999999 itself; it reports
+# every problem of a document in `errors` (the first also as field/reason) and suggests
+# the nearest field name; a due time already past and an occurrence in the future are
+# refused with their reasons.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-start_all health psb
+agent_conf ato 'divisions = [ "210300 鞍山市", "210302 铁东区" ];'
+start_all health psb ato
 
 drop health bad-division.json "$(clue_json medical 999999 "辖区不存在")"
 CLUE=$(printf '%032x' 1701)
@@ -42,5 +47,37 @@ assert "'no-such-unit' is not registered" in e["reason"], e
 e = err("report.json")
 assert e["field"] == "report.to_units[0]" and "'ghost'" in e["reason"], e
 print("error files ok")
+PYEOF
+
+drop ato division.json "$(clue_json medical 999999 "辖区不存在")"
+drop ato many.json '{"kind":"clue","clue":{"category":"medicall","jurisdiction":"210302",
+  "occurred_at":"2099-03-01T08:30:00+08:00","sumary":"摘要","handling":{"code":"h0"},
+  "evaluation":{"source_reliability":"b","accuracy":2}}}'
+drop ato late.json "{\"kind\":\"referral\",\"refers_to\":\"$CLUE\",\"referral\":
+  {\"to_units\":[\"psb\"],\"action\":\"investigate\",\"receipt_due_at\":\"2020-01-01T00:00:00Z\"}}"
+wait_for 60 "ato's three refusals" files_at_least "$(spool ato)/rejected" '*.error.json' 3
+"$PY" - "$(spool ato)/rejected" <<'PYEOF'
+import json, os, sys
+d = sys.argv[1]
+def err(name):
+    raw = open(os.path.join(d, name + ".error.json"), encoding="utf-8").read()
+    assert "\\x" not in raw and "\\u" not in raw, raw
+    doc = json.loads(raw)
+    assert doc["error"] == "invalid_document", doc
+    assert doc["errors"][0] == {"field": doc["field"], "reason": doc["reason"]}, doc
+    return doc
+e = err("division.json")
+assert e["field"] == "clue.jurisdiction", e
+assert "valid: 210300 鞍山市, 210302 铁东区" in e["reason"], e
+e = err("many.json")
+got = [(p["field"], p["reason"]) for p in e["errors"]]
+assert got[0] == ("clue.sumary", "unknown field 'sumary': did you mean 'summary'?"), got
+fields = [f for f, _ in got]
+assert fields == ["clue.sumary", "clue.category", "clue.occurred_at", "clue.summary"], got
+assert got[2][1].startswith("in the future"), got
+e = err("late.json")
+assert e["field"] == "referral.receipt_due_at", e
+assert e["reason"].startswith("already past"), e
+print("agent error files ok")
 PYEOF
 finish
