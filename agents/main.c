@@ -7,6 +7,7 @@
  * cb_client_flush (the watermark durable, one cumulative Ack), spool_show (inbound files
  * shown in out/). A batch never waits for more events: at a low rate it holds one. At
  * start, spool_finish completes a batch that a crash cut between flush and show. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -166,6 +167,7 @@ main(int argc, char **argv)
 	intake_rules_t rules = { .check_times = 1, .skew_ms = AGENT_CLOCK_SKEW_MS };
 	cb_client_options_t opt;
 	agent_config_t cfg;
+	const char *files[3];
 	struct sigaction sa;
 	struct spool sp;
 	cb_client_t *c;
@@ -211,6 +213,9 @@ main(int argc, char **argv)
 	opt.heartbeat_ms = cfg.heartbeat_ms;
 	opt.window = cfg.window;
 	opt.resign_after_ms = cfg.resign_after_ms;
+	files[0] = cfg.key_path;
+	files[1] = cfg.transport_key_path;
+	files[2] = cfg.registry_path;
 	if (spool_open(&sp, cfg.spool_dir) != 0)
 		fatalx("spool %s unusable", cfg.spool_dir);
 	for (size_t i = 0; i < cfg.n_divisions; i++)
@@ -218,6 +223,9 @@ main(int argc, char **argv)
 	rules.n_divisions = cfg.n_divisions;
 	rules.divisions = divisions;
 	sp.rules = &rules;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i][0] != '\0' && access(files[i], F_OK) != 0 && errno == ENOENT)
+			fatalx("no such file: %s", files[i]);
 	if ((rc = cb_client_open(&opt, &c)) != 0)
 		fatalx("cannot start: %s (key %s, state %s)", cb_strerror(rc), cfg.key_path,
 		    cfg.state_dir);

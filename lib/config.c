@@ -393,7 +393,10 @@ config_slurp(const char *path, char **text, char *errbuf, size_t errlen)
 	int fd, rc = CB_ECONFIG;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &st) != 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		if (errno == ENOENT)
+			snprintf(errbuf, errlen, "no such file: %s", path);
+		else
+			snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (st.st_mode & 022) {
