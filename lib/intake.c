@@ -568,7 +568,8 @@ read_int(const json_t *obj, const char *parent, const char *key, int required, j
 	if ((v = json_object_get(obj, key)) == NULL)
 		return required ? parse_fail(ps, path, CB_EMALFORMED, "required") : 0;
 	if (!json_is_integer(v))
-		return parse_fail(ps, path, CB_EMALFORMED, "expected integer, got %s", type_name(v));
+		return parse_fail(ps, path, CB_EMALFORMED, "expected integer, got %s",
+		    type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max) {
 		if (max == JSON_INT_MAX)
 			return parse_fail(ps, path, CB_EMALFORMED, "must be at least %"
@@ -650,7 +651,8 @@ attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, stru
 
 	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "name", F_REQUIRED, &a->name, ps))) != 0 ||
-	    (rc = go_on(read_hex(v, path, "sha256", F_REQUIRED, SHA256_BYTES, &a->sha256, ps))) != 0 ||
+	    (rc = go_on(read_hex(v, path, "sha256", F_REQUIRED, SHA256_BYTES, &a->sha256,
+	    ps))) != 0 ||
 	    (rc = go_on(read_int(v, path, "size", F_REQUIRED, 0, JSON_INT_MAX, &size, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "media_type", F_OPTIONAL, &a->media_type, ps))) != 0)
 		return rc;
@@ -756,7 +758,8 @@ evaluation_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *c
 		return rc;
 	path_key(path, clue_path, "evaluation");
 	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
-	    (rc = go_on(read_enum(v, path, "source_reliability", F_REQUIRED, &reliability_tab, &reliability,
+	    (rc = go_on(read_enum(v, path, "source_reliability", F_REQUIRED, &reliability_tab,
+	    &reliability,
 	    ps))) != 0 ||
 	    (rc = go_on(read_int(v, path, "accuracy", F_REQUIRED, 1, 4, &accuracy, ps))) != 0)
 		return rc;
@@ -831,7 +834,8 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pars
 	msg->body_case = CLUEBUS__MESSAGE__BODY_CLUE;	/* msg owns the clue from here on */
 	msg->clue = clue;
 
-	if ((rc = go_on(read_enum(v, path, "category", F_REQUIRED, &category_tab, &category, ps))) != 0 ||
+	if ((rc = go_on(read_enum(v, path, "category", F_REQUIRED, &category_tab, &category,
+	    ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "jurisdiction", F_REQUIRED, &clue->jurisdiction,
 	    ps))) != 0)
 		return rc;
@@ -846,7 +850,8 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pars
 	if ((rc = go_on(rc)) != 0)
 		return rc;
 	path_key(sub, path, "occurred_at");
-	if ((rc = go_on(read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms, ps))) != 0 ||
+	if ((rc = go_on(read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms,
+	    ps))) != 0 ||
 	    (rc = go_on(time_not_future(ps, sub, clue->occurred_ms))) != 0 ||
 	    (rc = go_on(read_string(v, path, "location", F_OPTIONAL, &clue->location, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "summary", F_REQUIRED | F_TEXT, &clue->summary,
@@ -1043,7 +1048,8 @@ feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	cluebus__feedback__init(f);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_FEEDBACK;
 	msg->feedback = f;
-	if ((rc = go_on(read_enum(v, path, "status", F_REQUIRED, &feedback_tab, &status, ps))) != 0 ||
+	if ((rc = go_on(read_enum(v, path, "status", F_REQUIRED, &feedback_tab, &status,
+	    ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &f->note, ps))) != 0 ||
 	    (rc = go_on(read_units(v, path, "transferred_to", F_OPTIONAL, &f->transferred_to,
 	    &f->n_transferred_to, ps))) != 0)
@@ -1053,7 +1059,8 @@ feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	if (f->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to == 0)
 		return parse_fail(ps, sub, CB_EMALFORMED, "required when status is transferred");
 	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to > 0)
-		return parse_fail(ps, sub, CB_EMALFORMED, "only allowed when status is transferred");
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "only allowed when status is transferred");
 	return need_refers_to(msg, "referral this feedback is about", ps);
 }
 
@@ -1072,8 +1079,10 @@ supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, stru
 	cluebus__supervision__init(s);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
 	msg->supervision = s;
-	if ((rc = go_on(read_enum(v, path, "level", F_REQUIRED, &supervision_tab, &level, ps))) != 0 ||
-	    (rc = go_on(read_units(v, path, "units", F_OPTIONAL, &s->units, &s->n_units, ps))) != 0 ||
+	if ((rc = go_on(read_enum(v, path, "level", F_REQUIRED, &supervision_tab, &level,
+	    ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "units", F_OPTIONAL, &s->units, &s->n_units,
+	    ps))) != 0 ||
 	    (rc = go_on(read_due(v, path, "receipt", &s->receipt_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_due(v, path, "feedback", &s->feedback_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &s->note, ps))) != 0 ||

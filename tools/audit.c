@@ -405,7 +405,8 @@ main(int argc, char **argv)
 		dir = argv[2];
 		case_ref = argv[3];
 		if (!is_dir(argv[2]) && is_dir(argv[3])) {
-			fprintf(stderr, "cluebus-audit: warning: 'case CASE_REF DATA_DIR' is the old "
+			fprintf(stderr,
+			    "cluebus-audit: warning: 'case CASE_REF DATA_DIR' is the old "
 			    "order; use 'cluebus-audit case %s %s'\n", argv[3], argv[2]);
 			dir = argv[3];
 			case_ref = argv[2];

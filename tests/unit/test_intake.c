@@ -1131,7 +1131,8 @@ test_a_relative_due_time_must_be_a_duration_and_not_given_twice(void **state)
 		  "not a duration" },
 		{ REFERRAL(",\"feedback_due_in\":\"7\""), "referral.feedback_due_in",
 		  "not a duration" },
-		{ REFERRAL(",\"receipt_due_in\":\"8h\",\"receipt_due_at\":\"2030-01-01T00:00:00Z\""),
+		{ REFERRAL(",\"receipt_due_in\":\"8h\","
+		  "\"receipt_due_at\":\"2030-01-01T00:00:00Z\""),
 		  "referral.receipt_due_in", "not both" },
 		{ REFERRAL(",\"receipt_due_in\":\"7d\",\"feedback_due_in\":\"8h\""),
 		  "referral.feedback_due_at", "earlier than receipt_due_at" },
@@ -1166,7 +1167,8 @@ main(void)
 		cmocka_unit_test(test_enum_names_and_parsers_agree),
 		cmocka_unit_test(
 		    test_running_out_of_memory_while_rendering_returns_null_and_leaks_nothing),
-		cmocka_unit_test(test_every_problem_of_a_document_is_reported_the_first_also_in_err),
+		cmocka_unit_test(
+		    test_every_problem_of_a_document_is_reported_the_first_also_in_err),
 		cmocka_unit_test(test_an_unknown_field_far_from_every_name_gets_no_suggestion),
 		cmocka_unit_test(
 		    test_a_jurisdiction_outside_the_configured_divisions_is_refused_with_the_list),

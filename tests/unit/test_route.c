@@ -452,8 +452,7 @@ test_without_divisions_every_six_digit_jurisdiction_is_accepted(void **state)
 }
 
 static void
-test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_the_refusal_lists_them(
-    void **state)
+test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_listed_when_not(void **state)
 {
 	route_t *rt = NULL;
 	cb_error_t err;
@@ -574,7 +573,7 @@ main(void)
 		T(test_a_table_naming_only_registered_units_passes_the_check),
 		T(test_a_table_naming_an_unregistered_unit_fails_the_check),
 		T(test_without_divisions_every_six_digit_jurisdiction_is_accepted),
-		T(test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_the_refusal_lists_them),
+		T(test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_listed_when_not),
 	};
 #undef T
 	enum { NBAD = sizeof(bad_tables) / sizeof(bad_tables[0]) };
