@@ -8,7 +8,9 @@
  * Invariants:
  *   (1) Outside input is bounded before it is used: the document size before parsing, every
  *       string and array before it is copied. An error never aborts; it is returned as a
- *       cb_error_t naming the field as a path ("clue.persons[1].age") and the reason.
+ *       cb_error_t naming the field as a path ("clue.persons[1].age") and the reason, and
+ *       parsing goes on so that intake_parse() lists every problem (at most
+ *       INTAKE_MAX_PROBLEMS, then how many more), each reason whole UTF-8.
  *   (2) On error nothing leaks and *out is NULL. The message under construction is always
  *       freeable by protobuf_c_message_free_unpacked(): a repeated field's count covers only
  *       elements already stored, a oneof case is set together with its pointer, and every
@@ -222,6 +224,7 @@ struct parse {
 	int64_t			 now_ms;	/* what relative due times count from */
 	int			 first_code;	/* of the first problem; 0 while there is none */
 	int			 nomem;		/* a problem could not be recorded */
+	size_t			 unlisted;	/* problems past INTAKE_MAX_PROBLEMS */
 };
 
 static int
@@ -238,14 +241,21 @@ parse_fail(struct parse *ps, const char *field, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	str_utf8_trim(reason);	/* the error file is JSON: a cut character would void it */
 	if (code == CB_ENOMEM || ps->first_code == 0)
 		cb_error_set(ps->err, field, "%s", reason);
 	if (code == CB_ENOMEM)
 		return code;
 	if (ps->first_code == 0)
 		ps->first_code = code;
-	if (ps->problems != NULL && ((p = json_pack("{s:s, s:s}", "field", field, "reason",
-	    reason)) == NULL || json_array_append_new(ps->problems, p) != 0))
+	if (ps->problems == NULL)
+		return code;
+	if (json_array_size(ps->problems) >= INTAKE_MAX_PROBLEMS) {
+		ps->unlisted++;
+		return code;
+	}
+	if ((p = json_pack("{s:s, s:s}", "field", field, "reason", reason)) == NULL ||
+	    json_array_append_new(ps->problems, p) != 0)
 		ps->nomem = 1;
 	return code;
 }
@@ -1742,6 +1752,7 @@ intake_parse(const char *json, size_t len, const intake_rules_t *rules,
 {
 	struct parse		 ps = { .err = err, .rules = rules };
 	Cluebus__Message	*msg = NULL;
+	char			 more[64];
 	json_error_t		 jerr;
 	json_t			*doc = NULL;
 	int			 rc;
@@ -1771,7 +1782,15 @@ intake_parse(const char *json, size_t len, const intake_rules_t *rules,
 		goto out;
 	}
 	cluebus__message__init(msg);
-	if ((rc = doc_parse(doc, msg, &ps)) == 0 && ps.nomem)
+	rc = doc_parse(doc, msg, &ps);
+	if (ps.unlisted > 0 && !ps.nomem) {
+		snprintf(more, sizeof(more), "%zu more problem%s not listed", ps.unlisted,
+		    ps.unlisted == 1 ? "" : "s");
+		if (json_array_append_new(ps.problems, json_pack("{s:s, s:s}", "field",
+		    DOC_FIELD, "reason", more)) != 0)
+			ps.nomem = 1;
+	}
+	if (go_on(rc) == 0 && ps.nomem)
 		rc = fail_nomem(&ps, DOC_FIELD);
 	if (go_on(rc) == 0 && ps.first_code != 0)
 		rc = ps.first_code;	/* err holds the first problem: its code is the answer */

@@ -3,7 +3,9 @@
  * The agency's JSON mirrors the protobuf messages: snake_case names, enums as lower-case
  * strings, times as RFC 3339, ids and hashes as lowercase hex. Parsing is strict: an unknown
  * field, a wrong type, a bad enum, a bad date, a missing required field, an oversize string or
- * an oversize document is refused with a cb_error_t naming the field and the reason. */
+ * an oversize document is refused with a cb_error_t naming the field and the reason;
+ * intake_parse() also lists every problem of the document, and applies a deployment's rules
+ * (divisions, times) and relative due times. */
 #ifndef CB_INTAKE_H
 #define CB_INTAKE_H
 
@@ -18,6 +20,7 @@
 #define INTAKE_MAX_TEXT		(16 * 1024)	/* bytes of one free-text string (summary, note) */
 #define INTAKE_MAX_SHORT	256		/* bytes of a name, location, id number, case ref */
 #define INTAKE_MAX_ITEMS	64		/* persons, attachments, units per document */
+#define INTAKE_MAX_PROBLEMS	64		/* problems listed for one document */
 
 /* What intake checks beyond the schema, for an agent that knows its deployment. */
 typedef struct intake_rules {
@@ -32,8 +35,9 @@ typedef struct intake_rules {
 
 /* intake_from_json with `rules` (may be NULL: none) and every problem reported: on
  * CB_EMALFORMED / CB_ETOOBIG, *problems (when `problems` is not NULL) is a new JSON array
- * of {"field", "reason"} objects owned by the caller, the first of them also in `err`.
- * Otherwise *problems is NULL. */
+ * of {"field", "reason"} objects owned by the caller, the first of them also in `err`; past
+ * INTAKE_MAX_PROBLEMS a last entry says more were not listed. Otherwise *problems is NULL.
+ * Without rules, relative due times count from the clock's now. */
 int	intake_parse(const char *json, size_t len, const intake_rules_t *rules,
     Cluebus__Message **out, cb_error_t *err, json_t **problems)
     __attribute__((warn_unused_result));

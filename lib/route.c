@@ -225,23 +225,6 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 	}
 }
 
-/* Drops a UTF-8 sequence that snprintf cut short at the end of `s`. */
-static void
-utf8_trim_end(char *s)
-{
-	size_t n = strlen(s), lead = n, need;
-	unsigned char c;
-
-	while (lead > 0 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
-		lead--;
-	if (lead == 0)
-		return;
-	c = (unsigned char)s[lead - 1];
-	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-	if (n - (lead - 1) < need)
-		s[lead - 1] = '\0';
-}
-
 int
 route_jurisdiction_check(const route_t *rt, const char *code, char *valid, size_t validlen)
 {
@@ -264,7 +247,7 @@ route_jurisdiction_check(const route_t *rt, const char *code, char *valid, size_
 		used += (size_t)n;
 	}
 	if (validlen > 0)
-		utf8_trim_end(valid);
+		str_utf8_trim(valid);
 	return CB_ENOTFOUND;
 }
 

@@ -436,3 +436,21 @@ str_text_copy(const char *in, size_t inlen, char *out, size_t outlen)
 			n--;
 	out[n] = '\0';
 }
+
+void
+str_utf8_trim(char *s)
+{
+	size_t n = strlen(s), lead = n, need;
+	unsigned char c;
+
+	while (lead > 0 && n - lead < 3 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	c = (unsigned char)s[lead - 1];
+	if (c < 0xc0)
+		return;		/* ASCII, or continuation bytes without a lead: not a cut */
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (n - (lead - 1) < need)
+		s[lead - 1] = '\0';
+}

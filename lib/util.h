@@ -78,4 +78,8 @@ void	str_sanitize(const char *in, size_t inlen, char *out, size_t outlen);
  * boundary. Text that is not valid UTF-8 is escaped as str_sanitize() does. Cannot fail. */
 void	str_text_copy(const char *in, size_t inlen, char *out, size_t outlen);
 
+/* Drops an incomplete UTF-8 sequence at the end of `s` (left by a cut such as snprintf's),
+ * so that valid UTF-8 stays valid. Cannot fail. */
+void	str_utf8_trim(char *s);
+
 #endif

@@ -23,10 +23,10 @@
 struct fixture_reply {
 	int		 frame_case;	/* CLUEBUS__FRAME__FRAME_ACCEPTED or _REJECTED */
 	int		 code;		/* Rejected: its RejectCode */
-	char		 field[128];	/* Rejected: the field at fault, or "" */
-	char		 reason[400];	/* Rejected: why */
 	int		 duplicate;	/* Accepted: a resend's original answer */
 	uint64_t	 seq;		/* Accepted: the entry's seq */
+	char		 field[128];	/* Rejected: the field at fault, or "" */
+	char		 reason[400];	/* Rejected: why */
 };
 
 struct fixture {

@@ -1036,6 +1036,27 @@ test_every_problem_of_a_document_is_reported_the_first_also_in_err(void **state)
 }
 
 static void
+test_past_the_limit_problems_are_counted_not_listed(void **state)
+{
+	char doc[4096];
+	size_t off = 0;
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	off += (size_t)snprintf(doc + off, sizeof(doc) - off, "{\"kind\":\"clue\"");
+	for (int i = 0; i < INTAKE_MAX_PROBLEMS + 6; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, ",\"x%d\":1", i);
+	snprintf(doc + off, sizeof(doc) - off, ",\"clue\":{" REQ "}}");
+	p = refused_with(doc, NULL, &err);
+	assert_int_equal(json_array_size(p), INTAKE_MAX_PROBLEMS + 1);
+	assert_string_equal(problem(p, INTAKE_MAX_PROBLEMS, "field"), "(document)");
+	assert_string_equal(problem(p, INTAKE_MAX_PROBLEMS, "reason"),
+	    "6 more problems not listed");
+	json_decref(p);
+}
+
+static void
 test_an_unknown_field_far_from_every_name_gets_no_suggestion(void **state)
 {
 	cb_error_t err;
@@ -1170,6 +1191,7 @@ main(void)
 		cmocka_unit_test(
 		    test_every_problem_of_a_document_is_reported_the_first_also_in_err),
 		cmocka_unit_test(test_an_unknown_field_far_from_every_name_gets_no_suggestion),
+		cmocka_unit_test(test_past_the_limit_problems_are_counted_not_listed),
 		cmocka_unit_test(
 		    test_a_jurisdiction_outside_the_configured_divisions_is_refused_with_the_list),
 		cmocka_unit_test(test_an_occurrence_in_the_future_is_refused_beyond_the_skew),

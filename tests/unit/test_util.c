@@ -2,7 +2,7 @@
  *
  * A broker's reason reaches rejected/NAME.error.json and the logs through str_text_copy: valid
  * UTF-8 (Chinese) must stay as it is, cut only at a character boundary; bytes that are not
- * UTF-8 are escaped as \xNN; control characters never pass. */
+ * UTF-8 are escaped as \xNN; control characters never pass. str_utf8_trim mends a cut. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +61,22 @@ test_control_characters_never_pass(void **state)
 	assert_string_equal(out, "line1?line2?[31m");
 }
 
+static void
+test_a_utf8_sequence_cut_at_the_end_is_dropped_and_a_whole_one_kept(void **state)
+{
+	char cut[] = "ab\xe9\x93", whole[] = "ab铁", ascii[] = "abc", lone[] = "ab\x93";
+
+	(void)state;
+	str_utf8_trim(cut);
+	assert_string_equal(cut, "ab");
+	str_utf8_trim(whole);
+	assert_string_equal(whole, "ab铁");
+	str_utf8_trim(ascii);
+	assert_string_equal(ascii, "abc");
+	str_utf8_trim(lone);
+	assert_string_equal(lone, "ab\x93");	/* not a cut: left for the UTF-8 check */
+}
+
 int
 main(void)
 {
@@ -69,6 +85,8 @@ main(void)
 		cmocka_unit_test(test_text_that_does_not_fit_is_cut_at_a_character_boundary),
 		cmocka_unit_test(test_bytes_that_are_not_utf8_are_escaped),
 		cmocka_unit_test(test_control_characters_never_pass),
+		cmocka_unit_test(
+		    test_a_utf8_sequence_cut_at_the_end_is_dropped_and_a_whole_one_kept),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
