@@ -7,6 +7,7 @@
  * cb_client_flush (the watermark durable, one cumulative Ack), spool_show (inbound files
  * shown in out/). A batch never waits for more events: at a low rate it holds one. At
  * start, spool_finish completes a batch that a crash cut between flush and show. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,9 +19,14 @@
 #include "cluebus/client.h"
 #include "cluebus/version.h"
 #include "config.h"
+#include "intake.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
+
+/* How far in the future a clue's occurred_at may be: the clocks of the agency's system
+ * and of this host may differ a little. */
+#define AGENT_CLOCK_SKEW_MS	600000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -157,8 +163,11 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *divisions[CONFIG_MAX_DIVISIONS];
+	intake_rules_t rules = { .check_times = 1, .skew_ms = AGENT_CLOCK_SKEW_MS };
 	cb_client_options_t opt;
 	agent_config_t cfg;
+	const char *files[3];
 	struct sigaction sa;
 	struct spool sp;
 	cb_client_t *c;
@@ -204,8 +213,19 @@ main(int argc, char **argv)
 	opt.heartbeat_ms = cfg.heartbeat_ms;
 	opt.window = cfg.window;
 	opt.resign_after_ms = cfg.resign_after_ms;
+	files[0] = cfg.key_path;
+	files[1] = cfg.transport_key_path;
+	files[2] = cfg.registry_path;
 	if (spool_open(&sp, cfg.spool_dir) != 0)
 		fatalx("spool %s unusable", cfg.spool_dir);
+	for (size_t i = 0; i < cfg.n_divisions; i++)
+		divisions[i] = cfg.divisions[i];
+	rules.n_divisions = cfg.n_divisions;
+	rules.divisions = divisions;
+	sp.rules = &rules;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i][0] != '\0' && access(files[i], F_OK) != 0 && errno == ENOENT)
+			fatalx("no such file: %s", files[i]);
 	if ((rc = cb_client_open(&opt, &c)) != 0)
 		fatalx("cannot start: %s (key %s, state %s)", cb_strerror(rc), cfg.key_path,
 		    cfg.state_dir);

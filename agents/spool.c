@@ -132,6 +132,7 @@ spool_open(struct spool *sp, const char *root)
 
 	snprintf(sp->root, sizeof(sp->root), "%s", root);
 	sp->pid = (long)getpid();
+	sp->rules = NULL;
 	for (size_t i = 0; i < 6; i++) {
 		if (spool_path(dst[i], root, sub[i]) != 0 || file_mkdirs(dst[i], 0750) != 0) {
 			log_warn("spool: %s/%s", root, sub[i]);
@@ -272,36 +273,50 @@ spool_move(const char *src, const char *dst, const char *dir)
 	return file_sync_dir(dir);
 }
 
-/* Rejects a document the agent itself refused (invalid JSON, schema, size). */
+/* Rejects a document the agent itself refused (invalid JSON, schema, size). The error file
+ * has every problem in `errors` (`problems`, or `err` alone when NULL; consumed), the first
+ * also as `field` and `reason`. */
 static int
-spool_reject_local(struct spool *sp, const char *name, const cb_error_t *err, int code)
+spool_reject_local(struct spool *sp, const char *name, const cb_error_t *err, int code,
+    json_t *problems)
 {
 	char src[PATH_MAX], dst[PATH_MAX], errpath[PATH_MAX + 16];
 	json_t *doc;
 	int rc;
 
+	if (problems == NULL)
+		problems = json_pack("[{s:s, s:s}]", "field", err->field, "reason", err->reason);
+	if (problems == NULL)
+		return CB_ENOMEM;
 	if (spool_path(src, sp->pending, name) != 0 || spool_settle(sp, sp->rejected, name,
-	    "local", dst) != 0)
+	    "local", dst) != 0) {
+		json_decref(problems);
 		return CB_EIO;
+	}
 	snprintf(errpath, sizeof(errpath), "%s%s", dst, SPOOL_ERROR_SUFFIX);
-	doc = json_pack("{s:s, s:s, s:s, s:s}", "file", name, "error",
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:o}", "file", name, "error",
 	    code == CB_ETOOBIG ? "too_large" : "invalid_document", "field", err->field,
-	    "reason", err->reason);
+	    "reason", err->reason, "errors", problems);
 	if (doc == NULL)
 		return CB_ENOMEM;
 	rc = spool_write_json(errpath, doc);
+	log_warnx("spool: %s rejected: %s: %s (%zu problem%s)", name, err->field, err->reason,
+	    json_array_size(json_object_get(doc, "errors")),
+	    json_array_size(json_object_get(doc, "errors")) == 1 ? "" : "s");
 	json_decref(doc);
 	if (rc == 0)
 		rc = spool_move(src, dst, sp->rejected);
-	log_warnx("spool: %s rejected: %s: %s", name, err->field, err->reason);
 	return rc;
 }
 
-/* Reads and publishes pending/NAME. */
+/* Reads and publishes pending/NAME: intake with the spool's rules first (every problem of
+ * a refused document goes to its error file), then the client signs and stores it. */
 static int
 spool_publish(struct spool *sp, cb_client_t *c, const char *name)
 {
 	char path[PATH_MAX], id[CB_MESSAGE_ID_HEX_SIZE];
+	Cluebus__Message *m = NULL;
+	json_t *problems = NULL;
 	cb_error_t err;
 	size_t len;
 	char *buf;
@@ -313,16 +328,19 @@ spool_publish(struct spool *sp, cb_client_t *c, const char *name)
 	rc = file_read_all(path, INTAKE_MAX_DOC, &buf, &len);
 	if (rc == CB_ETOOBIG) {
 		cb_error_set(&err, "(document)", "larger than %d bytes", INTAKE_MAX_DOC);
-		return spool_reject_local(sp, name, &err, rc);
+		return spool_reject_local(sp, name, &err, rc, NULL);
 	}
 	if (rc != 0) {
 		log_warn("spool: read %s", path);
 		return rc;
 	}
-	rc = cb_client_publish_json(c, buf, len, name, id, &err);
+	if ((rc = intake_parse(buf, len, sp->rules, &m, &err, &problems)) == 0) {
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		rc = cb_client_publish_json(c, buf, len, name, id, &err);
+	}
 	free(buf);
 	if (rc == CB_EMALFORMED || rc == CB_ETOOBIG)
-		return spool_reject_local(sp, name, &err, rc);
+		return spool_reject_local(sp, name, &err, rc, problems);
 	if (rc != 0) {
 		log_warnx("spool: %s not stored (%s); will retry", name, cb_strerror(rc));
 		return rc;
@@ -663,9 +681,9 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 		    ev->message_id, "seq", (json_int_t)ev->seq, "entry_hash", ev->entry_hash,
 		    "logged", when, "duplicate", ev->duplicate);
 	} else {
-		doc = json_pack("{s:s, s:s, s:s, s:i, s:s}", "file", ev->tag, "message_id",
+		doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "file", ev->tag, "message_id",
 		    ev->message_id, "error", ev->reject_name, "code", ev->reject_code,
-		    "reason", ev->reason);
+		    "field", ev->reject_field, "reason", ev->reason);
 	}
 	if (doc == NULL)
 		return CB_ENOMEM;
@@ -685,8 +703,9 @@ spool_stage_outcome(struct spool *sp, struct spool_batch *b, const cb_event_t *e
 		log_info("spool: %s accepted: message %s seq %llu", ev->tag, ev->message_id,
 		    (unsigned long long)ev->seq);
 	else
-		log_warnx("spool: %s rejected by the broker: message %s: %s: %s", ev->tag,
-		    ev->message_id, ev->reject_name, ev->reason);
+		log_warnx("spool: %s rejected by the broker: message %s: %s: %s%s%s", ev->tag,
+		    ev->message_id, ev->reject_name, ev->reject_field,
+		    ev->reject_field[0] != '\0' ? ": " : "", ev->reason);
 	return 0;
 }
 

@@ -17,11 +17,15 @@
 
 #include "cluebus/client.h"
 
+struct intake_rules;
+
 struct spool {
 	char	root[PATH_MAX];
 	char	in[PATH_MAX], pending[PATH_MAX], sent[PATH_MAX], rejected[PATH_MAX];
 	char	out[PATH_MAX], quarantine[PATH_MAX];
 	long	pid;		/* in our temporaries' names (getpid is a system call) */
+	const struct intake_rules *rules;	/* intake's checks beyond the schema (divisions,
+					 * times); NULL: none. Borrowed, set after spool_open */
 };
 
 #define SPOOL_NAME_MAX	200	/* bytes of a document's name in in/ */

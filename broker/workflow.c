@@ -222,22 +222,26 @@ workflow_check_answer(struct broker *b, const Cluebus__Message *m, route_result_
 	int rc, closed;
 
 	if ((rc = obl_get(b, m->refers_to.data, m->sender, &o)) == CB_ENOTFOUND)
-		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-		    "refers_to: no referral to this unit with that id");
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to", "no referral to this unit with that id");
 	if (rc != 0)
 		return rc;
 	closed = o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
 	route_add(res, o->referrer, m->sender);
 	cluebus__obligation__free_unpacked(o, NULL);
 	if (closed)
-		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-		    "refers_to: this unit's part of the referral is closed");
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to", "this unit's part of the referral is closed");
 	if (m->body_case != CLUEBUS__MESSAGE__BODY_FEEDBACK)
 		return 0;
 	for (size_t i = 0; i < m->feedback->n_transferred_to; i++) {
+		char path[sizeof(v->field)];
+
+		snprintf(path, sizeof(path), "feedback.transferred_to[%zu]", i);
 		if (registry_unit(b->reg, m->feedback->transferred_to[i]) == NULL)
-			return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-			    "feedback.transferred_to: a unit is not registered");
+			return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+			    path, "unit '%s' is not registered",
+			    m->feedback->transferred_to[i]);
 		route_add(res, m->feedback->transferred_to[i], m->sender);
 	}
 	return 0;
@@ -260,8 +264,8 @@ workflow_check_supervision(struct broker *b, const Cluebus__Message *m, route_re
 	if (rc == 0)
 		rc = l.rc;	/* the store, memory or a corrupt record: never the message */
 	if (rc == 0 && l.n == 0)
-		reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-		    "refers_to: no referral with that id");
+		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "refers_to",
+		    "no referral with that id");
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		route_add(res, l.o[i]->referrer, m->sender);
 		if (m->supervision->n_units == 0)
@@ -271,21 +275,60 @@ workflow_check_supervision(struct broker *b, const Cluebus__Message *m, route_re
 	return rc;
 }
 
+/* Every unit a message names is registered; a refusal names the first unknown one and its
+ * place ("referral.to_units[1]"). Unit ids passed intake, so they are safe to show. */
+static int
+workflow_check_units(struct broker *b, const char *field, char *const *units, size_t n,
+    struct verdict *v)
+{
+	char path[sizeof(v->field)];
+
+	for (size_t i = 0; i < n; i++) {
+		if (registry_unit(b->reg, units[i]) != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s[%zu]", field, i);
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, path,
+		    "unit '%s' is not registered", units[i]);
+	}
+	return 0;
+}
+
+/* A clue's jurisdiction is one of the divisions the routing table configures. */
+static int
+workflow_check_jurisdiction(struct broker *b, const Cluebus__Message *m, struct verdict *v)
+{
+	char valid[sizeof(v->reason) - 64];
+
+	if (route_jurisdiction_check(b->cfg.route, m->clue->jurisdiction, valid,
+	    sizeof(valid)) == 0)
+		return 0;
+	return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+	    "clue.jurisdiction", "'%s' is not a division of this deployment; valid: %s",
+	    m->clue->jurisdiction, valid);
+}
+
 int
 workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
     struct verdict *v)
 {
+	int rc;
+
 	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		return workflow_check_jurisdiction(b, m, v);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
-		for (size_t i = 0; i < m->referral->n_to_units; i++)
-			if (registry_unit(b->reg, m->referral->to_units[i]) == NULL)
-				return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
-				    "referral.to_units: a unit is not registered");
-		return 0;
+		return workflow_check_units(b, "referral.to_units", m->referral->to_units,
+		    m->referral->n_to_units, v);
+	case CLUEBUS__MESSAGE__BODY_REPORT:
+		return workflow_check_units(b, "report.to_units", m->report->to_units,
+		    m->report->n_to_units, v);
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return workflow_check_answer(b, m, res, v);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		if ((rc = workflow_check_units(b, "supervision.units", m->supervision->units,
+		    m->supervision->n_units, v)) != 0 || v->code != 0)
+			return rc;
 		return workflow_check_supervision(b, m, res, v);
 	default:
 		return 0;

@@ -543,9 +543,10 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	struct inflight *it = client_find(c, &r->message_id);
 	Cluebus__OutboxRecord *rec;
 	struct event_node *n;
-	char safe[300];
+	char safe[512], field[128];
 
-	str_sanitize(r->reason, strnlen(r->reason, 256), safe, sizeof(safe));
+	str_text_copy(r->reason, strnlen(r->reason, 512), safe, sizeof(safe));
+	str_text_copy(r->field, strnlen(r->field, 128), field, sizeof(field));
 	if (r->hello) {
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
 		if (c->backoff_ms > 30000)
@@ -577,6 +578,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	n->ev.reject_code = r->code;
 	n->ev.reject_name = wire_reject_name(r->code);
 	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", safe);
+	snprintf(n->ev.reject_field, sizeof(n->ev.reject_field), "%s", field);
 	if (client_record_get(c, it->lseq, &rec) == 0) {
 		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
 		cluebus__outbox_record__free_unpacked(rec, NULL);

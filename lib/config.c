@@ -324,6 +324,34 @@ config_broker_free(broker_config_t *cfg)
 	cfg->route = NULL;
 }
 
+/* The agent's optional `divisions`: the jurisdictions its intake accepts, each "CODE" or
+ * "CODE NAME" (six ASCII digits, then the division's name), as the broker's
+ * routing.divisions. */
+static int
+cfg_divisions(struct cfgctx *c, const config_setting_t *grp, agent_config_t *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(grp, "divisions");
+	int n;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_error(c, s, "'divisions' must be a list of \"CODE NAME\" strings");
+	if ((n = config_setting_length(s)) > CONFIG_MAX_DIVISIONS)
+		return cfg_error(c, s, "'divisions' has more than %d entries",
+		    CONFIG_MAX_DIVISIONS);
+	for (int i = 0; i < n; i++) {
+		const char *e = config_setting_get_string_elem(s, i);
+
+		if (e == NULL || strspn(e, "0123456789") != 6 || (e[6] != '\0' && e[6] != ' ') ||
+		    strlen(e) >= CONFIG_DIVISION_SIZE)
+			return cfg_error(c, s, "'divisions' entry %d is not \"CODE NAME\" with a "
+			    "6-digit code (at most %d bytes)", i, CONFIG_DIVISION_SIZE - 1);
+		snprintf(cfg->divisions[cfg->n_divisions++], CONFIG_DIVISION_SIZE, "%s", e);
+	}
+	return 0;
+}
+
 int
 config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char *errbuf,
     size_t errlen)
@@ -332,7 +360,7 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	static const char *const keys[] = { "unit", "key", "transport_key", "broker", "spool",
 	    "state_dir",
 	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
-	    NULL };
+	    "divisions", NULL };
 	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
 	    resign = 300000;
 	const config_setting_t *a;
@@ -358,7 +386,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	    (rc = cfg_int(&c, a, "heartbeat_ms", 100, 60000, &heartbeat)) ||
 	    (rc = cfg_int(&c, a, "poll_ms", 10, 60000, &poll)) ||
 	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)) ||
-	    (rc = cfg_int(&c, a, "resign_after_ms", 500, 86400000, &resign)))
+	    (rc = cfg_int(&c, a, "resign_after_ms", 500, 86400000, &resign)) ||
+	    (rc = cfg_divisions(&c, a, cfg)))
 		goto out;
 	if (!unit_id_valid(cfg->unit)) {
 		rc = cfg_error(&c, config_setting_get_member(a, "unit"),
@@ -385,7 +414,10 @@ config_slurp(const char *path, char **text, char *errbuf, size_t errlen)
 	int fd, rc = CB_ECONFIG;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &st) != 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		if (errno == ENOENT)
+			snprintf(errbuf, errlen, "no such file: %s", path);
+		else
+			snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (st.st_mode & 022) {

@@ -47,6 +47,9 @@ typedef struct broker_config {
 	route_t		*route;			/* owned */
 } broker_config_t;
 
+#define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */
+#define CONFIG_DIVISION_SIZE	72	/* bytes of one, with its NUL */
+
 typedef struct agent_config {
 	char		 unit[CB_UNIT_ID_SIZE];
 	char		 key_path[PATH_MAX];
@@ -60,6 +63,9 @@ typedef struct agent_config {
 	int64_t		 poll_ms;		/* spool scan interval */
 	int64_t		 resign_after_ms;	/* re-sign waiting publishes older than */
 	unsigned	 window;		/* publishes in flight */
+	size_t		 n_divisions;		/* 0: intake accepts any jurisdiction */
+	char		 divisions[CONFIG_MAX_DIVISIONS][CONFIG_DIVISION_SIZE];
+						/* "CODE" or "CODE NAME" */
 } agent_config_t;
 
 /* Parses a config from memory (`name` is used in messages and to resolve relative paths).

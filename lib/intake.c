@@ -8,7 +8,9 @@
  * Invariants:
  *   (1) Outside input is bounded before it is used: the document size before parsing, every
  *       string and array before it is copied. An error never aborts; it is returned as a
- *       cb_error_t naming the field as a path ("clue.persons[1].age") and the reason.
+ *       cb_error_t naming the field as a path ("clue.persons[1].age") and the reason, and
+ *       parsing goes on so that intake_parse() lists every problem (at most
+ *       INTAKE_MAX_PROBLEMS, then how many more), each reason whole UTF-8.
  *   (2) On error nothing leaks and *out is NULL. The message under construction is always
  *       freeable by protobuf_c_message_free_unpacked(): a repeated field's count covers only
  *       elements already stored, a oneof case is set together with its pointer, and every
@@ -212,10 +214,64 @@ intake_priority_parse(const char *s, Cluebus__Priority *out)
 
 /* ---- errors and field paths -------------------------------------------------------------- */
 
+/* One parse: where its problems go and the rules it applies. A problem with the document
+ * (CB_EMALFORMED, CB_ETOOBIG) is recorded and parsing goes on with the next field, so that
+ * one pass reports them all; the first is also `err`. Out of memory stops the parse. */
+struct parse {
+	cb_error_t		*err;
+	json_t			*problems;	/* [{field, reason}], or NULL when not wanted */
+	const intake_rules_t	*rules;		/* may be NULL */
+	int64_t			 now_ms;	/* what relative due times count from */
+	int			 first_code;	/* of the first problem; 0 while there is none */
+	int			 nomem;		/* a problem could not be recorded */
+	size_t			 unlisted;	/* problems past INTAKE_MAX_PROBLEMS */
+};
+
 static int
-fail_nomem(cb_error_t *err, const char *path)
+parse_fail(struct parse *ps, const char *field, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+parse_fail(struct parse *ps, const char *field, int code, const char *fmt, ...)
 {
-	return cb_fail(err, path, CB_ENOMEM, "out of memory");
+	char	reason[sizeof(ps->err->reason)];
+	json_t	*p;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	str_utf8_trim(reason);	/* the error file is JSON: a cut character would void it */
+	if (code == CB_ENOMEM || ps->first_code == 0)
+		cb_error_set(ps->err, field, "%s", reason);
+	if (code == CB_ENOMEM)
+		return code;
+	if (ps->first_code == 0)
+		ps->first_code = code;
+	if (ps->problems == NULL)
+		return code;
+	if (json_array_size(ps->problems) >= INTAKE_MAX_PROBLEMS) {
+		ps->unlisted++;
+		return code;
+	}
+	if ((p = json_pack("{s:s, s:s}", "field", field, "reason", reason)) == NULL ||
+	    json_array_append_new(ps->problems, p) != 0)
+		ps->nomem = 1;
+	return code;
+}
+
+/* A problem with the document was recorded: go on with the next field. Returns 0 for one,
+ * else `rc` (0 or an error that stops the parse). */
+static int
+go_on(int rc)
+{
+	return rc == CB_EMALFORMED || rc == CB_ETOOBIG ? 0 : rc;
+}
+
+static int
+fail_nomem(struct parse *ps, const char *path)
+{
+	return parse_fail(ps, path, CB_ENOMEM, "out of memory");
 }
 
 /* Appends `s` to `out` (outlen bytes, `*used` of them in use, NUL-terminated). Control
@@ -291,16 +347,65 @@ type_name(const json_t *v)
 
 /* ---- reading fields ---------------------------------------------------------------------- */
 
-/* Checks that `v` is an object whose keys are all in `allowed` (NULL-terminated). */
-static int
-object_check(const json_t *v, const char *path, const char *const *allowed, cb_error_t *err)
+/* The Levenshtein distance of `a` and `b`, or SIZE_MAX when either is longer than 32. */
+static size_t
+edit_distance(const char *a, const char *b)
 {
-	const char	*key;
+	size_t	la = strlen(a), lb = strlen(b), row[33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The allowed name nearest to `key` (at most 2 edits, and fewer than its length), or NULL. */
+static const char *
+nearest_name(const char *key, const char *const *allowed)
+{
+	const char	*best = NULL;
+	size_t		 best_d = 3;
+
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		size_t d = edit_distance(key, allowed[i]);
+
+		if (d < best_d && d < strlen(key)) {
+			best = allowed[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* Checks that `v` is an object whose keys are all in `allowed` (NULL-terminated); each
+ * unknown key is a problem of its own, with the nearest known name suggested. */
+static int
+object_check(const json_t *v, const char *path, const char *const *allowed, struct parse *ps)
+{
+	const char	*key, *near;
 	json_t		*member;
-	char		 sub[FIELD_MAX];
+	char		 sub[FIELD_MAX], shown[64];
+	size_t		 used;
+	int		 rc = 0;
 
 	if (!json_is_object(v))
-		return cb_fail(err, path[0] != '\0' ? path : DOC_FIELD, CB_EMALFORMED,
+		return parse_fail(ps, path[0] != '\0' ? path : DOC_FIELD, CB_EMALFORMED,
 		    "expected object, got %s", type_name(v));
 	json_object_foreach((json_t *)v, key, member) {
 		size_t i;
@@ -308,18 +413,25 @@ object_check(const json_t *v, const char *path, const char *const *allowed, cb_e
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
-		if (allowed[i] == NULL) {
-			path_key(sub, path, key);
-			return cb_fail(err, sub, CB_EMALFORMED, "unknown field");
-		}
+		if (allowed[i] != NULL)
+			continue;
+		path_key(sub, path, key);
+		used = 0;
+		shown[0] = '\0';
+		text_put(shown, sizeof(shown), &used, key);
+		if ((near = nearest_name(key, allowed)) != NULL)
+			rc = parse_fail(ps, sub, CB_EMALFORMED,
+			    "unknown field '%s': did you mean '%s'?", shown, near);
+		else
+			rc = parse_fail(ps, sub, CB_EMALFORMED, "unknown field '%s'", shown);
 	}
-	return 0;
+	return rc;
 }
 
 /* Looks up a string member. Returns 0 with *s NULL when absent and optional. */
 static int
 lookup_string(const json_t *obj, const char *parent, const char *key, int required,
-    const json_t **s, cb_error_t *err)
+    const json_t **s, struct parse *ps)
 {
 	char	 path[FIELD_MAX];
 	json_t	*v;
@@ -329,11 +441,11 @@ lookup_string(const json_t *obj, const char *parent, const char *key, int requir
 		if (!required)
 			return 0;
 		path_key(path, parent, key);
-		return cb_fail(err, path, CB_EMALFORMED, "required");
+		return parse_fail(ps, path, CB_EMALFORMED, "required");
 	}
 	if (!json_is_string(v)) {
 		path_key(path, parent, key);
-		return cb_fail(err, path, CB_EMALFORMED, "expected string, got %s", type_name(v));
+		return parse_fail(ps, path, CB_EMALFORMED, "expected string, got %s", type_name(v));
 	}
 	*s = v;
 	return 0;
@@ -361,7 +473,7 @@ has_control(const char *s, size_t len, int text)
 /* Reads a string member into *dst (a new copy). Absent optional members leave *dst. */
 static int
 read_string(const json_t *obj, const char *parent, const char *key, int flags, char **dst,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	const json_t	*v;
 	const char	*s;
@@ -369,44 +481,44 @@ read_string(const json_t *obj, const char *parent, const char *key, int flags, c
 	size_t		 len, max = flags & F_TEXT ? INTAKE_MAX_TEXT : INTAKE_MAX_SHORT;
 	int		 rc;
 
-	if ((rc = lookup_string(obj, parent, key, flags & F_REQUIRED, &v, err)) != 0 || v == NULL)
+	if ((rc = lookup_string(obj, parent, key, flags & F_REQUIRED, &v, ps)) != 0 || v == NULL)
 		return rc;
 	s = json_string_value(v);
 	len = json_string_length(v);
 	path_key(path, parent, key);
 	if (len == 0 && (flags & F_REQUIRED))
-		return cb_fail(err, path, CB_EMALFORMED, "must not be empty");
+		return parse_fail(ps, path, CB_EMALFORMED, "must not be empty");
 	if (len > max)
-		return cb_fail(err, path, CB_ETOOBIG, "longer than %zu bytes", max);
+		return parse_fail(ps, path, CB_ETOOBIG, "longer than %zu bytes", max);
 	if (has_control(s, len, flags & F_TEXT))
-		return cb_fail(err, path, CB_EMALFORMED, "contains a control character");
+		return parse_fail(ps, path, CB_EMALFORMED, "contains a control character");
 	if ((copy = strdup(s)) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	*dst = copy;
 	return 0;
 }
 
 static int
 read_enum(const json_t *obj, const char *parent, const char *key, int required,
-    const struct names *t, int *value, cb_error_t *err)
+    const struct names *t, int *value, struct parse *ps)
 {
 	const json_t	*v;
 	char		 path[FIELD_MAX], list[200];
 	int		 rc;
 
-	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+	if ((rc = lookup_string(obj, parent, key, required, &v, ps)) != 0 || v == NULL)
 		return rc;
 	if (names_find(t, json_string_value(v), value) == 0)
 		return 0;
 	path_key(path, parent, key);
 	names_list(t, list, sizeof(list));
-	return cb_fail(err, path, CB_EMALFORMED, "must be one of: %s", list);
+	return parse_fail(ps, path, CB_EMALFORMED, "must be one of: %s", list);
 }
 
 /* Reads exactly `nbytes` bytes written as 2*nbytes lowercase hex digits. */
 static int
 read_hex(const json_t *obj, const char *parent, const char *key, int required, size_t nbytes,
-    ProtobufCBinaryData *dst, cb_error_t *err)
+    ProtobufCBinaryData *dst, struct parse *ps)
 {
 	const json_t	*v;
 	const char	*s;
@@ -414,19 +526,19 @@ read_hex(const json_t *obj, const char *parent, const char *key, int required, s
 	uint8_t		*buf;
 	int		 rc;
 
-	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+	if ((rc = lookup_string(obj, parent, key, required, &v, ps)) != 0 || v == NULL)
 		return rc;
 	s = json_string_value(v);
 	path_key(path, parent, key);
 	if (json_string_length(v) != 2 * nbytes ||
 	    strspn(s, "0123456789abcdef") != 2 * nbytes)
-		return cb_fail(err, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
+		return parse_fail(ps, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
 		    2 * nbytes);
 	if ((buf = malloc(nbytes)) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	if (hex_decode(s, buf, nbytes) != 0) {
 		free(buf);
-		return cb_fail(err, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
+		return parse_fail(ps, path, CB_EMALFORMED, "expected %zu lowercase hex digits",
 		    2 * nbytes);
 	}
 	dst->data = buf;
@@ -436,42 +548,43 @@ read_hex(const json_t *obj, const char *parent, const char *key, int required, s
 
 static int
 read_time(const json_t *obj, const char *parent, const char *key, int required, int64_t *ms,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	const json_t	*v;
 	char		 path[FIELD_MAX];
 	int64_t		 t;
 	int		 rc;
 
-	if ((rc = lookup_string(obj, parent, key, required, &v, err)) != 0 || v == NULL)
+	if ((rc = lookup_string(obj, parent, key, required, &v, ps)) != 0 || v == NULL)
 		return rc;
 	path_key(path, parent, key);
 	if (clock_parse_rfc3339(json_string_value(v), &t) != 0)
-		return cb_fail(err, path, CB_EMALFORMED,
+		return parse_fail(ps, path, CB_EMALFORMED,
 		    "not an RFC 3339 time (like 2026-03-01T08:30:00+08:00)");
 	if (t < 0 || t > TIME_MAX_MS)
-		return cb_fail(err, path, CB_EMALFORMED, "outside the years 1970 to 9999 (UTC)");
+		return parse_fail(ps, path, CB_EMALFORMED, "outside the years 1970 to 9999 (UTC)");
 	*ms = t;
 	return 0;
 }
 
 static int
 read_int(const json_t *obj, const char *parent, const char *key, int required, json_int_t min,
-    json_int_t max, json_int_t *value, cb_error_t *err)
+    json_int_t max, json_int_t *value, struct parse *ps)
 {
 	char	 path[FIELD_MAX];
 	json_t	*v;
 
 	path_key(path, parent, key);
 	if ((v = json_object_get(obj, key)) == NULL)
-		return required ? cb_fail(err, path, CB_EMALFORMED, "required") : 0;
+		return required ? parse_fail(ps, path, CB_EMALFORMED, "required") : 0;
 	if (!json_is_integer(v))
-		return cb_fail(err, path, CB_EMALFORMED, "expected integer, got %s", type_name(v));
+		return parse_fail(ps, path, CB_EMALFORMED, "expected integer, got %s",
+		    type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max) {
 		if (max == JSON_INT_MAX)
-			return cb_fail(err, path, CB_EMALFORMED, "must be at least %"
+			return parse_fail(ps, path, CB_EMALFORMED, "must be at least %"
 			    JSON_INTEGER_FORMAT, min);
-		return cb_fail(err, path, CB_EMALFORMED, "must be from %" JSON_INTEGER_FORMAT
+		return parse_fail(ps, path, CB_EMALFORMED, "must be from %" JSON_INTEGER_FORMAT
 		    " to %" JSON_INTEGER_FORMAT, min, max);
 	}
 	*value = json_integer_value(v);
@@ -480,7 +593,7 @@ read_int(const json_t *obj, const char *parent, const char *key, int required, j
 
 static int
 read_object(const json_t *obj, const char *parent, const char *key, int required,
-    const json_t **out, cb_error_t *err)
+    const json_t **out, struct parse *ps)
 {
 	char	 path[FIELD_MAX];
 	json_t	*v;
@@ -488,9 +601,9 @@ read_object(const json_t *obj, const char *parent, const char *key, int required
 	*out = NULL;
 	path_key(path, parent, key);
 	if ((v = json_object_get(obj, key)) == NULL)
-		return required ? cb_fail(err, path, CB_EMALFORMED, "required") : 0;
+		return required ? parse_fail(ps, path, CB_EMALFORMED, "required") : 0;
 	if (!json_is_object(v))
-		return cb_fail(err, path, CB_EMALFORMED, "expected object, got %s", type_name(v));
+		return parse_fail(ps, path, CB_EMALFORMED, "expected object, got %s", type_name(v));
 	*out = v;
 	return 0;
 }
@@ -498,7 +611,7 @@ read_object(const json_t *obj, const char *parent, const char *key, int required
 /* Reads an optional array of at most INTAKE_MAX_ITEMS elements. */
 static int
 read_array(const json_t *obj, const char *parent, const char *key, const json_t **out,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	char	 path[FIELD_MAX];
 	json_t	*v;
@@ -508,9 +621,9 @@ read_array(const json_t *obj, const char *parent, const char *key, const json_t 
 	if ((v = json_object_get(obj, key)) == NULL)
 		return 0;
 	if (!json_is_array(v))
-		return cb_fail(err, path, CB_EMALFORMED, "expected array, got %s", type_name(v));
+		return parse_fail(ps, path, CB_EMALFORMED, "expected array, got %s", type_name(v));
 	if (json_array_size(v) > INTAKE_MAX_ITEMS)
-		return cb_fail(err, path, CB_ETOOBIG, "more than %d items", INTAKE_MAX_ITEMS);
+		return parse_fail(ps, path, CB_ETOOBIG, "more than %d items", INTAKE_MAX_ITEMS);
 	*out = v;
 	return 0;
 }
@@ -518,20 +631,20 @@ read_array(const json_t *obj, const char *parent, const char *key, const json_t 
 /* ---- parsing a clue ---------------------------------------------------------------------- */
 
 static int
-person_parse(const json_t *v, const char *path, Cluebus__Person *p, cb_error_t *err)
+person_parse(const json_t *v, const char *path, Cluebus__Person *p, struct parse *ps)
 {
 	static const char *const fields[] = { "role", "name", "id_number", "age", "gender",
 	    "description", NULL };
 	json_int_t	age = 0;
 	int		rc, role = 0, gender = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "role", F_REQUIRED, &role_tab, &role, err)) != 0 ||
-	    (rc = read_string(v, path, "name", F_OPTIONAL, &p->name, err)) != 0 ||
-	    (rc = read_string(v, path, "id_number", F_OPTIONAL, &p->id_number, err)) != 0 ||
-	    (rc = read_int(v, path, "age", F_OPTIONAL, 0, 150, &age, err)) != 0 ||
-	    (rc = read_enum(v, path, "gender", F_OPTIONAL, &gender_tab, &gender, err)) != 0 ||
-	    (rc = read_string(v, path, "description", F_TEXT, &p->description, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "role", F_REQUIRED, &role_tab, &role, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "name", F_OPTIONAL, &p->name, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "id_number", F_OPTIONAL, &p->id_number, ps))) != 0 ||
+	    (rc = go_on(read_int(v, path, "age", F_OPTIONAL, 0, 150, &age, ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "gender", F_OPTIONAL, &gender_tab, &gender, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "description", F_TEXT, &p->description, ps))) != 0)
 		return rc;
 	p->role = (Cluebus__PersonRole)role;
 	p->age = (uint32_t)age;
@@ -540,17 +653,18 @@ person_parse(const json_t *v, const char *path, Cluebus__Person *p, cb_error_t *
 }
 
 static int
-attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, cb_error_t *err)
+attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, struct parse *ps)
 {
 	static const char *const fields[] = { "name", "sha256", "size", "media_type", NULL };
 	json_int_t	size = 0;
 	int		rc;
 
-	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_string(v, path, "name", F_REQUIRED, &a->name, err)) != 0 ||
-	    (rc = read_hex(v, path, "sha256", F_REQUIRED, SHA256_BYTES, &a->sha256, err)) != 0 ||
-	    (rc = read_int(v, path, "size", F_REQUIRED, 0, JSON_INT_MAX, &size, err)) != 0 ||
-	    (rc = read_string(v, path, "media_type", F_OPTIONAL, &a->media_type, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "name", F_REQUIRED, &a->name, ps))) != 0 ||
+	    (rc = go_on(read_hex(v, path, "sha256", F_REQUIRED, SHA256_BYTES, &a->sha256,
+	    ps))) != 0 ||
+	    (rc = go_on(read_int(v, path, "size", F_REQUIRED, 0, JSON_INT_MAX, &size, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "media_type", F_OPTIONAL, &a->media_type, ps))) != 0)
 		return rc;
 	a->size = (uint64_t)size;
 	return 0;
@@ -558,28 +672,28 @@ attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, cb_e
 
 static int
 persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	const json_t	*arr;
 	char		 path[FIELD_MAX], item[FIELD_MAX];
 	size_t		 n;
 	int		 rc;
 
-	if ((rc = read_array(clue_obj, clue_path, "persons", &arr, err)) != 0 || arr == NULL ||
+	if ((rc = read_array(clue_obj, clue_path, "persons", &arr, ps)) != 0 || arr == NULL ||
 	    (n = json_array_size(arr)) == 0)
 		return rc;
 	path_key(path, clue_path, "persons");
 	if ((clue->persons = calloc(n, sizeof(*clue->persons))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	for (size_t i = 0; i < n; i++) {
 		Cluebus__Person *p;
 
 		path_index(item, path, i);
 		if ((p = malloc(sizeof(*p))) == NULL)
-			return fail_nomem(err, item);
+			return fail_nomem(ps, item);
 		cluebus__person__init(p);
 		clue->persons[clue->n_persons++] = p;
-		if ((rc = person_parse(json_array_get(arr, i), item, p, err)) != 0)
+		if ((rc = go_on(person_parse(json_array_get(arr, i), item, p, ps))) != 0)
 			return rc;
 	}
 	return 0;
@@ -587,28 +701,28 @@ persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue
 
 static int
 attachments_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	const json_t	*arr;
 	char		 path[FIELD_MAX], item[FIELD_MAX];
 	size_t		 n;
 	int		 rc;
 
-	if ((rc = read_array(clue_obj, clue_path, "attachments", &arr, err)) != 0 ||
+	if ((rc = read_array(clue_obj, clue_path, "attachments", &arr, ps)) != 0 ||
 	    arr == NULL || (n = json_array_size(arr)) == 0)
 		return rc;
 	path_key(path, clue_path, "attachments");
 	if ((clue->attachments = calloc(n, sizeof(*clue->attachments))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	for (size_t i = 0; i < n; i++) {
 		Cluebus__Attachment *a;
 
 		path_index(item, path, i);
 		if ((a = malloc(sizeof(*a))) == NULL)
-			return fail_nomem(err, item);
+			return fail_nomem(ps, item);
 		cluebus__attachment__init(a);
 		clue->attachments[clue->n_attachments++] = a;
-		if ((rc = attachment_parse(json_array_get(arr, i), item, a, err)) != 0)
+		if ((rc = go_on(attachment_parse(json_array_get(arr, i), item, a, ps))) != 0)
 			return rc;
 	}
 	return 0;
@@ -616,25 +730,25 @@ attachments_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *
 
 static int
 handling_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	static const char *const fields[] = { "code", "text", NULL };
 	const json_t	*v;
 	char		 path[FIELD_MAX], text_path[FIELD_MAX];
 	int		 rc, code = 0;
 
-	if ((rc = read_object(clue_obj, clue_path, "handling", F_REQUIRED, &v, err)) != 0)
+	if ((rc = read_object(clue_obj, clue_path, "handling", F_REQUIRED, &v, ps)) != 0)
 		return rc;
 	path_key(path, clue_path, "handling");
-	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "code", F_REQUIRED, &handling_tab, &code, err)) != 0 ||
-	    (rc = read_string(v, path, "text", F_TEXT, &clue->handling_text, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "code", F_REQUIRED, &handling_tab, &code, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "text", F_TEXT, &clue->handling_text, ps))) != 0)
 		return rc;
 	clue->handling = (Cluebus__HandlingCode)code;
 	if (clue->handling == CLUEBUS__HANDLING_CODE__HANDLING_H3 &&
 	    clue->handling_text[0] == '\0') {
 		path_key(text_path, path, "text");
-		return cb_fail(err, text_path, CB_EMALFORMED,
+		return parse_fail(ps, text_path, CB_EMALFORMED,
 		    "required when code is h3 (it states the restriction)");
 	}
 	return 0;
@@ -642,7 +756,7 @@ handling_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clu
 
 static int
 evaluation_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    cb_error_t *err)
+    struct parse *ps)
 {
 	static const char *const fields[] = { "source_reliability", "accuracy", NULL };
 	const json_t	*v;
@@ -650,21 +764,71 @@ evaluation_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *c
 	json_int_t	 accuracy = 0;
 	int		 rc, reliability = 0;
 
-	if ((rc = read_object(clue_obj, clue_path, "evaluation", F_REQUIRED, &v, err)) != 0)
+	if ((rc = read_object(clue_obj, clue_path, "evaluation", F_REQUIRED, &v, ps)) != 0)
 		return rc;
 	path_key(path, clue_path, "evaluation");
-	if ((rc = object_check(v, path, fields, err)) != 0 ||
-	    (rc = read_enum(v, path, "source_reliability", F_REQUIRED, &reliability_tab, &reliability,
-	    err)) != 0 ||
-	    (rc = read_int(v, path, "accuracy", F_REQUIRED, 1, 4, &accuracy, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "source_reliability", F_REQUIRED, &reliability_tab,
+	    &reliability,
+	    ps))) != 0 ||
+	    (rc = go_on(read_int(v, path, "accuracy", F_REQUIRED, 1, 4, &accuracy, ps))) != 0)
 		return rc;
 	clue->source_reliability = (Cluebus__SourceReliability)reliability;
 	clue->info_accuracy = (uint32_t)accuracy;
 	return 0;
 }
 
+/* The rules' divisions, when there are any, list `code`. */
 static int
-clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+division_check(struct parse *ps, const char *path, const char *code)
+{
+	char	valid[sizeof(ps->err->reason) - 64];
+	size_t	used = 0;
+
+	if (ps->rules == NULL || ps->rules->n_divisions == 0)
+		return 0;
+	for (size_t i = 0; i < ps->rules->n_divisions; i++) {
+		const char *d = ps->rules->divisions[i];
+
+		if (strncmp(d, code, 6) == 0 && (d[6] == '\0' || d[6] == ' '))
+			return 0;
+	}
+	valid[0] = '\0';
+	for (size_t i = 0; i < ps->rules->n_divisions; i++) {
+		text_put(valid, sizeof(valid), &used, i > 0 ? ", " : "");
+		text_put(valid, sizeof(valid), &used, ps->rules->divisions[i]);
+	}
+	return parse_fail(ps, path, CB_EMALFORMED,
+	    "'%s' is not a division of this deployment; valid: %s", code, valid);
+}
+
+/* With the rules' time checks: `ms` (0: absent) is not later than now plus the skew. */
+static int
+time_not_future(struct parse *ps, const char *path, int64_t ms)
+{
+	char when[40];
+
+	if (ps->rules == NULL || !ps->rules->check_times || ms == 0 ||
+	    ms <= ps->now_ms + ps->rules->skew_ms)
+		return 0;
+	clock_format_rfc3339(ps->now_ms, when, sizeof(when));
+	return parse_fail(ps, path, CB_EMALFORMED, "in the future (it is now %s)", when);
+}
+
+/* With the rules' time checks: a due time `ms` (0: absent) has not passed. */
+static int
+time_not_past(struct parse *ps, const char *path, int64_t ms)
+{
+	char when[40];
+
+	if (ps->rules == NULL || !ps->rules->check_times || ms == 0 || ms >= ps->now_ms)
+		return 0;
+	clock_format_rfc3339(ps->now_ms, when, sizeof(when));
+	return parse_fail(ps, path, CB_EMALFORMED, "already past (it is now %s)", when);
+}
+
+static int
+clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "category", "jurisdiction", "occurred_at",
 	    "location", "summary", "handling", "evaluation", "persons", "attachments", NULL };
@@ -672,33 +836,40 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 	char		 sub[FIELD_MAX];
 	int		 rc, category = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((clue = malloc(sizeof(*clue))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__clue__init(clue);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_CLUE;	/* msg owns the clue from here on */
 	msg->clue = clue;
 
-	if ((rc = read_enum(v, path, "category", F_REQUIRED, &category_tab, &category, err)) != 0 ||
-	    (rc = read_string(v, path, "jurisdiction", F_REQUIRED, &clue->jurisdiction,
-	    err)) != 0)
+	if ((rc = go_on(read_enum(v, path, "category", F_REQUIRED, &category_tab, &category,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "jurisdiction", F_REQUIRED, &clue->jurisdiction,
+	    ps))) != 0)
 		return rc;
 	clue->category = (Cluebus__Category)category;
-	if (strlen(clue->jurisdiction) != 6 ||
-	    strspn(clue->jurisdiction, "0123456789") != 6) {
-		path_key(sub, path, "jurisdiction");
-		return cb_fail(err, sub, CB_EMALFORMED,
+	path_key(sub, path, "jurisdiction");
+	if (clue->jurisdiction[0] != '\0' && (strlen(clue->jurisdiction) != 6 ||
+	    strspn(clue->jurisdiction, "0123456789") != 6))
+		rc = parse_fail(ps, sub, CB_EMALFORMED,
 		    "must be 6 ASCII digits (an administrative division code)");
-	}
-	if ((rc = read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms, err)) != 0 ||
-	    (rc = read_string(v, path, "location", F_OPTIONAL, &clue->location, err)) != 0 ||
-	    (rc = read_string(v, path, "summary", F_REQUIRED | F_TEXT, &clue->summary,
-	    err)) != 0 ||
-	    (rc = handling_parse(v, path, clue, err)) != 0 ||
-	    (rc = evaluation_parse(v, path, clue, err)) != 0 ||
-	    (rc = persons_parse(v, path, clue, err)) != 0 ||
-	    (rc = attachments_parse(v, path, clue, err)) != 0)
+	else if (clue->jurisdiction[0] != '\0')
+		rc = division_check(ps, sub, clue->jurisdiction);
+	if ((rc = go_on(rc)) != 0)
+		return rc;
+	path_key(sub, path, "occurred_at");
+	if ((rc = go_on(read_time(v, path, "occurred_at", F_REQUIRED, &clue->occurred_ms,
+	    ps))) != 0 ||
+	    (rc = go_on(time_not_future(ps, sub, clue->occurred_ms))) != 0 ||
+	    (rc = go_on(read_string(v, path, "location", F_OPTIONAL, &clue->location, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "summary", F_REQUIRED | F_TEXT, &clue->summary,
+	    ps))) != 0 ||
+	    (rc = go_on(handling_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(evaluation_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(persons_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(attachments_parse(v, path, clue, ps))) != 0)
 		return rc;
 	return 0;
 }
@@ -709,169 +880,230 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t 
 /* Reads an optional (or required: non-empty) array of unit ids into a new string array. */
 static int
 read_units(const json_t *obj, const char *parent, const char *key, int required,
-    char ***units, size_t *n, cb_error_t *err)
+    char ***units, size_t *n, struct parse *ps)
 {
 	const json_t	*arr;
 	char		 path[FIELD_MAX], item[FIELD_MAX];
 	size_t		 count;
 	int		 rc;
 
-	if ((rc = read_array(obj, parent, key, &arr, err)) != 0)
+	if ((rc = read_array(obj, parent, key, &arr, ps)) != 0)
 		return rc;
 	path_key(path, parent, key);
 	if (arr == NULL || (count = json_array_size(arr)) == 0)
-		return required ? cb_fail(err, path, CB_EMALFORMED,
+		return required ? parse_fail(ps, path, CB_EMALFORMED,
 		    arr == NULL ? "required" : "must name at least one unit") : 0;
 	if ((*units = calloc(count, sizeof(**units))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	for (size_t i = 0; i < count; i++) {
 		const json_t *v = json_array_get(arr, i);
 
 		path_index(item, path, i);
 		if (!json_is_string(v))
-			return cb_fail(err, item, CB_EMALFORMED, "expected string, got %s",
+			return parse_fail(ps, item, CB_EMALFORMED, "expected string, got %s",
 			    type_name(v));
 		if (!unit_id_valid(json_string_value(v)))
-			return cb_fail(err, item, CB_EMALFORMED,
+			return parse_fail(ps, item, CB_EMALFORMED,
 			    "not a unit id ([a-z0-9-]{1,32})");
 		for (size_t j = 0; j < *n; j++)
 			if (strcmp((*units)[j], json_string_value(v)) == 0)
-				return cb_fail(err, item, CB_EMALFORMED, "unit listed twice");
+				return parse_fail(ps, item, CB_EMALFORMED, "unit listed twice");
 		if (((*units)[*n] = strdup(json_string_value(v))) == NULL)
-			return fail_nomem(err, item);
+			return fail_nomem(ps, item);
 		(*n)++;
 	}
+	return 0;
+}
+
+/* A duration "N" followed by m (minutes), h (hours) or d (days), N from 1 to 99999, as
+ * milliseconds; 0 when `s` is not one. */
+static int64_t
+duration_ms(const char *s)
+{
+	size_t	digits = strspn(s, "0123456789");
+	int64_t	n = 0, unit;
+
+	if (digits == 0 || digits > 5 || s[0] == '0' || s[digits] == '\0' ||
+	    s[digits + 1] != '\0')
+		return 0;
+	switch (s[digits]) {
+	case 'm':	unit = INT64_C(60000); break;
+	case 'h':	unit = INT64_C(3600000); break;
+	case 'd':	unit = INT64_C(86400000); break;
+	default:	return 0;
+	}
+	for (size_t i = 0; i < digits; i++)
+		n = n * 10 + (s[i] - '0');
+	return n * unit;
+}
+
+/* Reads WHAT_due_at (an RFC 3339 time) or WHAT_due_in (a duration from the publishing
+ * time, e.g. "8h", "7d"), not both, into *ms; with the rules' time checks it must not be
+ * past. */
+static int
+read_due(const json_t *obj, const char *parent, const char *what, int64_t *ms,
+    struct parse *ps)
+{
+	const json_t	*rel;
+	char		 at_key[32], in_key[32], path[FIELD_MAX];
+	int64_t		 d;
+	int		 rc;
+
+	snprintf(at_key, sizeof(at_key), "%s_due_at", what);
+	snprintf(in_key, sizeof(in_key), "%s_due_in", what);
+	if ((rc = lookup_string(obj, parent, in_key, F_OPTIONAL, &rel, ps)) != 0)
+		return rc;
+	if (rel == NULL) {
+		path_key(path, parent, at_key);
+		if ((rc = read_time(obj, parent, at_key, F_OPTIONAL, ms, ps)) != 0)
+			return rc;
+		return time_not_past(ps, path, *ms);
+	}
+	path_key(path, parent, in_key);
+	if (json_object_get(obj, at_key) != NULL)
+		return parse_fail(ps, path, CB_EMALFORMED, "give %s or %s, not both", at_key,
+		    in_key);
+	if ((d = duration_ms(json_string_value(rel))) == 0)
+		return parse_fail(ps, path, CB_EMALFORMED,
+		    "not a duration (a number and m, h or d, like \"8h\" or \"7d\")");
+	if (ps->now_ms + d > TIME_MAX_MS)
+		return parse_fail(ps, path, CB_EMALFORMED, "ends after the year 9999");
+	*ms = ps->now_ms + d;
 	return 0;
 }
 
 /* Both due times, when present, must be ordered: the receipt is due no later than the
  * feedback. */
 static int
-check_due_order(const char *path, int64_t receipt_due, int64_t feedback_due, cb_error_t *err)
+check_due_order(const char *path, int64_t receipt_due, int64_t feedback_due, struct parse *ps)
 {
 	char sub[FIELD_MAX];
 
 	if (receipt_due == 0 || feedback_due == 0 || receipt_due <= feedback_due)
 		return 0;
 	path_key(sub, path, "feedback_due_at");
-	return cb_fail(err, sub, CB_EMALFORMED, "earlier than receipt_due_at");
+	return parse_fail(ps, sub, CB_EMALFORMED, "earlier than receipt_due_at");
 }
 
 /* Workflow messages answer or act on an earlier one: `refers_to` names it. */
 static int
-need_refers_to(const Cluebus__Message *msg, const char *what, cb_error_t *err)
+need_refers_to(const Cluebus__Message *msg, const char *what, struct parse *ps)
 {
 	if (msg->refers_to.len == MESSAGE_ID_LEN)
 		return 0;
-	return cb_fail(err, "refers_to", CB_EMALFORMED, "required: the id of the %s", what);
+	return parse_fail(ps, "refers_to", CB_EMALFORMED, "required: the id of the %s", what);
 }
 
 static int
-referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "to_units", "action", "receipt_due_at",
-	    "feedback_due_at", "note", NULL };
+	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", NULL };
 	Cluebus__Referral	*r;
 	int			 rc, action = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__referral__init(r);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_REFERRAL;
 	msg->referral = r;
-	if ((rc = read_units(v, path, "to_units", F_REQUIRED, &r->to_units, &r->n_to_units,
-	    err)) != 0 ||
-	    (rc = read_enum(v, path, "action", F_REQUIRED, &action_tab, &action, err)) != 0 ||
-	    (rc = read_time(v, path, "receipt_due_at", F_OPTIONAL, &r->receipt_due_ms, err)) ||
-	    (rc = read_time(v, path, "feedback_due_at", F_OPTIONAL, &r->feedback_due_ms, err)) ||
-	    (rc = read_string(v, path, "note", F_TEXT, &r->note, err)) != 0 ||
-	    (rc = check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, err)) != 0)
+	if ((rc = go_on(read_units(v, path, "to_units", F_REQUIRED, &r->to_units, &r->n_to_units,
+	    ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "action", F_REQUIRED, &action_tab, &action, ps))) != 0 ||
+	    (rc = go_on(read_due(v, path, "receipt", &r->receipt_due_ms, ps))) != 0 ||
+	    (rc = go_on(read_due(v, path, "feedback", &r->feedback_due_ms, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "note", F_TEXT, &r->note, ps))) != 0 ||
+	    (rc = go_on(check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, ps))) != 0)
 		return rc;
 	r->action = (Cluebus__Action)action;
 	if (msg->refers_to.len == 0 && msg->case_ref[0] == '\0')
-		return cb_fail(err, "refers_to", CB_EMALFORMED,
+		return parse_fail(ps, "refers_to", CB_EMALFORMED,
 		    "a referral needs refers_to (the clue) or a case_ref");
 	return 0;
 }
 
 static int
-receipt_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+receipt_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "note", NULL };
 	Cluebus__Receipt	*r;
 	int			 rc;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__receipt__init(r);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_RECEIPT;
 	msg->receipt = r;
-	if ((rc = read_string(v, path, "note", F_TEXT, &r->note, err)) != 0)
+	if ((rc = go_on(read_string(v, path, "note", F_TEXT, &r->note, ps))) != 0)
 		return rc;
-	return need_refers_to(msg, "referral being received", err);
+	return need_refers_to(msg, "referral being received", ps);
 }
 
 static int
-feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "status", "note", "transferred_to", NULL };
 	Cluebus__Feedback	*f;
 	char			 sub[FIELD_MAX];
 	int			 rc, status = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((f = malloc(sizeof(*f))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__feedback__init(f);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_FEEDBACK;
 	msg->feedback = f;
-	if ((rc = read_enum(v, path, "status", F_REQUIRED, &feedback_tab, &status, err)) != 0 ||
-	    (rc = read_string(v, path, "note", F_TEXT, &f->note, err)) != 0 ||
-	    (rc = read_units(v, path, "transferred_to", F_OPTIONAL, &f->transferred_to,
-	    &f->n_transferred_to, err)) != 0)
+	if ((rc = go_on(read_enum(v, path, "status", F_REQUIRED, &feedback_tab, &status,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "note", F_TEXT, &f->note, ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "transferred_to", F_OPTIONAL, &f->transferred_to,
+	    &f->n_transferred_to, ps))) != 0)
 		return rc;
 	f->status = (Cluebus__FeedbackStatus)status;
 	path_key(sub, path, "transferred_to");
 	if (f->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to == 0)
-		return cb_fail(err, sub, CB_EMALFORMED, "required when status is transferred");
+		return parse_fail(ps, sub, CB_EMALFORMED, "required when status is transferred");
 	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to > 0)
-		return cb_fail(err, sub, CB_EMALFORMED, "only allowed when status is transferred");
-	return need_refers_to(msg, "referral this feedback is about", err);
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "only allowed when status is transferred");
+	return need_refers_to(msg, "referral this feedback is about", ps);
 }
 
 static int
-supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "level", "units", "receipt_due_at",
-	    "feedback_due_at", "note", NULL };
+	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", NULL };
 	Cluebus__Supervision	*s;
 	int			 rc, level = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((s = malloc(sizeof(*s))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__supervision__init(s);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
 	msg->supervision = s;
-	if ((rc = read_enum(v, path, "level", F_REQUIRED, &supervision_tab, &level, err)) != 0 ||
-	    (rc = read_units(v, path, "units", F_OPTIONAL, &s->units, &s->n_units, err)) != 0 ||
-	    (rc = read_time(v, path, "receipt_due_at", F_OPTIONAL, &s->receipt_due_ms, err)) ||
-	    (rc = read_time(v, path, "feedback_due_at", F_OPTIONAL, &s->feedback_due_ms, err)) ||
-	    (rc = read_string(v, path, "note", F_TEXT, &s->note, err)) != 0 ||
-	    (rc = check_due_order(path, s->receipt_due_ms, s->feedback_due_ms, err)) != 0)
+	if ((rc = go_on(read_enum(v, path, "level", F_REQUIRED, &supervision_tab, &level,
+	    ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "units", F_OPTIONAL, &s->units, &s->n_units,
+	    ps))) != 0 ||
+	    (rc = go_on(read_due(v, path, "receipt", &s->receipt_due_ms, ps))) != 0 ||
+	    (rc = go_on(read_due(v, path, "feedback", &s->feedback_due_ms, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "note", F_TEXT, &s->note, ps))) != 0 ||
+	    (rc = go_on(check_due_order(path, s->receipt_due_ms, s->feedback_due_ms, ps))) != 0)
 		return rc;
 	s->level = (Cluebus__SupervisionLevel)level;
-	return need_refers_to(msg, "referral put under supervision", err);
+	return need_refers_to(msg, "referral put under supervision", ps);
 }
 
 static int
-report_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_t *err)
+report_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "type", "period_from", "period_to", "title",
 	    "text", "to_units", NULL };
@@ -879,25 +1111,25 @@ report_parse(const json_t *v, const char *path, Cluebus__Message *msg, cb_error_
 	char		 sub[FIELD_MAX];
 	int		 rc, type = 0;
 
-	if ((rc = object_check(v, path, fields, err)) != 0)
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return fail_nomem(err, path);
+		return fail_nomem(ps, path);
 	cluebus__report__init(r);
 	msg->body_case = CLUEBUS__MESSAGE__BODY_REPORT;
 	msg->report = r;
-	if ((rc = read_enum(v, path, "type", F_REQUIRED, &report_tab, &type, err)) != 0 ||
-	    (rc = read_time(v, path, "period_from", F_OPTIONAL, &r->period_from_ms, err)) ||
-	    (rc = read_time(v, path, "period_to", F_OPTIONAL, &r->period_to_ms, err)) ||
-	    (rc = read_string(v, path, "title", F_REQUIRED, &r->title, err)) != 0 ||
-	    (rc = read_string(v, path, "text", F_REQUIRED | F_TEXT, &r->text, err)) != 0 ||
-	    (rc = read_units(v, path, "to_units", F_OPTIONAL, &r->to_units, &r->n_to_units,
-	    err)) != 0)
+	if ((rc = go_on(read_enum(v, path, "type", F_REQUIRED, &report_tab, &type, ps))) != 0 ||
+	    (rc = go_on(read_time(v, path, "period_from", F_OPTIONAL, &r->period_from_ms, ps))) ||
+	    (rc = go_on(read_time(v, path, "period_to", F_OPTIONAL, &r->period_to_ms, ps))) ||
+	    (rc = go_on(read_string(v, path, "title", F_REQUIRED, &r->title, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "text", F_REQUIRED | F_TEXT, &r->text, ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "to_units", F_OPTIONAL, &r->to_units, &r->n_to_units,
+	    ps))) != 0)
 		return rc;
 	r->type = (Cluebus__ReportType)type;
 	path_key(sub, path, "period_to");
 	if (r->period_from_ms != 0 && r->period_to_ms != 0 && r->period_to_ms < r->period_from_ms)
-		return cb_fail(err, sub, CB_EMALFORMED, "earlier than period_from");
+		return parse_fail(ps, sub, CB_EMALFORMED, "earlier than period_from");
 	return 0;
 }
 
@@ -1420,7 +1652,7 @@ intake_context_to_json(const Cluebus__Context *ctx)
 struct kind_row {
 	Cluebus__Kind			 kind;
 	Cluebus__Message__BodyCase	 body;
-	int	(*parse)(const json_t *, const char *, Cluebus__Message *, cb_error_t *);
+	int	(*parse)(const json_t *, const char *, Cluebus__Message *, struct parse *);
 	json_t	*(*render)(const Cluebus__Message *);
 };
 
@@ -1465,87 +1697,122 @@ kind_row_by_body(Cluebus__Message__BodyCase body)
 
 /* Turns a jansson load error into ours: the reason carries jansson's text and position. */
 static int
-doc_error(const json_error_t *jerr, cb_error_t *err)
+doc_error(const json_error_t *jerr, struct parse *ps)
 {
 	char	text[JSON_ERROR_TEXT_LENGTH];
 	size_t	used = 0;
 
 	/* jansson returns no text at all when it cannot allocate its lexer. */
 	if (json_error_code(jerr) == json_error_out_of_memory || jerr->text[0] == '\0')
-		return fail_nomem(err, DOC_FIELD);
+		return fail_nomem(ps, DOC_FIELD);
 	text_put(text, sizeof(text), &used, jerr->text);
-	return cb_fail(err, DOC_FIELD, CB_EMALFORMED, "invalid JSON: %s (line %d, column %d)",
-	    text, jerr->line, jerr->column);
+	return parse_fail(ps, DOC_FIELD, CB_EMALFORMED,
+	    "invalid JSON: %s (line %d, column %d)", text, jerr->line, jerr->column);
 }
 
-int
-intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_t *err)
+/* The document's header and body into `msg`; every problem recorded in `ps`. */
+static int
+doc_parse(const json_t *doc, Cluebus__Message *msg, struct parse *ps)
 {
 	const char		*fields[] = { "kind", "message_id", "priority", "case_ref",
 	    "refers_to", NULL /* the body */, NULL };
 	const struct kind_row	*row;
 	const json_t		*body;
 	const char		*body_key;
-	Cluebus__Message	*msg = NULL;
-	json_error_t		 jerr;
-	json_t			*doc = NULL;
 	int			 rc, kind = 0, priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
 
+	if (!json_is_object(doc))
+		return parse_fail(ps, DOC_FIELD, CB_EMALFORMED, "expected object, got %s",
+		    type_name(doc));
+	if ((rc = read_enum(doc, "", "kind", F_REQUIRED, &kinds_tab, &kind, ps)) != 0)
+		return rc;
+	body_key = names_get(&kinds_tab, kind);
+	if ((row = kind_row_by_kind((Cluebus__Kind)kind)) == NULL || row->parse == NULL)
+		return parse_fail(ps, "kind", CB_EMALFORMED,
+		    "kind '%s' is not accepted by this version", body_key);
+	fields[5] = body_key;
+	msg->kind = (Cluebus__Kind)kind;
+	if ((rc = go_on(object_check(doc, "", fields, ps))) != 0 ||
+	    (rc = go_on(read_hex(doc, "", "message_id", F_OPTIONAL, MESSAGE_ID_LEN,
+	    &msg->message_id, ps))) != 0 ||
+	    (rc = go_on(read_enum(doc, "", "priority", F_OPTIONAL, &priority_tab, &priority,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(doc, "", "case_ref", F_OPTIONAL, &msg->case_ref, ps))) != 0 ||
+	    (rc = go_on(read_hex(doc, "", "refers_to", F_OPTIONAL, MESSAGE_ID_LEN,
+	    &msg->refers_to, ps))) != 0 ||
+	    (rc = read_object(doc, "", body_key, F_REQUIRED, &body, ps)) != 0)
+		return rc;
+	msg->priority = (Cluebus__Priority)priority;
+	return row->parse(body, body_key, msg, ps);
+}
+
+int
+intake_parse(const char *json, size_t len, const intake_rules_t *rules,
+    Cluebus__Message **out, cb_error_t *err, json_t **problems)
+{
+	struct parse		 ps = { .err = err, .rules = rules };
+	Cluebus__Message	*msg = NULL;
+	char			 more[64];
+	json_error_t		 jerr;
+	json_t			*doc = NULL;
+	int			 rc;
+
 	*out = NULL;
+	if (problems != NULL)
+		*problems = NULL;
 	cb_error_set(err, "", "%s", "");
+	ps.now_ms = rules != NULL && rules->now_ms != 0 ? rules->now_ms : clock_now_ms();
+	if (problems != NULL && (ps.problems = json_array()) == NULL)
+		return fail_nomem(&ps, DOC_FIELD);
 	if (json == NULL)
 		len = 0;
 	memset(&jerr, 0, sizeof(jerr));
 	if (len > INTAKE_MAX_DOC) {
-		rc = cb_fail(err, DOC_FIELD, CB_ETOOBIG, "document larger than %d bytes",
+		rc = parse_fail(&ps, DOC_FIELD, CB_ETOOBIG, "document larger than %d bytes",
 		    INTAKE_MAX_DOC);
 		goto out;
 	}
 	if ((doc = json_loadb(json != NULL ? json : "", len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
-		rc = doc_error(&jerr, err);
+		rc = doc_error(&jerr, &ps);
 		goto out;
 	}
-	if (!json_is_object(doc)) {
-		rc = cb_fail(err, DOC_FIELD, CB_EMALFORMED, "expected object, got %s",
-		    type_name(doc));
-		goto out;
-	}
-	if ((rc = read_enum(doc, "", "kind", F_REQUIRED, &kinds_tab, &kind, err)) != 0)
-		goto out;
-	body_key = names_get(&kinds_tab, kind);
-	if ((row = kind_row_by_kind((Cluebus__Kind)kind)) == NULL || row->parse == NULL) {
-		rc = cb_fail(err, "kind", CB_EMALFORMED,
-		    "kind '%s' is not accepted by this version",
-		    body_key);
-		goto out;
-	}
-	fields[5] = body_key;
-	if ((rc = object_check(doc, "", fields, err)) != 0)
-		goto out;
 	if ((msg = malloc(sizeof(*msg))) == NULL) {
-		rc = fail_nomem(err, DOC_FIELD);
+		rc = fail_nomem(&ps, DOC_FIELD);
 		goto out;
 	}
 	cluebus__message__init(msg);
-	msg->kind = (Cluebus__Kind)kind;
-	if ((rc = read_hex(doc, "", "message_id", F_OPTIONAL, MESSAGE_ID_LEN, &msg->message_id,
-	    err)) != 0 ||
-	    (rc = read_enum(doc, "", "priority", F_OPTIONAL, &priority_tab, &priority, err)) != 0 ||
-	    (rc = read_string(doc, "", "case_ref", F_OPTIONAL, &msg->case_ref, err)) != 0 ||
-	    (rc = read_hex(doc, "", "refers_to", F_OPTIONAL, MESSAGE_ID_LEN, &msg->refers_to,
-	    err)) != 0 ||
-	    (rc = read_object(doc, "", body_key, F_REQUIRED, &body, err)) != 0 ||
-	    (rc = row->parse(body, body_key, msg, err)) != 0)
-		goto out;
-	msg->priority = (Cluebus__Priority)priority;
-	*out = msg;
-	msg = NULL;
+	rc = doc_parse(doc, msg, &ps);
+	if (ps.unlisted > 0 && !ps.nomem) {
+		snprintf(more, sizeof(more), "%zu more problem%s not listed", ps.unlisted,
+		    ps.unlisted == 1 ? "" : "s");
+		if (json_array_append_new(ps.problems, json_pack("{s:s, s:s}", "field",
+		    DOC_FIELD, "reason", more)) != 0)
+			ps.nomem = 1;
+	}
+	if (go_on(rc) == 0 && ps.nomem)
+		rc = fail_nomem(&ps, DOC_FIELD);
+	if (go_on(rc) == 0 && ps.first_code != 0)
+		rc = ps.first_code;	/* err holds the first problem: its code is the answer */
+	if (rc == 0) {
+		*out = msg;
+		msg = NULL;
+	}
 out:
 	if (msg != NULL)
 		protobuf_c_message_free_unpacked(&msg->base, NULL);
 	json_decref(doc);
+	if (problems != NULL && rc != 0 && rc != CB_ENOMEM && !ps.nomem)
+		*problems = ps.problems;
+	else
+		json_decref(ps.problems);
 	return rc;
+}
+
+int
+intake_from_json(const char *json, size_t len, Cluebus__Message **out, cb_error_t *err)
+{
+	return intake_parse(json, len, NULL, out, err, NULL);
 }
 
 json_t *

@@ -3,11 +3,14 @@
  * The agency's JSON mirrors the protobuf messages: snake_case names, enums as lower-case
  * strings, times as RFC 3339, ids and hashes as lowercase hex. Parsing is strict: an unknown
  * field, a wrong type, a bad enum, a bad date, a missing required field, an oversize string or
- * an oversize document is refused with a cb_error_t naming the field and the reason. */
+ * an oversize document is refused with a cb_error_t naming the field and the reason;
+ * intake_parse() also lists every problem of the document, and applies a deployment's rules
+ * (divisions, times) and relative due times. */
 #ifndef CB_INTAKE_H
 #define CB_INTAKE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "cluebus/err.h"
@@ -17,6 +20,27 @@
 #define INTAKE_MAX_TEXT		(16 * 1024)	/* bytes of one free-text string (summary, note) */
 #define INTAKE_MAX_SHORT	256		/* bytes of a name, location, id number, case ref */
 #define INTAKE_MAX_ITEMS	64		/* persons, attachments, units per document */
+#define INTAKE_MAX_PROBLEMS	64		/* problems listed for one document */
+
+/* What intake checks beyond the schema, for an agent that knows its deployment. */
+typedef struct intake_rules {
+	int64_t		   now_ms;	/* the publishing time (0: the clock's now): relative
+					 * due times ("receipt_due_in": "8h") count from it */
+	int		   check_times;	/* refuse occurred_at later than now_ms + skew_ms and
+					 * due times earlier than now_ms */
+	int64_t		   skew_ms;
+	size_t		   n_divisions;	/* 0: any 6-digit jurisdiction */
+	const char *const *divisions;	/* "CODE" or "CODE NAME" ("210302 铁东区"); borrowed */
+} intake_rules_t;
+
+/* intake_from_json with `rules` (may be NULL: none) and every problem reported: on
+ * CB_EMALFORMED / CB_ETOOBIG, *problems (when `problems` is not NULL) is a new JSON array
+ * of {"field", "reason"} objects owned by the caller, the first of them also in `err`; past
+ * INTAKE_MAX_PROBLEMS a last entry says more were not listed. Otherwise *problems is NULL.
+ * Without rules, relative due times count from the clock's now. */
+int	intake_parse(const char *json, size_t len, const intake_rules_t *rules,
+    Cluebus__Message **out, cb_error_t *err, json_t **problems)
+    __attribute__((warn_unused_result));
 
 /* Parses one agency document into a new Message owned by the caller (free it with
  * protobuf_c_message_free_unpacked(&msg->base, NULL)). Sets kind, priority, case_ref,

@@ -1,4 +1,11 @@
-/* lib/route.c — the routing table: categories -> units, plus office, district, immediate. */
+/* lib/route.c — the routing table: categories -> units, plus office, district, immediate,
+ * and the administrative divisions a clue's jurisdiction must be one of.
+ *
+ * Invariants:
+ *   (1) Every unit id in the table is valid; route_check() proves each is registered.
+ *   (2) Without `divisions` every 6-digit jurisdiction is routed (the office decides); with
+ *       it, a clue whose jurisdiction is not listed is refused before it is logged, and the
+ *       refusal lists the valid codes with their names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +21,15 @@ struct unit_list {
 	char	(*ids)[CB_UNIT_ID_SIZE];
 };
 
+struct division {
+	char	code[7];
+	char	name[64];
+};
+
 struct route {
 	char		 office[CB_UNIT_ID_SIZE];
+	size_t		 n_divisions;
+	struct division	*divisions;
 	struct unit_list immediate;
 	struct unit_list categories[NCATEGORIES];
 };
@@ -46,9 +60,42 @@ list_from_config(const config_setting_t *arr, const char *what, struct unit_list
 	return 0;
 }
 
+/* Each entry is "CODE" or "CODE NAME": six ASCII digits, then the division's name. */
+static int
+divisions_from_config(const config_setting_t *arr, route_t *rt, cb_error_t *err)
+{
+	int n, line = config_setting_source_line(arr);
+
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr))
+		return cb_fail_at(err, "routing.divisions", line, CB_ECONFIG,
+		    "expected a list of \"CODE NAME\" strings");
+	if ((n = config_setting_length(arr)) > ROUTE_MAX_DIVISIONS)
+		return cb_fail_at(err, "routing.divisions", line, CB_ECONFIG,
+		    "more than %d divisions", ROUTE_MAX_DIVISIONS);
+	if (n > 0 && (rt->divisions = calloc((size_t)n, sizeof(*rt->divisions))) == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *e = config_setting_get_string_elem(arr, i);
+		struct division *d = &rt->divisions[rt->n_divisions];
+
+		if (e == NULL || strspn(e, "0123456789") != 6 || (e[6] != '\0' && e[6] != ' '))
+			return cb_fail_at(err, "routing.divisions", line, CB_ECONFIG,
+			    "entry %d is not \"CODE NAME\" with a 6-digit code", i);
+		memcpy(d->code, e, 6);
+		d->code[6] = '\0';
+		if (e[6] == ' ' && strlen(e + 7) >= sizeof(d->name))
+			return cb_fail_at(err, "routing.divisions", line, CB_ECONFIG,
+			    "entry %d: name longer than %zu bytes", i, sizeof(d->name) - 1);
+		snprintf(d->name, sizeof(d->name), "%s", e[6] == ' ' ? e + 7 : "");
+		rt->n_divisions++;
+	}
+	return 0;
+}
+
 int
 route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
 {
+	const config_setting_t *divs;
 	const config_setting_t *cats, *imm;
 	const char *office;
 	route_t *rt;
@@ -66,6 +113,9 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 	snprintf(rt->office, sizeof(rt->office), "%s", office);
 	if ((imm = config_setting_get_member(routing, "immediate")) != NULL &&
 	    (rc = list_from_config(imm, "routing.immediate", &rt->immediate, err)) != 0)
+		goto fail;
+	if ((divs = config_setting_get_member(routing, "divisions")) != NULL &&
+	    (rc = divisions_from_config(divs, rt, err)) != 0)
 		goto fail;
 	if ((cats = config_setting_get_member(routing, "categories")) == NULL ||
 	    !config_setting_is_group(cats)) {
@@ -175,6 +225,32 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 	}
 }
 
+int
+route_jurisdiction_check(const route_t *rt, const char *code, char *valid, size_t validlen)
+{
+	size_t used = 0;
+
+	if (validlen > 0)
+		valid[0] = '\0';
+	if (rt->n_divisions == 0)
+		return 0;
+	for (size_t i = 0; i < rt->n_divisions; i++)
+		if (strcmp(rt->divisions[i].code, code) == 0)
+			return 0;
+	for (size_t i = 0; i < rt->n_divisions && used < validlen; i++) {
+		const struct division *d = &rt->divisions[i];
+		int n = snprintf(valid + used, validlen - used, "%s%s%s%s", i > 0 ? ", " : "",
+		    d->code, d->name[0] != '\0' ? " " : "", d->name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (validlen > 0)
+		str_utf8_trim(valid);
+	return CB_ENOTFOUND;
+}
+
 const char *
 route_office(const route_t *rt)
 {
@@ -186,6 +262,7 @@ route_free(route_t *rt)
 {
 	if (rt == NULL)
 		return;
+	free(rt->divisions);
 	free(rt->immediate.ids);
 	for (int c = 0; c < NCATEGORIES; c++)
 		free(rt->categories[c].ids);

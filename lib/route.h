@@ -18,6 +18,7 @@
 #include "registry.h"
 
 #define ROUTE_MAX	64	/* recipients of one message */
+#define ROUTE_MAX_DIVISIONS 256	/* entries of routing.divisions */
 
 typedef struct route route_t;
 
@@ -26,7 +27,8 @@ typedef struct route_result {
 	char	units[ROUTE_MAX][CB_UNIT_ID_SIZE];
 } route_result_t;
 
-/* Builds a table from the libconfig group `routing` (office, immediate, categories).
+/* Builds a table from the libconfig group `routing` (office, immediate, categories, and the
+ * optional `divisions`: a list of "CODE NAME" strings, e.g. "210302 铁东区").
  * Returns 0, or CB_ECONFIG with `err` set (err->line: the line of the offending setting,
  * 0 when the group is missing), or CB_ENOMEM. */
 int	route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
@@ -42,6 +44,11 @@ int	route_message(const route_t *rt, const registry_t *reg, const Cluebus__Messa
 /* Adds `unit` to `res` unless it is `sender`, already there, or the result is full.
  * Cannot fail. */
 void	route_add(route_result_t *res, const char *unit, const char *sender);
+/* Whether a clue's jurisdiction `code` is a configured division: 0 (also when the table
+ * configures none), or CB_ENOTFOUND with `valid` (validlen bytes, may be cut) set to the
+ * list "210300 鞍山市, 210302 铁东区, ...". Cannot fail otherwise. */
+int	route_jurisdiction_check(const route_t *rt, const char *code, char *valid,
+    size_t validlen);
 /* The office unit id. Borrowed. */
 const char *route_office(const route_t *rt);
 void	route_free(route_t *rt);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "cluebus/err.h"
@@ -424,4 +425,48 @@ u64_push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
 	}
 	(*v)[(*n)++] = x;
 	return 0;
+}
+
+/* jansson's UTF-8 check (json_stringn refuses invalid sequences and NUL bytes) decides
+ * between keeping the text and escaping it. */
+void
+str_text_copy(const char *in, size_t inlen, char *out, size_t outlen)
+{
+	json_t	*probe;
+	size_t	 n = 0;
+
+	if (outlen == 0)
+		return;
+	if ((probe = json_stringn(in, inlen)) == NULL) {
+		str_sanitize(in, inlen, out, outlen);
+		return;
+	}
+	json_decref(probe);
+	for (; n < inlen && n + 1 < outlen; n++) {
+		unsigned char c = (unsigned char)in[n];
+
+		out[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (n < inlen)	/* cut: drop a character whose continuation bytes did not fit */
+		while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+			n--;
+	out[n] = '\0';
+}
+
+void
+str_utf8_trim(char *s)
+{
+	size_t n = strlen(s), lead = n, need;
+	unsigned char c;
+
+	while (lead > 0 && n - lead < 3 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	c = (unsigned char)s[lead - 1];
+	if (c < 0xc0)
+		return;		/* ASCII, or continuation bytes without a lead: not a cut */
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (n - (lead - 1) < need)
+		s[lead - 1] = '\0';
 }

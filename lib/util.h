@@ -78,4 +78,13 @@ int	unit_id_valid(const char *id);
  * for logging strings that came from outside. Cannot fail. */
 void	str_sanitize(const char *in, size_t inlen, char *out, size_t outlen);
 
+/* Copies peer text `in` (inlen bytes) to `out` (size outlen) as written when it is valid
+ * UTF-8: control characters become '?', and text that does not fit is cut at a character
+ * boundary. Text that is not valid UTF-8 is escaped as str_sanitize() does. Cannot fail. */
+void	str_text_copy(const char *in, size_t inlen, char *out, size_t outlen);
+
+/* Drops an incomplete UTF-8 sequence at the end of `s` (left by a cut such as snprintf's),
+ * so that valid UTF-8 stays valid. Cannot fail. */
+void	str_utf8_trim(char *s);
+
 #endif

@@ -5,7 +5,8 @@
  *       printed; 2: usage error or unreadable data directory.
  *   cluebus-audit replay DATA_DIR [--json]
  *       the log in order, one line per entry (JSON lines with --json).
- *   cluebus-audit case CASE_REF DATA_DIR [--json]
+ *   cluebus-audit case DATA_DIR CASE_REF [--json]
+ *       (the old order, CASE_REF DATA_DIR, is still taken with a warning)
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
  *       its recipients' ack times, and per referral each obliged unit's time to receipt and
  *       to feedback, or open / overdue. An unknown case prints an empty timeline (exit 0).
@@ -18,10 +19,12 @@
  *
  * A thin front end over lib/audit.c and lib/casefile.c. Works on a copy of the data
  * directory (read-only; no lock file needed). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -40,7 +43,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
-	    "       cluebus-audit case CASE_REF DATA_DIR [--json]\n"
+	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
 	    "       cluebus-audit --help | --version\n");
@@ -52,7 +55,7 @@ help(void)
 {
 	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
-	    "       cluebus-audit case CASE_REF DATA_DIR [--json]\n"
+	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
@@ -88,12 +91,26 @@ entry_type_name(Cluebus__EntryType t)
 	}
 }
 
+/* Whether `path` names a directory (a data directory, as opposed to a case reference). */
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int
 audit_open(const char *dir, store_t **s)
 {
-	int rc = store_open(dir, STORE_RDONLY, 0, s);
+	struct stat st;
+	int rc;
 
-	if (rc != 0)
+	if (stat(dir, &st) != 0 && errno == ENOENT) {
+		fprintf(stderr, "cluebus-audit: no such file: %s\n", dir);
+		return CB_EIO;
+	}
+	if ((rc = store_open(dir, STORE_RDONLY, 0, s)) != 0)
 		fprintf(stderr, "cluebus-audit: %s: cannot open the log (%s)\n", dir,
 		    cb_strerror(rc));
 	return rc;
@@ -385,8 +402,15 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "case") == 0) {
 		if (argc < 4)
 			return usage();
-		case_ref = argv[2];
-		dir = argv[3];
+		dir = argv[2];
+		case_ref = argv[3];
+		if (!is_dir(argv[2]) && is_dir(argv[3])) {
+			fprintf(stderr,
+			    "cluebus-audit: warning: 'case CASE_REF DATA_DIR' is the old "
+			    "order; use 'cluebus-audit case %s %s'\n", argv[3], argv[2]);
+			dir = argv[3];
+			case_ref = argv[2];
+		}
 		optind = 4;
 	} else {
 		dir = argv[2];

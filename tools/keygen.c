@@ -11,6 +11,7 @@
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
  *       from KEYDIR/ID.pub and "transport_public" from KEYDIR/ID.curve.pub, and "broker"
  *       with the broker's two public keys: the registry file the broker and agents load. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,10 @@ keygen_load_units(const char *units_path, json_t **root, json_t **units)
 {
 	json_error_t jerr;
 
+	if (access(units_path, F_OK) != 0 && errno == ENOENT) {
+		fprintf(stderr, "cluebus-keygen: no such file: %s\n", units_path);
+		return 1;
+	}
 	if ((*root = json_load_file(units_path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		fprintf(stderr, "%s:%d: %s\n", units_path, jerr.line, jerr.text);
 		return 1;

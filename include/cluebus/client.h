@@ -108,7 +108,9 @@ typedef struct cb_event {
 	int		 duplicate;		/* ACCEPTED: answered from the dedup index */
 	int		 reject_code;		/* REJECTED: RejectCode of the proto */
 	const char	*reject_name;		/* REJECTED: e.g. "bad_signature" */
-	char		 reason[512];		/* REJECTED: human-readable */
+	char		 reason[512];		/* REJECTED: human-readable, UTF-8 */
+	char		 reject_field[128];	/* REJECTED: the field refused, as a path
+						 * ("clue.jurisdiction"), or "" */
 	char		 sender[CB_UNIT_ID_SIZE];	/* MESSAGE */
 	char		 kind[24];		/* MESSAGE: "clue", ... */
 	cb_sigcheck_t	 sigcheck;		/* MESSAGE */

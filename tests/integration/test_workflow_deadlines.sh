@@ -168,7 +168,7 @@ PYEOF
 # The auditor's view of the same history, from the log alone: the case timeline shows the
 # four escalations and psb's receipt; the period's statistics count them as overdue.
 stop_broker
-audit case AS-2026-7 "$D/data" --json >"$TEST_DIR/case.json"
+audit case "$D/data" AS-2026-7 --json >"$TEST_DIR/case.json"
 audit stats "$D/data" --json >"$TEST_DIR/stats.json"
 "$PY" - "$TEST_DIR/case.json" "$TEST_DIR/stats.json" "$R1" <<'PYEOF'
 import json, sys

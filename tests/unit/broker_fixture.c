@@ -350,8 +350,11 @@ fixture_record(void *arg, const uint8_t *rid, size_t ridlen, const Cluebus__Fram
 	r = &fx->reply[fx->nreplies - 1];
 	memset(r, 0, sizeof(*r));
 	r->frame_case = f->frame_case;
-	if (f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED)
+	if (f->frame_case == CLUEBUS__FRAME__FRAME_REJECTED) {
 		r->code = f->rejected->code;
+		snprintf(r->field, sizeof(r->field), "%s", f->rejected->field);
+		snprintf(r->reason, sizeof(r->reason), "%s", f->rejected->reason);
+	}
 	if (f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED) {
 		r->seq = f->accepted->seq;
 		r->duplicate = f->accepted->duplicate;

@@ -25,6 +25,8 @@ struct fixture_reply {
 	int		 code;		/* Rejected: its RejectCode */
 	int		 duplicate;	/* Accepted: a resend's original answer */
 	uint64_t	 seq;		/* Accepted: the entry's seq */
+	char		 field[128];	/* Rejected: the field at fault, or "" */
+	char		 reason[400];	/* Rejected: why */
 };
 
 struct fixture {

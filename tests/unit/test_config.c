@@ -126,6 +126,11 @@ static const struct bad_config bad_configs[] = {
 	    "'heartbeat_ms' must be in 100..60000" },
 	{ "An agent window of zero is refused", 1,
 	    AGENT("  window = 0;\n"), ANAME ":9:", "'window' must be in 1..4096" },
+	{ "An agent division without a 6-digit code is refused", 1,
+	    AGENT("  divisions = [ \"210302 铁东区\", \"21030 x\" ];\n"), ANAME ":9:",
+	    "'divisions' entry 1 is not \"CODE NAME\"" },
+	{ "Agent divisions given as one string are refused", 1,
+	    AGENT("  divisions = \"210302\";\n"), ANAME ":9:", "'divisions' must be a list" },
 	/* missing or empty */
 	{ "A broker config without a key is refused at its group", 0,
 	    "broker:\n{\n  endpoint = \"e\";\n  data_dir = \"d\";\n  registry = \"r\";\n};\n"
@@ -289,6 +294,23 @@ test_relative_agent_paths_resolve_and_defaults_apply(void **state)
 	assert_int_equal(cfg.heartbeat_ms, 1000);
 	assert_int_equal(cfg.poll_ms, 100);
 	assert_int_equal(cfg.window, 256);
+	assert_int_equal(cfg.n_divisions, 0);
+}
+
+static void
+test_agent_divisions_are_kept_as_written(void **state)
+{
+	agent_config_t cfg;
+	char errbuf[512];
+
+	(void)state;
+	if (config_agent_parse("/opt/health/agent.conf",
+	    AGENT("  divisions = [ \"210300 鞍山市\", \"210381\" ];\n"), &cfg, errbuf,
+	    sizeof(errbuf)) != 0)
+		fail_msg("%s", errbuf);
+	assert_int_equal(cfg.n_divisions, 2);
+	assert_string_equal(cfg.divisions[0], "210300 鞍山市");
+	assert_string_equal(cfg.divisions[1], "210381");
 }
 
 static void
@@ -408,10 +430,11 @@ test_a_config_file_with_a_nul_byte_or_missing_is_refused(void **state)
 	static const char text[] = "agent:\n{\n\0  unit = \"health\";\n};\n";
 	struct tmpconf *t = *state;
 	agent_config_t cfg;
-	char errbuf[512];
+	char errbuf[512], want[PATH_MAX + 32];
 
 	assert_int_equal(config_agent_load(t->path, &cfg, errbuf, sizeof(errbuf)), CB_ECONFIG);
-	assert_non_null(strstr(errbuf, "No such file"));
+	snprintf(want, sizeof(want), "no such file: %s", t->path);
+	assert_string_equal(errbuf, want);
 	write_file(t->path, text, sizeof(text) - 1, 0600);
 	assert_int_equal(config_agent_load(t->path, &cfg, errbuf, sizeof(errbuf)), CB_ECONFIG);
 	assert_non_null(strstr(errbuf, "contains a NUL byte"));
@@ -444,6 +467,7 @@ main(void)
 		cmocka_unit_test(
 		    test_relative_broker_paths_resolve_against_the_config_files_directory),
 		cmocka_unit_test(test_relative_agent_paths_resolve_and_defaults_apply),
+		cmocka_unit_test(test_agent_divisions_are_kept_as_written),
 		cmocka_unit_test(test_a_path_that_becomes_too_long_when_resolved_is_refused),
 		cmocka_unit_test_setup_teardown(
 		    test_a_config_file_loads_with_paths_relative_to_its_directory,

@@ -982,6 +982,196 @@ test_bad_document(void **state)
 	free(made);
 }
 
+/* ---- rules and reports (intake_parse) ----------------------------------------------------- */
+
+#define NOW_MS	INT64_C(1780000000000)	/* 2026-05-28T20:26:40Z */
+
+static const char *const anshan[] = { "210300 鞍山市", "210302 铁东区", "210381 海城市" };
+
+static const intake_rules_t rules = {
+	.now_ms = NOW_MS, .check_times = 1, .skew_ms = 300000,
+	.n_divisions = sizeof(anshan) / sizeof(anshan[0]), .divisions = anshan,
+};
+
+/* Parses `json` under `r`, expecting a refusal; returns the problems (caller frees). */
+static json_t *
+refused_with(const char *json, const intake_rules_t *r, cb_error_t *err)
+{
+	Cluebus__Message *m = NULL;
+	json_t *problems = NULL;
+	int rc = intake_parse(json, strlen(json), r, &m, err, &problems);
+
+	assert_int_equal(rc, CB_EMALFORMED);
+	assert_null(m);
+	assert_non_null(problems);
+	return problems;
+}
+
+static const char *
+problem(const json_t *problems, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(problems, i), key));
+}
+
+static void
+test_every_problem_of_a_document_is_reported_the_first_also_in_err(void **state)
+{
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	p = refused_with(CLUE("\"category\":\"medicall\"," JUR "," OCC ",\"sumary\":\"s\","
+	    HND ",\"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":9}"), NULL, &err);
+	assert_int_equal(json_array_size(p), 4);
+	assert_string_equal(problem(p, 0, "field"), "clue.sumary");
+	assert_string_equal(problem(p, 0, "reason"),
+	    "unknown field 'sumary': did you mean 'summary'?");
+	assert_string_equal(err.field, "clue.sumary");
+	assert_string_equal(err.reason, problem(p, 0, "reason"));
+	assert_string_equal(problem(p, 1, "field"), "clue.category");
+	assert_string_equal(problem(p, 2, "field"), "clue.summary");
+	assert_string_equal(problem(p, 2, "reason"), "required");
+	assert_string_equal(problem(p, 3, "field"), "clue.evaluation.accuracy");
+	json_decref(p);
+}
+
+static void
+test_past_the_limit_problems_are_counted_not_listed(void **state)
+{
+	char doc[4096];
+	size_t off = 0;
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	off += (size_t)snprintf(doc + off, sizeof(doc) - off, "{\"kind\":\"clue\"");
+	for (int i = 0; i < INTAKE_MAX_PROBLEMS + 6; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, ",\"x%d\":1", i);
+	snprintf(doc + off, sizeof(doc) - off, ",\"clue\":{" REQ "}}");
+	p = refused_with(doc, NULL, &err);
+	assert_int_equal(json_array_size(p), INTAKE_MAX_PROBLEMS + 1);
+	assert_string_equal(problem(p, INTAKE_MAX_PROBLEMS, "field"), "(document)");
+	assert_string_equal(problem(p, INTAKE_MAX_PROBLEMS, "reason"),
+	    "6 more problems not listed");
+	json_decref(p);
+}
+
+static void
+test_an_unknown_field_far_from_every_name_gets_no_suggestion(void **state)
+{
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	p = refused_with(CLUE(REQ ",\"colour\":1"), NULL, &err);
+	assert_int_equal(json_array_size(p), 1);
+	assert_string_equal(err.reason, "unknown field 'colour'");
+	json_decref(p);
+}
+
+static void
+test_a_jurisdiction_outside_the_configured_divisions_is_refused_with_the_list(void **state)
+{
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	p = refused_with(CLUE(CAT ",\"jurisdiction\":\"999999\"," OCC "," SUM "," HND "," EVL),
+	    &rules, &err);
+	assert_string_equal(err.field, "clue.jurisdiction");
+	assert_string_equal(err.reason, "'999999' is not a division of this deployment; valid: "
+	    "210300 鞍山市, 210302 铁东区, 210381 海城市");
+	json_decref(p);
+	assert_int_equal(intake_parse(CLUE(REQ), strlen(CLUE(REQ)), &rules, &m, &err, NULL), 0);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	/* Without rules any 6-digit code passes: the broker's divisions decide. */
+	m = parse_ok(CLUE(CAT ",\"jurisdiction\":\"999999\"," OCC "," SUM "," HND "," EVL),
+	    strlen(CLUE(CAT ",\"jurisdiction\":\"999999\"," OCC "," SUM "," HND "," EVL)));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void
+test_an_occurrence_in_the_future_is_refused_beyond_the_skew(void **state)
+{
+	static const char late[] = CLUE(CAT "," JUR ",\"occurred_at\":\"2026-05-28T20:40:00Z\","
+	    SUM "," HND "," EVL);
+	static const char near[] = CLUE(CAT "," JUR ",\"occurred_at\":\"2026-05-28T20:30:00Z\","
+	    SUM "," HND "," EVL);
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	p = refused_with(late, &rules, &err);
+	assert_string_equal(err.field, "clue.occurred_at");
+	assert_string_equal(err.reason, "in the future (it is now 2026-05-28T20:26:40.000Z)");
+	json_decref(p);
+	assert_int_equal(intake_parse(near, strlen(near), &rules, &m, &err, NULL), 0);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+#define REFERRAL(...) "{\"kind\":\"referral\",\"refers_to\":\"" ID_A "\",\"referral\":" \
+	"{\"to_units\":[\"psb\"],\"action\":\"investigate\"" __VA_ARGS__ "}}"
+
+static void
+test_a_due_time_already_past_is_refused(void **state)
+{
+	static const char past[] = REFERRAL(",\"receipt_due_at\":\"2026-05-28T20:00:00Z\"");
+	cb_error_t err;
+	json_t *p;
+
+	(void)state;
+	p = refused_with(past, &rules, &err);
+	assert_string_equal(err.field, "referral.receipt_due_at");
+	assert_string_equal(err.reason, "already past (it is now 2026-05-28T20:26:40.000Z)");
+	json_decref(p);
+}
+
+static void
+test_relative_due_times_count_from_the_publishing_time(void **state)
+{
+	static const char rel[] = REFERRAL(",\"receipt_due_in\":\"8h\",\"feedback_due_in\":\"7d\"");
+	Cluebus__Message *m = NULL;
+	cb_error_t err;
+
+	(void)state;
+	assert_int_equal(intake_parse(rel, strlen(rel), &rules, &m, &err, NULL), 0);
+	assert_int_equal(m->referral->receipt_due_ms, NOW_MS + 8 * INT64_C(3600000));
+	assert_int_equal(m->referral->feedback_due_ms, NOW_MS + 7 * INT64_C(86400000));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+}
+
+static void
+test_a_relative_due_time_must_be_a_duration_and_not_given_twice(void **state)
+{
+	static const char *const bad[][3] = {
+		{ REFERRAL(",\"receipt_due_in\":\"8 hours\""), "referral.receipt_due_in",
+		  "not a duration" },
+		{ REFERRAL(",\"receipt_due_in\":\"0h\""), "referral.receipt_due_in",
+		  "not a duration" },
+		{ REFERRAL(",\"feedback_due_in\":\"7\""), "referral.feedback_due_in",
+		  "not a duration" },
+		{ REFERRAL(",\"receipt_due_in\":\"8h\","
+		  "\"receipt_due_at\":\"2030-01-01T00:00:00Z\""),
+		  "referral.receipt_due_in", "not both" },
+		{ REFERRAL(",\"receipt_due_in\":\"7d\",\"feedback_due_in\":\"8h\""),
+		  "referral.feedback_due_at", "earlier than receipt_due_at" },
+	};
+	cb_error_t err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *p = refused_with(bad[i][0], &rules, &err);
+
+		assert_string_equal(err.field, bad[i][1]);
+		if (strstr(err.reason, bad[i][2]) == NULL)
+			fail_msg("%s: reason \"%s\" does not say \"%s\"", bad[i][0], err.reason,
+			    bad[i][2]);
+		json_decref(p);
+	}
+}
+
 int
 main(void)
 {
@@ -998,6 +1188,16 @@ main(void)
 		cmocka_unit_test(test_enum_names_and_parsers_agree),
 		cmocka_unit_test(
 		    test_running_out_of_memory_while_rendering_returns_null_and_leaks_nothing),
+		cmocka_unit_test(
+		    test_every_problem_of_a_document_is_reported_the_first_also_in_err),
+		cmocka_unit_test(test_an_unknown_field_far_from_every_name_gets_no_suggestion),
+		cmocka_unit_test(test_past_the_limit_problems_are_counted_not_listed),
+		cmocka_unit_test(
+		    test_a_jurisdiction_outside_the_configured_divisions_is_refused_with_the_list),
+		cmocka_unit_test(test_an_occurrence_in_the_future_is_refused_beyond_the_skew),
+		cmocka_unit_test(test_a_due_time_already_past_is_refused),
+		cmocka_unit_test(test_relative_due_times_count_from_the_publishing_time),
+		cmocka_unit_test(test_a_relative_due_time_must_be_a_duration_and_not_given_twice),
 	};
 	enum { NBAD = sizeof(bad_docs) / sizeof(bad_docs[0]) };
 	static struct CMUnitTest refused[NBAD];

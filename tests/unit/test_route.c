@@ -441,6 +441,38 @@ test_a_table_naming_an_unregistered_unit_fails_the_check(void **state)
 	route_free(rt);
 }
 
+static void
+test_without_divisions_every_six_digit_jurisdiction_is_accepted(void **state)
+{
+	struct fixture *f = *state;
+	char valid[256] = "x";
+
+	assert_int_equal(route_jurisdiction_check(f->rt, "999999", valid, sizeof(valid)), 0);
+	assert_string_equal(valid, "");
+}
+
+static void
+test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_listed_when_not(void **state)
+{
+	route_t *rt = NULL;
+	cb_error_t err;
+	char valid[256];
+
+	(void)state;
+	assert_int_equal(route_parse("routing: { office = \"ato\"; divisions = [ "
+	    "\"210300 鞍山市\", \"210302 铁东区\", \"210381\" ]; categories: { }; };", &rt,
+	    &err), 0);
+	assert_int_equal(route_jurisdiction_check(rt, "210302", valid, sizeof(valid)), 0);
+	assert_int_equal(route_jurisdiction_check(rt, "210381", valid, sizeof(valid)), 0);
+	assert_int_equal(route_jurisdiction_check(rt, "999999", valid, sizeof(valid)),
+	    CB_ENOTFOUND);
+	assert_string_equal(valid, "210300 鞍山市, 210302 铁东区, 210381");
+	/* A list cut short ends at a whole character: "210300 鞍" and no stray byte. */
+	assert_int_equal(route_jurisdiction_check(rt, "000000", valid, 13), CB_ENOTFOUND);
+	assert_string_equal(valid, "210300 鞍");
+	route_free(rt);
+}
+
 struct bad_table {
 	const char	*name;
 	const char	*text;
@@ -492,6 +524,12 @@ static const struct bad_table bad_tables[] = {
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
 	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\""
 	    "]; }; };", "routing.categories.medical", "more than 64 units", 1 },
+	{ "A division entry without a 6-digit code is refused",
+	    "routing: { office = \"ato\"; divisions = [ \"21030 铁东区\" ]; categories: { }; };",
+	    "routing.divisions", "entry 0 is not \"CODE NAME\"", 1 },
+	{ "Divisions given as a single string are refused",
+	    "routing: { office = \"ato\"; divisions = \"210302\"; categories: { }; };",
+	    "routing.divisions", "expected a list", 1 },
 	{ "A missing routing group is refused",
 	    "broker: { };", "routing", "missing group", 0 },
 	{ "A routing setting that is not a group is refused",
@@ -534,6 +572,8 @@ main(void)
 		T(test_the_office_is_the_configured_unit),
 		T(test_a_table_naming_only_registered_units_passes_the_check),
 		T(test_a_table_naming_an_unregistered_unit_fails_the_check),
+		T(test_without_divisions_every_six_digit_jurisdiction_is_accepted),
+		T(test_with_divisions_only_a_listed_jurisdiction_is_accepted_and_listed_when_not),
 	};
 #undef T
 	enum { NBAD = sizeof(bad_tables) / sizeof(bad_tables[0]) };

@@ -1,8 +1,9 @@
 /* tests/unit/test_workflow.c — referral obligations, their deadlines and escalations, driven
  * through the broker's pipeline and workflow_tick without sockets (broker_fixture.h).
  *
- * The example referral (examples/json/referral.json, health to psb and civil-affairs) asks
- * for receipts by 2026-03-01: a due time already past, so a tick escalates at once. The
+ * The referral of tests/unit/data/workflow-referral.json (health to psb and civil-affairs)
+ * asks for receipts by 2026-03-01: a due time already past (the agent's intake would refuse
+ * it; the broker takes it), so a tick escalates at once. The
  * broker's fatal exit is caught (-Wl,--wrap=fatalx) to show that a corrupt obligation
  * record stops it. */
 #include <setjmp.h>
@@ -37,9 +38,9 @@
 #define leaks_count()	do { } while (0)
 #endif
 
-#define REFERRAL	"examples/json/referral.json"
+#define REFERRAL	"tests/unit/data/workflow-referral.json"
 #define REFERRAL_ID	"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b"	/* receipt.json refers to it */
-#define RECEIPT		"examples/json/receipt.json"
+#define RECEIPT		"tests/unit/data/workflow-receipt.json"
 
 void	__wrap_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -170,6 +171,36 @@ test_a_receipt_from_a_unit_the_referral_does_not_name_is_rejected(void **state)
 	assert_int_equal(fx->nreplies, 1);
 	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
 	assert_int_equal(fx->reply[0].code, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY);
+	assert_string_equal(fx->reply[0].field, "refers_to");
+	assert_string_equal(fx->reply[0].reason, "no referral to this unit with that id");
+}
+
+static void
+test_a_referral_to_an_unregistered_unit_is_refused_naming_it_and_its_place(void **state)
+{
+	struct fixture *fx = *state;
+
+	publish(fx, "tests/unit/data/workflow-referral-unknown-unit.json", "health", REFERRAL_ID);
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
+	assert_int_equal(fx->reply[0].code, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY);
+	assert_string_equal(fx->reply[0].field, "referral.to_units[1]");
+	assert_string_equal(fx->reply[0].reason, "unit 'no-such-unit' is not registered");
+}
+
+static void
+test_a_clue_outside_the_configured_divisions_is_refused_with_the_valid_codes(void **state)
+{
+	struct fixture *fx = *state;
+
+	publish(fx, "tests/unit/data/clue-outside-divisions.json", "health", NULL);
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
+	assert_int_equal(fx->reply[0].code, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY);
+	assert_string_equal(fx->reply[0].field, "clue.jurisdiction");
+	if (strstr(fx->reply[0].reason, "'999999' is not a division of this deployment; valid: "
+	    "210300 鞍山市, 210302 铁东区") == NULL)
+		fail_msg("reason: %s", fx->reply[0].reason);
 }
 
 static void
@@ -178,7 +209,7 @@ test_a_supervision_from_a_unit_other_than_the_office_is_rejected(void **state)
 	struct fixture *fx = *state;
 
 	publish(fx, REFERRAL, "health", REFERRAL_ID);
-	publish(fx, "examples/json/supervision.json", "psb", NULL);
+	publish(fx, "tests/unit/data/workflow-supervision.json", "psb", NULL);
 	assert_int_equal(fx->nreplies, 1);
 	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
 	assert_int_equal(fx->reply[0].code, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND);
@@ -264,6 +295,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_a_supervision_from_a_unit_other_than_the_office_is_rejected, fixture_setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_referral_to_an_unregistered_unit_is_refused_naming_it_and_its_place,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_clue_outside_the_configured_divisions_is_refused_with_the_valid_codes,
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_past_receipt_due_time_produces_exactly_one_escalation_per_unit_that_owes_it,
 		    fixture_setup, fixture_teardown),
