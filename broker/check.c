@@ -29,8 +29,10 @@ check_key_file(const char *what, const char *path, enum check_kind kind)
 	int rc;
 
 	if (stat(path, &st) != 0) {
-		log_warnx("%s %s: %s", what, path, errno == ENOENT ? "no such file" :
-		    strerror(errno));
+		if (errno == ENOENT)
+			log_warnx("%s: no such file: %s", what, path);
+		else
+			log_warn("%s %s", what, path);
 		return 1;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -93,8 +95,10 @@ check_token_file(const char *path, char *token, size_t len)
 	int c;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		log_warnx("http token %s: %s", path, errno == ENOENT ? "no such file" :
-		    strerror(errno));
+		if (errno == ENOENT)
+			log_warnx("http token: no such file: %s", path);
+		else
+			log_warn("http token %s", path);
 		return 1;
 	}
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {

@@ -608,7 +608,10 @@ main(int argc, char **argv)
 	if ((rc = ctl_record(&c, op, unit, &rec, sign, tr)) != 0)
 		return rc;
 	if ((rc = key_load_private(c.key_path, &admin)) != 0) {
-		fprintf(stderr, "cluebus-ctl: %s: %s\n", c.key_path, cb_strerror(rc));
+		if (access(c.key_path, F_OK) != 0)
+			fprintf(stderr, "cluebus-ctl: no such file: %s\n", c.key_path);
+		else
+			fprintf(stderr, "cluebus-ctl: %s: %s\n", c.key_path, cb_strerror(rc));
 		return 2;
 	}
 	if (rand_bytes(id, sizeof(id)) != 0)

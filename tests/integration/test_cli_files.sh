@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A missing file is reported as "no such file: PATH" by cluebus-keygen (units file),
 # cluebus-audit (data directory, every subcommand), cluebus-broker and cluebus-agent (config
-# file) and cluebus-agent (a key file its config names). cluebus-audit takes DATA_DIR first
+# file; the broker also a key file its config names) and cluebus-agent and cluebus-ctl (a
+# key file). cluebus-audit takes DATA_DIR first
 # in every subcommand; `case CASE_REF DATA_DIR`, the old order, still works with a warning.
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,11 @@ deploy ipc
 agent_conf health
 sed "s#keys/health.key#keys/gone.key#" "$D/health.agent.conf" >"$D/gone.agent.conf"
 expect_missing "$D/keys/gone.key" "$CLUEBUS_BIN/cluebus-agent" -c "$D/gone.agent.conf"
+sed "s#keys/broker.key#keys/gone.key#" "$D/broker.conf" >"$D/gone.broker.conf"
+expect_missing "$D/keys/gone.key" "$CLUEBUS_BIN/cluebus-broker" --check -c "$D/gone.broker.conf"
+expect_missing "$D/keys/gone.key" "$CLUEBUS_BIN/cluebus-broker" -c "$D/gone.broker.conf"
+expect_missing "$D/keys/gone.key" "$CLUEBUS_BIN/cluebus-ctl" -e "ipc://$D/admin.sock" \
+    -k "$D/keys/gone.key" registry liaison psb --liaison x
 
 start_all health
 drop health clue.json "$(clue_json medical 210302 "线索" | sed 's/"kind":"clue",/"kind":"clue","case_ref":"AS-9",/')"

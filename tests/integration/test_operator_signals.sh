@@ -23,7 +23,7 @@ chmod 600 "$D/bad.conf"
 rc=0
 out=$("$CLUEBUS_BIN/cluebus-broker" --check -c "$D/bad.conf" 2>&1) || rc=$?
 assert_eq 1 "$rc" "--check exit status with two bad key files"
-echo "$out" | grep -q "broker key $D/keys/missing.key: no such file" ||
+echo "$out" | grep -q "broker key: no such file: $D/keys/missing.key" ||
     die "--check did not name the missing key: $out"
 echo "$out" | grep -q "broker transport key $D/keys/open.curve: mode 0644, must be 0600" ||
     die "--check did not name the world-readable key: $out"

@@ -141,6 +141,7 @@ fb_service(struct fake_broker *fb)
 
 			fb->nhellos++;
 			w.protocol = WIRE_PROTOCOL;
+			w.log_head = fb->ndeliver;	/* the "log" ends with what it delivers */
 			w.window = 128;
 			w.time_ms = clock_now_ms();
 			wf.frame_case = CLUEBUS__FRAME__FRAME_WELCOME;
@@ -334,6 +335,36 @@ released_messages_are_acknowledged_only_by_flush_with_one_cumulative_ack(void **
 	assert_int_equal(cb_client_flush(fx->c), 0);
 	settle(fx, 100);
 	assert_int_equal(fx->fb.nacks, 1);
+}
+
+static void
+after_a_broker_restored_from_an_older_copy_the_seqs_above_its_head_are_new(void **state)
+{
+	struct fixture *fx = *state;
+	const cb_event_t *ev;
+
+	fx->fb.ndeliver = 4;
+	for (uint64_t seq = 1; seq <= 4; seq++)
+		release_expect(fx, seq);
+	assert_int_equal(cb_client_flush(fx->c), 0);
+	settle(fx, 100);
+	assert_int_equal(cb_client_watermark(fx->c), 4);
+	/* The broker comes back on a copy whose log ends at 2: it says so in its Welcome. */
+	fx->fb.ndeliver = 2;
+	fx->fb.acked = 2;
+	reopen(fx);
+	assert_int_equal(next_event(fx, 300, &ev), CB_ETIMEOUT);
+	assert_int_equal(cb_client_watermark(fx->c), 2);
+	/* Its next messages get seqs 3 and 4 again: they surface, they are new. */
+	fx->fb.ndeliver = 4;
+	fb_deliver_from(&fx->fb, 3);
+	release_expect(fx, 3);
+	release_expect(fx, 4);
+	assert_int_equal(cb_client_flush(fx->c), 0);
+	/* Lowered durably: a reopen keeps it, and a broker back at 4 sends nothing again. */
+	reopen(fx);
+	assert_int_equal(cb_client_watermark(fx->c), 4);
+	assert_int_equal(next_event(fx, 300, &ev), CB_ETIMEOUT);
 }
 
 static void
@@ -565,6 +596,9 @@ main(void)
 		    released_publish_outcomes_stay_stored_until_the_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    the_watermark_survives_a_reopen_from_either_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    after_a_broker_restored_from_an_older_copy_the_seqs_above_its_head_are_new,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
