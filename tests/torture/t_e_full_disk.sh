@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Scenario e — a full disk, as a full LMDB map: the broker runs with map_size_mb = 1
 # (BROKER_TUNING) while health's agent publishes TORTURE_FULL_DOCS = 3,000 clues (to psb,
-# ato and ato-210302, whose agents stay offline until the end) until the map is full (MDB_MAP_FULL: the round is aborted and every
-# publish in it answered "unavailable").
-# Asserts, once no receipt has come for 5 s: the broker still runs; it did hit
-# MDB_MAP_FULL; nothing was refused for good (rejected/ is empty); every document is either
+# ato and ato-210302, whose agents stay offline until the end) until the map is full: the
+# broker refuses new messages ("unavailable") once the log comes within its reserve of the
+# ceiling (broker/limits.c), or a round hits MDB_MAP_FULL and is aborted.
+# Asserts, once no receipt has come for 5 s: the broker still runs; it did say the log is
+# at its ceiling (or hit MDB_MAP_FULL); nothing was refused for good (rejected/ is empty); every document is either
 # receipted or still pending (in/ + pending/ = dropped - receipts: nothing lost); the log
 # holds every receipted message at the receipt's seq, and verifies. Then a kill -9
 # and a restart with the same full map: it must start again. Then a clean stop and a
@@ -38,7 +39,8 @@ full() {
 		still=0
 		last=$r
 	fi
-	[ "$still" -ge 50 ] && log_count_gt "$LOGS/broker.log" MDB_MAP_FULL 0
+	[ "$still" -ge 50 ] && { log_count_gt "$LOGS/broker.log" "at its size ceiling" 0 ||
+	    log_count_gt "$LOGS/broker.log" MDB_MAP_FULL 0; }
 }
 start=$SECONDS
 wait_for 300 "the 1 MiB map to fill up" full
@@ -46,6 +48,7 @@ R=$(count_files "$SENT" '*.receipt.json')
 fill_secs=$((SECONDS - start))
 running broker || die "the broker died when its map filled up"
 map_full=$(log_count "$LOGS/broker.log" MDB_MAP_FULL)
+ceiling=$(log_count "$LOGS/broker.log" "at its size ceiling")
 aborted=$(log_count "$LOGS/broker.log" 'the round is aborted')
 left=$(($(count_files "$(spool health)/in") + $(count_files "$(spool health)/pending")))
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "documents refused for good"
@@ -79,8 +82,8 @@ verify_full=$(audit verify "$D/data")
 echo "$verify_full"
 size=$(stat -c %s "$D/data/data.mdb")
 result "1 MiB map full after ${fill_secs} s: $R of $N clues accepted, $left pending," \
-    "0 refused; data.mdb $size bytes; MDB_MAP_FULL hit $map_full times, $aborted rounds" \
-    "aborted (answered unavailable); broker still running"
+    "0 refused; data.mdb $size bytes; the ceiling said $ceiling times, MDB_MAP_FULL hit" \
+    "$map_full times, $aborted rounds aborted (answered unavailable); broker still running"
 result "the full log: $verify_full"
 
 # A crash while full, and a restart with the same full map.
