@@ -921,3 +921,28 @@ store_prove_consistency(store_t *s, uint64_t old_size, uint64_t new_size,
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+int
+store_walk_tree(store_t *s, store_node_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->merkle, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail("walk tree", mrc);
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		rc = k.mv_size != 8 ? CB_ECORRUPT : fn(arg, be64_get(k.mv_data), v.mv_data,
+		    v.mv_size);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	return mrc == MDB_NOTFOUND ? 0 : store_fail("walk tree", mrc);
+}

@@ -153,5 +153,10 @@ int	store_prove_inclusion(store_t *s, uint64_t seq, uint64_t size, merkle_proof_
 int	store_prove_consistency(store_t *s, uint64_t old_size, uint64_t new_size,
     merkle_proof_t *proof, uint8_t old_root[MERKLE_HASH_LEN],
     uint8_t new_root[MERKLE_HASH_LEN]) __attribute__((warn_unused_result));
+/* Called with a stored node's key (merkle_node_seq) and value (its hash, `len` bytes when
+ * intact), valid only during the call. A non-zero return stops the walk and is returned. */
+typedef int (*store_node_fn)(void *arg, uint64_t node_seq, const uint8_t *hash, size_t len);
+/* Walks the stored tree nodes in key order, in a read transaction of its own. */
+int	store_walk_tree(store_t *s, store_node_fn fn, void *arg);
 
 #endif
