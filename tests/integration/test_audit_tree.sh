@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # cluebus-audit prove and consistency answer from the Merkle tree the broker's store keeps
 # over its log (store.h invariant 6), and an independent RFC 9162 verifier in Python
-# (tests/merkle_crosscheck.py, hashlib only) accepts what they print: the inclusion proof
-# of every entry in the tree of every size, all proofs of one size leading to one root,
-# and the consistency proof from every size to the head, whose roots are those of the
-# inclusion proofs. A proof altered by one bit is refused by the same verifier. verify
+# (tests/merkle_crosscheck.py, hashlib only) accepts what they print: inclusion proofs in
+# the tree of every size (of every entry at sizes up to 16 and at the head), all proofs of
+# one size leading to one root, and the consistency proof from every size to the head,
+# whose roots are those of the inclusion proofs. A proof altered by one bit is refused by the same verifier. verify
 # prints the tree's root (the one the proofs lead to) and, with one byte of entry SEQ's
 # stored leaf node flipped, fails naming SEQ, with signatures and --chain-only. Usage
 # errors (seq 0, a size beyond the head, old > new) exit 2.
@@ -30,7 +30,10 @@ say "proving every entry of a log of $HEAD"
 
 : >"$TEST_DIR/proofs.jsonl"
 for size in $(seq 1 "$HEAD"); do
-	for seq in $(seq 1 "$size"); do
+	# Every entry at the small sizes and the head, every fifth and the last in between.
+	step=5
+	[ "$size" -le 16 ] || [ "$size" -eq "$HEAD" ] && step=1
+	for seq in $( (seq 1 "$step" "$size"; echo "$size") | sort -un); do
 		audit prove "$DATA" "$seq" "$size" | { tr -d '\n'; echo; } \
 		    >>"$TEST_DIR/proofs.jsonl" || die "prove $seq $size failed"
 	done
@@ -75,7 +78,7 @@ for r in records:
                                             [bytes(p) for p in bad], old, new), r
         n_cons += 1
 assert len(set(leaves.values())) == head
-assert n_inc == head * (head + 1) // 2 and n_cons == head, (n_inc, n_cons)
+assert set(roots) == set(range(1, head + 1)) and n_cons == head, (sorted(roots), n_cons)
 print(n_inc, "inclusion and", n_cons, "consistency proofs verified")
 PY
 
