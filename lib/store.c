@@ -30,6 +30,7 @@ struct store {
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
+	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[CHAIN_HASH_LEN];
@@ -211,6 +212,8 @@ store_load_tree(store_t *s, MDB_txn *txn)
 	int mrc;
 
 	merkle_frontier_init(&s->tree);
+	if (s->no_tree)
+		return 0;
 	node_backend(&c, &ms, txn, s->merkle);
 	if ((mrc = mdb_stat(txn, s->merkle, &st)) != 0)
 		return store_fail("tree stat", mrc);
@@ -290,8 +293,11 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "backlog", dbflags, &s->backlog)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) != 0)
+	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
+		goto fail;
+	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
+		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
+	else if (mrc != 0)
 		goto fail;
 	if ((rc = store_load_head(s, txn)) != 0 || (rc = store_load_tree(s, txn)) != 0)
 		goto fail_rc;
@@ -850,6 +856,8 @@ tree_snapshot(store_t *s, MDB_txn *txn, struct node_ctx *c, merkle_store_t *ms,
 	uint64_t size = 0;
 	int mrc;
 
+	if (s->no_tree)
+		return CB_ECORRUPT;
 	node_backend(c, ms, txn, s->merkle);
 	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0)
 		return store_fail("tree snapshot", mrc);
@@ -930,6 +938,8 @@ store_walk_tree(store_t *s, store_node_fn fn, void *arg)
 	MDB_val k, v;
 	int mrc, rc;
 
+	if (s->no_tree)
+		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;
 	if ((mrc = mdb_cursor_open(txn, s->merkle, &cur)) != 0) {
