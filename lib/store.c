@@ -17,6 +17,7 @@
 #include "cluebus/err.h"
 #include "envelope.h"
 #include "log.h"
+#include "merkle.h"
 #include "store.h"
 #include "util.h"
 
@@ -28,9 +29,12 @@ struct store {
 	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
+	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
+	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[CHAIN_HASH_LEN];
+	merkle_frontier_t tree;			/* committed tree, size == head_seq */
 	uintptr_t	 map_lo, map_hi;	/* LMDB's map of data.mdb (0: not found) */
 	char		 dir[PATH_MAX];
 };
@@ -43,6 +47,7 @@ struct store_txn {
 	uint8_t		 prev[CHAIN_HASH_LEN];	/* buffer lent to e->prev_hash */
 	uint8_t		*buf;			/* packing buffer, grown as needed */
 	size_t		 bufcap;
+	merkle_frontier_t tree;			/* pending tree */
 };
 
 static int
@@ -116,6 +121,108 @@ store_load_head(store_t *s, MDB_txn *txn)
 /* Finds LMDB's read-only map of `dir`/data.mdb in /proc/self/maps (mdb_env_info only
  * knows a map's address with MDB_FIXEDMAP), for store_trim. Not finding it only disables
  * the trim. */
+/* ---- the Merkle tree's nodes (merkle.h) in the `merkle` database ---- */
+
+struct node_ctx {
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+};
+
+static int
+node_get(void *ctx, unsigned level, uint64_t index, uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct node_ctx *c = ctx;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int mrc;
+
+	be64_put(key, merkle_node_seq(level, index));
+	if ((mrc = mdb_get(c->txn, c->dbi, &k, &v)) == MDB_NOTFOUND)
+		return CB_ENOTFOUND;
+	if (mrc != 0)
+		return store_fail("read tree node", mrc);
+	if (v.mv_size != MERKLE_HASH_LEN)
+		return CB_ECORRUPT;
+	memcpy(hash, v.mv_data, MERKLE_HASH_LEN);
+	return 0;
+}
+
+static int
+node_put(void *ctx, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct node_ctx *c = ctx;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v = { MERKLE_HASH_LEN, (void *)hash };
+	int mrc;
+
+	be64_put(key, merkle_node_seq(level, index));
+	if ((mrc = mdb_put(c->txn, c->dbi, &k, &v, MDB_APPEND)) != 0)
+		return store_fail("append tree node", mrc);
+	return 0;
+}
+
+static void
+node_backend(struct node_ctx *c, merkle_store_t *ms, MDB_txn *txn, MDB_dbi dbi)
+{
+	c->txn = txn;
+	c->dbi = dbi;
+	ms->ctx = c;
+	ms->get_node = node_get;
+	ms->put_node = node_put;
+}
+
+/* Builds the nodes of a log written without them (every entry, in `txn`), once. */
+static int
+store_tree_catch_up(store_t *s, MDB_txn *txn, merkle_store_t *ms)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	log_info("store: building the Merkle tree over %llu entries written without it",
+	    (unsigned long long)s->head_seq);
+	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0)
+		return store_fail("tree catch-up", mrc);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size < CHAIN_HASH_LEN || k.mv_size != 8 ||
+		    be64_get(k.mv_data) != s->tree.size + 1) {
+			rc = CB_ECORRUPT;
+			break;
+		}
+		rc = merkle_append(&s->tree, ms, (const uint8_t *)v.mv_data + CHAIN_HASH_LEN,
+		    v.mv_size - CHAIN_HASH_LEN);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0)
+		return rc;
+	if (mrc != MDB_NOTFOUND)
+		return store_fail("tree catch-up", mrc);
+	return s->tree.size == s->head_seq ? 0 : CB_ECORRUPT;
+}
+
+/* Loads the committed tree's frontier (popcount(head) reads); a writable store whose log
+ * has entries and no nodes gets them built in `txn`. A read-only copy of such a log has an
+ * empty tree. */
+static int
+store_load_tree(store_t *s, MDB_txn *txn)
+{
+	struct node_ctx c;
+	merkle_store_t ms;
+	MDB_stat st;
+	int mrc;
+
+	merkle_frontier_init(&s->tree);
+	if (s->no_tree)
+		return 0;
+	node_backend(&c, &ms, txn, s->merkle);
+	if ((mrc = mdb_stat(txn, s->merkle, &st)) != 0)
+		return store_fail("tree stat", mrc);
+	if (st.ms_entries == 0 && s->head_seq > 0)
+		return s->rdonly ? 0 : store_tree_catch_up(s, txn, &ms);
+	return merkle_frontier_load(&s->tree, &ms, s->head_seq);
+}
+
 static void
 store_find_map(store_t *s, const char *dir)
 {
@@ -189,7 +296,11 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
-	if ((rc = store_load_head(s, txn)) != 0)
+	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
+		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
+	else if (mrc != 0)
+		goto fail;
+	if ((rc = store_load_head(s, txn)) != 0 || (rc = store_load_tree(s, txn)) != 0)
 		goto fail_rc;
 	if ((mrc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
@@ -294,6 +405,7 @@ store_begin(store_t *s, store_txn_t **out)
 	t->s = s;
 	t->seq = s->head_seq;
 	memcpy(t->hash, s->head_hash, CHAIN_HASH_LEN);
+	t->tree = s->tree;
 	*out = t;
 	return 0;
 }
@@ -302,6 +414,29 @@ uint64_t
 store_txn_next_seq(const store_txn_t *t)
 {
 	return t->seq + 1;
+}
+
+/* Puts the nodes that leaf `leaf` (the packed entry) completes and advances the pending
+ * tree. */
+static int
+store_txn_tree_append(store_txn_t *t, const uint8_t *leaf, size_t len)
+{
+	merkle_node_t nodes[MERKLE_LEVELS];
+	uint8_t leaf_hash[MERKLE_HASH_LEN];
+	struct node_ctx c;
+	merkle_store_t ms;
+	size_t count;
+	int rc;
+
+	if ((rc = merkle_leaf_hash(leaf, len, leaf_hash)) != 0 ||
+	    (rc = merkle_append_nodes(&t->tree, leaf_hash, nodes, &count)) != 0)
+		return rc;
+	node_backend(&c, &ms, t->txn, t->s->merkle);
+	for (size_t i = 0; i < count; i++)
+		if ((rc = node_put(&c, nodes[i].level, nodes[i].index, nodes[i].hash)) != 0)
+			return rc;
+	merkle_frontier_advance(&t->tree, nodes, count);
+	return 0;
 }
 
 int
@@ -337,6 +472,8 @@ store_txn_append(store_txn_t *t, Cluebus__LogEntry *e, const uint8_t *msgid, int
 		return store_fail("append (injected)", MDB_PANIC);
 	if ((mrc = mdb_put(t->txn, t->s->log, &k, &v, MDB_APPEND)) != 0)
 		return store_fail("append", mrc);
+	if ((rc = store_txn_tree_append(t, t->buf + CHAIN_HASH_LEN, len)) != 0)
+		return rc;
 	if (msgid != NULL) {
 		MDB_val mk = { MESSAGE_ID_LEN, (void *)msgid }, mv = { 8, key };
 
@@ -456,6 +593,7 @@ store_txn_commit(store_txn_t *t)
 	if (mrc == 0) {
 		s->head_seq = t->seq;
 		memcpy(s->head_hash, t->hash, CHAIN_HASH_LEN);
+		s->tree = t->tree;
 	}
 	free(t->buf);
 	free(t);
@@ -746,4 +884,124 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+/* ---- the Merkle tree over committed data ---- */
+
+uint64_t
+store_tree_size(const store_t *s)
+{
+	return s->tree.size;
+}
+
+/* The tree as the read transaction `txn` sees it: its frontier loaded from the nodes at
+ * the last seq of its log (the writer's frontier may move meanwhile). */
+static int
+tree_snapshot(store_t *s, MDB_txn *txn, struct node_ctx *c, merkle_store_t *ms,
+    merkle_frontier_t *f)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t size = 0;
+	int mrc;
+
+	if (s->no_tree)
+		return CB_ECORRUPT;
+	node_backend(c, ms, txn, s->merkle);
+	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0)
+		return store_fail("tree snapshot", mrc);
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (mrc == 0 && k.mv_size == 8)
+		size = be64_get(k.mv_data);
+	else if (mrc != MDB_NOTFOUND)
+		return mrc == 0 ? CB_ECORRUPT : store_fail("tree snapshot", mrc);
+	merkle_frontier_init(f);
+	return merkle_frontier_load(f, ms, size);
+}
+
+int
+store_tree_root(store_t *s, uint64_t size, uint8_t root[MERKLE_HASH_LEN])
+{
+	merkle_frontier_t f;
+	struct node_ctx c;
+	merkle_store_t ms;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = tree_snapshot(s, txn, &c, &ms, &f)) == 0)
+		rc = merkle_root(&f, &ms, size, root);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_prove_inclusion(store_t *s, uint64_t seq, uint64_t size, merkle_proof_t *proof,
+    uint8_t root[MERKLE_HASH_LEN])
+{
+	merkle_frontier_t f;
+	struct node_ctx c;
+	merkle_store_t ms;
+	MDB_txn *txn;
+	int rc;
+
+	if (seq == 0)
+		return CB_EINVAL;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = tree_snapshot(s, txn, &c, &ms, &f)) == 0 &&
+	    (rc = merkle_prove_inclusion(&f, &ms, seq - 1, size, proof)) == 0)
+		rc = merkle_root(&f, &ms, size, root);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_prove_consistency(store_t *s, uint64_t old_size, uint64_t new_size,
+    merkle_proof_t *proof, uint8_t old_root[MERKLE_HASH_LEN],
+    uint8_t new_root[MERKLE_HASH_LEN])
+{
+	merkle_frontier_t f;
+	struct node_ctx c;
+	merkle_store_t ms;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = tree_snapshot(s, txn, &c, &ms, &f)) == 0 &&
+	    (rc = merkle_prove_consistency(&f, &ms, old_size, new_size, proof)) == 0 &&
+	    (rc = merkle_root(&f, &ms, old_size, old_root)) == 0)
+		rc = merkle_root(&f, &ms, new_size, new_root);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_walk_tree(store_t *s, store_node_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc;
+
+	if (s->no_tree)
+		return 0;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->merkle, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_fail("walk tree", mrc);
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		rc = k.mv_size != 8 ? CB_ECORRUPT : fn(arg, be64_get(k.mv_data), v.mv_data,
+		    v.mv_size);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	return mrc == MDB_NOTFOUND ? 0 : store_fail("walk tree", mrc);
 }

@@ -5,13 +5,20 @@
  *   msgid    message id (16)     -> be64 seq          (dedup, permanent)
  *   backlog  unit '\0' be64 seq  -> ""                (undelivered or unacknowledged)
  *   regidx   be64 seq            -> ""                (entries that change the registry)
+ *   merkle   be64 node seq       -> node hash (32)    (the RFC 9162 tree over the log, by
+ *                                 merkle_node_seq(level, index): appended, never rewritten)
  *   obligations, deadlines        broker workflow state (broker/workflow.c), kept here so
  *                                 that it commits atomically with the entries changing it
  *
  * Invariants: (1) seq starts at 1 and has no gaps; (2) entry[n].prev_hash == hash(n-1);
  * (3) every recipient of an appended entry has it in its backlog until it acks; (4) the
  * in-memory head moves only after mdb_txn_commit() succeeded; (5) every commit is durable
- * (no MDB_NOSYNC / MDB_NOMETASYNC, ever). */
+ * (no MDB_NOSYNC / MDB_NOMETASYNC, ever); (6) the Merkle tree's leaf i is log entry seq
+ * i + 1, the leaf bytes are the packed LogEntry (the stored value without its leading
+ * entry hash), so tree size == head seq; its nodes are written in the transaction that
+ * appends the entry and the in-memory frontier moves with the head, only after the commit.
+ * A log written without nodes gets them built once, in one transaction, when it is opened
+ * writable. */
 #ifndef CB_STORE_H
 #define CB_STORE_H
 
@@ -20,6 +27,7 @@
 
 #include "chain.h"
 #include "cluebus.pb-c.h"
+#include "merkle.h"
 
 #define STORE_RDONLY	0x1
 
@@ -145,5 +153,28 @@ int	store_walk_backlog(store_t *s, const char *unit, uint64_t after, size_t max,
 /* Counts `unit`'s backlog. Returns 0 or CB_ESTORE. */
 int	store_backlog_depth(store_t *s, const char *unit, uint64_t *n)
     __attribute__((warn_unused_result));
+
+/* The committed tree's size (head seq; 0 for a read-only copy of a log written without
+ * the tree). Cannot fail. */
+uint64_t store_tree_size(const store_t *s);
+/* The root of the tree of entries 1..size, size <= the committed head, from the stored
+ * nodes, in a read transaction of its own. Returns 0; CB_EINVAL (size beyond the head);
+ * CB_ECORRUPT (a node is missing or malformed); CB_ENOMEM, CB_ECRYPTO or CB_ESTORE. */
+int	store_tree_root(store_t *s, uint64_t size, uint8_t root[MERKLE_HASH_LEN])
+    __attribute__((warn_unused_result));
+/* The inclusion proof of entry `seq` (leaf seq - 1) in the tree of size `size`, and that
+ * tree's root. Returns as store_tree_root, CB_EINVAL also for seq 0 or seq > size. */
+int	store_prove_inclusion(store_t *s, uint64_t seq, uint64_t size, merkle_proof_t *proof,
+    uint8_t root[MERKLE_HASH_LEN]) __attribute__((warn_unused_result));
+/* The consistency proof from tree size `old_size` to `new_size` and both roots. Returns as
+ * store_tree_root, CB_EINVAL also for old_size > new_size. */
+int	store_prove_consistency(store_t *s, uint64_t old_size, uint64_t new_size,
+    merkle_proof_t *proof, uint8_t old_root[MERKLE_HASH_LEN],
+    uint8_t new_root[MERKLE_HASH_LEN]) __attribute__((warn_unused_result));
+/* Called with a stored node's key (merkle_node_seq) and value (its hash, `len` bytes when
+ * intact), valid only during the call. A non-zero return stops the walk and is returned. */
+typedef int (*store_node_fn)(void *arg, uint64_t node_seq, const uint8_t *hash, size_t len);
+/* Walks the stored tree nodes in key order, in a read transaction of its own. */
+int	store_walk_tree(store_t *s, store_node_fn fn, void *arg);
 
 #endif

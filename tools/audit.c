@@ -1,8 +1,9 @@
 /* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
  *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]
- *       exit 0: every entry, link and signature checks out; 1: the first bad seq is
- *       printed; 2: usage error or unreadable data directory.
+ *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
+ *       the one recomputed from the entries (its root printed with the head); 1: the first
+ *       bad seq is printed; 2: usage error or unreadable data directory.
  *   cluebus-audit replay DATA_DIR [--json]
  *       the log in order, one line per entry (JSON lines with --json).
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
@@ -16,6 +17,14 @@
  *       and p90 times to receipt and feedback, overdue and open counts.
  *   case and stats exit 1 when an entry does not hash, link or parse (naming it; run verify
  *   for signatures) and 2 on a usage error or an unreadable data directory.
+ *   cluebus-audit prove DATA_DIR SEQ [SIZE]
+ *       the RFC 9162 inclusion proof of entry SEQ (leaf SEQ - 1, the packed LogEntry) in
+ *       the tree of SIZE entries (default: the head) as JSON, checked before it is printed.
+ *   cluebus-audit consistency DATA_DIR OLD NEW
+ *       the consistency proof from tree size OLD to NEW with both roots as JSON, checked
+ *       before it is printed.
+ *   prove and consistency exit 1 when the stored tree does not check out (or has no
+ *   nodes: a read-only copy of a log written before the tree) and 2 on a usage error.
  *
  * A thin front end over lib/audit.c and lib/casefile.c. Works on a copy of the data
  * directory (read-only; no lock file needed). */
@@ -34,6 +43,7 @@
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
+#include "merkle.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -45,6 +55,8 @@ usage(void)
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
+	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
 	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
 	    "       cluebus-audit --help | --version\n");
 	return 2;
@@ -57,6 +69,8 @@ help(void)
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
+	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
 	    "\n"
@@ -64,6 +78,8 @@ help(void)
 	    "  replay    the log in order, one line per entry\n"
 	    "  case      the timeline of case CASE_REF: its messages, acks, receipts, feedback\n"
 	    "  stats     clues, messages and response times of the period [from, to)\n"
+	    "  prove     the Merkle inclusion proof of entry SEQ in the tree of SIZE entries\n"
+	    "  consistency  the Merkle consistency proof from tree size OLD to NEW\n"
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
@@ -116,14 +132,113 @@ audit_open(const char *dir, store_t **s)
 	return rc;
 }
 
+/* The tree recomputed from the entries: its frontier, and every node in the order appends
+ * complete them (merkle_node_seq order) with the seq of the entry that completed it. */
+struct tree_walk {
+	merkle_frontier_t	 f;
+	uint8_t			(*hash)[MERKLE_HASH_LEN];
+	uint64_t		*seq;
+	size_t			 n, cap;
+	size_t			 next;		/* the stored walk: the node it expects */
+	uint64_t		 bad;		/* first entry whose node disagrees */
+};
+
+static int
+tree_walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	struct tree_walk *w = arg;
+	merkle_node_t nodes[MERKLE_LEVELS];
+	uint8_t leaf[MERKLE_HASH_LEN];
+	size_t count;
+	int rc;
+
+	if (len < CHAIN_HASH_LEN || seq != w->f.size + 1)
+		return CB_ECORRUPT;
+	if ((rc = merkle_leaf_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, leaf)) != 0 ||
+	    (rc = merkle_append_nodes(&w->f, leaf, nodes, &count)) != 0)
+		return rc;
+	if (w->n + count > w->cap) {
+		size_t cap = (w->cap + count) * 2;
+		void *h = realloc(w->hash, cap * MERKLE_HASH_LEN), *q;
+
+		if (h == NULL)
+			return CB_ENOMEM;
+		w->hash = h;
+		if ((q = realloc(w->seq, cap * sizeof(*w->seq))) == NULL)
+			return CB_ENOMEM;
+		w->seq = q;
+		w->cap = cap;
+	}
+	for (size_t i = 0; i < count; i++, w->n++) {
+		memcpy(w->hash[w->n], nodes[i].hash, MERKLE_HASH_LEN);
+		w->seq[w->n] = seq;
+	}
+	merkle_frontier_advance(&w->f, nodes, count);
+	return 0;
+}
+
+static int
+tree_walk_node(void *arg, uint64_t node_seq, const uint8_t *hash, size_t len)
+{
+	struct tree_walk *w = arg;
+
+	if (node_seq != w->next || w->next >= w->n) {	/* a missing or an extra node */
+		w->bad = w->n == 0 ? 1 : w->seq[w->next < w->n ? w->next : w->n - 1];
+		return CB_ECORRUPT;
+	}
+	if (len != MERKLE_HASH_LEN || memcmp(hash, w->hash[w->next], MERKLE_HASH_LEN) != 0) {
+		w->bad = w->seq[w->next];
+		return CB_ECORRUPT;
+	}
+	w->next++;
+	return 0;
+}
+
+/* Recomputes the Merkle tree over every entry of `s` into `root` and compares every stored
+ * node with the recomputed one, naming in *bad the entry that completed the first node
+ * that disagrees or is missing. Returns 0; CB_ECORRUPT (*bad set); CB_ENOTFOUND (the store
+ * has no tree: a read-only copy of a log written before it; `root` is still the recomputed
+ * one); or an error that prevented the check. */
+static int
+tree_verify(store_t *s, uint8_t root[MERKLE_HASH_LEN], uint64_t *bad)
+{
+	struct tree_walk w;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	merkle_frontier_init(&w.f);
+	if ((rc = store_walk(s, 1, tree_walk_entry, &w)) != 0 ||
+	    (rc = merkle_frontier_root(&w.f, root)) != 0)
+		goto out;
+	if (store_tree_size(s) == 0 && w.f.size > 0) {
+		rc = CB_ENOTFOUND;
+		goto out;
+	}
+	rc = store_walk_tree(s, tree_walk_node, &w);
+	if (rc == 0 && w.next != w.n) {
+		w.bad = w.seq[w.next];
+		rc = CB_ECORRUPT;
+	}
+	if (rc == CB_ECORRUPT && w.bad == 0)	/* a malformed key, no entry to name */
+		rc = CB_ESTORE;
+	if (rc == CB_ECORRUPT)
+		*bad = w.bad;
+out:
+	free(w.hash);
+	free(w.seq);
+	return rc;
+}
+
 static int
 cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 {
 	uint8_t pin[KEY_PUBLIC_LEN];
-	char head[2 * CHAIN_HASH_LEN + 1];
+	char head[2 * CHAIN_HASH_LEN + 1], root_hex[2 * MERKLE_HASH_LEN + 1];
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t tree_bad = 0;
 	audit_result_t res;
 	store_t *s;
-	int rc;
+	int rc, trc = 0;
 
 	if (pin_hex != NULL && hex_decode(pin_hex, pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "cluebus-audit: --broker-key wants 64 hex digits\n");
@@ -132,20 +247,29 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	if (audit_open(dir, &s) != 0)
 		return 2;
 	rc = audit_verify(s, pin_hex != NULL ? pin : NULL, !chain_only, &res);
+	if (rc == 0)
+		trc = tree_verify(s, root, &tree_bad);
 	store_close(s);
 	if (rc == CB_ECORRUPT) {
 		printf("FAIL seq %llu: %s\n", (unsigned long long)res.bad_seq, res.reason);
 		return 1;
 	}
-	if (rc != 0) {
-		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc));
+	if (rc != 0 || (trc != 0 && trc != CB_ECORRUPT && trc != CB_ENOTFOUND)) {
+		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc != 0 ? rc : trc));
 		return 2;
 	}
+	if (trc == CB_ECORRUPT) {
+		printf("FAIL seq %llu: the stored Merkle tree does not match the entries\n",
+		    (unsigned long long)tree_bad);
+		return 1;
+	}
 	hex_encode(res.head, CHAIN_HASH_LEN, head);
+	hex_encode(root, MERKLE_HASH_LEN, root_hex);
 	printf("OK %llu entries (%llu messages, %llu broker, %llu rejections, %llu acks)%s; "
-	    "head %s\n", (unsigned long long)res.entries, (unsigned long long)res.messages,
+	    "head %s; tree root %s%s\n", (unsigned long long)res.entries, (unsigned long long)res.messages,
 	    (unsigned long long)res.broker_entries, (unsigned long long)res.rejections,
-	    (unsigned long long)res.acks, chain_only ? ", signatures and contents not checked" : "", head);
+	    (unsigned long long)res.acks, chain_only ? ", signatures and contents not checked" : "", head,
+	    root_hex, trc == CB_ENOTFOUND ? " (recomputed: no tree stored)" : "");
 	return 0;
 }
 
@@ -370,6 +494,155 @@ cmd_stats(const char *dir, const char *from, const char *to, int as_json)
 	return rc == 0 ? 0 : 1;
 }
 
+/* ---- Merkle proofs (store.h invariant 6, docs/audit.md §7) ---- */
+
+/* A decimal seq or size, 0 allowed. Returns 0 or -1. */
+static int
+parse_count(const char *str, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (str[0] < '0' || str[0] > '9')
+		return -1;
+	v = strtoull(str, &end, 10);
+	if (*end != '\0' || v > MERKLE_MAX_SIZE)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Adds `name`: the hex of `hash` to `o`. Returns 0 or -1 (out of memory). */
+static int
+json_hash(json_t *o, const char *name, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	char hex[2 * MERKLE_HASH_LEN + 1];
+
+	hex_encode(hash, MERKLE_HASH_LEN, hex);
+	return json_object_set_new(o, name, json_string(hex));
+}
+
+/* Adds "hashes": the proof's hashes in hex. */
+static int
+json_proof(json_t *o, const merkle_proof_t *proof)
+{
+	json_t *a = json_array();
+
+	if (a == NULL || json_object_set_new(o, "hashes", a) != 0)
+		return -1;
+	for (size_t i = 0; i < proof->len; i++) {
+		char hex[2 * MERKLE_HASH_LEN + 1];
+
+		hex_encode(proof->hash[i], MERKLE_HASH_LEN, hex);
+		if (json_array_append_new(a, json_string(hex)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+print_proof_json(json_t *o)
+{
+	int ok = o != NULL && json_dumpf(o, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF;
+
+	json_decref(o);
+	return ok ? 0 : 2;
+}
+
+static int
+tree_fail(const char *dir, const char *what, int rc, const char *why)
+{
+	fprintf(stderr, "cluebus-audit: %s: %s: %s\n", dir, what, why != NULL ? why :
+	    cb_strerror(rc));
+	return rc == CB_EINVAL ? 2 : 1;
+}
+
+static int
+cmd_prove(const char *dir, uint64_t seq, const char *size_arg)
+{
+	uint8_t root[MERKLE_HASH_LEN], leaf[MERKLE_HASH_LEN], *val = NULL;
+	merkle_proof_t proof;
+	const char *why = NULL;
+	uint64_t size;
+	size_t len;
+	store_t *s;
+	json_t *o;
+	int rc;
+
+	if (audit_open(dir, &s) != 0)
+		return 2;
+	size = store_tree_size(s);
+	if (size_arg != NULL && parse_count(size_arg, &size) != 0) {
+		store_close(s);
+		return usage();
+	}
+	rc = store_prove_inclusion(s, seq, size, &proof, root);
+	if (rc == 0 && (rc = store_get(s, seq, &val, &len)) == 0 && len < CHAIN_HASH_LEN)
+		rc = CB_ECORRUPT;
+	if (rc == 0 && (rc = merkle_leaf_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN,
+	    leaf)) == 0)
+		rc = merkle_verify_inclusion(leaf, seq - 1, size, &proof, root, &why);
+	free(val);
+	store_close(s);
+	if (rc != 0)
+		return tree_fail(dir, "inclusion proof", rc, why);
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, "seq", json_integer((json_int_t)seq)) != 0 ||
+	    json_object_set_new(o, "leaf_index", json_integer((json_int_t)(seq - 1))) != 0 ||
+	    json_object_set_new(o, "tree_size", json_integer((json_int_t)size)) != 0 ||
+	    json_hash(o, "leaf_hash", leaf) != 0 || json_hash(o, "root", root) != 0 ||
+	    json_proof(o, &proof) != 0) {
+		json_decref(o);
+		return 2;
+	}
+	return print_proof_json(o);
+}
+
+static int
+cmd_consistency(const char *dir, uint64_t old_size, uint64_t new_size)
+{
+	uint8_t old_root[MERKLE_HASH_LEN], new_root[MERKLE_HASH_LEN];
+	merkle_proof_t proof;
+	const char *why = NULL;
+	store_t *s;
+	json_t *o;
+	int rc;
+
+	if (audit_open(dir, &s) != 0)
+		return 2;
+	rc = store_prove_consistency(s, old_size, new_size, &proof, old_root, new_root);
+	store_close(s);
+	if (rc == 0)
+		rc = merkle_verify_consistency(old_size, new_size, &proof, old_root, new_root,
+		    &why);
+	if (rc != 0)
+		return tree_fail(dir, "consistency proof", rc, why);
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, "old_size", json_integer((json_int_t)old_size)) != 0 ||
+	    json_object_set_new(o, "new_size", json_integer((json_int_t)new_size)) != 0 ||
+	    json_hash(o, "old_root", old_root) != 0 || json_hash(o, "new_root", new_root) != 0 ||
+	    json_proof(o, &proof) != 0) {
+		json_decref(o);
+		return 2;
+	}
+	return print_proof_json(o);
+}
+
+/* prove and consistency: positional arguments only. */
+static int
+cmd_tree(int argc, char **argv)
+{
+	uint64_t a, b;
+
+	if (strcmp(argv[1], "prove") == 0 && (argc == 4 || argc == 5) &&
+	    parse_count(argv[3], &a) == 0)
+		return cmd_prove(argv[2], a, argc == 5 ? argv[4] : NULL);
+	if (strcmp(argv[1], "consistency") == 0 && argc == 5 &&
+	    parse_count(argv[3], &a) == 0 && parse_count(argv[4], &b) == 0)
+		return cmd_consistency(argv[2], a, b);
+	return usage();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -398,6 +671,8 @@ main(int argc, char **argv)
 	}
 	if (argc < 3)
 		return usage();
+	if (strcmp(argv[1], "prove") == 0 || strcmp(argv[1], "consistency") == 0)
+		return cmd_tree(argc, argv);
 	cmd = argv[1];
 	if (strcmp(cmd, "case") == 0) {
 		if (argc < 4)

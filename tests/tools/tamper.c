@@ -9,12 +9,15 @@
  *   tamper delete DATA_DIR SEQ    removes entry SEQ (a gap in the sequence)
  *   tamper forge DATA_DIR SEQ     flips one bit of entry SEQ's signature and rebuilds the
  *                                 chain from there to the head (each later entry relinked
- *                                 and rehashed): every hash and link holds, only the
- *                                 signature check can tell
+ *                                 and rehashed) and the Merkle tree: every hash, link and
+ *                                 tree node holds, only the signature check can tell
  *   tamper unindex DATA_DIR SEQ   removes entry SEQ from the broker's indexes (its
  *                                 message id from the dedup index; from the registry
  *                                 index too when it is one): the log itself still
  *                                 verifies, only the index check can tell
+ *   tamper node DATA_DIR SEQ      flips one byte of entry SEQ's leaf node in the store's
+ *                                 Merkle tree (the `merkle` database): the log itself
+ *                                 still verifies, only the tree check can tell
  *
  * Opens the LMDB environment directly (the broker must be stopped), writes in one
  * transaction and prints what it did. Exit: 0 done, 1 the entry is missing or unreadable,
@@ -27,12 +30,13 @@
 #include <lmdb.h>
 
 #include "chain.h"
+#include "merkle.h"
 #include "util.h"
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: tamper flip|rewrite|delete|forge|unindex DATA_DIR SEQ\n");
+	fprintf(stderr, "usage: tamper flip|rewrite|delete|forge|unindex|node DATA_DIR SEQ\n");
 	return 2;
 }
 
@@ -167,6 +171,89 @@ out:
 	return rc;
 }
 
+/* Rebuilds the store's Merkle tree over the whole log, as an attacker who rewrote entries
+ * would (store.h invariant 6). Returns 0 or -1. */
+static int
+tamper_rebuild_tree(MDB_txn *txn, MDB_dbi log)
+{
+	merkle_frontier_t f;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_dbi dbi;
+	int mrc;
+
+	merkle_frontier_init(&f);
+	if ((mrc = mdb_dbi_open(txn, "merkle", 0, &dbi)) != 0 ||
+	    (mrc = mdb_drop(txn, dbi, 0)) != 0 || (mrc = mdb_cursor_open(txn, log, &cur)) != 0)
+		goto fail;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		merkle_node_t nodes[MERKLE_LEVELS];
+		uint8_t leaf[MERKLE_HASH_LEN], nkey[8];
+		size_t count;
+
+		if (v.mv_size < CHAIN_HASH_LEN ||
+		    merkle_leaf_hash((uint8_t *)v.mv_data + CHAIN_HASH_LEN,
+		    v.mv_size - CHAIN_HASH_LEN, leaf) != 0 ||
+		    merkle_append_nodes(&f, leaf, nodes, &count) != 0) {
+			fprintf(stderr, "tamper: cannot rebuild the tree\n");
+			mdb_cursor_close(cur);
+			return -1;
+		}
+		for (size_t i = 0; i < count; i++) {
+			MDB_val nk = { 8, nkey }, nv = { MERKLE_HASH_LEN, nodes[i].hash };
+
+			be64_put(nkey, merkle_node_seq(nodes[i].level, nodes[i].index));
+			if ((mrc = mdb_put(txn, dbi, &nk, &nv, MDB_APPEND)) != 0)
+				goto fail;
+		}
+		merkle_frontier_advance(&f, nodes, count);
+	}
+	if (mrc != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(cur);
+	return 0;
+fail:
+	fprintf(stderr, "tamper: rebuild the tree: %s\n", mdb_strerror(mrc));
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	return -1;
+}
+
+/* Flips a byte of entry `seq`'s leaf node and commits `txn` (ended either way). Returns 0
+ * or 1. */
+static int
+tamper_node(MDB_txn *txn, unsigned long long seq)
+{
+	uint8_t key[8], hash[MERKLE_HASH_LEN];
+	MDB_val k = { 8, key }, v;
+	MDB_dbi dbi;
+	int mrc;
+
+	be64_put(key, merkle_node_seq(0, seq - 1));
+	if ((mrc = mdb_dbi_open(txn, "merkle", 0, &dbi)) != 0 ||
+	    (mrc = mdb_get(txn, dbi, &k, &v)) != 0 || v.mv_size != MERKLE_HASH_LEN) {
+		fprintf(stderr, "tamper: leaf node of entry %llu: %s\n", seq,
+		    mrc != 0 ? mdb_strerror(mrc) : "not a hash");
+		mdb_txn_abort(txn);
+		return 1;
+	}
+	memcpy(hash, v.mv_data, MERKLE_HASH_LEN);
+	hash[7] ^= 0x20;
+	v.mv_data = hash;
+	if ((mrc = mdb_put(txn, dbi, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		fprintf(stderr, "tamper: node: %s\n", mdb_strerror(mrc));
+		return 1;
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0) {
+		fprintf(stderr, "tamper: commit: %s\n", mdb_strerror(mrc));
+		return 1;
+	}
+	printf("flipped a byte of the leaf node of entry %llu\n", seq);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -187,7 +274,7 @@ main(int argc, char **argv)
 	dir = argv[2];
 	if (strcmp(op, "flip") != 0 && strcmp(op, "rewrite") != 0 &&
 	    strcmp(op, "delete") != 0 && strcmp(op, "forge") != 0 &&
-	    strcmp(op, "unindex") != 0)
+	    strcmp(op, "unindex") != 0 && strcmp(op, "node") != 0)
 		return usage();
 	errno = 0;
 	seq = strtoull(argv[3], &end, 10);
@@ -207,10 +294,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "tamper: entry %llu: %s\n", seq, mdb_strerror(mrc));
 		goto out;
 	}
+	if (strcmp(op, "node") == 0) {
+		rc = tamper_node(txn, seq);
+		txn = NULL;
+		goto out;
+	}
 	if (strcmp(op, "forge") == 0) {
 		long n = tamper_forge(txn, log, seq);
 
-		if (n < 0)
+		if (n < 0 || tamper_rebuild_tree(txn, log) != 0)
 			goto out;
 		if ((mrc = mdb_txn_commit(txn)) != 0) {
 			txn = NULL;
