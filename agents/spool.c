@@ -426,8 +426,8 @@ spool_refused_name(const char *name, char *out)
 
 		out[len] = c < 0x20 || c == 0x7f || (!valid && c >= 0x80) ? '_' : (char)c;
 	}
-	if (name[len] != '\0')		/* cut: not inside a UTF-8 sequence */
-		while (len > 0 && ((unsigned char)out[len] & 0xc0) == 0x80)
+	if (valid && name[len] != '\0')	/* cut: not inside a UTF-8 sequence */
+		while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80)
 			len--;
 	out[len] = '\0';
 	if (spool_ends_with(out, SPOOL_RECEIPT_SUFFIX) ||

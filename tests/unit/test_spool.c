@@ -410,6 +410,30 @@ test_unsafe_names_are_refused_under_a_safe_name(void **state)
 }
 
 static void
+test_a_long_utf8_name_is_cut_at_a_character_boundary(void **state)
+{
+	struct fixture *fx = *state;
+	char name[256], cut[256], path[PATH_MAX + 256];
+	size_t n = 0;
+	json_t *doc;
+
+	/* "a" and 80 three-byte characters: 241 bytes; the safe name keeps at most 159, and
+	 * byte 159 is inside the 53rd character. */
+	name[n++] = 'a';
+	for (int i = 0; i < 80; i++, n += 3)
+		memcpy(name + n, "\xe9\x93\x81", 3);	/* 铁 */
+	name[n] = '\0';
+	memcpy(cut, name, 1 + 52 * 3);
+	cut[1 + 52 * 3] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", fx->sp.in, name);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0640), 0);
+	assert_int_equal(spool_scan(&fx->sp, NULL), 1);
+	doc = refusal_of(fx, cut);
+	assert_string_equal(json_string_value(json_object_get(doc, "file")), name);
+	json_decref(doc);
+}
+
+static void
 test_spool_open_refuses_a_writable_in_directory(void **state)
 {
 	struct fixture *fx = *state;
@@ -441,6 +465,7 @@ main(void)
 		T(test_entries_that_are_not_regular_files_go_to_rejected_with_a_reason),
 		T(test_names_ending_like_side_files_are_refused_and_kept_apart),
 		T(test_unsafe_names_are_refused_under_a_safe_name),
+		T(test_a_long_utf8_name_is_cut_at_a_character_boundary),
 		T(test_spool_open_refuses_a_writable_in_directory),
 	};
 #undef T
