@@ -18,6 +18,14 @@ family(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one sample without labels. */
+static void
+scalar(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s %.0f\n", name, v);
+}
+
 static void
 label_value(FILE *f, const char *v)
 {
@@ -100,18 +108,18 @@ metrics_render(const json_t *snap, FILE *f)
 	    "Frames refused, by reason code (the Rejected code sent back).");
 	by_label(f, "cluebus_messages_rejected_total", "reason",
 	    json_object_get(c, "rejected_by_code"));
-	family(f, "cluebus_messages_duplicate_total", "counter",
-	    "Publishes answered from the dedup index (logged before).");
-	fprintf(f, "cluebus_messages_duplicate_total %.0f\n", num(c, "duplicates"));
-	family(f, "cluebus_deliveries_total", "counter", "Messages sent to recipients.");
-	fprintf(f, "cluebus_deliveries_total %.0f\n", num(c, "delivered"));
-	family(f, "cluebus_acks_total", "counter", "Deliveries acknowledged by recipients.");
-	fprintf(f, "cluebus_acks_total %.0f\n", num(c, "acked"));
-	family(f, "cluebus_commits_total", "counter", "LMDB commits of the log.");
-	fprintf(f, "cluebus_commits_total %.0f\n", num(c, "commits"));
-	family(f, "cluebus_refused_connections_total", "counter",
-	    "Handshakes refused: transport key not registered or revoked.");
-	fprintf(f, "cluebus_refused_connections_total %.0f\n", num(c, "refused_keys"));
+	scalar(f, "cluebus_messages_duplicate_total", "counter",
+	    "Publishes answered from the dedup index (logged before).",
+	    num(c, "duplicates"));
+	scalar(f, "cluebus_deliveries_total", "counter", "Messages sent to recipients.",
+	    num(c, "delivered"));
+	scalar(f, "cluebus_acks_total", "counter", "Deliveries acknowledged by recipients.",
+	    num(c, "acked"));
+	scalar(f, "cluebus_commits_total", "counter", "LMDB commits of the log.",
+	    num(c, "commits"));
+	scalar(f, "cluebus_refused_connections_total", "counter",
+	    "Handshakes refused: transport key not registered or revoked.",
+	    num(c, "refused_keys"));
 	family(f, "cluebus_commit_duration_seconds", "histogram",
 	    "Time of one commit round (LMDB commit with fsync).");
 	histogram(f, "cluebus_commit_duration_seconds", json_object_get(snap, "commit_seconds"));
@@ -125,29 +133,28 @@ metrics_render(const json_t *snap, FILE *f)
 	per_unit(f, "cluebus_backlog_oldest_age_seconds", backlog, "oldest_age_s");
 	family(f, "cluebus_unit_online", "gauge", "1 when the unit's agent is connected.");
 	per_unit(f, "cluebus_unit_online", units, "online");
-	family(f, "cluebus_units_online", "gauge", "Units connected.");
-	fprintf(f, "cluebus_units_online %.0f\n", num(st, "units_online"));
-	family(f, "cluebus_units_registered", "gauge", "Units in the registry.");
-	fprintf(f, "cluebus_units_registered %.0f\n", num(st, "units_registered"));
-	family(f, "cluebus_overdue_duties", "gauge",
-	    "Open referral duties (receipt or feedback) past their due time.");
-	fprintf(f, "cluebus_overdue_duties %zu\n",
-	    json_array_size(json_object_get(snap, "overdue")));
-	family(f, "cluebus_log_head_seq", "gauge", "Sequence number of the last log entry.");
-	fprintf(f, "cluebus_log_head_seq %.0f\n", num(st, "log_head_seq"));
-	family(f, "cluebus_log_size_bytes", "gauge", "Size of DATA_DIR/data.mdb.");
-	fprintf(f, "cluebus_log_size_bytes %.0f\n", num(st, "log_size_bytes"));
-	family(f, "cluebus_map_used_bytes", "gauge", "LMDB pages in use.");
-	fprintf(f, "cluebus_map_used_bytes %.0f\n", num(map, "used_bytes"));
-	family(f, "cluebus_map_size_bytes", "gauge", "LMDB map size now.");
-	fprintf(f, "cluebus_map_size_bytes %.0f\n", num(map, "size_bytes"));
-	family(f, "cluebus_map_max_bytes", "gauge", "The map's configured ceiling (map_max_mb).");
-	fprintf(f, "cluebus_map_max_bytes %.0f\n", num(map, "max_bytes"));
-	family(f, "cluebus_disk_free_bytes", "gauge", "Free space for the data directory.");
-	fprintf(f, "cluebus_disk_free_bytes %.0f\n", num(disk, "free_bytes"));
-	family(f, "cluebus_accepting", "gauge",
-	    "1 when new messages are accepted; 0 at the map ceiling or on a full disk.");
-	fprintf(f, "cluebus_accepting %d\n", json_is_true(json_object_get(st, "accepting")));
-	family(f, "cluebus_uptime_seconds", "gauge", "Seconds since the broker started.");
-	fprintf(f, "cluebus_uptime_seconds %.0f\n", num(st, "uptime_s"));
+	scalar(f, "cluebus_units_online", "gauge", "Units connected.",
+	    num(st, "units_online"));
+	scalar(f, "cluebus_units_registered", "gauge", "Units in the registry.",
+	    num(st, "units_registered"));
+	scalar(f, "cluebus_overdue_duties", "gauge",
+	    "Open referral duties (receipt or feedback) past their due time.",
+	    (double)json_array_size(json_object_get(snap, "overdue")));
+	scalar(f, "cluebus_log_head_seq", "gauge", "Sequence number of the last log entry.",
+	    num(st, "log_head_seq"));
+	scalar(f, "cluebus_log_size_bytes", "gauge", "Size of DATA_DIR/data.mdb.",
+	    num(st, "log_size_bytes"));
+	scalar(f, "cluebus_map_used_bytes", "gauge", "LMDB pages in use.",
+	    num(map, "used_bytes"));
+	scalar(f, "cluebus_map_size_bytes", "gauge", "LMDB map size now.",
+	    num(map, "size_bytes"));
+	scalar(f, "cluebus_map_max_bytes", "gauge", "The map's configured ceiling (map_max_mb).",
+	    num(map, "max_bytes"));
+	scalar(f, "cluebus_disk_free_bytes", "gauge", "Free space for the data directory.",
+	    num(disk, "free_bytes"));
+	scalar(f, "cluebus_accepting", "gauge",
+	    "1 when new messages are accepted; 0 at the map ceiling or on a full disk.",
+	    (double)json_is_true(json_object_get(st, "accepting")));
+	scalar(f, "cluebus_uptime_seconds", "gauge", "Seconds since the broker started.",
+	    num(st, "uptime_s"));
 }
