@@ -394,14 +394,15 @@ frontend_drain_parts(void *sock)
 
 /* Whether the unit of a connection (`peer`, its transport key's) is cut off for its
  * refusals (pipeline_reject): its frames are then dropped unread, costing no decode, no
- * verification and no memory past this call. Counts the drop. */
+ * verification and no memory past this call. Counts the drop. Call it only while some unit
+ * may be cut off (b->cut_until_ms set): the peer lookup is not free. */
 static int
 frontend_cut_off(struct broker *b, const char *peer)
 {
 	struct unitq *uq;
 	int64_t now;
 
-	if (b->cut_until_ms == 0 || peer == NULL)
+	if (peer == NULL)
 		return 0;
 	if ((now = clock_mono_ms()) >= b->cut_until_ms) {
 		b->cut_until_ms = 0;	/* every cut-off is over */
@@ -438,7 +439,8 @@ frontend_recv(struct broker *b, struct inframe *fr, int *taken)
 	/* One frame per message: drain the other parts, refused when handled. */
 	if ((fr->multipart = zmq_msg_more(&fr->body)) != 0)
 		frontend_drain_parts(b->sock);
-	if (frontend_cut_off(b, zmq_msg_gets(&fr->body, "User-Id"))) {
+	if (b->cut_until_ms != 0 &&
+	    frontend_cut_off(b, zmq_msg_gets(&fr->body, "User-Id"))) {
 		zmq_msg_close(&fr->body);
 		return 0;
 	}

@@ -28,30 +28,24 @@ struct cb_key {
 	uint8_t		 id[KEY_ID_LEN];
 };
 
+_Static_assert(KEY_PUBLIC_LEN == 32 && KEY_ID_LEN == 8, "pemfile_key_public's sizes");
+
 static int
 key_wrap(EVP_PKEY *pkey, int has_private, cb_key_t **out)
 {
-	uint8_t digest[32];
-	size_t publen = KEY_PUBLIC_LEN;
 	cb_key_t *k;
+	int rc;
 
-	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-		EVP_PKEY_free(pkey);
-		return CB_EKEY;
-	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		EVP_PKEY_free(pkey);
 		return CB_ENOMEM;
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
-	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &publen) != 1 ||
-	    publen != KEY_PUBLIC_LEN ||
-	    EVP_Digest(k->pub, KEY_PUBLIC_LEN, digest, NULL, EVP_sha256(), NULL) != 1) {
+	if ((rc = pemfile_key_public(pkey, EVP_PKEY_ED25519, k->pub, k->id)) != 0) {
 		key_free(k);
-		return CB_ECRYPTO;
+		return rc;
 	}
-	memcpy(k->id, digest, KEY_ID_LEN);
 	*out = k;
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,5 +87,20 @@ pemfile_write(EVP_PKEY *pkey, const char *path, int private)
 		unlink(path);
 		return CB_ECRYPTO;
 	}
+	return 0;
+}
+
+int
+pemfile_key_public(EVP_PKEY *pkey, int type, uint8_t pub[32], uint8_t id[8])
+{
+	uint8_t digest[32];
+	size_t publen = 32;
+
+	if (EVP_PKEY_get_id(pkey) != type)
+		return CB_EKEY;
+	if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 || publen != 32 ||
+	    EVP_Digest(pub, 32, digest, NULL, EVP_sha256(), NULL) != 1)
+		return CB_ECRYPTO;
+	memcpy(id, digest, 8);
 	return 0;
 }

@@ -25,30 +25,25 @@ struct sealkey {
 };
 
 /* Takes ownership of `pkey` whatever happens. */
+_Static_assert(SEALKEY_PUBLIC_LEN == 32 && SEALKEY_ID_LEN == 8,
+    "pemfile_key_public's sizes");
+
 static int
 sealkey_wrap(EVP_PKEY *pkey, int has_private, sealkey_t **out)
 {
-	uint8_t digest[32];
-	size_t publen = SEALKEY_PUBLIC_LEN;
 	sealkey_t *k;
+	int rc;
 
-	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_X25519) {
-		EVP_PKEY_free(pkey);
-		return CB_EKEY;
-	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		EVP_PKEY_free(pkey);
 		return CB_ENOMEM;
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
-	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &publen) != 1 ||
-	    publen != SEALKEY_PUBLIC_LEN ||
-	    EVP_Digest(k->pub, SEALKEY_PUBLIC_LEN, digest, NULL, EVP_sha256(), NULL) != 1) {
+	if ((rc = pemfile_key_public(pkey, EVP_PKEY_X25519, k->pub, k->id)) != 0) {
 		sealkey_free(k);
-		return CB_ECRYPTO;
+		return rc;
 	}
-	memcpy(k->id, digest, SEALKEY_ID_LEN);
 	*out = k;
 	return 0;
 }
