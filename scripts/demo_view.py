@@ -175,9 +175,10 @@ def cmd_delivered(spools, units_file, kind, mid, units):
     names = unit_names(units_file)
     want = set(units)
     for unit in units:
-        files = out_files(spools, unit, kind, mid)
-        if not files:
+        if not out_files(spools, unit, kind, mid):
             die("%s %s was not delivered to %s" % (kind, mid, who(names, unit)))
+    for unit in units:
+        files = out_files(spools, unit, kind, mid)
         f = json.load(open(files[0], encoding="utf-8"))
         got = set(f["recipients"])
         if got != want:
