@@ -18,7 +18,12 @@
 # this file is the narration, one small function per step, run in the order of STEPS below.
 # A step sends documents as a unit would (send), waits for and checks what the units must
 # receive (delivered, await_out), and says what happened. A new step is one more function
-# and one more name in STEPS.
+# and one more name in STEPS. Steps hand on ids in CASE3_* and CASE4_* variables; the audit
+# steps read AUDIT_DATA (set by step5_settle: the stopped broker's data/, or a hot backup).
+# What a step needs is at hand, e.g.
+#   victim id:  $VIEW get "$SCENARIO/s1-health-clue.json" "clue.persons[role=victim].id_number"
+#   a delivery: await_out SECONDS UNIT KIND KEY=VALUE... (then FOUND is its out/ file)
+#   the log:    "$BIN/cluebus-audit" prove "$AUDIT_DATA" SEQ (after step5_settle)
 #
 # Everything lives under DEMO_DIR, a deployment made by scripts/deploy.sh:
 #   keys/                  Ed25519 and CURVE keys of the broker and every unit, the status
@@ -38,7 +43,11 @@ DEMO_DIR=${DEMO_DIR:-demo/run}
 DEMO_KEEP=${DEMO_KEEP:-0}
 DUE_SECONDS=${DEMO_DUE_SECONDS:-5}
 SCENARIO=$REPO/examples/demo
-VIEW="python3 $REPO/scripts/demo_view.py"
+# The system's python3 (demo_view.py needs only the standard library), which starts in a
+# tenth of the time of a version manager's shim; python3 from PATH otherwise.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+VIEW="$PY $REPO/scripts/demo_view.py"
 # The units of the story: reporters, the office, the district offices of the clues'
 # jurisdictions, and every member unit the routing table sends them to.
 AGENTS="health education civil-affairs airport petitions psb ato ato-210302 ato-210303
@@ -348,14 +357,15 @@ step5_timeline() {
 }
 
 step5_stats() {
-	local st=$DEMO_DIR/audit/stats.json from
+	local st=$DEMO_DIR/audit/stats.json from n
 	from=$(TZ=CST-8 date -d "@$DEMO_STARTED" '+%Y-%m-%dT%H:%M:%S+08:00')
 	say "  本期统计（cluebus-audit stats，演示开始至今）："
 	"$BIN/cluebus-audit" stats "$AUDIT_DATA" --from "$from" --json >"$st" ||
 	    fail "cluebus-audit stats failed"
 	$VIEW stats "$UNITS_FILE" "$st" || exit 1
-	[ "$($VIEW get "$st" clues "units[unit=education].overdue.receipt")" = "6
-1" ] || fail "the statistics do not count 6 clues and education's overdue receipt"
+	n=$(count_files "$SCENARIO" '*-clue.json')
+	[ "$($VIEW get "$st" clues "units[unit=education].overdue.receipt")" = "$n
+1" ] || fail "the statistics do not count $n clues and education's overdue receipt"
 }
 
 step5_received() {

@@ -94,7 +94,8 @@ grep -q '^== demo finished' "$TEST_DIR/demo-2.log" || die "demo run 2 did not fi
 "$CLUEBUS_BIN/cluebus-ctl" -c "$DEMO/broker.conf" status >/dev/null ||
     die "DEMO_KEEP=1: the broker does not answer after the demo"
 kept=$(cat "$DEMO"/pids/*)
-[ "$(echo "$kept" | wc -w)" -eq 15 ] || die "DEMO_KEEP=1: expected 15 daemons, got: $kept"
+n=$(($(count_files "$DEMO" '*.agent.conf') + 1))
+[ "$(echo "$kept" | wc -w)" -eq "$n" ] || die "DEMO_KEEP=1: expected $n daemons, got: $kept"
 LOGS=$DEMO/logs check_logs
 DEMO_DIR=$DEMO "$REPO/scripts/demo.sh" --clean >/dev/null || die "demo --clean failed"
 [ ! -e "$DEMO" ] || die "demo --clean left $DEMO"
