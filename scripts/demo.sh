@@ -35,6 +35,7 @@
 # non-empty DEMO_DIR that the demo did not make (no .cluebus-demo marker) is refused rather
 # than wiped. Every process started here is stopped on exit (unless DEMO_KEEP=1 and the
 # story succeeded), and nothing outside DEMO_DIR is written.
+# shellcheck disable=SC1111  # the narration's “” are Chinese quotation marks, not shell quotes
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
