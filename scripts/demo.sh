@@ -288,6 +288,7 @@ step3_listed_supervision() {
 	say "  市反拐办挂牌督办（第二十三条 纳入重点督办、第三十九条 挂牌督办），重新设定时限："
 	send ato s3-ato-supervision.json
 	delivered supervision "$ID" education
+	await_out 5 education supervision "message.message_id=$ID" message.supervision.level=listed
 	say "  市教育局在督办后签收："
 	send education s3-education-receipt.json
 	delivered receipt "$ID" ato
