@@ -233,6 +233,10 @@ step2_marriage() {
 step2_airport() {
 	step 二 第四条 "交通运输成员单位：机场发现受控制的旅客"
 	say "  鞍山机场报告：安检发现一名女子的身份证和登机牌由同行男子保管，女子称“我不想去”。"
+	local sus="clue.persons[role=suspect].id_number"
+	[ "$($VIEW get "$SCENARIO/s2-airport-clue.json" "$sus")" = \
+	    "$($VIEW get "$SCENARIO/s1-health-clue.json" "$sus")" ] ||
+	    fail "the airport's suspect is not the hospital's (their id numbers differ)"
 	say "  （此男子与第一步医院报告中的陪同男子是同一人：身份证号相同。）"
 	send airport s2-airport-clue.json
 	say "    immediate 级 transport 线索送市公安局、市交通运输局、鞍山车务段和市反拐办："
