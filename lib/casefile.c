@@ -134,6 +134,8 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		    (uint8_t)status : 0;
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
+		if (m->escalation->duty != 0)
+			return 0;	/* a report duty's (broker/duties.c), not a referral's */
 		if (!unit_id_valid(m->escalation->unit) ||
 		    (m->escalation->missed != CLUEBUS__MISSED__MISSED_RECEIPT &&
 		    m->escalation->missed != CLUEBUS__MISSED__MISSED_FEEDBACK))
