@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "broker_fixture.h"
+#include "casefile.h"
 #include "duties.h"
 #include "util.h"
 #include "workflow.h"
@@ -219,6 +220,86 @@ test_a_warning_notice_to_a_district_reaches_its_district_office(void **state)
 	assert_string_equal(rcpt, "ato-210302,");
 }
 
+/* ---- statistics by scope (Art 6, 7: a district office's own half-year analysis) ---- */
+
+/* Stats of the fixture's log within `district` / `unit` (NULL: any) and [from, to) of the
+ * incidents' times when `occurred` (RFC 3339; NULL: no bound). */
+static casefile_stats_t *
+scoped(struct fixture *fx, const char *district, const char *unit, const char *from,
+    const char *to)
+{
+	casefile_scope_t sc = { .from_ms = INT64_MIN, .to_ms = INT64_MAX, .district = district,
+	    .unit = unit, .by_occurred = from != NULL };
+	casefile_stats_t *st;
+	casefile_t *cf;
+
+	if (from != NULL) {
+		assert_int_equal(clock_parse_rfc3339(from, &sc.from_ms), 0);
+		assert_int_equal(clock_parse_rfc3339(to, &sc.to_ms), 0);
+	}
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_stats_scoped(cf, &sc, &st), 0);
+	casefile_free(cf);
+	return st;
+}
+
+static void
+test_stats_limited_to_a_district_unit_or_incident_time_match_a_hand_count(void **state)
+{
+	struct fixture *fx = *state;
+	casefile_stats_t *st;
+
+	/* 210302: the medical clue (occurred 03-01), the transport clue (03-12), the referral
+	 * of the medical clue and psb's receipt of it, and the district office's own report;
+	 * 210303: the school clue (03-09). */
+	publish(fx, "examples/json/clue-medical.json", "health",
+	    "3f2a9c1e7b4d4e0f8a6b2c5d1e9f0a7b");
+	publish(fx, "examples/json/clue-school.json", "psb", NULL);
+	publish(fx, "examples/json/clue-transport.json", "education", NULL);
+	publish(fx, REFERRAL, "health", REFERRAL_ID);
+	publish(fx, "tests/unit/data/workflow-receipt.json", "psb", NULL);
+	publish(fx, SELF_EVALUATION, "ato-210302", NULL);
+	assert_accepted(fx);
+
+	st = scoped(fx, "210302", NULL, NULL, NULL);
+	assert_int_equal(st->messages, 5);
+	assert_int_equal(st->clues, 2);
+	assert_int_equal(st->n_districts, 1);
+	assert_string_equal(st->districts[0].key, "210302");
+	assert_int_equal(st->districts[0].n, 2);
+	assert_string_equal(st->districts[0].name, "单位");	/* its office's registered name */
+	assert_int_equal(st->n_units, 2);	/* the referral's duties */
+	assert_string_equal(st->units[0].unit, "civil-affairs");
+	assert_int_equal(st->units[0].open_receipt, 1);
+	assert_string_equal(st->units[1].unit, "psb");
+	assert_int_equal(st->units[1].receipt.n, 1);
+	assert_string_equal(st->units[1].name, "单位");
+	casefile_stats_free(st);
+
+	st = scoped(fx, "210303", NULL, NULL, NULL);
+	assert_int_equal(st->messages, 1);
+	assert_int_equal(st->clues, 1);
+	assert_int_equal(st->n_units, 0);
+	casefile_stats_free(st);
+
+	st = scoped(fx, NULL, "civil-affairs", NULL, NULL);	/* the referral to it only */
+	assert_int_equal(st->messages, 1);
+	assert_int_equal(st->n_units, 1);
+	assert_string_equal(st->units[0].unit, "civil-affairs");
+	casefile_stats_free(st);
+
+	/* By the incidents' times: 03-05 to 03-31 holds the school and transport clues; the
+	 * referral and its duties lead to the medical clue of 03-01. */
+	st = scoped(fx, NULL, NULL, "2026-03-05T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
+	assert_int_equal(st->clues, 2);
+	assert_int_equal(st->messages, 2);
+	assert_int_equal(st->n_units, 0);
+	casefile_stats_free(st);
+	st = scoped(fx, "210302", NULL, "2026-03-05T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
+	assert_int_equal(st->clues, 1);
+	casefile_stats_free(st);
+}
+
 /* ---- the calendar (Art 7, 38): needs the test clock ---- */
 
 #ifdef CLUEBUS_TEST_HOOKS
@@ -334,6 +415,9 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_warning_notice_to_a_district_reaches_its_district_office,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stats_limited_to_a_district_unit_or_incident_time_match_a_hand_count,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_calendar_duties_are_opened_met_missed_and_escalated_once_across_restarts,
