@@ -504,3 +504,62 @@ duties_tick(struct broker *b)
 	free(db);
 	return rc;
 }
+
+/* ---- what an operator sees (cluebus-ctl overdue) ---- */
+
+struct overdue_walk {
+	struct broker	*b;
+	json_t		*list;
+	int64_t		 now;
+};
+
+static json_t *
+overdue_time(int64_t ms)
+{
+	char ts[40];
+
+	clock_format_rfc3339(ms, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+static int
+overdue_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct overdue_walk *w = arg;
+	char rid[MESSAGE_ID_LEN * 2 + 1];
+	const reg_unit_t *u;
+	Cluebus__Duty *d;
+	json_t *j;
+
+	(void)key, (void)klen;
+	if (duty_decode(val, vlen, &d) != 0)
+		return 0;
+	if (d->met_ms == 0 && d->due_ms < w->now && (j = json_object()) != NULL) {
+		if (d->referral_id.len == MESSAGE_ID_LEN) {
+			hex_encode(d->referral_id.data, MESSAGE_ID_LEN, rid);
+			json_object_set_new(j, "referral_id", json_string(rid));
+		}
+		json_object_set_new(j, "case_ref", json_string(d->case_ref));
+		json_object_set_new(j, "unit", json_string(d->unit));
+		if ((u = registry_unit(w->b->reg, d->unit)) != NULL && u->name != NULL)
+			json_object_set_new(j, "name", json_string(u->name));
+		json_object_set_new(j, "referrer", json_string(d->owed_to));
+		json_object_set_new(j, "duty", json_string(calendar_report_name(d->report)));
+		json_object_set_new(j, "due", overdue_time(d->due_ms));
+		json_object_set_new(j, "overdue_s", json_integer((w->now - d->due_ms) / 1000));
+		json_object_set_new(j, "period_from", overdue_time(d->period_from_ms));
+		json_object_set_new(j, "period_to", overdue_time(d->period_to_ms));
+		json_array_append_new(w->list, j);
+	}
+	cluebus__duty__free_unpacked(d, NULL);
+	return 0;
+}
+
+void
+duties_overdue(struct broker *b, json_t *list, int64_t now)
+{
+	struct overdue_walk w = { b, list, now };
+	uint8_t from = K_DUTY;
+
+	(void)store_aux_walk(b->store, STORE_DUTIES, &from, 1, 1, overdue_one, &w);
+}

@@ -6,6 +6,8 @@
 #ifndef CB_DUTIES_H
 #define CB_DUTIES_H
 
+#include <jansson.h>
+
 #include "cluebus.pb-c.h"
 #include "route.h"
 
@@ -32,5 +34,11 @@ int	duties_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
  * duty's change, so exactly once across restarts. Appends to the round's transaction; the
  * caller commits. Returns 0 or an error for round_store_error(). */
 int	duties_tick(struct broker *b) __attribute__((warn_unused_result));
+/* Appends to `list` (a JSON array, borrowed) one object per unmet duty whose due time is
+ * before `now`, as status.c lists overdue referral duties: referral_id (follow-ups only),
+ * case_ref, unit, referrer (the office or unit it is owed to), duty (the report type),
+ * due, overdue_s, period_from, period_to. Reads committed data; a record that does not
+ * parse is skipped. Cannot fail (out of memory leaves entries out). */
+void	duties_overdue(struct broker *b, json_t *list, int64_t now);
 
 #endif

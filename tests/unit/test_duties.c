@@ -109,7 +109,9 @@ static void
 test_a_follow_up_referral_escalates_each_missed_period_once_per_unit(void **state)
 {
 	struct fixture *fx = *state;
+	json_t *overdue, *o;
 	char esc[2048];
+	size_t i;
 
 	publish(fx, FOLLOW_UP_REFERRAL, "health", FOLLOW_UP_ID);
 	assert_accepted(fx);
@@ -123,6 +125,16 @@ test_a_follow_up_referral_escalates_each_missed_period_once_per_unit(void **stat
 	    "education/follow_up/health+ato+education+;");
 	tick(fx, esc, sizeof(esc));
 	assert_string_equal(esc, "");
+	/* cluebus-ctl overdue lists the four, owed to health. */
+	overdue = status_query(&fx->b, "overdue");
+	assert_int_equal(json_array_size(overdue), 4);
+	json_array_foreach(overdue, i, o) {
+		assert_string_equal(json_string_value(json_object_get(o, "duty")), "follow_up");
+		assert_string_equal(json_string_value(json_object_get(o, "referrer")), "health");
+		assert_string_equal(json_string_value(json_object_get(o, "referral_id")),
+		    FOLLOW_UP_ID);
+	}
+	json_decref(overdue);
 }
 
 static void
