@@ -27,9 +27,13 @@
  * deployment owes nothing for a due time before it existed.
  *
  *   OPEN --report--> MET
- *     |
+ *     |  \
+ *     |   +--transfer (follow-ups)--> TRANSFERRED (the same period opens for each new unit)
  *     +--due passes--> ESCALATED --report--> MET (late)
- */
+ *
+ * A transfer (feedback `transferred`) hands the sender's open, unescalated follow-ups on
+ * the referral to the units it names: the follow-up goes with the case (跟踪帮助 passes
+ * from 民政局 to 教育局 with the schooling). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +166,7 @@ duty_find_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, si
 	f->seen++;
 	if ((f->rc = duty_decode(val, vlen, &d)) != 0)
 		return f->rc;
-	if (d->met_ms == 0 && d->period_from_ms <= f->now) {
+	if (d->met_ms == 0 && d->transferred_to[0] == '\0' && d->period_from_ms <= f->now) {
 		f->open = d;
 		return 1;
 	}
@@ -233,6 +237,74 @@ duties_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 
 /* ---- opening and meeting duties ---- */
 
+struct duty_list {
+	Cluebus__Duty	*d[DUTIES_FOLLOW_UPS_MAX];
+	size_t		 n;
+	int		 rc;
+};
+
+static int
+duty_collect_open(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct duty_list *l = arg;
+	Cluebus__Duty *d;
+
+	(void)key, (void)klen;
+	if (l->n >= DUTIES_FOLLOW_UPS_MAX)
+		return 1;
+	if ((l->rc = duty_decode(val, vlen, &d)) != 0)
+		return l->rc;
+	if (d->met_ms == 0 && !d->escalated && d->transferred_to[0] == '\0')
+		l->d[l->n++] = d;
+	else
+		cluebus__duty__free_unpacked(d, NULL);
+	return 0;
+}
+
+/* A transfer: the sender's open follow-ups on the referral go to the units it names. */
+static int
+duties_on_transfer(struct broker *b, const Cluebus__Message *m)
+{
+	const Cluebus__Feedback *f = m->feedback;
+	struct duty_list l = { .n = 0, .rc = 0 };
+	uint8_t prefix[DUTY_PREFIX_MAX];
+	size_t plen;
+	int rc;
+
+	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED ||
+	    m->refers_to.len != MESSAGE_ID_LEN || f->n_transferred_to == 0 ||
+	    !unit_id_valid(m->sender))
+		return 0;
+	plen = duty_prefix(prefix, CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP, m->sender,
+	    m->refers_to.data);
+	rc = store_txn_aux_walk(b->txn, STORE_DUTIES, prefix, plen, plen, duty_collect_open, &l);
+	if (rc == 1 || rc == 0)
+		rc = l.rc;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		Cluebus__Duty *d = l.d[i];
+		char *from = d->unit, *to = d->transferred_to;
+		Cluebus__Action action = d->action;
+
+		d->transferred_to = f->transferred_to[0];
+		if ((rc = duty_due(b, d, 0)) != 0 || (rc = duty_put(b, d)) != 0)
+			goto restore;
+		if (f->action != 0)
+			d->action = f->action;
+		d->transferred_to = (char *)"";
+		for (size_t k = 0; rc == 0 && k < f->n_transferred_to; k++) {
+			d->unit = f->transferred_to[k];
+			rc = duty_open(b, d);
+		}
+		d->action = action;
+restore:
+		d->unit = from;		/* owned by the unpacked record */
+		d->transferred_to = to;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		cluebus__duty__free_unpacked(l.d[i], NULL);
+	return rc;
+}
+
 /* A referral asking for follow-ups: one duty per named unit and whole period. */
 static int
 duties_on_referral(struct broker *b, const Cluebus__Message *m, int64_t now)
@@ -298,6 +370,8 @@ duties_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
 {
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_REFERRAL)
 		return duties_on_referral(b, m, now);
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_FEEDBACK)
+		return duties_on_transfer(b, m);
 	if (report_is_duty(m))
 		return duties_on_report(b, m, now);
 	return 0;
@@ -534,7 +608,8 @@ overdue_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size
 	(void)key, (void)klen;
 	if (duty_decode(val, vlen, &d) != 0)
 		return 0;
-	if (d->met_ms == 0 && d->due_ms < w->now && (j = json_object()) != NULL) {
+	if (d->met_ms == 0 && d->transferred_to[0] == '\0' && d->due_ms < w->now &&
+	    (j = json_object()) != NULL) {
 		if (d->referral_id.len == MESSAGE_ID_LEN) {
 			hex_encode(d->referral_id.data, MESSAGE_ID_LEN, rid);
 			json_object_set_new(j, "referral_id", json_string(rid));

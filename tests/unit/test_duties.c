@@ -192,6 +192,40 @@ test_follow_up_escalations_happen_once_across_broker_restarts(void **state)
 	assert_string_equal(esc, "");
 }
 
+static void
+test_a_transfer_hands_the_senders_open_follow_ups_to_the_new_unit(void **state)
+{
+	struct fixture *fx = *state;
+	char esc[2048], rcpt[256];
+	json_t *overdue, *o;
+	size_t i;
+
+	publish(fx, FOLLOW_UP_REFERRAL, "health", FOLLOW_UP_ID);
+	publish(fx, "tests/unit/data/duties-transfer-follow-up.json", "civil-affairs", NULL);
+	assert_accepted(fx);
+	tick(fx, esc, sizeof(esc));
+	assert_string_equal(esc,
+	    "education/follow_up/health+ato+education+;"
+	    "psb/follow_up/health+ato+psb+;"
+	    "education/follow_up/health+ato+education+;"
+	    "psb/follow_up/health+ato+psb+;");
+	/* psb's late report meets its first period, owed to health. */
+	publish(fx, FOLLOW_UP_REPORT, "psb", NULL);
+	assert_accepted(fx);
+	recipients_of(fx, fx->reply[0].seq, rcpt, sizeof(rcpt));
+	assert_string_equal(rcpt, "ato,health,");
+	tick(fx, esc, sizeof(esc));
+	assert_string_equal(esc, "");
+	/* civil-affairs handed its periods on: ctl overdue lists education's and psb's two
+	 * each, less psb's met one. */
+	overdue = status_query(&fx->b, "overdue");
+	assert_int_equal(json_array_size(overdue), 3);
+	json_array_foreach(overdue, i, o)
+		assert_string_not_equal(json_string_value(json_object_get(o, "unit")),
+		    "civil-affairs");
+	json_decref(overdue);
+}
+
 /* ---- a transfer's own action (Art 16, 26) ---- */
 
 static void
@@ -421,6 +455,9 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_follow_up_escalations_happen_once_across_broker_restarts,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_transfer_hands_the_senders_open_follow_ups_to_the_new_unit,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_transfer_gives_the_new_unit_its_own_action_and_reason,
