@@ -152,10 +152,8 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		    (uint8_t)status : 0;
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
-		if (m->escalation->duty != 0)
-			return 0;	/* a report duty's (broker/duties.c), not a referral's */
-		if (!unit_id_valid(m->escalation->unit) ||
-		    (m->escalation->missed != CLUEBUS__MISSED__MISSED_RECEIPT &&
+		if (!unit_id_valid(m->escalation->unit) || (m->escalation->duty == 0 &&
+		    m->escalation->missed != CLUEBUS__MISSED__MISSED_RECEIPT &&
 		    m->escalation->missed != CLUEBUS__MISSED__MISSED_FEEDBACK))
 			return build_fail(cf, cf->msgs[idx].seq,
 			    "escalation does not name a unit and a missed step");
@@ -165,6 +163,10 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		x = &cf->escs[cf->n_escs];
 		x->unit = u;
 		x->missed = (uint8_t)m->escalation->missed;
+		/* A report duty's (broker/duties.c): no referral step is missed. */
+		x->duty = m->escalation->duty <= 255 ? (uint8_t)m->escalation->duty : 255;
+		if (x->duty != 0)
+			x->missed = 0;
 		x->due_ms = m->escalation->due_ms;
 		cf->msgs[idx].detail = (uint32_t)cf->n_escs++;
 		return 0;
@@ -455,6 +457,7 @@ event_view(const casefile_t *cf, uint32_t idx, casefile_why_t why, casefile_even
 		snprintf(ev->escalated_unit, sizeof(ev->escalated_unit), "%s",
 		    cf->units.ent[x->unit].s);
 		ev->missed = x->missed;
+		ev->duty = (Cluebus__ReportType)x->duty;
 		ev->due_ms = x->due_ms;
 	}
 	for (uint32_t d = m->duties; d != NOIDX; d = cf->duties[d].next)
@@ -743,6 +746,8 @@ tally_messages(const casefile_t *cf, const struct scope *sc, casefile_stats_t *s
 			const struct cf_esc *esc = &cf->escs[m->detail];
 			struct unit_tally *unit = &tally->by_unit[esc->unit];
 
+			if (esc->duty != 0)
+				continue;	/* a report duty's: no referral step */
 			unit->seen = 1;
 			if (esc->missed == CLUEBUS__MISSED__MISSED_RECEIPT)
 				unit->overdue_receipt++;

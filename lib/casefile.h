@@ -139,6 +139,7 @@ typedef struct casefile_event {
 	/* KIND_ESCALATION */
 	char		 escalated_unit[CASEFILE_UNIT_LEN];
 	Cluebus__Missed	 missed;
+	Cluebus__ReportType duty;	/* a report duty's escalation (missed: unspecified) */
 	int64_t		 due_ms;
 	/* KIND_REFERRAL, and a petition clue: the duties it created, in order of creation */
 	size_t		 n_duties;

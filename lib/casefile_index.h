@@ -68,6 +68,7 @@ struct cf_clue {
 struct cf_esc {
 	uint32_t	unit;
 	uint8_t		missed;
+	uint8_t		duty;		/* a report duty's (ReportType; missed is then 0) */
 	int64_t		due_ms;
 };
 

@@ -4,6 +4,7 @@
  * does not exist is null. The renderer reads only the views (casefile.h), never the index. */
 #include <jansson.h>
 
+#include "calendar.h"
 #include "casefile_render.h"
 #include "intake.h"
 #include "util.h"
@@ -159,7 +160,11 @@ event_json(const casefile_event_t *ev)
 	if (ev->kind == CLUEBUS__KIND__KIND_ESCALATION) {
 		x = json_object();
 		bad |= jset(x, "unit", json_string(ev->escalated_unit));
-		bad |= jset(x, "missed", json_string(casefile_missed_name(ev->missed)));
+		if (ev->duty != 0)
+			bad |= jset(x, "duty", json_string(calendar_report_name(ev->duty) != NULL ?
+			    calendar_report_name(ev->duty) : "unknown"));
+		else
+			bad |= jset(x, "missed", json_string(casefile_missed_name(ev->missed)));
 		bad |= jset(x, "due", jdue(ev->due_ms));
 		bad |= jset(o, "escalation", x);
 	}

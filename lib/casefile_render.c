@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "casefile_index.h"	/* casefile_grow only: the renderer reads the views */
 #include "casefile_render.h"
 #include "intake.h"
@@ -361,8 +362,13 @@ event_row(struct table *t, const casefile_event_t *ev)
 		break;
 	case CLUEBUS__KIND__KIND_ESCALATION:
 		fmt_time(ev->due_ms, when, sizeof(when));
-		table_note(t, "%s missed the %s due %s", ev->escalated_unit,
-		    casefile_missed_name(ev->missed), when);
+		if (ev->duty != 0)
+			table_note(t, "%s missed its %s report due %s", ev->escalated_unit,
+			    calendar_report_name(ev->duty) != NULL ?
+			    calendar_report_name(ev->duty) : "unknown", when);
+		else
+			table_note(t, "%s missed the %s due %s", ev->escalated_unit,
+			    casefile_missed_name(ev->missed), when);
 		break;
 	default:
 		break;

@@ -94,5 +94,17 @@ assert d303["clues"] == 0 and d303["messages"] == 0, d303
 assert "Limited to unit civil-affairs" in ca and "市民政局" in ca, ca
 print("stats by district and unit ok")
 PYEOF
+# The case timeline names the missed report, not a referral step.
+audit case "$D/data" AS-2026-18 --json >"$TEST_DIR/case.json"
+audit case "$D/data" AS-2026-18 >"$TEST_DIR/case.txt"
+"$PY" - "$TEST_DIR/case.json" "$TEST_DIR/case.txt" <<'PYEOF'
+import json, sys
+case = json.load(open(sys.argv[1]))
+text = open(sys.argv[2], encoding="utf-8").read()
+esc = [e["escalation"] for e in case["events"] if e["kind"] == "escalation"]
+assert len(esc) == 4 and all(x["duty"] == "follow_up" and "missed" not in x for x in esc), esc
+assert text.count("missed its follow_up report due") == 4, text
+print("case timeline ok")
+PYEOF
 audit verify "$D/data" >/dev/null
 finish
