@@ -5,7 +5,8 @@
  * 跟踪帮助) on a referral for each interval a referral asks for, or a situation analysis /
  * self-evaluation for each half-year or year the broker config's `duties.calendar` names.
  * It is met by a `report` of its type from its unit (a follow-up report's refers_to names
- * the referral): the report meets the earliest unmet duty whose period has started. When
+ * the referral): the report meets the earliest unmet duty whose period has started (and,
+ * when the report states its period_from, whose period holds it). When
  * its due time passes unmet, the broker logs one escalation to the office the report is
  * owed to, the city office and the unit itself (a reminder).
  *
@@ -151,6 +152,7 @@ duty_open(struct broker *b, const Cluebus__Duty *d)
 
 struct duty_find {
 	int64_t		 now;
+	int64_t		 at;		/* the report's period_from (0: not given) */
 	size_t		 seen;		/* duties under the prefix */
 	Cluebus__Duty	*open;		/* the earliest unmet one whose period started */
 	int		 rc;
@@ -166,7 +168,8 @@ duty_find_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, si
 	f->seen++;
 	if ((f->rc = duty_decode(val, vlen, &d)) != 0)
 		return f->rc;
-	if (d->met_ms == 0 && d->transferred_to[0] == '\0' && d->period_from_ms <= f->now) {
+	if (d->met_ms == 0 && d->transferred_to[0] == '\0' && d->period_from_ms <= f->now &&
+	    (f->at == 0 || (d->period_from_ms <= f->at && f->at < d->period_to_ms))) {
 		f->open = d;
 		return 1;
 	}
@@ -185,6 +188,7 @@ duty_find(struct broker *b, const Cluebus__Message *m, int64_t now, struct duty_
 
 	memset(f, 0, sizeof(*f));
 	f->now = now;
+	f->at = m->report->period_from_ms;
 	if (!unit_id_valid(m->sender))
 		return 0;
 	if (m->report->type == CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP) {

@@ -376,6 +376,11 @@ test_calendar_duties_are_opened_met_missed_and_escalated_once_across_restarts(
 	clock_set("2030-12-01T00:00:00+08:00");
 	tick(fx, esc, sizeof(esc));	/* opens 2030 (self-evaluation) and 2030 H2 */
 	assert_string_equal(esc, "");
+	/* A report stating another year's period meets nothing of 2030: psb stays owing. */
+	publish(fx, "tests/unit/data/duties-self-evaluation-2029.json", "psb", NULL);
+	assert_accepted(fx);
+	recipients_of(fx, fx->reply[0].seq, rcpt, sizeof(rcpt));
+	assert_string_equal(rcpt, "ato,");
 	publish(fx, SELF_EVALUATION, "health", NULL);
 	assert_accepted(fx);
 	recipients_of(fx, fx->reply[0].seq, rcpt, sizeof(rcpt));
