@@ -206,7 +206,7 @@ entry_from_config(const config_setting_t *es, size_t i, calendar_entry_t *e, cb_
 int
 calendar_from_config(const config_setting_t *duties, calendar_t *out, cb_error_t *err)
 {
-	const config_setting_t *cal;
+	const config_setting_t *cal, *s_off;
 	int off = 480, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -224,10 +224,11 @@ calendar_from_config(const config_setting_t *duties, calendar_t *out, cb_error_t
 			return cb_fail_at(err, "duties", config_setting_source_line(s), CB_ECONFIG,
 			    "unknown setting '%s'", config_setting_name(s));
 	}
-	if (config_setting_lookup_int(duties, "utc_offset_minutes", &off) &&
-	    (off < -720 || off > 840))
+	if ((s_off = config_setting_get_member(duties, "utc_offset_minutes")) != NULL &&
+	    (config_setting_type(s_off) != CONFIG_TYPE_INT ||
+	    (off = config_setting_get_int(s_off)) < -720 || off > 840))
 		return cb_fail_at(err, "duties.utc_offset_minutes",
-		    config_setting_source_line(duties), CB_ECONFIG, "from -720 to 840");
+		    config_setting_source_line(s_off), CB_ECONFIG, "an integer from -720 to 840");
 	out->utc_offset_min = off;
 	if ((cal = config_setting_get_member(duties, "calendar")) == NULL)
 		return 0;

@@ -159,6 +159,11 @@ test_two_entries_with_one_name_and_an_offset_out_of_range_are_refused(void **sta
 	assert_string_equal(err.field, "duties.calendar[1].name");
 	assert_int_equal(parse("duties: { utc_offset_minutes = 900; };", &cal, &err), CB_ECONFIG);
 	assert_string_equal(err.field, "duties.utc_offset_minutes");
+	assert_int_equal(parse("duties: { utc_offset_minutes = \"+08:00\"; };", &cal, &err),
+	    CB_ECONFIG);
+	assert_string_equal(err.field, "duties.utc_offset_minutes");
+	assert_int_equal(parse("duties: { utc_offset_minutes = -300; };", &cal, &err), 0);
+	assert_int_equal(cal.utc_offset_min, -300);
 	assert_int_equal(parse("duties: { calendars = (); };", &cal, &err), CB_ECONFIG);
 	assert_string_equal(err.field, "duties");
 }
