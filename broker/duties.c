@@ -279,6 +279,9 @@ duties_on_transfer(struct broker *b, const Cluebus__Message *m)
 	    m->refers_to.len != MESSAGE_ID_LEN || f->n_transferred_to == 0 ||
 	    !unit_id_valid(m->sender))
 		return 0;
+	for (size_t k = 0; k < f->n_transferred_to; k++)
+		if (strcmp(f->transferred_to[k], m->sender) == 0)
+			return 0;	/* it keeps a part: its follow-ups stay with it */
 	plen = duty_prefix(prefix, CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP, m->sender,
 	    m->refers_to.data);
 	rc = store_txn_aux_walk(b->txn, STORE_DUTIES, prefix, plen, plen, duty_collect_open, &l);
