@@ -29,6 +29,7 @@ struct store {
 	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
+	int		 no_duties;	/* a read-only copy without the duties database */
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
 	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
@@ -280,7 +281,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		}
 	}
 	if ((mrc = mdb_env_create(&s->env)) != 0 ||
-	    (mrc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)1 << 30)) != 0)
 		goto fail;
 	mrc = mdb_env_open(s->env, dir, envflags, 0600);
@@ -295,6 +296,12 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
+		goto fail;
+	/* A read-only copy of a log written before duties: an empty database stands in. */
+	if ((mrc = mdb_dbi_open(txn, "duties", dbflags, &s->aux[STORE_DUTIES])) == MDB_NOTFOUND &&
+	    s->rdonly)
+		s->no_duties = 1;
+	else if (mrc != 0)
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
 		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
@@ -879,6 +886,8 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	MDB_txn *txn;
 	int rc;
 
+	if (db == STORE_DUTIES && s->no_duties)
+		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;
 	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
