@@ -2,11 +2,18 @@
 # (scripts/bench.sh) and the integration and torture tests (tests/integration/lib.sh) share,
 # through scripts/deploy.sh. Sourced; needs python3.
 
+# PYTHON: Debian's python3 when there is one (a version manager's shim in PATH costs about
+# half a second per call, and the scripts need only the standard library and Debian's
+# python3 packages).
+if [ -z "${PYTHON:-}" ]; then
+	if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+
 # free_port [LO HI]: a free loopback TCP port in [LO, HI), by default 20000..32000: below
 # the kernel's ephemeral range (32768 and up on Linux), so that no outgoing connection can
 # take it while a killed broker is restarting.
 free_port() {
-	python3 -c 'import random, socket, sys
+	"$PYTHON" -c 'import random, socket, sys
 lo, hi = int(sys.argv[1]), int(sys.argv[2])
 for _ in range(200):
     port = random.randrange(lo, hi)

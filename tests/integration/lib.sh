@@ -21,7 +21,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$REPO/scripts/deploy.sh"
 CLUEBUS_BIN=${CLUEBUS_BIN:-$REPO/bin}
 CLUEBUS_TEST_TOOLS=${CLUEBUS_TEST_TOOLS:-$REPO/build/tests/tools}
-PY=python3
+PY=$PYTHON
 
 if [ -z "${TEST_DIR:-}" ]; then
 	TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cluebus-test.XXXXXX")
