@@ -280,7 +280,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		}
 	}
 	if ((mrc = mdb_env_create(&s->env)) != 0 ||
-	    (mrc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)1 << 30)) != 0)
 		goto fail;
 	mrc = mdb_env_open(s->env, dir, envflags, 0600);
@@ -295,6 +295,10 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
+		goto fail;
+	/* A read-only copy of a log written before cases has no `cases`: the audit needs none. */
+	if ((mrc = mdb_dbi_open(txn, "cases", dbflags, &s->aux[STORE_CASES])) != 0 &&
+	    !(mrc == MDB_NOTFOUND && s->rdonly))
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
 		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
