@@ -350,7 +350,8 @@ apply_case_referral(struct broker *b, const Cluebus__Message *m)
 		cluebus__case_record__free_unpacked(rec, NULL);
 		return CB_ENOMEM;
 	}
-	memcpy(ids, rec->referral_ids, rec->n_referral_ids * sizeof(*ids));
+	if (rec->n_referral_ids > 0)
+		memcpy(ids, rec->referral_ids, rec->n_referral_ids * sizeof(*ids));
 	ids[rec->n_referral_ids] = m->message_id;
 	view = *rec;
 	view.referral_ids = ids;
