@@ -28,7 +28,7 @@
 #include "intake.h"
 #include "util.h"
 
-#define NKINDS		(CLUEBUS__KIND__KIND_MATCH + 1)
+#define NKINDS		32	/* Kind values counted apart; others are not counted by kind */
 #define NCATEGORIES	(CLUEBUS__CATEGORY__CATEGORY_OTHER + 1)
 
 static int	build_fail(casefile_t *, uint64_t, const char *, ...)
@@ -119,6 +119,7 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 			return rc;
 		c = &cf->clues[cf->n_clues];
 		c->category = (uint8_t)m->clue->category;	/* 1..16: message_validate */
+		c->withdrawn = 0;
 		if ((rc = casefile_strtab_intern(&cf->strs, m->clue->jurisdiction,
 		    &c->jurisdiction)) != 0)
 			return rc;
@@ -148,6 +149,8 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		x->due_ms = m->escalation->due_ms;
 		cf->msgs[idx].detail = (uint32_t)cf->n_escs++;
 		return 0;
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		return casefile_correction_apply(cf, idx, m);
 	case CLUEBUS__MESSAGE__BODY_REGISTRY:
 		if (!unit_id_valid(m->registry->unit) || m->registry->role[0] == '\0')
 			return 0;
@@ -180,7 +183,7 @@ index_message(casefile_t *cf, const Cluebus__LogEntry *e, const Cluebus__Message
 	memset(msg, 0, sizeof(*msg));
 	msg->seq = e->seq;
 	msg->time_ms = e->time_ms;
-	msg->kind = (uint8_t)m->kind;		/* 1..9: message_validate */
+	msg->kind = (uint8_t)m->kind;		/* a Kind: message_validate */
 	msg->entry_type = (uint8_t)e->type;
 	msg->case_ref = msg->detail = msg->duties = NOIDX;
 	memcpy(msg->id, m->message_id.data, MESSAGE_ID_LEN);
@@ -633,8 +636,10 @@ tally_messages(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_st
 		if (m->time_ms < from_ms || m->time_ms >= to_ms)
 			continue;
 		st->messages++;
-		tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
-		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX) {
+		if (m->kind < NKINDS)
+			tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
+		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX &&
+		    !cf->clues[m->detail].withdrawn) {
 			st->clues++;
 			tally->by_category[cf->clues[m->detail].category]++;
 			tally->by_district[cf->clues[m->detail].jurisdiction]++;

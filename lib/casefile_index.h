@@ -58,7 +58,8 @@ struct cf_rcpt {
 
 struct cf_clue {
 	uint32_t	jurisdiction;	/* strs */
-	uint8_t		category;
+	uint8_t		category;	/* as corrected by its sender, if it was */
+	uint8_t		withdrawn;	/* its sender withdrew it: stats count it out */
 	char		*summary;	/* sanitized UTF-8, at most CASEFILE_SUMMARY_MAX + "…" */
 };
 
@@ -120,6 +121,12 @@ uint32_t casefile_idmap_find(const casefile_t *cf, const uint8_t *id);
 /* Indexes msgs[idx] by its id unless the id is known already (invariant 3). Returns 0 or
  * CB_ENOMEM. */
 int	casefile_idmap_add(casefile_t *cf, uint32_t idx) __attribute__((warn_unused_result));
+/* casefile_correct.c: a correction or withdrawal msgs[idx] (its body `m`) of a clue by the
+ * clue's own sender updates the clue's category and district, or marks it withdrawn. Returns
+ * 0, CB_ENOMEM or CB_ETOOBIG. */
+int	casefile_correction_apply(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
+    __attribute__((warn_unused_result));
+
 /* The msgs[] index of the message logged at `seq`, by bisection (casefile.c invariant 1),
  * or NOIDX. Cannot fail. */
 uint32_t casefile_msg_by_seq(const casefile_t *cf, uint64_t seq);
