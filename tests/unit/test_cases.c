@@ -19,7 +19,9 @@
 #include <cmocka.h>
 
 #include "broker_fixture.h"
+#include "casefile.h"
 #include "cases.h"
+#include "casestate.h"
 #include "util.h"
 #include "workflow.h"
 
@@ -461,6 +463,58 @@ test_a_withdrawn_referral_closes_its_duties_and_is_not_escalated(void **state)
 	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "refers_to");
 }
 
+/* The auditor's view, from the log alone, agrees with the broker's records: the case's
+ * task force and state, its history, and the statistics of a corrected, then withdrawn,
+ * clue. */
+static void
+test_the_audit_rebuilds_the_case_record_and_counts_corrected_and_withdrawn_clues(
+    void **state)
+{
+	struct fixture *fx = *state;
+	casefile_stats_t *st;
+	casestate_t *cs;
+	casefile_t *cf;
+
+	publish(fx, D "case-open.json", "psb", CASE_ID);
+	publish(fx, D "case-add-members.json", "psb", NULL);
+	publish(fx, D "case-remove-members.json", "ato", NULL);
+	publish(fx, D "case-clue.json", "health", CLUE_ID);
+	publish(fx, D "correction-clue.json", "health", NULL);
+	assert_accepted(fx);
+	assert_int_equal(casestate_build(fx->b.store, "AS-2026-031", &cs), 0);
+	assert_true(cs->found && cs->open);
+	assert_string_equal(cs->opener, "psb");
+	assert_int_equal(cs->n_members, 2);
+	assert_string_equal(cs->members[0], "civil-affairs");
+	assert_string_equal(cs->members[1], "health");
+	members_are(fx, "AS-2026-031", "civil-affairs,health,");
+	assert_int_equal(cs->n_steps, 4);	/* open, add, remove, the correction */
+	assert_non_null(strstr(cs->steps[3].what, "corrected " CLUE_ID
+	    " to category public_tip"));
+	casestate_free(cs);
+
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_stats(cf, INT64_MIN, INT64_MAX, &st), 0);
+	assert_int_equal(st->clues, 1);
+	assert_int_equal(st->n_categories, 1);
+	assert_string_equal(st->categories[0].key, "public_tip");
+	casefile_stats_free(st);
+	casefile_free(cf);
+
+	publish(fx, "tests/unit/data/withdraw-clue.json", "health", NULL);
+	assert_accepted(fx);
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_stats(cf, INT64_MIN, INT64_MAX, &st), 0);
+	assert_int_equal(st->clues, 0);
+	casefile_stats_free(st);
+	casefile_free(cf);
+	publish(fx, D "case-close.json", "psb", NULL);
+	assert_int_equal(casestate_build(fx->b.store, "AS-2026-031", &cs), 0);
+	assert_false(cs->open);
+	assert_string_equal(cs->close_reason, "案件告破，嫌疑人已移送起诉");
+	casestate_free(cs);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int
@@ -484,6 +538,7 @@ main(void)
 		T(test_a_correction_reaches_the_originals_recipients_and_only_its_sender_may_send_it),
 		T(test_a_correction_of_an_unknown_message_is_refused),
 		T(test_a_withdrawn_referral_closes_its_duties_and_is_not_escalated),
+		T(test_the_audit_rebuilds_the_case_record_and_counts_corrected_and_withdrawn_clues),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
