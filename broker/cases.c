@@ -187,22 +187,17 @@ static int
 check_case_open(struct broker *b, const Cluebus__Message *m, struct verdict *v)
 {
 	const Cluebus__CaseAction *c = m->case_action;
-	const reg_unit_t *d;
+	const reg_unit_t *d = cases_district(b, m->sender);
 	char valid[sizeof(v->reason) - 64];
 
-	if (strcmp(m->sender, route_office(b->cfg.route)) == 0 ||
-	    route_case_opener(b->cfg.route, m->sender))
-		;
-	else if ((d = cases_district(b, m->sender)) != NULL) {
-		if (strcmp(d->division_code, c->jurisdiction) != 0)
-			return reply_verdict_field(v,
-			    CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION, "case.jurisdiction",
-			    "a district office opens cases of its own district (%s) only",
-			    d->division_code);
-	} else {
+	if (d != NULL && strcmp(d->division_code, c->jurisdiction) != 0)
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION,
+		    "case.jurisdiction", "a district office opens cases of its own district "
+		    "(%s) only", d->division_code);
+	if (d == NULL && strcmp(m->sender, route_office(b->cfg.route)) != 0 &&
+	    !route_case_opener(b->cfg.route, m->sender))
 		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
 		    "only the police (routing.case_openers) or an office (反拐办) opens a case");
-	}
 	if (route_jurisdiction_check(b->cfg.route, c->jurisdiction, valid, sizeof(valid)) != 0)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    "case.jurisdiction", "'%s' is not a division of this deployment; valid: %s",
@@ -393,9 +388,11 @@ supervised_district(struct broker *b, const uint8_t *rid, char *out, size_t outl
 	out[0] = '\0';
 	if ((rc = cases_lookup(b, rid, &e, &m)) != 0)
 		return rc == CB_ENOTFOUND ? 0 : rc;
-	if (m == NULL)
-		;
-	else if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
+	if (m == NULL) {
+		cases_lookup_free(e, m);
+		return 0;
+	}
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		snprintf(out, outlen, "%s", m->clue->jurisdiction);
 	else if (m->body_case == CLUEBUS__MESSAGE__BODY_CASE_ACTION)
 		snprintf(out, outlen, "%s", m->case_action->jurisdiction);
