@@ -1624,6 +1624,9 @@ escalation_render(const Cluebus__Message *msg)
 	rc |= put_str_opt(o, "unit", e->unit);
 	rc |= put_enum(o, "missed", &missed_tab, e->missed);
 	rc |= put_time_opt(o, "due_at", e->due_ms);
+	rc |= put_str_opt(o, "supervisor", e->supervisor);
+	if (e->reminder)
+		rc |= put(o, "reminder", json_true());
 	return done(o, rc);
 }
 
