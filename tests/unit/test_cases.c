@@ -295,6 +295,30 @@ test_the_city_office_supervises_a_district_office_which_then_owes_feedback(void 
 }
 
 static void
+test_a_supervision_of_units_is_met_by_feedback_or_escalated_once_across_a_restart(
+    void **state)
+{
+	struct fixture *fx = *state;
+	Cluebus__Obligation *o;
+	char esc[1024];
+
+	publish(fx, D "units-supervision-past.json", "ato", SUPERVISION_ID);
+	assert_accepted(fx);
+	publish(fx, D "units-supervision-feedback.json", "psb", NULL);
+	assert_accepted(fx);
+	assert_int_equal(fixture_obligation(fx, SUPERVISION_ID, "psb", &o), 0);
+	assert_int_equal(o->state, CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED);
+	cluebus__obligation__free_unpacked(o, NULL);
+	tick(fx, esc, sizeof(esc));
+	assert_string_equal(esc, "ato-210302/receipt:ato+ato-210302;"
+	    "ato-210302/feedback:ato+ato-210302;");
+	fixture_down(fx);
+	assert_int_equal(fixture_up(fx), 0);
+	tick(fx, esc, sizeof(esc));
+	assert_string_equal(esc, "");
+}
+
+static void
 test_listed_supervision_of_a_case_escalates_once_to_both_offices_with_a_reminder(
     void **state)
 {
@@ -529,6 +553,7 @@ main(void)
 		T(test_a_district_office_supervises_inside_its_district_and_is_refused_outside),
 		T(test_a_supervision_of_a_closed_or_unknown_case_is_refused),
 		T(test_the_city_office_supervises_a_district_office_which_then_owes_feedback),
+		T(test_a_supervision_of_units_is_met_by_feedback_or_escalated_once_across_a_restart),
 		T(test_listed_supervision_of_a_case_escalates_once_to_both_offices_with_a_reminder),
 		T(test_a_members_feedback_on_the_case_meets_its_listed_duty),
 		T(test_a_listed_supervision_of_a_case_tightens_the_due_times_of_its_referrals),
