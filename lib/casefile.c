@@ -119,7 +119,6 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 			return rc;
 		c = &cf->clues[cf->n_clues];
 		c->category = (uint8_t)m->clue->category;	/* 1..16: message_validate */
-		c->withdrawn = 0;
 		if ((rc = casefile_strtab_intern(&cf->strs, m->clue->jurisdiction,
 		    &c->jurisdiction)) != 0)
 			return rc;
@@ -402,6 +401,7 @@ event_view(const casefile_t *cf, uint32_t idx, casefile_why_t why, casefile_even
 	ev->entry_type = m->entry_type;
 	ev->kind = m->kind;
 	ev->why = why;
+	ev->withdrawn = m->withdrawn;
 	snprintf(ev->sender, sizeof(ev->sender), "%s", cf->units.ent[m->sender].s);
 	hex_encode(m->id, MESSAGE_ID_LEN, ev->message_id);
 	if (m->has_refers_to) {
@@ -638,8 +638,7 @@ tally_messages(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_st
 		st->messages++;
 		if (m->kind < NKINDS)
 			tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
-		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX &&
-		    !cf->clues[m->detail].withdrawn) {
+		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX && !m->withdrawn) {
 			st->clues++;
 			tally->by_category[cf->clues[m->detail].category]++;
 			tally->by_district[cf->clues[m->detail].jurisdiction]++;
@@ -666,8 +665,9 @@ tally_duties(const casefile_t *cf, int64_t from_ms, int64_t to_ms, struct stats_
 		const struct cf_duty *d = &cf->duties[i];
 		struct unit_tally *unit = &tally->by_unit[d->unit];
 
-		if (d->since_ms < from_ms || d->since_ms >= to_ms)
-			continue;
+		if (d->since_ms < from_ms || d->since_ms >= to_ms ||
+		    cf->msgs[d->referral].withdrawn)
+			continue;	/* a withdrawn referral's duties are void */
 		unit->seen = 1;
 		unit->referrals++;
 		if (d->receipt_ms != CASEFILE_NONE && d->receipt_ms < to_ms)

@@ -49,6 +49,7 @@ struct cf_msg {
 	uint32_t	detail;		/* clue: clues[]; escalation: escs[]; else NOIDX */
 	uint32_t	duties;		/* first duty on it (referral, petition clue) or NOIDX */
 	uint8_t		kind, entry_type, has_refers_to, status;
+	uint8_t		withdrawn;	/* its sender withdrew it (casefile_correct.c) */
 };
 
 struct cf_rcpt {
@@ -59,7 +60,6 @@ struct cf_rcpt {
 struct cf_clue {
 	uint32_t	jurisdiction;	/* strs */
 	uint8_t		category;	/* as corrected by its sender, if it was */
-	uint8_t		withdrawn;	/* its sender withdrew it: stats count it out */
 	char		*summary;	/* sanitized UTF-8, at most CASEFILE_SUMMARY_MAX + "…" */
 };
 
@@ -121,9 +121,9 @@ uint32_t casefile_idmap_find(const casefile_t *cf, const uint8_t *id);
 /* Indexes msgs[idx] by its id unless the id is known already (invariant 3). Returns 0 or
  * CB_ENOMEM. */
 int	casefile_idmap_add(casefile_t *cf, uint32_t idx) __attribute__((warn_unused_result));
-/* casefile_correct.c: a correction or withdrawal msgs[idx] (its body `m`) of a clue by the
- * clue's own sender updates the clue's category and district, or marks it withdrawn. Returns
- * 0, CB_ENOMEM or CB_ETOOBIG. */
+/* casefile_correct.c: a correction or withdrawal msgs[idx] (its body `m`) of a message by
+ * its own sender marks it withdrawn, or updates a clue's category and district. Returns 0,
+ * CB_ENOMEM or CB_ETOOBIG. */
 int	casefile_correction_apply(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
     __attribute__((warn_unused_result));
 

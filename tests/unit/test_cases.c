@@ -468,6 +468,9 @@ static void
 test_a_withdrawn_referral_closes_its_duties_and_is_not_escalated(void **state)
 {
 	struct fixture *fx = *state;
+	casefile_timeline_t *tl;
+	casefile_stats_t *st;
+	casefile_t *cf;
 	Cluebus__Obligation *o;
 	char esc[1024];
 
@@ -485,6 +488,21 @@ test_a_withdrawn_referral_closes_its_duties_and_is_not_escalated(void **state)
 	assert_string_equal(fx->reply[0].reason, "the message was withdrawn");
 	publish(fx, D "workflow-receipt.json", "psb", NULL);
 	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "refers_to");
+
+	/* The audit marks it withdrawn and counts its duties out. */
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_case(cf, "AS-2026-017", &tl), 0);
+	assert_int_equal(tl->n_events, 2);
+	assert_int_equal(tl->events[0].kind, CLUEBUS__KIND__KIND_REFERRAL);
+	assert_true(tl->events[0].withdrawn);
+	assert_int_equal(tl->events[1].kind, CLUEBUS__KIND__KIND_CORRECTION);
+	assert_false(tl->events[1].withdrawn);
+	casefile_timeline_free(tl);
+	assert_int_equal(casefile_stats(cf, INT64_MIN, INT64_MAX, &st), 0);
+	for (size_t i = 0; i < st->n_units; i++)
+		assert_int_equal(st->units[i].referrals, 0);
+	casefile_stats_free(st);
+	casefile_free(cf);
 }
 
 /* The auditor's view, from the log alone, agrees with the broker's records: the case's
