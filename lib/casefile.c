@@ -150,6 +150,10 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_CORRECTION:
 		return casefile_correction_apply(cf, idx, m);
+	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
+		cf->msgs[idx].status = m->case_action->op <= CLUEBUS__CASE_OP__CASE_CLOSE ?
+		    (uint8_t)m->case_action->op : 0;
+		return 0;
 	case CLUEBUS__MESSAGE__BODY_REGISTRY:
 		if (!unit_id_valid(m->registry->unit) || m->registry->role[0] == '\0')
 			return 0;

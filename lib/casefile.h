@@ -17,6 +17,10 @@
  *       CASEFILE_DISTRICT_PREFIX)
  *   feedback "transferred" from U on R ──▶ each unit in transferred_to owes them on R, from
  *       the feedback's log time, unless its duty on R is still open
+ *   supervision S without refers_to ──▶ of units: each named unit owes them on S; of a case
+ *       C (listed, or with due times): each named unit, else C's task force (S's recipients
+ *       but the offices), owes them on C's open message (an open duty is tightened instead)
+ *   correction W withdrawing R by R's sender ──▶ R's duties count out of the statistics
  *
  *   duty:  owed ──receipt──▶ received ──feedback──▶ answered (open while the last status is
  *            └──────────feedback───────────┘          accepted / in_progress, else closed)

@@ -48,7 +48,8 @@ struct cf_msg {
 	uint32_t	rcpt, n_rcpt;	/* rcpts[rcpt .. rcpt + n_rcpt) */
 	uint32_t	detail;		/* clue: clues[]; escalation: escs[]; else NOIDX */
 	uint32_t	duties;		/* first duty on it (referral, petition clue) or NOIDX */
-	uint8_t		kind, entry_type, has_refers_to, status;
+	uint8_t		kind, entry_type, has_refers_to;
+	uint8_t		status;		/* feedback: its status; case: its CaseOp */
 	uint8_t		withdrawn;	/* its sender withdrew it (casefile_correct.c) */
 };
 

@@ -128,6 +128,71 @@ tick(struct fixture *fx, char *out, size_t cap)
 	}
 }
 
+static const char *
+step_state(int64_t done_ms, int64_t escalated_ms)
+{
+	if (done_ms != CASEFILE_NONE)
+		return "done";
+	return escalated_ms != CASEFILE_NONE ? "escalated" : "open";
+}
+
+/* The audit's (lib/casefile) per-unit figures over the whole log, as
+ * "unit:receipt-STATE,feedback-STATE;" for units with one duty each. */
+static void
+audit_units_are(struct fixture *fx, const char *want)
+{
+	casefile_stats_t *st;
+	casefile_t *cf;
+	char got[512] = "";
+
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_stats(cf, INT64_MIN, INT64_MAX, &st), 0);
+	for (size_t i = 0; i < st->n_units; i++) {
+		const casefile_unit_stats_t *u = &st->units[i];
+
+		assert_int_equal(u->referrals, 1);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+		    "%s:receipt-%s,feedback-%s;", u->unit,
+		    u->receipt.n == 1 ? "done" : u->overdue_receipt == 1 ? "escalated" : "open",
+		    u->feedback.n == 1 ? "done" : u->overdue_feedback == 1 ? "escalated" : "open");
+	}
+	casefile_stats_free(st);
+	casefile_free(cf);
+	assert_string_equal(got, want);
+}
+
+/* The duties the audit (lib/casefile) derives on message `idhex` of case `case_ref`'s
+ * timeline, as "unit:receipt-STATE,feedback-STATE;". */
+static void
+audit_duties_are(struct fixture *fx, const char *case_ref, const char *idhex,
+    const char *want)
+{
+	casefile_timeline_t *tl;
+	casefile_t *cf;
+	char got[512] = "";
+	int found = 0;
+
+	assert_int_equal(casefile_build(fx->b.store, &cf, NULL), 0);
+	assert_int_equal(casefile_case(cf, case_ref, &tl), 0);
+	for (size_t i = 0; i < tl->n_events; i++) {
+		const casefile_event_t *ev = &tl->events[i];
+
+		if (strcmp(ev->message_id, idhex) != 0)
+			continue;
+		found = 1;
+		for (size_t j = 0; j < ev->n_duties; j++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s:receipt-%s,feedback-%s;", ev->duties[j].unit,
+			    step_state(ev->duties[j].receipt_ms, ev->duties[j].receipt_escalated_ms),
+			    step_state(ev->duties[j].feedback_ms,
+			    ev->duties[j].feedback_escalated_ms));
+	}
+	casefile_timeline_free(tl);
+	casefile_free(cf);
+	assert_true(found);
+	assert_string_equal(got, want);
+}
+
 static void
 test_a_case_opened_by_the_police_reaches_its_task_force_and_so_do_messages_with_its_ref(
     void **state)
@@ -316,6 +381,9 @@ test_a_supervision_of_units_is_met_by_feedback_or_escalated_once_across_a_restar
 	assert_int_equal(fixture_up(fx), 0);
 	tick(fx, esc, sizeof(esc));
 	assert_string_equal(esc, "");
+	/* The auditor derives the same duties from the log alone. */
+	audit_units_are(fx,
+	    "ato-210302:receipt-escalated,feedback-escalated;psb:receipt-done,feedback-done;");
 }
 
 static void
@@ -345,6 +413,10 @@ test_listed_supervision_of_a_case_escalates_once_to_both_offices_with_a_reminder
 	assert_int_equal(fixture_up(fx), 0);
 	tick(fx, esc, sizeof(esc));
 	assert_string_equal(esc, "");
+	/* The auditor derives the same duties on the case from the log alone. */
+	audit_duties_are(fx, "AS-2026-031", CASE_ID,
+	    "civil-affairs:receipt-escalated,feedback-escalated;"
+	    "education:receipt-escalated,feedback-escalated;");
 }
 
 static void
