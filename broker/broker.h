@@ -28,7 +28,7 @@
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> cases -> workflow -> round ->
- * {units, reply}; delivery -> workflow; genesis -> round; admin -> status and round ->
+ * {units, reply}; delivery -> {workflow, cases}; genesis -> round; admin -> status and round ->
  * status (a commit's time); main -> http -> {metrics, page}; main -> limits; check
  * (main, http) and clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
  * hands over (from status_snapshot), never broker state.

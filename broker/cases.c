@@ -662,6 +662,82 @@ cases_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
 	}
 }
 
+/* ---- the case a delivery belongs to (Deliver.context) ---- */
+
+struct record_out {
+	size_t			 keylen;
+	Cluebus__CaseRecord	*rec;
+	int			 rc;
+};
+
+static int
+record_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct record_out *out = arg;
+
+	(void)key;
+	if (klen != out->keylen)
+		return 0;	/* a longer reference with this one as its prefix */
+	out->rc = case_decode(val, vlen, &out->rec);
+	return 1;
+}
+
+/* The committed record of `case_ref`: 0 with *rec (free it), CB_ENOTFOUND or an error. */
+static int
+case_get_committed(store_t *s, const char *case_ref, Cluebus__CaseRecord **rec)
+{
+	struct record_out out = { .rc = CB_ENOTFOUND };
+	uint8_t key[CASE_KEY_MAX];
+	int rc;
+
+	*rec = NULL;
+	if (case_ref[0] == '\0')
+		return CB_ENOTFOUND;
+	out.keylen = case_key(case_ref, key);
+	rc = store_aux_walk(s, STORE_CASES, key, out.keylen, out.keylen, record_collect, &out);
+	if (rc != 0 && rc != 1)
+		return rc;
+	*rec = out.rec;
+	return out.rc;
+}
+
+int
+cases_context(store_t *s, const Cluebus__Message *m, Cluebus__Context **ctx)
+{
+	Cluebus__CaseContext cc = CLUEBUS__CASE_CONTEXT__INIT;
+	Cluebus__CaseRecord *rec;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = case_get_committed(s, m->case_ref, &rec)) != 0)
+		return rc == CB_ENOTFOUND ? 0 : rc;
+	cc.case_ref = rec->case_ref;
+	cc.state = rec->state;
+	cc.opener = rec->opener;
+	cc.jurisdiction = rec->jurisdiction;
+	cc.members = rec->members;
+	cc.n_members = rec->n_members;
+	cc.title = rec->title;
+	len = cluebus__case_context__get_packed_size(&cc);
+	/* A copy the context owns, freed with it by cluebus__context__free_unpacked. */
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		rc = CB_ENOMEM;
+	else if (*ctx == NULL && (*ctx = calloc(1, sizeof(**ctx))) == NULL)
+		rc = CB_ENOMEM;
+	if (rc == 0) {
+		if ((*ctx)->base.descriptor == NULL)
+			cluebus__context__init(*ctx);
+		cluebus__case_context__pack(&cc, buf);
+		if ((*ctx)->case_context == NULL &&
+		    ((*ctx)->case_context = cluebus__case_context__unpack(NULL, len, buf)) == NULL)
+			rc = CB_ENOMEM;
+	}
+	free(buf);
+	cluebus__case_record__free_unpacked(rec, NULL);
+	return rc;
+}
+
 /* ---- the task force of an open case, for the directory ---- */
 
 struct members_out {

@@ -30,6 +30,13 @@ int	cases_check(struct broker *b, const Cluebus__Message *m, route_result_t *res
 int	cases_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
     __attribute__((warn_unused_result));
 
+/* Adds the case `m` carries the case_ref of (its state and task force now, from committed
+ * data of `s`) to *ctx as case_context, making *ctx (free it with
+ * cluebus__context__free_unpacked) when it is NULL. Nothing when no case has that reference.
+ * Returns 0, CB_ENOMEM, CB_ECORRUPT or a store error. */
+int	cases_context(store_t *s, const Cluebus__Message *m, Cluebus__Context **ctx)
+    __attribute__((warn_unused_result));
+
 /* The task force of the open case `case_ref` from committed data of `s`: *members is a
  * new array of *n new strings (free with cases_members_free). Returns 0, CB_ENOTFOUND when
  * no case is open under that reference, CB_ENOMEM, CB_ECORRUPT or a store error. (For the

@@ -1765,6 +1765,27 @@ awaiting_render(const Cluebus__Context *ctx)
 	return done(arr, rc);
 }
 
+static const char *const case_state_names[] = { "unspecified", "open", "closed" };
+static const struct names case_state_tab = NAMES(case_state_names);
+
+/* The case a message's case_ref names: its state and task force at delivery time. */
+static json_t *
+case_context_render(const Cluebus__CaseContext *cc)
+{
+	json_t	*o;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_str(o, "case_ref", cc->case_ref);
+	rc |= put_enum(o, "state", &case_state_tab, cc->state);
+	rc |= put_str_opt(o, "opener", cc->opener);
+	rc |= put_str_opt(o, "jurisdiction", cc->jurisdiction);
+	rc |= put_str_opt(o, "title", cc->title);
+	rc |= put_strings_opt(o, "members", cc->members, cc->n_members);
+	return done(o, rc);
+}
+
 json_t *
 intake_context_to_json(const Cluebus__Context *ctx)
 {
@@ -1791,6 +1812,8 @@ intake_context_to_json(const Cluebus__Context *ctx)
 		rc |= json_array_append_new(obl, obligation_render(ctx->obligations[i]));
 	rc |= put(o, "obligations", obl);
 	rc |= put(o, "awaiting", awaiting_render(ctx));
+	if (ctx->case_context != NULL)
+		rc |= put(o, "case", case_context_render(ctx->case_context));
 	return done(o, rc);
 }
 

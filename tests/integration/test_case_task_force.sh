@@ -62,6 +62,12 @@ assert "not_owner" in text, text
 d = os.path.join(spools, "education", "out")
 [c] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-correction-" in n]
 assert c["message"]["correction"]["clue"]["category"] == "public_tip", c
+# A member's delivery of the case's clue says which case and task force it belongs to.
+[k] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-clue-" in n]
+case = k["context"]["case"]
+assert case["case_ref"] == "AS-2026-031" and case["state"] == "open", case
+assert case["opener"] == "psb" and case["jurisdiction"] == "210302", case
+assert case["members"] == ["civil-affairs", "education"], case
 print("correction delivered; foreign correction and member's close refused")
 PYEOF
 
