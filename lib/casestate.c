@@ -39,6 +39,7 @@ step_add(struct walk *w, const Cluebus__LogEntry *e, const char *sender, const c
 {
 	casestate_t *cs = w->cs;
 	casestate_step_t *s, *grown;
+	char text[STEP_TEXT_MAX];
 
 	if ((grown = realloc(cs->steps, (cs->n_steps + 1) * sizeof(*grown))) == NULL)
 		return CB_ENOMEM;
@@ -47,7 +48,8 @@ step_add(struct walk *w, const Cluebus__LogEntry *e, const char *sender, const c
 	s->seq = e->seq;
 	s->time_ms = e->time_ms;
 	str_text_copy(sender, strlen(sender), s->sender, sizeof(s->sender));
-	if ((s->what = strdup(what)) == NULL)
+	str_text_copy(what, strlen(what), text, sizeof(text));	/* (3) */
+	if ((s->what = strdup(text)) == NULL)
 		return CB_ENOMEM;
 	cs->n_steps++;
 	return 0;
@@ -87,8 +89,8 @@ members_apply(casestate_t *cs, const Cluebus__CaseAction *c)
 				}
 		} else if (!members_has(cs, c->members[i]) &&
 		    cs->n_members < CASESTATE_MEMBERS_MAX) {
-			snprintf(cs->members[cs->n_members++], CASESTATE_UNIT_LEN, "%s",
-			    c->members[i]);
+			str_text_copy(c->members[i], strlen(c->members[i]),
+			    cs->members[cs->n_members++], CASESTATE_UNIT_LEN);
 		}
 	}
 }
