@@ -560,6 +560,10 @@ check_correction_of(struct broker *b, const Cluebus__Message *m, const Cluebus__
 	if (orig->body_case == CLUEBUS__MESSAGE__BODY_CORRECTION)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    "refers_to", "a correction is not corrected: refer to the original");
+	if (orig->body_case == CLUEBUS__MESSAGE__BODY_CASE_ACTION)
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "refers_to", "a case changes by kind case (members, or close with a reason), "
+		    "not by correction");
 	if ((rc = store_txn_aux_get(b->txn, STORE_CASES, key,
 	    withdrawn_key(orig->message_id.data, key), &val, &vlen)) == 0)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,

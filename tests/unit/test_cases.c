@@ -527,6 +527,18 @@ test_a_correction_reaches_the_originals_recipients_and_only_its_sender_may_send_
 }
 
 static void
+test_a_correction_of_a_case_message_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+
+	publish(fx, D "case-open.json", "psb", CLUE_ID);	/* the id correction-clue.json
+								 * names */
+	publish(fx, D "correction-clue.json", "psb", NULL);
+	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "refers_to");
+	assert_non_null(strstr(fx->reply[0].reason, "a case changes by kind case"));
+}
+
+static void
 test_a_correction_of_an_unknown_message_is_refused(void **state)
 {
 	struct fixture *fx = *state;
@@ -652,6 +664,7 @@ main(void)
 #endif
 		T(test_a_correction_reaches_the_originals_recipients_and_only_its_sender_may_send_it),
 		T(test_a_correction_of_an_unknown_message_is_refused),
+		T(test_a_correction_of_a_case_message_is_refused),
 		T(test_a_withdrawn_referral_closes_its_duties_and_is_not_escalated),
 		T(test_the_audit_rebuilds_the_case_record_and_counts_corrected_and_withdrawn_clues),
 	};
