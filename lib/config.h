@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
 #include "cluebus/ids.h"
 #include "route.h"
 
@@ -45,6 +46,7 @@ typedef struct broker_config {
 	/* The unit whose petition clues are referrals. */
 	char		 petition_unit[CB_UNIT_ID_SIZE];
 	route_t		*route;			/* owned */
+	calendar_t	 calendar;		/* periodic report duties (`duties`) */
 } broker_config_t;
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */

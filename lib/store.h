@@ -104,6 +104,7 @@ void	store_txn_abort(store_txn_t *t);
 enum store_aux {
 	STORE_OBLIGATIONS,
 	STORE_DEADLINES,
+	STORE_DUTIES,		/* report duties (broker/duties.c) */
 	STORE_CASES,		/* broker/cases.c: case records, withdrawn messages */
 	STORE_NAUX
 };
