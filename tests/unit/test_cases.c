@@ -206,8 +206,8 @@ test_a_case_opened_by_the_police_reaches_its_task_force_and_so_do_messages_with_
 	assert_string_equal(to, "ato,civil-affairs,education,");
 	members_are(fx, "AS-2026-031", "civil-affairs,education,");
 
-	/* A medical clue routes to psb, the office and the district office; the case adds its
-	 * task force. */
+	/* A medical clue routes to psb (and health, its sender), the office and the district
+	 * office; the case adds its task force. */
 	publish(fx, D "case-clue.json", "health", NULL);
 	assert_accepted(fx);
 	recipients(fx, to, sizeof(to));
