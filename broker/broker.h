@@ -15,6 +15,7 @@
  *   delivery.c  per-unit delivery windows fed from the LMDB backlog
  *   pipeline.c  a publish: authenticate, verify, open, dedup, route, check, append
  *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
+ *   cases.c     cases and task forces, two-level supervision, corrections (cases.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
  *   round.c     the commit round: its transaction, deferred replies, acks, commit
  *   status.c    the figures: status, units, backlog, overdue duties, histograms
@@ -26,8 +27,8 @@
  *   broker.h    this file: the state every role shares, and the roles' interfaces
  *   workflow.h  workflow.c's interface
  *
- * That is: main -> admin -> frontend -> {zap, pipeline} -> workflow -> round ->
- * {units, reply}; delivery -> workflow; genesis -> round; admin -> status and round ->
+ * That is: main -> admin -> frontend -> {zap, pipeline} -> cases -> workflow -> round ->
+ * {units, reply}; delivery -> {workflow, cases}; genesis -> round; admin -> status and round ->
  * status (a commit's time); main -> http -> {metrics, page}; main -> limits; check
  * (main, http) and clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
  * hands over (from status_snapshot), never broker state.
@@ -111,7 +112,7 @@ struct verdict {
 	char		 reason[sizeof(cb_error_t) + 4];
 };
 
-#define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
+#define REJECT_CODES	24	/* RejectCode values counted apart (the proto's are below) */
 #define KINDS_COUNTED	16	/* Kind values counted apart (the proto's are below) */
 
 struct counters {

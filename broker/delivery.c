@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "cases.h"
 #include "log.h"
 #include "unpack.h"
 #include "util.h"
@@ -57,6 +58,8 @@ delivery_send_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	if (unpack_bounded(&cluebus__message__descriptor, e->envelope->signed_.data,
 	    e->envelope->signed_.len, &pm) == 0) {
 		rc = workflow_context(pc->b, (Cluebus__Message *)pm, &ctx);
+		if (rc == 0)
+			rc = cases_context(pc->b->store, (Cluebus__Message *)pm, &ctx);
 		protobuf_c_message_free_unpacked(pm, NULL);
 		if (rc == CB_ECORRUPT)
 			fatalx("delivery %llu: the workflow state it refers to is corrupt; refusing "

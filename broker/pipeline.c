@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "broker.h"
+#include "cases.h"
 #include "envelope.h"
 #include "log.h"
 #include "route.h"
@@ -364,13 +365,14 @@ publish_route(struct publish *p)
 	    "cannot route this kind");
 }
 
-/* The referral state allows the message; it may add recipients. */
+/* The case records and the referral state allow the message; they may add recipients. */
 static int
 publish_check_workflow(struct publish *p)
 {
 	int rc;
 
-	if ((rc = workflow_check(p->b, p->m, &p->res, &p->v)) != 0)
+	if ((rc = cases_check(p->b, p->m, &p->res, &p->v)) != 0 ||
+	    (p->v.code == 0 && (rc = workflow_check(p->b, p->m, &p->res, &p->v)) != 0))
 		round_store_error(p->b, rc);
 	return rc;
 }
@@ -394,7 +396,8 @@ publish_append(struct publish *p)
 	e.recipients = recips;
 	e.n_recipients = p->res.n;
 	if ((rc = store_txn_append(b->txn, &e, p->id, 0, hash)) != 0 ||
-	    (rc = workflow_apply(b, p->m, &p->res, e.time_ms)) != 0)
+	    (rc = workflow_apply(b, p->m, &p->res, e.time_ms)) != 0 ||
+	    (rc = cases_apply(b, p->m, e.time_ms)) != 0)
 		goto fail;
 	round_wake(b, recips, p->res.n);
 	b->round.accepted++;

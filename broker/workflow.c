@@ -125,6 +125,21 @@ obl_put(struct broker *b, const Cluebus__Obligation *o)
 	return rc;
 }
 
+/* Stores `o` with `supervisor` (NULL: unchanged) as the district office it escalates to. */
+static int
+obl_put_supervised(struct broker *b, Cluebus__Obligation *o, const char *supervisor)
+{
+	char *own = o->supervisor;
+	int rc;
+
+	if (supervisor == NULL)
+		return obl_put(b, o);
+	o->supervisor = (char *)supervisor;	/* borrowed for the put */
+	rc = obl_put(b, o);
+	o->supervisor = own;
+	return rc;
+}
+
 /* Moves one deadline of `o` from `old_due` to `new_due` (0: none). */
 static int
 due_move(struct broker *b, const Cluebus__Obligation *o, Cluebus__Missed missed,
@@ -251,8 +266,9 @@ workflow_check_answer(struct broker *b, const Cluebus__Message *m, route_result_
 	return 0;
 }
 
-/* A supervision: from the office, of a referral the broker tracks; the referrers (and,
- * when it names no unit, every obliged unit) hear of it. */
+/* A supervision of a referral the broker tracks (who may supervise what is cases.c's
+ * check, before this one; a case's or units' supervision has no refers_to): the referrers
+ * (and, when it names no unit, every obliged unit) hear of it. */
 static int
 workflow_check_supervision(struct broker *b, const Cluebus__Message *m, route_result_t *res,
     struct verdict *v)
@@ -260,9 +276,8 @@ workflow_check_supervision(struct broker *b, const Cluebus__Message *m, route_re
 	struct obl_list l = { .n = 0, .rc = 0 };
 	int rc;
 
-	if (strcmp(m->sender, route_office(b->cfg.route)) != 0)
-		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
-		    "only the office (反拐办) puts referrals under supervision");
+	if (m->refers_to.len != MESSAGE_ID_LEN)
+		return 0;
 	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, MESSAGE_ID_LEN,
 	    MESSAGE_ID_LEN, obl_collect, &l);
 	if (rc == 0)
@@ -425,16 +440,17 @@ due_tighten(struct broker *b, Cluebus__Obligation *o, Cluebus__Missed missed,
 	return 0;
 }
 
-static int
-workflow_on_supervision(struct broker *b, const Cluebus__Message *m)
+int
+workflow_supervise(struct broker *b, const uint8_t *rid, const Cluebus__Supervision *s,
+    const char *supervisor)
 {
-	const Cluebus__Supervision *s = m->supervision;
 	struct obl_list l = { .n = 0, .rc = 0 };
 	int rc;
 
-	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, m->refers_to.data, MESSAGE_ID_LEN,
-	    MESSAGE_ID_LEN,
+	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, rid, MESSAGE_ID_LEN, MESSAGE_ID_LEN,
 	    obl_collect, &l);
+	if (rc == 0)
+		rc = l.rc;
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		Cluebus__Obligation *o = l.o[i];
 		int named = s->n_units == 0;
@@ -449,6 +465,68 @@ workflow_on_supervision(struct broker *b, const Cluebus__Message *m)
 		    s->feedback_due_ms, &o->feedback_due_ms, &o->feedback_escalated,
 		    o->feedback_ms == 0)) != 0)
 			break;
+		rc = obl_put_supervised(b, o, supervisor);
+	}
+	obl_list_free(&l);
+	return rc;
+}
+
+int
+workflow_oblige(struct broker *b, const uint8_t *rid, const char *unit, const char *referrer,
+    const char *case_ref, Cluebus__Priority prio, int64_t now, int64_t receipt_due,
+    int64_t feedback_due, const char *supervisor)
+{
+	Cluebus__Supervision s = CLUEBUS__SUPERVISION__INIT;
+	Cluebus__Obligation *o;
+	int rc, open;
+
+	if ((rc = obl_get(b, rid, unit, &o)) != 0 && rc != CB_ENOTFOUND)
+		return rc;
+	open = rc == 0 && o->state != CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
+	if (rc == 0)
+		cluebus__obligation__free_unpacked(o, NULL);
+	if (open) {	/* owed already: the new due times tighten it */
+		s.receipt_due_ms = receipt_due;
+		s.feedback_due_ms = feedback_due;
+		s.units = (char **)&unit;
+		s.n_units = 1;
+		return workflow_supervise(b, rid, &s, supervisor);
+	}
+	if ((rc = obl_open(b, rid, unit, referrer, case_ref, prio, now, receipt_due,
+	    feedback_due, NULL, CLUEBUS__ACTION__ACTION_UNSPECIFIED, NULL)) != 0 ||
+	    supervisor == NULL)
+		return rc;
+	if ((rc = obl_get(b, rid, unit, &o)) != 0)
+		return rc;
+	rc = obl_put_supervised(b, o, supervisor);
+	cluebus__obligation__free_unpacked(o, NULL);
+	return rc;
+}
+
+int
+workflow_close_all(struct broker *b, const uint8_t *rid)
+{
+	struct obl_list l = { .n = 0, .rc = 0 };
+	int rc;
+
+	rc = store_txn_aux_walk(b->txn, STORE_OBLIGATIONS, rid, MESSAGE_ID_LEN, MESSAGE_ID_LEN,
+	    obl_collect, &l);
+	if (rc == 0)
+		rc = l.rc;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		Cluebus__Obligation *o = l.o[i];
+
+		if (o->state == CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED)
+			continue;
+		if (o->received_ms == 0 && !o->receipt_escalated &&
+		    (rc = due_move(b, o, CLUEBUS__MISSED__MISSED_RECEIPT, o->receipt_due_ms,
+		    0)) != 0)
+			break;
+		if (o->feedback_ms == 0 && !o->feedback_escalated &&
+		    (rc = due_move(b, o, CLUEBUS__MISSED__MISSED_FEEDBACK, o->feedback_due_ms,
+		    0)) != 0)
+			break;
+		o->state = CLUEBUS__OBLIGATION_STATE__OBLIGATION_CLOSED;
 		rc = obl_put(b, o);
 	}
 	obl_list_free(&l);
@@ -522,7 +600,10 @@ workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return workflow_on_feedback(b, m, now);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
-		return workflow_on_supervision(b, m);
+		if (m->refers_to.len != MESSAGE_ID_LEN)
+			return 0;	/* a case's or units': cases.c */
+		return workflow_supervise(b, m->refers_to.data, m->supervision,
+		    strcmp(m->sender, route_office(b->cfg.route)) != 0 ? m->sender : NULL);
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		if (m->clue->category == CLUEBUS__CATEGORY__CATEGORY_PETITION &&
 		    strcmp(m->sender, b->cfg.petition_unit) == 0)
@@ -574,12 +655,22 @@ workflow_escalate(struct broker *b, const Cluebus__Obligation *o, Cluebus__Misse
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
 	Cluebus__Escalation e = CLUEBUS__ESCALATION__INIT;
 	const char *office = route_office(b->cfg.route);
-	char *recips[2], rid[MESSAGE_ID_LEN * 2 + 1];
+	char *recips[4], rid[MESSAGE_ID_LEN * 2 + 1];
 	size_t n = 0;
 
+	/* The office, the referrer, a district office that supervised it (up one level: the
+	 * district office and the city office), and a reminder to the overdue unit. */
 	recips[n++] = (char *)office;
 	if (strcmp(o->referrer, office) != 0)
 		recips[n++] = o->referrer;
+	if (o->supervisor[0] != '\0' && strcmp(o->supervisor, office) != 0 &&
+	    strcmp(o->supervisor, o->referrer) != 0)
+		recips[n++] = o->supervisor;
+	if (strcmp(o->unit, office) != 0 && strcmp(o->unit, o->referrer) != 0 &&
+	    strcmp(o->unit, o->supervisor) != 0)
+		recips[n++] = o->unit;
+	e.supervisor = o->supervisor;
+	e.reminder = strcmp(recips[n - 1], o->unit) == 0;
 	e.referral_id = o->referral_id;
 	e.unit = o->unit;
 	e.missed = missed;

@@ -22,6 +22,23 @@ int	workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *
  * same transaction. Returns 0 or a store error (the round must fail). */
 int	workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
     int64_t now);
+/* Opens `unit`'s obligation on `rid` (a case's open id, a supervision's own id) owed to
+ * `referrer`, or, when one is open already, tightens its due times (0: the priority's
+ * default for a new one, unchanged for an open one). `supervisor` (may be NULL) is a
+ * district office that also gets its escalations. Needs the round's transaction. Returns
+ * 0, a store error, CB_ENOMEM or CB_ECORRUPT. */
+int	workflow_oblige(struct broker *b, const uint8_t *rid, const char *unit,
+    const char *referrer, const char *case_ref, Cluebus__Priority prio, int64_t now,
+    int64_t receipt_due, int64_t feedback_due, const char *supervisor)
+    __attribute__((warn_unused_result));
+/* Applies supervision `s` (its units, due times) to the open obligations on `rid`;
+ * `supervisor` (may be NULL) as for workflow_oblige. Returns 0 or an error as above. */
+int	workflow_supervise(struct broker *b, const uint8_t *rid, const Cluebus__Supervision *s,
+    const char *supervisor) __attribute__((warn_unused_result));
+/* Closes every open obligation on `rid` and drops their deadlines (a withdrawn referral).
+ * Returns 0 or an error as above. */
+int	workflow_close_all(struct broker *b, const uint8_t *rid)
+    __attribute__((warn_unused_result));
 /* Escalates every deadline that has passed (at most a batch per call), appending to the
  * round's transaction; the caller commits. Returns 0 or an error for round_store_error()
  * (CB_ECORRUPT among them). */

@@ -28,7 +28,7 @@
 #include "intake.h"
 #include "util.h"
 
-#define NKINDS		(CLUEBUS__KIND__KIND_MATCH + 1)
+#define NKINDS		32	/* Kind values counted apart; others are not counted by kind */
 #define NCATEGORIES	(CLUEBUS__CATEGORY__CATEGORY_OTHER + 1)
 
 static int	build_fail(casefile_t *, uint64_t, const char *, ...)
@@ -170,6 +170,12 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		x->due_ms = m->escalation->due_ms;
 		cf->msgs[idx].detail = (uint32_t)cf->n_escs++;
 		return 0;
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		return casefile_correction_apply(cf, idx, m);
+	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
+		cf->msgs[idx].status = m->case_action->op <= CLUEBUS__CASE_OP__CASE_CLOSE ?
+		    (uint8_t)m->case_action->op : 0;
+		return 0;
 	case CLUEBUS__MESSAGE__BODY_REGISTRY:
 		if (!unit_id_valid(m->registry->unit) || m->registry->role[0] == '\0')
 			return 0;
@@ -202,7 +208,7 @@ index_message(casefile_t *cf, const Cluebus__LogEntry *e, const Cluebus__Message
 	memset(msg, 0, sizeof(*msg));
 	msg->seq = e->seq;
 	msg->time_ms = e->time_ms;
-	msg->kind = (uint8_t)m->kind;		/* 1..9: message_validate */
+	msg->kind = (uint8_t)m->kind;		/* a Kind: message_validate */
 	msg->entry_type = (uint8_t)e->type;
 	msg->case_ref = msg->detail = msg->duties = NOIDX;
 	memcpy(msg->id, m->message_id.data, MESSAGE_ID_LEN);
@@ -421,6 +427,7 @@ event_view(const casefile_t *cf, uint32_t idx, casefile_why_t why, casefile_even
 	ev->entry_type = m->entry_type;
 	ev->kind = m->kind;
 	ev->why = why;
+	ev->withdrawn = m->withdrawn;
 	snprintf(ev->sender, sizeof(ev->sender), "%s", cf->units.ent[m->sender].s);
 	hex_encode(m->id, MESSAGE_ID_LEN, ev->message_id);
 	if (m->has_refers_to) {
@@ -736,8 +743,9 @@ tally_messages(const casefile_t *cf, const struct scope *sc, casefile_stats_t *s
 		if (!scope_msg(cf, sc, (uint32_t)i))
 			continue;
 		st->messages++;
-		tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
-		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX) {
+		if (m->kind < NKINDS)
+			tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
+		if (m->kind == CLUEBUS__KIND__KIND_CLUE && m->detail != NOIDX && !m->withdrawn) {
 			st->clues++;
 			tally->by_category[cf->clues[m->detail].category]++;
 			tally->by_district[cf->clues[m->detail].jurisdiction]++;
@@ -768,8 +776,8 @@ tally_duties(const casefile_t *cf, const struct scope *sc, struct stats_tally *t
 		const struct cf_duty *d = &cf->duties[i];
 		struct unit_tally *unit = &tally->by_unit[d->unit];
 
-		if (!scope_duty(cf, sc, d))
-			continue;
+		if (!scope_duty(cf, sc, d) || cf->msgs[d->referral].withdrawn)
+			continue;	/* out of scope, or a withdrawn referral's duties (void) */
 		unit->seen = 1;
 		unit->referrals++;
 		if (d->receipt_ms != CASEFILE_NONE && d->receipt_ms < to_ms)

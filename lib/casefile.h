@@ -17,6 +17,10 @@
  *       CASEFILE_DISTRICT_PREFIX)
  *   feedback "transferred" from U on R ──▶ each unit in transferred_to owes them on R, from
  *       the feedback's log time, unless its duty on R is still open
+ *   supervision S without refers_to ──▶ of units: each named unit owes them on S; of a case
+ *       C (listed, or with due times): each named unit, else C's task force (S's recipients
+ *       but the offices), owes them on C's open message (an open duty is tightened instead)
+ *   correction W withdrawing R by R's sender ──▶ R's duties count out of the statistics
  *
  *   duty:  owed ──receipt──▶ received ──feedback──▶ answered (open while the last status is
  *            └──────────feedback───────────┘          accepted / in_progress, else closed)
@@ -123,6 +127,7 @@ typedef struct casefile_event {
 	Cluebus__EntryType entry_type;		/* MESSAGE, or BROKER for broker-signed */
 	Cluebus__Kind	 kind;
 	casefile_why_t	 why;
+	int		 withdrawn;		/* its sender withdrew it (kind correction) */
 	char		 sender[CASEFILE_UNIT_LEN];
 	char		 message_id[CB_MESSAGE_ID_HEX_SIZE];	/* lowercase hex */
 	char		 refers_to[CB_MESSAGE_ID_HEX_SIZE];	/* lowercase hex, "" when none */
@@ -193,7 +198,8 @@ typedef struct casefile_latency {
 } casefile_latency_t;
 
 /* Per obliged unit, over its duties that began in [from_ms, to_ms) (referrals naming it,
- * transfers to it, petition clues routed to it; `referrals` counts them):
+ * transfers to it, petition clues routed to it, none of a withdrawn referral; `referrals`
+ * counts them):
  *   referrals == receipt.n + open_receipt == feedback.n + open_feedback;
  * open_receipt counts duties without receipt (nor feedback) logged before to_ms, open_feedback
  * those without feedback before to_ms (whether received or not). overdue_* count the

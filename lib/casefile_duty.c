@@ -186,12 +186,8 @@ step_due_after_supervision(int64_t want, int pending, int64_t *due, uint8_t *esc
 }
 
 static void
-duty_supervision(casefile_t *cf, const struct cf_msg *m, const Cluebus__Supervision *s)
+duty_supervise_ref(casefile_t *cf, uint32_t ref, const Cluebus__Supervision *s)
 {
-	uint32_t ref = m->has_refers_to ? referral_of(cf, m->refers_to) : NOIDX;
-
-	if (ref == NOIDX)
-		return;
 	for (uint32_t d = cf->msgs[ref].duties; d != NOIDX; d = cf->duties[d].next) {
 		struct cf_duty *duty = &cf->duties[d];
 		int named = s->n_units == 0;
@@ -205,6 +201,96 @@ duty_supervision(casefile_t *cf, const struct cf_msg *m, const Cluebus__Supervis
 		step_due_after_supervision(s->feedback_due_ms, duty->feedback_ms == CASEFILE_NONE,
 		    &duty->feedback_due_ms, &duty->feedback_esc_pending);
 	}
+}
+
+static void
+duty_supervision(casefile_t *cf, const struct cf_msg *m, const Cluebus__Supervision *s)
+{
+	uint32_t ref = m->has_refers_to ? referral_of(cf, m->refers_to) : NOIDX;
+
+	if (ref != NOIDX)
+		duty_supervise_ref(cf, ref, s);
+}
+
+/* The open message of the case msgs[idx] names, logged before it, or NOIDX. */
+static uint32_t
+case_open_of(const casefile_t *cf, uint32_t idx)
+{
+	uint32_t ref = cf->msgs[idx].case_ref;
+
+	for (uint32_t i = idx; ref != NOIDX && i-- > 0;)
+		if (cf->msgs[i].kind == CLUEBUS__KIND__KIND_CASE && cf->msgs[i].case_ref == ref &&
+		    cf->msgs[i].status == CLUEBUS__CASE_OP__CASE_OPEN)
+			return i;
+	return NOIDX;
+}
+
+/* Whether routing put `u` beside the task force rather than in it: an office. */
+static int
+unit_is_office(const casefile_t *cf, uint32_t u)
+{
+	const char *id = cf->units.ent[u].s;
+
+	return strcmp(id, CASEFILE_OFFICE) == 0 ||
+	    strncmp(id, CASEFILE_DISTRICT_PREFIX, strlen(CASEFILE_DISTRICT_PREFIX)) == 0;
+}
+
+/* `u` owes on msgs[ref] by the supervision's due times: a new duty, or an open one
+ * tightened (as broker/workflow.c's workflow_oblige). */
+static int
+duty_oblige(casefile_t *cf, uint32_t ref, uint32_t u, const Cluebus__Supervision *s,
+    int64_t t)
+{
+	struct cf_duty *d = cf->msgs[ref].duties != NOIDX ? duty_latest(cf, ref, u) : NULL;
+
+	if (d == NULL || duty_closed(d))
+		return duty_add(cf, ref, u, NOIDX, t, s->receipt_due_ms, s->feedback_due_ms);
+	step_due_after_supervision(s->receipt_due_ms, d->receipt_ms == CASEFILE_NONE,
+	    &d->receipt_due_ms, &d->receipt_esc_pending);
+	step_due_after_supervision(s->feedback_due_ms, d->feedback_ms == CASEFILE_NONE,
+	    &d->feedback_due_ms, &d->feedback_esc_pending);
+	return 0;
+}
+
+/* A supervision without refers_to (broker/cases.c): of units, each named unit owes on the
+ * supervision itself; of a case, the case's referrals are tightened and, when it is listed
+ * or states due times, each named unit (else the task force: the routing decision's units
+ * but the offices) owes on the case's open message. */
+static int
+duties_of_supervision(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
+{
+	const Cluebus__Supervision *s = m->supervision;
+	const struct cf_msg *msg = &cf->msgs[idx];
+	uint32_t ref = idx, u, sender = msg->sender;
+	int rc;
+
+	if (msg->case_ref != NOIDX) {
+		if ((ref = case_open_of(cf, idx)) == NOIDX)
+			return 0;
+		for (uint32_t i = ref; i < idx; i++)
+			if (cf->msgs[i].case_ref == msg->case_ref &&
+			    cf->msgs[i].kind == CLUEBUS__KIND__KIND_REFERRAL &&
+			    cf->msgs[i].duties != NOIDX)
+				duty_supervise_ref(cf, i, s);
+		if (s->level != CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED &&
+		    s->receipt_due_ms == 0 && s->feedback_due_ms == 0)
+			return 0;
+	}
+	for (size_t i = 0; i < s->n_units; i++) {
+		if (!unit_id_valid(s->units[i]))
+			continue;
+		if ((rc = casefile_strtab_intern(&cf->units, s->units[i], &u)) != 0)
+			return rc;
+		if (u != sender && (rc = duty_oblige(cf, ref, u, s, msg->time_ms)) != 0)
+			return rc;
+	}
+	for (uint32_t i = 0; s->n_units == 0 && ref != idx && i < cf->msgs[idx].n_rcpt; i++) {
+		u = cf->rcpts[cf->msgs[idx].rcpt + i].unit;
+		if (u != sender && !unit_is_office(cf, u) &&
+		    (rc = duty_oblige(cf, ref, u, s, cf->msgs[idx].time_ms)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static void
@@ -255,6 +341,8 @@ casefile_duty_apply(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return duty_feedback(cf, idx, m->feedback);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		if (!msg->has_refers_to)
+			return duties_of_supervision(cf, idx, m);
 		duty_supervision(cf, msg, m->supervision);
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:

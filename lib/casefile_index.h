@@ -50,7 +50,9 @@ struct cf_msg {
 	uint32_t	rcpt, n_rcpt;	/* rcpts[rcpt .. rcpt + n_rcpt) */
 	uint32_t	detail;		/* clue: clues[]; escalation: escs[]; else NOIDX */
 	uint32_t	duties;		/* first duty on it (referral, petition clue) or NOIDX */
-	uint8_t		kind, entry_type, has_refers_to, status;
+	uint8_t		kind, entry_type, has_refers_to;
+	uint8_t		status;		/* feedback: its status; case: its CaseOp */
+	uint8_t		withdrawn;	/* its sender withdrew it (casefile_correct.c) */
 };
 
 struct cf_rcpt {
@@ -61,7 +63,7 @@ struct cf_rcpt {
 struct cf_clue {
 	int64_t		occurred_ms;	/* the incident's time (0: not given) */
 	uint32_t	jurisdiction;	/* strs */
-	uint8_t		category;
+	uint8_t		category;	/* as corrected by its sender, if it was */
 	char		*summary;	/* sanitized UTF-8, at most CASEFILE_SUMMARY_MAX + "…" */
 };
 
@@ -124,6 +126,12 @@ uint32_t casefile_idmap_find(const casefile_t *cf, const uint8_t *id);
 /* Indexes msgs[idx] by its id unless the id is known already (invariant 3). Returns 0 or
  * CB_ENOMEM. */
 int	casefile_idmap_add(casefile_t *cf, uint32_t idx) __attribute__((warn_unused_result));
+/* casefile_correct.c: a correction or withdrawal msgs[idx] (its body `m`) of a message by
+ * its own sender marks it withdrawn, or updates a clue's category and district. Returns 0,
+ * CB_ENOMEM or CB_ETOOBIG. */
+int	casefile_correction_apply(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
+    __attribute__((warn_unused_result));
+
 /* The msgs[] index of the message logged at `seq`, by bisection (casefile.c invariant 1),
  * or NOIDX. Cannot fail. */
 uint32_t casefile_msg_by_seq(const casefile_t *cf, uint64_t seq);

@@ -122,6 +122,8 @@ event_json(const casefile_event_t *ev)
 	bad |= jset(o, "entry", json_string(ev->entry_type == CLUEBUS__ENTRY_TYPE__ENTRY_BROKER ?
 	    "broker" : "message"));
 	bad |= jset(o, "kind", json_string(intake_kind_name(ev->kind)));
+	if (ev->withdrawn)
+		bad |= jset(o, "withdrawn", json_true());
 	bad |= jset(o, "in_case", json_string(why_names[ev->why <= 3 ? ev->why : 0]));
 	bad |= jset(o, "sender", json_string(ev->sender));
 	bad |= jset(o, "message_id", json_string(ev->message_id));

@@ -331,7 +331,7 @@ event_row(struct table *t, const casefile_event_t *ev)
 		table_cell(t, "%s", "?");
 	else
 		table_cell(t, "%llu", (unsigned long long)ev->refers_to_seq);
-	table_cell(t, "%s", intake_kind_name(ev->kind));
+	table_cell(t, "%s%s", intake_kind_name(ev->kind), ev->withdrawn ? " (withdrawn)" : "");
 	table_cell(t, "%s", ev->sender);
 	for (size_t i = 0; i < ev->n_recipients; i++) {
 		const casefile_delivery_t *r = &ev->recipients[i];

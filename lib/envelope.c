@@ -203,6 +203,69 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 	return 0;
 }
 
+/* A supervision names what it supervises: a referral (refers_to), a case (case_ref), or
+ * units (units). */
+static int
+supervision_target_ok(const Cluebus__Message *m, cb_error_t *err)
+{
+	if (m->refers_to.len == MESSAGE_ID_LEN || m->case_ref[0] != '\0' ||
+	    m->supervision->n_units > 0)
+		return 0;
+	return cb_fail(err, "refers_to", CB_EMALFORMED,
+	    "required: the referral's id (or a case_ref, or supervision.units)");
+}
+
+static int
+case_action_validate(const Cluebus__Message *m, cb_error_t *err)
+{
+	const Cluebus__CaseAction *c = m->case_action;
+
+	if (m->case_ref[0] == '\0')
+		return cb_fail(err, "case_ref", CB_EMALFORMED, "required: the case's reference");
+	if (!text_ok(c->title, 256) || !text_ok(c->reason, 16 * 1024))
+		return cb_fail(err, "case", CB_EMALFORMED, "title or reason too long");
+	switch (c->op) {
+	case CLUEBUS__CASE_OP__CASE_OPEN:
+		if (strlen(c->jurisdiction) != 6 ||
+		    strspn(c->jurisdiction, "0123456789") != 6)
+			return cb_fail(err, "case.jurisdiction", CB_EMALFORMED,
+			    "not a 6-digit division code");
+		break;
+	case CLUEBUS__CASE_OP__CASE_ADD_MEMBERS:
+	case CLUEBUS__CASE_OP__CASE_REMOVE_MEMBERS:
+		if (c->n_members == 0)
+			return cb_fail(err, "case.members", CB_EMALFORMED, "names no unit");
+		break;
+	case CLUEBUS__CASE_OP__CASE_CLOSE:
+		if (c->reason[0] == '\0')
+			return cb_fail(err, "case.reason", CB_EMALFORMED,
+			    "required when closing a case");
+		break;
+	default:
+		return cb_fail(err, "case.op", CB_EMALFORMED, "unknown op");
+	}
+	return units_ok(c->members, c->n_members, "case.members", err);
+}
+
+static int
+correction_validate(const Cluebus__Message *m, cb_error_t *err)
+{
+	const Cluebus__Correction *c = m->correction;
+
+	if (c->op <= CLUEBUS__CORRECTION_OP__CORRECTION_UNSPECIFIED ||
+	    c->op > CLUEBUS__CORRECTION_OP__CORRECTION_WITHDRAW)
+		return cb_fail(err, "correction.op", CB_EMALFORMED, "unknown op");
+	if (c->clue != NULL && c->op != CLUEBUS__CORRECTION_OP__CORRECTION_CORRECT)
+		return cb_fail(err, "correction.clue", CB_EMALFORMED,
+		    "only a correction carries a corrected clue");
+	if (c->clue != NULL && clue_validate(c->clue, err) != 0)
+		return CB_EMALFORMED;
+	if (m->refers_to.len != MESSAGE_ID_LEN)
+		return cb_fail(err, "refers_to", CB_EMALFORMED,
+		    "required: the id of the message corrected or withdrawn");
+	return 0;
+}
+
 /* Which body case each kind must carry, indexed by Cluebus__Kind. */
 static const Cluebus__Message__BodyCase kind_body[] = {
 	[CLUEBUS__KIND__KIND_CLUE] = CLUEBUS__MESSAGE__BODY_CLUE,
@@ -214,6 +277,8 @@ static const Cluebus__Message__BodyCase kind_body[] = {
 	[CLUEBUS__KIND__KIND_ESCALATION] = CLUEBUS__MESSAGE__BODY_ESCALATION,
 	[CLUEBUS__KIND__KIND_REGISTRY] = CLUEBUS__MESSAGE__BODY_REGISTRY,
 	[CLUEBUS__KIND__KIND_MATCH] = CLUEBUS__MESSAGE__BODY_MATCH,
+	[CLUEBUS__KIND__KIND_CASE] = CLUEBUS__MESSAGE__BODY_CASE_ACTION,
+	[CLUEBUS__KIND__KIND_CORRECTION] = CLUEBUS__MESSAGE__BODY_CORRECTION,
 };
 
 int
@@ -227,7 +292,9 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return cb_fail(err, "key_id", CB_EMALFORMED, "not 8 bytes");
 	if (m->created_ms <= 0)
 		return cb_fail(err, "created", CB_EMALFORMED, "missing");
-	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED || m->kind > CLUEBUS__KIND__KIND_MATCH)
+	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED ||
+	    (size_t)m->kind >= sizeof(kind_body) / sizeof(kind_body[0]) ||
+	    kind_body[m->kind] == CLUEBUS__MESSAGE__BODY__NOT_SET)
 		return cb_fail(err, "kind", CB_EMALFORMED, "unknown kind");
 	if (m->priority <= CLUEBUS__PRIORITY__PRIORITY_UNSPECIFIED ||
 	    m->priority > CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
@@ -281,7 +348,7 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		if (units_ok(m->supervision->units, m->supervision->n_units,
 		    "supervision.units", err) != 0)
 			return CB_EMALFORMED;
-		return refers_ok(m, err);
+		return supervision_target_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		if (m->report->type <= CLUEBUS__REPORT_TYPE__REPORT_UNSPECIFIED ||
 		    m->report->type > CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION)
@@ -297,6 +364,10 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 			return CB_EMALFORMED;
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
+		return case_action_validate(m, err);
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		return correction_validate(m, err);
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
 		if (m->escalation->duty != 0 &&
 		    (m->escalation->duty > CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION ||

@@ -69,7 +69,8 @@ struct names {
 	_Static_assert(sizeof(a) / sizeof((a)[0]) == (last) + 1, #a " is out of date with the proto")
 
 static const char *const kind_names[] = { "unspecified", "clue", "referral", "receipt",
-    "feedback", "supervision", "report", "escalation", "registry", "match" };
+    "feedback", "supervision", "report", "escalation", "registry", "match",
+    [CLUEBUS__KIND__KIND_CASE] = "case", [CLUEBUS__KIND__KIND_CORRECTION] = "correction" };
 static const char *const priority_names[] = { "unspecified", "routine", "urgent",
     "immediate" };
 static const char *const category_names[] = { "unspecified", "school", "medical",
@@ -91,10 +92,15 @@ static const char *const supervision_names[] = { "unspecified", "supervise", "li
 static const char *const report_names[] = { "unspecified", "situation_analysis",
     "self_evaluation", "warning_notice", "follow_up", "phase_evaluation", "final_evaluation" };
 static const char *const missed_names[] = { "unspecified", "receipt", "feedback" };
+static const char *const case_op_names[] = { "unspecified", "open", "add_members",
+    "remove_members", "close" };
+static const char *const correction_op_names[] = { "unspecified", "correct", "withdraw" };
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
     "revoke_key", "change_liaison", "broker_key" };
 
-NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_MATCH);
+NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_CORRECTION);
+NAMES_CHECK(case_op_names, CLUEBUS__CASE_OP__CASE_CLOSE);
+NAMES_CHECK(correction_op_names, CLUEBUS__CORRECTION_OP__CORRECTION_WITHDRAW);
 NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
 NAMES_CHECK(category_names, CLUEBUS__CATEGORY__CATEGORY_OTHER);
 NAMES_CHECK(handling_names, CLUEBUS__HANDLING_CODE__HANDLING_H3);
@@ -121,11 +127,13 @@ static const struct names supervision_tab = NAMES(supervision_names);
 static const struct names report_tab = NAMES(report_names);
 static const struct names missed_tab = NAMES(missed_names);
 static const struct names registry_tab = NAMES(registry_names);
+static const struct names case_op_tab = NAMES(case_op_names);
+static const struct names correction_op_tab = NAMES(correction_op_names);
 
 static const char *
 names_get(const struct names *t, int value)
 {
-	if (value < 0 || (size_t)value >= t->count)
+	if (value < 0 || (size_t)value >= t->count || t->name[value] == NULL)
 		return "unknown";
 	return t->name[value];
 }
@@ -137,7 +145,7 @@ names_find(const struct names *t, const char *s, int *value)
 	if (s == NULL)
 		return CB_EMALFORMED;
 	for (size_t i = 1; i < t->count; i++)
-		if (strcmp(s, t->name[i]) == 0) {
+		if (t->name[i] != NULL && strcmp(s, t->name[i]) == 0) {
 			*value = (int)i;
 			return 0;
 		}
@@ -152,9 +160,12 @@ names_list(const struct names *t, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (size_t i = 1; i < t->count && used < outlen; i++) {
-		int n = snprintf(out + used, outlen - used, "%s%s", i > 1 ? ", " : "",
-		    t->name[i]);
+		int n;
 
+		if (t->name[i] == NULL)
+			continue;	/* a value another kind of build names */
+		n = snprintf(out + used, outlen - used, "%s%s", used > 0 ? ", " : "",
+		    t->name[i]);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -1150,7 +1161,10 @@ supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, stru
 	    (rc = go_on(check_due_order(path, s->receipt_due_ms, s->feedback_due_ms, ps))) != 0)
 		return rc;
 	s->level = (Cluebus__SupervisionLevel)level;
-	return need_refers_to(msg, "referral put under supervision", ps);
+	if (msg->case_ref[0] != '\0' || s->n_units > 0)
+		return 0;	/* a case, or units, under supervision */
+	return need_refers_to(msg, "referral put under supervision (or give a case_ref or "
+	    "supervision.units)", ps);
 }
 
 /* A warning notice names the district it warns ("district": a division code; it goes to
@@ -1212,6 +1226,101 @@ report_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pa
 	if (r->period_from_ms != 0 && r->period_to_ms != 0 && r->period_to_ms < r->period_from_ms)
 		return parse_fail(ps, sub, CB_EMALFORMED, "earlier than period_from");
 	return 0;
+}
+
+/* A case (Art 18): open with a jurisdiction and the task force, add or remove members, close
+ * with a reason. case_ref names the case. */
+static int
+case_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
+{
+	static const char *const fields[] = { "op", "jurisdiction", "members", "title",
+	    "reason", NULL };
+	Cluebus__CaseAction	*c;
+	char			 sub[FIELD_MAX];
+	int			 rc, op = 0;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
+		return rc;
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return fail_nomem(ps, path);
+	cluebus__case_action__init(c);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_CASE_ACTION;
+	msg->case_action = c;
+	if ((rc = go_on(read_enum(v, path, "op", F_REQUIRED, &case_op_tab, &op, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "jurisdiction", F_OPTIONAL, &c->jurisdiction,
+	    ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "members", F_OPTIONAL, &c->members, &c->n_members,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "title", F_OPTIONAL, &c->title, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "reason", F_TEXT, &c->reason, ps))) != 0)
+		return rc;
+	c->op = (Cluebus__CaseOp)op;
+	if (msg->case_ref[0] == '\0' &&
+	    (rc = go_on(parse_fail(ps, "case_ref", CB_EMALFORMED,
+	    "required: the case's reference"))) != 0)
+		return rc;
+	path_key(sub, path, "jurisdiction");
+	if (c->op == CLUEBUS__CASE_OP__CASE_OPEN) {
+		if (c->jurisdiction[0] == '\0')
+			return parse_fail(ps, sub, CB_EMALFORMED, "required when opening a case");
+		if (strlen(c->jurisdiction) != 6 || strspn(c->jurisdiction, "0123456789") != 6)
+			return parse_fail(ps, sub, CB_EMALFORMED,
+			    "must be 6 ASCII digits (an administrative division code)");
+		return division_check(ps, sub, c->jurisdiction);
+	}
+	if (c->jurisdiction[0] != '\0')
+		return parse_fail(ps, sub, CB_EMALFORMED, "only when opening a case");
+	path_key(sub, path, "members");
+	if ((c->op == CLUEBUS__CASE_OP__CASE_ADD_MEMBERS ||
+	    c->op == CLUEBUS__CASE_OP__CASE_REMOVE_MEMBERS) && c->n_members == 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "required: the members to %s",
+		    c->op == CLUEBUS__CASE_OP__CASE_ADD_MEMBERS ? "add" : "remove");
+	if (c->op == CLUEBUS__CASE_OP__CASE_CLOSE && c->n_members > 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "not when closing a case");
+	path_key(sub, path, "reason");
+	if (c->op == CLUEBUS__CASE_OP__CASE_CLOSE && c->reason[0] == '\0')
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "required when closing a case (案件不破、专班不撤)");
+	return 0;
+}
+
+/* A correction or withdrawal of the sender's own message named by refers_to; a correction
+ * of a clue may carry the whole corrected clue. */
+static int
+correction_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
+{
+	static const char *const fields[] = { "op", "reason", "clue", "note", NULL };
+	Cluebus__Message	 tmp = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Correction	*c;
+	const json_t		*clue;
+	char			 sub[FIELD_MAX];
+	int			 rc, op = 0;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
+		return rc;
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return fail_nomem(ps, path);
+	cluebus__correction__init(c);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_CORRECTION;
+	msg->correction = c;
+	if ((rc = go_on(read_enum(v, path, "op", F_REQUIRED, &correction_op_tab, &op,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "reason", F_REQUIRED | F_TEXT, &c->reason,
+	    ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "note", F_TEXT, &c->note, ps))) != 0 ||
+	    (rc = read_object(v, path, "clue", F_OPTIONAL, &clue, ps)) != 0)
+		return go_on(rc);
+	c->op = (Cluebus__CorrectionOp)op;
+	path_key(sub, path, "clue");
+	if (clue != NULL) {
+		if (c->op != CLUEBUS__CORRECTION_OP__CORRECTION_CORRECT)
+			return parse_fail(ps, sub, CB_EMALFORMED, "only when op is correct");
+		rc = clue_parse(clue, sub, &tmp, ps);
+		c->clue = tmp.clue;	/* the correction owns it, parsed or not */
+		if ((rc = go_on(rc)) != 0)
+			return rc;
+	}
+	return need_refers_to(msg, "message corrected or withdrawn", ps);
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -1313,7 +1422,7 @@ put_time_opt(json_t *obj, const char *key, int64_t ms)
 static int
 put_enum(json_t *obj, const char *key, const struct names *t, int value)
 {
-	if (value < 0 || (size_t)value >= t->count)
+	if (value < 0 || (size_t)value >= t->count || t->name[value] == NULL)
 		return put(obj, key, json_integer(value));
 	return put(obj, key, json_string(t->name[value]));
 }
@@ -1620,6 +1729,9 @@ escalation_render(const Cluebus__Message *msg)
 	if (e->duty == 0)
 		rc |= put_enum(o, "missed", &missed_tab, e->missed);
 	rc |= put_time_opt(o, "due_at", e->due_ms);
+	rc |= put_str_opt(o, "supervisor", e->supervisor);
+	if (e->reminder)
+		rc |= put(o, "reminder", json_true());
 	rc |= put_enum_opt(o, "duty", &report_tab, e->duty);
 	rc |= put_time_opt(o, "period_from", e->period_from_ms);
 	rc |= put_time_opt(o, "period_to", e->period_to_ms);
@@ -1661,6 +1773,44 @@ match_render(const Cluebus__Message *msg)
 	rc |= put_hex_opt(o, "token_hash", &m->token_hash);
 	rc |= put_hexes_opt(o, "message_ids", m->message_ids, m->n_message_ids);
 	rc |= put_strings_opt(o, "units", m->units, m->n_units);
+	return done(o, rc);
+}
+
+static json_t *
+case_render(const Cluebus__Message *msg)
+{
+	const Cluebus__CaseAction	*c = msg->case_action;
+	json_t				*o;
+	int				 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "op", &case_op_tab, c->op);
+	rc |= put_str_opt(o, "jurisdiction", c->jurisdiction);
+	rc |= put_strings_opt(o, "members", c->members, c->n_members);
+	rc |= put_str_opt(o, "title", c->title);
+	rc |= put_str_opt(o, "reason", c->reason);
+	return done(o, rc);
+}
+
+static json_t *
+correction_render(const Cluebus__Message *msg)
+{
+	const Cluebus__Correction	*c = msg->correction;
+	Cluebus__Message		 tmp = CLUEBUS__MESSAGE__INIT;
+	json_t				*o;
+	int				 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_enum(o, "op", &correction_op_tab, c->op);
+	rc |= put_str_opt(o, "reason", c->reason);
+	rc |= put_str_opt(o, "note", c->note);
+	if (c->clue != NULL) {
+		tmp.body_case = CLUEBUS__MESSAGE__BODY_CLUE;
+		tmp.clue = c->clue;
+		rc |= put(o, "clue", clue_render(&tmp));
+	}
 	return done(o, rc);
 }
 
@@ -1725,6 +1875,27 @@ awaiting_render(const Cluebus__Context *ctx)
 	return done(arr, rc);
 }
 
+static const char *const case_state_names[] = { "unspecified", "open", "closed" };
+static const struct names case_state_tab = NAMES(case_state_names);
+
+/* The case a message's case_ref names: its state and task force at delivery time. */
+static json_t *
+case_context_render(const Cluebus__CaseContext *cc)
+{
+	json_t	*o;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_str(o, "case_ref", cc->case_ref);
+	rc |= put_enum(o, "state", &case_state_tab, cc->state);
+	rc |= put_str_opt(o, "opener", cc->opener);
+	rc |= put_str_opt(o, "jurisdiction", cc->jurisdiction);
+	rc |= put_str_opt(o, "title", cc->title);
+	rc |= put_strings_opt(o, "members", cc->members, cc->n_members);
+	return done(o, rc);
+}
+
 json_t *
 intake_context_to_json(const Cluebus__Context *ctx)
 {
@@ -1751,6 +1922,8 @@ intake_context_to_json(const Cluebus__Context *ctx)
 		rc |= json_array_append_new(obl, obligation_render(ctx->obligations[i]));
 	rc |= put(o, "obligations", obl);
 	rc |= put(o, "awaiting", awaiting_render(ctx));
+	if (ctx->case_context != NULL)
+		rc |= put(o, "case", case_context_render(ctx->case_context));
 	return done(o, rc);
 }
 
@@ -1783,6 +1956,10 @@ static const struct kind_row kinds[] = {
 	{ CLUEBUS__KIND__KIND_REGISTRY, CLUEBUS__MESSAGE__BODY_REGISTRY, NULL,
 	    registry_render },
 	{ CLUEBUS__KIND__KIND_MATCH, CLUEBUS__MESSAGE__BODY_MATCH, NULL, match_render },
+	{ CLUEBUS__KIND__KIND_CASE, CLUEBUS__MESSAGE__BODY_CASE_ACTION, case_parse,
+	    case_render },
+	{ CLUEBUS__KIND__KIND_CORRECTION, CLUEBUS__MESSAGE__BODY_CORRECTION, correction_parse,
+	    correction_render },
 };
 
 static const struct kind_row *

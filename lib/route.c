@@ -31,6 +31,7 @@ struct route {
 	size_t		 n_divisions;
 	struct division	*divisions;
 	struct unit_list immediate;
+	struct unit_list case_openers;	/* besides the offices: who may open a case */
 	struct unit_list categories[NCATEGORIES];
 };
 
@@ -114,6 +115,9 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 	if ((imm = config_setting_get_member(routing, "immediate")) != NULL &&
 	    (rc = list_from_config(imm, "routing.immediate", &rt->immediate, err)) != 0)
 		goto fail;
+	if ((imm = config_setting_get_member(routing, "case_openers")) != NULL &&
+	    (rc = list_from_config(imm, "routing.case_openers", &rt->case_openers, err)) != 0)
+		goto fail;
 	if ((divs = config_setting_get_member(routing, "divisions")) != NULL &&
 	    (rc = divisions_from_config(divs, rt, err)) != 0)
 		goto fail;
@@ -162,7 +166,8 @@ route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
 		cb_error_set(err, "routing.office", "unit '%s' is not registered", rt->office);
 		return CB_ECONFIG;
 	}
-	if (list_check(&rt->immediate, reg, "routing.immediate", err) != 0)
+	if (list_check(&rt->immediate, reg, "routing.immediate", err) != 0 ||
+	    list_check(&rt->case_openers, reg, "routing.case_openers", err) != 0)
 		return CB_ECONFIG;
 	for (int c = 0; c < NCATEGORIES; c++)
 		if (list_check(&rt->categories[c], reg, "routing.categories", err) != 0)
@@ -221,8 +226,13 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 		    (district = registry_district_office(reg, m->report->district)) != NULL)
 			route_add(res, district->id, m->sender);
 		return 0;
+	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
+		result_add_many(res, m->case_action->members, m->case_action->n_members,
+		    m->sender);
+		return 0;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
 		return 0;
 	default:
 		return CB_EINVAL;
@@ -255,6 +265,15 @@ route_jurisdiction_check(const route_t *rt, const char *code, char *valid, size_
 	return CB_ENOTFOUND;
 }
 
+int
+route_case_opener(const route_t *rt, const char *unit)
+{
+	for (size_t i = 0; i < rt->case_openers.n; i++)
+		if (strcmp(rt->case_openers.ids[i], unit) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 route_office(const route_t *rt)
 {
@@ -268,6 +287,7 @@ route_free(route_t *rt)
 		return;
 	free(rt->divisions);
 	free(rt->immediate.ids);
+	free(rt->case_openers.ids);
 	for (int c = 0; c < NCATEGORIES; c++)
 		free(rt->categories[c].ids);
 	free(rt);

@@ -49,6 +49,9 @@ void	route_add(route_result_t *res, const char *unit, const char *sender);
  * list "210300 鞍山市, 210302 铁东区, ...". Cannot fail otherwise. */
 int	route_jurisdiction_check(const route_t *rt, const char *code, char *valid,
     size_t validlen);
+/* Whether `unit` is in routing.case_openers (the police units that open cases, Art 18;
+ * the offices may always). Cannot fail. */
+int	route_case_opener(const route_t *rt, const char *unit);
 /* The office unit id. Borrowed. */
 const char *route_office(const route_t *rt);
 void	route_free(route_t *rt);

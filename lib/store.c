@@ -30,6 +30,7 @@ struct store {
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
 	int		 no_duties;	/* a read-only copy without the duties database */
+	int		 no_cases;	/* ... without the cases database */
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
 	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
@@ -297,10 +298,16 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
-	/* A read-only copy of a log written before duties: an empty database stands in. */
+	/* A read-only copy of a log written before duties (or cases): an empty database stands
+	 * in. */
 	if ((mrc = mdb_dbi_open(txn, "duties", dbflags, &s->aux[STORE_DUTIES])) == MDB_NOTFOUND &&
 	    s->rdonly)
 		s->no_duties = 1;
+	else if (mrc != 0)
+		goto fail;
+	if ((mrc = mdb_dbi_open(txn, "cases", dbflags, &s->aux[STORE_CASES])) == MDB_NOTFOUND &&
+	    s->rdonly)
+		s->no_cases = 1;
 	else if (mrc != 0)
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
@@ -886,7 +893,7 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	MDB_txn *txn;
 	int rc;
 
-	if (db == STORE_DUTIES && s->no_duties)
+	if ((db == STORE_DUTIES && s->no_duties) || (db == STORE_CASES && s->no_cases))
 		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;

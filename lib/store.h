@@ -105,6 +105,7 @@ enum store_aux {
 	STORE_OBLIGATIONS,
 	STORE_DEADLINES,
 	STORE_DUTIES,		/* report duties (broker/duties.c) */
+	STORE_CASES,		/* broker/cases.c: case records, withdrawn messages */
 	STORE_NAUX
 };
 

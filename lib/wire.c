@@ -191,12 +191,15 @@ static const char *const reject_names[] = {
 	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
 	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict", "rate_limited",
 	"bad_protocol",
+	[CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION] = "out_of_jurisdiction",
+	[CLUEBUS__REJECT_CODE__REJECT_NOT_OWNER] = "not_owner",
 };
 
 const char *
 wire_reject_name(int code)
 {
-	if (code < 0 || (size_t)code >= sizeof(reject_names) / sizeof(reject_names[0]))
+	if (code < 0 || (size_t)code >= sizeof(reject_names) / sizeof(reject_names[0]) ||
+	    reject_names[code] == NULL)
 		return "unknown";
 	return reject_names[code];
 }

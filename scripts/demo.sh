@@ -275,7 +275,7 @@ step3_psb_answers() {
 
 step3_education_overdue() {
 	local due
-	say "  市教育局未签收。时限一过，中转服务器签发逾期升级，送市反拐办（移送单位）："
+	say "  市教育局未签收。时限一过，中转服务器签发逾期升级，送市反拐办（移送单位），并提醒市教育局："
 	await_out $((DUE_SECONDS + 20)) ato escalation \
 	    "message.escalation.referral_id=$CASE3_SCHOOL" message.escalation.unit=education \
 	    message.escalation.missed=receipt
@@ -285,7 +285,7 @@ step3_education_overdue() {
 verified" ] || fail "the escalation is not signed by the broker and verified by ato"
 	say "    中转服务器(broker) 签发 逾期升级(escalation)  日志 seq $SEQ：$(who education) 签收时限" \
 	    "$(local_time "$due") 已过（移送后约 $((SECONDS - CASE3_SCHOOL_AT)) 秒）"
-	delivered escalation "$ID" ato
+	delivered escalation "$ID" ato education
 }
 
 step3_listed_supervision() {

@@ -40,6 +40,7 @@
 
 #include "audit.h"
 #include "casefile.h"
+#include "casestate.h"
 #include "cluebus/version.h"
 #include "envelope.h"
 #include "intake.h"
@@ -444,9 +445,40 @@ print_json(json_t *o)
 	return rc;
 }
 
+/* The case's record (lib/casestate.h) from the log in `dir`. Returns 0, or the exit
+ * status. */
+static int
+case_record(const char *dir, const char *case_ref, casestate_t **cs)
+{
+	store_t *s;
+	int rc;
+
+	if (audit_open(dir, &s) != 0)
+		return 2;
+	rc = casestate_build(s, case_ref, cs);
+	store_close(s);
+	if (rc != 0)
+		fprintf(stderr, "cluebus-audit: %s: case %s: %s\n", dir, case_ref,
+		    cb_strerror(rc));
+	return rc == 0 ? 0 : 1;
+}
+
+/* The timeline's JSON (consumed) with the case's record as "record" (NULL: no memory). */
+static json_t *
+case_json(json_t *timeline, const casestate_t *cs)
+{
+	if (timeline != NULL &&
+	    json_object_set_new(timeline, "record", casestate_json(cs)) != 0) {
+		json_decref(timeline);
+		return NULL;
+	}
+	return timeline;
+}
+
 static int
 cmd_case(const char *case_ref, const char *dir, int as_json)
 {
+	casestate_t *cs = NULL;
 	casefile_timeline_t *tl = NULL;
 	casefile_t *cf = NULL;
 	int rc;
@@ -458,14 +490,20 @@ cmd_case(const char *case_ref, const char *dir, int as_json)
 	}
 	if ((rc = index_open(dir, &cf)) != 0)
 		return rc;
-	if ((rc = casefile_case(cf, case_ref, &tl)) == 0)
-		rc = as_json ? print_json(casefile_timeline_json(tl)) :
-		    casefile_timeline_print(tl, stdout);
+	if ((rc = case_record(dir, case_ref, &cs)) != 0) {
+		casefile_free(cf);
+		return rc;
+	}
+	if ((rc = casefile_case(cf, case_ref, &tl)) == 0 && as_json)
+		rc = print_json(case_json(casefile_timeline_json(tl), cs));
+	else if (rc == 0 && (rc = casestate_print(cs, stdout)) == 0)
+		rc = casefile_timeline_print(tl, stdout);
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = CB_EIO;
 	if (rc != 0)
 		fprintf(stderr, "cluebus-audit: case %s: %s\n", case_ref, cb_strerror(rc));
 	casefile_timeline_free(tl);
+	casestate_free(cs);
 	casefile_free(cf);
 	return rc == 0 ? 0 : 1;
 }

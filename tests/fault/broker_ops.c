@@ -365,6 +365,13 @@ broker_faults(const char *tmpdir, const char *repo)
 		    "9a8b7c6d5e4f40318d2e1f0a9b8c7d6e", 0 },
 		{ "pipeline: a follow-up report (meets civil-affairs' first period)",
 		    "tests/unit/data/duties-follow-up-report.json", "civil-affairs", NULL, 0 },
+		{ "cases: psb opens a case with a task force (a case record)",
+		    "tests/unit/data/case-open.json", "psb", "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c031",
+		    0 },
+		{ "cases: the district office lists the case (the task force's obligations)",
+		    "tests/unit/data/case-supervision-later.json", "ato-210302", NULL, 0 },
+		{ "cases: health corrects its clue (read from the log in the round)",
+		    "tests/unit/data/correction-medical.json", "health", NULL, 0 },
 	};
 	static struct bctx c;
 	static struct audit_ctx ac;

@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_auditdir.c — libFuzzer target for the audit reader over a corrupted data
- * directory: audit_verify() (lib/audit.c) and the case/statistics index (lib/casefile.c)
+ * directory: audit_verify() (lib/audit.c), the case/statistics index (lib/casefile.c) and
+ * the case records (lib/casestate.c)
  * reading a log they cannot trust, through the real LMDB store (lib/store.c).
  *
  * Why not mutate data.mdb itself: LMDB trusts its own page structure (a bad page pointer
@@ -27,6 +28,7 @@
 
 #include "audit.h"
 #include "casefile.h"
+#include "casestate.h"
 #include "chain.h"
 #include "cluebus/err.h"
 #include "envelope.h"
@@ -174,6 +176,26 @@ collect_cases(store_t *s, uint64_t last, char cases[MAX_CASES][CASEFILE_CASE_REF
 	return n;
 }
 
+/* The case's record (lib/casestate.c) rebuilds from a log the index accepted, and prints
+ * and serializes. */
+static void
+check_case_record(store_t *s, const char *case_ref)
+{
+	casestate_t *cs = NULL;
+	json_t *j;
+	int rc;
+
+	if ((rc = casestate_build(s, case_ref, &cs)) != 0) {
+		if (cs != NULL || (rc != CB_ECORRUPT && rc != CB_ENOMEM && rc != CB_ESTORE))
+			abort();
+		return;
+	}
+	if (casestate_print(cs, devnull) != 0 || (j = casestate_json(cs)) == NULL)
+		abort();
+	json_decref(j);
+	casestate_free(cs);
+}
+
 static void
 check_index(store_t *s, uint64_t last, int chain_ok)
 {
@@ -217,6 +239,7 @@ check_index(store_t *s, uint64_t last, int chain_ok)
 			abort();
 		json_decref(j);
 		casefile_timeline_free(tl);
+		check_case_record(s, cases[i]);
 	}
 	casefile_free(cf);
 }

@@ -10,8 +10,8 @@
 #      escalates once after the restart, and not again after a kill -9 and restart;
 #   R3 routine referral (receipt due in 72 h) to market-regulation, put under supervision
 #      with a receipt due in 1 h: the tighter due time fires.
-# Escalations go to the office and the referrer (both ato here): ato's out/ must hold
-# exactly the expected set. A unit not under referral cannot send a receipt.
+# Escalations go to the office and the referrer (both ato here), and remind the overdue
+# unit: ato's out/ must hold exactly the expected set. A unit not under referral cannot send a receipt.
 . "$(dirname "$0")/lib.sh"
 
 export CLUEBUS_TEST_CLOCK_FILE=$TEST_DIR/clock
@@ -159,7 +159,9 @@ for n in os.listdir(out):
     e = doc["message"]["escalation"]
     assert doc["message"]["refers_to"] == e["referral_id"], doc["message"]
     assert doc["message"]["case_ref"] == "AS-2026-7", doc["message"]
-    assert sorted(doc["recipients"]) == ["ato"], doc["recipients"]
+    # The office and referrer (ato), and a reminder to the overdue unit.
+    assert sorted(doc["recipients"]) == sorted(["ato", e["unit"]]), doc["recipients"]
+    assert e["reminder"] is True, e
     got[(e["referral_id"], e["unit"], e["missed"])] += 1
 want = collections.Counter({
     (r1, "civil-affairs", "receipt"): 1,

@@ -108,10 +108,12 @@ tick(struct fixture *fx, char *escalated, size_t cap)
 		assert_int_equal(e->type, CLUEBUS__ENTRY_TYPE__ENTRY_BROKER);
 		assert_int_equal(m->kind, CLUEBUS__KIND__KIND_ESCALATION);
 		assert_int_equal(m->escalation->missed, CLUEBUS__MISSED__MISSED_RECEIPT);
-		/* To the office and the referrer. */
-		assert_int_equal(e->n_recipients, 2);
+		/* To the office and the referrer, and a reminder to the overdue unit. */
+		assert_int_equal(e->n_recipients, 3);
 		assert_string_equal(e->recipients[0], "ato");
 		assert_string_equal(e->recipients[1], "health");
+		assert_string_equal(e->recipients[2], m->escalation->unit);
+		assert_true(m->escalation->reminder);
 		snprintf(escalated + strlen(escalated), cap - strlen(escalated), "%s,",
 		    m->escalation->unit);
 		protobuf_c_message_free_unpacked(&m->base, NULL);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A case and its task force, and a correction, through running agents (Art 18; SPEC §4):
+# psb opens case AS-2026-031 in 铁东区 with civil-affairs and education on its task force;
+# health's clue carrying the case_ref reaches them besides the routed units; health
+# corrects the clue's category and the correction reaches the clue's recipients; psb may
+# not correct health's clue (not_owner); a member may not close the case. The auditor sees
+# the case's record, the correction in replay and the corrected category in stats; after
+# health withdraws the clue, stats count it out.
+. "$(dirname "$0")/lib.sh"
+
+deploy ipc
+UNITS="psb ato ato-210302 health civil-affairs education"
+start_all $UNITS
+
+CASE=AS-2026-031
+CLUE=$(printf '%032x' 31)
+drop psb open.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{\"op\":\"open\",
+  \"jurisdiction\":\"210302\",\"members\":[\"civil-affairs\",\"education\"],
+  \"title\":\"铁东区女童被拐案专班\"}}"
+wait_for 60 "the case to be opened" files_at_least "$(spool psb)/sent" 'open.json.receipt.json' 1
+CLUEDOC=$("$PY" - "$REPO/examples/json/clue-medical.json" "$CLUE" "$CASE" <<'PYEOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["message_id"], doc["case_ref"] = sys.argv[2], sys.argv[3]
+doc["clue"]["jurisdiction"] = "210302"
+doc.pop("refers_to", None)
+print(json.dumps(doc, ensure_ascii=False))
+PYEOF
+)
+drop health clue.json "$CLUEDOC"
+for u in civil-affairs education psb ato ato-210302; do
+	wait_for 60 "the case's clue to reach $u" files_at_least "$(spool "$u")/out" \
+	    '*-clue-*.json' 1
+done
+
+drop health fix.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
+  \"op\":\"correct\",\"reason\":\"类别填错：应为公众举报\",\"clue\":{\"category\":\"public_tip\",
+  \"jurisdiction\":\"210302\",\"occurred_at\":\"2026-02-27T09:30:00+08:00\",
+  \"summary\":\"群众举报一名男子带一名女童在医院附近徘徊。\",\"handling\":{\"code\":\"h0\"},
+  \"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":2}}}}"
+for u in civil-affairs education psb ato ato-210302; do
+	wait_for 60 "the correction to reach $u" files_at_least "$(spool "$u")/out" \
+	    '*-correction-*.json' 1
+done
+drop psb fix.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
+  \"op\":\"withdraw\",\"reason\":\"not mine\"}}"
+wait_for 60 "psb's correction of health's clue to be refused" files_at_least \
+    "$(spool psb)/rejected" 'fix.json.error.json' 1
+drop civil-affairs close.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{
+  \"op\":\"close\",\"reason\":\"我们的工作完成了\"}}"
+wait_for 60 "a member's close to be refused" files_at_least \
+    "$(spool civil-affairs)/rejected" 'close.json.error.json' 1
+"$PY" - "$D/spool" <<'PYEOF'
+import json, os, sys
+spools = sys.argv[1]
+def error(unit, name):
+    return json.load(open(os.path.join(spools, unit, "rejected", name + ".error.json")))
+text = json.dumps(error("psb", "fix.json"), ensure_ascii=False)
+assert "not_owner" in text and "refers_to" in text, text
+text = json.dumps(error("civil-affairs", "close.json"), ensure_ascii=False)
+assert "not_owner" in text, text
+d = os.path.join(spools, "education", "out")
+[c] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-correction-" in n]
+assert c["message"]["correction"]["clue"]["category"] == "public_tip", c
+# A member's delivery of the case's clue says which case and task force it belongs to.
+[k] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-clue-" in n]
+case = k["context"]["case"]
+assert case["case_ref"] == "AS-2026-031" and case["state"] == "open", case
+assert case["opener"] == "psb" and case["jurisdiction"] == "210302", case
+assert case["members"] == ["civil-affairs", "education"], case
+print("correction delivered; foreign correction and member's close refused")
+PYEOF
+
+replay_json "$TEST_DIR/replay.jsonl"
+audit case "$D/data" "$CASE" --json >"$TEST_DIR/case.json"
+audit case "$D/data" "$CASE" >"$TEST_DIR/case.txt"
+audit stats "$D/data" --json >"$TEST_DIR/stats1.json"
+drop health withdraw.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
+  \"op\":\"withdraw\",\"reason\":\"重复报送\"}}"
+wait_for 60 "the withdrawal to be accepted" files_at_least "$(spool health)/sent" \
+    'withdraw.json.receipt.json' 1
+audit stats "$D/data" --json >"$TEST_DIR/stats2.json"
+"$PY" - "$TEST_DIR" "$CLUE" <<'PYEOF'
+import json, os, sys
+d, clue = sys.argv[1:]
+case = json.load(open(os.path.join(d, "case.json")))
+rec = case["record"]
+assert rec["state"] == "open" and rec["opener"] == "psb", rec
+assert rec["members"] == ["civil-affairs", "education"], rec
+steps = [s["what"] for s in rec["history"]]
+assert steps[0].startswith("open in 210302"), steps
+assert any(s.startswith("corrected " + clue + " to category public_tip") for s in steps), steps
+kinds = [e["kind"] for e in case["events"]]
+assert "case" in kinds and "clue" in kinds and "correction" in kinds, kinds
+text = open(os.path.join(d, "case.txt"), encoding="utf-8").read()
+assert "case AS-2026-031: OPEN" in text and "civil-affairs, education" in text, text
+lines = [json.loads(l) for l in open(os.path.join(d, "replay.jsonl"))]
+orig = [l for l in lines if l.get("message_id") == clue]
+fixes = [l for l in lines if l.get("kind") == "correction"]
+assert len(orig) == 1 and len(fixes) == 1, "replay keeps the clue and its correction"
+assert fixes[0]["seq"] > orig[0]["seq"], (orig, fixes)
+assert set(fixes[0]["recipients"]) >= set(orig[0]["recipients"]), (orig, fixes)
+s1 = json.load(open(os.path.join(d, "stats1.json")))
+assert s1["clues"] == 1 and s1["clues_by_category"] == {"public_tip": 1}, s1
+s2 = json.load(open(os.path.join(d, "stats2.json")))
+assert s2["clues"] == 0 and s2["clues_by_category"] == {}, s2
+print("audit: case record, correction in replay, stats corrected then withdrawn")
+PYEOF
+audit verify "$D/data"
+finish
