@@ -120,6 +120,7 @@ pipeline_reject(struct broker *b, struct unitq *uq, const struct refusal *r,
 {
 	char safe[80], idhex[CB_MESSAGE_ID_HEX_SIZE] = "-";
 	char reason[sizeof(v->field) + sizeof(v->reason) + 2];
+	char earlier[64] = "";
 	struct refusal rr = *r;
 	uint64_t unlogged;
 	int64_t since;
@@ -156,11 +157,13 @@ pipeline_reject(struct broker *b, struct unitq *uq, const struct refusal *r,
 	if (rr.idlen != 0)
 		hex_encode(rr.id, MESSAGE_ID_LEN, idhex);
 	pipeline_reason(v, reason, sizeof(reason));
-	log_warnx("rejected: peer=%s sender=%s id=%s%s code=%s: %s%s%llu earlier refusal%s "
-	    "not logged", uq != NULL ? uq->unit : "-", safe, idhex,
+	if (unlogged > 0)
+		snprintf(earlier, sizeof(earlier), "; %llu earlier refusal%s not logged",
+		    (unsigned long long)unlogged, unlogged == 1 ? "" : "s");
+	log_warnx("rejected: peer=%s sender=%s id=%s%s code=%s: %s%s",
+	    uq != NULL ? uq->unit : "-", safe, idhex,
 	    rr.idlen != 0 && !rr.id_verified ? " (claimed)" : "", wire_reject_name(v->code),
-	    reason, unlogged > 0 ? "; " : "", (unsigned long long)unlogged,
-	    unlogged == 1 ? "" : "s");
+	    reason, earlier);
 	/* Frames from connections that never authenticated are answered and counted but not
 	 * logged: anyone who can reach the port could otherwise fill the audit log. */
 	if (uq != NULL)
