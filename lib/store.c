@@ -29,6 +29,7 @@ struct store {
 	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
+	unsigned	 aux_absent;	/* 1 << db: not in a read-only copy (walks see none) */
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
 	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
@@ -280,7 +281,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		}
 	}
 	if ((mrc = mdb_env_create(&s->env)) != 0 ||
-	    (mrc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)1 << 30)) != 0)
 		goto fail;
 	mrc = mdb_env_open(s->env, dir, envflags, 0600);
@@ -295,6 +296,11 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
+		goto fail;
+	if ((mrc = mdb_dbi_open(txn, "match", dbflags, &s->aux[STORE_MATCH])) == MDB_NOTFOUND &&
+	    s->rdonly)
+		s->aux_absent |= 1u << STORE_MATCH;	/* a read-only copy of an older log */
+	else if (mrc != 0)
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
 		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
@@ -879,6 +885,8 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	MDB_txn *txn;
 	int rc;
 
+	if (s->aux_absent & (1u << db))
+		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;
 	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
