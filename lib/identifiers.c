@@ -215,11 +215,9 @@ resident_id(const char *in, char *out, char *why)
 		return CB_EMALFORMED;
 	for (int i = 0; i < 17; i++)
 		sum += (out[i] - '0') * weight[i];
-	if (check[sum % 11] != out[17]) {
-		snprintf(msg, sizeof(msg), "check digit (character 18) is wrong: the first 17 "
-		    "give %c (GB 11643 MOD 11-2); a character is mistyped", check[sum % 11]);
-		return fail(why, msg);
-	}
+	if (check[sum % 11] != out[17])
+		return fail(why, "check digit (character 18) does not agree with characters "
+		    "1-17 (GB 11643 MOD 11-2): a character is mistyped");
 	return 0;
 }
 
@@ -274,7 +272,9 @@ phone(const char *in, char *out, char *why)
 	if (plus && n >= start + 2 && tmp[start] == '8' && tmp[start + 1] == '6') {
 		start += 2;
 		plus = 0;
-		if (tmp[start] != '1' && tmp[start] != '0')
+		if (tmp[start] == '0')
+			return fail(why, "after the country code 86 a phone number has no trunk 0");
+		if (tmp[start] != '1')
 			trunk = "0";
 	}
 	if (n - start < 5 || n - start > 20)
