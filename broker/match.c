@@ -10,13 +10,15 @@
  * that caused it, or neither is.
  *
  * Records of the `match` database (integers big-endian):
- *   'P' kv(4) token(32) seq(8)  -> entry        a posting: token seen in clue `seq`
- *   'C' kv(4) token(32)         -> count(4) hot(1) type(1)
- *   'H' kv(4) token(32)         -> since_ms(8) type(1)   a hot token (the status lists them)
+ *   'P' kv(4) token(32) seq(8)  -> entry        a posting: the token is in clue `seq`
+ *   'P' kv(4) token(32) 0(8)    -> since_ms(8) type(1)   the token is hot (sorts first)
+ *   'H' kv(4) token(32)         -> since_ms(8) type(1)   the same, for the status to list
  *   'R' id(16) id(16)           -> ""           a pair notified (ids in byte order)
- *   'B' category(1) set(32)     -> last_ms(8) total(4) n(1) entry...   a bundle
  *   'S'                         -> notices, bundles, tokens, entries, hot (8 each)
- * where entry = seq(8) msgid(16) time_ms(8) category(1) unit_len(1) unit case_len(2) case.
+ * where entry = msgid(16) time_ms(8) category(1) ntokens(1) unit_len(1) unit case_len(2)
+ * case. A new clue costs, per token, one cursor walk of its list and one put; the lists
+ * also answer bundling (clues with the same token set: the same number of distinct tokens
+ * and in every one of the new clue's lists), so bundles need no records of their own.
  *
  * Invariants: (1) a token's list holds at most match_list_max entries: the clue that would
  * exceed it marks the token hot instead, and a hot token is neither indexed nor matched
@@ -40,9 +42,8 @@
 #define TOKEN_KEY_LEN	(1 + 4 + MATCH_TOKEN_LEN)
 #define POSTING_KEY_LEN	(TOKEN_KEY_LEN + 8)
 #define PAIR_KEY_LEN	(1 + 2 * MESSAGE_ID_LEN)
-#define BUNDLE_KEY_LEN	(1 + 1 + 32)
-#define ENTRY_MAX	(8 + MESSAGE_ID_LEN + 8 + 1 + 1 + CB_UNIT_ID_MAX + 2 + 256)
-#define BUNDLE_HEAD	(8 + 4 + 1)
+#define ENTRY_MAX	(MESSAGE_ID_LEN + 8 + 1 + 1 + 1 + CB_UNIT_ID_MAX + 2 + 256)
+#define HOT_LEN		9
 #define STATS_N		5
 #define HOT_LISTED	20
 
@@ -54,6 +55,7 @@ struct entry {
 	uint8_t		 msgid[MESSAGE_ID_LEN];
 	int64_t		 time_ms;
 	uint8_t		 category;
+	uint8_t		 ntokens;	/* distinct tokens of the clue */
 	char		 unit[CB_UNIT_ID_SIZE];
 	char		 case_ref[257];
 };
@@ -63,8 +65,12 @@ struct apply {
 	struct broker		*b;
 	const Cluebus__Message	*m;
 	struct entry		 self;
-	struct entry		*list;		/* a token's earlier entries */
+	struct entry		*list;		/* a token's entries (allocated when one has) */
 	size_t			 nlist, caplist;
+	int			 hot;		/* the token walked is hot */
+	struct entry		*bundle;	/* earlier clues with the same tokens so far */
+	size_t			 nbundle;
+	int			 bundle_off;	/* a token's list cannot tell (hot, full) */
 	unsigned		 notices;	/* notices for this clue */
 	uint64_t		 stats[STATS_N];
 	int			 rc;		/* of a walk's decoding */
@@ -73,14 +79,14 @@ struct apply {
 static size_t
 entry_encode(const struct entry *e, uint8_t *out)
 {
-	size_t n = 0, ul = strlen(e->unit), cl = strlen(e->case_ref);
+	size_t n, ul = strlen(e->unit), cl = strlen(e->case_ref);
 
-	be64_put(out, e->seq);
-	memcpy(out + 8, e->msgid, MESSAGE_ID_LEN);
-	be64_put(out + 24, (uint64_t)e->time_ms);
-	out[32] = e->category;
-	out[33] = (uint8_t)ul;
-	n = 34;
+	memcpy(out, e->msgid, MESSAGE_ID_LEN);
+	be64_put(out + 16, (uint64_t)e->time_ms);
+	out[24] = e->category;
+	out[25] = e->ntokens;
+	out[26] = (uint8_t)ul;
+	n = 27;
 	memcpy(out + n, e->unit, ul);
 	n += ul;
 	out[n++] = (uint8_t)(cl >> 8);
@@ -89,28 +95,27 @@ entry_encode(const struct entry *e, uint8_t *out)
 	return n + cl;
 }
 
-/* Decodes an entry at `in` (`len` bytes available). Returns its length, or 0 when the
- * record is malformed. */
-static size_t
-entry_decode(const uint8_t *in, size_t len, struct entry *e)
+/* Decodes the entry of clue `seq`. Returns 0, or CB_ECORRUPT for a malformed record. */
+static int
+entry_decode(uint64_t seq, const uint8_t *in, size_t len, struct entry *e)
 {
-	size_t ul, cl, n;
+	size_t ul, cl;
 
-	if (len < 34 || (ul = in[33]) > CB_UNIT_ID_MAX || len < 34 + ul + 2)
-		return 0;
-	cl = (size_t)in[34 + ul] << 8 | in[35 + ul];
-	if (cl > 256 || len < 36 + ul + cl)
-		return 0;
-	e->seq = be64_get(in);
-	memcpy(e->msgid, in + 8, MESSAGE_ID_LEN);
-	e->time_ms = (int64_t)be64_get(in + 24);
-	e->category = in[32];
-	memcpy(e->unit, in + 34, ul);
+	if (len < 27 || (ul = in[26]) > CB_UNIT_ID_MAX || len < 27 + ul + 2)
+		return CB_ECORRUPT;
+	cl = (size_t)in[27 + ul] << 8 | in[28 + ul];
+	if (cl > 256 || len != 29 + ul + cl)
+		return CB_ECORRUPT;
+	e->seq = seq;
+	memcpy(e->msgid, in, MESSAGE_ID_LEN);
+	e->time_ms = (int64_t)be64_get(in + 16);
+	e->category = in[24];
+	e->ntokens = in[25];
+	memcpy(e->unit, in + 27, ul);
 	e->unit[ul] = '\0';
-	n = 36 + ul;
-	memcpy(e->case_ref, in + n, cl);
+	memcpy(e->case_ref, in + 29 + ul, cl);
 	e->case_ref[cl] = '\0';
-	return n + cl;
+	return 0;
 }
 
 static void
@@ -275,164 +280,169 @@ static int
 list_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct apply *a = arg;
+	uint64_t seq;
 
-	(void)key, (void)klen;
-	if (a->nlist == a->caplist)
-		return 0;
-	if (entry_decode(val, vlen, &a->list[a->nlist]) == 0)
+	if (klen != POSTING_KEY_LEN)
 		return a->rc = CB_ECORRUPT;
+	if ((seq = be64_get(key + TOKEN_KEY_LEN)) == 0) {
+		a->hot = 1;	/* the marker sorts first: nothing else is needed */
+		return 1;
+	}
+	if (a->nlist == a->caplist) {
+		if (a->list != NULL)
+			return 0;	/* past the bound: counted by the caller as full */
+		a->caplist = list_max(a->b) + 1;
+		if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL)
+			return a->rc = CB_ENOMEM;
+	}
+	if ((a->rc = entry_decode(seq, val, vlen, &a->list[a->nlist])) != 0)
+		return a->rc;
 	a->nlist++;
 	return 0;
 }
 
-/* Notifies the new clue's pairs with the earlier entries of token `t`. */
+/* Walks token `t`'s list into a->list (a->hot when it is hot). */
 static int
-token_match(struct apply *a, const Cluebus__MatchToken *t)
+list_read(struct apply *a, const Cluebus__MatchToken *t)
 {
 	uint8_t prefix[TOKEN_KEY_LEN];
 	int rc;
 
 	token_key(prefix, 'P', t);
 	a->nlist = 0;
+	a->hot = 0;
 	a->rc = 0;
-	if ((rc = store_txn_aux_walk(a->b->txn, STORE_MATCH, prefix, sizeof(prefix),
-	    sizeof(prefix), list_collect, a)) != 0)
-		return a->rc != 0 ? a->rc : rc;
-	for (size_t i = 0; i < a->nlist; i++)
-		if (pair_wanted(&a->list[i], &a->self) &&
-		    (rc = pair_notify(a, &a->list[i], t)) != 0)
-			return rc;
+	if (a->list == NULL)
+		a->caplist = 0;
+	rc = store_txn_aux_walk(a->b->txn, STORE_MATCH, prefix, sizeof(prefix), sizeof(prefix),
+	    list_collect, a);
+	if (a->rc != 0)
+		return a->rc;
+	return rc < 0 ? rc : 0;
+}
+
+/* Marks token `t` hot: the marker in its list and the status's record. */
+static int
+token_heat(struct apply *a, const Cluebus__MatchToken *t, unsigned count)
+{
+	uint8_t key[POSTING_KEY_LEN], since[HOT_LEN];
+	int rc;
+
+	be64_put(since, (uint64_t)a->self.time_ms);
+	since[8] = (uint8_t)t->type;
+	token_key(key, 'P', t);
+	be64_put(key + TOKEN_KEY_LEN, 0);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), since,
+	    sizeof(since))) != 0)
+		return rc;
+	token_key(key, 'H', t);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, TOKEN_KEY_LEN, since,
+	    sizeof(since))) != 0)
+		return rc;
+	a->stats[ST_HOT]++;
+	log_info("match: a %s token (key version %u) has %u entries: hot, no longer indexed or "
+	    "matched", identifier_type_name(t->type), t->key_version, count);
+	return 0;
+}
+
+/* Keeps, of the bundle's candidates, those in the list just read; the first token's list
+ * gives them: earlier clues of the category with as many tokens, within the window. */
+static int
+bundle_narrow(struct apply *a, int first)
+{
+	size_t kept = 0;
+
+	if (a->b->cfg.match_bundle_window_ms <= 0 || a->bundle_off)
+		return 0;
+	if (first) {
+		for (size_t i = 0; i < a->nlist; i++) {
+			const struct entry *e = &a->list[i];
+
+			if (e->category != a->self.category || e->ntokens != a->self.ntokens ||
+			    a->self.time_ms - e->time_ms > a->b->cfg.match_bundle_window_ms)
+				continue;
+			if (a->bundle == NULL &&
+			    (a->bundle = malloc(a->nlist * sizeof(*a->bundle))) == NULL)
+				return CB_ENOMEM;
+			a->bundle[a->nbundle++] = *e;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < a->nbundle; i++)
+		for (size_t j = 0; j < a->nlist; j++)
+			if (a->list[j].seq == a->bundle[i].seq) {
+				a->bundle[kept++] = a->bundle[i];
+				break;
+			}
+	a->nbundle = kept;
 	return 0;
 }
 
 /* One token of the new clue: match it against its list, then index it (or mark it hot). */
 static int
-token_apply(struct apply *a, const Cluebus__MatchToken *t)
+token_apply(struct apply *a, const Cluebus__MatchToken *t, int first)
 {
-	struct broker *b = a->b;
-	uint8_t ckey[TOKEN_KEY_LEN], pkey[POSTING_KEY_LEN], cval[6], ebuf[ENTRY_MAX];
-	const uint8_t *val;
-	uint32_t count = 0;
-	size_t len;
+	uint8_t key[POSTING_KEY_LEN], ebuf[ENTRY_MAX];
 	int rc;
 
-	token_key(ckey, 'C', t);
-	if ((rc = store_txn_aux_get(b->txn, STORE_MATCH, ckey, sizeof(ckey), &val, &len)) == 0) {
-		if (len != sizeof(cval))
-			return CB_ECORRUPT;
-		if (val[4] != 0)
-			return 0;	/* hot: neither matched nor indexed */
-		count = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 |
-		    val[3];
-	} else if (rc != CB_ENOTFOUND) {
+	if ((rc = list_read(a, t)) != 0)
 		return rc;
-	}
-	cval[5] = (uint8_t)t->type;
-	if (count >= list_max(b)) {
+	if (a->hot || a->nlist >= list_max(a->b)) {
 		/* The clue that would go past the bound is neither indexed nor matched: a
-		 * token this common (a hotline, a shared office phone) would notify every
-		 * earlier holder of it. */
-		uint8_t hkey[TOKEN_KEY_LEN], since[9];
-
-		cval[4] = 1;
-		token_key(hkey, 'H', t);
-		be64_put(since, (uint64_t)a->self.time_ms);
-		since[8] = (uint8_t)t->type;
-		if ((rc = store_txn_aux_put(b->txn, STORE_MATCH, hkey, sizeof(hkey), since,
-		    sizeof(since))) != 0)
-			return rc;
-		a->stats[ST_HOT]++;
-		log_info("match: a %s token (key version %u) has %u entries: hot, no longer "
-		    "indexed or matched", identifier_type_name(t->type), t->key_version, count);
-	} else {
-		if (count == 0)
-			a->stats[ST_TOKENS]++;
-		else if ((rc = token_match(a, t)) != 0)
-			return rc;
-		cval[4] = 0;
-		count++;
-		token_key(pkey, 'P', t);
-		be64_put(pkey + TOKEN_KEY_LEN, a->self.seq);
-		if ((rc = store_txn_aux_put(b->txn, STORE_MATCH, pkey, sizeof(pkey), ebuf,
-		    entry_encode(&a->self, ebuf))) != 0)
-			return rc;
-		a->stats[ST_ENTRIES]++;
+		 * token this common (a hotline, an office's own number) would notify every
+		 * earlier holder of it. Nor can its list tell a bundle any more. */
+		a->bundle_off = 1;
+		return a->hot ? 0 : token_heat(a, t, (unsigned)a->nlist);
 	}
-	cval[0] = (uint8_t)(count >> 24);
-	cval[1] = (uint8_t)(count >> 16);
-	cval[2] = (uint8_t)(count >> 8);
-	cval[3] = (uint8_t)count;
-	return store_txn_aux_put(b->txn, STORE_MATCH, ckey, sizeof(ckey), cval, sizeof(cval));
+	if (a->nlist == 0)
+		a->stats[ST_TOKENS]++;
+	for (size_t i = 0; i < a->nlist; i++)
+		if (pair_wanted(&a->list[i], &a->self) &&
+		    (rc = pair_notify(a, &a->list[i], t)) != 0)
+			return rc;
+	if ((rc = bundle_narrow(a, first)) != 0)
+		return rc;
+	token_key(key, 'P', t);
+	be64_put(key + TOKEN_KEY_LEN, a->self.seq);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), ebuf,
+	    entry_encode(&a->self, ebuf))) != 0)
+		return rc;
+	a->stats[ST_ENTRIES]++;
+	return 0;
 }
 
 /* ---- bundling ---- */
 
-/* Joins the clue to the bundle of its category and token set, and suggests the bundle as
- * one case to the office when it had members within the window. */
+/* Suggests the clue and the earlier clues with its tokens and category (the last
+ * MATCH_BUNDLE_MAX of them) to the office as one case. */
 static int
-bundle_apply(struct apply *a)
+bundle_notify(struct apply *a)
 {
-	struct broker *b = a->b;
 	const Cluebus__Clue *c = a->m->clue;
-	struct entry members[MATCH_BUNDLE_MAX];
 	const struct entry *named[MATCH_BUNDLE_MAX + 1];
-	uint8_t key[BUNDLE_KEY_LEN], out[BUNDLE_HEAD + MATCH_BUNDLE_MAX * ENTRY_MAX];
-	const uint8_t *val;
-	uint32_t total = 0;
-	size_t len, n = 0, off, used;
+	size_t n = 0, from;
+	uint8_t set[32];
 	char *office;
 	int rc;
 
-	key[0] = 'B';
-	key[1] = (uint8_t)c->category;
-	if ((rc = matchkey_token_set_hash(c, key + 2)) != 0)
+	if (a->b->cfg.match_bundle_window_ms <= 0 || a->bundle_off || a->nbundle == 0)
+		return 0;
+	if ((rc = matchkey_token_set_hash(c, set)) != 0)
 		return rc;
-	if ((rc = store_txn_aux_get(b->txn, STORE_MATCH, key, sizeof(key), &val, &len)) == 0) {
-		if (len < BUNDLE_HEAD)
-			return CB_ECORRUPT;
-		if (a->self.time_ms - (int64_t)be64_get(val) <= b->cfg.match_bundle_window_ms) {
-			total = (uint32_t)val[8] << 24 | (uint32_t)val[9] << 16 |
-			    (uint32_t)val[10] << 8 | val[11];
-			for (off = BUNDLE_HEAD; n < val[12] && n < MATCH_BUNDLE_MAX; n++) {
-				if ((used = entry_decode(val + off, len - off, &members[n])) == 0)
-					return CB_ECORRUPT;
-				off += used;
-			}
-		}
-	} else if (rc != CB_ENOTFOUND) {
+	from = a->nbundle > MATCH_BUNDLE_MAX ? a->nbundle - MATCH_BUNDLE_MAX : 0;
+	for (size_t i = from; i < a->nbundle; i++)
+		named[n++] = &a->bundle[i];	/* the list is in seq order */
+	named[n++] = &a->self;
+	office = (char *)route_office(a->b->cfg.route);
+	if ((rc = notice_append(a, CLUEBUS__MATCH_REASON__MATCH_BUNDLE,
+	    c->match_tokens[0]->type, c->match_tokens[0]->key_version, set, named, n,
+	    &office, 1)) != 0)
 		return rc;
-	}
-	if (n > 0) {
-		for (size_t i = 0; i < n; i++)
-			named[i] = &members[i];
-		named[n] = &a->self;
-		office = (char *)route_office(b->cfg.route);
-		if ((rc = notice_append(a, CLUEBUS__MATCH_REASON__MATCH_BUNDLE,
-		    c->match_tokens[0]->type, c->match_tokens[0]->key_version, key + 2, named,
-		    n + 1, &office, 1)) != 0)
-			return rc;
-		a->stats[ST_BUNDLES]++;
-		log_info("match: clue seq %llu is the %u%s of a bundle of %s clues with the same "
-		    "identifiers: suggested as one case to %s", (unsigned long long)a->self.seq,
-		    total + 1, total + 1 == 2 ? "nd" : total + 1 == 3 ? "rd" : "th",
-		    intake_category_name(c->category), office);
-	}
-	/* The record keeps the latest MATCH_BUNDLE_MAX members. */
-	if (n == MATCH_BUNDLE_MAX) {
-		memmove(members, members + 1, (n - 1) * sizeof(*members));
-		n--;
-	}
-	members[n++] = a->self;
-	be64_put(out, (uint64_t)a->self.time_ms);
-	total++;
-	out[8] = (uint8_t)(total >> 24);
-	out[9] = (uint8_t)(total >> 16);
-	out[10] = (uint8_t)(total >> 8);
-	out[11] = (uint8_t)total;
-	out[12] = (uint8_t)n;
-	for (off = BUNDLE_HEAD, used = 0; used < n; used++)
-		off += entry_encode(&members[used], out + off);
-	return store_txn_aux_put(b->txn, STORE_MATCH, key, sizeof(key), out, off);
+	a->stats[ST_BUNDLES]++;
+	log_info("match: clue seq %llu and %zu earlier %s clue%s within the bundling window have "
+	    "the same identifiers: suggested as one case to %s", (unsigned long long)a->self.seq,
+	    a->nbundle, intake_category_name(c->category), a->nbundle == 1 ? "" : "s", office);
+	return 0;
 }
 
 /* ---- the entry point ---- */
@@ -452,30 +462,36 @@ match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t n
 {
 	struct apply a = { .b = b, .m = m };
 	const Cluebus__Clue *c;
-	int rc;
+	size_t distinct = 0;
+	int rc, first = 1;
 
 	if (m->body_case != CLUEBUS__MESSAGE__BODY_CLUE || (c = m->clue) == NULL ||
 	    c->n_match_tokens == 0)
 		return 0;
+	for (size_t i = 0; i < c->n_match_tokens; i++)
+		distinct += !token_repeated(c, i);
 	a.self.seq = seq;
 	memcpy(a.self.msgid, m->message_id.data, MESSAGE_ID_LEN);
 	a.self.time_ms = now;
 	a.self.category = (uint8_t)c->category;
+	a.self.ntokens = (uint8_t)distinct;
 	snprintf(a.self.unit, sizeof(a.self.unit), "%s", m->sender);
 	snprintf(a.self.case_ref, sizeof(a.self.case_ref), "%s", m->case_ref);
-	a.caplist = list_max(b);
-	if ((a.list = calloc(a.caplist, sizeof(*a.list))) == NULL)
-		return CB_ENOMEM;
 	if ((rc = stats_load(&a)) != 0)
 		goto out;
-	for (size_t i = 0; i < c->n_match_tokens; i++)
-		if (!token_repeated(c, i) && (rc = token_apply(&a, c->match_tokens[i])) != 0)
+	for (size_t i = 0; i < c->n_match_tokens; i++) {
+		if (token_repeated(c, i))
+			continue;
+		if ((rc = token_apply(&a, c->match_tokens[i], first)) != 0)
 			goto out;
-	if (b->cfg.match_bundle_window_ms > 0 && (rc = bundle_apply(&a)) != 0)
+		first = 0;
+	}
+	if ((rc = bundle_notify(&a)) != 0)
 		goto out;
 	rc = stats_store(&a);
 out:
 	free(a.list);
+	free(a.bundle);
 	return rc;
 }
 
