@@ -277,7 +277,7 @@ phone(const char *in, char *out, char *why)
 		if (tmp[start] != '1')
 			trunk = "0";
 	}
-	if (n - start < 5 || n - start > 20)
+	if (n - start + strlen(trunk) < 5 || n - start + strlen(trunk) > 20)
 		return fail(why, "a phone number has 5 to 20 digits");
 	snprintf(out, IDENTIFIER_MAX + 1, "%s%s", plus ? "+" : trunk, tmp + start);
 	return 0;

@@ -16,6 +16,7 @@
 
 #include "broker_fixture.h"
 #include "match.h"
+#include "matchaudit.h"
 #include "matchkey.h"
 #include "util.h"
 
@@ -328,6 +329,72 @@ test_a_clue_carrying_identifiers_in_clear_is_refused(void **state)
 	assert_string_equal(fx->reply[0].field, "clue.identifiers");
 }
 
+/* The audit explains the notices from the log and catches one the log does not bear out. */
+static void
+test_the_audit_checks_each_notice_against_the_log(void **state)
+{
+	struct fixture *fx = *state;
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Match mt = CLUEBUS__MATCH__INIT;
+	Cluebus__LogEntry *ea, *eb;
+	Cluebus__Message *ma, *mb;
+	ProtobufCBinaryData ids[2];
+	uint64_t a, b, seqs[2], bad_seq;
+	uint8_t zero[32] = { 0 };
+	char *units[2] = { "health", "psb" }, *cases[2] = { "", "" }, *recips[1] = { "ato" };
+	json_t *list, *n;
+	FILE *devnull;
+
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	b = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb");
+	assert_int_equal(matchaudit_list(fx->b.store, INT64_MIN, INT64_MAX, &list, &bad_seq), 0);
+	assert_int_equal(json_array_size(list), 1);
+	n = json_array_get(list, 0);
+	assert_true(json_is_true(json_object_get(n, "checked")));
+	assert_string_equal(json_string_value(json_object_get(n, "type")), "resident_id");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(n, "clues"), 0), "seq")), a);
+	json_decref(list);
+	/* A notice naming the same clues with a token neither holds. */
+	assert_int_equal(fixture_entry(fx, a, &ea, &ma), 0);
+	assert_int_equal(fixture_entry(fx, b, &eb, &mb), 0);
+	ids[0] = ma->message_id;
+	ids[1] = mb->message_id;
+	seqs[0] = a;
+	seqs[1] = b;
+	mt.reason = CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER;
+	mt.type = CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_PHONE;
+	mt.key_version = 1;
+	mt.token_hash.data = zero;
+	mt.token_hash.len = 32;
+	mt.message_ids = ids;
+	mt.n_message_ids = 2;
+	mt.seqs = seqs;
+	mt.n_seqs = 2;
+	mt.units = units;
+	mt.n_units = 2;
+	mt.case_refs = cases;
+	mt.n_case_refs = 2;
+	m.kind = CLUEBUS__KIND__KIND_MATCH;
+	m.priority = CLUEBUS__PRIORITY__PRIORITY_ROUTINE;
+	m.body_case = CLUEBUS__MESSAGE__BODY_MATCH;
+	m.match = &mt;
+	assert_int_equal(round_append_own(&fx->b, &m, recips, 1, 0), 0);
+	fixture_commit(fx);
+	free_notice(ea, ma);
+	free_notice(eb, mb);
+	assert_int_equal(matchaudit_list(fx->b.store, INT64_MIN, INT64_MAX, &list, &bad_seq), 0);
+	assert_int_equal(json_array_size(list), 2);
+	n = json_array_get(list, 1);
+	assert_true(json_is_string(json_object_get(n, "checked")));
+	assert_non_null(strstr(json_string_value(json_object_get(n, "checked")),
+	    "holds no such token"));
+	assert_non_null(devnull = fopen("/dev/null", "w"));
+	assert_int_equal(matchaudit_print(list, devnull), 1);
+	fclose(devnull);
+	json_decref(list);
+}
+
 int
 main(void)
 {
@@ -346,6 +413,8 @@ main(void)
 		    test_after_a_key_rotation_new_clues_match_each_other_and_not_the_old, setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_a_clue_carrying_identifiers_in_clear_is_refused,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_the_audit_checks_each_notice_against_the_log,
 		    setup, fixture_teardown),
 	};
 
