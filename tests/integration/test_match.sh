@@ -9,17 +9,25 @@
 #   4. after a key rotation (correlation key version 2), new clues of two units match each
 #      other, and not the clues tokenised under version 1; having the same identifiers and
 #      category, they are also suggested to ato as one case (bundling);
-#   5. cluebus-audit matches lists and checks the notices; cluebus-ctl status counts them.
+#   5. cluebus-audit matches lists and checks the notices; cluebus-ctl status, /metrics and
+#      the status page count them;
+#   6. an agent without a correlation key refuses a document naming identifiers (they are
+#      never sent in clear).
 . "$(dirname "$0")/lib.sh"
 
-deploy tcp
+PORT=$(free_port)
+mkdir -p "$D/keys"
+(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$D/keys/http.token")
+BROKER_TUNING="http_listen = \"127.0.0.1:$PORT\";
+http_token = \"keys/http.token\";" deploy tcp
 "$CLUEBUS_BIN/cluebus-keygen" correlation-key "$D/keys/correlation-1.key" 1 >/dev/null ||
     die "keygen correlation-key failed"
 [ "$(stat -c %a "$D/keys/correlation-1.key")" = 600 ] || die "the key file is not 0600"
 for u in health psb education ato; do
 	agent_conf "$u" 'correlation_key = "keys/correlation-1.key";'
 done
-UNITS="health psb education ato"
+agent_conf civil-affairs	# no correlation key
+UNITS="health psb education ato civil-affairs"
 start_all $UNITS
 
 # clue UNIT NAME CATEGORY IDENTIFIERS_JSON [PERSONS_JSON]
@@ -62,6 +70,18 @@ assert errs[0]["field"] == "clue.persons[0].id_number", errs
 assert "check digit" in errs[0]["reason"] and "GB 11643" in errs[0]["reason"], errs
 assert "110105194912310021" not in errs[0]["reason"], "the reason quotes the id number"
 print("refused at intake:", errs[0]["field"], "-", errs[0]["reason"])
+EOF
+
+# 6. Identifiers at an agent without a key: refused locally, never sent.
+clue civil-affairs nokey.json vagrant '[{"type":"phone","value":"13800000000"}]'
+wait_for 60 "the refusal of nokey.json" files_at_least "$(spool civil-affairs)/rejected" \
+    'nokey.json.error.json' 1
+"$PY" - "$(spool civil-affairs)/rejected/nokey.json.error.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["field"] == "clue.identifiers", doc
+assert "no correlation key" in doc["reason"], doc
+print("no key:", doc["field"], "-", doc["reason"])
 EOF
 
 # 4. Rotation: version 2 of the key; health and psb restart with it.
@@ -163,4 +183,16 @@ start_broker
     die "ctl status: $(cat "$TEST_DIR/status.txt")"
 grep -q '^matches        2 notices, 1 bundling suggestions' "$TEST_DIR/status.txt" ||
     die "ctl status: $(cat "$TEST_DIR/status.txt")"
+TOKEN=$(cat "$D/keys/http.token")
+metrics_show() {
+	curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/metrics" \
+	    >"$TEST_DIR/metrics.txt" &&
+	    grep -q '^cluebus_match_notices_total 2$' "$TEST_DIR/metrics.txt"
+}
+wait_for 30 "the match figures in /metrics" metrics_show
+grep -q '^cluebus_match_bundles_total 1$' "$TEST_DIR/metrics.txt" || die "metrics: bundles"
+grep -q '^cluebus_match_hot_tokens 0$' "$TEST_DIR/metrics.txt" || die "metrics: hot tokens"
+curl -s -u "x:$TOKEN" "http://127.0.0.1:$PORT/" >"$TEST_DIR/page.html" || die "status page"
+grep -q '关联通知 2 条，合并建议 1 条' "$TEST_DIR/page.html" ||
+    die "status page: no match figures"
 finish
