@@ -8,6 +8,7 @@
 #                 then `make faults` (allocation failure N = 1, 2, ..., build/fault, no ASan)
 #                 and `make bench-smoke` (the benchmark works; its numbers mean nothing)
 #   make demo     installs missing packages, builds, runs the demo scenario in $(DEMO_DIR)
+#                 (DEMO_KEEP=1 leaves it running); make demo-clean stops it and removes it
 #
 # O is the object directory and BINDIR the binary directory, so that the sanitizer build
 # (O=build/asan) lives beside the normal one without mixing objects.
@@ -68,7 +69,7 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
 BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 
 .PHONY: all deps install test unit fuzz-replay integration demo fuzz clean check-clang bench bench-smoke \
-	torture \
+	torture demo-clean \
 	faults
 .SECONDARY:
 
@@ -141,13 +142,15 @@ $(O)/tests/test_spool: $(O)/tests/unit/test_spool.o $(O)/agents/spool.o $(LIBA)
 # The broker's roles are tested without sockets: their tests link the broker's objects but
 # main.o, and the fixture that starts one (tests/unit/broker_fixture.c).
 BROKER_ROLE_OBJ = $(filter-out $(O)/broker/main.o,$(BROKER_OBJ)) $(O)/tests/unit/broker_fixture.o
-BROKER_ROLE_TESTS = $(O)/tests/test_pipeline $(O)/tests/test_workflow $(O)/tests/test_metrics
+BROKER_ROLE_TESTS = $(O)/tests/test_pipeline $(O)/tests/test_workflow $(O)/tests/test_metrics \
+	$(O)/tests/test_duties
 BROKER_ROLE_TESTS += $(O)/tests/test_match
 
 $(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
-$(O)/tests/unit/test_metrics.o $(O)/tests/unit/test_match.o \
+$(O)/tests/unit/test_metrics.o $(O)/tests/unit/test_duties.o $(O)/tests/unit/test_match.o \
 $(O)/tests/unit/broker_fixture.o: ALL_CFLAGS += -Ibroker
-$(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o $(O)/tests/unit/test_match.o \
+$(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
+$(O)/tests/unit/test_duties.o $(O)/tests/unit/test_match.o \
 $(O)/tests/unit/broker_fixture.o: tests/unit/broker_fixture.h
 
 # test_workflow catches the broker's fatal exit on a corrupt store (--wrap).
@@ -281,6 +284,9 @@ torture: deps
 
 demo: all
 	@DEMO_DIR=$(DEMO_DIR) ./scripts/demo.sh
+
+demo-clean:
+	@DEMO_DIR=$(DEMO_DIR) ./scripts/demo.sh --clean
 
 clean:
 	rm -rf build bin

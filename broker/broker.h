@@ -412,5 +412,8 @@ void	broker_clock_init(void);
 /* Milliseconds since the epoch as the broker sees it (real time, plus a test offset in test
  * builds). Cannot fail. */
 int64_t	broker_clock_ms(void);
+/* Makes the next broker_clock_ms() re-read the test clock file at once (tests that move
+ * the clock; a no-op in a production build). Cannot fail. */
+void	broker_clock_reload(void);
 
 #endif

@@ -34,6 +34,14 @@ broker_clock_init(void)
 #endif
 }
 
+void
+broker_clock_reload(void)
+{
+#ifdef CLUEBUS_TEST_HOOKS
+	clock_read_at = clock_mono_ms() - 1000;
+#endif
+}
+
 int64_t
 broker_clock_ms(void)
 {

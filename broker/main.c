@@ -27,6 +27,7 @@
 #include "cluebus/version.h"
 #include "log.h"
 #include "util.h"
+#include "duties.h"
 #include "workflow.h"
 
 static volatile sig_atomic_t stop_requested, reopen_requested, counters_requested;
@@ -273,7 +274,7 @@ broker_run(struct broker *b)
 			delivery_timers(b, now);
 			frontend_timers(b, now);
 			units_expire(b, now);
-			if ((rc = workflow_tick(b)) != 0)
+			if ((rc = workflow_tick(b)) != 0 || (rc = duties_tick(b)) != 0)
 				round_store_error(b, rc);
 			frontend_commit(b);
 			limits_check(b);

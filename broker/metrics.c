@@ -157,7 +157,7 @@ metrics_render(const json_t *snap, FILE *f)
 	scalar(f, "cluebus_units_registered", "gauge", "Units in the registry.",
 	    num(st, "units_registered"));
 	scalar(f, "cluebus_overdue_duties", "gauge",
-	    "Open referral duties (receipt or feedback) past their due time.",
+	    "Open duties (a referral's receipt or feedback, a report owed) past their due time.",
 	    (double)json_array_size(json_object_get(snap, "overdue")));
 	scalar(f, "cluebus_log_head_seq", "gauge", "Sequence number of the last log entry.",
 	    num(st, "log_head_seq"));

@@ -186,6 +186,20 @@ page_units(FILE *f, const json_t *units, const json_t *backlog)
 	fputs("</table>\n", f);
 }
 
+/* The Chinese name of a duty: a referral's step, or the report owed (broker/duties.c). */
+static const char *
+page_duty_name(const char *duty)
+{
+	static const char *const names[][2] = { { "receipt", "签收" },
+	    { "feedback", "办理反馈" }, { "follow_up", "回访报告" },
+	    { "situation_analysis", "半年研判" }, { "self_evaluation", "年度自评" } };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(duty, names[i][0]) == 0)
+			return names[i][1];
+	return duty;
+}
+
 static void
 page_overdue(FILE *f, const json_t *overdue)
 {
@@ -208,8 +222,7 @@ page_overdue(FILE *f, const json_t *overdue)
 		esc(f, str(d, "unit"));
 		fputs("</code></td><td class=\"name\">", f);
 		esc(f, str(d, "name"));
-		fprintf(f, "</td><td>%s</td><td>", strcmp(str(d, "duty"), "receipt") == 0 ?
-		    "签收" : "办理反馈");
+		fprintf(f, "</td><td>%s</td><td>", page_duty_name(str(d, "duty")));
 		utc(f, str(d, "due"));
 		fputs("</td><td>", f);
 		ago(f, num(d, "overdue_s"));

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "duties.h"
 #include "match.h"
 #include "intake.h"
 #include "unpack.h"
@@ -340,6 +341,7 @@ status_overdue(struct broker *b)
 	struct overdue_walk w = { b, json_array(), broker_clock_ms() };
 
 	(void)store_aux_walk(b->store, STORE_OBLIGATIONS, "", 0, 0, status_overdue_one, &w);
+	duties_overdue(b, w.list, w.now);	/* report duties: follow-ups, the calendar's */
 	return w.list;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "duties.h"
 #include "envelope.h"
 #include "log.h"
 #include "route.h"
@@ -145,7 +146,8 @@ due_move(struct broker *b, const Cluebus__Obligation *o, Cluebus__Missed missed,
 static int
 obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *referrer,
     const char *case_ref, Cluebus__Priority prio, int64_t now, int64_t receipt_due,
-    int64_t feedback_due, const char *transferred_from)
+    int64_t feedback_due, const char *transferred_from, Cluebus__Action action,
+    const char *transfer_reason)
 {
 	Cluebus__Obligation o = CLUEBUS__OBLIGATION__INIT, *old;
 	char hex[MESSAGE_ID_LEN * 2 + 1];
@@ -173,6 +175,8 @@ obl_open(struct broker *b, const uint8_t *rid, const char *unit, const char *ref
 	if (o.feedback_due_ms < o.receipt_due_ms)
 		o.feedback_due_ms = o.receipt_due_ms;
 	o.transferred_from = (char *)(transferred_from != NULL ? transferred_from : "");
+	o.action = action;
+	o.transfer_reason = (char *)(transfer_reason != NULL ? transfer_reason : "");
 	if ((rc = obl_put(b, &o)) != 0 ||
 	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_RECEIPT, 0, o.receipt_due_ms)) != 0 ||
 	    (rc = due_move(b, &o, CLUEBUS__MISSED__MISSED_FEEDBACK, 0, o.feedback_due_ms)) != 0)
@@ -320,8 +324,10 @@ workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 		return workflow_check_units(b, "referral.to_units", m->referral->to_units,
 		    m->referral->n_to_units, v);
 	case CLUEBUS__MESSAGE__BODY_REPORT:
-		return workflow_check_units(b, "report.to_units", m->report->to_units,
-		    m->report->n_to_units, v);
+		if ((rc = workflow_check_units(b, "report.to_units", m->report->to_units,
+		    m->report->n_to_units, v)) != 0 || v->code != 0)
+			return rc;
+		return duties_check(b, m, res, v);
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return workflow_check_answer(b, m, res, v);
@@ -395,7 +401,8 @@ workflow_on_feedback(struct broker *b, const Cluebus__Message *m, int64_t now)
 	    wf_case(o->case_ref), (int)f->status, f->n_transferred_to);
 	for (size_t i = 0; rc == 0 && i < f->n_transferred_to; i++)
 		rc = obl_open(b, m->refers_to.data, f->transferred_to[i], o->referrer, o->case_ref,
-		    o->priority, now, 0, 0, m->sender);
+		    o->priority, now, 0, 0, m->sender, f->action != 0 ? f->action : o->action,
+		    f->reason);
 	cluebus__obligation__free_unpacked(o, NULL);
 	return rc;
 }
@@ -468,7 +475,7 @@ workflow_on_petition(struct broker *b, const Cluebus__Message *m, const route_re
 			continue;
 		units[n++] = (char *)res->units[i];
 		if ((rc = obl_open(b, m->message_id.data, res->units[i], m->sender, m->case_ref,
-		    m->priority, now, 0, 0, NULL)) != 0)
+		    m->priority, now, 0, 0, NULL, CLUEBUS__ACTION__ACTION_UNSPECIFIED, NULL)) != 0)
 			return rc;
 	}
 	if (n == 0)
@@ -494,16 +501,19 @@ int
 workflow_apply(struct broker *b, const Cluebus__Message *m, const route_result_t *res,
     int64_t now)
 {
+	int rc;
+
+	if ((rc = duties_apply(b, m, now)) != 0)
+		return rc;
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		for (size_t i = 0; i < m->referral->n_to_units; i++) {
-			int rc;
-
 			if (strcmp(m->referral->to_units[i], m->sender) == 0)
 				continue;
 			if ((rc = obl_open(b, m->message_id.data, m->referral->to_units[i],
 			    m->sender, m->case_ref, m->priority, now,
-			    m->referral->receipt_due_ms, m->referral->feedback_due_ms, NULL)) != 0)
+			    m->referral->receipt_due_ms, m->referral->feedback_due_ms, NULL,
+			    m->referral->action, NULL)) != 0)
 				return rc;
 		}
 		return 0;

@@ -101,6 +101,23 @@ build_fail(casefile_t *cf, uint64_t seq, const char *fmt, ...)
 	return CB_ECORRUPT;
 }
 
+/* A registry record's name and division code for the statistics (the latest counts). */
+static int
+index_unit_name(struct strent *ent, const Cluebus__Registry *r)
+{
+	char name[CASEFILE_NAME_LEN];
+
+	if (r->name[0] != '\0') {
+		(void)utf8_copy(name, sizeof(name), r->name);
+		free(ent->name);
+		if ((ent->name = strdup(name)) == NULL)
+			return CB_ENOMEM;
+	}
+	if (strlen(r->division_code) == 6 && strspn(r->division_code, "0123456789") == 6)
+		memcpy(ent->division, r->division_code, 7);
+	return 0;
+}
+
 /* Records the kind-specific fields of msgs[idx]. */
 static int
 index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
@@ -119,6 +136,7 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 			return rc;
 		c = &cf->clues[cf->n_clues];
 		c->category = (uint8_t)m->clue->category;	/* 1..16: message_validate */
+		c->occurred_ms = m->clue->occurred_ms;
 		if ((rc = casefile_strtab_intern(&cf->strs, m->clue->jurisdiction,
 		    &c->jurisdiction)) != 0)
 			return rc;
@@ -134,8 +152,8 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		    (uint8_t)status : 0;
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
-		if (!unit_id_valid(m->escalation->unit) ||
-		    (m->escalation->missed != CLUEBUS__MISSED__MISSED_RECEIPT &&
+		if (!unit_id_valid(m->escalation->unit) || (m->escalation->duty == 0 &&
+		    m->escalation->missed != CLUEBUS__MISSED__MISSED_RECEIPT &&
 		    m->escalation->missed != CLUEBUS__MISSED__MISSED_FEEDBACK))
 			return build_fail(cf, cf->msgs[idx].seq,
 			    "escalation does not name a unit and a missed step");
@@ -145,6 +163,10 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 		x = &cf->escs[cf->n_escs];
 		x->unit = u;
 		x->missed = (uint8_t)m->escalation->missed;
+		/* A report duty's (broker/duties.c): no referral step is missed. */
+		x->duty = m->escalation->duty <= 255 ? (uint8_t)m->escalation->duty : 255;
+		if (x->duty != 0)
+			x->missed = 0;
 		x->due_ms = m->escalation->due_ms;
 		cf->msgs[idx].detail = (uint32_t)cf->n_escs++;
 		return 0;
@@ -155,7 +177,7 @@ index_body(casefile_t *cf, uint32_t idx, const Cluebus__Message *m)
 			return rc;
 		cf->units.ent[u].flag = ROLE_KNOWN |
 		    (strcmp(m->registry->role, "member") == 0 ? ROLE_MEMBER : 0);
-		return 0;
+		return index_unit_name(&cf->units.ent[u], m->registry);
 	default:
 		return 0;
 	}
@@ -435,6 +457,7 @@ event_view(const casefile_t *cf, uint32_t idx, casefile_why_t why, casefile_even
 		snprintf(ev->escalated_unit, sizeof(ev->escalated_unit), "%s",
 		    cf->units.ent[x->unit].s);
 		ev->missed = x->missed;
+		ev->duty = (Cluebus__ReportType)x->duty;
 		ev->due_ms = x->due_ms;
 	}
 	for (uint32_t d = m->duties; d != NOIDX; d = cf->duties[d].next)
@@ -621,16 +644,96 @@ tally_alloc(const casefile_t *cf, struct stats_tally *tally)
 	return 0;
 }
 
-/* Counts the messages logged in [from_ms, to_ms): in st, all and clues; in the tally, by
- * category, district and (sender, kind), and the escalations by the unit they name. */
+/* A scope resolved against the casefile's tables (casefile_scope_t). */
+struct scope {
+	int64_t		 from_ms, to_ms;
+	int		 by_occurred;
+	int		 district_on, unit_on;
+	uint32_t	 district;	/* strs index, or NOIDX: named by nothing in the log */
+	const char	*district_code;
+	uint32_t	 unit;		/* units index, or NOIDX */
+};
+
+#define ROOT_HOPS	16	/* refers_to steps followed to a message's clue */
+
+/* The clue message `i` leads to: itself, or the first clue up its refers_to chain; NOIDX
+ * when there is none. */
+static uint32_t
+root_clue(const casefile_t *cf, uint32_t i)
+{
+	for (int hops = 0; i != NOIDX && hops < ROOT_HOPS; hops++) {
+		const struct cf_msg *m = &cf->msgs[i];
+
+		if (m->kind == CLUEBUS__KIND__KIND_CLUE)
+			return m->detail != NOIDX ? i : NOIDX;
+		if (!m->has_refers_to)
+			return NOIDX;
+		i = casefile_idmap_find(cf, m->refers_to);
+	}
+	return NOIDX;
+}
+
+/* Whether a message or duty with log time `log_ms`, leading to clue `root`, with `unit`
+ * (the sender, or the obliged unit) is in the scope's period and district. */
+static int
+scope_time_district(const casefile_t *cf, const struct scope *sc, int64_t log_ms,
+    uint32_t root, uint32_t unit)
+{
+	const struct cf_clue *c = root != NOIDX ? &cf->clues[cf->msgs[root].detail] : NULL;
+	int64_t t = log_ms;
+
+	if (sc->by_occurred) {
+		if (c == NULL || c->occurred_ms == 0)
+			return 0;
+		t = c->occurred_ms;
+	}
+	if (t < sc->from_ms || t >= sc->to_ms)
+		return 0;
+	if (!sc->district_on)
+		return 1;
+	if (c != NULL && sc->district != NOIDX && c->jurisdiction == sc->district)
+		return 1;
+	return strcmp(cf->units.ent[unit].division, sc->district_code) == 0;
+}
+
+static int
+scope_msg(const casefile_t *cf, const struct scope *sc, uint32_t i)
+{
+	const struct cf_msg *m = &cf->msgs[i];
+	int mine;
+
+	if (!scope_time_district(cf, sc, m->time_ms, root_clue(cf, i), m->sender))
+		return 0;
+	if (!sc->unit_on)
+		return 1;
+	if (sc->unit == NOIDX)
+		return 0;
+	mine = m->sender == sc->unit;
+	for (uint32_t r = 0; r < m->n_rcpt && !mine; r++)
+		mine = cf->rcpts[m->rcpt + r].unit == sc->unit;
+	if (m->kind == CLUEBUS__KIND__KIND_ESCALATION && m->detail != NOIDX)
+		mine |= cf->escs[m->detail].unit == sc->unit;
+	return mine;
+}
+
+static int
+scope_duty(const casefile_t *cf, const struct scope *sc, const struct cf_duty *d)
+{
+	if (sc->unit_on && d->unit != sc->unit)
+		return 0;
+	return scope_time_district(cf, sc, d->since_ms, root_clue(cf, d->referral), d->unit);
+}
+
+/* Counts the messages in the scope: in st, all and clues; in the tally, by category,
+ * district and (sender, kind), and the escalations by the unit they name. */
 static void
-tally_messages(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_stats_t *st,
+tally_messages(const casefile_t *cf, const struct scope *sc, casefile_stats_t *st,
     struct stats_tally *tally)
 {
 	for (size_t i = 0; i < cf->n_msgs; i++) {
 		const struct cf_msg *m = &cf->msgs[i];
 
-		if (m->time_ms < from_ms || m->time_ms >= to_ms)
+		if (!scope_msg(cf, sc, (uint32_t)i))
 			continue;
 		st->messages++;
 		tally->by_sender_kind[(size_t)m->sender * NKINDS + m->kind]++;
@@ -643,6 +746,8 @@ tally_messages(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_st
 			const struct cf_esc *esc = &cf->escs[m->detail];
 			struct unit_tally *unit = &tally->by_unit[esc->unit];
 
+			if (esc->duty != 0)
+				continue;	/* a report duty's: no referral step */
 			unit->seen = 1;
 			if (esc->missed == CLUEBUS__MISSED__MISSED_RECEIPT)
 				unit->overdue_receipt++;
@@ -652,16 +757,18 @@ tally_messages(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_st
 	}
 }
 
-/* Counts the duties that began in [from_ms, to_ms) by unit, and samples the time to each
- * receipt and feedback logged before to_ms. */
+/* Counts the duties in the scope (by the time they began) by unit, and samples the time to
+ * each receipt and feedback logged before the period's end (log time). */
 static void
-tally_duties(const casefile_t *cf, int64_t from_ms, int64_t to_ms, struct stats_tally *tally)
+tally_duties(const casefile_t *cf, const struct scope *sc, struct stats_tally *tally)
 {
+	int64_t to_ms = sc->by_occurred ? INT64_MAX : sc->to_ms;
+
 	for (size_t i = 0; i < cf->n_duties; i++) {
 		const struct cf_duty *d = &cf->duties[i];
 		struct unit_tally *unit = &tally->by_unit[d->unit];
 
-		if (d->since_ms < from_ms || d->since_ms >= to_ms)
+		if (!scope_duty(cf, sc, d))
 			continue;
 		unit->seen = 1;
 		unit->referrals++;
@@ -699,6 +806,19 @@ stats_alloc_rows(const casefile_t *cf, const struct stats_tally *tally, casefile
 	return 0;
 }
 
+/* The registered name of the district office whose division code is `code`, or "". */
+static void
+stats_district_name(const casefile_t *cf, const char *code, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (size_t u = 0; u < cf->units.n; u++)
+		if (strcmp(cf->units.ent[u].division, code) == 0 &&
+		    cf->units.ent[u].name != NULL) {
+			snprintf(out, len, "%s", cf->units.ent[u].name);
+			return;
+		}
+}
+
 /* Fills the category, district and sender rows, in index order. */
 static void
 stats_fill_counts(const casefile_t *cf, const struct stats_tally *tally, casefile_stats_t *st)
@@ -716,6 +836,8 @@ stats_fill_counts(const casefile_t *cf, const struct stats_tally *tally, casefil
 		if (tally->by_district[i] != 0) {
 			snprintf(st->districts[row].key, sizeof(st->districts[row].key), "%s",
 			    cf->strs.ent[i].s);
+			stats_district_name(cf, cf->strs.ent[i].s, st->districts[row].name,
+			    sizeof(st->districts[row].name));
 			st->districts[row++].n = tally->by_district[i];
 		}
 	row = 0;
@@ -723,6 +845,9 @@ stats_fill_counts(const casefile_t *cf, const struct stats_tally *tally, casefil
 		if (tally->by_sender_kind[i] != 0) {
 			snprintf(st->senders[row].unit, sizeof(st->senders[row].unit), "%s",
 			    cf->units.ent[i / NKINDS].s);
+			snprintf(st->senders[row].name, sizeof(st->senders[row].name), "%s",
+			    cf->units.ent[i / NKINDS].name != NULL ?
+			    cf->units.ent[i / NKINDS].name : "");
 			st->senders[row].kind = (Cluebus__Kind)(i % NKINDS);
 			st->senders[row++].n = tally->by_sender_kind[i];
 		}
@@ -743,6 +868,8 @@ stats_fill_units(const casefile_t *cf, struct stats_tally *tally, casefile_stats
 			continue;
 		tally->row_of_unit[u] = (uint32_t)n_rows++;
 		snprintf(row->unit, sizeof(row->unit), "%s", cf->units.ent[u].s);
+		snprintf(row->name, sizeof(row->name), "%s",
+		    cf->units.ent[u].name != NULL ? cf->units.ent[u].name : "");
 		row->referrals = unit->referrals;
 		row->overdue_receipt = unit->overdue_receipt;
 		row->overdue_feedback = unit->overdue_feedback;
@@ -786,23 +913,63 @@ stats_latency(struct sample *samples, size_t n_samples, const uint32_t *row_of_u
 int
 casefile_stats(const casefile_t *cf, int64_t from_ms, int64_t to_ms, casefile_stats_t **out)
 {
+	casefile_scope_t scope = { .from_ms = from_ms, .to_ms = to_ms };
+
+	return casefile_stats_scoped(cf, &scope, out);
+}
+
+/* Resolves `in` against the tables. Returns 0 or CB_EINVAL. */
+static int
+scope_resolve(const casefile_t *cf, const casefile_scope_t *in, struct scope *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->from_ms = in->from_ms;
+	sc->to_ms = in->to_ms;
+	sc->by_occurred = in->by_occurred;
+	if (in->from_ms >= in->to_ms)
+		return CB_EINVAL;
+	if (in->district != NULL) {
+		if (strlen(in->district) != 6 || strspn(in->district, "0123456789") != 6)
+			return CB_EINVAL;
+		sc->district_on = 1;
+		sc->district_code = in->district;
+		sc->district = casefile_strtab_find(&cf->strs, in->district);
+	}
+	if (in->unit != NULL) {
+		if (!unit_id_valid(in->unit))
+			return CB_EINVAL;
+		sc->unit_on = 1;
+		sc->unit = casefile_strtab_find(&cf->units, in->unit);
+	}
+	return 0;
+}
+
+int
+casefile_stats_scoped(const casefile_t *cf, const casefile_scope_t *scope,
+    casefile_stats_t **out)
+{
 	struct stats_tally tally;
 	casefile_stats_t *st = NULL;
+	struct scope sc;
 	int rc;
 
 	*out = NULL;
-	if (from_ms >= to_ms)
-		return CB_EINVAL;
+	if ((rc = scope_resolve(cf, scope, &sc)) != 0)
+		return rc;
 	if ((rc = tally_alloc(cf, &tally)) != 0)
 		goto out;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		rc = CB_ENOMEM;
 		goto out;
 	}
-	st->from_ms = from_ms;
-	st->to_ms = to_ms;
-	tally_messages(cf, from_ms, to_ms, st, &tally);
-	tally_duties(cf, from_ms, to_ms, &tally);
+	st->from_ms = scope->from_ms;
+	st->to_ms = scope->to_ms;
+	st->by_occurred = scope->by_occurred;
+	snprintf(st->district, sizeof(st->district), "%s",
+	    scope->district != NULL ? scope->district : "");
+	snprintf(st->unit, sizeof(st->unit), "%s", scope->unit != NULL ? scope->unit : "");
+	tally_messages(cf, &sc, st, &tally);
+	tally_duties(cf, &sc, &tally);
 	if ((rc = stats_alloc_rows(cf, &tally, st)) != 0)
 		goto out;
 	stats_fill_counts(cf, &tally, st);

@@ -59,6 +59,7 @@
 #define CASEFILE_NONE			INT64_MIN	/* a time or duration that does not exist */
 #define CASEFILE_UNIT_LEN		CB_UNIT_ID_SIZE	/* unit id and its NUL */
 #define CASEFILE_CASE_REF_LEN		257	/* case ref and its NUL */
+#define CASEFILE_NAME_LEN		128	/* a unit's registered (Chinese) name, cut */
 
 typedef struct casefile casefile_t;
 
@@ -138,6 +139,7 @@ typedef struct casefile_event {
 	/* KIND_ESCALATION */
 	char		 escalated_unit[CASEFILE_UNIT_LEN];
 	Cluebus__Missed	 missed;
+	Cluebus__ReportType duty;	/* a report duty's escalation (missed: unspecified) */
 	int64_t		 due_ms;
 	/* KIND_REFERRAL, and a petition clue: the duties it created, in order of creation */
 	size_t		 n_duties;
@@ -172,11 +174,14 @@ json_t	*casefile_timeline_json(const casefile_timeline_t *tl);
 
 typedef struct casefile_count {
 	char		key[CASEFILE_UNIT_LEN];	/* category name, district code or unit id */
+	char		name[CASEFILE_NAME_LEN];	/* a district: its office's registered
+						 * name; "" when none */
 	uint64_t	n;
 } casefile_count_t;
 
 typedef struct casefile_sender_count {
 	char		unit[CASEFILE_UNIT_LEN];
+	char		name[CASEFILE_NAME_LEN];	/* registered name, or "" */
 	Cluebus__Kind	kind;
 	uint64_t	n;
 } casefile_sender_count_t;
@@ -195,6 +200,7 @@ typedef struct casefile_latency {
  * escalations logged in [from_ms, to_ms) naming the unit, whenever its duty began. */
 typedef struct casefile_unit_stats {
 	char		unit[CASEFILE_UNIT_LEN];
+	char		name[CASEFILE_NAME_LEN];	/* registered name, or "" */
 	uint64_t	referrals;
 	casefile_latency_t receipt, feedback;
 	uint64_t	overdue_receipt, overdue_feedback;
@@ -205,6 +211,9 @@ typedef struct casefile_unit_stats {
  * kind); rows with a zero count are left out. */
 typedef struct casefile_stats {
 	int64_t		 from_ms, to_ms;
+	char		 district[8];		/* the scope (casefile_scope_t); "" all */
+	char		 unit[CASEFILE_UNIT_LEN];
+	int		 by_occurred;
 	uint64_t	 messages, clues;
 	size_t		 n_categories, n_districts, n_senders, n_units;
 	casefile_count_t *categories;		/* key: intake_category_name() */
@@ -217,6 +226,27 @@ typedef struct casefile_stats {
  * (free with casefile_stats_free; borrows nothing from `cf`), CB_EINVAL when from_ms >=
  * to_ms, or CB_ENOMEM. */
 int	casefile_stats(const casefile_t *cf, int64_t from_ms, int64_t to_ms,
+    casefile_stats_t **out) __attribute__((warn_unused_result));
+
+/* What statistics are limited to (cluebus-audit stats --district, --unit, --by occurred):
+ *   district  a division code: clues whose jurisdiction it is, the messages and duties that
+ *             lead (by refers_to, transitively) to such a clue, and the messages of units
+ *             the log's registry gives that division code (its district office);
+ *   unit      the messages it sent or received, the escalations naming it, its duties;
+ *   by_occurred  a message or duty is in [from_ms, to_ms) when the incident it leads to
+ *             (the clue's occurred_at) is; one that leads to no dated clue is left out.
+ * NULL / 0: no limit, log times. */
+typedef struct casefile_scope {
+	int64_t		 from_ms, to_ms;
+	const char	*district;
+	const char	*unit;
+	int		 by_occurred;
+} casefile_scope_t;
+
+/* casefile_stats within `scope` (borrowed). Returns as casefile_stats does; CB_EINVAL also
+ * for a district that is not 6 digits or a unit that is not a unit id. A district or unit
+ * the log never names gives empty statistics. */
+int	casefile_stats_scoped(const casefile_t *cf, const casefile_scope_t *scope,
     casefile_stats_t **out) __attribute__((warn_unused_result));
 /* Frees statistics. Accepts NULL. */
 void	casefile_stats_free(casefile_stats_t *st);

@@ -212,8 +212,9 @@ duty_escalation(casefile_t *cf, const struct cf_msg *m, const Cluebus__Escalatio
 {
 	const uint8_t *rid = x->referral_id.len == MESSAGE_ID_LEN ? x->referral_id.data :
 	    m->has_refers_to ? m->refers_to : NULL;
-	const struct cf_esc *esc = &cf->escs[m->detail];
-	uint32_t ref = rid != NULL ? referral_of(cf, rid) : NOIDX;
+	const struct cf_esc *esc = m->detail != NOIDX ? &cf->escs[m->detail] : NULL;
+	uint32_t ref = rid != NULL && esc != NULL && esc->duty == 0 ? referral_of(cf, rid) :
+	    NOIDX;
 	struct cf_duty *d;
 
 	if (ref == NOIDX || (d = duty_latest(cf, ref, esc->unit)) == NULL)

@@ -99,8 +99,8 @@ casefile_strtab_intern(struct strtab *t, const char *s, uint32_t *out)
 		return rc;
 	if ((copy = strdup(s)) == NULL)
 		return CB_ENOMEM;
+	memset(&t->ent[t->n], 0, sizeof(t->ent[t->n]));
 	t->ent[t->n].s = copy;
-	t->ent[t->n].flag = 0;
 	*out = (uint32_t)t->n++;
 	strtab_put(t->slot, t->nslot, copy, *out);
 	return 0;
@@ -109,8 +109,10 @@ casefile_strtab_intern(struct strtab *t, const char *s, uint32_t *out)
 void
 casefile_strtab_free(struct strtab *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->ent[i].s);
+		free(t->ent[i].name);
+	}
 	free(t->ent);
 	free(t->slot);
 }

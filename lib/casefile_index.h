@@ -28,6 +28,8 @@
 struct strent {
 	char		*s;
 	uint8_t		 flag;
+	char		*name;		/* units: the log's registry name (UTF-8), or NULL */
+	char		 division[8];	/* units: the registry's division code, or "" */
 };
 
 /* Interned strings: ent[i] for index i; slot[] is an open-addressing table of index + 1. */
@@ -57,6 +59,7 @@ struct cf_rcpt {
 };
 
 struct cf_clue {
+	int64_t		occurred_ms;	/* the incident's time (0: not given) */
 	uint32_t	jurisdiction;	/* strs */
 	uint8_t		category;
 	char		*summary;	/* sanitized UTF-8, at most CASEFILE_SUMMARY_MAX + "…" */
@@ -65,6 +68,7 @@ struct cf_clue {
 struct cf_esc {
 	uint32_t	unit;
 	uint8_t		missed;
+	uint8_t		duty;		/* a report duty's (ReportType; missed is then 0) */
 	int64_t		due_ms;
 };
 

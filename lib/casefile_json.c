@@ -4,6 +4,7 @@
  * does not exist is null. The renderer reads only the views (casefile.h), never the index. */
 #include <jansson.h>
 
+#include "calendar.h"
 #include "casefile_render.h"
 #include "intake.h"
 #include "util.h"
@@ -159,7 +160,11 @@ event_json(const casefile_event_t *ev)
 	if (ev->kind == CLUEBUS__KIND__KIND_ESCALATION) {
 		x = json_object();
 		bad |= jset(x, "unit", json_string(ev->escalated_unit));
-		bad |= jset(x, "missed", json_string(casefile_missed_name(ev->missed)));
+		if (ev->duty != 0)
+			bad |= jset(x, "duty", json_string(calendar_report_name(ev->duty) != NULL ?
+			    calendar_report_name(ev->duty) : "unknown"));
+		else
+			bad |= jset(x, "missed", json_string(casefile_missed_name(ev->missed)));
 		bad |= jset(x, "due", jdue(ev->due_ms));
 		bad |= jset(o, "escalation", x);
 	}
@@ -202,20 +207,33 @@ json_t *
 casefile_stats_json(const casefile_stats_t *st)
 {
 	json_t *o = json_object(), *cat = json_object(), *dist = json_object();
-	json_t *snd = json_object(), *units = json_array(), *x;
-	int bad = o == NULL || cat == NULL || dist == NULL || snd == NULL || units == NULL;
+	json_t *snd = json_object(), *units = json_array(), *names = json_object(), *x;
+	int bad = o == NULL || cat == NULL || dist == NULL || snd == NULL || units == NULL ||
+	    names == NULL;
 
 	bad |= jset(o, "from", st->from_ms == INT64_MIN ? json_null() : jtime(st->from_ms));
 	bad |= jset(o, "to", st->to_ms == INT64_MAX ? json_null() : jtime(st->to_ms));
 	bad |= jset(o, "percentiles", json_string("nearest-rank"));
+	bad |= jset(o, "by", json_string(st->by_occurred ? "occurred" : "log"));
+	if (st->district[0] != '\0')
+		bad |= jset(o, "district", json_string(st->district));
+	if (st->unit[0] != '\0')
+		bad |= jset(o, "unit", json_string(st->unit));
 	bad |= jset(o, "messages", json_integer((json_int_t)st->messages));
 	bad |= jset(o, "clues", json_integer((json_int_t)st->clues));
 	for (size_t i = 0; i < st->n_categories; i++)
 		bad |= jset(cat, st->categories[i].key,
 		    json_integer((json_int_t)st->categories[i].n));
-	for (size_t i = 0; i < st->n_districts; i++)
+	for (size_t i = 0; i < st->n_districts; i++) {
 		bad |= jset(dist, st->districts[i].key,
 		    json_integer((json_int_t)st->districts[i].n));
+		if (st->districts[i].name[0] != '\0')
+			bad |= jset(names, st->districts[i].key,
+			    json_string(st->districts[i].name));
+	}
+	for (size_t i = 0; i < st->n_senders; i++)
+		if (st->senders[i].name[0] != '\0')
+			bad |= jset(names, st->senders[i].unit, json_string(st->senders[i].name));
 	for (size_t i = 0; i < st->n_senders && !bad; i++) {
 		if ((x = json_object_get(snd, st->senders[i].unit)) == NULL) {
 			bad |= jset(snd, st->senders[i].unit, json_object());
@@ -229,6 +247,10 @@ casefile_stats_json(const casefile_stats_t *st)
 
 		x = json_object();
 		bad |= jset(x, "unit", json_string(u->unit));
+		if (u->name[0] != '\0') {
+			bad |= jset(x, "name", json_string(u->name));
+			bad |= jset(names, u->unit, json_string(u->name));
+		}
 		bad |= jset(x, "referrals", json_integer((json_int_t)u->referrals));
 		bad |= jset(x, "receipt", latency_json(&u->receipt));
 		bad |= jset(x, "feedback", latency_json(&u->feedback));
@@ -240,5 +262,6 @@ casefile_stats_json(const casefile_stats_t *st)
 	bad |= jset(o, "clues_by_district", dist);
 	bad |= jset(o, "messages_by_sender", snd);
 	bad |= jset(o, "units", units);
+	bad |= jset(o, "names", names);
 	return jfinish(o, bad);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "casefile_index.h"	/* casefile_grow only: the renderer reads the views */
 #include "casefile_render.h"
 #include "intake.h"
@@ -361,8 +362,13 @@ event_row(struct table *t, const casefile_event_t *ev)
 		break;
 	case CLUEBUS__KIND__KIND_ESCALATION:
 		fmt_time(ev->due_ms, when, sizeof(when));
-		table_note(t, "%s missed the %s due %s", ev->escalated_unit,
-		    casefile_missed_name(ev->missed), when);
+		if (ev->duty != 0)
+			table_note(t, "%s missed its %s report due %s", ev->escalated_unit,
+			    calendar_report_name(ev->duty) != NULL ?
+			    calendar_report_name(ev->duty) : "unknown", when);
+		else
+			table_note(t, "%s missed the %s due %s", ev->escalated_unit,
+			    casefile_missed_name(ev->missed), when);
 		break;
 	default:
 		break;
@@ -411,28 +417,49 @@ fmt_period(int64_t ms, const char *none, char *buf, size_t len)
 		clock_format_rfc3339(ms, buf, len);
 }
 
-/* A table of counts: `key_title`, CLUES, one row per count. */
+/* A table of counts: `key_title`, CLUES, one row per count; NAME last when a row has one
+ * (t->ncols is then one more). */
 static void
 count_table(struct table *t, const char *key_title, const casefile_count_t *rows, size_t n)
 {
+	int named = 0;
+
+	for (size_t i = 0; i < n; i++)
+		named |= rows[i].name[0] != '\0';
+	if (named)
+		t->ncols++;
 	table_cell(t, "%s", key_title);
 	table_cell(t, "CLUES");
+	if (named)
+		table_cell(t, "NAME");
 	for (size_t i = 0; i < n; i++) {
 		table_cell(t, "%s", rows[i].key);
 		table_cell(t, "%llu", (unsigned long long)rows[i].n);
+		if (named)
+			table_cell(t, "%s", rows[i].name);
 	}
 }
 
 static void
 sender_table(struct table *t, const casefile_stats_t *st)
 {
+	int named = 0;
+
+	for (size_t i = 0; i < st->n_senders; i++)
+		named |= st->senders[i].name[0] != '\0';
+	if (named)
+		t->ncols++;
 	table_cell(t, "UNIT");
 	table_cell(t, "KIND");
 	table_cell(t, "MESSAGES");
+	if (named)
+		table_cell(t, "NAME");
 	for (size_t i = 0; i < st->n_senders; i++) {
 		table_cell(t, "%s", st->senders[i].unit);
 		table_cell(t, "%s", intake_kind_name(st->senders[i].kind));
 		table_cell(t, "%llu", (unsigned long long)st->senders[i].n);
+		if (named)
+			table_cell(t, "%s", st->senders[i].name);
 	}
 }
 
@@ -458,9 +485,16 @@ unit_table(struct table *t, const casefile_stats_t *st)
 	static const char *const titles[UNIT_COLUMNS] = { "UNIT", "REFERRALS", "RECEIPTS",
 	    "RCPT MEDIAN", "RCPT P90", "FEEDBACKS", "FB MEDIAN", "FB P90", "OVERDUE RCPT",
 	    "OVERDUE FB", "OPEN RCPT", "OPEN FB" };
+	int named = 0;
 
+	for (size_t i = 0; i < st->n_units; i++)
+		named |= st->units[i].name[0] != '\0';
+	if (named)
+		t->ncols++;
 	for (size_t c = 0; c < UNIT_COLUMNS; c++)
 		table_cell(t, "%s", titles[c]);
+	if (named)
+		table_cell(t, "NAME");
 	for (size_t i = 0; i < st->n_units; i++) {
 		const casefile_unit_stats_t *u = &st->units[i];
 
@@ -472,16 +506,18 @@ unit_table(struct table *t, const casefile_stats_t *st)
 		table_cell(t, "%llu", (unsigned long long)u->overdue_feedback);
 		table_cell(t, "%llu", (unsigned long long)u->open_receipt);
 		table_cell(t, "%llu", (unsigned long long)u->open_feedback);
+		if (named)
+			table_cell(t, "%s", u->name);
 	}
 }
 
 static int
 stats_tables(const casefile_stats_t *st, FILE *fp)
 {
-	struct table cat = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
-	struct table dist = { .align = "lr", .ncols = 2, .empty_text = "(none)" };
-	struct table snd = { .align = "llr", .ncols = 3, .empty_text = "(none)" };
-	struct table un = { .align = "lrrrrrrrrrrr", .ncols = UNIT_COLUMNS,
+	struct table cat = { .align = "lrl", .ncols = 2, .empty_text = "(none)" };
+	struct table dist = { .align = "lrl", .ncols = 2, .empty_text = "(none)" };
+	struct table snd = { .align = "llrl", .ncols = 3, .empty_text = "(none)" };
+	struct table un = { .align = "lrrrrrrrrrrrl", .ncols = UNIT_COLUMNS,
 	    .empty_text = "(none)" };
 	int rc;
 
@@ -519,8 +555,12 @@ casefile_stats_print(const casefile_stats_t *st, FILE *fp)
 
 	fmt_period(st->from_ms, "the beginning", from, sizeof(from));
 	fmt_period(st->to_ms, "the end of the log", to, sizeof(to));
-	fprintf(fp, "Period %s to %s (broker log time, end excluded)\n"
-	    "%llu messages, %llu clues\n\n", from, to, (unsigned long long)st->messages,
+	fprintf(fp, "Period %s to %s (%s, end excluded)\n", from, to, st->by_occurred ?
+	    "the incident's time (clue occurred_at)" : "broker log time");
+	if (st->district[0] != '\0' || st->unit[0] != '\0')
+		fprintf(fp, "Limited to%s%s%s%s\n", st->district[0] != '\0' ? " district " : "",
+		    st->district, st->unit[0] != '\0' ? " unit " : "", st->unit);
+	fprintf(fp, "%llu messages, %llu clues\n\n", (unsigned long long)st->messages,
 	    (unsigned long long)st->clues);
 	rc = stats_tables(st, fp);
 	if (rc == 0 && ferror(fp))

@@ -216,7 +216,7 @@ int
 config_broker_parse(const char *name, const char *text, broker_config_t *cfg, char *errbuf,
     size_t errlen)
 {
-	static const char *const top[] = { "broker", "routing", "deadlines", NULL };
+	static const char *const top[] = { "broker", "routing", "deadlines", "duties", NULL };
 	static const char *const keys[] = { "endpoint", "data_dir", "key", "transport_key",
 	    "registry", "admin_endpoint", "admin_key",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
@@ -317,8 +317,9 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	cfg->peer_timeout_ms = timeout;
 	cfg->clock_skew_ms = skew;
 	cfg->verify_threads = (int)vthreads;
-	if ((rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err)) ==
-	    CB_ECONFIG)
+	if ((rc = calendar_from_config(config_lookup(&cf, "duties"), &cfg->calendar, &err)) == 0)
+		rc = route_from_config(config_lookup(&cf, "routing"), &cfg->route, &err);
+	if (rc == CB_ECONFIG)
 		snprintf(errbuf, errlen, "%s:%d: %s: %s", name, err.line, err.field, err.reason);
 out:
 	config_destroy(&cf);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
 #include "cluebus/ids.h"
 #include "route.h"
 
@@ -49,6 +50,7 @@ typedef struct broker_config {
 	int64_t		 match_bundle_window_ms;	/* 0: no bundling suggestions */
 	unsigned	 match_notices_max;	/* match notices for one new clue */
 	route_t		*route;			/* owned */
+	calendar_t	 calendar;		/* periodic report duties (`duties`) */
 } broker_config_t;
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */

@@ -282,6 +282,10 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		if (m->referral->action <= CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
 		    m->referral->action > CLUEBUS__ACTION__ACTION_OTHER)
 			return cb_fail(err, "referral.action", CB_EMALFORMED, "unknown action");
+		if (m->referral->follow_up_every_ms < 0 || (m->referral->follow_up_every_ms > 0 &&
+		    m->referral->follow_up_until_ms <= m->referral->follow_up_from_ms))
+			return cb_fail(err, "referral.follow_up_every", CB_EMALFORMED,
+			    "negative, or no time until follow_up_until");
 		return units_ok(m->referral->to_units, m->referral->n_to_units,
 		    "referral.to_units", err);
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
@@ -294,6 +298,13 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		    (m->feedback->n_transferred_to > 0))
 			return cb_fail(err, "feedback.transferred_to", CB_EMALFORMED,
 			    "given for, and only for, status transferred");
+		if ((m->feedback->action != 0 || m->feedback->reason[0] != '\0') &&
+		    m->feedback->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED)
+			return cb_fail(err, "feedback.action", CB_EMALFORMED,
+			    "action and reason are a transfer's");
+		if (m->feedback->action < CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
+		    m->feedback->action > CLUEBUS__ACTION__ACTION_OTHER)
+			return cb_fail(err, "feedback.action", CB_EMALFORMED, "unknown action");
 		if (units_ok(m->feedback->transferred_to, m->feedback->n_transferred_to,
 		    "feedback.transferred_to", err) != 0)
 			return CB_EMALFORMED;
@@ -308,11 +319,29 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return refers_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		if (m->report->type <= CLUEBUS__REPORT_TYPE__REPORT_UNSPECIFIED ||
-		    m->report->type > CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE)
+		    m->report->type > CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION)
 			return cb_fail(err, "report.type", CB_EMALFORMED, "unknown type");
+		if (m->report->district[0] != '\0' &&
+		    (m->report->type != CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE ||
+		    strlen(m->report->district) != 6 ||
+		    strspn(m->report->district, "0123456789") != 6))
+			return cb_fail(err, "report.district", CB_EMALFORMED,
+			    "a warning notice's 6-digit division code");
+		if (m->report->type == CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP &&
+		    refers_ok(m, err) != 0)
+			return CB_EMALFORMED;
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
+		if (m->escalation->duty != 0 &&
+		    (m->escalation->duty > CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION ||
+		    !unit_id_valid(m->escalation->unit) ||
+		    (m->escalation->referral_id.len != 0 &&
+		    m->escalation->referral_id.len != MESSAGE_ID_LEN)))
+			return cb_fail(err, "escalation", CB_EMALFORMED,
+			    "a missed duty needs its report type and a unit");
+		if (m->escalation->duty != 0)
+			return 0;
 		if (m->escalation->referral_id.len != MESSAGE_ID_LEN ||
 		    !unit_id_valid(m->escalation->unit))
 			return cb_fail(err, "escalation", CB_EMALFORMED,

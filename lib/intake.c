@@ -90,7 +90,7 @@ static const char *const feedback_names[] = { "unspecified", "accepted", "in_pro
     "resolved", "rejected", "transferred" };
 static const char *const supervision_names[] = { "unspecified", "supervise", "listed" };
 static const char *const report_names[] = { "unspecified", "situation_analysis",
-    "self_evaluation", "warning_notice" };
+    "self_evaluation", "warning_notice", "follow_up", "phase_evaluation", "final_evaluation" };
 static const char *const missed_names[] = { "unspecified", "receipt", "feedback" };
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
     "revoke_key", "change_liaison", "broker_key" };
@@ -105,7 +105,7 @@ NAMES_CHECK(gender_names, CLUEBUS__GENDER__GENDER_UNKNOWN);
 NAMES_CHECK(action_names, CLUEBUS__ACTION__ACTION_OTHER);
 NAMES_CHECK(feedback_names, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
 NAMES_CHECK(supervision_names, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED);
-NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE);
+NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION);
 NAMES_CHECK(missed_names, CLUEBUS__MISSED__MISSED_FEEDBACK);
 NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY);
 
@@ -1075,11 +1075,52 @@ need_refers_to(const Cluebus__Message *msg, const char *what, struct parse *ps)
 	return parse_fail(ps, "refers_to", CB_EMALFORMED, "required: the id of the %s", what);
 }
 
+/* A referral's follow-up duties (seed Art 26): "follow_up_every" (a duration, e.g. "30d"),
+ * "follow_up_until" (required with it: when they end) and "follow_up_from" (optional: when
+ * the first period starts, e.g. the school entry date; default the referral's time). At
+ * most INTAKE_FOLLOW_UPS_MAX periods. */
+static int
+follow_up_parse(const json_t *v, const char *path, Cluebus__Referral *r, struct parse *ps)
+{
+	const json_t	*every;
+	char		 sub[FIELD_MAX];
+	int64_t		 from;
+	int		 rc;
+
+	if ((rc = lookup_string(v, path, "follow_up_every", F_OPTIONAL, &every, ps)) != 0 ||
+	    (rc = read_time(v, path, "follow_up_from", F_OPTIONAL, &r->follow_up_from_ms,
+	    ps)) != 0 ||
+	    (rc = read_time(v, path, "follow_up_until", F_OPTIONAL, &r->follow_up_until_ms,
+	    ps)) != 0)
+		return rc;
+	path_key(sub, path, every != NULL ? "follow_up_until" : "follow_up_every");
+	if (every == NULL)
+		return r->follow_up_until_ms != 0 || r->follow_up_from_ms != 0 ?
+		    parse_fail(ps, sub, CB_EMALFORMED, "required with follow_up_until or "
+		    "follow_up_from") : 0;
+	if (r->follow_up_until_ms == 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "required with follow_up_every");
+	path_key(sub, path, "follow_up_every");
+	if ((r->follow_up_every_ms = duration_ms(json_string_value(every))) == 0)
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "not a duration (a number and m, h or d, like \"30d\")");
+	from = r->follow_up_from_ms != 0 ? r->follow_up_from_ms : ps->now_ms;
+	path_key(sub, path, "follow_up_until");
+	if (r->follow_up_until_ms < from + r->follow_up_every_ms)
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "leaves no whole period after follow_up_from");
+	if ((r->follow_up_until_ms - from) / r->follow_up_every_ms > INTAKE_FOLLOW_UPS_MAX)
+		return parse_fail(ps, sub, CB_EMALFORMED, "more than %d follow-up periods",
+		    INTAKE_FOLLOW_UPS_MAX);
+	return 0;
+}
+
 static int
 referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "to_units", "action", "receipt_due_at",
-	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", NULL };
+	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", "follow_up_every",
+	    "follow_up_from", "follow_up_until", NULL };
 	Cluebus__Referral	*r;
 	int			 rc, action = 0;
 
@@ -1096,7 +1137,8 @@ referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	    (rc = go_on(read_due(v, path, "receipt", &r->receipt_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_due(v, path, "feedback", &r->feedback_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &r->note, ps))) != 0 ||
-	    (rc = go_on(check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, ps))) != 0)
+	    (rc = go_on(check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, ps))) != 0 ||
+	    (rc = go_on(follow_up_parse(v, path, r, ps))) != 0)
 		return rc;
 	r->action = (Cluebus__Action)action;
 	if (msg->refers_to.len == 0 && msg->case_ref[0] == '\0')
@@ -1127,10 +1169,11 @@ receipt_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct p
 static int
 feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
-	static const char *const fields[] = { "status", "note", "transferred_to", NULL };
+	static const char *const fields[] = { "status", "note", "transferred_to", "action",
+	    "reason", NULL };
 	Cluebus__Feedback	*f;
 	char			 sub[FIELD_MAX];
-	int			 rc, status = 0;
+	int			 rc, status = 0, action = 0;
 
 	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
 		return rc;
@@ -1143,9 +1186,17 @@ feedback_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	    ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &f->note, ps))) != 0 ||
 	    (rc = go_on(read_units(v, path, "transferred_to", F_OPTIONAL, &f->transferred_to,
-	    &f->n_transferred_to, ps))) != 0)
+	    &f->n_transferred_to, ps))) != 0 ||
+	    (rc = go_on(read_enum(v, path, "action", F_OPTIONAL, &action_tab, &action, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "reason", F_TEXT, &f->reason, ps))) != 0)
 		return rc;
 	f->status = (Cluebus__FeedbackStatus)status;
+	f->action = (Cluebus__Action)action;
+	path_key(sub, path, action != 0 ? "action" : "reason");
+	if (f->status != CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED &&
+	    (action != 0 || f->reason[0] != '\0'))
+		return parse_fail(ps, sub, CB_EMALFORMED,
+		    "only allowed when status is transferred");
 	path_key(sub, path, "transferred_to");
 	if (f->status == CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED && f->n_transferred_to == 0)
 		return parse_fail(ps, sub, CB_EMALFORMED, "required when status is transferred");
@@ -1183,11 +1234,39 @@ supervision_parse(const json_t *v, const char *path, Cluebus__Message *msg, stru
 	return need_refers_to(msg, "referral put under supervision", ps);
 }
 
+/* A warning notice names the district it warns ("district": a division code; it goes to
+ * that district's office); a follow-up report names its referral (refers_to). */
+static int
+report_check_scope(const json_t *v, const char *path, Cluebus__Message *msg,
+    struct parse *ps)
+{
+	Cluebus__Report	*r = msg->report;
+	char		 sub[FIELD_MAX];
+	int		 rc;
+
+	if ((rc = read_string(v, path, "district", 0, &r->district, ps)) != 0)
+		return rc;
+	path_key(sub, path, "district");
+	if (r->district[0] != '\0') {
+		if (strlen(r->district) != 6 || strspn(r->district, "0123456789") != 6)
+			return parse_fail(ps, sub, CB_EMALFORMED,
+			    "not an administrative division code (6 digits)");
+		if (r->type != CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE)
+			return parse_fail(ps, sub, CB_EMALFORMED,
+			    "only allowed for a warning_notice");
+		if ((rc = division_check(ps, sub, r->district)) != 0)
+			return rc;
+	}
+	if (r->type == CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP)
+		return need_refers_to(msg, "referral this follow-up reports on", ps);
+	return 0;
+}
+
 static int
 report_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "type", "period_from", "period_to", "title",
-	    "text", "to_units", NULL };
+	    "text", "to_units", "district", NULL };
 	Cluebus__Report	*r;
 	char		 sub[FIELD_MAX];
 	int		 rc, type = 0;
@@ -1208,6 +1287,8 @@ report_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pa
 	    ps))) != 0)
 		return rc;
 	r->type = (Cluebus__ReportType)type;
+	if ((rc = go_on(report_check_scope(v, path, msg, ps))) != 0)
+		return rc;
 	path_key(sub, path, "period_to");
 	if (r->period_from_ms != 0 && r->period_to_ms != 0 && r->period_to_ms < r->period_from_ms)
 		return parse_fail(ps, sub, CB_EMALFORMED, "earlier than period_from");
@@ -1324,6 +1405,23 @@ put_enum_opt(json_t *obj, const char *key, const struct names *t, int value)
 	if (value == 0)
 		return 0;
 	return put_enum(obj, key, t, value);
+}
+
+/* A duration as intake reads it: whole days ("30d"), hours or minutes. */
+static int
+put_duration_opt(json_t *obj, const char *key, int64_t ms)
+{
+	char	buf[32];
+
+	if (ms == 0)
+		return 0;
+	if (ms % INT64_C(86400000) == 0)
+		snprintf(buf, sizeof(buf), "%lldd", (long long)(ms / INT64_C(86400000)));
+	else if (ms % INT64_C(3600000) == 0)
+		snprintf(buf, sizeof(buf), "%lldh", (long long)(ms / INT64_C(3600000)));
+	else
+		snprintf(buf, sizeof(buf), "%lldm", (long long)(ms / INT64_C(60000)));
+	return put(obj, key, json_string(buf));
 }
 
 static int
@@ -1572,6 +1670,9 @@ referral_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "feedback_due_at", r->feedback_due_ms);
 	rc |= put_str_opt(o, "note", r->note);
 	rc |= put_sealed_opt(o, "sealed_persons", r->sealed_persons);
+	rc |= put_duration_opt(o, "follow_up_every", r->follow_up_every_ms);
+	rc |= put_time_opt(o, "follow_up_from", r->follow_up_from_ms);
+	rc |= put_time_opt(o, "follow_up_until", r->follow_up_until_ms);
 	return done(o, rc);
 }
 
@@ -1597,6 +1698,8 @@ feedback_render(const Cluebus__Message *msg)
 	rc |= put_enum(o, "status", &feedback_tab, f->status);
 	rc |= put_str_opt(o, "note", f->note);
 	rc |= put_strings_opt(o, "transferred_to", f->transferred_to, f->n_transferred_to);
+	rc |= put_enum_opt(o, "action", &action_tab, f->action);
+	rc |= put_str_opt(o, "reason", f->reason);
 	return done(o, rc);
 }
 
@@ -1632,6 +1735,7 @@ report_render(const Cluebus__Message *msg)
 	rc |= put_str_opt(o, "title", r->title);
 	rc |= put_str_opt(o, "text", r->text);
 	rc |= put_strings_opt(o, "to_units", r->to_units, r->n_to_units);
+	rc |= put_str_opt(o, "district", r->district);
 	return done(o, rc);
 }
 
@@ -1646,8 +1750,12 @@ escalation_render(const Cluebus__Message *msg)
 		return NULL;
 	rc |= put_hex_opt(o, "referral_id", &e->referral_id);
 	rc |= put_str_opt(o, "unit", e->unit);
-	rc |= put_enum(o, "missed", &missed_tab, e->missed);
+	if (e->duty == 0)
+		rc |= put_enum(o, "missed", &missed_tab, e->missed);
 	rc |= put_time_opt(o, "due_at", e->due_ms);
+	rc |= put_enum_opt(o, "duty", &report_tab, e->duty);
+	rc |= put_time_opt(o, "period_from", e->period_from_ms);
+	rc |= put_time_opt(o, "period_to", e->period_to_ms);
 	return done(o, rc);
 }
 
@@ -1748,6 +1856,8 @@ obligation_render(const Cluebus__Obligation *o)
 	if (o->feedback_escalated)
 		rc |= put(v, "feedback_escalated", json_true());
 	rc |= put_str_opt(v, "transferred_from", o->transferred_from);
+	rc |= put_enum_opt(v, "action", &action_tab, o->action);
+	rc |= put_str_opt(v, "transfer_reason", o->transfer_reason);
 	return done(v, rc);
 }
 

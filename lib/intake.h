@@ -21,6 +21,7 @@
 #define INTAKE_MAX_SHORT	256		/* bytes of a name, location, id number, case ref */
 #define INTAKE_MAX_ITEMS	64		/* persons, attachments, units per document */
 #define INTAKE_MAX_PROBLEMS	64		/* problems listed for one document */
+#define INTAKE_FOLLOW_UPS_MAX	60		/* follow-up periods of one referral */
 
 /* What intake checks beyond the schema, for an agent that knows its deployment. */
 typedef struct intake_rules {

@@ -216,6 +216,10 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		result_add_many(res, m->report->to_units, m->report->n_to_units, m->sender);
+		/* A warning notice to a district goes to its office (seed Art 39). */
+		if (m->report->district[0] != '\0' &&
+		    (district = registry_district_office(reg, m->report->district)) != NULL)
+			route_add(res, district->id, m->sender);
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:

@@ -297,9 +297,16 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
+	/* A read-only copy of a log written before duties or matching: an empty database
+	 * stands in. */
+	if ((mrc = mdb_dbi_open(txn, "duties", dbflags, &s->aux[STORE_DUTIES])) == MDB_NOTFOUND &&
+	    s->rdonly)
+		s->aux_absent |= 1u << STORE_DUTIES;
+	else if (mrc != 0)
+		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "match", dbflags, &s->aux[STORE_MATCH])) == MDB_NOTFOUND &&
 	    s->rdonly)
-		s->aux_absent |= 1u << STORE_MATCH;	/* a read-only copy of an older log */
+		s->aux_absent |= 1u << STORE_MATCH;
 	else if (mrc != 0)
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)

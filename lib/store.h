@@ -106,7 +106,8 @@ void	store_txn_abort(store_txn_t *t);
 enum store_aux {
 	STORE_OBLIGATIONS,
 	STORE_DEADLINES,
-	STORE_MATCH,
+	STORE_DUTIES,		/* report duties (broker/duties.c) */
+	STORE_MATCH,		/* blind-token posting lists (broker/match.c) */
 	STORE_NAUX
 };
 

@@ -11,7 +11,8 @@
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
  *       its recipients' ack times, and per referral each obliged unit's time to receipt and
  *       to feedback, or open / overdue. An unknown case prints an empty timeline (exit 0).
- *   cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]
+ *   cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]
+ *       [--unit UNIT] [--by log|occurred] [--json]
  *       the statistics of the log times [from, to) for the half-year analysis: clues by
  *       category and district, messages by unit and kind, and per obliged unit the median
  *       and p90 times to receipt and feedback, overdue and open counts.
@@ -59,7 +60,8 @@ usage(void)
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
-	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
+	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
 	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
@@ -74,7 +76,8 @@ help(void)
 	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
-	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
+	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
+	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
 	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
@@ -96,6 +99,11 @@ help(void)
 	    "                     per entry)\n"
 	    "  --from RFC3339     (stats, matches) start of the period, included\n"
 	    "  --to RFC3339       (stats, matches) end of the period, excluded\n"
+	    "  --district CODE    (stats) only that district's clues, the messages and duties\n"
+	    "                     that lead to them, and its district office's messages\n"
+	    "  --unit UNIT        (stats) only what UNIT sent or received, and its duties\n"
+	    "  --by occurred      (stats) the period is of the incidents' times (the clues'\n"
+	    "                     occurred_at); default --by log: the broker's log times\n"
 	    "  --help             print this help and exit\n"
 	    "  --version          print the version and exit\n"
 	    "\n"
@@ -472,9 +480,11 @@ cmd_case(const char *case_ref, const char *dir, int as_json)
 }
 
 static int
-cmd_stats(const char *dir, const char *from, const char *to, int as_json)
+cmd_stats(const char *dir, const char *from, const char *to, int as_json,
+    const casefile_scope_t *limits)
 {
 	int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+	casefile_scope_t scope = *limits;
 	casefile_stats_t *st = NULL;
 	casefile_t *cf = NULL;
 	int rc;
@@ -489,9 +499,21 @@ cmd_stats(const char *dir, const char *from, const char *to, int as_json)
 		fprintf(stderr, "cluebus-audit: --from must be before --to\n");
 		return 2;
 	}
+	if (scope.district != NULL && (strlen(scope.district) != 6 ||
+	    strspn(scope.district, "0123456789") != 6)) {
+		fprintf(stderr, "cluebus-audit: --district wants a 6-digit division code, e.g. "
+		    "210302\n");
+		return 2;
+	}
+	if (scope.unit != NULL && !unit_id_valid(scope.unit)) {
+		fprintf(stderr, "cluebus-audit: --unit wants a unit id ([a-z0-9-]{1,32})\n");
+		return 2;
+	}
+	scope.from_ms = from_ms;
+	scope.to_ms = to_ms;
 	if ((rc = index_open(dir, &cf)) != 0)
 		return rc;
-	if ((rc = casefile_stats(cf, from_ms, to_ms, &st)) == 0)
+	if ((rc = casefile_stats_scoped(cf, &scope, &st)) == 0)
 		rc = as_json ? print_json(casefile_stats_json(st)) :
 		    casefile_stats_print(st, stdout);
 	if (rc == 0 && fflush(stdout) != 0)
@@ -702,10 +724,14 @@ main(int argc, char **argv)
 		{ "chain-only", no_argument, NULL, 'c' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
+		{ "district", required_argument, NULL, 'd' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "by", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
-	int ch, as_json = 0, chain_only = 0, verify_opts, period;
+	casefile_scope_t limits = { 0 };
+	int ch, as_json = 0, chain_only = 0, verify_opts, period, limited = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0)
@@ -748,13 +774,21 @@ main(int argc, char **argv)
 		case 'c': chain_only = 1; break;
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
+		case 'd': limits.district = optarg; limited = 1; break;
+		case 'u': limits.unit = optarg; limited = 1; break;
+		case 'b':
+			if (strcmp(optarg, "occurred") != 0 && strcmp(optarg, "log") != 0)
+				return usage();
+			limits.by_occurred = strcmp(optarg, "occurred") == 0;
+			limited = 1;
+			break;
 		default: return usage();
 		}
 	}
 	if (optind != argc)
 		return usage();
 	verify_opts = pin != NULL || chain_only;
-	period = from != NULL || to != NULL;
+	period = from != NULL || to != NULL || limited;
 	if (strcmp(cmd, "verify") == 0 && !as_json && !period)
 		return cmd_verify(dir, pin, chain_only);
 	if (strcmp(cmd, "replay") == 0 && !verify_opts && !period)
@@ -762,7 +796,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "case") == 0 && !verify_opts && !period)
 		return cmd_case(case_ref, dir, as_json);
 	if (strcmp(cmd, "stats") == 0 && !verify_opts)
-		return cmd_stats(dir, from, to, as_json);
+		return cmd_stats(dir, from, to, as_json, &limits);
 	if (strcmp(cmd, "matches") == 0 && !verify_opts)
 		return cmd_matches(dir, from, to, as_json);
 	return usage();

@@ -360,6 +360,11 @@ broker_faults(const char *tmpdir, const char *repo)
 		    "examples/json/supervision.json", "ato", NULL, 0 },
 		{ "pipeline: feedback on that referral (transferred: opens education's part)",
 		    "examples/json/feedback.json", "psb", NULL, 0 },
+		{ "pipeline: a referral asking for follow-ups (opens report duties)",
+		    "tests/unit/data/duties-referral-follow-up.json", "health",
+		    "9a8b7c6d5e4f40318d2e1f0a9b8c7d6e", 0 },
+		{ "pipeline: a follow-up report (meets civil-affairs' first period)",
+		    "tests/unit/data/duties-follow-up-report.json", "civil-affairs", NULL, 0 },
 	};
 	static struct bctx c;
 	static struct audit_ctx ac;

@@ -16,7 +16,12 @@
 . "$(dirname "$0")/lib.sh"
 
 export CLUEBUS_TEST_CLOCK_FILE=$TEST_DIR/clock
-echo 0 >"$CLUEBUS_TEST_CLOCK_FILE"
+# The broker's clock starts on 2030-03-01 (+08:00), far from the calendar's due dates
+# (config/broker.conf.example `duties`: 01-15, 07-15, 12-15), so that moving it by hours
+# never makes a periodic report duty fall due in this test, whatever today's date.
+BASE=$("$PY" -c 'import time, datetime
+print(int((datetime.datetime.fromisoformat("2030-03-01T00:00:00+08:00").timestamp() - time.time()) * 1000))')
+echo "$BASE" >"$CLUEBUS_TEST_CLOCK_FILE"
 if ! strings "$CLUEBUS_BIN/cluebus-broker" | grep -q 'TEST CLOCK'; then
 	say "SKIP: $CLUEBUS_BIN/cluebus-broker has no test clock (production build)"
 	exit 0
@@ -44,7 +49,7 @@ drop ato r1.json "{\"kind\":\"referral\",\"message_id\":\"$R1\",\"priority\":\"u
 sent ato r1.json
 drop psb receipt.json "{\"kind\":\"receipt\",\"refers_to\":\"$R1\",\"receipt\":{\"note\":\"已签收\"}}"
 sent psb receipt.json
-echo $((9 * 3600000)) >"$CLUEBUS_TEST_CLOCK_FILE.tmp"
+echo $((BASE + 9 * 3600000)) >"$CLUEBUS_TEST_CLOCK_FILE.tmp"
 mv "$CLUEBUS_TEST_CLOCK_FILE.tmp" "$CLUEBUS_TEST_CLOCK_FILE"	# urgent receipt: 8 h
 wait_for 60 "the escalation" files_at_least "$(spool ato)/out" '*-escalation-*.json' 1
 

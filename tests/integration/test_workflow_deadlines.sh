@@ -15,9 +15,14 @@
 . "$(dirname "$0")/lib.sh"
 
 export CLUEBUS_TEST_CLOCK_FILE=$TEST_DIR/clock
-echo 0 >"$CLUEBUS_TEST_CLOCK_FILE"
+# The broker's clock starts on 2030-03-01 (+08:00), far from the calendar's due dates
+# (config/broker.conf.example `duties`: 01-15, 07-15, 12-15), so that moving it by hours
+# never makes a periodic report duty fall due in this test, whatever today's date.
+BASE=$("$PY" -c 'import time, datetime
+print(int((datetime.datetime.fromisoformat("2030-03-01T00:00:00+08:00").timestamp() - time.time()) * 1000))')
+echo "$BASE" >"$CLUEBUS_TEST_CLOCK_FILE"
 H=3600000
-OFFSET=0
+OFFSET=$BASE
 # advance HOURS: moves the broker's clock forward.
 advance() {
 	OFFSET=$((OFFSET + $1 * H))
