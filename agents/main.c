@@ -167,7 +167,7 @@ main(int argc, char **argv)
 	intake_rules_t rules = { .check_times = 1, .skew_ms = AGENT_CLOCK_SKEW_MS };
 	cb_client_options_t opt;
 	agent_config_t cfg;
-	const char *files[3];
+	const char *files[5];
 	struct sigaction sa;
 	struct spool sp;
 	cb_client_t *c;
@@ -213,6 +213,12 @@ main(int argc, char **argv)
 	opt.heartbeat_ms = cfg.heartbeat_ms;
 	opt.window = cfg.window;
 	opt.resign_after_ms = cfg.resign_after_ms;
+	if (cfg.correlation_key_path[0] != '\0')
+		opt.correlation_key_path = cfg.correlation_key_path;
+	if (cfg.correlation_key_previous_path[0] != '\0')
+		opt.correlation_key_previous_path = cfg.correlation_key_previous_path;
+	files[3] = cfg.correlation_key_path;
+	files[4] = cfg.correlation_key_previous_path;
 	files[0] = cfg.key_path;
 	files[1] = cfg.transport_key_path;
 	files[2] = cfg.registry_path;

@@ -3,7 +3,7 @@
  *   loadgen --endpoint E --keys DIR --unit U --count N --rate max|R
  *           [--window W] [--size BYTES] [--category C] [--jurisdiction J]
  *           [--out DIR]... [--out-timeout-s S] [--broker-pid PID] [--label NAME]
- *           [--dump FILE]
+ *           [--dump FILE] [--tokens K [--match-every M]]
  *
  * Before any timing it builds N clues from U (category C, jurisdiction J, the summary
  * padded so that the packed, signed Message is BYTES long), signs them with DIR/U.key and
@@ -15,6 +15,11 @@
  *                (first send to last Accepted);
  *   --rate R     R per second on a fixed schedule (open loop: latency counts from the
  *                scheduled time, so a stall is not hidden by sending later).
+ *
+ * With --tokens K each clue carries K blind tokens (phone, key version 1; distinct per
+ * clue) and its own case reference, as an agent with a correlation key sends them; with
+ * --match-every M every M-th clue's first token is the one of the clue before it, so that
+ * the broker logs a match notice for it (docs/correlation.md).
  *
  * Answers are matched by message id: each id is 8 random bytes of this run followed by
  * the big-endian index of the message, so an Accepted names its message directly.
@@ -56,6 +61,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <zmq.h>
 
 #include "envelope.h"
@@ -74,6 +80,7 @@ struct loadgen {
 	const char	*out_dirs[OUT_MAX];
 	size_t		 nout;
 	size_t		 count, window, size;
+	size_t		 tokens, match_every;	/* blind tokens per clue; a shared one every */
 	double		 rate;		/* 0: max */
 	int		 out_timeout_s;
 	long		 broker_pid;
@@ -104,7 +111,8 @@ usage(void)
 	    "--rate max|R\n"
 	    "               [--window W] [--size BYTES] [--category C] [--jurisdiction J]\n"
 	    "               [--out DIR]... [--out-timeout-s S] [--broker-pid PID] "
-	    "[--label NAME] [--dump FILE]\n");
+	    "[--label NAME] [--dump FILE]\n"
+	    "               [--tokens K [--match-every M]]\n");
 	exit(2);
 }
 
@@ -214,6 +222,57 @@ clue_json(const struct loadgen *lg, size_t pad)
 	return s;
 }
 
+/* Gives the clue `lg->tokens` blind tokens and a case reference (filled per clue by
+ * clue_tokens_fill). Returns 0 or -1. */
+static int
+clue_tokens_add(const struct loadgen *lg, Cluebus__Message *m)
+{
+	Cluebus__Clue *c = m->clue;
+
+	if (lg->tokens == 0)
+		return 0;
+	free(m->case_ref != protobuf_c_empty_string ? m->case_ref : NULL);
+	if ((m->case_ref = strdup("bench-00000000")) == NULL ||
+	    (c->match_tokens = calloc(lg->tokens, sizeof(*c->match_tokens))) == NULL)
+		return -1;
+	for (size_t j = 0; j < lg->tokens; j++) {
+		Cluebus__MatchToken *t = malloc(sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		cluebus__match_token__init(t);
+		c->match_tokens[c->n_match_tokens++] = t;
+		t->type = CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_PHONE;
+		t->key_version = 1;
+		if ((t->token.data = calloc(1, 32)) == NULL)
+			return -1;
+		t->token.len = 32;
+	}
+	return 0;
+}
+
+/* The tokens and case reference of clue i: token j is SHA-256(run prefix, j, i), except
+ * that every match_every-th clue's first token is its predecessor's. */
+static void
+clue_tokens_fill(const struct loadgen *lg, Cluebus__Message *m, size_t i)
+{
+	uint8_t in[24];
+
+	if (lg->tokens == 0)
+		return;
+	snprintf(m->case_ref, 15, "bench-%08zu", i % 100000000);
+	for (size_t j = 0; j < lg->tokens; j++) {
+		size_t v = j == 0 && lg->match_every > 0 && i > 0 && i % lg->match_every == 0 ?
+		    i - 1 : i;
+
+		memcpy(in, lg->run_prefix, 8);
+		be64_put(in + 8, (uint64_t)j);
+		be64_put(in + 16, (uint64_t)v);
+		EVP_Digest(in, sizeof(in), m->clue->match_tokens[j]->token.data, NULL,
+		    EVP_sha256(), NULL);
+	}
+}
+
 /* Parses the document with `pad` summary bytes into *m, with sender, id and time set the
  * way envelope_sign will pack them; returns the packed size of the Message (key id
  * included) or 0. */
@@ -236,7 +295,7 @@ clue_message(const struct loadgen *lg, size_t pad, uint8_t id[MESSAGE_ID_LEN],
 		fprintf(stderr, "loadgen: clue: %s: %s\n", err.field, err.reason);
 		return 0;
 	}
-	if ((m->sender = strdup(lg->unit)) == NULL) {
+	if ((m->sender = strdup(lg->unit)) == NULL || clue_tokens_add(lg, m) != 0) {
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 		return 0;
 	}
@@ -305,6 +364,7 @@ loadgen_prepare(struct loadgen *lg)
 		size_t flen;
 
 		message_id_for(lg, i, id);
+		clue_tokens_fill(lg, m, i);
 		m->created_ms = clock_now_ms();
 		if (envelope_sign(m, lg->key, &env) != 0) {
 			fprintf(stderr, "loadgen: cannot sign clue %zu\n", i);
@@ -831,6 +891,8 @@ main(int argc, char **argv)
 		{ "broker-pid", required_argument, NULL, 'p' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "dump", required_argument, NULL, 'd' },
+		{ "tokens", required_argument, NULL, 'K' },
+		{ "match-every", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct loadgen lg;
@@ -867,12 +929,14 @@ main(int argc, char **argv)
 		case 'p': lg.broker_pid = atol(optarg); break;
 		case 'l': lg.label = optarg; break;
 		case 'd': lg.dump_path = optarg; break;
+		case 'K': lg.tokens = strtoul(optarg, NULL, 10); break;
+		case 'M': lg.match_every = strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
 	if (optind != argc || lg.endpoint == NULL || lg.keys_dir == NULL || rate == NULL ||
 	    lg.count == 0 || lg.count > 10000000 || lg.window == 0 || lg.size < 64 ||
-	    lg.size > 256 * 1024 || lg.out_timeout_s < 0)
+	    lg.size > 256 * 1024 || lg.out_timeout_s < 0 || lg.tokens > 64)
 		usage();
 	if (strcmp(rate, "max") == 0)
 		lg.rate = 0;

@@ -91,6 +91,25 @@ histogram(FILE *f, const char *name, const json_t *h)
 	fprintf(f, "%s_sum %.6f\n%s_count %.0f\n", name, num(h, "sum"), name, num(h, "count"));
 }
 
+/* Correlation (docs/correlation.md): counts only, never a token. */
+static void
+metrics_matches(FILE *f, const json_t *m)
+{
+	scalar(f, "cluebus_match_notices_total", "counter",
+	    "Match notices logged: pairs of clues of different units or cases sharing an "
+	    "identifier token.", num(m, "notices"));
+	scalar(f, "cluebus_match_bundles_total", "counter",
+	    "Bundling suggestions logged: clues with the same tokens and category.",
+	    num(m, "bundles"));
+	scalar(f, "cluebus_match_tokens", "gauge", "Distinct identifier tokens indexed.",
+	    num(m, "tokens"));
+	scalar(f, "cluebus_match_entries", "gauge", "Entries of the tokens' posting lists.",
+	    num(m, "entries"));
+	scalar(f, "cluebus_match_hot_tokens", "gauge",
+	    "Tokens past their list bound (match_list_max): no longer indexed or matched.",
+	    num(m, "hot_tokens"));
+}
+
 void
 metrics_render(const json_t *snap, FILE *f)
 {
@@ -157,4 +176,5 @@ metrics_render(const json_t *snap, FILE *f)
 	    (double)json_is_true(json_object_get(st, "accepting")));
 	scalar(f, "cluebus_uptime_seconds", "gauge", "Seconds since the broker started.",
 	    num(st, "uptime_s"));
+	metrics_matches(f, json_object_get(st, "matches"));
 }

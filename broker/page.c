@@ -275,11 +275,38 @@ page_chart(FILE *f, const json_t *per_minute)
 	fputs("</svg>\n", f);
 }
 
+/* Correlation: how many notices, and the hot tokens (by a hash prefix: never the token). */
+static void
+page_matches(FILE *f, const json_t *m)
+{
+	const json_t *hot = json_object_get(m, "hot"), *h;
+	size_t i;
+
+	fprintf(f, "<h2>线索关联</h2>\n<p id=\"matches\">关联通知 %lld 条，合并建议 %lld 条；"
+	    "已索引标识 %lld 个（%lld 条记录），高频标识 %lld 个。</p>\n", num(m, "notices"),
+	    num(m, "bundles"), num(m, "tokens"), num(m, "entries"), num(m, "hot_tokens"));
+	if (json_array_size(hot) == 0)
+		return;
+	fputs("<table id=\"hot\"><tr><th>高频标识（摘要）</th><th>类型</th><th>密钥版本</th>"
+	    "<th>自</th></tr>\n", f);
+	json_array_foreach(hot, i, h) {
+		fputs("<tr><td>", f);
+		esc(f, str(h, "token_hash"));
+		fputs("</td><td>", f);
+		esc(f, str(h, "type"));
+		fprintf(f, "</td><td>%lld</td><td>", num(h, "key_version"));
+		utc(f, str(h, "since"));
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
 void
 page_render(const json_t *snap, FILE *f)
 {
 	page_head(f, json_object_get(snap, "status"));
 	page_overdue(f, json_object_get(snap, "overdue"));
+	page_matches(f, json_object_get(json_object_get(snap, "status"), "matches"));
 	page_chart(f, json_object_get(snap, "accepted_per_minute"));
 	page_units(f, json_object_get(snap, "units"), json_object_get(snap, "backlog"));
 	fputs("<p style=\"color:#666;font-size:12px\">本页每次打开时生成（数据约每秒更新）；"

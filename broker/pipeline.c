@@ -25,6 +25,7 @@
 #include "cases.h"
 #include "envelope.h"
 #include "log.h"
+#include "match.h"
 #include "route.h"
 #include "unpack.h"
 #include "util.h"
@@ -400,7 +401,8 @@ publish_append(struct publish *p)
 	e.n_recipients = p->res.n;
 	if ((rc = store_txn_append(b->txn, &e, p->id, 0, hash)) != 0 ||
 	    (rc = workflow_apply(b, p->m, &p->res, e.time_ms)) != 0 ||
-	    (rc = cases_apply(b, p->m, e.time_ms)) != 0)
+	    (rc = cases_apply(b, p->m, e.time_ms)) != 0 ||
+	    (rc = match_apply(b, p->m, e.seq, e.time_ms)) != 0)
 		goto fail;
 	round_wake(b, recips, p->res.n);
 	b->round.accepted++;

@@ -20,6 +20,7 @@
 
 #include "broker.h"
 #include "duties.h"
+#include "match.h"
 #include "intake.h"
 #include "unpack.h"
 #include "util.h"
@@ -152,6 +153,15 @@ status_sessions(const struct broker *b, const struct unitq *uq)
 	return n;
 }
 
+/* Correlation's figures (broker/match.c), null on a store error. */
+static json_t *
+status_matches(struct broker *b)
+{
+	json_t *m = match_status(b);
+
+	return m != NULL ? m : json_null();
+}
+
 static json_t *
 status_state(struct broker *b)
 {
@@ -191,6 +201,7 @@ status_state(struct broker *b)
 	    json_integer((json_int_t)((uint64_t)vfs.f_bavail * vfs.f_frsize)) : json_null());
 	set(o, "disk", disk);
 	set(o, "counters", status_counters(b));
+	set(o, "matches", status_matches(b));
 	return o;
 }
 

@@ -46,6 +46,7 @@
 #include "intake.h"
 #include "keys.h"
 #include "log.h"
+#include "matchkey.h"
 #include "registry.h"
 #include "seqfile.h"
 #include "transport.h"
@@ -79,6 +80,9 @@ struct cb_client {
 	unsigned	 window;
 	int		 publish_only;
 	cb_key_t	*key;
+	matchkey_t	 match_keys[MATCHKEY_MAX_KEYS];	/* the correlation keys, newest
+							 * first */
+	size_t		 n_match_keys;
 	registry_t	*reg;		/* NULL: no agent-side signature check */
 
 	MDB_env		*env;
@@ -807,6 +811,30 @@ client_timers(cb_client_t *c, int64_t now)
 	}
 }
 
+/* Loads the correlation keys the options name (the current one first). */
+static int
+client_match_keys(cb_client_t *c, const cb_client_options_t *opt)
+{
+	const char *paths[MATCHKEY_MAX_KEYS] = { opt->correlation_key_path,
+	    opt->correlation_key_previous_path };
+	cb_error_t err;
+	int rc;
+
+	for (size_t i = 0; i < MATCHKEY_MAX_KEYS && paths[i] != NULL; i++) {
+		if ((rc = matchkey_load(paths[i], &c->match_keys[i], &err)) != 0) {
+			log_warnx("correlation key %s: %s", err.field, err.reason);
+			return rc;
+		}
+		c->n_match_keys++;
+	}
+	if (c->n_match_keys == 2 && c->match_keys[0].version == c->match_keys[1].version) {
+		log_warnx("correlation keys %s and %s have the same version %u", paths[0],
+		    paths[1], c->match_keys[0].version);
+		return CB_EKEY;
+	}
+	return 0;
+}
+
 /* ---- the public API ---- */
 
 int
@@ -835,7 +863,8 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 		rc = CB_ENOMEM;
 		goto fail;
 	}
-	if ((rc = key_load_private(opt->key_path, &c->key)) != 0)
+	if ((rc = key_load_private(opt->key_path, &c->key)) != 0 ||
+	    (rc = client_match_keys(c, opt)) != 0)
 		goto fail;
 	if (opt->registry_path != NULL) {
 		Cluebus__Registry **recs;
@@ -905,6 +934,7 @@ cb_client_close(cb_client_t *c)
 	seqfile_free(c->wmfile);
 	registry_free(c->reg);
 	key_free(c->key);
+	OPENSSL_cleanse(c->match_keys, sizeof(c->match_keys));
 	free(c->inflight);
 	free(c->released);
 	free(c);
@@ -927,6 +957,8 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		return cb_fail(err, "tag", CB_EINVAL, "longer than 255 bytes");
 	if ((rc = intake_from_json(json, len, &m, err)) != 0)
 		return rc;
+	if ((rc = matchkey_tokenize(m, c->match_keys, c->n_match_keys, err)) != 0)
+		goto out;
 	if (m->message_id.len == 0) {
 		if ((m->message_id.data = malloc(MESSAGE_ID_LEN)) == NULL) {
 			rc = CB_ENOMEM;

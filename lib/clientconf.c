@@ -47,6 +47,11 @@ cb_client_config_load(const char *path, cb_client_config_t **out, char *errbuf, 
 	cfg->opt.heartbeat_ms = cfg->agent.heartbeat_ms;
 	cfg->opt.window = cfg->agent.window;
 	cfg->opt.resign_after_ms = cfg->agent.resign_after_ms;
+	cfg->opt.correlation_key_path = cfg->agent.correlation_key_path[0] != '\0' ?
+	    cfg->agent.correlation_key_path : NULL;
+	cfg->opt.correlation_key_previous_path =
+	    cfg->agent.correlation_key_previous_path[0] != '\0' ?
+	    cfg->agent.correlation_key_previous_path : NULL;
 	*out = cfg;
 	return 0;
 }

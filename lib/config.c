@@ -221,9 +221,11 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    "registry", "admin_endpoint", "admin_key",
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
 	    "clock_skew_ms", "petition_unit", "verify_threads", "map_max_mb", "log_file",
-	    "http_listen", "http_token", "disk_min_free_mb", NULL };
+	    "http_listen", "http_token", "disk_min_free_mb", "match_list_max",
+	    "match_bundle_window_s", "match_notices_max", NULL };
 	long long map_max_mb = 0, disk_min_mb = 64, map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
 	    skew = 600000, vthreads = -1;
+	long long match_list = 100, bundle_s = 86400, match_notices = 16;
 	const config_setting_t *b;
 	struct cfgctx c;
 	cb_error_t err;
@@ -255,8 +257,14 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_string(&c, b, "http_listen", 0, cfg->http_listen,
 	    sizeof(cfg->http_listen))) ||
 	    (rc = cfg_path(&c, b, "http_token", 0, cfg->http_token_path,
-	    sizeof(cfg->http_token_path))))
+	    sizeof(cfg->http_token_path))) ||
+	    (rc = cfg_int(&c, b, "match_list_max", 2, 100000, &match_list)) ||
+	    (rc = cfg_int(&c, b, "match_bundle_window_s", 0, 365LL * 86400, &bundle_s)) ||
+	    (rc = cfg_int(&c, b, "match_notices_max", 1, 1000, &match_notices)))
 		goto out;
+	cfg->match_list_max = (unsigned)match_list;
+	cfg->match_bundle_window_ms = bundle_s * 1000;
+	cfg->match_notices_max = (unsigned)match_notices;
 	if (map_max_mb == 0)
 		map_max_mb = map_mb;
 	if (map_max_mb < map_mb) {
@@ -361,7 +369,7 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	static const char *const keys[] = { "unit", "key", "transport_key", "broker", "spool",
 	    "state_dir",
 	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
-	    "divisions", NULL };
+	    "divisions", "correlation_key", "correlation_key_previous", NULL };
 	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
 	    resign = 300000;
 	const config_setting_t *a;
@@ -388,8 +396,17 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	    (rc = cfg_int(&c, a, "poll_ms", 10, 60000, &poll)) ||
 	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)) ||
 	    (rc = cfg_int(&c, a, "resign_after_ms", 500, 86400000, &resign)) ||
-	    (rc = cfg_divisions(&c, a, cfg)))
+	    (rc = cfg_divisions(&c, a, cfg)) ||
+	    (rc = cfg_path(&c, a, "correlation_key", 0, cfg->correlation_key_path,
+	    sizeof(cfg->correlation_key_path))) ||
+	    (rc = cfg_path(&c, a, "correlation_key_previous", 0,
+	    cfg->correlation_key_previous_path, sizeof(cfg->correlation_key_previous_path))))
 		goto out;
+	if (cfg->correlation_key_path[0] == '\0' && cfg->correlation_key_previous_path[0] != '\0') {
+		rc = cfg_error(&c, config_setting_get_member(a, "correlation_key_previous"),
+		    "'correlation_key_previous' needs 'correlation_key'");
+		goto out;
+	}
 	if (!unit_id_valid(cfg->unit)) {
 		rc = cfg_error(&c, config_setting_get_member(a, "unit"),
 		    "'unit' must match [a-z0-9-]{1,32}");

@@ -45,6 +45,10 @@ typedef struct broker_config {
 	int64_t		 feedback_due_ms[4];
 	/* The unit whose petition clues are referrals. */
 	char		 petition_unit[CB_UNIT_ID_SIZE];
+	/* Correlation (broker/match.c, docs/correlation.md). */
+	unsigned	 match_list_max;	/* entries per token before it is hot */
+	int64_t		 match_bundle_window_ms;	/* 0: no bundling suggestions */
+	unsigned	 match_notices_max;	/* match notices for one new clue */
 	route_t		*route;			/* owned */
 	calendar_t	 calendar;		/* periodic report duties (`duties`) */
 } broker_config_t;
@@ -68,6 +72,9 @@ typedef struct agent_config {
 	size_t		 n_divisions;		/* 0: intake accepts any jurisdiction */
 	char		 divisions[CONFIG_MAX_DIVISIONS][CONFIG_DIVISION_SIZE];
 						/* "CODE" or "CODE NAME" */
+	char		 correlation_key_path[PATH_MAX];	/* "": no blind tokens */
+	char		 correlation_key_previous_path[PATH_MAX]; /* "": none; tokens under
+						 * it too while units move to the new key */
 } agent_config_t;
 
 /* Parses a config from memory (`name` is used in messages and to resolve relative paths).

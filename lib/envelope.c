@@ -171,6 +171,41 @@ refers_ok(const Cluebus__Message *m, cb_error_t *err)
 	return 0;
 }
 
+/* Identifiers travel as blind tokens only (docs/correlation.md): never in clear. */
+static int
+match_tokens_validate(const Cluebus__Clue *c, cb_error_t *err)
+{
+	if (c->n_match_identifiers > 0)
+		return cb_fail(err, "clue.identifiers", CB_EMALFORMED, "identifiers in clear: "
+		    "the agent sends them as blind tokens only");
+	if (c->n_match_tokens > 64)
+		return cb_fail(err, "clue.match_tokens", CB_EMALFORMED, "more than 64 tokens");
+	for (size_t i = 0; i < c->n_match_tokens; i++) {
+		const Cluebus__MatchToken *t = c->match_tokens[i];
+
+		if (t->token.len != 32 || t->key_version == 0 ||
+		    t->type <= CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_UNSPECIFIED ||
+		    t->type > CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_NAME_DOB)
+			return cb_fail(err, "clue.match_tokens", CB_EMALFORMED, "entry %zu needs "
+			    "a known type, a key version and 32 bytes", i);
+	}
+	return 0;
+}
+
+/* A broker's match notice: parallel lists of logged clues. */
+static int
+match_validate(const Cluebus__Match *m, cb_error_t *err)
+{
+	if (m->n_message_ids < 2 || m->n_message_ids > 64 || m->n_units != m->n_message_ids ||
+	    m->n_seqs != m->n_message_ids || m->n_case_refs != m->n_message_ids)
+		return cb_fail(err, "match.message_ids", CB_EMALFORMED, "2 to 64 clues, each "
+		    "with its seq, unit and case reference");
+	for (size_t i = 0; i < m->n_message_ids; i++)
+		if (m->message_ids[i].len != MESSAGE_ID_LEN)
+			return cb_fail(err, "match.message_ids", CB_EMALFORMED, "not 16 bytes");
+	return units_ok(m->units, m->n_units, "match.units", err);
+}
+
 static int
 clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 {
@@ -200,7 +235,7 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 		if (c->attachments[i]->sha256.len != 32)
 			return cb_fail(err, "clue.attachments.sha256", CB_EMALFORMED,
 			    "not 32 bytes");
-	return 0;
+	return match_tokens_validate(c, err);
 }
 
 /* A supervision names what it supervises: a referral (refers_to), a case (case_ref), or
@@ -383,6 +418,8 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 			return cb_fail(err, "escalation", CB_EMALFORMED,
 			    "needs a referral id and a unit");
 		return 0;
+	case CLUEBUS__MESSAGE__BODY_MATCH:
+		return match_validate(m->match, err);
 	default:
 		return 0;
 	}

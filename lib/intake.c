@@ -38,6 +38,7 @@
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
 #include "envelope.h"
+#include "identifiers.h"
 #include "intake.h"
 #include "util.h"
 
@@ -641,6 +642,82 @@ read_array(const json_t *obj, const char *parent, const char *key, const json_t 
 
 /* ---- parsing a clue ---------------------------------------------------------------------- */
 
+/* An id number written as a resident id number (digits, perhaps a final X) must be a valid
+ * one (GB 11643); it is kept in its normal form. Other documents' numbers pass as given. */
+static int
+resident_id_check(Cluebus__Person *p, const char *path, struct parse *ps)
+{
+	char norm[IDENTIFIER_MAX + 1], why[IDENTIFIER_REASON_MAX], sub[FIELD_MAX];
+
+	if (p->id_number == NULL || !identifier_looks_resident(p->id_number))
+		return 0;
+	path_key(sub, path, "id_number");
+	if (identifier_normalize(CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_RESIDENT_ID, p->id_number,
+	    norm, why) != 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "not a valid resident id number: %s",
+		    why);
+	strcpy(p->id_number, norm);	/* never longer: separators removed */
+	return 0;
+}
+
+/* One entry of clue.identifiers: {"type", "value"}, the value checked by its type's rule
+ * (lib/identifiers.c). The agent turns it into a blind token before signing. */
+static int
+identifier_parse(const json_t *v, const char *path, Cluebus__MatchIdentifier *id,
+    struct parse *ps)
+{
+	static const char *const fields[] = { "type", "value", NULL };
+	char norm[IDENTIFIER_MAX + 1], why[IDENTIFIER_REASON_MAX], sub[FIELD_MAX];
+	const json_t *t;
+	Cluebus__IdentifierType type;
+	int rc;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0 ||
+	    (rc = lookup_string(v, path, "type", F_REQUIRED, &t, ps)) != 0)
+		return rc;
+	path_key(sub, path, "type");
+	if (identifier_type_parse(json_string_value(t), &type) != 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "must be one of: %s",
+		    identifier_type_list());
+	id->type = type;
+	if ((rc = read_string(v, path, "value", F_REQUIRED, &id->value, ps)) != 0)
+		return rc;
+	path_key(sub, path, "value");
+	if (identifier_normalize(type, id->value, norm, why) != 0)
+		return parse_fail(ps, sub, CB_EMALFORMED, "not a valid %s: %s",
+		    identifier_type_name(type), why);
+	return 0;
+}
+
+static int
+identifiers_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
+    struct parse *ps)
+{
+	const json_t	*arr;
+	char		 path[FIELD_MAX], item[FIELD_MAX];
+	size_t		 n;
+	int		 rc;
+
+	if ((rc = read_array(clue_obj, clue_path, "identifiers", &arr, ps)) != 0 ||
+	    arr == NULL || (n = json_array_size(arr)) == 0)
+		return rc;
+	path_key(path, clue_path, "identifiers");
+	if ((clue->match_identifiers = calloc(n, sizeof(*clue->match_identifiers))) == NULL)
+		return fail_nomem(ps, path);
+	for (size_t i = 0; i < n; i++) {
+		Cluebus__MatchIdentifier *id;
+
+		path_index(item, path, i);
+		if ((id = malloc(sizeof(*id))) == NULL)
+			return fail_nomem(ps, item);
+		cluebus__match_identifier__init(id);
+		clue->match_identifiers[clue->n_match_identifiers++] = id;
+		if ((rc = go_on(identifier_parse(json_array_get(arr, i), item, id, ps))) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 person_parse(const json_t *v, const char *path, Cluebus__Person *p, struct parse *ps)
 {
@@ -656,6 +733,8 @@ person_parse(const json_t *v, const char *path, Cluebus__Person *p, struct parse
 	    (rc = go_on(read_int(v, path, "age", F_OPTIONAL, 0, 150, &age, ps))) != 0 ||
 	    (rc = go_on(read_enum(v, path, "gender", F_OPTIONAL, &gender_tab, &gender, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "description", F_TEXT, &p->description, ps))) != 0)
+		return rc;
+	if ((rc = go_on(resident_id_check(p, path, ps))) != 0)
 		return rc;
 	p->role = (Cluebus__PersonRole)role;
 	p->age = (uint32_t)age;
@@ -842,7 +921,8 @@ static int
 clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "category", "jurisdiction", "occurred_at",
-	    "location", "summary", "handling", "evaluation", "persons", "attachments", NULL };
+	    "location", "summary", "handling", "evaluation", "persons", "attachments",
+	    "identifiers", NULL };
 	Cluebus__Clue	*clue;
 	char		 sub[FIELD_MAX];
 	int		 rc, category = 0;
@@ -880,7 +960,8 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pars
 	    (rc = go_on(handling_parse(v, path, clue, ps))) != 0 ||
 	    (rc = go_on(evaluation_parse(v, path, clue, ps))) != 0 ||
 	    (rc = go_on(persons_parse(v, path, clue, ps))) != 0 ||
-	    (rc = go_on(attachments_parse(v, path, clue, ps))) != 0)
+	    (rc = go_on(attachments_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(identifiers_parse(v, path, clue, ps))) != 0)
 		return rc;
 	return 0;
 }
@@ -1585,6 +1666,56 @@ attachment_render(const Cluebus__Attachment *a)
 	return done(o, rc);
 }
 
+/* The blind tokens of a clue: [{"type", "key_version", "token"}]. */
+static int
+put_match_tokens_opt(json_t *obj, const Cluebus__Clue *c)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if (c->n_match_tokens == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->n_match_tokens; i++) {
+		const Cluebus__MatchToken *t = c->match_tokens[i];
+		json_t *o = json_object();
+
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(o, "type", identifier_type_name(t->type));
+		rc |= put_uint(o, "key_version", t->key_version);
+		rc |= put_hex(o, "token", &t->token);
+	}
+	return rc | put(obj, "match_tokens", arr);
+}
+
+/* Identifiers in clear: only in a document before the agent tokenised it. */
+static int
+put_identifiers_opt(json_t *obj, const Cluebus__Clue *c)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if (c->n_match_identifiers == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->n_match_identifiers; i++) {
+		json_t *o = json_object();
+
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(o, "type", identifier_type_name(c->match_identifiers[i]->type));
+		rc |= put_str(o, "value", c->match_identifiers[i]->value);
+	}
+	return rc | put(obj, "identifiers", arr);
+}
+
 static json_t *
 clue_render(const Cluebus__Message *msg)
 {
@@ -1628,6 +1759,8 @@ clue_render(const Cluebus__Message *msg)
 	}
 	rc |= put_sealed_opt(o, "sealed_persons", c->sealed_persons);
 	rc |= put_hexes_opt(o, "blind_tokens", c->blind_tokens, c->n_blind_tokens);
+	rc |= put_match_tokens_opt(o, c);
+	rc |= put_identifiers_opt(o, c);
 	return done(o, rc);
 }
 
@@ -1761,6 +1894,32 @@ registry_render(const Cluebus__Message *msg)
 	return done(o, rc);
 }
 
+static const char *const match_reason_names[] = { "unspecified", "shared_identifier",
+    "bundle" };
+NAMES_CHECK(match_reason_names, CLUEBUS__MATCH_REASON__MATCH_BUNDLE);
+static const struct names match_reason_tab = NAMES(match_reason_names);
+
+static int
+put_uint_opt(json_t *obj, const char *key, uint64_t value)
+{
+	return value == 0 ? 0 : put_uint(obj, key, value);
+}
+
+static int
+put_u64s_opt(json_t *obj, const char *key, const uint64_t *v, size_t n)
+{
+	json_t	*arr;
+	int	 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rc |= json_array_append_new(arr, json_integer((json_int_t)v[i]));
+	return rc | put(obj, key, arr);
+}
+
 static json_t *
 match_render(const Cluebus__Message *msg)
 {
@@ -1770,9 +1929,15 @@ match_render(const Cluebus__Message *msg)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
+	rc |= put_enum_opt(o, "reason", &match_reason_tab, m->reason);
+	if (m->type != 0)
+		rc |= put_str(o, "type", identifier_type_name(m->type));
+	rc |= put_uint_opt(o, "key_version", m->key_version);
 	rc |= put_hex_opt(o, "token_hash", &m->token_hash);
 	rc |= put_hexes_opt(o, "message_ids", m->message_ids, m->n_message_ids);
+	rc |= put_u64s_opt(o, "seqs", m->seqs, m->n_seqs);
 	rc |= put_strings_opt(o, "units", m->units, m->n_units);
+	rc |= put_strings_opt(o, "case_refs", m->case_refs, m->n_case_refs);
 	return done(o, rc);
 }
 

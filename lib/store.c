@@ -29,8 +29,7 @@ struct store {
 	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
-	int		 no_duties;	/* a read-only copy without the duties database */
-	int		 no_cases;	/* ... without the cases database */
+	unsigned	 aux_absent;	/* 1 << db: not in a read-only copy (walks see none) */
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
 	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
@@ -262,9 +261,16 @@ store_trim(store_t *s)
 int
 store_open(const char *dir, int flags, size_t map_size, store_t **out)
 {
+	static const struct {
+		enum store_aux	 db;
+		const char	*name;
+	} optional[] = {
+		{ STORE_DUTIES, "duties" }, { STORE_MATCH, "match" }, { STORE_CASES, "cases" },
+	};
 	unsigned int envflags = MDB_NOTLS, dbflags = 0;
 	MDB_txn *txn = NULL;
 	store_t *s;
+	size_t i;
 	int mrc, rc = CB_ESTORE;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -298,18 +304,15 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
-	/* A read-only copy of a log written before duties (or cases): an empty database stands
-	 * in. */
-	if ((mrc = mdb_dbi_open(txn, "duties", dbflags, &s->aux[STORE_DUTIES])) == MDB_NOTFOUND &&
-	    s->rdonly)
-		s->no_duties = 1;
-	else if (mrc != 0)
-		goto fail;
-	if ((mrc = mdb_dbi_open(txn, "cases", dbflags, &s->aux[STORE_CASES])) == MDB_NOTFOUND &&
-	    s->rdonly)
-		s->no_cases = 1;
-	else if (mrc != 0)
-		goto fail;
+	/* A read-only copy of a log written before duties, matching or cases: an empty
+	 * database stands in. */
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		mrc = mdb_dbi_open(txn, optional[i].name, dbflags, &s->aux[optional[i].db]);
+		if (mrc == MDB_NOTFOUND && s->rdonly)
+			s->aux_absent |= 1u << optional[i].db;
+		else if (mrc != 0)
+			goto fail;
+	}
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
 		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
 	else if (mrc != 0)
@@ -893,7 +896,7 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	MDB_txn *txn;
 	int rc;
 
-	if ((db == STORE_DUTIES && s->no_duties) || (db == STORE_CASES && s->no_cases))
+	if (s->aux_absent & (1u << db))
 		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;

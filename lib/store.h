@@ -9,6 +9,8 @@
  *                                 merkle_node_seq(level, index): appended, never rewritten)
  *   obligations, deadlines        broker workflow state (broker/workflow.c), kept here so
  *                                 that it commits atomically with the entries changing it
+ *   match                         blind-token posting lists and match state
+ *                                 (broker/match.c), likewise
  *
  * Invariants: (1) seq starts at 1 and has no gaps; (2) entry[n].prev_hash == hash(n-1);
  * (3) every recipient of an appended entry has it in its backlog until it acks; (4) the
@@ -106,6 +108,7 @@ enum store_aux {
 	STORE_DEADLINES,
 	STORE_DUTIES,		/* report duties (broker/duties.c) */
 	STORE_CASES,		/* broker/cases.c: case records, withdrawn messages */
+	STORE_MATCH,		/* blind-token posting lists (broker/match.c) */
 	STORE_NAUX
 };
 

@@ -16,6 +16,11 @@
 #      backlog): bench/loadgen publishes N signed 1 KiB clues from `health` (category
 #      medical, jurisdiction 210302: routed to psb, ato, ato-210302) at maximum rate with
 #      1,000 outstanding, then RATE/s for SECONDS s (publish->accepted latency);
+#   4a. match: the cost of correlation on the accept path: two fresh logs, N clues at
+#      maximum rate each, recipients offline: without blind tokens, then with 3 tokens per
+#      clue (BENCH_MATCH_TOKENS) and a shared one every 20th clue (a match notice each;
+#      docs/correlation.md);
+#      BENCH_MATCH=0 skips it;
 #   5. peers: right after, Redis 7 streams and RabbitMQ 3.10 (quorum, then classic queue),
 #      an fsync before every acknowledgement, one client, 1 KiB, 1,000 outstanding
 #      (scripts/bench_peers.sh);
@@ -41,6 +46,8 @@
 #   BENCH_COUNT_ONLINE   N_ON of the maximum-rate phase with recipients (default 5000)
 #   BENCH_RATE, BENCH_SECONDS   the fixed-rate phases (default 1000/s for 10 s)
 #   BENCH_PEERS=0        skip the Redis and RabbitMQ peers (cluebus alone)
+#   BENCH_MATCH=0        skip the correlation phase (4a)
+#   BENCH_MATCH_TOKENS   blind tokens per clue in it (default 3)
 #   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
 #   BENCH_AGENT_DIR      put the agents' spools and stores in a directory there (e.g.
 #                        /dev/shm, where their flushes cost nothing): not durable, only to
@@ -266,6 +273,31 @@ phase_accept() {
 	ACCEPT_DB_MB=$(du -m "$D/data" | tail -1 | cut -f1)
 }
 
+# ---- 4a. match: the accept path with and without blind tokens, each on a fresh log ----
+
+MATCH=${BENCH_MATCH:-1}
+MATCH_TOKENS=${BENCH_MATCH_TOKENS:-3}
+MATCH_EVERY=20
+R_MATCH0=
+R_MATCH=
+phase_match() {
+	[ "$MATCH" = 1 ] || return 0
+	bench_start_broker fresh
+	say "phase match-none: $N clues at maximum rate without tokens (fresh log)"
+	R_MATCH0=$(loadgen match-none --count "$N" --rate max)
+	say "$R_MATCH0"
+	bench_stop broker
+	bench_start_broker fresh
+	say "phase match-tokens: $N clues at maximum rate, $MATCH_TOKENS tokens each, one" \
+	    "shared every $MATCH_EVERY (fresh log)"
+	R_MATCH=$(loadgen match-tokens --count "$N" --rate max --tokens "$MATCH_TOKENS" \
+	    --match-every "$MATCH_EVERY")
+	say "$R_MATCH"
+	MATCH_NOTICES=$(grep -c 'match: clue' "$LOGS/broker.log" || true)
+	bench_stop broker
+	rm -rf "$D/data"
+}
+
 # ---- 5. peers: right after the accept path (the machine is shared: keep them close) ----
 
 phase_peers() {
@@ -380,6 +412,7 @@ if [ "$PROFILE" = 1 ]; then
 fi
 phase_machine_before
 phase_accept
+phase_match
 phase_peers
 phase_online
 phase_scale

@@ -18,6 +18,10 @@
  *       and p90 times to receipt and feedback, overdue and open counts.
  *   case and stats exit 1 when an entry does not hash, link or parse (naming it; run verify
  *   for signatures) and 2 on a usage error or an unreadable data directory.
+ *   cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]
+ *       the match notices of the period [from, to) (lib/matchaudit.h): for each, which
+ *       identifier type matched, between which logged clues (seq, id, unit, case), whom
+ *       it notified, and whether the log bears it out; exit 1 when one does not.
  *   cluebus-audit prove DATA_DIR SEQ [SIZE]
  *       the RFC 9162 inclusion proof of entry SEQ (leaf SEQ - 1, the packed LogEntry) in
  *       the tree of SIZE entries (default: the head) as JSON, checked before it is printed.
@@ -45,6 +49,7 @@
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
+#include "matchaudit.h"
 #include "merkle.h"
 #include "store.h"
 #include "util.h"
@@ -58,6 +63,7 @@ usage(void)
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
+	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
 	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
@@ -73,6 +79,7 @@ help(void)
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
+	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
 	    "\n"
@@ -82,15 +89,17 @@ help(void)
 	    "  replay    the log in order, one line per entry\n"
 	    "  case      the timeline of case CASE_REF: its messages, acks, receipts, feedback\n"
 	    "  stats     clues, messages and response times of the period [from, to)\n"
+	    "  matches   the match notices of the period [from, to), explained and checked\n"
 	    "  prove     the Merkle inclusion proof of entry SEQ in the tree of SIZE entries\n"
 	    "  consistency  the Merkle consistency proof from tree size OLD to NEW\n"
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
 	    "  --chain-only       (verify) hashes and links only, no signatures\n"
-	    "  --json             (replay, case, stats) JSON output (replay: one line per entry)\n"
-	    "  --from RFC3339     (stats) start of the period, included\n"
-	    "  --to RFC3339       (stats) end of the period, excluded\n"
+	    "  --json             (replay, case, stats, matches) JSON output (replay: one line\n"
+	    "                     per entry)\n"
+	    "  --from RFC3339     (stats, matches) start of the period, included\n"
+	    "  --to RFC3339       (stats, matches) end of the period, excluded\n"
 	    "  --district CODE    (stats) only that district's clues, the messages and duties\n"
 	    "                     that lead to them, and its district office's messages\n"
 	    "  --unit UNIT        (stats) only what UNIT sent or received, and its duties\n"
@@ -554,6 +563,47 @@ cmd_stats(const char *dir, const char *from, const char *to, int as_json,
 	return rc == 0 ? 0 : 1;
 }
 
+static int
+cmd_matches(const char *dir, const char *from, const char *to, int as_json)
+{
+	int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+	json_t *list = NULL;
+	uint64_t bad_seq;
+	store_t *s;
+	size_t bad;
+	int rc;
+
+	if ((from != NULL && clock_parse_rfc3339(from, &from_ms) != 0) ||
+	    (to != NULL && clock_parse_rfc3339(to, &to_ms) != 0) || from_ms >= to_ms) {
+		fprintf(stderr, "cluebus-audit: --from and --to want RFC 3339 times, from before "
+		    "to, e.g. 2026-01-01T00:00:00+08:00\n");
+		return 2;
+	}
+	if (audit_open(dir, &s) != 0)
+		return 2;
+	rc = matchaudit_list(s, from_ms, to_ms, &list, &bad_seq);
+	store_close(s);
+	if (rc != 0) {
+		if (rc == CB_ECORRUPT)
+			fprintf(stderr, "cluebus-audit: %s: seq %llu does not decode (see "
+			    "cluebus-audit verify)\n", dir, (unsigned long long)bad_seq);
+		else
+			fprintf(stderr, "cluebus-audit: matches: %s\n", cb_strerror(rc));
+		return 1;
+	}
+	bad = 0;
+	for (size_t i = 0; i < json_array_size(list); i++)
+		bad += !json_is_true(json_object_get(json_array_get(list, i), "checked"));
+	if (as_json)
+		rc = print_json(json_incref(list));
+	else
+		matchaudit_print(list, stdout);
+	json_decref(list);
+	if (fflush(stdout) != 0)
+		rc = CB_EIO;
+	return rc == 0 && bad == 0 ? 0 : 1;
+}
+
 /* ---- Merkle proofs (store.h invariant 6, docs/audit.md §7) ---- */
 
 /* A decimal seq or size, 0 allowed. Returns 0 or -1. */
@@ -785,5 +835,7 @@ main(int argc, char **argv)
 		return cmd_case(case_ref, dir, as_json);
 	if (strcmp(cmd, "stats") == 0 && !verify_opts)
 		return cmd_stats(dir, from, to, as_json, &limits);
+	if (strcmp(cmd, "matches") == 0 && !verify_opts)
+		return cmd_matches(dir, from, to, as_json);
 	return usage();
 }

@@ -95,7 +95,8 @@ help(void)
 	    "Asks a running broker over its local admin endpoint, or sends it a registry\n"
 	    "change signed with the administrative key.\n"
 	    "\n"
-	    "  status    uptime, log head, commit rate, map use, disk free, counters\n"
+	    "  status    uptime, log head, commit rate, map use, disk free, counters,\n"
+	    "            matches (notices, bundling suggestions, tokens, hot tokens)\n"
 	    "  units     each unit: online or offline, last seen, sessions, key ids\n"
 	    "  backlog   each unit with undelivered messages: depth, age of the oldest\n"
 	    "  overdue   open duties past their due time, with referral and case ids\n"
@@ -317,6 +318,23 @@ mib(long long bytes)
 	return (double)bytes / (1024.0 * 1024.0);
 }
 
+/* Correlation's counts and hot tokens (by a hash prefix; docs/correlation.md). */
+static void
+ctl_print_matches(const json_t *m)
+{
+	const json_t *h;
+	size_t i;
+
+	if (!json_is_object(m))
+		return;
+	printf("matches        %lld notices, %lld bundling suggestions; %lld tokens indexed "
+	    "(%lld entries), %lld hot\n", num(m, "notices"), num(m, "bundles"),
+	    num(m, "tokens"), num(m, "entries"), num(m, "hot_tokens"));
+	json_array_foreach(json_object_get(m, "hot"), i, h)
+		printf("hot token      %s (%s, key version %lld) since %s\n", str(h, "token_hash"),
+		    str(h, "type"), num(h, "key_version"), str(h, "since"));
+}
+
 static int
 ctl_print_status(const json_t *r)
 {
@@ -346,6 +364,7 @@ ctl_print_status(const json_t *r)
 	printf("counters       accepted %lld, duplicates %lld, rejected %lld, delivered %lld, "
 	    "acked %lld, refused keys %lld\n", num(c, "accepted"), num(c, "duplicates"),
 	    num(c, "rejected"), num(c, "delivered"), num(c, "acked"), num(c, "refused_keys"));
+	ctl_print_matches(json_object_get(r, "matches"));
 	return json_is_true(json_object_get(r, "accepting")) ? 0 : 3;
 }
 

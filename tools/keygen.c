@@ -10,7 +10,11 @@
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
  *       from KEYDIR/ID.pub and "transport_public" from KEYDIR/ID.curve.pub, and "broker"
- *       with the broker's two public keys: the registry file the broker and agents load. */
+ *       with the broker's two public keys: the registry file the broker and agents load.
+ *   cluebus-keygen correlation-key PATH [VERSION]
+ *       writes a new random city correlation key of VERSION (default 1) to PATH (mode 0600,
+ *       never overwritten): the 反拐办 creates it, units' agents name it as
+ *       correlation_key (docs/correlation.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "cluebus/version.h"
 #include "keys.h"
+#include "matchkey.h"
 #include "registry.h"
 #include "transport.h"
 #include "util.h"
@@ -31,6 +36,7 @@ usage(void)
 	fprintf(stderr, "usage: cluebus-keygen key UNIT DIR\n"
 	    "       cluebus-keygen units UNITS_JSON KEYDIR\n"
 	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n"
+	    "       cluebus-keygen correlation-key PATH [VERSION]\n"
 	    "       cluebus-keygen --help | --version\n");
 	return 2;
 }
@@ -41,6 +47,7 @@ help(void)
 	printf("usage: cluebus-keygen key UNIT DIR\n"
 	    "       cluebus-keygen units UNITS_JSON KEYDIR\n"
 	    "       cluebus-keygen registry UNITS_JSON KEYDIR\n"
+	    "       cluebus-keygen correlation-key PATH [VERSION]\n"
 	    "\n"
 	    "Creates the keys of units, the broker and the administrator, and the registry file.\n"
 	    "\n"
@@ -51,6 +58,9 @@ help(void)
 	    "            UNITS_JSON (units.sample.json style) in KEYDIR\n"
 	    "  registry  prints UNITS_JSON with each unit's public keys from KEYDIR and the\n"
 	    "            broker's: the registry file the broker and the agents load\n"
+	    "  correlation-key\n"
+	    "            writes a new random city correlation key of VERSION (default 1) to\n"
+	    "            PATH (0600, never overwritten): the agents' correlation_key\n"
 	    "\n"
 	    "  --help     print this help and exit\n"
 	    "  --version  print the version and exit\n"
@@ -232,6 +242,31 @@ out:
 	return rc;
 }
 
+static int
+keygen_correlation_key(const char *path, const char *version_arg)
+{
+	unsigned long version = 1;
+	char *end;
+	int rc;
+
+	if (version_arg != NULL) {
+		errno = 0;
+		version = strtoul(version_arg, &end, 10);
+		if (errno != 0 || *end != '\0' || version < 1 || version > UINT32_MAX ||
+		    version_arg[0] == '-') {
+			fprintf(stderr, "keygen: VERSION must be in 1..4294967295\n");
+			return 2;
+		}
+	}
+	if ((rc = matchkey_create(path, (uint32_t)version)) != 0) {
+		fprintf(stderr, "keygen: %s: %s\n", path, rc == CB_EEXIST ? "exists (never "
+		    "overwritten)" : cb_strerror(rc));
+		return 1;
+	}
+	printf("correlation key version %lu written to %s\n", version, path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,5 +290,7 @@ main(int argc, char **argv)
 		return keygen_units(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "registry") == 0)
 		return keygen_registry(argv[2], argv[3]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "correlation-key") == 0)
+		return keygen_correlation_key(argv[2], argc == 4 ? argv[3] : NULL);
 	return usage();
 }

@@ -64,6 +64,12 @@ typedef struct cb_client_options {
 					 * outage (0: 300000, half the broker's default) */
 	int		 publish_only;	/* 1: never receive; the unit's deliveries keep going
 					 * to its receiving client (e.g. its agent) */
+	const char	*correlation_key_path;	/* the city correlation key file (mode
+					 * 0600): clues carry blind tokens of their
+					 * identifiers under it; NULL: none (a clue naming
+					 * identifiers is then refused) */
+	const char	*correlation_key_previous_path;	/* the key it replaced: tokens
+					 * under it too while units move over; NULL: none */
 } cb_client_options_t;
 
 /* The client options of an agent config file (the file cluebus-agent reads: unit, key,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "matchkey.h"
 
 #define FIXTURE_UNITS		6
 #define FIXTURE_REPLIES_MAX	16
@@ -40,6 +41,9 @@ struct fixture {
 	struct fixture_reply reply[FIXTURE_REPLIES_MAX];
 	size_t		 nreplies;	/* of the last fixture_commit */
 	const void	*row;		/* a table-driven test's row (fixture_setup) */
+	const matchkey_t *match_keys;	/* when set, fixture_frame gives clues blind tokens
+					 * under these (an agent's correlation keys) */
+	size_t		 n_match_keys;
 };
 
 /* A signed Publish, packed (`raw`) and decoded (`f`), as the frontend receives one. */

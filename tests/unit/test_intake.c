@@ -55,7 +55,7 @@ static const char full_clue[] =
     "    \"evaluation\": { \"source_reliability\": \"b\", \"accuracy\": 2 },\n"
     "    \"persons\": [\n"
     "      { \"role\": \"victim\", \"gender\": \"female\", \"description\": \"女婴\" },\n"
-    "      { \"role\": \"reporter\", \"name\": \"王护士\", \"id_number\": \"210302199001011234\",\n"
+    "      { \"role\": \"reporter\", \"name\": \"王护士\", \"id_number\": \"210302199001011238\",\n"
     "        \"age\": 36, \"gender\": \"female\" }\n"
     "    ],\n"
     "    \"attachments\": [\n"
@@ -163,7 +163,7 @@ test_a_full_clue_parses_with_every_field_right(void **state)
 	p = c->persons[1];
 	assert_int_equal(p->role, CLUEBUS__PERSON_ROLE__ROLE_REPORTER);
 	assert_string_equal(p->name, "王护士");
-	assert_string_equal(p->id_number, "210302199001011234");
+	assert_string_equal(p->id_number, "210302199001011238");
 	assert_int_equal(p->age, 36);
 	assert_int_equal(p->gender, CLUEBUS__GENDER__GENDER_FEMALE);
 

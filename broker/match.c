@@ -1,0 +1,564 @@
+/* broker/match.c — correlation of clues on blind tokens: posting lists, match notices,
+ * bundling suggestions (docs/correlation.md).
+ *
+ * Agents send, with each clue, HMAC tokens of its identifiers under the city correlation
+ * key, which the broker never has. The broker indexes them in the store's `match` database
+ * in the transaction that logs the clue, and when a token was seen before in a clue of
+ * another unit or another case, it logs one broker-signed `match` notice (the two clues'
+ * ids, seqs, units and case references and the identifier type: no personal data) to the
+ * office and the two units, in the same transaction: a notice is committed with the clue
+ * that caused it, or neither is.
+ *
+ * Records of the `match` database (integers big-endian):
+ *   'P' kv(4) token(32) seq(8)  -> entry        a posting: the token is in clue `seq`
+ *   'P' kv(4) token(32) 0(8)    -> since_ms(8) type(1)   the token is hot (sorts first)
+ *   'H' kv(4) token(32)         -> since_ms(8) type(1)   the same, for the status to list
+ *   'R' id(16) id(16)           -> ""           a pair notified (ids in byte order)
+ *   'S'                         -> notices, bundles, tokens, entries, hot (8 each)
+ * where entry = msgid(16) time_ms(8) category(1) ntokens(1) unit_len(1) unit case_len(2)
+ * case. A new clue costs, per token, one cursor walk of its list and one put; the lists
+ * also answer bundling (clues with the same token set: the same number of distinct tokens
+ * and in every one of the new clue's lists), so bundles need no records of their own.
+ *
+ * Invariants: (1) a token's list holds at most match_list_max entries: the clue that would
+ * exceed it marks the token hot instead, and a hot token is neither indexed nor matched
+ * again, so the index grows with identifiers, never with pairs (MISP's pairwise table does);
+ * (2) a pair of clues is notified at most once, whatever tokens they share and however
+ * often; (3) every record is written in the round's transaction with the clue. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "broker.h"
+#include "identifiers.h"
+#include "intake.h"
+#include "log.h"
+#include "match.h"
+#include "matchkey.h"
+#include "route.h"
+#include "util.h"
+
+#define TOKEN_KEY_LEN	(1 + 4 + MATCH_TOKEN_LEN)
+#define POSTING_KEY_LEN	(TOKEN_KEY_LEN + 8)
+#define PAIR_KEY_LEN	(1 + 2 * MESSAGE_ID_LEN)
+#define ENTRY_MAX	(MESSAGE_ID_LEN + 8 + 1 + 1 + 1 + CB_UNIT_ID_MAX + 2 + 256)
+#define HOT_LEN		9
+#define STATS_N		5
+#define HOT_LISTED	20
+
+enum { ST_NOTICES, ST_BUNDLES, ST_TOKENS, ST_ENTRIES, ST_HOT };
+
+/* One logged clue as the index knows it. */
+struct entry {
+	uint64_t	 seq;
+	uint8_t		 msgid[MESSAGE_ID_LEN];
+	int64_t		 time_ms;
+	uint8_t		 category;
+	uint8_t		 ntokens;	/* distinct tokens of the clue */
+	char		 unit[CB_UNIT_ID_SIZE];
+	char		 case_ref[257];
+};
+
+/* One match_apply: the new clue and what it has caused so far. */
+struct apply {
+	struct broker		*b;
+	const Cluebus__Message	*m;
+	struct entry		 self;
+	struct entry		*list;		/* a token's entries (allocated when one has) */
+	size_t			 nlist, caplist;
+	int			 hot;		/* the token walked is hot */
+	struct entry		*bundle;	/* earlier clues with the same tokens so far */
+	size_t			 nbundle;
+	int			 bundle_off;	/* a token's list cannot tell (hot, full) */
+	unsigned		 notices;	/* notices for this clue */
+	uint64_t		 stats[STATS_N];
+	int			 rc;		/* of a walk's decoding */
+};
+
+static size_t
+entry_encode(const struct entry *e, uint8_t *out)
+{
+	size_t n, ul = strlen(e->unit), cl = strlen(e->case_ref);
+
+	memcpy(out, e->msgid, MESSAGE_ID_LEN);
+	be64_put(out + 16, (uint64_t)e->time_ms);
+	out[24] = e->category;
+	out[25] = e->ntokens;
+	out[26] = (uint8_t)ul;
+	n = 27;
+	memcpy(out + n, e->unit, ul);
+	n += ul;
+	out[n++] = (uint8_t)(cl >> 8);
+	out[n++] = (uint8_t)cl;
+	memcpy(out + n, e->case_ref, cl);
+	return n + cl;
+}
+
+/* Decodes the entry of clue `seq`. Returns 0, or CB_ECORRUPT for a malformed record. */
+static int
+entry_decode(uint64_t seq, const uint8_t *in, size_t len, struct entry *e)
+{
+	size_t ul, cl;
+
+	if (len < 27 || (ul = in[26]) > CB_UNIT_ID_MAX || len < 27 + ul + 2)
+		return CB_ECORRUPT;
+	cl = (size_t)in[27 + ul] << 8 | in[28 + ul];
+	if (cl > 256 || len != 29 + ul + cl)
+		return CB_ECORRUPT;
+	e->seq = seq;
+	memcpy(e->msgid, in, MESSAGE_ID_LEN);
+	e->time_ms = (int64_t)be64_get(in + 16);
+	e->category = in[24];
+	e->ntokens = in[25];
+	memcpy(e->unit, in + 27, ul);
+	e->unit[ul] = '\0';
+	memcpy(e->case_ref, in + 29 + ul, cl);
+	e->case_ref[cl] = '\0';
+	return 0;
+}
+
+static void
+token_key(uint8_t *key, char prefix, const Cluebus__MatchToken *t)
+{
+	key[0] = (uint8_t)prefix;
+	key[1] = (uint8_t)(t->key_version >> 24);
+	key[2] = (uint8_t)(t->key_version >> 16);
+	key[3] = (uint8_t)(t->key_version >> 8);
+	key[4] = (uint8_t)t->key_version;
+	memcpy(key + 5, t->token.data, MATCH_TOKEN_LEN);
+}
+
+static unsigned
+list_max(const struct broker *b)
+{
+	return b->cfg.match_list_max > 0 ? b->cfg.match_list_max : MATCH_LIST_MAX_DEFAULT;
+}
+
+/* ---- the figures ---- */
+
+static int
+stats_load(struct apply *a)
+{
+	const uint8_t *val;
+	size_t len;
+	int rc = store_txn_aux_get(a->b->txn, STORE_MATCH, "S", 1, &val, &len);
+
+	memset(a->stats, 0, sizeof(a->stats));
+	if (rc == CB_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (len != 8 * STATS_N)
+		return CB_ECORRUPT;
+	for (size_t i = 0; i < STATS_N; i++)
+		a->stats[i] = be64_get(val + 8 * i);
+	return 0;
+}
+
+static int
+stats_store(struct apply *a)
+{
+	uint8_t val[8 * STATS_N];
+
+	for (size_t i = 0; i < STATS_N; i++)
+		be64_put(val + 8 * i, a->stats[i]);
+	return store_txn_aux_put(a->b->txn, STORE_MATCH, "S", 1, val, sizeof(val));
+}
+
+/* ---- notices ---- */
+
+/* Logs a notice naming `n` entries (the new clue last) to `recips`. */
+static int
+notice_append(struct apply *a, Cluebus__MatchReason reason, Cluebus__IdentifierType type,
+    uint32_t kv, const uint8_t hash[32], const struct entry *const *e, size_t n,
+    char **recips, size_t nrecips)
+{
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Match mt = CLUEBUS__MATCH__INIT;
+	ProtobufCBinaryData ids[MATCH_BUNDLE_MAX + 1];
+	uint64_t seqs[MATCH_BUNDLE_MAX + 1];
+	char *units[MATCH_BUNDLE_MAX + 1], *cases[MATCH_BUNDLE_MAX + 1];
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i].data = (uint8_t *)e[i]->msgid;
+		ids[i].len = MESSAGE_ID_LEN;
+		seqs[i] = e[i]->seq;
+		units[i] = (char *)e[i]->unit;
+		cases[i] = (char *)e[i]->case_ref;
+	}
+	mt.reason = reason;
+	mt.type = type;
+	mt.key_version = kv;
+	mt.token_hash.data = (uint8_t *)hash;
+	mt.token_hash.len = 32;
+	mt.message_ids = ids;
+	mt.n_message_ids = n;
+	mt.seqs = seqs;
+	mt.n_seqs = n;
+	mt.units = units;
+	mt.n_units = n;
+	mt.case_refs = cases;
+	mt.n_case_refs = n;
+	m.kind = CLUEBUS__KIND__KIND_MATCH;
+	m.priority = a->m->priority;
+	m.refers_to = a->m->message_id;
+	m.body_case = CLUEBUS__MESSAGE__BODY_MATCH;
+	m.match = &mt;
+	return round_append_own(a->b, &m, recips, nrecips, 0);
+}
+
+/* Adds `unit` to the recipients unless it is there. */
+static void
+recips_add(char **recips, size_t *n, const char *unit)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(recips[i], unit) == 0)
+			return;
+	recips[(*n)++] = (char *)unit;
+}
+
+/* Whether two clues are worth a notice: another unit, or the same unit's different
+ * cases. */
+static int
+pair_wanted(const struct entry *x, const struct entry *y)
+{
+	if (strcmp(x->unit, y->unit) != 0)
+		return 1;
+	return x->case_ref[0] != '\0' && y->case_ref[0] != '\0' &&
+	    strcmp(x->case_ref, y->case_ref) != 0;
+}
+
+/* Notifies the pair (earlier, new) once, ever. */
+static int
+pair_notify(struct apply *a, const struct entry *earlier, const Cluebus__MatchToken *t)
+{
+	struct broker *b = a->b;
+	const struct entry *pair[2] = { earlier, &a->self };
+	const uint8_t *lo = earlier->msgid, *hi = a->self.msgid, *val;
+	uint8_t key[PAIR_KEY_LEN], hash[32];
+	char *recips[3], ida[CB_MESSAGE_ID_HEX_SIZE], idb[CB_MESSAGE_ID_HEX_SIZE];
+	size_t nr = 0, len;
+	int rc;
+
+	if (memcmp(lo, hi, MESSAGE_ID_LEN) > 0)
+		lo = a->self.msgid, hi = earlier->msgid;
+	key[0] = 'R';
+	memcpy(key + 1, lo, MESSAGE_ID_LEN);
+	memcpy(key + 1 + MESSAGE_ID_LEN, hi, MESSAGE_ID_LEN);
+	if ((rc = store_txn_aux_get(b->txn, STORE_MATCH, key, sizeof(key), &val, &len)) == 0)
+		return 0;
+	if (rc != CB_ENOTFOUND)
+		return rc;
+	if (a->notices >= (b->cfg.match_notices_max > 0 ? b->cfg.match_notices_max :
+	    MATCH_NOTICES_DEFAULT))
+		return 0;
+	if ((rc = store_txn_aux_put(b->txn, STORE_MATCH, key, sizeof(key), "", 0)) != 0 ||
+	    (rc = matchkey_token_hash(t->token.data, hash)) != 0)
+		return rc;
+	recips_add(recips, &nr, route_office(b->cfg.route));
+	recips_add(recips, &nr, earlier->unit);
+	recips_add(recips, &nr, a->self.unit);
+	if ((rc = notice_append(a, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, t->type,
+	    t->key_version, hash, pair, 2, recips, nr)) != 0)
+		return rc;
+	a->notices++;
+	a->stats[ST_NOTICES]++;
+	hex_encode(earlier->msgid, MESSAGE_ID_LEN, ida);
+	hex_encode(a->self.msgid, MESSAGE_ID_LEN, idb);
+	log_info("match: clue %s (seq %llu, %s) and clue %s (seq %llu, %s) share a %s token "
+	    "(key version %u): notice to %s%s%s%s%s", ida, (unsigned long long)earlier->seq,
+	    earlier->unit, idb, (unsigned long long)a->self.seq, a->self.unit,
+	    identifier_type_name(t->type), t->key_version, recips[0], nr > 1 ? " " : "",
+	    nr > 1 ? recips[1] : "", nr > 2 ? " " : "", nr > 2 ? recips[2] : "");
+	return 0;
+}
+
+/* ---- posting lists ---- */
+
+static int
+list_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct apply *a = arg;
+	uint64_t seq;
+
+	if (klen != POSTING_KEY_LEN)
+		return a->rc = CB_ECORRUPT;
+	if ((seq = be64_get(key + TOKEN_KEY_LEN)) == 0) {
+		a->hot = 1;	/* the marker sorts first: nothing else is needed */
+		return 1;
+	}
+	if (a->nlist == a->caplist) {
+		if (a->list != NULL)
+			return 0;	/* past the bound: counted by the caller as full */
+		a->caplist = list_max(a->b) + 1;
+		if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL)
+			return a->rc = CB_ENOMEM;
+	}
+	if ((a->rc = entry_decode(seq, val, vlen, &a->list[a->nlist])) != 0)
+		return a->rc;
+	a->nlist++;
+	return 0;
+}
+
+/* Walks token `t`'s list into a->list (a->hot when it is hot). */
+static int
+list_read(struct apply *a, const Cluebus__MatchToken *t)
+{
+	uint8_t prefix[TOKEN_KEY_LEN];
+	int rc;
+
+	token_key(prefix, 'P', t);
+	a->nlist = 0;
+	a->hot = 0;
+	a->rc = 0;
+	if (a->list == NULL)
+		a->caplist = 0;
+	rc = store_txn_aux_walk(a->b->txn, STORE_MATCH, prefix, sizeof(prefix), sizeof(prefix),
+	    list_collect, a);
+	if (a->rc != 0)
+		return a->rc;
+	return rc < 0 ? rc : 0;
+}
+
+/* Marks token `t` hot: the marker in its list and the status's record. */
+static int
+token_heat(struct apply *a, const Cluebus__MatchToken *t, unsigned count)
+{
+	uint8_t key[POSTING_KEY_LEN], since[HOT_LEN];
+	int rc;
+
+	be64_put(since, (uint64_t)a->self.time_ms);
+	since[8] = (uint8_t)t->type;
+	token_key(key, 'P', t);
+	be64_put(key + TOKEN_KEY_LEN, 0);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), since,
+	    sizeof(since))) != 0)
+		return rc;
+	token_key(key, 'H', t);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, TOKEN_KEY_LEN, since,
+	    sizeof(since))) != 0)
+		return rc;
+	a->stats[ST_HOT]++;
+	log_info("match: a %s token (key version %u) has %u entries: hot, no longer indexed or "
+	    "matched", identifier_type_name(t->type), t->key_version, count);
+	return 0;
+}
+
+/* Keeps, of the bundle's candidates, those in the list just read; the first token's list
+ * gives them: earlier clues of the category with as many tokens, within the window. */
+static int
+bundle_narrow(struct apply *a, int first)
+{
+	size_t kept = 0;
+
+	if (a->b->cfg.match_bundle_window_ms <= 0 || a->bundle_off)
+		return 0;
+	if (first) {
+		for (size_t i = 0; i < a->nlist; i++) {
+			const struct entry *e = &a->list[i];
+
+			if (e->category != a->self.category || e->ntokens != a->self.ntokens ||
+			    a->self.time_ms - e->time_ms > a->b->cfg.match_bundle_window_ms)
+				continue;
+			if (a->bundle == NULL &&
+			    (a->bundle = malloc(a->nlist * sizeof(*a->bundle))) == NULL)
+				return CB_ENOMEM;
+			a->bundle[a->nbundle++] = *e;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < a->nbundle; i++)
+		for (size_t j = 0; j < a->nlist; j++)
+			if (a->list[j].seq == a->bundle[i].seq) {
+				a->bundle[kept++] = a->bundle[i];
+				break;
+			}
+	a->nbundle = kept;
+	return 0;
+}
+
+/* One token of the new clue: match it against its list, then index it (or mark it hot). */
+static int
+token_apply(struct apply *a, const Cluebus__MatchToken *t, int first)
+{
+	uint8_t key[POSTING_KEY_LEN], ebuf[ENTRY_MAX];
+	int rc;
+
+	if ((rc = list_read(a, t)) != 0)
+		return rc;
+	if (a->hot || a->nlist >= list_max(a->b)) {
+		/* The clue that would go past the bound is neither indexed nor matched: a
+		 * token this common (a hotline, an office's own number) would notify every
+		 * earlier holder of it. Nor can its list tell a bundle any more. */
+		a->bundle_off = 1;
+		return a->hot ? 0 : token_heat(a, t, (unsigned)a->nlist);
+	}
+	if (a->nlist == 0)
+		a->stats[ST_TOKENS]++;
+	for (size_t i = 0; i < a->nlist; i++)
+		if (pair_wanted(&a->list[i], &a->self) &&
+		    (rc = pair_notify(a, &a->list[i], t)) != 0)
+			return rc;
+	if ((rc = bundle_narrow(a, first)) != 0)
+		return rc;
+	token_key(key, 'P', t);
+	be64_put(key + TOKEN_KEY_LEN, a->self.seq);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), ebuf,
+	    entry_encode(&a->self, ebuf))) != 0)
+		return rc;
+	a->stats[ST_ENTRIES]++;
+	return 0;
+}
+
+/* ---- bundling ---- */
+
+/* Suggests the clue and the earlier clues with its tokens and category (the last
+ * MATCH_BUNDLE_MAX of them) to the office as one case. */
+static int
+bundle_notify(struct apply *a)
+{
+	const Cluebus__Clue *c = a->m->clue;
+	const struct entry *named[MATCH_BUNDLE_MAX + 1];
+	size_t n = 0, from;
+	uint8_t set[32];
+	char *office;
+	int rc;
+
+	if (a->b->cfg.match_bundle_window_ms <= 0 || a->bundle_off || a->nbundle == 0)
+		return 0;
+	if ((rc = matchkey_token_set_hash(c, set)) != 0)
+		return rc;
+	from = a->nbundle > MATCH_BUNDLE_MAX ? a->nbundle - MATCH_BUNDLE_MAX : 0;
+	for (size_t i = from; i < a->nbundle; i++)
+		named[n++] = &a->bundle[i];	/* the list is in seq order */
+	named[n++] = &a->self;
+	office = (char *)route_office(a->b->cfg.route);
+	if ((rc = notice_append(a, CLUEBUS__MATCH_REASON__MATCH_BUNDLE,
+	    c->match_tokens[0]->type, c->match_tokens[0]->key_version, set, named, n,
+	    &office, 1)) != 0)
+		return rc;
+	a->stats[ST_BUNDLES]++;
+	log_info("match: clue seq %llu and %zu earlier %s clue%s within the bundling window have "
+	    "the same identifiers: suggested as one case to %s", (unsigned long long)a->self.seq,
+	    a->nbundle, intake_category_name(c->category), a->nbundle == 1 ? "" : "s", office);
+	return 0;
+}
+
+/* ---- the entry point ---- */
+
+/* Whether token i repeats an earlier token of the same clue. */
+static int
+token_repeated(const Cluebus__Clue *c, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (matchkey_token_cmp(c->match_tokens[j], c->match_tokens[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t now)
+{
+	struct apply a = { .b = b, .m = m };
+	const Cluebus__Clue *c;
+	size_t distinct = 0;
+	int rc, first = 1;
+
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_CLUE || (c = m->clue) == NULL ||
+	    c->n_match_tokens == 0)
+		return 0;
+	for (size_t i = 0; i < c->n_match_tokens; i++)
+		distinct += !token_repeated(c, i);
+	a.self.seq = seq;
+	memcpy(a.self.msgid, m->message_id.data, MESSAGE_ID_LEN);
+	a.self.time_ms = now;
+	a.self.category = (uint8_t)c->category;
+	a.self.ntokens = (uint8_t)distinct;
+	snprintf(a.self.unit, sizeof(a.self.unit), "%s", m->sender);
+	snprintf(a.self.case_ref, sizeof(a.self.case_ref), "%s", m->case_ref);
+	if ((rc = stats_load(&a)) != 0)
+		goto out;
+	for (size_t i = 0; i < c->n_match_tokens; i++) {
+		if (token_repeated(c, i))
+			continue;
+		if ((rc = token_apply(&a, c->match_tokens[i], first)) != 0)
+			goto out;
+		first = 0;
+	}
+	if ((rc = bundle_notify(&a)) != 0)
+		goto out;
+	rc = stats_store(&a);
+out:
+	free(a.list);
+	free(a.bundle);
+	return rc;
+}
+
+/* ---- the figures, from committed data ---- */
+
+struct status_walk {
+	json_t	*hot;
+	uint64_t stats[STATS_N];
+	int	 rc;
+};
+
+static int
+status_stats(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct status_walk *w = arg;
+
+	(void)key, (void)klen;
+	if (vlen == 8 * STATS_N)
+		for (size_t i = 0; i < STATS_N; i++)
+			w->stats[i] = be64_get(val + 8 * i);
+	return 1;	/* one record */
+}
+
+static int
+status_hot(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct status_walk *w = arg;
+	uint8_t hash[32];
+	char hex[17], since[40];
+	json_t *o;
+
+	if (json_array_size(w->hot) >= HOT_LISTED)
+		return 1;
+	if (klen != TOKEN_KEY_LEN || vlen != 9 ||
+	    EVP_Digest(key + 5, MATCH_TOKEN_LEN, hash, NULL, EVP_sha256(), NULL) != 1)
+		return 0;
+	hex_encode(hash, 8, hex);
+	clock_format_rfc3339((int64_t)be64_get(val), since, sizeof(since));
+	o = json_pack("{s:s, s:s, s:I, s:s}", "token_hash", hex, "type",
+	    identifier_type_name((Cluebus__IdentifierType)val[8]), "key_version",
+	    (json_int_t)((uint32_t)key[1] << 24 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 8 |
+	    key[4]), "since", since);
+	if (o == NULL || json_array_append_new(w->hot, o) != 0)
+		return w->rc = CB_ENOMEM;
+	return 0;
+}
+
+json_t *
+match_status(struct broker *b)
+{
+	struct status_walk w = { 0 };
+	json_t *o;
+	int rc;
+
+	if ((w.hot = json_array()) == NULL)
+		return NULL;
+	rc = store_aux_walk(b->store, STORE_MATCH, "S", 1, 1, status_stats, &w);
+	if (rc >= 0)
+		rc = store_aux_walk(b->store, STORE_MATCH, "H", 1, 1, status_hot, &w);
+	if (rc < 0 || w.rc != 0) {
+		json_decref(w.hot);
+		return NULL;
+	}
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "notices",
+	    (json_int_t)w.stats[ST_NOTICES], "bundles", (json_int_t)w.stats[ST_BUNDLES],
+	    "tokens", (json_int_t)w.stats[ST_TOKENS], "entries",
+	    (json_int_t)w.stats[ST_ENTRIES], "hot_tokens", (json_int_t)w.stats[ST_HOT], "hot",
+	    w.hot);
+	return o;
+}
