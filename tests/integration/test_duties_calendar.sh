@@ -42,6 +42,8 @@ start_broker
 clock_at 2031-01-16T00:00:01+08:00
 wait_for 60 "the eight offices' analysis escalations" files_at_least "$ESC" \
     '*-escalation-*.json' $((31 + 8))
+wait_for 60 "ato-210302's own analysis escalation" files_at_least "$(spool ato-210302)/out" \
+    '*-escalation-*.json' 1
 stop_broker
 
 "$PY" - "$ESC" "$(spool psb)/out" "$(spool health)/out" "$(spool ato-210302)/out" \
