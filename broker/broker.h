@@ -111,7 +111,7 @@ struct verdict {
 	char		 reason[sizeof(cb_error_t) + 4];
 };
 
-#define REJECT_CODES	16	/* RejectCode values counted apart (the proto's are below) */
+#define REJECT_CODES	24	/* RejectCode values counted apart (the proto's are below) */
 #define KINDS_COUNTED	16	/* Kind values counted apart (the proto's are below) */
 
 struct counters {

@@ -664,11 +664,12 @@ workflow_lookup(struct broker *b, const uint8_t *id, Cluebus__Message **m)
 	return rc;
 }
 
+/* The clue's clear metadata only: its summary is personal data, sealed to the clue's own
+ * recipients, and a referral's units may never have been among them (SPEC §10). */
 static int
 context_fill_clue(Cluebus__Context *ctx, const Cluebus__Message *clue)
 {
 	if ((ctx->clue_id.data = malloc(MESSAGE_ID_LEN)) == NULL ||
-	    (ctx->clue_summary = strdup(clue->clue->summary)) == NULL ||
 	    (ctx->clue_jurisdiction = strdup(clue->clue->jurisdiction)) == NULL)
 		return CB_ENOMEM;
 	memcpy(ctx->clue_id.data, clue->message_id.data, MESSAGE_ID_LEN);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "sealbody.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -181,7 +182,7 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 	    strspn(c->jurisdiction, "0123456789") != 6)
 		return cb_fail(err, "clue.jurisdiction", CB_EMALFORMED,
 		    "not a 6-digit division code");
-	if (c->summary[0] == '\0' || !text_ok(c->summary, 16 * 1024))
+	if ((c->sealed == NULL && c->summary[0] == '\0') || !text_ok(c->summary, 16 * 1024))
 		return cb_fail(err, "clue.summary", CB_EMALFORMED,
 		    "empty or longer than 16384 bytes");
 	if (!text_ok(c->location, 256) || !text_ok(c->handling_text, 16 * 1024))
@@ -189,6 +190,9 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 	if (c->handling <= CLUEBUS__HANDLING_CODE__HANDLING_UNSPECIFIED ||
 	    c->handling > CLUEBUS__HANDLING_CODE__HANDLING_H3)
 		return cb_fail(err, "clue.handling", CB_EMALFORMED, "unknown handling code");
+	if (c->handling == CLUEBUS__HANDLING_CODE__HANDLING_H3 && c->handling_text[0] == '\0')
+		return cb_fail(err, "clue.handling_text", CB_EMALFORMED,
+		    "required for handling code h3: the restriction");
 	if (c->source_reliability <= CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_UNSPECIFIED ||
 	    c->source_reliability > CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_X)
 		return cb_fail(err, "clue.source_reliability", CB_EMALFORMED, "unknown value");
@@ -238,6 +242,8 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return cb_fail(err, "refers_to", CB_EMALFORMED, "not 16 bytes");
 	if (m->body_case != kind_body[m->kind])
 		return cb_fail(err, "kind", CB_EMALFORMED, "body does not match the kind");
+	if (sealbody_check(m, err) != 0)
+		return CB_EMALFORMED;
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		return clue_validate(m->clue, err);

@@ -39,6 +39,7 @@
 #include "cluebus.pb-c.h"
 #include "envelope.h"
 #include "intake.h"
+#include "seal.h"
 #include "util.h"
 
 #define FIELD_MAX	sizeof(((cb_error_t *)0)->field)
@@ -1345,6 +1346,42 @@ put_sealed_opt(json_t *obj, const char *key, const Cluebus__Sealed *s)
 	return put(obj, key, sealed_render(s));
 }
 
+/* What anyone may see of a body's sealed content: the suite and the recipients with the
+ * ids of the keys it was sealed to; never the ciphertext's meaning. */
+static json_t *
+sealed_facts_render(const Cluebus__Sealed *s)
+{
+	json_t	*o, *keys;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((keys = json_array()) == NULL)
+		return done(o, -1);
+	rc |= put(o, "suite", json_string(seal_suite_name(s->suite)));
+	for (size_t i = 0; i < s->n_keys; i++) {
+		json_t *ko;
+
+		if (s->keys[i] == NULL || (ko = json_object()) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(ko, "unit", s->keys[i]->unit);
+		rc |= put_hex(ko, "key_id", &s->keys[i]->key_id);
+		rc |= json_array_append_new(keys, done(ko, rc));
+	}
+	rc |= put(o, "recipients", keys);
+	return done(o, rc);
+}
+
+static int
+put_sealed_facts_opt(json_t *obj, const Cluebus__Sealed *s)
+{
+	if (s == NULL)
+		return 0;
+	return put(obj, "sealed", sealed_facts_render(s));
+}
+
 static json_t *
 person_render(const Cluebus__Person *p)
 {
@@ -1391,7 +1428,8 @@ clue_render(const Cluebus__Message *msg)
 	rc |= put_str(o, "jurisdiction", c->jurisdiction);
 	rc |= put_time(o, "occurred_at", c->occurred_ms);
 	rc |= put_str_opt(o, "location", c->location);
-	rc |= put_str(o, "summary", c->summary);
+	if (c->sealed == NULL)
+		rc |= put_str(o, "summary", c->summary);
 	if ((handling = json_object()) != NULL) {
 		rc |= put_enum(handling, "code", &handling_tab, c->handling);
 		rc |= put_str_opt(handling, "text", c->handling_text);
@@ -1420,6 +1458,7 @@ clue_render(const Cluebus__Message *msg)
 		rc |= put(o, "attachments", arr);
 	}
 	rc |= put_sealed_opt(o, "sealed_persons", c->sealed_persons);
+	rc |= put_sealed_facts_opt(o, c->sealed);
 	rc |= put_hexes_opt(o, "blind_tokens", c->blind_tokens, c->n_blind_tokens);
 	return done(o, rc);
 }
@@ -1439,6 +1478,7 @@ referral_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "feedback_due_at", r->feedback_due_ms);
 	rc |= put_str_opt(o, "note", r->note);
 	rc |= put_sealed_opt(o, "sealed_persons", r->sealed_persons);
+	rc |= put_sealed_facts_opt(o, r->sealed);
 	return done(o, rc);
 }
 
@@ -1449,7 +1489,8 @@ receipt_render(const Cluebus__Message *msg)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	return done(o, put_str_opt(o, "note", msg->receipt->note));
+	return done(o, put_str_opt(o, "note", msg->receipt->note) |
+	    put_sealed_facts_opt(o, msg->receipt->sealed));
 }
 
 static json_t *
@@ -1464,6 +1505,7 @@ feedback_render(const Cluebus__Message *msg)
 	rc |= put_enum(o, "status", &feedback_tab, f->status);
 	rc |= put_str_opt(o, "note", f->note);
 	rc |= put_strings_opt(o, "transferred_to", f->transferred_to, f->n_transferred_to);
+	rc |= put_sealed_facts_opt(o, f->sealed);
 	return done(o, rc);
 }
 
@@ -1481,6 +1523,7 @@ supervision_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "receipt_due_at", s->receipt_due_ms);
 	rc |= put_time_opt(o, "feedback_due_at", s->feedback_due_ms);
 	rc |= put_str_opt(o, "note", s->note);
+	rc |= put_sealed_facts_opt(o, s->sealed);
 	return done(o, rc);
 }
 
@@ -1499,6 +1542,7 @@ report_render(const Cluebus__Message *msg)
 	rc |= put_str_opt(o, "title", r->title);
 	rc |= put_str_opt(o, "text", r->text);
 	rc |= put_strings_opt(o, "to_units", r->to_units, r->n_to_units);
+	rc |= put_sealed_facts_opt(o, r->sealed);
 	return done(o, rc);
 }
 
@@ -1632,7 +1676,7 @@ intake_context_to_json(const Cluebus__Context *ctx)
 		rc |= put_enum(clue, "category", &category_tab, ctx->clue_category);
 		rc |= put_str_opt(clue, "jurisdiction", ctx->clue_jurisdiction);
 		rc |= put_enum_opt(clue, "handling", &handling_tab, ctx->clue_handling);
-		rc |= put_str(clue, "summary", ctx->clue_summary);
+		rc |= put_str_opt(clue, "summary", ctx->clue_summary);
 		rc |= put(o, "clue", clue);
 	}
 	if ((obl = json_array()) == NULL)
