@@ -278,6 +278,10 @@ fixture_frame(const struct fixture *fx, const char *doc, const char *sender,
 	    rand_bytes(out->id, MESSAGE_ID_LEN)) != 0 ||
 	    (rc = fixture_message(out, doc, sender, created_ms, &m)) != 0)
 		return rc;
+	if (fx->edit != NULL && (rc = fx->edit((struct fixture *)fx, m)) != 0) {
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		return rc;
+	}
 	rc = envelope_sign(m, key, &env);
 	m->key_id.data = NULL;	/* the envelope's, freed with it */
 	m->key_id.len = 0;

@@ -40,6 +40,9 @@ struct fixture {
 	struct fixture_reply reply[FIXTURE_REPLIES_MAX];
 	size_t		 nreplies;	/* of the last fixture_commit */
 	const void	*row;		/* a table-driven test's row (fixture_setup) */
+	/* When set, called on every message fixture_frame builds, before it is signed (a
+	 * test seals its body there); a non-zero return is fixture_frame's error. */
+	int		(*edit)(struct fixture *fx, Cluebus__Message *m);
 };
 
 /* A signed Publish, packed (`raw`) and decoded (`f`), as the frontend receives one. */
