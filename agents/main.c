@@ -213,6 +213,9 @@ main(int argc, char **argv)
 	opt.heartbeat_ms = cfg.heartbeat_ms;
 	opt.window = cfg.window;
 	opt.resign_after_ms = cfg.resign_after_ms;
+	opt.seal_key_path = cfg.seal_key_path[0] != '\0' ? cfg.seal_key_path : NULL;
+	opt.seal_keys_path = cfg.seal_keys_path[0] != '\0' ? cfg.seal_keys_path : NULL;
+	opt.seal_routing_path = cfg.seal_routing_path[0] != '\0' ? cfg.seal_routing_path : NULL;
 	files[0] = cfg.key_path;
 	files[1] = cfg.transport_key_path;
 	files[2] = cfg.registry_path;

@@ -41,6 +41,7 @@
 #include <zmq.h>
 
 #include "chain.h"
+#include "clientseal.h"
 #include "cluebus/client.h"
 #include "envelope.h"
 #include "intake.h"
@@ -63,6 +64,7 @@ struct inflight {
 	uint8_t		 msgid[MESSAGE_ID_LEN];
 	int		 answered;	/* an outcome event is queued */
 	int64_t		 sent_ms;	/* monotonic; 0 = send now */
+	unsigned	 reseals;	/* sealed again after stale-directory refusals */
 };
 
 struct event_node {
@@ -80,6 +82,8 @@ struct cb_client {
 	int		 publish_only;
 	cb_key_t	*key;
 	registry_t	*reg;		/* NULL: no agent-side signature check */
+	sealkey_t	*seal_key;	/* NULL: deliveries' seals are not opened */
+	sealdir_t	*sealdir;	/* NULL: publishes are not sealed */
 
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
@@ -288,6 +292,7 @@ client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	nrec.envelope = env;
 	nrec.tag = (*rec)->tag;
 	nrec.stored_ms = m->created_ms;
+	nrec.clear = (*rec)->clear;
 	len = cluebus__outbox_record__get_packed_size(&nrec);
 	if ((buf = malloc(len)) == NULL)
 		goto out;
@@ -303,6 +308,63 @@ out:
 	m->key_id.len = 0;
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	envelope_free(env);
+}
+
+/* Seals a stored publish again from its clear form, to the recipients of a reloaded
+ * directory, signs it (same message id, fresh creation time) and stores it in place of the
+ * refused one. Returns 0, or an error with the record unchanged. */
+static int
+client_reseal(cb_client_t *c, uint64_t lseq, cb_error_t *err)
+{
+	Cluebus__OutboxRecord *rec = NULL, nrec = CLUEBUS__OUTBOX_RECORD__INIT;
+	ProtobufCBinaryData clear = { 0, NULL };
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *m = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = client_record_get(c, lseq, &rec)) != 0)
+		return rc;
+	if (rec->clear.len == 0 ||
+	    (m = cluebus__message__unpack(NULL, rec->clear.len, rec->clear.data)) == NULL) {
+		rc = cb_fail(err, "outbox", CB_ECORRUPT, "no clear form kept to seal again");
+		goto out;
+	}
+	if ((rc = sealdir_reload(c->sealdir, err)) != 0 ||
+	    (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
+		goto out;
+	m->created_ms = clock_now_ms();
+	if ((rc = envelope_sign(m, c->key, &env)) != 0)
+		goto out;
+	nrec.envelope = env;
+	nrec.tag = rec->tag;
+	nrec.stored_ms = m->created_ms;
+	nrec.clear = rec->clear;
+	len = cluebus__outbox_record__get_packed_size(&nrec);
+	if ((buf = malloc(len)) == NULL) {
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	cluebus__outbox_record__pack(&nrec, buf);
+	rc = client_outbox_put(c, lseq, buf, len);
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	if (clear.data != NULL) {
+		OPENSSL_cleanse(clear.data, clear.len);
+		free(clear.data);
+	}
+	if (m != NULL) {
+		m->key_id.data = NULL;	/* borrowed from env */
+		m->key_id.len = 0;
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+	envelope_free(env);
+	cluebus__outbox_record__free_unpacked(rec, NULL);
+	return rc;
 }
 
 static void
@@ -570,6 +632,24 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 			it->sent_ms = now - c->resend_ms + 1000;	/* retry in a second */
 		return;
 	}
+	if (r->code == CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY && it != NULL &&
+	    !it->answered && c->sealdir != NULL && it->reseals < CLIENTSEAL_MAX_RESEALS) {
+		char idhex[CB_MESSAGE_ID_HEX_SIZE];
+		cb_error_t err;
+		int rc;
+
+		hex_encode(it->msgid, MESSAGE_ID_LEN, idhex);
+		it->reseals++;
+		if ((rc = client_reseal(c, it->lseq, &err)) == 0) {
+			log_info("message %s: the broker routes it to other units than it was "
+			    "sealed to (%s); sealed again with the directory reloaded", idhex,
+			    safe);
+			it->sent_ms = 0;	/* send it now */
+			return;
+		}
+		log_warnx("message %s: cannot seal again after a stale-directory refusal "
+		    "(%s: %s)", idhex, err.field, err.reason);
+	}
 	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
 		return;
 	it->answered = 1;
@@ -588,7 +668,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 /* Builds the inbound document of SPEC §5: delivery facts, signature facts, the message. */
 static char *
 client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Message *m,
-    cb_sigcheck_t sigcheck)
+    cb_sigcheck_t sigcheck, json_t *sealing)
 {
 	static const char *const sigtext[] = { "", "verified", "unchecked", "bad" };
 	char hash[65], kid[17], when[40];
@@ -599,8 +679,10 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	hex_encode(d->entry_hash.data, CHAIN_HASH_LEN, hash);
 	hex_encode(d->envelope->key_id.data, d->envelope->key_id.len == 8 ? 8 : 0, kid);
 	clock_format_rfc3339(d->logged_ms, when, sizeof(when));
-	if ((doc = json_object()) == NULL)
+	if ((doc = json_object()) == NULL) {
+		json_decref(sealing);
 		return NULL;
+	}
 	recips = json_array();
 	for (size_t i = 0; i < d->n_recipients; i++)
 		json_array_append_new(recips, json_string(d->recipients[i]));
@@ -615,6 +697,8 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	json_object_set_new(doc, "signature", sig);
 	json_object_set_new(doc, "recipients", recips);
 	json_object_set_new(doc, "message", intake_to_json(m));
+	if (sealing != NULL)
+		json_object_set_new(doc, "sealing", sealing);
 	if (d->context != NULL)
 		json_object_set_new(doc, "context", intake_context_to_json(d->context));
 	out = json_dumps(doc, JSON_INDENT(2));
@@ -628,6 +712,7 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	const Cluebus__Envelope *env = d->envelope;
 	cb_sigcheck_t sigcheck = CB_SIG_UNCHECKED;
 	Cluebus__Message *m = NULL;
+	json_t *sealing;
 	const cb_key_t *key;
 	struct event_node *n;
 	cb_error_t err;
@@ -647,6 +732,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 		    (unsigned long long)d->seq, err.field, err.reason);
 		return;
 	}
+	if (c->sealdir != NULL && sealdir_note_context(c->sealdir, d->context) != 0)
+		goto out;	/* out of memory: left unacknowledged, it comes again */
 	if ((n = event_push(c, CB_EVENT_MESSAGE)) == NULL)
 		goto out;
 	n->ev.seq = d->seq;
@@ -656,7 +743,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	hex_encode(m->message_id.data, MESSAGE_ID_LEN, n->ev.message_id);
 	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
 	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
-	n->json = client_inbound_json(c, d, m, sigcheck);
+	sealing = clientseal_open(c->seal_key, c->unit, m, d->seq);
+	n->json = client_inbound_json(c, d, m, sigcheck, sealing);
 	n->ev.json = n->json != NULL ? n->json : "{}";
 	c->inbound_high = d->seq;
 out:
@@ -807,6 +895,29 @@ client_timers(cb_client_t *c, int64_t now)
 	}
 }
 
+/* Loads the unit's sealing key and the directory it seals with, when configured. */
+static int
+client_sealing_open(cb_client_t *c, const cb_client_options_t *opt)
+{
+	cb_error_t err;
+	int rc;
+
+	if (opt->seal_key_path != NULL &&
+	    (rc = sealkey_load_private(opt->seal_key_path, &c->seal_key)) != 0) {
+		log_warnx("sealing key %s: %s", opt->seal_key_path, cb_strerror(rc));
+		return rc;
+	}
+	if (opt->seal_keys_path == NULL && opt->seal_routing_path == NULL)
+		return 0;
+	if (opt->seal_keys_path == NULL || opt->seal_routing_path == NULL ||
+	    opt->registry_path == NULL || c->seal_key == NULL)
+		return CB_EINVAL;
+	if ((rc = sealdir_load(opt->seal_routing_path, opt->registry_path,
+	    opt->seal_keys_path, &c->sealdir, &err)) != 0)
+		log_warnx("sealing directory: %s: %s", err.field, err.reason);
+	return rc;
+}
+
 /* ---- the public API ---- */
 
 int
@@ -858,6 +969,8 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 			goto fail;
 		}
 	}
+	if ((rc = client_sealing_open(c, opt)) != 0)
+		goto fail;
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
 		goto fail;
 	if ((rc = client_transport_keys(c, opt, &tk, server)) != 0)
@@ -904,6 +1017,8 @@ cb_client_close(cb_client_t *c)
 		mdb_env_close(c->env);
 	seqfile_free(c->wmfile);
 	registry_free(c->reg);
+	sealdir_free(c->sealdir);
+	sealkey_free(c->seal_key);
 	key_free(c->key);
 	free(c->inflight);
 	free(c->released);
@@ -915,10 +1030,11 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
     char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
 {
 	Cluebus__OutboxRecord rec = CLUEBUS__OUTBOX_RECORD__INIT;
+	ProtobufCBinaryData clear = { 0, NULL };
 	Cluebus__Envelope *env = NULL;
 	Cluebus__Message *m = NULL;
 	uint8_t *buf = NULL;
-	size_t buflen;
+	size_t buflen = 0;
 	int rc;
 
 	if (tag == NULL)
@@ -942,6 +1058,8 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		goto out;
 	}
 	m->created_ms = clock_now_ms();
+	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
+		goto out;
 	if ((rc = envelope_sign(m, c->key, &env)) != 0) {
 		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));
 		goto out;
@@ -949,6 +1067,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	rec.envelope = env;
 	rec.tag = (char *)tag;
 	rec.stored_ms = m->created_ms;
+	rec.clear = clear;
 	buflen = cluebus__outbox_record__get_packed_size(&rec);
 	if ((buf = malloc(buflen)) == NULL) {
 		rc = CB_ENOMEM;
@@ -963,7 +1082,13 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	if (message_id != NULL)
 		hex_encode(m->message_id.data, MESSAGE_ID_LEN, message_id);
 out:
+	if (buf != NULL && clear.data != NULL)
+		OPENSSL_cleanse(buf, buflen);
 	free(buf);
+	if (clear.data != NULL) {
+		OPENSSL_cleanse(clear.data, clear.len);
+		free(clear.data);
+	}
 	if (m != NULL) {
 		m->key_id.data = NULL;	/* borrowed from env */
 		m->key_id.len = 0;

@@ -47,6 +47,12 @@ cb_client_config_load(const char *path, cb_client_config_t **out, char *errbuf, 
 	cfg->opt.heartbeat_ms = cfg->agent.heartbeat_ms;
 	cfg->opt.window = cfg->agent.window;
 	cfg->opt.resign_after_ms = cfg->agent.resign_after_ms;
+	cfg->opt.seal_key_path = cfg->agent.seal_key_path[0] != '\0' ?
+	    cfg->agent.seal_key_path : NULL;
+	cfg->opt.seal_keys_path = cfg->agent.seal_keys_path[0] != '\0' ?
+	    cfg->agent.seal_keys_path : NULL;
+	cfg->opt.seal_routing_path = cfg->agent.seal_routing_path[0] != '\0' ?
+	    cfg->agent.seal_routing_path : NULL;
 	*out = cfg;
 	return 0;
 }

@@ -360,7 +360,7 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	static const char *const keys[] = { "unit", "key", "transport_key", "broker", "spool",
 	    "state_dir",
 	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
-	    "divisions", NULL };
+	    "divisions", "seal_key", "seal_keys", "seal_routing", NULL };
 	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
 	    resign = 300000;
 	const config_setting_t *a;
@@ -387,8 +387,21 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	    (rc = cfg_int(&c, a, "poll_ms", 10, 60000, &poll)) ||
 	    (rc = cfg_int(&c, a, "window", 1, 4096, &window)) ||
 	    (rc = cfg_int(&c, a, "resign_after_ms", 500, 86400000, &resign)) ||
-	    (rc = cfg_divisions(&c, a, cfg)))
+	    (rc = cfg_divisions(&c, a, cfg)) ||
+	    (rc = cfg_path(&c, a, "seal_key", 0, cfg->seal_key_path,
+	    sizeof(cfg->seal_key_path))) ||
+	    (rc = cfg_path(&c, a, "seal_keys", 0, cfg->seal_keys_path,
+	    sizeof(cfg->seal_keys_path))) ||
+	    (rc = cfg_path(&c, a, "seal_routing", 0, cfg->seal_routing_path,
+	    sizeof(cfg->seal_routing_path))))
 		goto out;
+	if ((cfg->seal_keys_path[0] != '\0') != (cfg->seal_routing_path[0] != '\0') ||
+	    (cfg->seal_keys_path[0] != '\0' && (cfg->seal_key_path[0] == '\0' ||
+	    cfg->registry_path[0] == '\0'))) {
+		rc = cfg_error(&c, a, "sealing needs 'seal_key', 'seal_keys', 'seal_routing' "
+		    "and 'registry' together");
+		goto out;
+	}
 	if (!unit_id_valid(cfg->unit)) {
 		rc = cfg_error(&c, config_setting_get_member(a, "unit"),
 		    "'unit' must match [a-z0-9-]{1,32}");

@@ -1,0 +1,64 @@
+/* lib/sealdir.h — whom a sending agent seals a message to, and with which keys.
+ *
+ * The sender must seal to exactly the units the broker will route the message to (the
+ * broker refuses any other set as a stale directory, broker/pipeline.c). That set is the
+ * routing table's answer (lib/route.c, the same code the broker runs) plus, for answers and
+ * supervisions, what the broker adds from its workflow state:
+ *
+ *   receipt, feedback   the referrer of the sender's obligation on the referral (refers_to),
+ *                       and a feedback's transfer targets;
+ *   supervision         every referrer on the referral, and its obliged units when the
+ *                       supervision names none.
+ *
+ * The agent learns that workflow state from its own deliveries: every delivery of a
+ * referral, receipt, feedback or supervision carries the broker's Context with each obliged
+ * unit and its referrer, as the broker holds it after that message; sealdir_note_context
+ * keeps the latest per referral. A unit answers only referrals delivered to it, and the
+ * office supervises referrals it was sent, so the state it needs has reached it.
+ *
+ * The routing table, the registry (district offices) and the units' public sealing keys
+ * are this object's inputs: today from files (sealdir_load: the routing group of a broker
+ * config, the registry file, a JSON file of public sealing keys); the signed directory
+ * (lib/directory.c) replaces the files without changing this interface. */
+#ifndef CB_SEALDIR_H
+#define CB_SEALDIR_H
+
+#include <stddef.h>
+
+#include "cluebus.pb-c.h"
+#include "cluebus/err.h"
+#include "seal.h"
+
+typedef struct sealdir sealdir_t;
+
+#define SEALDIR_MAX_OBLIGATIONS	65536	/* (referral, unit) pairs remembered; oldest go */
+
+/* Loads the directory's inputs: `routing_path` a libconfig file with a `routing` group,
+ * `registry_path` the registry JSON, `keys_path` a JSON object of unit id -> 64 hex digits
+ * (the X25519 public sealing key). Returns 0 with *out (owned; sealdir_free), CB_ECONFIG /
+ * CB_EMALFORMED / CB_EIO with `err` naming the file and why, or CB_ENOMEM. */
+int	sealdir_load(const char *routing_path, const char *registry_path,
+    const char *keys_path, sealdir_t **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Loads the inputs again from the same files (after the broker said the directory is
+ * stale). On error the old directory stays in force. Returns as sealdir_load. */
+int	sealdir_reload(sealdir_t *d, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* The recipients of `m` (sender, kind and body set) with their sealing keys: rcpt[0..*n)
+ * (room for SEAL_MAX_RECIPIENTS); unit ids and keys are borrowed from `d` until the next
+ * reload or note. Returns 0; CB_ENOTFOUND with `err` naming a recipient without a sealing
+ * key, or an answer to a referral this unit holds no obligation on; CB_EINVAL for a kind
+ * that is not routed. */
+int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
+    size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* Remembers the obligations of a delivery's Context (replacing what was known of that
+ * referral). Returns 0 or CB_ENOMEM (nothing changed). */
+int	sealdir_note_context(sealdir_t *d, const Cluebus__Context *ctx)
+    __attribute__((warn_unused_result));
+
+/* Frees `d`. Accepts NULL. */
+void	sealdir_free(sealdir_t *d);
+
+#endif

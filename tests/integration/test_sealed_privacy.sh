@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Sealed personal data end to end (SPEC §10, docs/sealing.md §7). health publishes a
+# `medical` clue naming two victims with synthetic 18-digit resident id numbers (valid check
+# digits) and an h3 restriction; its agent seals the summary, place and persons to the
+# recipients routing gives (psb, ato, ato-210302). Then:
+#   - each routed unit's out/ has the names and id numbers, opened with its own key (the
+#     document says which key), and the clear handling code and restriction;
+#   - grep over the broker's data directory, the broker's log, cluebus-audit replay (text
+#     and JSON) and the out/ of units outside the route (education, ato-210303) finds none
+#     of them; `cluebus-audit verify` passes without any key;
+#   - health's agent started with a stale routing table (`medical` to education, not psb):
+#     the clue is refused by the broker as a stale directory, the agent reloads, seals
+#     again and the clue is accepted — health's spool shows only a normal receipt;
+#   - a unit outside the seal that is sent a delivery anyway cannot exist here (the broker
+#     routes by the same table), so the wrong-recipient case is covered by test_sealbody.
+. "$(dirname "$0")/lib.sh"
+
+deploy tcp
+ROUTED="psb ato ato-210302"
+OTHERS="education ato-210303"
+UNITS="health $ROUTED $OTHERS"
+"$CLUEBUS_TEST_TOOLS/sealkeys" "$D/keys" $UNITS >"$D/seal-keys.json" ||
+    die "cannot make sealing keys"
+# health's routing starts stale: the medical category goes to education, not psb.
+"$PY" - "$D/broker.conf" "$D/health-routing.conf" <<'EOF2'
+import re, sys
+text = open(sys.argv[1]).read()
+new = re.sub(r'medical(\s*)=\s*\[ "psb" \];', r'medical\1= [ "education" ];', text, count=1)
+assert new != text, "no medical route with psb in broker.conf"
+open(sys.argv[2], "w").write(new)
+EOF2
+for u in $UNITS; do
+	routing=broker.conf
+	[ "$u" = health ] && routing=health-routing.conf
+	agent_conf "$u" "seal_key = \"keys/$u.seal\";
+seal_keys = \"seal-keys.json\";
+seal_routing = \"$routing\";"
+done
+start_all $UNITS
+
+# Two synthetic victims: names and resident id numbers with valid GB 11643 check digits.
+"$PY" - >"$TEST_DIR/people.json" <<'EOF2'
+import json
+def check(body):
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(c) * x for c, x in zip(body, w)) % 11]
+people = []
+for name, body in (("测试封甲", "21030220150304002"), ("测试封乙", "21030320120611004")):
+    people.append({"name": name, "id_number": body + check(body)})
+print(json.dumps(people, ensure_ascii=False))
+EOF2
+clue_doc() {
+	"$PY" - "$TEST_DIR/people.json" "$1" <<'EOF2'
+import json, sys
+people = json.load(open(sys.argv[1]))
+doc = {"kind": "clue", "priority": "urgent", "clue": {
+    "category": "medical", "jurisdiction": "210302",
+    "occurred_at": "2026-03-01T08:30:00+08:00", "location": "鞍山市铁东区封存路1号",
+    "summary": "%s: 患儿%s由非亲属陪同就诊" % (sys.argv[2], people[0]["name"]),
+    "handling": {"code": "h3", "text": "仅用于救助"},
+    "evaluation": {"source_reliability": "b", "accuracy": 2},
+    "persons": [{"role": "victim", "name": p["name"], "id_number": p["id_number"],
+                 "age": 11, "gender": "female"} for p in people]}}
+print(json.dumps(doc, ensure_ascii=False))
+EOF2
+}
+
+# The clue: the stale table gives education, ato and ato-210302; the broker routes to psb
+# instead, refuses it as a stale directory, and the agent reloads its (now current) table.
+cp "$D/broker.conf" "$D/health-routing.conf.current"
+mv "$D/health-routing.conf.current" "$D/health-routing.conf"
+drop health clue-a.json "$(clue_doc a)"
+SENT=$(spool health)/sent
+wait_for 60 "health's receipt" files_at_least "$SENT" 'clue-a.json.receipt.json' 1
+for u in $ROUTED; do
+	wait_for 60 "delivery to $u" files_at_least "$(spool "$u")/out" '*.json' 1
+done
+assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/ entries"
+[ "$(log_count "$DEPLOY_LOGS/agent-health.log" 'sealed again with the directory reloaded')" -ge 1 ] ||
+    die "health's agent did not seal again after the stale-directory refusal"
+
+"$PY" - "$TEST_DIR/people.json" "$D" $ROUTED <<'EOF2'
+import json, os, sys
+people = json.load(open(sys.argv[1]))
+deploy, routed = sys.argv[2], sys.argv[3:]
+for unit in routed:
+    out = os.path.join(deploy, "spool", unit, "out")
+    names = [n for n in os.listdir(out) if not n.startswith(".")]
+    assert len(names) == 1, (unit, names)
+    doc = json.load(open(os.path.join(out, names[0])))
+    s = doc["sealing"]
+    assert s["status"] == "opened" and s["unit"] == unit, s
+    assert s["suite"] == "x25519-hkdf-sha256-aes256gcm", s
+    assert len(s["key_id"]) == 16 and sorted(s["recipients"]) == sorted(routed), s
+    clue = doc["message"]["clue"]
+    assert clue["handling"] == {"code": "h3", "text": "仅用于救助"}, clue["handling"]
+    assert clue["location"] == "鞍山市铁东区封存路1号", clue
+    assert people[0]["name"] in clue["summary"], clue["summary"]
+    got = [(p["name"], p["id_number"]) for p in clue["persons"]]
+    assert got == [(p["name"], p["id_number"]) for p in people], got
+    assert "sealed" not in clue, clue
+print("routed units opened the seal:", " ".join(routed))
+EOF2
+
+for u in $OTHERS; do
+	assert_eq 0 "$(count_files "$(spool "$u")/out")" "files in $u's out/"
+done
+stop_all
+audit verify "$D/data" >"$TEST_DIR/verify.txt" || die "audit verify failed"
+audit replay "$D/data" >"$TEST_DIR/replay.txt"
+audit replay "$D/data" --json >"$TEST_DIR/replay.jsonl"
+grep -q '"sealed"' "$TEST_DIR/replay.jsonl" || die "replay does not show the seal's facts"
+for secret in $("$PY" -c 'import json,sys; [print(p["name"]); print(p["id_number"]) for p in json.load(open(sys.argv[1]))]' "$TEST_DIR/people.json") 封存路; do
+	for place in "$D/data" "$DEPLOY_LOGS/broker.log" "$TEST_DIR/verify.txt" \
+	    "$TEST_DIR/replay.txt" "$TEST_DIR/replay.jsonl" $(for u in $OTHERS; do
+	    echo "$(spool "$u")/out"; done); do
+		[ -e "$place" ] || die "missing $place"
+		if grep -rqa -- "$secret" "$place"; then
+			die "'$secret' found in $place"
+		fi
+	done
+	for u in $ROUTED; do
+		grep -rqa -- "$secret" "$(spool "$u")/out" || die "'$secret' missing in $u's out/"
+	done
+done
+say "no name, id number or place outside the route"
+finish
