@@ -250,6 +250,9 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		if (m->referral->n_to_units == 0)
 			return cb_fail(err, "referral.to_units", CB_EMALFORMED, "names no unit");
+		if (m->referral->n_persons > 64 || !text_ok(m->referral->summary, 16 * 1024))
+			return cb_fail(err, "referral.persons", CB_EMALFORMED,
+			    "more than 64 persons, or a summary over 16384 bytes");
 		if (m->referral->action <= CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
 		    m->referral->action > CLUEBUS__ACTION__ACTION_OTHER)
 			return cb_fail(err, "referral.action", CB_EMALFORMED, "unknown action");

@@ -672,8 +672,8 @@ attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, stru
 }
 
 static int
-persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    struct parse *ps)
+persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Person ***persons,
+    size_t *n_persons, struct parse *ps)
 {
 	const json_t	*arr;
 	char		 path[FIELD_MAX], item[FIELD_MAX];
@@ -684,7 +684,7 @@ persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue
 	    (n = json_array_size(arr)) == 0)
 		return rc;
 	path_key(path, clue_path, "persons");
-	if ((clue->persons = calloc(n, sizeof(*clue->persons))) == NULL)
+	if ((*persons = calloc(n, sizeof(**persons))) == NULL)
 		return fail_nomem(ps, path);
 	for (size_t i = 0; i < n; i++) {
 		Cluebus__Person *p;
@@ -693,7 +693,7 @@ persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue
 		if ((p = malloc(sizeof(*p))) == NULL)
 			return fail_nomem(ps, item);
 		cluebus__person__init(p);
-		clue->persons[clue->n_persons++] = p;
+		(*persons)[(*n_persons)++] = p;
 		if ((rc = go_on(person_parse(json_array_get(arr, i), item, p, ps))) != 0)
 			return rc;
 	}
@@ -869,7 +869,7 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pars
 	    ps))) != 0 ||
 	    (rc = go_on(handling_parse(v, path, clue, ps))) != 0 ||
 	    (rc = go_on(evaluation_parse(v, path, clue, ps))) != 0 ||
-	    (rc = go_on(persons_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(persons_parse(v, path, &clue->persons, &clue->n_persons, ps))) != 0 ||
 	    (rc = go_on(attachments_parse(v, path, clue, ps))) != 0)
 		return rc;
 	return 0;
@@ -999,7 +999,8 @@ static int
 referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "to_units", "action", "receipt_due_at",
-	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", NULL };
+	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", "summary", "persons",
+	    NULL };
 	Cluebus__Referral	*r;
 	int			 rc, action = 0;
 
@@ -1016,6 +1017,8 @@ referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	    (rc = go_on(read_due(v, path, "receipt", &r->receipt_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_due(v, path, "feedback", &r->feedback_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &r->note, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "summary", F_TEXT, &r->summary, ps))) != 0 ||
+	    (rc = go_on(persons_parse(v, path, &r->persons, &r->n_persons, ps))) != 0 ||
 	    (rc = go_on(check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, ps))) != 0)
 		return rc;
 	r->action = (Cluebus__Action)action;
@@ -1477,6 +1480,17 @@ referral_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "receipt_due_at", r->receipt_due_ms);
 	rc |= put_time_opt(o, "feedback_due_at", r->feedback_due_ms);
 	rc |= put_str_opt(o, "note", r->note);
+	rc |= put_str_opt(o, "summary", r->summary);
+	if (r->n_persons > 0) {
+		json_t *arr = json_array();
+
+		if (arr != NULL)
+			for (size_t i = 0; i < r->n_persons; i++)
+				if (r->persons[i] != NULL)
+					rc |= json_array_append_new(arr,
+					    person_render(r->persons[i]));
+		rc |= put(o, "persons", arr);
+	}
 	rc |= put_sealed_opt(o, "sealed_persons", r->sealed_persons);
 	rc |= put_sealed_facts_opt(o, r->sealed);
 	return done(o, rc);

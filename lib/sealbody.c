@@ -46,7 +46,8 @@ slots_of(const Cluebus__Message *m, struct slots *s)
 		if (m->referral == NULL)
 			return 0;
 		*s = (struct slots){ .kind = "referral", .note = &m->referral->note,
-		    .sealed = &m->referral->sealed };
+		    .summary = &m->referral->summary, .n_persons = &m->referral->n_persons,
+		    .persons = &m->referral->persons, .sealed = &m->referral->sealed };
 		return 1;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 		if (m->receipt == NULL)
@@ -286,7 +287,7 @@ content_check(const struct slots *s, const Cluebus__SealedContent *c, cb_error_t
 		    !text_ok(c->attachments[i]->media_type, SB_MAX_SHORT))
 			return cb_fail(err, "sealed.attachments", CB_EMALFORMED,
 			    "attachment %zu: sha256 not 32 bytes or a field over its bound", i);
-	if (s->summary != NULL && (c->summary == NULL || c->summary[0] == '\0'))
+	if (s->location != NULL && (c->summary == NULL || c->summary[0] == '\0'))
 		return cb_fail(err, "sealed", CB_EMALFORMED, "a sealed clue has no summary");
 	return 0;
 }

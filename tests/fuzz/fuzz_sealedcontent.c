@@ -5,7 +5,8 @@
  * can seal anything. The first input byte picks the body kind, the rest is decoded as that
  * kind's SealedContent. Broken promises abort: only CB_EMALFORMED / CB_ETOOBIG come back
  * (with a field and a reason), nothing is returned on error, and what is accepted has only
- * the fields its kind seals, a clue's summary included. */
+ * the fields its kind seals (a referral: note, summary and the persons it re-seals), a
+ * clue's summary included. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (body == CLUEBUS__MESSAGE__BODY_CLUE && c->summary[0] == '\0')
 		abort();
-	if (body != CLUEBUS__MESSAGE__BODY_CLUE && (c->summary[0] != '\0' ||
-	    c->location[0] != '\0' || c->n_attachments != 0 || c->n_persons != 0))
+	if (body != CLUEBUS__MESSAGE__BODY_CLUE && (c->location[0] != '\0' ||
+	    c->n_attachments != 0))
+		abort();
+	if (body != CLUEBUS__MESSAGE__BODY_CLUE && body != CLUEBUS__MESSAGE__BODY_REFERRAL &&
+	    (c->summary[0] != '\0' || c->n_persons != 0))
 		abort();
 	if (body != CLUEBUS__MESSAGE__BODY_REPORT && (c->title[0] != '\0' || c->text[0] != '\0'))
 		abort();

@@ -11,6 +11,9 @@
 #   - health's agent started with a stale routing table (`medical` to education, not psb):
 #     the clue is refused by the broker as a stale directory, the agent reloads, seals
 #     again and the clue is accepted — health's spool shows only a normal receipt;
+#   - the office refers the clue to justice (never on the clue's route), re-sealing the
+#     first victim's name and id number for justice: justice's out/ has them, its
+#     delivery context carries no clue summary;
 #   - a unit outside the seal that is sent a delivery anyway cannot exist here (the broker
 #     routes by the same table), so the wrong-recipient case is covered by test_sealbody.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +21,7 @@
 deploy tcp
 ROUTED="psb ato ato-210302"
 OTHERS="education ato-210303"
-UNITS="health $ROUTED $OTHERS"
+UNITS="health $ROUTED $OTHERS justice"
 "$CLUEBUS_TEST_TOOLS/sealkeys" "$D/keys" $UNITS >"$D/seal-keys.json" ||
     die "cannot make sealing keys"
 # health's routing starts stale: the medical category goes to education, not psb.
@@ -100,6 +103,38 @@ for unit in routed:
     assert got == [(p["name"], p["id_number"]) for p in people], got
     assert "sealed" not in clue, clue
 print("routed units opened the seal:", " ".join(routed))
+EOF2
+
+# The office refers the clue to justice for legal aid (Art 25), re-sealing the first
+# victim's name and id number for justice alone: justice was never on the clue's route.
+"$PY" - "$TEST_DIR/people.json" "$SENT/clue-a.json.receipt.json" >"$TEST_DIR/referral.json" <<'EOF2'
+import json, sys
+people = json.load(open(sys.argv[1]))
+clue_id = json.load(open(sys.argv[2]))["message_id"]
+print(json.dumps({"kind": "referral", "priority": "urgent", "refers_to": clue_id,
+    "case_ref": "AS-2026-SEAL", "referral": {"to_units": ["justice"], "action": "legal_aid",
+    "note": "请为受害人提供法律援助", "summary": "受害人%s需要法律援助" % people[0]["name"],
+    "persons": [{"role": "victim", "name": people[0]["name"],
+                 "id_number": people[0]["id_number"]}]}}, ensure_ascii=False))
+EOF2
+drop ato referral.json "$(cat "$TEST_DIR/referral.json")"
+wait_for 60 "the referral's delivery to justice" files_at_least "$(spool justice)/out" '*.json' 1
+"$PY" - "$TEST_DIR/people.json" "$(spool justice)/out" <<'EOF2'
+import json, os, sys
+people = json.load(open(sys.argv[1]))
+out = sys.argv[2]
+names = [n for n in os.listdir(out) if not n.startswith(".")]
+assert len(names) == 1, names
+doc = json.load(open(os.path.join(out, names[0])))
+assert doc["sealing"]["status"] == "opened" and doc["sealing"]["recipients"] == ["justice"], doc
+ref = doc["message"]["referral"]
+assert [(p["name"], p["id_number"]) for p in ref["persons"]] == \
+    [(people[0]["name"], people[0]["id_number"])], ref
+assert people[0]["name"] in ref["summary"], ref
+assert "summary" not in doc.get("context", {}).get("clue", {}), doc["context"]
+text = open(os.path.join(out, names[0])).read()
+assert people[1]["name"] not in text and people[1]["id_number"] not in text, "second victim"
+print("justice opened the referral's re-sealed persons; its context has no clue summary")
 EOF2
 
 for u in $OTHERS; do

@@ -160,6 +160,43 @@ test_a_sealed_clue_carries_no_personal_data_and_each_recipient_opens_it(void **s
 	message_free(m);
 }
 
+/* The office refers the clue on to justice for legal aid (Art 25): it re-seals the
+ * victim's name and id number and what justice needs of the summary, for justice alone. */
+static void
+test_a_referral_re_seals_persons_for_its_own_recipients(void **state)
+{
+	static const char doc[] =
+	    "{\"kind\":\"referral\",\"priority\":\"routine\",\"refers_to\":"
+	    "\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"referral\":{\"to_units\":[\"justice\"],"
+	    "\"action\":\"legal_aid\",\"summary\":\"学生" VICTIM_NAME "被陌生人接走未遂\","
+	    "\"persons\":[{\"role\":\"victim\",\"name\":\"" VICTIM_NAME "\",\"id_number\":\""
+	    VICTIM_ID "\"}]}}";
+	struct fixture *f = *state;
+	seal_recipient_t justice = { "justice", f->keys[2] };
+	Cluebus__Message *m = NULL, *got;
+	cb_error_t err;
+	int leaks;
+
+	assert_int_equal(intake_from_json(doc, strlen(doc), &m, &err), 0);
+	assert_int_equal(m->referral->n_persons, 1);
+	m->message_id.data = calloc(1, 16);
+	m->message_id.len = 16;
+	m->sender = strdup("ato");
+	m->created_ms = 1770000000000;
+	assert_int_equal(sealbody_seal(m, &justice, 1, &err), 0);
+	assert_int_equal(m->referral->n_persons, 0);
+	assert_string_equal(m->referral->summary, "");
+	got = through_wire(f, m, &leaks);
+	assert_false(leaks);
+	assert_int_equal(sealbody_open(got, "psb", f->keys[0], &err), CB_ENOTFOUND);
+	assert_int_equal(sealbody_open(got, "justice", f->keys[2], &err), 0);
+	assert_int_equal(got->referral->n_persons, 1);
+	assert_string_equal(got->referral->persons[0]->id_number, VICTIM_ID);
+	assert_non_null(strstr(got->referral->summary, VICTIM_NAME));
+	message_free(got);
+	message_free(m);
+}
+
 static void
 test_a_unit_outside_the_seal_gets_not_found_and_the_message_is_unchanged(void **state)
 {
@@ -301,7 +338,7 @@ test_contents_that_do_not_fit_the_kind_are_refused(void **state)
 		{ CLUEBUS__MESSAGE__BODY_RECEIPT, "a summary", "", NULL, 0, 0, "summary" },
 		{ CLUEBUS__MESSAGE__BODY_CLUE, "", "", NULL, 0, 0, "no summary" },
 		{ CLUEBUS__MESSAGE__BODY_CLUE, "s", "a title", NULL, 0, 0, "title" },
-		{ CLUEBUS__MESSAGE__BODY_REFERRAL, "", "", "x", 1, 0, "persons" },
+		{ CLUEBUS__MESSAGE__BODY_FEEDBACK, "", "", "x", 1, 0, "persons" },
 		{ CLUEBUS__MESSAGE__BODY_CLUE, "s", "", "x", 9, 0, "unknown role" },
 		{ CLUEBUS__MESSAGE__BODY_CLUE, "s", "", "x", 1, 200, "age" },
 		{ CLUEBUS__MESSAGE__BODY_ESCALATION, "", "", NULL, 0, 0, "no sealed content" },
@@ -347,6 +384,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_sealed_clue_carries_no_personal_data_and_each_recipient_opens_it),
 		cmocka_unit_test(test_a_unit_outside_the_seal_gets_not_found_and_the_message_is_unchanged),
+		cmocka_unit_test(test_a_referral_re_seals_persons_for_its_own_recipients),
 		cmocka_unit_test(test_damaged_ciphertext_fails_authentication),
 		cmocka_unit_test(test_an_unknown_suite_is_refused_naming_it),
 		cmocka_unit_test(test_a_seal_moved_to_another_message_id_does_not_open),
