@@ -28,7 +28,7 @@
 #include "intake.h"
 #include "util.h"
 
-#define NKINDS		(CLUEBUS__KIND__KIND_MATCH + 1)
+#define NKINDS		(CLUEBUS__KIND__KIND_PERMISSION + 1)
 #define NCATEGORIES	(CLUEBUS__CATEGORY__CATEGORY_OTHER + 1)
 
 static int	build_fail(casefile_t *, uint64_t, const char *, ...)

@@ -218,6 +218,7 @@ static const Cluebus__Message__BodyCase kind_body[] = {
 	[CLUEBUS__KIND__KIND_ESCALATION] = CLUEBUS__MESSAGE__BODY_ESCALATION,
 	[CLUEBUS__KIND__KIND_REGISTRY] = CLUEBUS__MESSAGE__BODY_REGISTRY,
 	[CLUEBUS__KIND__KIND_MATCH] = CLUEBUS__MESSAGE__BODY_MATCH,
+	[CLUEBUS__KIND__KIND_PERMISSION] = CLUEBUS__MESSAGE__BODY_PERMISSION,
 };
 
 int
@@ -231,7 +232,7 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return cb_fail(err, "key_id", CB_EMALFORMED, "not 8 bytes");
 	if (m->created_ms <= 0)
 		return cb_fail(err, "created", CB_EMALFORMED, "missing");
-	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED || m->kind > CLUEBUS__KIND__KIND_MATCH)
+	if (m->kind <= CLUEBUS__KIND__KIND_UNSPECIFIED || m->kind > CLUEBUS__KIND__KIND_PERMISSION)
 		return cb_fail(err, "kind", CB_EMALFORMED, "unknown kind");
 	if (m->priority <= CLUEBUS__PRIORITY__PRIORITY_UNSPECIFIED ||
 	    m->priority > CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE)
@@ -286,6 +287,13 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 			return cb_fail(err, "report.type", CB_EMALFORMED, "unknown type");
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_PERMISSION:
+		if (m->permission->n_units == 0)
+			return cb_fail(err, "permission.units", CB_EMALFORMED, "names no unit");
+		if (units_ok(m->permission->units, m->permission->n_units, "permission.units",
+		    err) != 0)
+			return CB_EMALFORMED;
+		return refers_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
 		if (m->escalation->referral_id.len != MESSAGE_ID_LEN ||
 		    !unit_id_valid(m->escalation->unit))

@@ -70,7 +70,7 @@ struct names {
 	_Static_assert(sizeof(a) / sizeof((a)[0]) == (last) + 1, #a " is out of date with the proto")
 
 static const char *const kind_names[] = { "unspecified", "clue", "referral", "receipt",
-    "feedback", "supervision", "report", "escalation", "registry", "match" };
+    "feedback", "supervision", "report", "escalation", "registry", "match", "permission" };
 static const char *const priority_names[] = { "unspecified", "routine", "urgent",
     "immediate" };
 static const char *const category_names[] = { "unspecified", "school", "medical",
@@ -95,7 +95,7 @@ static const char *const missed_names[] = { "unspecified", "receipt", "feedback"
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
     "revoke_key", "change_liaison", "broker_key" };
 
-NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_MATCH);
+NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_PERMISSION);
 NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
 NAMES_CHECK(category_names, CLUEBUS__CATEGORY__CATEGORY_OTHER);
 NAMES_CHECK(handling_names, CLUEBUS__HANDLING_CODE__HANDLING_H3);
@@ -1137,6 +1137,27 @@ report_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pa
 	return 0;
 }
 
+/* The originator of an H2 clue (refers_to) lets it be referred to `units` (SPEC §10). */
+static int
+permission_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
+{
+	static const char *const fields[] = { "units", NULL };
+	Cluebus__Permission	*p;
+	int			 rc;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
+		return rc;
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return fail_nomem(ps, path);
+	cluebus__permission__init(p);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_PERMISSION;
+	msg->permission = p;
+	if ((rc = go_on(read_units(v, path, "units", F_REQUIRED, &p->units, &p->n_units,
+	    ps))) != 0)
+		return rc;
+	return need_refers_to(msg, "H2 clue the permission is for", ps);
+}
+
 /* ---- rendering --------------------------------------------------------------------------- */
 
 /* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
@@ -1561,6 +1582,17 @@ report_render(const Cluebus__Message *msg)
 }
 
 static json_t *
+permission_render(const Cluebus__Message *msg)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	return done(o, put_strings_opt(o, "units", msg->permission->units,
+	    msg->permission->n_units));
+}
+
+static json_t *
 escalation_render(const Cluebus__Message *msg)
 {
 	const Cluebus__Escalation	*e = msg->escalation;
@@ -1731,6 +1763,8 @@ static const struct kind_row kinds[] = {
 	{ CLUEBUS__KIND__KIND_REGISTRY, CLUEBUS__MESSAGE__BODY_REGISTRY, NULL,
 	    registry_render },
 	{ CLUEBUS__KIND__KIND_MATCH, CLUEBUS__MESSAGE__BODY_MATCH, NULL, match_render },
+	{ CLUEBUS__KIND__KIND_PERMISSION, CLUEBUS__MESSAGE__BODY_PERMISSION, permission_parse,
+	    permission_render },
 };
 
 static const struct kind_row *

@@ -219,6 +219,7 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+	case CLUEBUS__MESSAGE__BODY_PERMISSION:	/* the office, which refers */
 		return 0;
 	default:
 		return CB_EINVAL;

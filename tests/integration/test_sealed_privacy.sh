@@ -14,6 +14,8 @@
 #   - the office refers the clue to justice (never on the clue's route), re-sealing the
 #     first victim's name and id number for justice: justice's out/ has them, its
 #     delivery context carries no clue summary;
+#   - `cluebus-audit replay --seal-key keys/psb.seal` opens what psb could read and says
+#     with which key; with education's key nothing opens; replay shows the h3 restriction;
 #   - a unit outside the seal that is sent a delivery anyway cannot exist here (the broker
 #     routes by the same table), so the wrong-recipient case is covered by test_sealbody.
 . "$(dirname "$0")/lib.sh"
@@ -158,5 +160,33 @@ for secret in $("$PY" -c 'import json,sys; [print(p["name"]); print(p["id_number
 		grep -rqa -- "$secret" "$(spool "$u")/out" || die "'$secret' missing in $u's out/"
 	done
 done
+# A content audit with psb's sealing key opens what psb could read (the clue, not the
+# referral to justice), and says with which key; with education's key, nothing opens.
+audit replay "$D/data" --json --seal-key "$D/keys/psb.seal" >"$TEST_DIR/audit-psb.jsonl" \
+    2>"$TEST_DIR/audit-psb.err" || die "content audit failed"
+grep -q "content audit as psb with sealing key" "$TEST_DIR/audit-psb.err" ||
+    die "the content audit does not say which key it used"
+"$PY" - "$TEST_DIR/audit-psb.jsonl" "$TEST_DIR/people.json" <<'EOF2'
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1])]
+people = json.load(open(sys.argv[2]))
+opened = [e for e in entries if "opened_with" in e]
+assert len(opened) == 1 and opened[0]["kind"] == "clue", opened
+w = opened[0]["opened_with"]
+assert w["unit"] == "psb" and len(w["key_id"]) == 16 and "error" not in w, w
+assert [p["id_number"] for p in opened[0]["body"]["clue"]["persons"]] == \
+    [p["id_number"] for p in people]
+refs = [e for e in entries if e.get("kind") == "referral"]
+assert refs and all("opened_with" not in e for e in refs), refs
+print("content audit as psb opened the clue only")
+EOF2
+audit replay "$D/data" --seal-key "$D/keys/education.seal" >"$TEST_DIR/audit-education.txt" \
+    2>/dev/null || die "content audit as education failed"
+for secret in $("$PY" -c 'import json,sys; [print(p["id_number"]) for p in json.load(open(sys.argv[1]))]' "$TEST_DIR/people.json"); do
+	if grep -q -- "$secret" "$TEST_DIR/audit-education.txt"; then
+		die "education's key opened what was not sealed to it"
+	fi
+done
+grep -q ' \[h3: 仅用于救助\]' "$TEST_DIR/replay.txt" || die "replay does not show the h3 restriction"
 say "no name, id number or place outside the route"
 finish
