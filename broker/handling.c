@@ -27,8 +27,10 @@ handling_lookup(struct broker *b, const uint8_t *id, Cluebus__LogEntry **e,
 	if ((rc = round_txn(b)) != 0 || (rc = store_txn_msgid_get(b->txn, id, &seq)) != 0 ||
 	    (rc = store_txn_get(b->txn, seq, &val, &len)) != 0)
 		return rc;
-	if ((rc = chain_decode(val, len, &hash, e)) != 0 || (*e)->envelope == NULL ||
-	    envelope_open((*e)->envelope, m, &err) != 0) {
+	/* Out of memory is not corruption: the round is aborted and retried. */
+	if ((rc = chain_decode(val, len, &hash, e)) == 0)
+		rc = (*e)->envelope == NULL ? CB_ECORRUPT : envelope_open((*e)->envelope, m, &err);
+	if (rc != 0) {
 		chain_entry_free(*e, *m);
 		*e = NULL;
 		*m = NULL;
