@@ -87,6 +87,7 @@ struct cb_client {
 
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
+	MDB_dbi		 obligations;	/* referral id || unit -> referrer (lib/sealdir.h) */
 	seqfile_t	*wmfile;	/* STATE/watermark */
 	uint64_t	 next_lseq;	/* key of the next publish */
 	uint64_t	 send_cursor;	/* highest lseq taken into flight */
@@ -137,6 +138,7 @@ client_store_open(cb_client_t *c, const char *dir)
 		return client_store_fail("begin", mrc);
 	if ((mrc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &c->outbox)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "obligations", MDB_CREATE, &c->obligations)) != 0 ||
 	    (mrc = mdb_cursor_open(txn, c->outbox, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return client_store_fail("open", mrc);
@@ -160,6 +162,73 @@ client_store_open(cb_client_t *c, const char *dir)
 		c->watermark = wm;
 	c->inbound_high = c->released_high = c->watermark;
 	return 0;
+}
+
+/* Gives the stored obligations to the sealing directory (after a restart). */
+static int
+client_obligations_load(cb_client_t *c)
+{
+	char unit[CB_UNIT_ID_SIZE], referrer[CB_UNIT_ID_SIZE];
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return client_store_fail("read", mrc);
+	if ((mrc = mdb_cursor_open(txn, c->obligations, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return client_store_fail("read", mrc);
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= MESSAGE_ID_LEN || k.mv_size - MESSAGE_ID_LEN >= sizeof(unit) ||
+		    v.mv_size >= sizeof(referrer))
+			continue;
+		memcpy(unit, (uint8_t *)k.mv_data + MESSAGE_ID_LEN, k.mv_size - MESSAGE_ID_LEN);
+		unit[k.mv_size - MESSAGE_ID_LEN] = '\0';
+		memcpy(referrer, v.mv_data, v.mv_size);
+		referrer[v.mv_size] = '\0';
+		rc = sealdir_note_one(c->sealdir, k.mv_data, unit, referrer);
+		if (rc == CB_EINVAL)
+			rc = 0;	/* not ours to judge: skipped */
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Keeps a delivery's obligations for the sealing directory, durably, and in memory. */
+static int
+client_obligations_note(cb_client_t *c, const Cluebus__Context *ctx)
+{
+	uint8_t key[MESSAGE_ID_LEN + CB_UNIT_ID_SIZE];
+	MDB_txn *txn;
+	int mrc;
+
+	if (ctx == NULL || ctx->referral_id.len != MESSAGE_ID_LEN || ctx->n_obligations == 0)
+		return 0;
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	for (size_t i = 0; i < ctx->n_obligations; i++) {
+		const Cluebus__Obligation *o = ctx->obligations[i];
+		MDB_val k = { 0, key }, v;
+
+		if (o == NULL || !unit_id_valid(o->unit) || !unit_id_valid(o->referrer))
+			continue;
+		memcpy(key, ctx->referral_id.data, MESSAGE_ID_LEN);
+		memcpy(key + MESSAGE_ID_LEN, o->unit, strlen(o->unit));
+		k.mv_size = MESSAGE_ID_LEN + strlen(o->unit);
+		v.mv_size = strlen(o->referrer);
+		v.mv_data = o->referrer;
+		if ((mrc = mdb_put(txn, c->obligations, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return client_store_fail("put", mrc);
+		}
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0)
+		return client_store_fail("commit", mrc);
+	return sealdir_note_context(c->sealdir, ctx);
 }
 
 /* Reads outbox[lseq] into a new record (caller frees). */
@@ -732,8 +801,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 		    (unsigned long long)d->seq, err.field, err.reason);
 		return;
 	}
-	if (c->sealdir != NULL && sealdir_note_context(c->sealdir, d->context) != 0)
-		goto out;	/* out of memory: left unacknowledged, it comes again */
+	if (c->sealdir != NULL && client_obligations_note(c, d->context) != 0)
+		goto out;	/* left unacknowledged: it comes again */
 	if ((n = event_push(c, CB_EVENT_MESSAGE)) == NULL)
 		goto out;
 	n->ev.seq = d->seq;
@@ -972,6 +1041,8 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 	if ((rc = client_sealing_open(c, opt)) != 0)
 		goto fail;
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
+		goto fail;
+	if (c->sealdir != NULL && (rc = client_obligations_load(c)) != 0)
 		goto fail;
 	if ((rc = client_transport_keys(c, opt, &tk, server)) != 0)
 		goto fail;

@@ -313,6 +313,40 @@ sealdir_note_context(sealdir_t *d, const Cluebus__Context *ctx)
 	return 0;
 }
 
+int
+sealdir_note_one(sealdir_t *d, const uint8_t *rid, const char *unit, const char *referrer)
+{
+	struct sealdir_obl *x;
+
+	if (!unit_id_valid(unit) || !unit_id_valid(referrer))
+		return CB_EINVAL;
+	for (size_t i = 0; i < d->nobl; i++) {
+		x = &d->obl[i];
+		if (memcmp(x->rid, rid, sizeof(x->rid)) == 0 && strcmp(x->unit, unit) == 0) {
+			snprintf(x->referrer, sizeof(x->referrer), "%s", referrer);
+			return 0;
+		}
+	}
+	if (d->nobl == d->obl_cap) {
+		size_t cap = d->obl_cap ? d->obl_cap * 2 : 64;
+		struct sealdir_obl *p;
+
+		if ((p = realloc(d->obl, cap * sizeof(*p))) == NULL)
+			return CB_ENOMEM;
+		d->obl = p;
+		d->obl_cap = cap;
+	}
+	if (d->nobl == SEALDIR_MAX_OBLIGATIONS) {
+		memmove(d->obl, d->obl + 1, (d->nobl - 1) * sizeof(*d->obl));
+		d->nobl--;
+	}
+	x = &d->obl[d->nobl++];
+	memcpy(x->rid, rid, sizeof(x->rid));
+	snprintf(x->unit, sizeof(x->unit), "%s", unit);
+	snprintf(x->referrer, sizeof(x->referrer), "%s", referrer);
+	return 0;
+}
+
 void
 sealdir_free(sealdir_t *d)
 {

@@ -13,7 +13,8 @@
  * The agent learns that workflow state from its own deliveries: every delivery of a
  * referral, receipt, feedback or supervision carries the broker's Context with each obliged
  * unit and its referrer, as the broker holds it after that message; sealdir_note_context
- * keeps the latest per referral. A unit answers only referrals delivered to it, and the
+ * keeps the latest per referral (the client library also stores them, so they survive a
+ * restart, and gives them back with sealdir_note_one). A unit answers only referrals delivered to it, and the
  * office supervises referrals it was sent, so the state it needs has reached it.
  *
  * The routing table, the registry (district offices) and the units' public sealing keys
@@ -57,6 +58,12 @@ int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t
  * referral). Returns 0 or CB_ENOMEM (nothing changed). */
 int	sealdir_note_context(sealdir_t *d, const Cluebus__Context *ctx)
     __attribute__((warn_unused_result));
+
+/* Remembers one obligation: `unit` owes an answer on referral `rid` (16 bytes) to
+ * `referrer` (as the agent keeps them across restarts). Returns 0, CB_EINVAL (not unit ids)
+ * or CB_ENOMEM. */
+int	sealdir_note_one(sealdir_t *d, const uint8_t *rid, const char *unit,
+    const char *referrer) __attribute__((warn_unused_result));
 
 /* Frees `d`. Accepts NULL. */
 void	sealdir_free(sealdir_t *d);

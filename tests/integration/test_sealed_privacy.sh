@@ -14,6 +14,8 @@
 #   - the office refers the clue to justice (never on the clue's route), re-sealing the
 #     first victim's name and id number for justice: justice's out/ has them, its
 #     delivery context carries no clue summary;
+#   - justice's agent restarts and receipts the referral: the receipt is sealed to the
+#     referrer (ato), known from the stored delivery context, and ato opens it;
 #   - `cluebus-audit replay --seal-key keys/psb.seal` opens what psb could read and says
 #     with which key; with education's key nothing opens; replay shows the h3 restriction;
 #   - a unit outside the seal that is sent a delivery anyway cannot exist here (the broker
@@ -137,6 +139,27 @@ assert "summary" not in doc.get("context", {}).get("clue", {}), doc["context"]
 text = open(os.path.join(out, names[0])).read()
 assert people[1]["name"] not in text and people[1]["id_number"] not in text, "second victim"
 print("justice opened the referral's re-sealed persons; its context has no clue summary")
+EOF2
+
+# justice's agent restarts, then receipts the referral: it still knows the referrer from
+# the stored context, seals the receipt's note to ato alone, and the broker agrees.
+stop_agent justice
+start_agent justice
+wait_connected justice
+REFERRAL_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["message_id"])' \
+    "$(spool ato)/sent/referral.json.receipt.json")
+drop justice receipt.json "{\"kind\":\"receipt\",\"refers_to\":\"$REFERRAL_ID\",
+  \"receipt\":{\"note\":\"已签收，为受害人指派法律援助律师\"}}"
+wait_for 60 "justice's receipt accepted" files_at_least "$(spool justice)/sent" \
+    'receipt.json.receipt.json' 1
+assert_eq 0 "$(count_files "$(spool justice)/rejected")" "justice's rejected/ entries"
+wait_for 60 "the receipt's delivery to ato" files_at_least "$(spool ato)/out" '*-receipt-*.json' 1
+"$PY" - "$(spool ato)/out" <<'EOF2'
+import glob, json, sys
+doc = json.load(open(glob.glob(sys.argv[1] + "/*-receipt-*.json")[0]))
+assert doc["sealing"]["status"] == "opened" and doc["sealing"]["recipients"] == ["ato"], doc
+assert doc["message"]["receipt"]["note"] == "已签收，为受害人指派法律援助律师", doc["message"]
+print("the receipt after justice's restart was sealed to the referrer and opened by ato")
 EOF2
 
 for u in $OTHERS; do
