@@ -82,7 +82,9 @@ struct cb_client {
 	int		 publish_only;
 	cb_key_t	*key;
 	registry_t	*reg;		/* NULL: no agent-side signature check */
-	sealkey_t	*seal_key;	/* NULL: deliveries' seals are not opened */
+	sealkey_t	*seal_keys[1 + 8];	/* current, then earlier ones; none: deliveries'
+					 * seals are not opened */
+	size_t		 n_seal_keys;
 	sealdir_t	*sealdir;	/* NULL: publishes are not sealed */
 
 	MDB_env		*env;
@@ -812,7 +814,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	hex_encode(m->message_id.data, MESSAGE_ID_LEN, n->ev.message_id);
 	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
 	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
-	sealing = clientseal_open(c->seal_key, c->unit, m, d->seq);
+	sealing = clientseal_open((const sealkey_t *const *)c->seal_keys, c->n_seal_keys,
+	    c->unit, m, d->seq);
 	n->json = client_inbound_json(c, d, m, sigcheck, sealing);
 	n->ev.json = n->json != NULL ? n->json : "{}";
 	c->inbound_high = d->seq;
@@ -971,15 +974,21 @@ client_sealing_open(cb_client_t *c, const cb_client_options_t *opt)
 	cb_error_t err;
 	int rc;
 
-	if (opt->seal_key_path != NULL &&
-	    (rc = sealkey_load_private(opt->seal_key_path, &c->seal_key)) != 0) {
-		log_warnx("sealing key %s: %s", opt->seal_key_path, cb_strerror(rc));
-		return rc;
+	if (opt->n_seal_old_keys > 8 || (opt->n_seal_old_keys > 0 && opt->seal_key_path == NULL))
+		return CB_EINVAL;
+	for (size_t i = 0; opt->seal_key_path != NULL && i <= opt->n_seal_old_keys; i++) {
+		const char *path = i == 0 ? opt->seal_key_path : opt->seal_old_key_paths[i - 1];
+
+		if ((rc = sealkey_load_private(path, &c->seal_keys[i])) != 0) {
+			log_warnx("sealing key %s: %s", path, cb_strerror(rc));
+			return rc;
+		}
+		c->n_seal_keys++;
 	}
 	if (opt->seal_keys_path == NULL && opt->seal_routing_path == NULL)
 		return 0;
 	if (opt->seal_keys_path == NULL || opt->seal_routing_path == NULL ||
-	    opt->registry_path == NULL || c->seal_key == NULL)
+	    opt->registry_path == NULL || c->n_seal_keys == 0)
 		return CB_EINVAL;
 	if ((rc = sealdir_load(opt->seal_routing_path, opt->registry_path,
 	    opt->seal_keys_path, &c->sealdir, &err)) != 0)
@@ -1089,7 +1098,8 @@ cb_client_close(cb_client_t *c)
 	seqfile_free(c->wmfile);
 	registry_free(c->reg);
 	sealdir_free(c->sealdir);
-	sealkey_free(c->seal_key);
+	for (size_t i = 0; i < c->n_seal_keys; i++)
+		sealkey_free(c->seal_keys[i]);
 	key_free(c->key);
 	free(c->inflight);
 	free(c->released);

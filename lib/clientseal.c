@@ -74,10 +74,29 @@ facts_new(const Cluebus__Sealed *s)
 	return o;
 }
 
+/* The key of `keys` the seal names for `unit`, else the first (whose refusal then names
+ * the key id the message needs). */
+static const sealkey_t *
+key_pick(const Cluebus__Sealed *s, const sealkey_t *const *keys, size_t n, const char *unit)
+{
+	for (size_t i = 0; i < s->n_keys; i++) {
+		const Cluebus__SealedKey *k = s->keys[i];
+
+		if (k == NULL || strcmp(k->unit, unit) != 0 || k->key_id.len != SEALKEY_ID_LEN)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (memcmp(sealkey_id(keys[j]), k->key_id.data, SEALKEY_ID_LEN) == 0)
+				return keys[j];
+	}
+	return n > 0 ? keys[0] : NULL;
+}
+
 json_t *
-clientseal_open(const sealkey_t *key, const char *unit, Cluebus__Message *m, uint64_t seq)
+clientseal_open(const sealkey_t *const *keys, size_t nkeys, const char *unit,
+    Cluebus__Message *m, uint64_t seq)
 {
 	const Cluebus__Sealed *s = sealbody_sealed(m);
+	const sealkey_t *key;
 	char kid[2 * SEALKEY_ID_LEN + 1];
 	cb_error_t err;
 	json_t *facts;
@@ -85,7 +104,7 @@ clientseal_open(const sealkey_t *key, const char *unit, Cluebus__Message *m, uin
 
 	if (s == NULL || (facts = facts_new(s)) == NULL)
 		return NULL;
-	if (key == NULL)
+	if ((key = key_pick(s, keys, nkeys, unit)) == NULL)
 		rc = cb_fail(&err, "sealing", CB_EINVAL,
 		    "this agent has no sealing key configured (seal_key)");
 	else

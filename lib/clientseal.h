@@ -31,13 +31,14 @@
 int	clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
     cb_error_t *err) __attribute__((warn_unused_result));
 
-/* Opens the seal of a delivered message `m` (delivery `seq`) as `unit` with `key` (NULL:
- * the agent has none). Returns the document's "sealing" member (a new reference): on
+/* Opens the seal of a delivered message `m` (delivery `seq`) as `unit` with the one of
+ * its sealing keys `keys[0..n)` (current first, then earlier ones kept after rotations)
+ * that the message was sealed to; n == 0: the agent has none. Returns the document's "sealing" member (a new reference): on
  * success {"status": "opened", "suite", "key_id", "unit", "recipients"} and `m` holds the
  * clear fields; on failure {"status": "error", "code", "field", "reason", "suite",
  * "recipients"} with `m` unchanged and a warning logged (no personal data: the reason
  * names units and key ids only). NULL when `m` carries no seal, or out of memory. */
-json_t	*clientseal_open(const sealkey_t *key, const char *unit, Cluebus__Message *m,
-    uint64_t seq);
+json_t	*clientseal_open(const sealkey_t *const *keys, size_t n, const char *unit,
+    Cluebus__Message *m, uint64_t seq);
 
 #endif

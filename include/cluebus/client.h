@@ -70,6 +70,10 @@ typedef struct cb_client_options {
 	const char	*seal_key_path;		/* its X25519 sealing private key (0600) */
 	const char	*seal_keys_path;	/* JSON: unit id -> public sealing key, hex */
 	const char	*seal_routing_path;	/* a config file with the `routing` group */
+	const char *const *seal_old_key_paths;	/* the unit's earlier sealing private keys
+						 * (after rotations): messages sealed to them
+						 * still open */
+	size_t		 n_seal_old_keys;	/* at most 8 */
 } cb_client_options_t;
 
 /* The client options of an agent config file (the file cluebus-agent reads: unit, key,

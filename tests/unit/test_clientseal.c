@@ -5,7 +5,9 @@
  * outside the seal, another key of the unit (a rotated one), damaged ciphertext, an unknown
  * suite or no sealing key at all give a "sealing" of status "error" with a code and a
  * reason, the message keeps its seal and no plaintext, and nothing crashes: the agent
- * writes that document to out/ as the agency's error file. */
+ * writes that document to out/ as the agency's error file. After a rotation, a message
+ * sealed to the unit's old key opens with the old key the agent keeps (seal_old_keys),
+ * and the document names that key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,9 +30,9 @@ static const char doc[] = "{\"kind\":\"receipt\",\"priority\":\"routine\",\"refe
 static sealkey_t *psb_key, *psb_old_key, *ato_key;
 
 static Cluebus__Message *
-sealed_receipt(void)
+sealed_receipt_to(const sealkey_t *psb)
 {
-	seal_recipient_t rcpt[] = { { "psb", psb_key }, { "ato", ato_key } };
+	seal_recipient_t rcpt[] = { { "psb", psb }, { "ato", ato_key } };
 	Cluebus__Message *m = NULL;
 	cb_error_t err;
 
@@ -40,6 +42,12 @@ sealed_receipt(void)
 	m->sender = strdup("health");
 	assert_int_equal(sealbody_seal(m, rcpt, 2, &err), 0);
 	return m;
+}
+
+static Cluebus__Message *
+sealed_receipt(void)
+{
+	return sealed_receipt_to(psb_key);
 }
 
 static void
@@ -79,7 +87,7 @@ test_each_outcome_of_opening_is_described_and_errors_leave_the_seal(void **state
 			m->receipt->sealed->ciphertext.data[0] ^= 0x80;
 		if (rows[i].suite)
 			m->receipt->sealed->suite = (uint32_t)rows[i].suite;
-		s = clientseal_open(k, rows[i].unit, m, 7);
+		s = clientseal_open(&k, k != NULL ? 1 : 0, rows[i].unit, m, 7);
 		expect(s, rows[i].status, rows[i].code);
 		if (rows[i].code == NULL) {
 			assert_string_equal(m->receipt->note, "测试丁已签收");
@@ -95,6 +103,30 @@ test_each_outcome_of_opening_is_described_and_errors_leave_the_seal(void **state
 	}
 }
 
+/* psb rotated its sealing key: a message sealed before opens with the old key it keeps,
+ * one sealed after with the new; the document names the key that opened it. */
+static void
+test_after_a_rotation_old_messages_open_with_the_old_key(void **state)
+{
+	const sealkey_t *keys[] = { psb_key, psb_old_key };
+	char kid[2 * SEALKEY_ID_LEN + 1];
+	const sealkey_t *sealed_to[] = { psb_old_key, psb_key };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		Cluebus__Message *m = sealed_receipt_to(sealed_to[i]);
+		json_t *s = clientseal_open(keys, 2, "psb", m, 9);
+
+		expect(s, "opened", NULL);
+		for (size_t j = 0; j < SEALKEY_ID_LEN; j++)
+			snprintf(kid + 2 * j, 3, "%02x", sealkey_id(sealed_to[i])[j]);
+		assert_string_equal(json_string_value(json_object_get(s, "key_id")), kid);
+		assert_string_equal(m->receipt->note, "测试丁已签收");
+		json_decref(s);
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+}
+
 static void
 test_a_message_without_a_seal_has_no_sealing_member(void **state)
 {
@@ -103,7 +135,7 @@ test_a_message_without_a_seal_has_no_sealing_member(void **state)
 
 	(void)state;
 	assert_int_equal(intake_from_json(doc, strlen(doc), &m, &err), 0);
-	assert_null(clientseal_open(psb_key, "psb", m, 1));
+	assert_null(clientseal_open((const sealkey_t *const *)&psb_key, 1, "psb", m, 1));
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
@@ -130,6 +162,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_outcome_of_opening_is_described_and_errors_leave_the_seal),
+		cmocka_unit_test(test_after_a_rotation_old_messages_open_with_the_old_key),
 		cmocka_unit_test(test_a_message_without_a_seal_has_no_sealing_member),
 	};
 
