@@ -110,6 +110,21 @@ admin_commit(struct broker *b, Cluebus__Envelope *env, const Cluebus__Message *m
 	return 0;
 }
 
+/* What the log line calls an administrative operation. Cannot fail. */
+static const char *
+admin_op_name(Cluebus__RegistryOp op)
+{
+	switch (op) {
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT:		return "addition";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:		return "key rotation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:		return "revocation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY:	return "sealing key addition";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY:	return "sealing key rotation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY:	return "sealing key revocation";
+	default:						return "liaison change";
+	}
+}
+
 /* What a change means for connected agents and delivery. */
 static void
 admin_after(struct broker *b, const Cluebus__Registry *rec)
@@ -126,11 +141,8 @@ admin_after(struct broker *b, const Cluebus__Registry *rec)
 	default:
 		break;
 	}
-	log_info("admin: registry %s of %s applied", rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT ? "addition" : rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY ? "key rotation" : rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY ? "revocation" : "liaison change",
-	    rec->unit);
+	log_info("admin: registry %s of %s applied", admin_op_name(rec->op), rec->op ==
+	    CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING ? "routing" : rec->unit);
 }
 
 static void
