@@ -197,6 +197,9 @@ admin_publish(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Enve
 		goto out;
 	}
 	admin_after(b, m->registry);
+	if (dirserve_update(b, 1) != 0)
+		log_warnx("admin: the directory stays at version %llu until the next change",
+		    (unsigned long long)b->directory_version);
 	admin_reply(b, rid, ridlen, reply_accepted(m->message_id.data, seq, hash, 0,
 	    broker_clock_ms()));
 out:
