@@ -469,12 +469,14 @@ ctl_print_registry(const json_t *r)
 	const json_t *u;
 	size_t i;
 
-	printf("%-22s %-16s %-10s %-16s %s\n", "UNIT", "ROLE", "DIVISION", "SIGN KEY", "NAME");
+	printf("%-22s %-16s %-10s %-16s %-16s %s\n", "UNIT", "ROLE", "DIVISION", "SIGN KEY",
+	    "SEAL KEY", "NAME");
 	json_array_foreach(r, i, u)
-		printf("%-22s %-16s %-10s %-16s %s\n", str(u, "unit"), str(u, "role"),
+		printf("%-22s %-16s %-10s %-16s %-16s %s\n", str(u, "unit"), str(u, "role"),
 		    *str(u, "division_code") != '\0' ? str(u, "division_code") : "-",
 		    json_is_true(json_object_get(u, "revoked")) ? "(revoked)" :
-		    str(u, "sign_key_id"), str(u, "name"));
+		    str(u, "sign_key_id"), json_is_string(json_object_get(u, "seal_key_id")) ?
+		    str(u, "seal_key_id") : "-", str(u, "name"));
 	return 0;
 }
 
