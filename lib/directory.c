@@ -15,6 +15,7 @@
 
 #include "directory.h"
 #include "transport.h"
+#include "unpack.h"
 #include "util.h"
 
 struct directory {
@@ -279,14 +280,19 @@ int
 directory_parse(const void *buf, size_t len, directory_t **out, cb_error_t *err)
 {
 	Cluebus__Directory *pd = NULL;
+	ProtobufCMessage *pm;
 	directory_t *d = NULL;
 	int rc = CB_ENOMEM;
 
 	cb_error_set(err, "(directory)", "out of memory");
 	if (len > DIRECTORY_MAX)
 		return cb_fail(err, "(directory)", CB_ETOOBIG, "over %d bytes", DIRECTORY_MAX);
-	if ((pd = cluebus__directory__unpack(NULL, len, buf)) == NULL)
-		return cb_fail(err, "(directory)", CB_EMALFORMED, "not a Directory message");
+	if ((rc = unpack_bounded(&cluebus__directory__descriptor, buf, len, &pm)) != 0)
+		return rc == CB_ENOMEM ? rc : cb_fail(err, "(directory)", rc,
+		    rc == CB_ETOOBIG ? "decoding needs more memory than its size allows" :
+		    "not a Directory message");
+	pd = (Cluebus__Directory *)pm;
+	rc = CB_ENOMEM;
 	if (pd->n_units == 0 || pd->n_units > REGISTRY_MAX_UNITS) {
 		rc = cb_fail(err, "units", pd->n_units == 0 ? CB_EMALFORMED : CB_ETOOBIG,
 		    "expected 1 to %d units", REGISTRY_MAX_UNITS);
@@ -355,14 +361,19 @@ directory_open(const void *buf, size_t len, const registry_t *trust, directory_t
     cb_error_t *err)
 {
 	Cluebus__SignedDirectory *sd = NULL;
+	ProtobufCMessage *pm;
 	directory_t *d = NULL;
 	const cb_key_t *k;
 	int rc;
 
+	cb_error_set(err, "(directory)", "out of memory");
 	if (len > DIRECTORY_MAX)
 		return cb_fail(err, "(directory)", CB_ETOOBIG, "over %d bytes", DIRECTORY_MAX);
-	if ((sd = cluebus__signed_directory__unpack(NULL, len, buf)) == NULL)
-		return cb_fail(err, "(directory)", CB_EMALFORMED, "not a SignedDirectory message");
+	if ((rc = unpack_bounded(&cluebus__signed_directory__descriptor, buf, len, &pm)) != 0)
+		return rc == CB_ENOMEM ? rc : cb_fail(err, "(directory)", rc,
+		    rc == CB_ETOOBIG ? "decoding needs more memory than its size allows" :
+		    "not a SignedDirectory message");
+	sd = (Cluebus__SignedDirectory *)pm;
 	if ((rc = open_verify(sd, trust, err)) != 0 ||
 	    (rc = directory_parse(sd->directory.data, sd->directory.len, &d, err)) != 0)
 		goto out;
