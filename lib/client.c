@@ -24,6 +24,12 @@
  * cb_client_flush, which makes the watermark and the outbox deletes of a whole batch
  * durable together and sends one cumulative Ack.
  *
+ * The directory (lib/directory.h) is fetched after a Welcome whose version differs from the
+ * one held, and taken whenever the broker pushes a newer one; each is verified with a broker
+ * key of the registry in use, kept in STATE/directory.pb (atomically) and from then on is
+ * the registry deliveries are checked with and sender names come from. The registry file
+ * (`seed`) is only what the first start trusts: a kept directory replaces it at open.
+ *
  * Invariants: (1) a publish is in the outbox before cb_client_publish_json returns 0;
  * (2) an outbox record is deleted only by cb_client_done or cb_client_flush on its
  * outcome; (3) the broker is acked for seq only after the watermark reached seq durably;
@@ -43,6 +49,7 @@
 #include "chain.h"
 #include "clientseal.h"
 #include "cluebus/client.h"
+#include "directory.h"
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
@@ -81,11 +88,13 @@ struct cb_client {
 	unsigned	 window;
 	int		 publish_only;
 	cb_key_t	*key;
-	registry_t	*reg;		/* NULL: no agent-side signature check */
 	sealkey_t	*seal_keys[1 + 8];	/* current, then earlier ones; none: deliveries'
 					 * seals are not opened */
 	size_t		 n_seal_keys;
 	sealdir_t	*sealdir;	/* NULL: publishes are not sealed */
+	registry_t	*seed;		/* the registry file's; NULL: none given */
+	directory_t	*dir;		/* the newest verified directory, or NULL */
+	char		 dir_path[PATH_MAX];	/* STATE/directory.pb */
 
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
@@ -109,6 +118,19 @@ struct cb_client {
 	size_t		 ninflight;
 	struct event_node *head, *tail;
 };
+
+/* The registry checks use: the directory's when there is one, else the file's (or NULL). */
+static const registry_t *
+client_registry(const cb_client_t *c)
+{
+	return c->dir != NULL ? directory_registry(c->dir) : c->seed;
+}
+
+const directory_t *
+client_directory(const cb_client_t *c)
+{
+	return c->dir;
+}
 
 /* ---- the store ---- */
 
@@ -328,6 +350,7 @@ client_hello(cb_client_t *c, int64_t now)
 
 	if (wire_hello_sign(&wh, c->unit, c->key, clock_now_ms(), 16, c->publish_only) != 0)
 		return;
+	wh.hello.directory_version = c->dir != NULL ? directory_version(c->dir) : 0;
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
 	f.hello = &wh.hello;
 	if (client_send(c, &f) != 0)
@@ -556,8 +579,9 @@ client_transport_keys(cb_client_t *c, const cb_client_options_t *opt, transport_
 		memcpy(server, opt->broker_public, TRANSPORT_Z85_LEN + 1);
 		return 0;
 	}
-	if (c->reg == NULL ||
-	    (raw = registry_current_transport(c->reg, REGISTRY_BROKER_UNIT)) == NULL ||
+	if (client_registry(c) == NULL ||
+	    (raw = registry_current_transport(client_registry(c), REGISTRY_BROKER_UNIT)) ==
+	    NULL ||
 	    transport_z85_encode(raw, TRANSPORT_KEY_LEN, server) != 0) {
 		log_warnx("the broker's transport key is unknown: the registry file needs "
 		    "\"broker\": {\"transport_public\": ...}");
@@ -763,7 +787,8 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	json_object_set_new(doc, "entry_hash", json_string(hash));
 	json_object_set_new(doc, "logged", json_string(when));
 	json_object_set_new(doc, "sender", json_string(m->sender));
-	if (c->reg != NULL && (u = registry_unit(c->reg, m->sender)) != NULL)
+	if (client_registry(c) != NULL &&
+	    (u = registry_unit(client_registry(c), m->sender)) != NULL)
 		json_object_set_new(doc, "sender_name", json_string(u->name));
 	json_object_set_new(doc, "signature", sig);
 	json_object_set_new(doc, "recipients", recips);
@@ -794,8 +819,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	}
 	if (d->seq <= c->inbound_high || d->entry_hash.len != CHAIN_HASH_LEN)
 		return;	/* already queued (a redelivery) */
-	if (c->reg != NULL && env->sender != NULL &&
-	    registry_key_at(c->reg, env->sender, env->key_id.data, env->key_id.len,
+	if (client_registry(c) != NULL && env->sender != NULL &&
+	    registry_key_at(client_registry(c), env->sender, env->key_id.data, env->key_id.len,
 	    d->logged_ms, &key) == REG_KEY_OK)
 		sigcheck = envelope_verify(env, key) == 0 ? CB_SIG_VERIFIED : CB_SIG_BAD;
 	if (envelope_open(env, &m, &err) != 0) {
@@ -870,6 +895,54 @@ client_rolled_back(cb_client_t *c, uint64_t head)
 	    (unsigned long long)head);
 }
 
+/* Asks the broker for its directory. */
+static void
+client_request_directory(cb_client_t *c)
+{
+	Cluebus__DirectoryRequest r = CLUEBUS__DIRECTORY_REQUEST__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+
+	r.have_version = c->dir != NULL ? directory_version(c->dir) : 0;
+	f.frame_case = CLUEBUS__FRAME__FRAME_DIRECTORY_REQUEST;
+	f.directory_request = &r;
+	(void)client_send(c, &f);
+}
+
+/* Takes a directory the broker sent when it is newer than the one held and verifies with
+ * a broker key of the registry in use; keeps it durably before using it. A directory that
+ * does not verify is logged and ignored: the old one stays. */
+static void
+client_on_directory(cb_client_t *c, const Cluebus__SignedDirectory *sd)
+{
+	size_t len = cluebus__signed_directory__get_packed_size(sd);
+	directory_t *d = NULL;
+	uint8_t *buf;
+	cb_error_t err;
+	int rc;
+
+	if (client_registry(c) == NULL || (buf = malloc(len + 1)) == NULL)
+		return;
+	cluebus__signed_directory__pack(sd, buf);
+	rc = directory_open(buf, len, client_registry(c), &d, &err);
+	free(buf);
+	if (rc != 0) {
+		log_warnx("the broker's directory is refused (%s: %s); keeping version %llu",
+		    err.field, err.reason, c->dir != NULL ?
+		    (unsigned long long)directory_version(c->dir) : 0ULL);
+		return;
+	}
+	if (c->dir != NULL && directory_version(d) <= directory_version(c->dir)) {
+		directory_free(d);
+		return;
+	}
+	if (directory_save(d, c->dir_path) != 0)
+		log_warn("%s: the directory is used but not kept", c->dir_path);
+	log_info("directory version %llu (%zu units)", (unsigned long long)directory_version(d),
+	    registry_count(directory_registry(d)));
+	directory_free(c->dir);
+	c->dir = d;
+}
+
 static void
 client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 {
@@ -886,6 +959,12 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 				c->inflight[i].sent_ms = 0;	/* resend on this session */
 		if (c->watermark > 0 && !c->publish_only)
 			client_send_ack(c, c->watermark);
+		if (f->welcome->directory_version != 0 && (c->dir == NULL ||
+		    directory_version(c->dir) != f->welcome->directory_version))
+			client_request_directory(c);
+		break;
+	case CLUEBUS__FRAME__FRAME_DIRECTORY:
+		client_on_directory(c, f->directory);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACCEPTED:
 		client_on_accepted(c, f->accepted);
@@ -996,6 +1075,32 @@ client_sealing_open(cb_client_t *c, const cb_client_options_t *opt)
 	return rc;
 }
 
+/* Takes the directory kept in STATE/directory.pb, verified with the registry file's broker
+ * key; none, or one that does not verify (logged), leaves the file's registry in use until
+ * the broker sends one. Returns 0, or CB_ENOMEM / CB_EIO (the state directory's path). */
+static int
+client_directory_load(cb_client_t *c, const char *state_dir)
+{
+	cb_error_t err;
+	int rc;
+
+	if ((size_t)snprintf(c->dir_path, sizeof(c->dir_path), "%s/%s", state_dir,
+	    DIRECTORY_FILE) >= sizeof(c->dir_path))
+		return CB_EIO;
+	if (c->seed == NULL)
+		return 0;
+	rc = directory_load(c->dir_path, c->seed, &c->dir, &err);
+	if (rc == CB_ENOMEM)
+		return rc;
+	if (rc == 0)
+		log_info("directory version %llu kept from the last run",
+		    (unsigned long long)directory_version(c->dir));
+	else if (rc != CB_ENOTFOUND)
+		log_warnx("%s: %s: %s; using the registry file until the broker sends one",
+		    c->dir_path, err.field, err.reason);
+	return 0;
+}
+
 /* ---- the public API ---- */
 
 int
@@ -1035,14 +1140,14 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 			log_warnx("%s: %s: %s", opt->registry_path, err.field, err.reason);
 			goto fail;
 		}
-		c->reg = registry_new();
+		c->seed = registry_new();
 		for (size_t i = 0; i < n; i++) {
-			if (c->reg != NULL && registry_apply(c->reg, recs[i], 0, &err) != 0)
+			if (c->seed != NULL && registry_apply(c->seed, recs[i], 0, &err) != 0)
 				log_warnx("registry: %s: %s", err.field, err.reason);
 			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
 		}
 		free(recs);
-		if (c->reg == NULL) {
+		if (c->seed == NULL) {
 			rc = CB_ENOMEM;
 			goto fail;
 		}
@@ -1052,6 +1157,8 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
 		goto fail;
 	if (c->sealdir != NULL && (rc = client_obligations_load(c)) != 0)
+		goto fail;
+	if ((rc = client_directory_load(c, opt->state_dir)) != 0)
 		goto fail;
 	if ((rc = client_transport_keys(c, opt, &tk, server)) != 0)
 		goto fail;
@@ -1096,10 +1203,11 @@ cb_client_close(cb_client_t *c)
 	if (c->env != NULL)
 		mdb_env_close(c->env);
 	seqfile_free(c->wmfile);
-	registry_free(c->reg);
 	sealdir_free(c->sealdir);
 	for (size_t i = 0; i < c->n_seal_keys; i++)
 		sealkey_free(c->seal_keys[i]);
+	registry_free(c->seed);
+	directory_free(c->dir);
 	key_free(c->key);
 	free(c->inflight);
 	free(c->released);

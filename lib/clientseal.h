@@ -1,4 +1,4 @@
-/* lib/clientseal.h — the client library's side of sealing (SPEC §10, docs/sealing.md §7).
+/* lib/clientseal.h — the client library's side of sealing (SPEC §10, docs/sealing.md §8).
  *
  * Sending: the body's sealed fields are sealed to the recipients the directory gives
  * (lib/sealdir.h); the clear message is kept beside the signed one in the outbox, so that a

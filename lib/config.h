@@ -67,7 +67,7 @@ typedef struct agent_config {
 	size_t		 n_divisions;		/* 0: intake accepts any jurisdiction */
 	char		 divisions[CONFIG_MAX_DIVISIONS][CONFIG_DIVISION_SIZE];
 						/* "CODE" or "CODE NAME" */
-	/* Sealing (docs/sealing.md §7); all empty: this agent neither seals nor opens. */
+	/* Sealing (docs/sealing.md §8); all empty: this agent neither seals nor opens. */
 	char		 seal_key_path[PATH_MAX];	/* the unit's X25519 private key */
 	char		 seal_keys_path[PATH_MAX];	/* units' public sealing keys */
 	char		 seal_routing_path[PATH_MAX];	/* a config with the routing table */

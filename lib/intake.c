@@ -93,7 +93,8 @@ static const char *const report_names[] = { "unspecified", "situation_analysis",
     "self_evaluation", "warning_notice" };
 static const char *const missed_names[] = { "unspecified", "receipt", "feedback" };
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
-    "revoke_key", "change_liaison", "broker_key" };
+    "revoke_key", "change_liaison", "broker_key", "admin_key", "add_seal_key",
+    "rotate_seal_key", "revoke_seal_key", "routing" };
 
 NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_PERMISSION);
 NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
@@ -107,7 +108,7 @@ NAMES_CHECK(feedback_names, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
 NAMES_CHECK(supervision_names, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED);
 NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE);
 NAMES_CHECK(missed_names, CLUEBUS__MISSED__MISSED_FEEDBACK);
-NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY);
+NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING);
 
 static const struct names kinds_tab = NAMES(kind_names);
 static const struct names priority_tab = NAMES(priority_names);
@@ -1628,6 +1629,7 @@ registry_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "effective_at", r->effective_ms);
 	rc |= put_str_opt(o, "reason", r->reason);
 	rc |= put_str_opt(o, "liaison", r->liaison);
+	rc |= put_str_opt(o, "routing", r->routing);
 	return done(o, rc);
 }
 

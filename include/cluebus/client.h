@@ -64,7 +64,7 @@ typedef struct cb_client_options {
 					 * outage (0: 300000, half the broker's default) */
 	int		 publish_only;	/* 1: never receive; the unit's deliveries keep going
 					 * to its receiving client (e.g. its agent) */
-	/* Sealing (SPEC §10, docs/sealing.md §7). seal_key_path alone: deliveries are
+	/* Sealing (SPEC §10, docs/sealing.md §8). seal_key_path alone: deliveries are
 	 * opened; with seal_keys_path and seal_routing_path (and registry_path) too,
 	 * publishes are sealed to their recipients. NULL: not used. */
 	const char	*seal_key_path;		/* its X25519 sealing private key (0600) */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sealed personal data end to end (SPEC §10, docs/sealing.md §7). health publishes a
+# Sealed personal data end to end (SPEC §10, docs/sealing.md §8). health publishes a
 # `medical` clue naming two victims with synthetic 18-digit resident id numbers (valid check
 # digits) and an h3 restriction; its agent seals the summary, place and persons to the
 # recipients routing gives (psb, ato, ato-210302). Then:
