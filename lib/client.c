@@ -72,6 +72,7 @@ struct inflight {
 	int		 answered;	/* an outcome event is queued */
 	int64_t		 sent_ms;	/* monotonic; 0 = send now */
 	unsigned	 reseals;	/* sealed again after stale-directory refusals */
+	int		 reseal_pending;	/* seal again before the next send */
 };
 
 struct event_node {
@@ -92,6 +93,7 @@ struct cb_client {
 					 * seals are not opened */
 	size_t		 n_seal_keys;
 	sealdir_t	*sealdir;	/* NULL: publishes are not sealed */
+	int		 seal_from_directory;	/* sealdir takes the signed directory */
 	registry_t	*seed;		/* the registry file's; NULL: none given */
 	directory_t	*dir;		/* the newest verified directory, or NULL */
 	char		 dir_path[PATH_MAX];	/* STATE/directory.pb */
@@ -425,6 +427,8 @@ client_reseal(cb_client_t *c, uint64_t lseq, cb_error_t *err)
 		rc = cb_fail(err, "outbox", CB_ECORRUPT, "no clear form kept to seal again");
 		goto out;
 	}
+	if (c->seal_from_directory)
+		sealdir_use_directory(c->sealdir, c->dir);
 	if ((rc = sealdir_reload(c->sealdir, err)) != 0 ||
 	    (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
 		goto out;
@@ -468,6 +472,15 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__OutboxRecord *rec;
 
+	if (it->reseal_pending) {
+		cb_error_t err;
+
+		it->reseal_pending = 0;
+		if (client_reseal(c, it->lseq, &err) != 0)
+			log_warnx("outbox record %llu: cannot seal again after a stale-directory "
+			    "refusal (%s: %s); sent as it was", (unsigned long long)it->lseq,
+			    err.field, err.reason);
+	}
 	if (client_record_get(c, it->lseq, &rec) != 0) {
 		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
 		return;
@@ -687,6 +700,8 @@ client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 	}
 }
 
+static void client_request_directory(cb_client_t *c);
+
 static int
 reject_is_transient(int code)
 {
@@ -730,20 +745,18 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 	if (r->code == CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY && it != NULL &&
 	    !it->answered && c->sealdir != NULL && it->reseals < CLIENTSEAL_MAX_RESEALS) {
 		char idhex[CB_MESSAGE_ID_HEX_SIZE];
-		cb_error_t err;
-		int rc;
 
+		/* Sealed again just before the resend, in a second: time for the newer
+		 * directory the broker pushes (or sends on request) to arrive. */
 		hex_encode(it->msgid, MESSAGE_ID_LEN, idhex);
 		it->reseals++;
-		if ((rc = client_reseal(c, it->lseq, &err)) == 0) {
-			log_info("message %s: the broker routes it to other units than it was "
-			    "sealed to (%s); sealed again with the directory reloaded", idhex,
-			    safe);
-			it->sent_ms = 0;	/* send it now */
-			return;
-		}
-		log_warnx("message %s: cannot seal again after a stale-directory refusal "
-		    "(%s: %s)", idhex, err.field, err.reason);
+		it->reseal_pending = 1;
+		it->sent_ms = now - c->resend_ms + 1000;
+		if (c->seal_from_directory)
+			client_request_directory(c);
+		log_info("message %s: the broker routes it to other units than it was sealed to "
+		    "(%s); sealed again with the directory reloaded", idhex, safe);
+		return;
 	}
 	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
 		return;
@@ -1064,8 +1077,13 @@ client_sealing_open(cb_client_t *c, const cb_client_options_t *opt)
 		}
 		c->n_seal_keys++;
 	}
-	if (opt->seal_keys_path == NULL && opt->seal_routing_path == NULL)
+	if (opt->seal_keys_path == NULL && opt->seal_routing_path == NULL) {
+		/* The signed directory gives the routing table and the keys. */
+		if (c->n_seal_keys > 0 && (rc = sealdir_new(&c->sealdir)) != 0)
+			return rc;
+		c->seal_from_directory = c->sealdir != NULL;
 		return 0;
+	}
 	if (opt->seal_keys_path == NULL || opt->seal_routing_path == NULL ||
 	    opt->registry_path == NULL || c->n_seal_keys == 0)
 		return CB_EINVAL;
@@ -1247,6 +1265,8 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		goto out;
 	}
 	m->created_ms = clock_now_ms();
+	if (c->seal_from_directory)
+		sealdir_use_directory(c->sealdir, c->dir);
 	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
 		goto out;
 	if ((rc = envelope_sign(m, c->key, &env)) != 0) {

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <libconfig.h>
 
+#include "directory.h"
 #include "registry.h"
 #include "route.h"
 #include "sealdir.h"
@@ -41,7 +42,8 @@ struct sealdir_inputs {
 };
 
 struct sealdir {
-	char			*routing_path, *registry_path, *keys_path;
+	const directory_t	*dir;		/* borrowed; NULL: the files */
+	char			*routing_path, *registry_path, *keys_path;	/* NULL: none */
 	struct sealdir_inputs	 in;
 	struct sealdir_obl	*obl;		/* oldest first */
 	size_t			 nobl, obl_cap;
@@ -165,6 +167,18 @@ inputs_load(const sealdir_t *d, struct sealdir_inputs *in, cb_error_t *err)
 }
 
 int
+sealdir_new(sealdir_t **out)
+{
+	return (*out = calloc(1, sizeof(**out))) != NULL ? 0 : CB_ENOMEM;
+}
+
+void
+sealdir_use_directory(sealdir_t *d, const struct directory *dir)
+{
+	d->dir = dir;
+}
+
+int
 sealdir_load(const char *routing_path, const char *registry_path, const char *keys_path,
     sealdir_t **out, cb_error_t *err)
 {
@@ -193,6 +207,8 @@ sealdir_reload(sealdir_t *d, cb_error_t *err)
 	struct sealdir_inputs in;
 	int rc;
 
+	if (d->routing_path == NULL)
+		return 0;
 	if ((rc = inputs_load(d, &in, err)) != 0)
 		return rc;
 	inputs_free(&d->in);
@@ -203,6 +219,8 @@ sealdir_reload(sealdir_t *d, cb_error_t *err)
 static const sealkey_t *
 key_of(const sealdir_t *d, const char *unit)
 {
+	if (d->dir != NULL)
+		return directory_seal_key(d->dir, unit);
 	for (size_t i = 0; i < d->in.nkeys; i++)
 		if (strcmp(d->in.keys[i].unit, unit) == 0)
 			return d->in.keys[i].key;
@@ -245,9 +263,14 @@ int
 sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
     size_t *n, cb_error_t *err)
 {
+	const route_t *rt = d->dir != NULL ? directory_route(d->dir) : d->in.rt;
+	const registry_t *reg = d->dir != NULL ? directory_registry(d->dir) : d->in.reg;
 	int rc;
 
-	if (route_message(d->in.rt, d->in.reg, m, &d->res) != 0)
+	if (rt == NULL || reg == NULL)
+		return cb_fail(err, "sealing", CB_EAGAIN,
+		    "no directory from the broker yet: sealed once it arrives");
+	if (route_message(rt, reg, m, &d->res) != 0)
 		return cb_fail(err, "kind", CB_EINVAL, "this kind is not routed");
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:

@@ -18,9 +18,10 @@
  * office supervises referrals it was sent, so the state it needs has reached it.
  *
  * The routing table, the registry (district offices) and the units' public sealing keys
- * are this object's inputs: today from files (sealdir_load: the routing group of a broker
- * config, the registry file, a JSON file of public sealing keys); the signed directory
- * (lib/directory.c) replaces the files without changing this interface. */
+ * are this object's inputs: from the broker's signed directory (lib/directory.h,
+ * sealdir_use_directory), or, for a deployment without it, from files (sealdir_load: the
+ * routing group of a broker config, the registry file, a JSON file of public sealing keys).
+ * A directory, when set, is used instead of the files. */
 #ifndef CB_SEALDIR_H
 #define CB_SEALDIR_H
 
@@ -31,8 +32,17 @@
 #include "seal.h"
 
 typedef struct sealdir sealdir_t;
+struct directory;
 
 #define SEALDIR_MAX_OBLIGATIONS	65536	/* (referral, unit) pairs remembered; oldest go */
+
+/* A sealing directory without files: it seals once sealdir_use_directory gave it a
+ * directory. Returns 0 with *out (owned; sealdir_free) or CB_ENOMEM. */
+int	sealdir_new(sealdir_t **out) __attribute__((warn_unused_result));
+
+/* Seals with `dir` (borrowed until the next call or sealdir_free; NULL: back to the files,
+ * if any) from now on. Cannot fail. */
+void	sealdir_use_directory(sealdir_t *d, const struct directory *dir);
 
 /* Loads the directory's inputs: `routing_path` a libconfig file with a `routing` group,
  * `registry_path` the registry JSON, `keys_path` a JSON object of unit id -> 64 hex digits
@@ -43,14 +53,15 @@ int	sealdir_load(const char *routing_path, const char *registry_path,
     __attribute__((warn_unused_result));
 
 /* Loads the inputs again from the same files (after the broker said the directory is
- * stale). On error the old directory stays in force. Returns as sealdir_load. */
+ * stale); without files, does nothing (a directory comes from the broker). On error the
+ * old inputs stay in force. Returns as sealdir_load. */
 int	sealdir_reload(sealdir_t *d, cb_error_t *err) __attribute__((warn_unused_result));
 
 /* The recipients of `m` (sender, kind and body set) with their sealing keys: rcpt[0..*n)
  * (room for SEAL_MAX_RECIPIENTS); unit ids and keys are borrowed from `d` until the next
  * reload or note. Returns 0; CB_ENOTFOUND with `err` naming a recipient without a sealing
  * key, or an answer to a referral this unit holds no obligation on; CB_EINVAL for a kind
- * that is not routed. */
+ * that is not routed; CB_EAGAIN when there is neither a directory nor files yet. */
 int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
     size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
 
