@@ -109,6 +109,7 @@ struct verdict {
 	int		 code;
 	char		 field[sizeof(((cb_error_t *)0)->field)];	/* "" when none */
 	char		 reason[sizeof(cb_error_t) + 4];
+	uint64_t	 directory_version;	/* STALE_DIRECTORY: the broker's, sent back */
 };
 
 #define REJECT_CODES	24	/* RejectCode values counted apart (the proto's are below) */

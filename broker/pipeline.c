@@ -404,9 +404,11 @@ publish_check_sealed(struct publish *p)
 	for (size_t i = 0; i < p->res.n && used < sizeof(list); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 		    i > 0 ? " " : "", units[i]);
-	return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY,
+	reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY,
 	    "sealed", "sealed to %zu units, routed to %zu: %s (refetch the directory and "
 	    "seal again)", n, p->res.n, list);
+	p->v.directory_version = p->b->directory_version;
+	return 0;
 }
 
 /* Logs the message, updates the workflow in the same transaction, wakes the recipients'

@@ -755,7 +755,8 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 		if (c->seal_from_directory)
 			client_request_directory(c);
 		log_info("message %s: the broker routes it to other units than it was sealed to "
-		    "(%s); sealed again with the directory reloaded", idhex, safe);
+		    "(%s; its directory version %llu); sealed again with the directory reloaded",
+		    idhex, safe, (unsigned long long)r->directory_version);
 		return;
 	}
 	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)

@@ -85,6 +85,8 @@ done
 assert_eq 0 "$(count_files "$(spool health)/rejected")" "health's rejected/ entries"
 [ "$(log_count "$DEPLOY_LOGS/agent-health.log" 'sealed again with the directory reloaded')" -ge 1 ] ||
     die "health's agent did not seal again after the stale-directory refusal"
+grep -q "its directory version [1-9]" "$DEPLOY_LOGS/agent-health.log" ||
+    die "the stale-directory refusal did not carry the broker's directory version"
 
 "$PY" - "$TEST_DIR/people.json" "$D" $ROUTED <<'EOF2'
 import json, os, sys
