@@ -16,6 +16,18 @@
 #include "registry.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+const char *__lsan_default_suppressions(void);
+
+/* libconfig 1.5's scanner leaks the string a token carries when a syntax error follows it
+ * (tests/fuzz/fuzz_config.c says more; corpus file libconfig-leak-string-token.bin here:
+ * a routing text with an unterminated string). Only the scanner's own allocations are
+ * suppressed: a table route_from_text forgot to destroy would still be reported. The
+ * directory is signed by the broker, so only the broker could make an agent leak so. */
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:strbuf_append\nleak:libconfig_yylex\n";
+}
 
 static void
 check_routes(const directory_t *d)
