@@ -143,13 +143,16 @@ $(O)/tests/test_spool: $(O)/tests/unit/test_spool.o $(O)/agents/spool.o $(LIBA)
 # main.o, and the fixture that starts one (tests/unit/broker_fixture.c).
 BROKER_ROLE_OBJ = $(filter-out $(O)/broker/main.o,$(BROKER_OBJ)) $(O)/tests/unit/broker_fixture.o
 BROKER_ROLE_TESTS = $(O)/tests/test_pipeline $(O)/tests/test_workflow $(O)/tests/test_metrics \
-	   $(O)/tests/test_cases $(O)/tests/test_duties $(O)/tests/test_match
+	   $(O)/tests/test_cases $(O)/tests/test_duties $(O)/tests/test_match \
+	   $(O)/tests/test_sealcheck $(O)/tests/test_handling $(O)/tests/test_sealdir
 
 $(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
 $(O)/tests/unit/test_metrics.o $(O)/tests/unit/test_cases.o $(O)/tests/unit/test_duties.o \
-$(O)/tests/unit/test_match.o $(O)/tests/unit/broker_fixture.o: ALL_CFLAGS += -Ibroker
+$(O)/tests/unit/test_match.o $(O)/tests/unit/test_sealcheck.o $(O)/tests/unit/test_handling.o \
+$(O)/tests/unit/test_sealdir.o $(O)/tests/unit/broker_fixture.o: ALL_CFLAGS += -Ibroker
 $(O)/tests/unit/test_pipeline.o $(O)/tests/unit/test_workflow.o \
 $(O)/tests/unit/test_cases.o $(O)/tests/unit/test_duties.o $(O)/tests/unit/test_match.o \
+$(O)/tests/unit/test_sealcheck.o $(O)/tests/unit/test_handling.o $(O)/tests/unit/test_sealdir.o \
 $(O)/tests/unit/broker_fixture.o: tests/unit/broker_fixture.h
 
 # test_workflow catches the broker's fatal exit on a corrupt store (--wrap).

@@ -164,6 +164,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *divisions[CONFIG_MAX_DIVISIONS];
+	static const char *old_seal_keys[CONFIG_MAX_OLD_SEAL_KEYS];
 	intake_rules_t rules = { .check_times = 1, .skew_ms = AGENT_CLOCK_SKEW_MS };
 	cb_client_options_t opt;
 	agent_config_t cfg;
@@ -219,6 +220,13 @@ main(int argc, char **argv)
 		opt.correlation_key_previous_path = cfg.correlation_key_previous_path;
 	files[3] = cfg.correlation_key_path;
 	files[4] = cfg.correlation_key_previous_path;
+	opt.seal_key_path = cfg.seal_key_path[0] != '\0' ? cfg.seal_key_path : NULL;
+	opt.seal_keys_path = cfg.seal_keys_path[0] != '\0' ? cfg.seal_keys_path : NULL;
+	opt.seal_routing_path = cfg.seal_routing_path[0] != '\0' ? cfg.seal_routing_path : NULL;
+	for (size_t i = 0; i < cfg.n_seal_old_keys; i++)
+		old_seal_keys[i] = cfg.seal_old_keys[i];
+	opt.seal_old_key_paths = old_seal_keys;
+	opt.n_seal_old_keys = cfg.n_seal_old_keys;
 	files[0] = cfg.key_path;
 	files[1] = cfg.transport_key_path;
 	files[2] = cfg.registry_path;

@@ -3,7 +3,13 @@
  *   loadgen --endpoint E --keys DIR --unit U --count N --rate max|R
  *           [--window W] [--size BYTES] [--category C] [--jurisdiction J]
  *           [--out DIR]... [--out-timeout-s S] [--broker-pid PID] [--label NAME]
- *           [--dump FILE] [--tokens K [--match-every M]]
+ *           [--dump FILE] [--tokens K [--match-every M]] [--seal-to U1,U2,...]
+ *   loadgen --keys DIR --make-seal-keys U1,U2,...
+ *
+ * With --seal-to every clue's summary, location and persons are sealed (lib/sealbody.c,
+ * before any timing) to those units' sealing keys DIR/U.seal, as an agent seals them: the
+ * broker then checks the recipient set of every message (sealing on). --make-seal-keys
+ * only makes the missing DIR/U.seal files (mode 0600) and exits.
  *
  * Before any timing it builds N clues from U (category C, jurisdiction J, the summary
  * padded so that the packed, signed Message is BYTES long), signs them with DIR/U.key and
@@ -67,6 +73,9 @@
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
+#include "seal.h"
+#include "sealbody.h"
+#include "sealkey.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
@@ -77,6 +86,7 @@
 struct loadgen {
 	const char	*endpoint, *keys_dir, *unit, *category, *jurisdiction, *label;
 	const char	*dump_path;
+	const char	*seal_to;	/* comma-separated units, or NULL: clear clues */
 	const char	*out_dirs[OUT_MAX];
 	size_t		 nout;
 	size_t		 count, window, size;
@@ -112,7 +122,8 @@ usage(void)
 	    "               [--window W] [--size BYTES] [--category C] [--jurisdiction J]\n"
 	    "               [--out DIR]... [--out-timeout-s S] [--broker-pid PID] "
 	    "[--label NAME] [--dump FILE]\n"
-	    "               [--tokens K [--match-every M]]\n");
+	    "               [--tokens K [--match-every M]] [--seal-to U1,U2,...]\n"
+	    "       loadgen --keys DIR --make-seal-keys U1,U2,...\n");
 	exit(2);
 }
 
@@ -321,6 +332,59 @@ clue_message_free(Cluebus__Message *m)
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+/* The sealing keys of the comma-separated `units` from DIR/U.seal, made when missing
+ * (`make` 1) or refused when missing (0). Fills keys/rcpt (room for SEAL_MAX_RECIPIENTS);
+ * the unit ids are copied into `names`. Returns the count, or 0 on an error (said). */
+static size_t
+seal_keys(const char *dir, const char *units, int make, sealkey_t **keys,
+    seal_recipient_t *rcpt, char names[][CB_UNIT_ID_SIZE])
+{
+	char path[4096], list[1024], *save = NULL, *u;
+	size_t n = 0;
+
+	snprintf(list, sizeof(list), "%s", units);
+	for (u = strtok_r(list, ",", &save); u != NULL && n < SEAL_MAX_RECIPIENTS;
+	    u = strtok_r(NULL, ",", &save)) {
+		snprintf(names[n], CB_UNIT_ID_SIZE, "%s", u);
+		snprintf(path, sizeof(path), "%s/%s.seal", dir, u);
+		if (sealkey_load_private(path, &keys[n]) != 0 && (!make ||
+		    sealkey_generate(&keys[n]) != 0 || sealkey_save_private(keys[n], path) != 0)) {
+			fprintf(stderr, "loadgen: sealing key %s missing or unusable\n", path);
+			return 0;
+		}
+		rcpt[n].unit = names[n];
+		rcpt[n].key = keys[n];
+		n++;
+	}
+	return n;
+}
+
+/* Seals a copy of `m`'s body with id `id` to `rcpt`, signs it, and returns the envelope
+ * (NULL on error). */
+static Cluebus__Envelope *
+seal_and_sign(const struct loadgen *lg, const Cluebus__Message *m, const seal_recipient_t *rcpt,
+    size_t n)
+{
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *copy;
+	uint8_t *buf;
+	size_t len = cluebus__message__get_packed_size(m);
+
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	cluebus__message__pack(m, buf);
+	copy = cluebus__message__unpack(NULL, len, buf);
+	free(buf);
+	if (copy == NULL)
+		return NULL;
+	if (sealbody_seal(copy, rcpt, n, NULL) != 0 || envelope_sign(copy, lg->key, &env) != 0)
+		env = NULL;
+	copy->key_id.data = NULL;	/* borrowed from env */
+	copy->key_id.len = 0;
+	protobuf_c_message_free_unpacked(&copy->base, NULL);
+	return env;
+}
+
 /* Signs every clue and packs its Publish frame. Returns 0 or 2. */
 static int
 loadgen_prepare(struct loadgen *lg)
@@ -329,8 +393,15 @@ loadgen_prepare(struct loadgen *lg)
 	uint8_t id[MESSAGE_ID_LEN];
 	size_t pad = lg->size > 300 ? lg->size - 300 : 1, len = 0, total = 0, cap;
 	int64_t t0 = now_ns();
+	sealkey_t *skeys[SEAL_MAX_RECIPIENTS] = { NULL };
+	seal_recipient_t rcpt[SEAL_MAX_RECIPIENTS];
+	char names[SEAL_MAX_RECIPIENTS][CB_UNIT_ID_SIZE];
+	size_t nseal = 0;
 
 	if (rand_bytes(lg->run_prefix, sizeof(lg->run_prefix)) != 0)
+		return 2;
+	if (lg->seal_to != NULL &&
+	    (nseal = seal_keys(lg->keys_dir, lg->seal_to, 0, skeys, rcpt, names)) == 0)
 		return 2;
 	message_id_for(lg, 0, id);
 	/* Find the summary length that makes the packed Message exactly `size` bytes (a
@@ -351,7 +422,7 @@ loadgen_prepare(struct loadgen *lg)
 	}
 	lg->frame_off = calloc(lg->count, sizeof(size_t));
 	lg->frame_len = calloc(lg->count, sizeof(size_t));
-	cap = lg->count * (len + 256);
+	cap = lg->count * (len + 256 + 128 * nseal);	/* a seal: ~100 bytes a recipient */
 	lg->frames = malloc(cap);
 	if (lg->frame_off == NULL || lg->frame_len == NULL || lg->frames == NULL) {
 		clue_message_free(m);
@@ -366,13 +437,17 @@ loadgen_prepare(struct loadgen *lg)
 		message_id_for(lg, i, id);
 		clue_tokens_fill(lg, m, i);
 		m->created_ms = clock_now_ms();
-		if (envelope_sign(m, lg->key, &env) != 0) {
-			fprintf(stderr, "loadgen: cannot sign clue %zu\n", i);
+		if (nseal > 0)
+			env = seal_and_sign(lg, m, rcpt, nseal);
+		else if (envelope_sign(m, lg->key, &env) != 0)
+			env = NULL;
+		m->key_id.data = NULL;	/* borrowed from env */
+		m->key_id.len = 0;
+		if (env == NULL) {
+			fprintf(stderr, "loadgen: cannot seal or sign clue %zu\n", i);
 			clue_message_free(m);
 			return 2;
 		}
-		m->key_id.data = NULL;	/* borrowed from env */
-		m->key_id.len = 0;
 		p.envelope = env;
 		p.message_id.data = id;
 		p.message_id.len = MESSAGE_ID_LEN;
@@ -380,6 +455,8 @@ loadgen_prepare(struct loadgen *lg)
 		f.publish = &p;
 		flen = cluebus__frame__get_packed_size(&f);
 		if (total + flen > cap) {
+			fprintf(stderr, "loadgen: frame %zu of %zu bytes over the buffer\n", i,
+			    flen);
 			envelope_free(env);
 			clue_message_free(m);
 			return 2;
@@ -392,8 +469,10 @@ loadgen_prepare(struct loadgen *lg)
 		envelope_free(env);
 	}
 	clue_message_free(m);
-	fprintf(stderr, "loadgen: signed %zu clues (%zu-byte signed message, %zu-byte frame) "
-	    "in %.2f s\n", lg->count, lg->signed_len, lg->frame_len[0],
+	for (size_t i = 0; i < nseal; i++)
+		sealkey_free(skeys[i]);
+	fprintf(stderr, "loadgen: %s %zu clues (%zu-byte signed message, %zu-byte frame) "
+	    "in %.2f s\n", nseal > 0 ? "sealed and signed" : "signed", lg->count, lg->signed_len, lg->frame_len[0],
 	    (double)(now_ns() - t0) / 1e9);
 	return 0;
 }
@@ -893,10 +972,12 @@ main(int argc, char **argv)
 		{ "dump", required_argument, NULL, 'd' },
 		{ "tokens", required_argument, NULL, 'K' },
 		{ "match-every", required_argument, NULL, 'M' },
+		{ "seal-to", required_argument, NULL, 'S' },
+		{ "make-seal-keys", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct loadgen lg;
-	const char *rate = NULL;
+	const char *rate = NULL, *make_seal = NULL;
 	char path[4096];
 	int ch, rc;
 
@@ -931,8 +1012,23 @@ main(int argc, char **argv)
 		case 'd': lg.dump_path = optarg; break;
 		case 'K': lg.tokens = strtoul(optarg, NULL, 10); break;
 		case 'M': lg.match_every = strtoul(optarg, NULL, 10); break;
+		case 'S': lg.seal_to = optarg; break;
+		case 'G': make_seal = optarg; break;
 		default: usage();
 		}
+	}
+	if (make_seal != NULL) {
+		sealkey_t *k[SEAL_MAX_RECIPIENTS] = { NULL };
+		seal_recipient_t r[SEAL_MAX_RECIPIENTS];
+		char nm[SEAL_MAX_RECIPIENTS][CB_UNIT_ID_SIZE];
+		size_t n;
+
+		if (lg.keys_dir == NULL)
+			usage();
+		n = seal_keys(lg.keys_dir, make_seal, 1, k, r, nm);
+		for (size_t i = 0; i < n; i++)
+			sealkey_free(k[i]);
+		return n > 0 ? 0 : 1;
 	}
 	if (optind != argc || lg.endpoint == NULL || lg.keys_dir == NULL || rate == NULL ||
 	    lg.count == 0 || lg.count > 10000000 || lg.window == 0 || lg.size < 64 ||

@@ -110,6 +110,21 @@ admin_commit(struct broker *b, Cluebus__Envelope *env, const Cluebus__Message *m
 	return 0;
 }
 
+/* What the log line calls an administrative operation. Cannot fail. */
+static const char *
+admin_op_name(Cluebus__RegistryOp op)
+{
+	switch (op) {
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT:		return "addition";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:		return "key rotation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:		return "revocation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY:	return "sealing key addition";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY:	return "sealing key rotation";
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY:	return "sealing key revocation";
+	default:						return "liaison change";
+	}
+}
+
 /* What a change means for connected agents and delivery. */
 static void
 admin_after(struct broker *b, const Cluebus__Registry *rec)
@@ -126,11 +141,8 @@ admin_after(struct broker *b, const Cluebus__Registry *rec)
 	default:
 		break;
 	}
-	log_info("admin: registry %s of %s applied", rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT ? "addition" : rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY ? "key rotation" : rec->op ==
-	    CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY ? "revocation" : "liaison change",
-	    rec->unit);
+	log_info("admin: registry %s of %s applied", admin_op_name(rec->op), rec->op ==
+	    CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING ? "routing" : rec->unit);
 }
 
 static void
@@ -185,6 +197,9 @@ admin_publish(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Enve
 		goto out;
 	}
 	admin_after(b, m->registry);
+	if (dirserve_update(b, 1) != 0)
+		log_warnx("admin: the directory stays at version %llu until the next change",
+		    (unsigned long long)b->directory_version);
 	admin_reply(b, rid, ridlen, reply_accepted(m->message_id.data, seq, hash, 0,
 	    broker_clock_ms()));
 out:

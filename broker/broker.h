@@ -110,6 +110,7 @@ struct verdict {
 	int		 code;
 	char		 field[sizeof(((cb_error_t *)0)->field)];	/* "" when none */
 	char		 reason[sizeof(cb_error_t) + 4];
+	uint64_t	 directory_version;	/* STALE_DIRECTORY: the broker's, sent back */
 };
 
 #define REJECT_CODES	24	/* RejectCode values counted apart (the proto's are below) */
@@ -157,6 +158,9 @@ struct broker {
 	void		*zctx, *sock, *zap, *admin;
 	void		*monitor;	/* the agents' socket's events (frontend.c) */
 
+	Cluebus__SignedDirectory *directory;	/* served (dirserve.c); NULL before start */
+	uint64_t	 directory_version;
+
 	struct unitq	*units;		/* one per registered unit (room for
 					 * REGISTRY_MAX_UNITS: sessions point in) */
 	size_t		 nunits;
@@ -197,6 +201,15 @@ int	admin_open(struct broker *b);
 void	admin_close(struct broker *b);
 /* Handles waiting administrative requests (each committed on its own). Call between rounds. */
 void	admin_handle(struct broker *b);
+
+/* dirserve.c */
+/* Rebuilds and signs the directory when the log's last registry record is newer than the
+ * served one; with `push`, sends it to every connected session. Returns 0 or an error
+ * (the served directory is unchanged). */
+int	dirserve_update(struct broker *b, int push);
+/* Answers a DirectoryRequest on the agents' socket. Cannot fail. */
+void	dirserve_request(struct broker *b, const uint8_t *rid, size_t ridlen);
+void	dirserve_free(struct broker *b);
 
 /* http.c */
 /* Starts libmicrohttpd's thread on cfg.http_listen when set (loads the token file).

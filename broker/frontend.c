@@ -272,6 +272,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 	w.log_head = store_head_seq(b->store);
 	w.time_ms = clock_now_ms();
 	w.window = b->cfg.window;
+	w.directory_version = b->directory_version;
 	f.frame_case = CLUEBUS__FRAME__FRAME_WELCOME;
 	f.welcome = &w;
 	frontend_send(b, rid, ridlen, &f);
@@ -360,6 +361,12 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 			frontend_before_hello(b, rid, ridlen, "ack");
 		else if (uq->ridlen == ridlen && memcmp(uq->rid, rid, ridlen) == 0)
 			round_ack(b, uq, f->ack->upto_seq);
+		break;
+	case CLUEBUS__FRAME__FRAME_DIRECTORY_REQUEST:
+		if (uq != NULL)
+			dirserve_request(b, rid, ridlen);
+		else
+			frontend_before_hello(b, rid, ridlen, "directory request");
 		break;
 	case CLUEBUS__FRAME__FRAME_HEARTBEAT:
 		if (uq != NULL)

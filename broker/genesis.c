@@ -193,6 +193,28 @@ genesis_admin_key(struct broker *b, int dry_run)
 	return rc;
 }
 
+/* The routing table of the config is the one the log recorded last; a new one (the first
+ * start, or a changed config) is logged as a REGISTRY_ROUTING record signed by the broker,
+ * so the directory's version changes with it and an auditor sees which table routed
+ * when. */
+static int
+genesis_routing(struct broker *b, int dry_run)
+{
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+	const char *logged = registry_routing(b->reg), *text;
+
+	if (b->cfg.route == NULL || (text = route_text(b->cfg.route)) == NULL)
+		return 0;
+	if (logged != NULL && strcmp(logged, text) == 0)
+		return 0;
+	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING;
+	rec.unit = (char *)REGISTRY_BROKER_UNIT;
+	rec.routing = (char *)text;
+	log_info("registry: %s the routing table", logged == NULL ? "recording" :
+	    "recording a change of");
+	return genesis_append(b, &rec, dry_run);
+}
+
 /* After the first start the file is no longer applied: registry changes are signed admin
  * records (cluebus-ctl). Differences are reported so an operator notices them. */
 static void
@@ -246,6 +268,8 @@ genesis_sync(struct broker *b, int dry_run)
 		if (rc != 0)
 			goto out;
 	}
+	if ((rc = genesis_routing(b, dry_run)) != 0)
+		goto out;
 	if (b->txn != NULL) {
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;

@@ -376,6 +376,8 @@ main(int argc, char **argv)
 		fatalx("registry: %s", cb_strerror(rc));
 	if (units_init(&b) != 0)
 		fatalx("out of memory");
+	if ((rc = dirserve_update(&b, 0)) != 0)
+		fatalx("directory: %s", cb_strerror(rc));
 	status_init(&b);
 	limits_check(&b);
 	http_publish(&b, b.http != NULL ? status_snapshot(&b) : NULL);
@@ -390,6 +392,7 @@ main(int argc, char **argv)
 	admin_close(&b);
 	frontend_close(&b);
 	verifypool_free(b.verifier);
+	dirserve_free(&b);
 	broker_free(&b);
 	return 0;
 }

@@ -27,6 +27,8 @@
 #include "log.h"
 #include "match.h"
 #include "route.h"
+#include "seal.h"
+#include "sealbody.h"
 #include "unpack.h"
 #include "util.h"
 #include "wire.h"
@@ -381,6 +383,40 @@ publish_check_workflow(struct publish *p)
 	return rc;
 }
 
+/* A sealed body was sealed to exactly the units the broker routes it to (SPEC §10): the
+ * sender's directory may be older than the broker's, or its workflow knowledge (who
+ * referred what) behind; either way the agent refetches, reseals and sends again. The
+ * broker reads unit ids only; it holds no sealing key. */
+static int
+publish_check_sealed(struct publish *p)
+{
+	const Cluebus__Sealed *s = sealbody_sealed(p->m);
+	const char *units[ROUTE_MAX];
+	const char *sealed_units[SEAL_MAX_RECIPIENTS];
+	char list[256];
+	size_t n, used = 0;
+	cb_error_t err;
+
+	if (s == NULL)
+		return 0;
+	if (seal_recipients(s, sealed_units, &n, &err) != 0)
+		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    err.field, "%s", err.reason);
+	for (size_t i = 0; i < p->res.n; i++)
+		units[i] = p->res.units[i];
+	if (seal_recipients_equal(s, units, p->res.n))
+		return 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < p->res.n && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+		    i > 0 ? " " : "", units[i]);
+	reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY,
+	    "sealed", "sealed to %zu units, routed to %zu: %s (refetch the directory and "
+	    "seal again)", n, p->res.n, list);
+	p->v.directory_version = p->b->directory_version;
+	return 0;
+}
+
 /* Logs the message, updates the workflow in the same transaction, wakes the recipients'
  * deliveries and defers the Accepted. */
 static int
@@ -439,7 +475,7 @@ pipeline_publish(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t 
 	static int (*const steps[])(struct publish *) = {
 		publish_authenticate, publish_verify, publish_open, publish_dedup,
 		publish_check_room, publish_check_time, publish_route, publish_check_workflow,
-		publish_append,
+		publish_check_sealed, publish_append,
 	};
 	Cluebus__Envelope *env = f->publish->envelope;
 	struct publish p = {

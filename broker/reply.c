@@ -108,6 +108,8 @@ reply_refusal(const uint8_t *msgid, size_t idlen, const struct verdict *v)
 {
 	Cluebus__Frame *f = reply_rejected(msgid, idlen, v->code, v->reason);
 
+	if (f != NULL)
+		f->rejected->directory_version = v->directory_version;
 	if (f == NULL || v->field[0] == '\0')
 		return f;
 	if ((f->rejected->field = strdup(v->field)) == NULL) {
@@ -121,6 +123,7 @@ static void
 reply_verdict_v(struct verdict *v, int code, const char *field, const char *fmt, va_list ap)
 {
 	v->code = code;
+	v->directory_version = 0;
 	snprintf(v->field, sizeof(v->field), "%s", field);
 	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
 }

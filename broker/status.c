@@ -353,7 +353,8 @@ status_registry(struct broker *b)
 	for (size_t i = 0; i < registry_count(b->reg); i++) {
 		const reg_unit_t *u = registry_at(b->reg, i);
 		const cb_key_t *k = registry_current_key(b->reg, u->id);
-		char kid[KEY_ID_LEN * 2 + 1];
+		const sealkey_t *seal;
+		char kid[KEY_ID_LEN * 2 + 1], sid[SEALKEY_ID_LEN * 2 + 1];
 		json_t *o = json_object();
 
 		set(o, "unit", json_string(u->id));
@@ -365,6 +366,9 @@ status_registry(struct broker *b)
 			hex_encode(key_id(k), KEY_ID_LEN, kid);
 		set(o, "sign_key_id", k != NULL ? json_string(kid) : json_null());
 		set(o, "revoked", json_boolean(k == NULL));
+		if ((seal = registry_current_seal(b->reg, u->id)) != NULL)
+			hex_encode(sealkey_id(seal), SEALKEY_ID_LEN, sid);
+		set(o, "seal_key_id", seal != NULL ? json_string(sid) : json_null());
 		json_array_append_new(a, o);
 	}
 	return a;

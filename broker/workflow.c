@@ -27,6 +27,7 @@
 #include "broker.h"
 #include "duties.h"
 #include "envelope.h"
+#include "handling.h"
 #include "log.h"
 #include "route.h"
 #include "unpack.h"
@@ -336,8 +337,12 @@ workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		return workflow_check_jurisdiction(b, m, v);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
-		return workflow_check_units(b, "referral.to_units", m->referral->to_units,
-		    m->referral->n_to_units, v);
+		if ((rc = workflow_check_units(b, "referral.to_units", m->referral->to_units,
+		    m->referral->n_to_units, v)) != 0 || v->code != 0)
+			return rc;
+		return handling_check_referral(b, m, v);
+	case CLUEBUS__MESSAGE__BODY_PERMISSION:
+		return handling_check_permission(b, m, v);
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		if ((rc = workflow_check_units(b, "report.to_units", m->report->to_units,
 		    m->report->n_to_units, v)) != 0 || v->code != 0)
@@ -765,11 +770,12 @@ workflow_lookup(struct broker *b, const uint8_t *id, Cluebus__Message **m)
 	return rc;
 }
 
+/* The clue's clear metadata only: its summary is personal data, sealed to the clue's own
+ * recipients, and a referral's units may never have been among them (SPEC §10). */
 static int
 context_fill_clue(Cluebus__Context *ctx, const Cluebus__Message *clue)
 {
 	if ((ctx->clue_id.data = malloc(MESSAGE_ID_LEN)) == NULL ||
-	    (ctx->clue_summary = strdup(clue->clue->summary)) == NULL ||
 	    (ctx->clue_jurisdiction = strdup(clue->clue->jurisdiction)) == NULL)
 		return CB_ENOMEM;
 	memcpy(ctx->clue_id.data, clue->message_id.data, MESSAGE_ID_LEN);
@@ -797,9 +803,20 @@ context_fill(struct broker *b, Cluebus__Context *ctx, const uint8_t *rid)
 	else if (ref->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
 		rc = context_fill_clue(ctx, ref);
 	else if (ref->refers_to.len == MESSAGE_ID_LEN &&
-	    workflow_lookup(b, ref->refers_to.data, &clue) == 0 &&
-	    clue->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
-		rc = context_fill_clue(ctx, clue);
+	    workflow_lookup(b, ref->refers_to.data, &clue) == 0) {
+		/* A referral of an H2 clue refers to the originator's permission, which
+		 * refers to the clue (broker/handling.h). */
+		if (clue->body_case == CLUEBUS__MESSAGE__BODY_PERMISSION &&
+		    clue->refers_to.len == MESSAGE_ID_LEN) {
+			Cluebus__Message *perm = clue;
+
+			clue = NULL;
+			(void)workflow_lookup(b, perm->refers_to.data, &clue);
+			protobuf_c_message_free_unpacked(&perm->base, NULL);
+		}
+		if (clue != NULL && clue->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
+			rc = context_fill_clue(ctx, clue);
+	}
 	if (clue != NULL)
 		protobuf_c_message_free_unpacked(&clue->base, NULL);
 	protobuf_c_message_free_unpacked(&ref->base, NULL);

@@ -24,6 +24,12 @@
  * cb_client_flush, which makes the watermark and the outbox deletes of a whole batch
  * durable together and sends one cumulative Ack.
  *
+ * The directory (lib/directory.h) is fetched after a Welcome whose version differs from the
+ * one held, and taken whenever the broker pushes a newer one; each is verified with a broker
+ * key of the registry in use, kept in STATE/directory.pb (atomically) and from then on is
+ * the registry deliveries are checked with and sender names come from. The registry file
+ * (`seed`) is only what the first start trusts: a kept directory replaces it at open.
+ *
  * Invariants: (1) a publish is in the outbox before cb_client_publish_json returns 0;
  * (2) an outbox record is deleted only by cb_client_done or cb_client_flush on its
  * outcome; (3) the broker is acked for seq only after the watermark reached seq durably;
@@ -41,7 +47,9 @@
 #include <zmq.h>
 
 #include "chain.h"
+#include "clientseal.h"
 #include "cluebus/client.h"
+#include "directory.h"
 #include "envelope.h"
 #include "intake.h"
 #include "keys.h"
@@ -64,6 +72,8 @@ struct inflight {
 	uint8_t		 msgid[MESSAGE_ID_LEN];
 	int		 answered;	/* an outcome event is queued */
 	int64_t		 sent_ms;	/* monotonic; 0 = send now */
+	unsigned	 reseals;	/* sealed again after stale-directory refusals */
+	int		 reseal_pending;	/* seal again before the next send */
 };
 
 struct event_node {
@@ -83,10 +93,18 @@ struct cb_client {
 	matchkey_t	 match_keys[MATCHKEY_MAX_KEYS];	/* the correlation keys, newest
 							 * first */
 	size_t		 n_match_keys;
-	registry_t	*reg;		/* NULL: no agent-side signature check */
+	sealkey_t	*seal_keys[1 + 8];	/* current, then earlier ones; none: deliveries'
+					 * seals are not opened */
+	size_t		 n_seal_keys;
+	sealdir_t	*sealdir;	/* NULL: publishes are not sealed */
+	int		 seal_from_directory;	/* sealdir takes the signed directory */
+	registry_t	*seed;		/* the registry file's; NULL: none given */
+	directory_t	*dir;		/* the newest verified directory, or NULL */
+	char		 dir_path[PATH_MAX];	/* STATE/directory.pb */
 
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
+	MDB_dbi		 obligations;	/* referral id || unit -> referrer (lib/sealdir.h) */
 	seqfile_t	*wmfile;	/* STATE/watermark */
 	uint64_t	 next_lseq;	/* key of the next publish */
 	uint64_t	 send_cursor;	/* highest lseq taken into flight */
@@ -106,6 +124,19 @@ struct cb_client {
 	size_t		 ninflight;
 	struct event_node *head, *tail;
 };
+
+/* The registry checks use: the directory's when there is one, else the file's (or NULL). */
+static const registry_t *
+client_registry(const cb_client_t *c)
+{
+	return c->dir != NULL ? directory_registry(c->dir) : c->seed;
+}
+
+const directory_t *
+client_directory(const cb_client_t *c)
+{
+	return c->dir;
+}
 
 /* ---- the store ---- */
 
@@ -137,6 +168,7 @@ client_store_open(cb_client_t *c, const char *dir)
 		return client_store_fail("begin", mrc);
 	if ((mrc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &c->outbox)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "obligations", MDB_CREATE, &c->obligations)) != 0 ||
 	    (mrc = mdb_cursor_open(txn, c->outbox, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return client_store_fail("open", mrc);
@@ -160,6 +192,73 @@ client_store_open(cb_client_t *c, const char *dir)
 		c->watermark = wm;
 	c->inbound_high = c->released_high = c->watermark;
 	return 0;
+}
+
+/* Gives the stored obligations to the sealing directory (after a restart). */
+static int
+client_obligations_load(cb_client_t *c)
+{
+	char unit[CB_UNIT_ID_SIZE], referrer[CB_UNIT_ID_SIZE];
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return client_store_fail("read", mrc);
+	if ((mrc = mdb_cursor_open(txn, c->obligations, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return client_store_fail("read", mrc);
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= MESSAGE_ID_LEN || k.mv_size - MESSAGE_ID_LEN >= sizeof(unit) ||
+		    v.mv_size >= sizeof(referrer))
+			continue;
+		memcpy(unit, (uint8_t *)k.mv_data + MESSAGE_ID_LEN, k.mv_size - MESSAGE_ID_LEN);
+		unit[k.mv_size - MESSAGE_ID_LEN] = '\0';
+		memcpy(referrer, v.mv_data, v.mv_size);
+		referrer[v.mv_size] = '\0';
+		rc = sealdir_note_one(c->sealdir, k.mv_data, unit, referrer);
+		if (rc == CB_EINVAL)
+			rc = 0;	/* not ours to judge: skipped */
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Keeps a delivery's obligations for the sealing directory, durably, and in memory. */
+static int
+client_obligations_note(cb_client_t *c, const Cluebus__Context *ctx)
+{
+	uint8_t key[MESSAGE_ID_LEN + CB_UNIT_ID_SIZE];
+	MDB_txn *txn;
+	int mrc;
+
+	if (ctx == NULL || ctx->referral_id.len != MESSAGE_ID_LEN || ctx->n_obligations == 0)
+		return 0;
+	if ((mrc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	for (size_t i = 0; i < ctx->n_obligations; i++) {
+		const Cluebus__Obligation *o = ctx->obligations[i];
+		MDB_val k = { 0, key }, v;
+
+		if (o == NULL || !unit_id_valid(o->unit) || !unit_id_valid(o->referrer))
+			continue;
+		memcpy(key, ctx->referral_id.data, MESSAGE_ID_LEN);
+		memcpy(key + MESSAGE_ID_LEN, o->unit, strlen(o->unit));
+		k.mv_size = MESSAGE_ID_LEN + strlen(o->unit);
+		v.mv_size = strlen(o->referrer);
+		v.mv_data = o->referrer;
+		if ((mrc = mdb_put(txn, c->obligations, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return client_store_fail("put", mrc);
+		}
+	}
+	if ((mrc = mdb_txn_commit(txn)) != 0)
+		return client_store_fail("commit", mrc);
+	return sealdir_note_context(c->sealdir, ctx);
 }
 
 /* Reads outbox[lseq] into a new record (caller frees). */
@@ -257,6 +356,7 @@ client_hello(cb_client_t *c, int64_t now)
 
 	if (wire_hello_sign(&wh, c->unit, c->key, clock_now_ms(), 16, c->publish_only) != 0)
 		return;
+	wh.hello.directory_version = c->dir != NULL ? directory_version(c->dir) : 0;
 	f.frame_case = CLUEBUS__FRAME__FRAME_HELLO;
 	f.hello = &wh.hello;
 	if (client_send(c, &f) != 0)
@@ -292,6 +392,7 @@ client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	nrec.envelope = env;
 	nrec.tag = (*rec)->tag;
 	nrec.stored_ms = m->created_ms;
+	nrec.clear = (*rec)->clear;
 	len = cluebus__outbox_record__get_packed_size(&nrec);
 	if ((buf = malloc(len)) == NULL)
 		goto out;
@@ -309,6 +410,65 @@ out:
 	envelope_free(env);
 }
 
+/* Seals a stored publish again from its clear form, to the recipients of a reloaded
+ * directory, signs it (same message id, fresh creation time) and stores it in place of the
+ * refused one. Returns 0, or an error with the record unchanged. */
+static int
+client_reseal(cb_client_t *c, uint64_t lseq, cb_error_t *err)
+{
+	Cluebus__OutboxRecord *rec = NULL, nrec = CLUEBUS__OUTBOX_RECORD__INIT;
+	ProtobufCBinaryData clear = { 0, NULL };
+	Cluebus__Envelope *env = NULL;
+	Cluebus__Message *m = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = client_record_get(c, lseq, &rec)) != 0)
+		return rc;
+	if (rec->clear.len == 0 ||
+	    (m = cluebus__message__unpack(NULL, rec->clear.len, rec->clear.data)) == NULL) {
+		rc = cb_fail(err, "outbox", CB_ECORRUPT, "no clear form kept to seal again");
+		goto out;
+	}
+	if (c->seal_from_directory)
+		sealdir_use_directory(c->sealdir, c->dir);
+	if ((rc = sealdir_reload(c->sealdir, err)) != 0 ||
+	    (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
+		goto out;
+	m->created_ms = clock_now_ms();
+	if ((rc = envelope_sign(m, c->key, &env)) != 0)
+		goto out;
+	nrec.envelope = env;
+	nrec.tag = rec->tag;
+	nrec.stored_ms = m->created_ms;
+	nrec.clear = rec->clear;
+	len = cluebus__outbox_record__get_packed_size(&nrec);
+	if ((buf = malloc(len)) == NULL) {
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	cluebus__outbox_record__pack(&nrec, buf);
+	rc = client_outbox_put(c, lseq, buf, len);
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	if (clear.data != NULL) {
+		OPENSSL_cleanse(clear.data, clear.len);
+		free(clear.data);
+	}
+	if (m != NULL) {
+		m->key_id.data = NULL;	/* borrowed from env */
+		m->key_id.len = 0;
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+	envelope_free(env);
+	cluebus__outbox_record__free_unpacked(rec, NULL);
+	return rc;
+}
+
 static void
 client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 {
@@ -316,6 +476,15 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__OutboxRecord *rec;
 
+	if (it->reseal_pending) {
+		cb_error_t err;
+
+		it->reseal_pending = 0;
+		if (client_reseal(c, it->lseq, &err) != 0)
+			log_warnx("outbox record %llu: cannot seal again after a stale-directory "
+			    "refusal (%s: %s); sent as it was", (unsigned long long)it->lseq,
+			    err.field, err.reason);
+	}
 	if (client_record_get(c, it->lseq, &rec) != 0) {
 		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
 		return;
@@ -427,8 +596,9 @@ client_transport_keys(cb_client_t *c, const cb_client_options_t *opt, transport_
 		memcpy(server, opt->broker_public, TRANSPORT_Z85_LEN + 1);
 		return 0;
 	}
-	if (c->reg == NULL ||
-	    (raw = registry_current_transport(c->reg, REGISTRY_BROKER_UNIT)) == NULL ||
+	if (client_registry(c) == NULL ||
+	    (raw = registry_current_transport(client_registry(c), REGISTRY_BROKER_UNIT)) ==
+	    NULL ||
 	    transport_z85_encode(raw, TRANSPORT_KEY_LEN, server) != 0) {
 		log_warnx("the broker's transport key is unknown: the registry file needs "
 		    "\"broker\": {\"transport_public\": ...}");
@@ -534,6 +704,8 @@ client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 	}
 }
 
+static void client_request_directory(cb_client_t *c);
+
 static int
 reject_is_transient(int code)
 {
@@ -574,6 +746,23 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 			it->sent_ms = now - c->resend_ms + 1000;	/* retry in a second */
 		return;
 	}
+	if (r->code == CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY && it != NULL &&
+	    !it->answered && c->sealdir != NULL && it->reseals < CLIENTSEAL_MAX_RESEALS) {
+		char idhex[CB_MESSAGE_ID_HEX_SIZE];
+
+		/* Sealed again just before the resend, in a second: time for the newer
+		 * directory the broker pushes (or sends on request) to arrive. */
+		hex_encode(it->msgid, MESSAGE_ID_LEN, idhex);
+		it->reseals++;
+		it->reseal_pending = 1;
+		it->sent_ms = now - c->resend_ms + 1000;
+		if (c->seal_from_directory)
+			client_request_directory(c);
+		log_info("message %s: the broker routes it to other units than it was sealed to "
+		    "(%s; its directory version %llu); sealed again with the directory reloaded",
+		    idhex, safe, (unsigned long long)r->directory_version);
+		return;
+	}
 	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
 		return;
 	it->answered = 1;
@@ -592,7 +781,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 /* Builds the inbound document of SPEC §5: delivery facts, signature facts, the message. */
 static char *
 client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Message *m,
-    cb_sigcheck_t sigcheck)
+    cb_sigcheck_t sigcheck, json_t *sealing)
 {
 	static const char *const sigtext[] = { "", "verified", "unchecked", "bad" };
 	char hash[65], kid[17], when[40];
@@ -603,8 +792,10 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	hex_encode(d->entry_hash.data, CHAIN_HASH_LEN, hash);
 	hex_encode(d->envelope->key_id.data, d->envelope->key_id.len == 8 ? 8 : 0, kid);
 	clock_format_rfc3339(d->logged_ms, when, sizeof(when));
-	if ((doc = json_object()) == NULL)
+	if ((doc = json_object()) == NULL) {
+		json_decref(sealing);
 		return NULL;
+	}
 	recips = json_array();
 	for (size_t i = 0; i < d->n_recipients; i++)
 		json_array_append_new(recips, json_string(d->recipients[i]));
@@ -614,11 +805,14 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	json_object_set_new(doc, "entry_hash", json_string(hash));
 	json_object_set_new(doc, "logged", json_string(when));
 	json_object_set_new(doc, "sender", json_string(m->sender));
-	if (c->reg != NULL && (u = registry_unit(c->reg, m->sender)) != NULL)
+	if (client_registry(c) != NULL &&
+	    (u = registry_unit(client_registry(c), m->sender)) != NULL)
 		json_object_set_new(doc, "sender_name", json_string(u->name));
 	json_object_set_new(doc, "signature", sig);
 	json_object_set_new(doc, "recipients", recips);
 	json_object_set_new(doc, "message", intake_to_json(m));
+	if (sealing != NULL)
+		json_object_set_new(doc, "sealing", sealing);
 	if (d->context != NULL)
 		json_object_set_new(doc, "context", intake_context_to_json(d->context));
 	out = json_dumps(doc, JSON_INDENT(2));
@@ -632,6 +826,7 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	const Cluebus__Envelope *env = d->envelope;
 	cb_sigcheck_t sigcheck = CB_SIG_UNCHECKED;
 	Cluebus__Message *m = NULL;
+	json_t *sealing;
 	const cb_key_t *key;
 	struct event_node *n;
 	cb_error_t err;
@@ -642,8 +837,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	}
 	if (d->seq <= c->inbound_high || d->entry_hash.len != CHAIN_HASH_LEN)
 		return;	/* already queued (a redelivery) */
-	if (c->reg != NULL && env->sender != NULL &&
-	    registry_key_at(c->reg, env->sender, env->key_id.data, env->key_id.len,
+	if (client_registry(c) != NULL && env->sender != NULL &&
+	    registry_key_at(client_registry(c), env->sender, env->key_id.data, env->key_id.len,
 	    d->logged_ms, &key) == REG_KEY_OK)
 		sigcheck = envelope_verify(env, key) == 0 ? CB_SIG_VERIFIED : CB_SIG_BAD;
 	if (envelope_open(env, &m, &err) != 0) {
@@ -651,6 +846,8 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 		    (unsigned long long)d->seq, err.field, err.reason);
 		return;
 	}
+	if (c->sealdir != NULL && client_obligations_note(c, d->context) != 0)
+		goto out;	/* left unacknowledged: it comes again */
 	if ((n = event_push(c, CB_EVENT_MESSAGE)) == NULL)
 		goto out;
 	n->ev.seq = d->seq;
@@ -660,7 +857,9 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	hex_encode(m->message_id.data, MESSAGE_ID_LEN, n->ev.message_id);
 	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
 	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
-	n->json = client_inbound_json(c, d, m, sigcheck);
+	sealing = clientseal_open((const sealkey_t *const *)c->seal_keys, c->n_seal_keys,
+	    c->unit, m, d->seq);
+	n->json = client_inbound_json(c, d, m, sigcheck, sealing);
 	n->ev.json = n->json != NULL ? n->json : "{}";
 	c->inbound_high = d->seq;
 out:
@@ -714,6 +913,54 @@ client_rolled_back(cb_client_t *c, uint64_t head)
 	    (unsigned long long)head);
 }
 
+/* Asks the broker for its directory. */
+static void
+client_request_directory(cb_client_t *c)
+{
+	Cluebus__DirectoryRequest r = CLUEBUS__DIRECTORY_REQUEST__INIT;
+	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
+
+	r.have_version = c->dir != NULL ? directory_version(c->dir) : 0;
+	f.frame_case = CLUEBUS__FRAME__FRAME_DIRECTORY_REQUEST;
+	f.directory_request = &r;
+	(void)client_send(c, &f);
+}
+
+/* Takes a directory the broker sent when it is newer than the one held and verifies with
+ * a broker key of the registry in use; keeps it durably before using it. A directory that
+ * does not verify is logged and ignored: the old one stays. */
+static void
+client_on_directory(cb_client_t *c, const Cluebus__SignedDirectory *sd)
+{
+	size_t len = cluebus__signed_directory__get_packed_size(sd);
+	directory_t *d = NULL;
+	uint8_t *buf;
+	cb_error_t err;
+	int rc;
+
+	if (client_registry(c) == NULL || (buf = malloc(len + 1)) == NULL)
+		return;
+	cluebus__signed_directory__pack(sd, buf);
+	rc = directory_open(buf, len, client_registry(c), &d, &err);
+	free(buf);
+	if (rc != 0) {
+		log_warnx("the broker's directory is refused (%s: %s); keeping version %llu",
+		    err.field, err.reason, c->dir != NULL ?
+		    (unsigned long long)directory_version(c->dir) : 0ULL);
+		return;
+	}
+	if (c->dir != NULL && directory_version(d) <= directory_version(c->dir)) {
+		directory_free(d);
+		return;
+	}
+	if (directory_save(d, c->dir_path) != 0)
+		log_warn("%s: the directory is used but not kept", c->dir_path);
+	log_info("directory version %llu (%zu units)", (unsigned long long)directory_version(d),
+	    registry_count(directory_registry(d)));
+	directory_free(c->dir);
+	c->dir = d;
+}
+
 static void
 client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 {
@@ -730,6 +977,12 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 				c->inflight[i].sent_ms = 0;	/* resend on this session */
 		if (c->watermark > 0 && !c->publish_only)
 			client_send_ack(c, c->watermark);
+		if (f->welcome->directory_version != 0 && (c->dir == NULL ||
+		    directory_version(c->dir) != f->welcome->directory_version))
+			client_request_directory(c);
+		break;
+	case CLUEBUS__FRAME__FRAME_DIRECTORY:
+		client_on_directory(c, f->directory);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACCEPTED:
 		client_on_accepted(c, f->accepted);
@@ -835,6 +1088,66 @@ client_match_keys(cb_client_t *c, const cb_client_options_t *opt)
 	return 0;
 }
 
+/* Loads the unit's sealing key and the directory it seals with, when configured. */
+static int
+client_sealing_open(cb_client_t *c, const cb_client_options_t *opt)
+{
+	cb_error_t err;
+	int rc;
+
+	if (opt->n_seal_old_keys > 8 || (opt->n_seal_old_keys > 0 && opt->seal_key_path == NULL))
+		return CB_EINVAL;
+	for (size_t i = 0; opt->seal_key_path != NULL && i <= opt->n_seal_old_keys; i++) {
+		const char *path = i == 0 ? opt->seal_key_path : opt->seal_old_key_paths[i - 1];
+
+		if ((rc = sealkey_load_private(path, &c->seal_keys[i])) != 0) {
+			log_warnx("sealing key %s: %s", path, cb_strerror(rc));
+			return rc;
+		}
+		c->n_seal_keys++;
+	}
+	if (opt->seal_keys_path == NULL && opt->seal_routing_path == NULL) {
+		/* The signed directory gives the routing table and the keys. */
+		if (c->n_seal_keys > 0 && (rc = sealdir_new(&c->sealdir)) != 0)
+			return rc;
+		c->seal_from_directory = c->sealdir != NULL;
+		return 0;
+	}
+	if (opt->seal_keys_path == NULL || opt->seal_routing_path == NULL ||
+	    opt->registry_path == NULL || c->n_seal_keys == 0)
+		return CB_EINVAL;
+	if ((rc = sealdir_load(opt->seal_routing_path, opt->registry_path,
+	    opt->seal_keys_path, &c->sealdir, &err)) != 0)
+		log_warnx("sealing directory: %s: %s", err.field, err.reason);
+	return rc;
+}
+
+/* Takes the directory kept in STATE/directory.pb, verified with the registry file's broker
+ * key; none, or one that does not verify (logged), leaves the file's registry in use until
+ * the broker sends one. Returns 0, or CB_ENOMEM / CB_EIO (the state directory's path). */
+static int
+client_directory_load(cb_client_t *c, const char *state_dir)
+{
+	cb_error_t err;
+	int rc;
+
+	if ((size_t)snprintf(c->dir_path, sizeof(c->dir_path), "%s/%s", state_dir,
+	    DIRECTORY_FILE) >= sizeof(c->dir_path))
+		return CB_EIO;
+	if (c->seed == NULL)
+		return 0;
+	rc = directory_load(c->dir_path, c->seed, &c->dir, &err);
+	if (rc == CB_ENOMEM)
+		return rc;
+	if (rc == 0)
+		log_info("directory version %llu kept from the last run",
+		    (unsigned long long)directory_version(c->dir));
+	else if (rc != CB_ENOTFOUND)
+		log_warnx("%s: %s: %s; using the registry file until the broker sends one",
+		    c->dir_path, err.field, err.reason);
+	return 0;
+}
+
 /* ---- the public API ---- */
 
 int
@@ -875,19 +1188,25 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 			log_warnx("%s: %s: %s", opt->registry_path, err.field, err.reason);
 			goto fail;
 		}
-		c->reg = registry_new();
+		c->seed = registry_new();
 		for (size_t i = 0; i < n; i++) {
-			if (c->reg != NULL && registry_apply(c->reg, recs[i], 0, &err) != 0)
+			if (c->seed != NULL && registry_apply(c->seed, recs[i], 0, &err) != 0)
 				log_warnx("registry: %s: %s", err.field, err.reason);
 			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
 		}
 		free(recs);
-		if (c->reg == NULL) {
+		if (c->seed == NULL) {
 			rc = CB_ENOMEM;
 			goto fail;
 		}
 	}
+	if ((rc = client_sealing_open(c, opt)) != 0)
+		goto fail;
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
+		goto fail;
+	if (c->sealdir != NULL && (rc = client_obligations_load(c)) != 0)
+		goto fail;
+	if ((rc = client_directory_load(c, opt->state_dir)) != 0)
 		goto fail;
 	if ((rc = client_transport_keys(c, opt, &tk, server)) != 0)
 		goto fail;
@@ -932,7 +1251,11 @@ cb_client_close(cb_client_t *c)
 	if (c->env != NULL)
 		mdb_env_close(c->env);
 	seqfile_free(c->wmfile);
-	registry_free(c->reg);
+	sealdir_free(c->sealdir);
+	for (size_t i = 0; i < c->n_seal_keys; i++)
+		sealkey_free(c->seal_keys[i]);
+	registry_free(c->seed);
+	directory_free(c->dir);
 	key_free(c->key);
 	OPENSSL_cleanse(c->match_keys, sizeof(c->match_keys));
 	free(c->inflight);
@@ -945,10 +1268,11 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
     char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
 {
 	Cluebus__OutboxRecord rec = CLUEBUS__OUTBOX_RECORD__INIT;
+	ProtobufCBinaryData clear = { 0, NULL };
 	Cluebus__Envelope *env = NULL;
 	Cluebus__Message *m = NULL;
 	uint8_t *buf = NULL;
-	size_t buflen;
+	size_t buflen = 0;
 	int rc;
 
 	if (tag == NULL)
@@ -974,6 +1298,10 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		goto out;
 	}
 	m->created_ms = clock_now_ms();
+	if (c->seal_from_directory)
+		sealdir_use_directory(c->sealdir, c->dir);
+	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
+		goto out;
 	if ((rc = envelope_sign(m, c->key, &env)) != 0) {
 		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));
 		goto out;
@@ -981,6 +1309,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	rec.envelope = env;
 	rec.tag = (char *)tag;
 	rec.stored_ms = m->created_ms;
+	rec.clear = clear;
 	buflen = cluebus__outbox_record__get_packed_size(&rec);
 	if ((buf = malloc(buflen)) == NULL) {
 		rc = CB_ENOMEM;
@@ -995,7 +1324,13 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	if (message_id != NULL)
 		hex_encode(m->message_id.data, MESSAGE_ID_LEN, message_id);
 out:
+	if (buf != NULL && clear.data != NULL)
+		OPENSSL_cleanse(buf, buflen);
 	free(buf);
+	if (clear.data != NULL) {
+		OPENSSL_cleanse(clear.data, clear.len);
+		free(clear.data);
+	}
 	if (m != NULL) {
 		m->key_id.data = NULL;	/* borrowed from env */
 		m->key_id.len = 0;

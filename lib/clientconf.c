@@ -14,6 +14,7 @@
 struct cb_client_config {
 	agent_config_t		agent;
 	cb_client_options_t	opt;
+	const char		*old_keys[CONFIG_MAX_OLD_SEAL_KEYS];
 };
 
 int
@@ -52,6 +53,16 @@ cb_client_config_load(const char *path, cb_client_config_t **out, char *errbuf, 
 	cfg->opt.correlation_key_previous_path =
 	    cfg->agent.correlation_key_previous_path[0] != '\0' ?
 	    cfg->agent.correlation_key_previous_path : NULL;
+	cfg->opt.seal_key_path = cfg->agent.seal_key_path[0] != '\0' ?
+	    cfg->agent.seal_key_path : NULL;
+	cfg->opt.seal_keys_path = cfg->agent.seal_keys_path[0] != '\0' ?
+	    cfg->agent.seal_keys_path : NULL;
+	cfg->opt.seal_routing_path = cfg->agent.seal_routing_path[0] != '\0' ?
+	    cfg->agent.seal_routing_path : NULL;
+	for (size_t i = 0; i < cfg->agent.n_seal_old_keys; i++)
+		cfg->old_keys[i] = cfg->agent.seal_old_keys[i];
+	cfg->opt.seal_old_key_paths = cfg->old_keys;
+	cfg->opt.n_seal_old_keys = cfg->agent.n_seal_old_keys;
 	*out = cfg;
 	return 0;
 }

@@ -361,6 +361,37 @@ cfg_divisions(struct cfgctx *c, const config_setting_t *grp, agent_config_t *cfg
 	return 0;
 }
 
+/* The unit's earlier sealing keys (after rotations), kept to open what was sealed to them. */
+static int
+cfg_old_seal_keys(struct cfgctx *c, const config_setting_t *grp, agent_config_t *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(grp, "seal_old_keys");
+	int n, w;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_error(c, s, "'seal_old_keys' must be a list of key file paths");
+	if ((n = config_setting_length(s)) > CONFIG_MAX_OLD_SEAL_KEYS)
+		return cfg_error(c, s, "'seal_old_keys' has more than %d entries",
+		    CONFIG_MAX_OLD_SEAL_KEYS);
+	for (int i = 0; i < n; i++) {
+		const char *e = config_setting_get_string_elem(s, i);
+		char *out = cfg->seal_old_keys[cfg->n_seal_old_keys];
+
+		if (e == NULL || e[0] == '\0')
+			return cfg_error(c, s, "'seal_old_keys' entry %d is not a path", i);
+		if (e[0] == '/' || strcmp(c->base, ".") == 0)
+			w = snprintf(out, PATH_MAX, "%s", e);
+		else
+			w = snprintf(out, PATH_MAX, "%s/%s", c->base, e);
+		if (w < 0 || w >= PATH_MAX)
+			return cfg_error(c, s, "'seal_old_keys' entry %d is too long", i);
+		cfg->n_seal_old_keys++;
+	}
+	return 0;
+}
+
 int
 config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char *errbuf,
     size_t errlen)
@@ -369,7 +400,8 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	static const char *const keys[] = { "unit", "key", "transport_key", "broker", "spool",
 	    "state_dir",
 	    "registry", "resend_ms", "heartbeat_ms", "poll_ms", "window", "resign_after_ms",
-	    "divisions", "correlation_key", "correlation_key_previous", NULL };
+	    "divisions", "correlation_key", "correlation_key_previous", "seal_key", "seal_keys",
+	    "seal_routing", "seal_old_keys", NULL };
 	long long resend = 5000, heartbeat = 1000, poll = 100, window = 256,
 	    resign = 300000;
 	const config_setting_t *a;
@@ -400,11 +432,29 @@ config_agent_parse(const char *name, const char *text, agent_config_t *cfg, char
 	    (rc = cfg_path(&c, a, "correlation_key", 0, cfg->correlation_key_path,
 	    sizeof(cfg->correlation_key_path))) ||
 	    (rc = cfg_path(&c, a, "correlation_key_previous", 0,
-	    cfg->correlation_key_previous_path, sizeof(cfg->correlation_key_previous_path))))
+	    cfg->correlation_key_previous_path, sizeof(cfg->correlation_key_previous_path))) ||
+	    (rc = cfg_path(&c, a, "seal_key", 0, cfg->seal_key_path,
+	    sizeof(cfg->seal_key_path))) ||
+	    (rc = cfg_path(&c, a, "seal_keys", 0, cfg->seal_keys_path,
+	    sizeof(cfg->seal_keys_path))) ||
+	    (rc = cfg_path(&c, a, "seal_routing", 0, cfg->seal_routing_path,
+	    sizeof(cfg->seal_routing_path))) ||
+	    (rc = cfg_old_seal_keys(&c, a, cfg)))
 		goto out;
 	if (cfg->correlation_key_path[0] == '\0' && cfg->correlation_key_previous_path[0] != '\0') {
 		rc = cfg_error(&c, config_setting_get_member(a, "correlation_key_previous"),
 		    "'correlation_key_previous' needs 'correlation_key'");
+		goto out;
+	}
+	if (cfg->n_seal_old_keys > 0 && cfg->seal_key_path[0] == '\0') {
+		rc = cfg_error(&c, a, "'seal_old_keys' needs 'seal_key'");
+		goto out;
+	}
+	if ((cfg->seal_keys_path[0] != '\0') != (cfg->seal_routing_path[0] != '\0') ||
+	    (cfg->seal_keys_path[0] != '\0' && (cfg->seal_key_path[0] == '\0' ||
+	    cfg->registry_path[0] == '\0'))) {
+		rc = cfg_error(&c, a, "sealing needs 'seal_key', 'seal_keys', 'seal_routing' "
+		    "and 'registry' together");
 		goto out;
 	}
 	if (!unit_id_valid(cfg->unit)) {

@@ -55,6 +55,7 @@ typedef struct broker_config {
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */
 #define CONFIG_DIVISION_SIZE	72	/* bytes of one, with its NUL */
+#define CONFIG_MAX_OLD_SEAL_KEYS 8	/* entries of an agent's `seal_old_keys` */
 
 typedef struct agent_config {
 	char		 unit[CB_UNIT_ID_SIZE];
@@ -75,6 +76,12 @@ typedef struct agent_config {
 	char		 correlation_key_path[PATH_MAX];	/* "": no blind tokens */
 	char		 correlation_key_previous_path[PATH_MAX]; /* "": none; tokens under
 						 * it too while units move to the new key */
+	/* Sealing (docs/sealing.md §8); all empty: this agent neither seals nor opens. */
+	char		 seal_key_path[PATH_MAX];	/* the unit's X25519 private key */
+	char		 seal_keys_path[PATH_MAX];	/* units' public sealing keys */
+	char		 seal_routing_path[PATH_MAX];	/* a config with the routing table */
+	size_t		 n_seal_old_keys;		/* the unit's earlier sealing keys, */
+	char		 seal_old_keys[CONFIG_MAX_OLD_SEAL_KEYS][PATH_MAX]; /* to open old */
 } agent_config_t;
 
 /* Parses a config from memory (`name` is used in messages and to resolve relative paths).

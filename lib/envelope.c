@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "sealbody.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -216,7 +217,7 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 	    strspn(c->jurisdiction, "0123456789") != 6)
 		return cb_fail(err, "clue.jurisdiction", CB_EMALFORMED,
 		    "not a 6-digit division code");
-	if (c->summary[0] == '\0' || !text_ok(c->summary, 16 * 1024))
+	if ((c->sealed == NULL && c->summary[0] == '\0') || !text_ok(c->summary, 16 * 1024))
 		return cb_fail(err, "clue.summary", CB_EMALFORMED,
 		    "empty or longer than 16384 bytes");
 	if (!text_ok(c->location, 256) || !text_ok(c->handling_text, 16 * 1024))
@@ -224,6 +225,9 @@ clue_validate(const Cluebus__Clue *c, cb_error_t *err)
 	if (c->handling <= CLUEBUS__HANDLING_CODE__HANDLING_UNSPECIFIED ||
 	    c->handling > CLUEBUS__HANDLING_CODE__HANDLING_H3)
 		return cb_fail(err, "clue.handling", CB_EMALFORMED, "unknown handling code");
+	if (c->handling == CLUEBUS__HANDLING_CODE__HANDLING_H3 && c->handling_text[0] == '\0')
+		return cb_fail(err, "clue.handling_text", CB_EMALFORMED,
+		    "required for handling code h3: the restriction");
 	if (c->source_reliability <= CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_UNSPECIFIED ||
 	    c->source_reliability > CLUEBUS__SOURCE_RELIABILITY__RELIABILITY_X)
 		return cb_fail(err, "clue.source_reliability", CB_EMALFORMED, "unknown value");
@@ -312,6 +316,7 @@ static const Cluebus__Message__BodyCase kind_body[] = {
 	[CLUEBUS__KIND__KIND_ESCALATION] = CLUEBUS__MESSAGE__BODY_ESCALATION,
 	[CLUEBUS__KIND__KIND_REGISTRY] = CLUEBUS__MESSAGE__BODY_REGISTRY,
 	[CLUEBUS__KIND__KIND_MATCH] = CLUEBUS__MESSAGE__BODY_MATCH,
+	[CLUEBUS__KIND__KIND_PERMISSION] = CLUEBUS__MESSAGE__BODY_PERMISSION,
 	[CLUEBUS__KIND__KIND_CASE] = CLUEBUS__MESSAGE__BODY_CASE_ACTION,
 	[CLUEBUS__KIND__KIND_CORRECTION] = CLUEBUS__MESSAGE__BODY_CORRECTION,
 };
@@ -340,12 +345,17 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return cb_fail(err, "refers_to", CB_EMALFORMED, "not 16 bytes");
 	if (m->body_case != kind_body[m->kind])
 		return cb_fail(err, "kind", CB_EMALFORMED, "body does not match the kind");
+	if (sealbody_check(m, err) != 0)
+		return CB_EMALFORMED;
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		return clue_validate(m->clue, err);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		if (m->referral->n_to_units == 0)
 			return cb_fail(err, "referral.to_units", CB_EMALFORMED, "names no unit");
+		if (m->referral->n_persons > 64 || !text_ok(m->referral->summary, 16 * 1024))
+			return cb_fail(err, "referral.persons", CB_EMALFORMED,
+			    "more than 64 persons, or a summary over 16384 bytes");
 		if (m->referral->action <= CLUEBUS__ACTION__ACTION_UNSPECIFIED ||
 		    m->referral->action > CLUEBUS__ACTION__ACTION_OTHER)
 			return cb_fail(err, "referral.action", CB_EMALFORMED, "unknown action");
@@ -399,6 +409,13 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 			return CB_EMALFORMED;
 		return units_ok(m->report->to_units, m->report->n_to_units,
 		    "report.to_units", err);
+	case CLUEBUS__MESSAGE__BODY_PERMISSION:
+		if (m->permission->n_units == 0)
+			return cb_fail(err, "permission.units", CB_EMALFORMED, "names no unit");
+		if (units_ok(m->permission->units, m->permission->n_units, "permission.units",
+		    err) != 0)
+			return CB_EMALFORMED;
+		return refers_ok(m, err);
 	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
 		return case_action_validate(m, err);
 	case CLUEBUS__MESSAGE__BODY_CORRECTION:

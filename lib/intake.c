@@ -40,6 +40,7 @@
 #include "envelope.h"
 #include "identifiers.h"
 #include "intake.h"
+#include "seal.h"
 #include "util.h"
 
 #define FIELD_MAX	sizeof(((cb_error_t *)0)->field)
@@ -70,8 +71,8 @@ struct names {
 	_Static_assert(sizeof(a) / sizeof((a)[0]) == (last) + 1, #a " is out of date with the proto")
 
 static const char *const kind_names[] = { "unspecified", "clue", "referral", "receipt",
-    "feedback", "supervision", "report", "escalation", "registry", "match",
-    [CLUEBUS__KIND__KIND_CASE] = "case", [CLUEBUS__KIND__KIND_CORRECTION] = "correction" };
+    "feedback", "supervision", "report", "escalation", "registry", "match", "permission",
+    "case", "correction" };
 static const char *const priority_names[] = { "unspecified", "routine", "urgent",
     "immediate" };
 static const char *const category_names[] = { "unspecified", "school", "medical",
@@ -97,7 +98,8 @@ static const char *const case_op_names[] = { "unspecified", "open", "add_members
     "remove_members", "close" };
 static const char *const correction_op_names[] = { "unspecified", "correct", "withdraw" };
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
-    "revoke_key", "change_liaison", "broker_key" };
+    "revoke_key", "change_liaison", "broker_key", "admin_key", "add_seal_key",
+    "rotate_seal_key", "revoke_seal_key", "routing" };
 
 NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_CORRECTION);
 NAMES_CHECK(case_op_names, CLUEBUS__CASE_OP__CASE_CLOSE);
@@ -113,7 +115,7 @@ NAMES_CHECK(feedback_names, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
 NAMES_CHECK(supervision_names, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED);
 NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_FINAL_EVALUATION);
 NAMES_CHECK(missed_names, CLUEBUS__MISSED__MISSED_FEEDBACK);
-NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY);
+NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING);
 
 static const struct names kinds_tab = NAMES(kind_names);
 static const struct names priority_tab = NAMES(priority_names);
@@ -761,8 +763,8 @@ attachment_parse(const json_t *v, const char *path, Cluebus__Attachment *a, stru
 }
 
 static int
-persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue,
-    struct parse *ps)
+persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Person ***persons,
+    size_t *n_persons, struct parse *ps)
 {
 	const json_t	*arr;
 	char		 path[FIELD_MAX], item[FIELD_MAX];
@@ -773,7 +775,7 @@ persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue
 	    (n = json_array_size(arr)) == 0)
 		return rc;
 	path_key(path, clue_path, "persons");
-	if ((clue->persons = calloc(n, sizeof(*clue->persons))) == NULL)
+	if ((*persons = calloc(n, sizeof(**persons))) == NULL)
 		return fail_nomem(ps, path);
 	for (size_t i = 0; i < n; i++) {
 		Cluebus__Person *p;
@@ -782,7 +784,7 @@ persons_parse(const json_t *clue_obj, const char *clue_path, Cluebus__Clue *clue
 		if ((p = malloc(sizeof(*p))) == NULL)
 			return fail_nomem(ps, item);
 		cluebus__person__init(p);
-		clue->persons[clue->n_persons++] = p;
+		(*persons)[(*n_persons)++] = p;
 		if ((rc = go_on(person_parse(json_array_get(arr, i), item, p, ps))) != 0)
 			return rc;
 	}
@@ -959,7 +961,7 @@ clue_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct pars
 	    ps))) != 0 ||
 	    (rc = go_on(handling_parse(v, path, clue, ps))) != 0 ||
 	    (rc = go_on(evaluation_parse(v, path, clue, ps))) != 0 ||
-	    (rc = go_on(persons_parse(v, path, clue, ps))) != 0 ||
+	    (rc = go_on(persons_parse(v, path, &clue->persons, &clue->n_persons, ps))) != 0 ||
 	    (rc = go_on(attachments_parse(v, path, clue, ps))) != 0 ||
 	    (rc = go_on(identifiers_parse(v, path, clue, ps))) != 0)
 		return rc;
@@ -1130,8 +1132,8 @@ static int
 referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
 {
 	static const char *const fields[] = { "to_units", "action", "receipt_due_at",
-	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", "follow_up_every",
-	    "follow_up_from", "follow_up_until", NULL };
+	    "receipt_due_in", "feedback_due_at", "feedback_due_in", "note", "summary", "persons",
+	    "follow_up_every", "follow_up_from", "follow_up_until", NULL };
 	Cluebus__Referral	*r;
 	int			 rc, action = 0;
 
@@ -1148,6 +1150,8 @@ referral_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct 
 	    (rc = go_on(read_due(v, path, "receipt", &r->receipt_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_due(v, path, "feedback", &r->feedback_due_ms, ps))) != 0 ||
 	    (rc = go_on(read_string(v, path, "note", F_TEXT, &r->note, ps))) != 0 ||
+	    (rc = go_on(read_string(v, path, "summary", F_TEXT, &r->summary, ps))) != 0 ||
+	    (rc = go_on(persons_parse(v, path, &r->persons, &r->n_persons, ps))) != 0 ||
 	    (rc = go_on(check_due_order(path, r->receipt_due_ms, r->feedback_due_ms, ps))) != 0 ||
 	    (rc = go_on(follow_up_parse(v, path, r, ps))) != 0)
 		return rc;
@@ -1404,6 +1408,27 @@ correction_parse(const json_t *v, const char *path, Cluebus__Message *msg, struc
 	return need_refers_to(msg, "message corrected or withdrawn", ps);
 }
 
+/* The originator of an H2 clue (refers_to) lets it be referred to `units` (SPEC §10). */
+static int
+permission_parse(const json_t *v, const char *path, Cluebus__Message *msg, struct parse *ps)
+{
+	static const char *const fields[] = { "units", NULL };
+	Cluebus__Permission	*p;
+	int			 rc;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
+		return rc;
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return fail_nomem(ps, path);
+	cluebus__permission__init(p);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_PERMISSION;
+	msg->permission = p;
+	if ((rc = go_on(read_units(v, path, "units", F_REQUIRED, &p->units, &p->n_units,
+	    ps))) != 0)
+		return rc;
+	return need_refers_to(msg, "H2 clue the permission is for", ps);
+}
+
 /* ---- rendering --------------------------------------------------------------------------- */
 
 /* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
@@ -1633,6 +1658,42 @@ put_sealed_opt(json_t *obj, const char *key, const Cluebus__Sealed *s)
 	return put(obj, key, sealed_render(s));
 }
 
+/* What anyone may see of a body's sealed content: the suite and the recipients with the
+ * ids of the keys it was sealed to; never the ciphertext's meaning. */
+static json_t *
+sealed_facts_render(const Cluebus__Sealed *s)
+{
+	json_t	*o, *keys;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((keys = json_array()) == NULL)
+		return done(o, -1);
+	rc |= put(o, "suite", json_string(seal_suite_name(s->suite)));
+	for (size_t i = 0; i < s->n_keys; i++) {
+		json_t *ko;
+
+		if (s->keys[i] == NULL || (ko = json_object()) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= put_str(ko, "unit", s->keys[i]->unit);
+		rc |= put_hex(ko, "key_id", &s->keys[i]->key_id);
+		rc |= json_array_append_new(keys, done(ko, rc));
+	}
+	rc |= put(o, "recipients", keys);
+	return done(o, rc);
+}
+
+static int
+put_sealed_facts_opt(json_t *obj, const Cluebus__Sealed *s)
+{
+	if (s == NULL)
+		return 0;
+	return put(obj, "sealed", sealed_facts_render(s));
+}
+
 static json_t *
 person_render(const Cluebus__Person *p)
 {
@@ -1729,7 +1790,8 @@ clue_render(const Cluebus__Message *msg)
 	rc |= put_str(o, "jurisdiction", c->jurisdiction);
 	rc |= put_time(o, "occurred_at", c->occurred_ms);
 	rc |= put_str_opt(o, "location", c->location);
-	rc |= put_str(o, "summary", c->summary);
+	if (c->sealed == NULL)
+		rc |= put_str(o, "summary", c->summary);
 	if ((handling = json_object()) != NULL) {
 		rc |= put_enum(handling, "code", &handling_tab, c->handling);
 		rc |= put_str_opt(handling, "text", c->handling_text);
@@ -1758,6 +1820,7 @@ clue_render(const Cluebus__Message *msg)
 		rc |= put(o, "attachments", arr);
 	}
 	rc |= put_sealed_opt(o, "sealed_persons", c->sealed_persons);
+	rc |= put_sealed_facts_opt(o, c->sealed);
 	rc |= put_hexes_opt(o, "blind_tokens", c->blind_tokens, c->n_blind_tokens);
 	rc |= put_match_tokens_opt(o, c);
 	rc |= put_identifiers_opt(o, c);
@@ -1778,10 +1841,22 @@ referral_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "receipt_due_at", r->receipt_due_ms);
 	rc |= put_time_opt(o, "feedback_due_at", r->feedback_due_ms);
 	rc |= put_str_opt(o, "note", r->note);
+	rc |= put_str_opt(o, "summary", r->summary);
+	if (r->n_persons > 0) {
+		json_t *arr = json_array();
+
+		if (arr != NULL)
+			for (size_t i = 0; i < r->n_persons; i++)
+				if (r->persons[i] != NULL)
+					rc |= json_array_append_new(arr,
+					    person_render(r->persons[i]));
+		rc |= put(o, "persons", arr);
+	}
 	rc |= put_sealed_opt(o, "sealed_persons", r->sealed_persons);
 	rc |= put_duration_opt(o, "follow_up_every", r->follow_up_every_ms);
 	rc |= put_time_opt(o, "follow_up_from", r->follow_up_from_ms);
 	rc |= put_time_opt(o, "follow_up_until", r->follow_up_until_ms);
+	rc |= put_sealed_facts_opt(o, r->sealed);
 	return done(o, rc);
 }
 
@@ -1792,7 +1867,8 @@ receipt_render(const Cluebus__Message *msg)
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	return done(o, put_str_opt(o, "note", msg->receipt->note));
+	return done(o, put_str_opt(o, "note", msg->receipt->note) |
+	    put_sealed_facts_opt(o, msg->receipt->sealed));
 }
 
 static json_t *
@@ -1809,6 +1885,7 @@ feedback_render(const Cluebus__Message *msg)
 	rc |= put_strings_opt(o, "transferred_to", f->transferred_to, f->n_transferred_to);
 	rc |= put_enum_opt(o, "action", &action_tab, f->action);
 	rc |= put_str_opt(o, "reason", f->reason);
+	rc |= put_sealed_facts_opt(o, f->sealed);
 	return done(o, rc);
 }
 
@@ -1826,6 +1903,7 @@ supervision_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "receipt_due_at", s->receipt_due_ms);
 	rc |= put_time_opt(o, "feedback_due_at", s->feedback_due_ms);
 	rc |= put_str_opt(o, "note", s->note);
+	rc |= put_sealed_facts_opt(o, s->sealed);
 	return done(o, rc);
 }
 
@@ -1845,7 +1923,19 @@ report_render(const Cluebus__Message *msg)
 	rc |= put_str_opt(o, "text", r->text);
 	rc |= put_strings_opt(o, "to_units", r->to_units, r->n_to_units);
 	rc |= put_str_opt(o, "district", r->district);
+	rc |= put_sealed_facts_opt(o, r->sealed);
 	return done(o, rc);
+}
+
+static json_t *
+permission_render(const Cluebus__Message *msg)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	return done(o, put_strings_opt(o, "units", msg->permission->units,
+	    msg->permission->n_units));
 }
 
 static json_t *
@@ -1891,6 +1981,7 @@ registry_render(const Cluebus__Message *msg)
 	rc |= put_time_opt(o, "effective_at", r->effective_ms);
 	rc |= put_str_opt(o, "reason", r->reason);
 	rc |= put_str_opt(o, "liaison", r->liaison);
+	rc |= put_str_opt(o, "routing", r->routing);
 	return done(o, rc);
 }
 
@@ -2078,7 +2169,7 @@ intake_context_to_json(const Cluebus__Context *ctx)
 		rc |= put_enum(clue, "category", &category_tab, ctx->clue_category);
 		rc |= put_str_opt(clue, "jurisdiction", ctx->clue_jurisdiction);
 		rc |= put_enum_opt(clue, "handling", &handling_tab, ctx->clue_handling);
-		rc |= put_str(clue, "summary", ctx->clue_summary);
+		rc |= put_str_opt(clue, "summary", ctx->clue_summary);
 		rc |= put(o, "clue", clue);
 	}
 	if ((obl = json_array()) == NULL)
@@ -2121,6 +2212,8 @@ static const struct kind_row kinds[] = {
 	{ CLUEBUS__KIND__KIND_REGISTRY, CLUEBUS__MESSAGE__BODY_REGISTRY, NULL,
 	    registry_render },
 	{ CLUEBUS__KIND__KIND_MATCH, CLUEBUS__MESSAGE__BODY_MATCH, NULL, match_render },
+	{ CLUEBUS__KIND__KIND_PERMISSION, CLUEBUS__MESSAGE__BODY_PERMISSION, permission_parse,
+	    permission_render },
 	{ CLUEBUS__KIND__KIND_CASE, CLUEBUS__MESSAGE__BODY_CASE_ACTION, case_parse,
 	    case_render },
 	{ CLUEBUS__KIND__KIND_CORRECTION, CLUEBUS__MESSAGE__BODY_CORRECTION, correction_parse,

@@ -3,7 +3,10 @@
  * Units live in an array in order of addition (a few dozen in practice; lookups are linear
  * and cheap). Each unit keeps every key it ever had with [valid_from, valid_until); a
  * rotation closes the old key at the rotation time, a revocation closes it at its effective
- * time. Invariant: at most one key of a unit is open (valid_until == 0). */
+ * time. Sealing keys (X25519, SPEC §10) keep their own history the same way: added, rotated
+ * and revoked by their own records, so which sealing key was valid when is in the log too.
+ * Invariant: at most one signing key and at most one sealing key of a unit is open
+ * (valid_until == 0). The last REGISTRY_ROUTING record's text is kept for the directory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include <jansson.h>
 
 #include "registry.h"
+#include "sealkey.h"
 #include "transport.h"
 #include "util.h"
 
@@ -22,15 +26,24 @@ struct reg_key {
 	int		 has_transport;
 };
 
+struct reg_seal {
+	sealkey_t	*key;
+	int64_t		 valid_from;
+	int64_t		 valid_until;	/* 0 = still valid */
+};
+
 struct reg_entry {
 	reg_unit_t	 unit;
 	struct reg_key	*keys;
 	size_t		 nkeys;
+	struct reg_seal	*seals;
+	size_t		 nseals;
 };
 
 struct registry {
 	struct reg_entry *units;
 	size_t		 n, cap;
+	char		*routing;	/* text of the last REGISTRY_ROUTING, or NULL */
 };
 
 registry_t *
@@ -48,10 +61,14 @@ registry_free(registry_t *r)
 		for (size_t j = 0; j < r->units[i].nkeys; j++)
 			key_free(r->units[i].keys[j].key);
 		free(r->units[i].keys);
+		for (size_t j = 0; j < r->units[i].nseals; j++)
+			sealkey_free(r->units[i].seals[j].key);
+		free(r->units[i].seals);
 		free(r->units[i].unit.name);
 		free(r->units[i].unit.liaison);
 	}
 	free(r->units);
+	free(r->routing);
 	free(r);
 }
 
@@ -103,6 +120,49 @@ registry_add_key(struct reg_entry *u, const Cluebus__Registry *rec, int64_t at_m
 	return 0;
 }
 
+/* The unit's open sealing key, or NULL. */
+static struct reg_seal *
+registry_open_seal(const struct reg_entry *u)
+{
+	for (size_t i = 0; i < u->nseals; i++)
+		if (u->seals[i].valid_until == 0)
+			return &u->seals[i];
+	return NULL;
+}
+
+/* Opens `pub` (32 raw bytes) as the unit's sealing key from `at_ms` until `until_ms` (0:
+ * open), closing the open one at `at_ms`; the same key as the open one changes nothing. */
+static int
+registry_add_seal(struct reg_entry *u, const uint8_t *pub, size_t len, int64_t at_ms,
+    int64_t until_ms, cb_error_t *err)
+{
+	struct reg_seal *open = registry_open_seal(u), *ns;
+	sealkey_t *k;
+	int rc;
+
+	if (len != SEALKEY_PUBLIC_LEN)
+		return cb_fail(err, "seal_public", CB_EMALFORMED,
+		    "not a 32-byte X25519 public key");
+	if (open != NULL && until_ms == 0 &&
+	    memcmp(sealkey_public(open->key), pub, SEALKEY_PUBLIC_LEN) == 0)
+		return 0;
+	if ((rc = sealkey_from_public(pub, len, &k)) != 0)
+		return rc == CB_EKEY ? cb_fail(err, "seal_public", CB_EMALFORMED,
+		    "not an X25519 public key") : CB_ENOMEM;
+	if ((ns = realloc(u->seals, (u->nseals + 1) * sizeof(*ns))) == NULL) {
+		sealkey_free(k);
+		return CB_ENOMEM;
+	}
+	u->seals = ns;
+	if ((open = registry_open_seal(u)) != NULL)
+		open->valid_until = at_ms;
+	u->seals[u->nseals].key = k;
+	u->seals[u->nseals].valid_from = at_ms;
+	u->seals[u->nseals].valid_until = until_ms;
+	u->nseals++;
+	return 0;
+}
+
 static int
 registry_add_unit(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_error_t *err)
 {
@@ -140,9 +200,15 @@ registry_add_unit(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb
 	}
 	if ((rc = registry_add_key(u, rec, at_ms, err)) != 0)
 		goto fail;
+	if (rec->seal_public.len != 0 && (rc = registry_add_seal(u, rec->seal_public.data,
+	    rec->seal_public.len, at_ms, 0, err)) != 0)
+		goto fail;
 	r->n++;
 	return 0;
 fail:
+	for (size_t j = 0; j < u->nkeys; j++)
+		key_free(u->keys[j].key);
+	free(u->keys);
 	free(u->unit.name);
 	free(u->unit.liaison);
 	return rc;
@@ -153,7 +219,9 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 {
 	struct reg_entry *u;
 	int64_t when = rec->effective_ms > 0 ? rec->effective_ms : at_ms;
-	char *liaison;
+	struct reg_seal *seal;
+	char *liaison, *routing;
+	int rc;
 
 	/* What `err` says when a CB_ENOMEM return below does not set it: err.h promises a
 	 * valid `err` after every failure (audit.c prints it). */
@@ -173,7 +241,28 @@ registry_apply(registry_t *r, const Cluebus__Registry *rec, int64_t at_ms, cb_er
 		    "unit '%s' is not registered", rec->unit);
 	switch (rec->op) {
 	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY:
-		return registry_add_key(u, rec, when, err);
+		if (rec->seal_public.len != 0 && rec->seal_public.len != SEALKEY_PUBLIC_LEN)
+			return cb_fail(err, "seal_public", CB_EMALFORMED,
+			    "not a 32-byte X25519 public key");
+		if ((rc = registry_add_key(u, rec, when, err)) != 0 ||
+		    rec->seal_public.len == 0)
+			return rc;
+		return registry_add_seal(u, rec->seal_public.data, rec->seal_public.len, when, 0,
+		    err);
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY:
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY:
+		return registry_add_seal(u, rec->seal_public.data, rec->seal_public.len, when, 0,
+		    err);
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY:
+		if ((seal = registry_open_seal(u)) != NULL)
+			seal->valid_until = when;
+		return 0;
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING:
+		if ((routing = strdup(rec->routing)) == NULL)
+			return CB_ENOMEM;
+		free(r->routing);
+		r->routing = routing;
+		return 0;
 	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY:
 		for (size_t i = 0; i < u->nkeys; i++)
 			if (u->keys[i].valid_until == 0 || u->keys[i].valid_until > when)
@@ -211,6 +300,8 @@ check_role(const Cluebus__Registry *rec, cb_error_t *err)
 	return 0;
 }
 
+static int check_seal(const Cluebus__Registry *, int, cb_error_t *);
+
 static int
 check_keys(const Cluebus__Registry *rec, cb_error_t *err)
 {
@@ -223,7 +314,48 @@ check_keys(const Cluebus__Registry *rec, cb_error_t *err)
 	if (rec->transport_public.len != TRANSPORT_KEY_LEN)
 		return cb_fail(err, "transport_public", CB_EMALFORMED,
 		    "not a 32-byte CURVE public key");
+	return check_seal(rec, 0, err);
+}
+
+/* The record's sealing key: 32 bytes, or (when not `required`) absent. */
+static int
+check_seal(const Cluebus__Registry *rec, int required, cb_error_t *err)
+{
+	if (rec->seal_public.len == 0 && !required)
+		return 0;
+	if (rec->seal_public.len != SEALKEY_PUBLIC_LEN)
+		return cb_fail(err, "seal_public", CB_EMALFORMED,
+		    "not a 32-byte X25519 public key");
 	return 0;
+}
+
+/* An administrative record about a unit's sealing key: ADD needs a unit without an open
+ * sealing key, ROTATE and REVOKE one with it; REVOKE needs a reason. */
+static int
+check_admin_seal(const registry_t *r, const Cluebus__Registry *rec, cb_error_t *err)
+{
+	const struct reg_entry *u = registry_find(r, rec->unit);
+	int open;
+
+	if (u == NULL)
+		return cb_fail(err, "unit", CB_EMALFORMED, "'%s' is not registered", rec->unit);
+	open = registry_open_seal(u) != NULL;
+	if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY && open)
+		return cb_fail(err, "op", CB_EMALFORMED, "'%s' has a sealing key: rotate it",
+		    rec->unit);
+	if (rec->op != CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY && !open)
+		return cb_fail(err, "op", CB_EMALFORMED, "'%s' has no valid sealing key%s",
+		    rec->unit, rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY ?
+		    ": add one" : "");
+	if (rec->op == CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY) {
+		if (rec->reason[0] == '\0' || strlen(rec->reason) > 1024)
+			return cb_fail(err, "reason", CB_EMALFORMED,
+			    "required, at most 1024 bytes");
+		if (rec->effective_ms < 0)
+			return cb_fail(err, "effective", CB_EMALFORMED, "before 1970");
+		return 0;
+	}
+	return check_seal(rec, 1, err);
 }
 
 int
@@ -268,6 +400,10 @@ registry_check_admin(const registry_t *r, const Cluebus__Registry *rec, cb_error
 		if (strlen(rec->liaison) > 256)
 			return cb_fail(err, "liaison", CB_EMALFORMED, "longer than 256 bytes");
 		return 0;
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY:
+	case CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY:
+	case CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY:
+		return check_admin_seal(r, rec, err);
 	default:
 		return cb_fail(err, "op", CB_EMALFORMED, "not an administrative operation");
 	}
@@ -373,6 +509,174 @@ registry_at(const registry_t *r, size_t i)
 	return i < r->n ? &r->units[i].unit : NULL;
 }
 
+const sealkey_t *
+registry_seal_at(const registry_t *r, const char *unit, int64_t at_ms)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL)
+		return NULL;
+	for (size_t i = 0; i < u->nseals; i++)
+		if (at_ms >= u->seals[i].valid_from &&
+		    (u->seals[i].valid_until == 0 || at_ms < u->seals[i].valid_until))
+			return u->seals[i].key;
+	return NULL;
+}
+
+const sealkey_t *
+registry_current_seal(const registry_t *r, const char *unit)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+	const struct reg_seal *k = u != NULL ? registry_open_seal(u) : NULL;
+
+	return k != NULL ? k->key : NULL;
+}
+
+size_t
+registry_key_count(const registry_t *r, const char *unit)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+
+	return u != NULL ? u->nkeys : 0;
+}
+
+int
+registry_key_info(const registry_t *r, const char *unit, size_t i, reg_key_info_t *info)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL || i >= u->nkeys)
+		return CB_ENOTFOUND;
+	info->key = u->keys[i].key;
+	info->transport = u->keys[i].has_transport ? u->keys[i].transport : NULL;
+	info->valid_from = u->keys[i].valid_from;
+	info->valid_until = u->keys[i].valid_until;
+	return 0;
+}
+
+size_t
+registry_seal_count(const registry_t *r, const char *unit)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+
+	return u != NULL ? u->nseals : 0;
+}
+
+int
+registry_seal_info(const registry_t *r, const char *unit, size_t i, reg_seal_info_t *info)
+{
+	const struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL || i >= u->nseals)
+		return CB_ENOTFOUND;
+	info->key = u->seals[i].key;
+	info->valid_from = u->seals[i].valid_from;
+	info->valid_until = u->seals[i].valid_until;
+	return 0;
+}
+
+const char *
+registry_routing(const registry_t *r)
+{
+	return r->routing;
+}
+
+/* ---- building a registry from a directory ---- */
+
+int
+registry_put_unit(registry_t *r, const reg_unit_t *unit, cb_error_t *err)
+{
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+	struct reg_entry *u;
+	int rc;
+
+	/* registry_add_unit wants a first key; the unit gets its keys next, so add it with a
+	 * placeholder and drop that. */
+	static const uint8_t zero[KEY_PUBLIC_LEN];
+
+	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT;
+	rec.unit = (char *)unit->id;
+	rec.name = unit->name != NULL ? unit->name : (char *)"";
+	rec.role = (char *)unit->role;
+	rec.division_code = (char *)unit->division_code;
+	rec.liaison = unit->liaison != NULL ? unit->liaison : (char *)"";
+	rec.sign_public.data = (uint8_t *)zero;
+	rec.sign_public.len = sizeof(zero);
+	if (!unit_id_valid(unit->id))
+		return cb_fail(err, "unit", CB_EMALFORMED, "not a unit id");
+	if ((rc = registry_add_unit(r, &rec, 0, err)) != 0)
+		return rc;
+	u = &r->units[r->n - 1];
+	key_free(u->keys[0].key);
+	u->nkeys = 0;
+	return 0;
+}
+
+int
+registry_put_key(registry_t *r, const char *unit, const uint8_t *sign_public,
+    const uint8_t *transport, int64_t valid_from, int64_t valid_until, cb_error_t *err)
+{
+	struct reg_entry *u = registry_find(r, unit);
+	struct reg_key *nk;
+	cb_key_t *k;
+
+	if (u == NULL)
+		return cb_fail(err, "unit", CB_EMALFORMED, "'%s' is not listed", unit);
+	if (u->nkeys > 0 && (u->keys[u->nkeys - 1].valid_until == 0 ||
+	    u->keys[u->nkeys - 1].valid_until > valid_from))
+		return cb_fail(err, "sign_keys", CB_EMALFORMED,
+		    "keys of '%s' overlap or are out of order", unit);
+	if (valid_until != 0 && valid_until < valid_from)
+		return cb_fail(err, "sign_keys", CB_EMALFORMED, "valid until before valid from");
+	if (key_from_public(sign_public, KEY_PUBLIC_LEN, &k) != 0)
+		return CB_ENOMEM;
+	if ((nk = realloc(u->keys, (u->nkeys + 1) * sizeof(*nk))) == NULL) {
+		key_free(k);
+		return CB_ENOMEM;
+	}
+	u->keys = nk;
+	memset(&nk[u->nkeys], 0, sizeof(*nk));
+	nk[u->nkeys].key = k;
+	nk[u->nkeys].valid_from = valid_from;
+	nk[u->nkeys].valid_until = valid_until;
+	if (transport != NULL) {
+		memcpy(nk[u->nkeys].transport, transport, TRANSPORT_KEY_LEN);
+		nk[u->nkeys].has_transport = 1;
+	}
+	u->nkeys++;
+	return 0;
+}
+
+int
+registry_put_seal(registry_t *r, const char *unit, const uint8_t *seal_public,
+    int64_t valid_from, int64_t valid_until, cb_error_t *err)
+{
+	struct reg_entry *u = registry_find(r, unit);
+
+	if (u == NULL)
+		return cb_fail(err, "unit", CB_EMALFORMED, "'%s' is not listed", unit);
+	if (u->nseals > 0 && (u->seals[u->nseals - 1].valid_until == 0 ||
+	    u->seals[u->nseals - 1].valid_until > valid_from))
+		return cb_fail(err, "seal_keys", CB_EMALFORMED,
+		    "sealing keys of '%s' overlap or are out of order", unit);
+	if (valid_until != 0 && valid_until < valid_from)
+		return cb_fail(err, "seal_keys", CB_EMALFORMED, "valid until before valid from");
+	return registry_add_seal(u, seal_public, SEALKEY_PUBLIC_LEN, valid_from,
+	    valid_until, err);
+}
+
+int
+registry_set_routing(registry_t *r, const char *text)
+{
+	char *t = strdup(text);
+
+	if (t == NULL)
+		return CB_ENOMEM;
+	free(r->routing);
+	r->routing = t;
+	return 0;
+}
+
 /* ---- the registry file ---- */
 
 static const char *const unit_roles[] = { "office", "member", "district_office", NULL };
@@ -426,10 +730,25 @@ registry_parse_keys(const char *pub, const char *tpub, Cluebus__Registry *rec,
 	return registry_parse_transport(tpub, rec, path, err);
 }
 
+/* Decodes an optional hex "seal_public" into rec->seal_public. */
+static int
+registry_parse_seal(const char *hex, Cluebus__Registry *rec, const char *path,
+    cb_error_t *err)
+{
+	if (hex[0] == '\0')
+		return 0;
+	if ((rec->seal_public.data = malloc(SEALKEY_PUBLIC_LEN)) == NULL)
+		return CB_ENOMEM;
+	rec->seal_public.len = SEALKEY_PUBLIC_LEN;
+	if (hex_decode(hex, rec->seal_public.data, SEALKEY_PUBLIC_LEN) != 0)
+		return cb_fail(err, path, CB_EMALFORMED, "seal_public: expected 64 hex digits");
+	return 0;
+}
+
 static int
 registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_error_t *err)
 {
-	const char *id, *name, *role, *div, *pub, *liaison, *tpub, *k;
+	const char *id, *name, *role, *div, *pub, *liaison, *tpub, *spub, *k;
 	Cluebus__Registry *rec;
 	json_t *v;
 	int rc, ok = 0;
@@ -439,7 +758,8 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	json_object_foreach(ju, k, v) {
 		if (strcmp(k, "id") && strcmp(k, "name") && strcmp(k, "role") &&
 		    strcmp(k, "division_code") && strcmp(k, "sign_public") &&
-		    strcmp(k, "liaison") && strcmp(k, "transport_public"))
+		    strcmp(k, "liaison") && strcmp(k, "transport_public") &&
+		    strcmp(k, "seal_public"))
 			return cb_fail(err, path, CB_EMALFORMED, "%s: unknown field", k);
 	}
 	if ((rc = json_str(ju, "id", 1, CB_UNIT_ID_MAX, &id, path, err)) != 0 ||
@@ -448,7 +768,8 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	    (rc = json_str(ju, "division_code", 0, 6, &div, path, err)) != 0 ||
 	    (rc = json_str(ju, "sign_public", 1, 64, &pub, path, err)) != 0 ||
 	    (rc = json_str(ju, "liaison", 0, 256, &liaison, path, err)) != 0 ||
-	    (rc = json_str(ju, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, path, err)) != 0)
+	    (rc = json_str(ju, "transport_public", 0, TRANSPORT_Z85_LEN, &tpub, path, err)) != 0 ||
+	    (rc = json_str(ju, "seal_public", 0, 2 * SEALKEY_PUBLIC_LEN, &spub, path, err)) != 0)
 		return rc;
 	if (!unit_id_valid(id) || strcmp(id, REGISTRY_BROKER_UNIT) == 0)
 		return cb_fail(err, path, CB_EMALFORMED, "id: '%s' is not a usable unit id", id);
@@ -469,8 +790,8 @@ registry_parse_unit(json_t *ju, const char *path, Cluebus__Registry **out, cb_er
 	    (rec->role = strdup(role)) == NULL || (rec->division_code = strdup(div)) == NULL ||
 	    (rec->liaison = strdup(liaison)) == NULL)
 		rc = CB_ENOMEM;
-	else
-		rc = registry_parse_keys(pub, tpub, rec, path, err);
+	else if ((rc = registry_parse_keys(pub, tpub, rec, path, err)) == 0)
+		rc = registry_parse_seal(spub, rec, path, err);
 	if (rc != 0) {
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
 		return rc;

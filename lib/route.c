@@ -5,7 +5,10 @@
  *   (1) Every unit id in the table is valid; route_check() proves each is registered.
  *   (2) Without `divisions` every 6-digit jurisdiction is routed (the office decides); with
  *       it, a clue whose jurisdiction is not listed is refused before it is logged, and the
- *       refusal lists the valid codes with their names. */
+ *       refusal lists the valid codes with their names.
+ *   (3) A table keeps its text: its `routing` group written back by libconfig from a copy of
+ *       the settings (route_text), which the broker logs and ships in the directory and
+ *       from which route_from_text() builds the same table on an agent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@ struct division {
 };
 
 struct route {
+	char		*text;		/* "routing = { ... };" as libconfig writes it */
 	char		 office[CB_UNIT_ID_SIZE];
 	size_t		 n_divisions;
 	struct division	*divisions;
@@ -93,6 +97,94 @@ divisions_from_config(const config_setting_t *arr, route_t *rt, cb_error_t *err)
 	return 0;
 }
 
+/* Copies `src` (and its children) into `parent` under the same name. */
+static int
+setting_copy(config_setting_t *parent, const config_setting_t *src)
+{
+	int type = config_setting_type(src);
+	config_setting_t *dst = config_setting_add(parent, config_setting_name(src), type);
+	const char *str;
+
+	if (dst == NULL)
+		return CB_ENOMEM;
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		for (int i = 0; i < config_setting_length(src); i++)
+			if (setting_copy(dst, config_setting_get_elem(src, (unsigned)i)) != 0)
+				return CB_ENOMEM;
+		return 0;
+	case CONFIG_TYPE_INT:
+		return config_setting_set_int(dst, config_setting_get_int(src)) ? 0 : CB_ENOMEM;
+	case CONFIG_TYPE_INT64:
+		return config_setting_set_int64(dst, config_setting_get_int64(src)) ? 0 :
+		    CB_ENOMEM;
+	case CONFIG_TYPE_FLOAT:
+		return config_setting_set_float(dst, config_setting_get_float(src)) ? 0 :
+		    CB_ENOMEM;
+	case CONFIG_TYPE_BOOL:
+		return config_setting_set_bool(dst, config_setting_get_bool(src)) ? 0 : CB_ENOMEM;
+	default:
+		str = config_setting_get_string(src);
+		return config_setting_set_string(dst, str != NULL ? str : "") ? 0 : CB_ENOMEM;
+	}
+}
+
+/* The text of the group `routing` alone, as libconfig writes it: newly allocated. */
+static int
+route_make_text(const config_setting_t *routing, char **out)
+{
+	config_t cf;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	config_init(&cf);
+	if ((rc = setting_copy(config_root_setting(&cf), routing)) == 0) {
+		if ((f = open_memstream(&buf, &len)) == NULL) {
+			rc = CB_ENOMEM;
+		} else {
+			config_write(&cf, f);
+			if (fclose(f) != 0 || buf == NULL)
+				rc = CB_ENOMEM;
+		}
+	}
+	config_destroy(&cf);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+int
+route_from_text(const char *text, route_t **out, cb_error_t *err)
+{
+	config_t cf;
+	int rc;
+
+	config_init(&cf);
+	if (!config_read_string(&cf, text)) {
+		rc = cb_fail_at(err, "routing", config_error_line(&cf), CB_EMALFORMED,
+		    "line %d: %s", config_error_line(&cf), config_error_text(&cf) != NULL ?
+		    config_error_text(&cf) : "unreadable");
+	} else if ((rc = route_from_config(config_lookup(&cf, "routing"), out, err)) ==
+	    CB_ECONFIG) {
+		rc = CB_EMALFORMED;
+	}
+	config_destroy(&cf);
+	return rc;
+}
+
+const char *
+route_text(const route_t *rt)
+{
+	return rt->text;
+}
+
 int
 route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
 {
@@ -141,6 +233,8 @@ route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *er
 		if ((rc = list_from_config(c, what, &rt->categories[cat], err)) != 0)
 			goto fail;
 	}
+	if ((rc = route_make_text(routing, &rt->text)) != 0)
+		goto fail;
 	*out = rt;
 	return 0;
 fail:
@@ -233,6 +327,7 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+	case CLUEBUS__MESSAGE__BODY_PERMISSION:	/* the office, which refers */
 		return 0;
 	default:
 		return CB_EINVAL;
@@ -285,6 +380,7 @@ route_free(route_t *rt)
 {
 	if (rt == NULL)
 		return;
+	free(rt->text);
 	free(rt->divisions);
 	free(rt->immediate.ids);
 	free(rt->case_openers.ids);

@@ -33,6 +33,15 @@ typedef struct route_result {
  * 0 when the group is missing), or CB_ENOMEM. */
 int	route_from_config(const config_setting_t *routing, route_t **out, cb_error_t *err)
     __attribute__((warn_unused_result));
+/* Builds a table from `text`, a libconfig document holding the group `routing` (what
+ * route_text gives: the broker's table as logged and shipped in the directory), exactly
+ * as route_from_config builds it from the broker's config. Returns 0, CB_EMALFORMED with
+ * `err` set (the line, or the setting that is wrong), or CB_ENOMEM. Borrows `text`. */
+int	route_from_text(const char *text, route_t **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+/* The table's text: "routing = { ... };" as libconfig writes the group it was built from.
+ * Equal tables from the same settings give equal texts. Borrowed until route_free. */
+const char *route_text(const route_t *rt);
 /* Checks that every unit the table names is registered. Returns 0 or CB_ECONFIG. */
 int	route_check(const route_t *rt, const registry_t *reg, cb_error_t *err)
     __attribute__((warn_unused_result));

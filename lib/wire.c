@@ -190,7 +190,7 @@ static const char *const reject_names[] = {
 	"unspecified", "malformed", "too_large", "bad_signature", "unknown_sender",
 	"unknown_key", "revoked_key", "sender_mismatch", "clock_skew", "invalid_body",
 	"forbidden_kind", "not_authenticated", "unavailable", "id_conflict", "rate_limited",
-	"bad_protocol",
+	"bad_protocol", "stale_directory", "not_permitted",
 	[CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION] = "out_of_jurisdiction",
 	[CLUEBUS__REJECT_CODE__REJECT_NOT_OWNER] = "not_owner",
 };

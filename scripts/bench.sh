@@ -48,6 +48,9 @@
 #   BENCH_PEERS=0        skip the Redis and RabbitMQ peers (cluebus alone)
 #   BENCH_MATCH=0        skip the correlation phase (4a)
 #   BENCH_MATCH_TOKENS   blind tokens per clue in it (default 3)
+#   BENCH_SEALED=1       sealing on: every clue's personal data sealed to the recipients
+#                        (before timing, by loadgen), the broker checks each recipient
+#                        set, and the recipients' agents open each seal into out/
 #   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
 #   BENCH_AGENT_DIR      put the agents' spools and stores in a directory there (e.g.
 #                        /dev/shm, where their flushes cost nothing): not durable, only to
@@ -79,6 +82,7 @@ QUICK=${BENCH_QUICK:-0}
 PROFILE=${BENCH_PROFILE:-0}
 SENDER=health
 RECIPIENTS="psb ato ato-210302"
+SEALED=${BENCH_SEALED:-0}
 WINDOW=1000
 SIZE=1024
 
@@ -166,10 +170,12 @@ all_out() {
 loadgen() {
 	local label=$1
 	shift
+	local seal=()
+	[ "$SEALED" = 1 ] && seal=(--seal-to "${RECIPIENTS// /,}")
 	"$OUT/loadgen" --endpoint "$DEPLOY_ENDPOINT" --keys "$D/keys" --unit "$SENDER" \
 	    --category medical --jurisdiction 210302 --window "$WINDOW" --size "$SIZE" \
 	    --broker-pid "$BROKER_PID" --label "$label" --dump "$LOGS/latency-$label.tsv" \
-	    "$@" 2>>"$LOGS/loadgen.log"
+	    "${seal[@]}" "$@" 2>>"$LOGS/loadgen.log"
 }
 
 # ---- 1. build ----
@@ -230,8 +236,17 @@ phase_deploy() {
 		rm -rf "$DEPLOY_AGENT_DIR"
 	fi
 	deploy_init "$(deploy_endpoint tcp)" || die "deploy failed"
+	if [ "$SEALED" = 1 ]; then
+		"$OUT/loadgen" --keys "$D/keys" --make-seal-keys "${RECIPIENTS// /,}" ||
+		    die "cannot make the recipients' sealing keys"
+	fi
 	for u in $RECIPIENTS; do
-		deploy_agent "$u" || die "deploy of the agent of $u failed"
+		if [ "$SEALED" = 1 ]; then
+			deploy_agent "$u" "seal_key = \"keys/$u.seal\";" ||
+			    die "deploy of the agent of $u failed"
+		else
+			deploy_agent "$u" || die "deploy of the agent of $u failed"
+		fi
 		OUTS+=(--out "$D/spool/$u/out")
 	done
 }

@@ -4,8 +4,10 @@
  *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
  *       the one recomputed from the entries (its root printed with the head); 1: the first
  *       bad seq is printed; 2: usage error or unreadable data directory.
- *   cluebus-audit replay DATA_DIR [--json]
- *       the log in order, one line per entry (JSON lines with --json).
+ *   cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]
+ *       the log in order, one line per entry (JSON lines with --json). Sealed bodies show
+ *       their seal's facts, never plaintext; with --seal-key, what UNIT could read is
+ *       opened and printed, saying which key (lib/sealaudit.h).
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
  *       (the old order, CASE_REF DATA_DIR, is still taken with a warning)
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
@@ -51,6 +53,7 @@
 #include "keys.h"
 #include "matchaudit.h"
 #include "merkle.h"
+#include "sealaudit.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -59,7 +62,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
@@ -75,7 +78,7 @@ static int
 help(void)
 {
 	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
@@ -291,8 +294,15 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	return 0;
 }
 
+/* What replay_one needs: the output form, and the content audit's key (NULL: none). */
+struct replay_opts {
+	int			 as_json;
+	const sealaudit_t	*seal;
+};
+
 static json_t *
-replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
+replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m,
+    json_t *opened)
 {
 	char when[40], id[CB_MESSAGE_ID_HEX_SIZE];
 	json_t *o = json_object(), *r = json_array();
@@ -308,8 +318,10 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 		json_object_set_new(o, "kind", json_string(intake_kind_name(m->kind)));
 		json_object_set_new(o, "sender", json_string(m->sender));
 		json_object_set_new(o, "message_id", json_string(id));
-		if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE)
+		if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE || opened != NULL)
 			json_object_set_new(o, "body", intake_to_json(m));
+		if (opened != NULL)
+			json_object_set_new(o, "opened_with", json_incref(opened));
 	}
 	json_object_set_new(o, "recipients", r);
 	if (e->rejection != NULL) {
@@ -345,7 +357,8 @@ replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 }
 
 static void
-replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
+replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m,
+    json_t *opened)
 {
 	char when[40], id[CB_MESSAGE_ID_HEX_SIZE] = "-";
 
@@ -358,6 +371,10 @@ replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 			printf(" %s", e->recipients[i]);
 		if (e->n_recipients == 0)
 			printf(" (none)");
+		if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE &&
+		    m->clue->handling >= CLUEBUS__HANDLING_CODE__HANDLING_H1)
+			printf(" [h%d%s%s]", (int)m->clue->handling - 1,
+			    m->clue->handling_text[0] != '\0' ? ": " : "", m->clue->handling_text);
 	} else if (e->rejection != NULL) {
 		printf(" %s peer %s: %s", wire_reject_name(e->rejection->code),
 		    e->rejection->peer_unit[0] ? e->rejection->peer_unit : "-",
@@ -370,13 +387,27 @@ replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m)
 			    (unsigned long long)e->ack->seqs[e->ack->n_seqs - 1]);
 	}
 	putchar('\n');
+	if (opened != NULL) {
+		json_t *body = intake_to_json(m);
+
+		printf("    opened as %s with sealing key %s%s%s: ",
+		    json_string_value(json_object_get(opened, "unit")),
+		    json_string_value(json_object_get(opened, "key_id")),
+		    json_object_get(opened, "error") != NULL ? ", failed: " : "",
+		    json_object_get(opened, "error") != NULL ?
+		    json_string_value(json_object_get(opened, "error")) : "");
+		json_dumpf(body, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(body);
+	}
 }
 
 static int
 replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 {
-	int as_json = *(int *)arg;
+	const struct replay_opts *ro = arg;
 	Cluebus__LogEntry *e = NULL;
+	json_t *opened = NULL;
 	Cluebus__Message *m = NULL;
 	const uint8_t *hash;
 	cb_error_t err;
@@ -388,15 +419,18 @@ replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	}
 	if (e->envelope != NULL && envelope_open(e->envelope, &m, &err) != 0)
 		m = NULL;
-	if (as_json) {
-		json_t *o = replay_json(seq, e, m);
+	if (m != NULL && ro->seal != NULL)
+		opened = sealaudit_apply(ro->seal, m);
+	if (ro->as_json) {
+		json_t *o = replay_json(seq, e, m, opened);
 
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
 	} else {
-		replay_text(seq, e, m);
+		replay_text(seq, e, m, opened);
 	}
+	json_decref(opened);
 	if (m != NULL)
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 	cluebus__log_entry__free_unpacked(e, NULL);
@@ -404,15 +438,31 @@ replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 }
 
 static int
-cmd_replay(const char *dir, int as_json)
+cmd_replay(const char *dir, int as_json, const char *seal_key)
 {
+	struct replay_opts ro = { as_json, NULL };
+	sealaudit_t *sa = NULL;
 	store_t *s;
 	int rc;
 
-	if (audit_open(dir, &s) != 0)
+	if (seal_key != NULL) {
+		if ((rc = sealaudit_open(seal_key, &sa)) != 0) {
+			fprintf(stderr, "cluebus-audit: --seal-key %s: %s\n", seal_key,
+			    rc == CB_EINVAL ? "name the key file UNIT.seal" : cb_strerror(rc));
+			return 2;
+		}
+		fprintf(stderr, "cluebus-audit: content audit as %s with sealing key %s: "
+		    "what was sealed to that key is printed opened\n", sealaudit_unit(sa),
+		    sealaudit_key_id(sa));
+		ro.seal = sa;
+	}
+	if (audit_open(dir, &s) != 0) {
+		sealaudit_free(sa);
 		return 2;
-	rc = store_walk(s, 1, replay_one, &as_json);
+	}
+	rc = store_walk(s, 1, replay_one, &ro);
 	store_close(s);
+	sealaudit_free(sa);
 	return rc == 0 ? 0 : 1;
 }
 
@@ -765,9 +815,11 @@ main(int argc, char **argv)
 		{ "district", required_argument, NULL, 'd' },
 		{ "unit", required_argument, NULL, 'u' },
 		{ "by", required_argument, NULL, 'b' },
+		{ "seal-key", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
+	const char *seal_key = NULL;
 	casefile_scope_t limits = { 0 };
 	int ch, as_json = 0, chain_only = 0, verify_opts, period, limited = 0;
 
@@ -820,6 +872,7 @@ main(int argc, char **argv)
 			limits.by_occurred = strcmp(optarg, "occurred") == 0;
 			limited = 1;
 			break;
+		case 's': seal_key = optarg; break;
 		default: return usage();
 		}
 	}
@@ -827,10 +880,12 @@ main(int argc, char **argv)
 		return usage();
 	verify_opts = pin != NULL || chain_only;
 	period = from != NULL || to != NULL || limited;
+	if (seal_key != NULL && strcmp(cmd, "replay") != 0)
+		return usage();
 	if (strcmp(cmd, "verify") == 0 && !as_json && !period)
 		return cmd_verify(dir, pin, chain_only);
 	if (strcmp(cmd, "replay") == 0 && !verify_opts && !period)
-		return cmd_replay(dir, as_json);
+		return cmd_replay(dir, as_json, seal_key);
 	if (strcmp(cmd, "case") == 0 && !verify_opts && !period)
 		return cmd_case(case_ref, dir, as_json);
 	if (strcmp(cmd, "stats") == 0 && !verify_opts)

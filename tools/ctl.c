@@ -10,6 +10,9 @@
  *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry revoke UNIT --reason TEXT
  *                   [--effective RFC3339]
  *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT
+ *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-add|seal-rotate UNIT --keys KEYDIR
+ *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-revoke UNIT --reason TEXT
+ *                   [--effective RFC3339]
  * `-c BROKER_CONF` may stand for `-e`: the config's admin_endpoint is used.
  * Hot backup, run as the broker's user on its host, while the broker runs:
  *   cluebus-ctl -c BROKER_CONF backup DIR
@@ -22,7 +25,8 @@
  * otherwise a table with the units' Chinese names last (so that wide characters never
  * break the columns). A change prints "accepted seq N" or "rejected CODE: reason".
  * KEYDIR holds the unit's public keys as cluebus-keygen writes them (UNIT.pub,
- * UNIT.curve.pub).
+ * UNIT.curve.pub, UNIT.seal.pub); add and rotate carry the sealing key too when
+ * UNIT.seal.pub is there.
  * Exit: 0 done, 1 refused or no answer, 2 usage error, 3 (status) the broker runs but
  * refuses new messages (map ceiling or full disk). */
 #include <errno.h>
@@ -43,6 +47,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "registry.h"
+#include "sealkey.h"
 #include "store.h"
 #include "transport.h"
 #include "util.h"
@@ -73,6 +78,10 @@ usage(void)
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry revoke UNIT --reason TEXT "
 	    "[--effective RFC3339]\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-add|seal-rotate UNIT "
+	    "--keys KEYDIR\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-revoke UNIT --reason TEXT\n"
+	    "                   [--effective RFC3339]\n"
 	    "       cluebus-ctl --help | --version\n");
 	return 2;
 }
@@ -91,6 +100,10 @@ help(void)
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry revoke UNIT --reason TEXT\n"
 	    "                   [--effective RFC3339]\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry liaison UNIT --liaison TEXT\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-add|seal-rotate UNIT "
+	    "--keys KEYDIR\n"
+	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry seal-revoke UNIT --reason TEXT\n"
+	    "                   [--effective RFC3339]\n"
 	    "\n"
 	    "Asks a running broker over its local admin endpoint, or sends it a registry\n"
 	    "change signed with the administrative key.\n"
@@ -107,6 +120,9 @@ help(void)
 	    "  rotate    replace a unit's public keys\n"
 	    "  revoke    revoke a unit: its key no longer signs or connects\n"
 	    "  liaison   change a unit's liaison text\n"
+	    "  seal-add  register a sealing key for a unit that has none (KEYDIR/UNIT.seal.pub)\n"
+	    "  seal-rotate  replace a unit's sealing key; the old one's validity ends\n"
+	    "  seal-revoke  end a unit's sealing key: nothing is sealed to it any more\n"
 	    "\n"
 	    "  -e ENDPOINT         the broker's admin endpoint (its config's admin_endpoint)\n"
 	    "  -c BROKER_CONF      read the admin endpoint from the broker's config\n"
@@ -116,9 +132,10 @@ help(void)
 	    "  --role ROLE         (add) the unit's role, as in the units file\n"
 	    "  --division CODE     (add) the unit's division code (e.g. 210302)\n"
 	    "  --liaison TEXT      (add, liaison) who to contact at the unit\n"
-	    "  --keys KEYDIR       (add, rotate) holds UNIT.pub and UNIT.curve.pub\n"
-	    "  --reason TEXT       (revoke) why, logged with the record\n"
-	    "  --effective RFC3339 (revoke) from when; default: when logged\n"
+	    "  --keys KEYDIR       (add, rotate) holds UNIT.pub, UNIT.curve.pub and (optional)\n"
+	    "                      UNIT.seal.pub; (seal-add, seal-rotate) UNIT.seal.pub\n"
+	    "  --reason TEXT       (revoke, seal-revoke) why, logged with the record\n"
+	    "  --effective RFC3339 (revoke, seal-revoke) from when; default: when logged\n"
 	    "  --help              print this help and exit\n"
 	    "  --version           print the version and exit\n"
 	    "\n"
@@ -128,18 +145,46 @@ help(void)
 	return 0;
 }
 
-/* Reads KEYDIR/UNIT.pub and KEYDIR/UNIT.curve.pub into `rec` (buffers in `sign`, `tr`). */
+/* Reads KEYDIR/UNIT.seal.pub into rec->seal_public (buffer `seal`); a missing file is an
+ * error only when `required`. */
 static int
-ctl_keys(const struct ctl *c, const char *unit, Cluebus__Registry *rec,
-    uint8_t sign[KEY_PUBLIC_LEN], uint8_t tr[TRANSPORT_KEY_LEN])
+ctl_seal_key(const struct ctl *c, const char *unit, int required, Cluebus__Registry *rec,
+    uint8_t seal[SEALKEY_PUBLIC_LEN])
 {
-	char path[4096], z85[TRANSPORT_Z85_LEN + 1];
-	cb_key_t *k;
+	char path[4096];
+	sealkey_t *k;
 
 	if (c->keys == NULL) {
 		fprintf(stderr, "cluebus-ctl: --keys KEYDIR is required\n");
 		return 2;
 	}
+	snprintf(path, sizeof(path), "%s/%s.seal.pub", c->keys, unit);
+	if (!required && access(path, F_OK) != 0)
+		return 0;
+	if (sealkey_load_public(path, &k) != 0) {
+		fprintf(stderr, "cluebus-ctl: %s: not an X25519 public key\n", path);
+		return 2;
+	}
+	memcpy(seal, sealkey_public(k), SEALKEY_PUBLIC_LEN);
+	sealkey_free(k);
+	rec->seal_public.data = seal;
+	rec->seal_public.len = SEALKEY_PUBLIC_LEN;
+	return 0;
+}
+
+/* Reads KEYDIR/UNIT.pub, KEYDIR/UNIT.curve.pub and (if there) KEYDIR/UNIT.seal.pub into
+ * `rec` (buffers in `sign`, `tr`, `seal`). */
+static int
+ctl_keys(const struct ctl *c, const char *unit, Cluebus__Registry *rec,
+    uint8_t sign[KEY_PUBLIC_LEN], uint8_t tr[TRANSPORT_KEY_LEN],
+    uint8_t seal[SEALKEY_PUBLIC_LEN])
+{
+	char path[4096], z85[TRANSPORT_Z85_LEN + 1];
+	cb_key_t *k;
+	int rc;
+
+	if ((rc = ctl_seal_key(c, unit, 0, rec, seal)) != 0)
+		return rc;
 	snprintf(path, sizeof(path), "%s/%s.pub", c->keys, unit);
 	if (key_load_public(path, &k) != 0) {
 		fprintf(stderr, "cluebus-ctl: %s: not an Ed25519 public key\n", path);
@@ -162,7 +207,8 @@ ctl_keys(const struct ctl *c, const char *unit, Cluebus__Registry *rec,
 /* Builds the record a command asks for. Returns 0 or 2 (usage). */
 static int
 ctl_record(const struct ctl *c, const char *op, const char *unit, Cluebus__Registry *rec,
-    uint8_t sign[KEY_PUBLIC_LEN], uint8_t tr[TRANSPORT_KEY_LEN])
+    uint8_t sign[KEY_PUBLIC_LEN], uint8_t tr[TRANSPORT_KEY_LEN],
+    uint8_t seal[SEALKEY_PUBLIC_LEN])
 {
 	rec->unit = (char *)unit;
 	if (strcmp(op, "add") == 0) {
@@ -173,16 +219,23 @@ ctl_record(const struct ctl *c, const char *op, const char *unit, Cluebus__Regis
 		rec->role = (char *)c->role;
 		rec->division_code = (char *)(c->division != NULL ? c->division : "");
 		rec->liaison = (char *)(c->liaison != NULL ? c->liaison : "");
-		return ctl_keys(c, unit, rec, sign, tr);
+		return ctl_keys(c, unit, rec, sign, tr, seal);
 	}
 	if (strcmp(op, "rotate") == 0) {
 		rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_KEY;
-		return ctl_keys(c, unit, rec, sign, tr);
+		return ctl_keys(c, unit, rec, sign, tr, seal);
 	}
-	if (strcmp(op, "revoke") == 0) {
+	if (strcmp(op, "seal-add") == 0 || strcmp(op, "seal-rotate") == 0) {
+		rec->op = strcmp(op, "seal-add") == 0 ?
+		    CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY :
+		    CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY;
+		return ctl_seal_key(c, unit, 1, rec, seal);
+	}
+	if (strcmp(op, "revoke") == 0 || strcmp(op, "seal-revoke") == 0) {
 		if (c->reason == NULL)
 			return usage();
-		rec->op = CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY;
+		rec->op = strcmp(op, "revoke") == 0 ? CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY :
+		    CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY;
 		rec->reason = (char *)c->reason;
 		if (c->effective != NULL && clock_parse_rfc3339(c->effective,
 		    &rec->effective_ms) != 0) {
@@ -435,12 +488,14 @@ ctl_print_registry(const json_t *r)
 	const json_t *u;
 	size_t i;
 
-	printf("%-22s %-16s %-10s %-16s %s\n", "UNIT", "ROLE", "DIVISION", "SIGN KEY", "NAME");
+	printf("%-22s %-16s %-10s %-16s %-16s %s\n", "UNIT", "ROLE", "DIVISION", "SIGN KEY",
+	    "SEAL KEY", "NAME");
 	json_array_foreach(r, i, u)
-		printf("%-22s %-16s %-10s %-16s %s\n", str(u, "unit"), str(u, "role"),
+		printf("%-22s %-16s %-10s %-16s %-16s %s\n", str(u, "unit"), str(u, "role"),
 		    *str(u, "division_code") != '\0' ? str(u, "division_code") : "-",
 		    json_is_true(json_object_get(u, "revoked")) ? "(revoked)" :
-		    str(u, "sign_key_id"), str(u, "name"));
+		    str(u, "sign_key_id"), json_is_string(json_object_get(u, "seal_key_id")) ?
+		    str(u, "seal_key_id") : "-", str(u, "name"));
 	return 0;
 }
 
@@ -581,6 +636,7 @@ main(int argc, char **argv)
 	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
 	Cluebus__Envelope *env = NULL;
 	uint8_t id[MESSAGE_ID_LEN], sign[KEY_PUBLIC_LEN], tr[TRANSPORT_KEY_LEN];
+	uint8_t seal[SEALKEY_PUBLIC_LEN];
 	struct ctl c;
 	cb_key_t *admin = NULL;
 	const char *op, *unit;
@@ -624,7 +680,7 @@ main(int argc, char **argv)
 		return usage();
 	op = argv[optind + 1];
 	unit = argv[optind + 2];
-	if ((rc = ctl_record(&c, op, unit, &rec, sign, tr)) != 0)
+	if ((rc = ctl_record(&c, op, unit, &rec, sign, tr, seal)) != 0)
 		return rc;
 	if ((rc = key_load_private(c.key_path, &admin)) != 0) {
 		if (access(c.key_path, F_OK) != 0)

@@ -2,14 +2,16 @@
  *
  *   cluebus-keygen key UNIT DIR
  *       writes DIR/UNIT.key (Ed25519 signing key, PEM, mode 0600; never overwritten),
- *       DIR/UNIT.pub (public, PEM), DIR/UNIT.curve (CURVE transport secret, Z85, 0600) and
- *       DIR/UNIT.curve.pub, and prints the signing key id.
+ *       DIR/UNIT.pub (public, PEM), DIR/UNIT.curve (CURVE transport secret, Z85, 0600),
+ *       DIR/UNIT.curve.pub, DIR/UNIT.seal (X25519 sealing key, PEM, 0600) and
+ *       DIR/UNIT.seal.pub, and prints the signing key id.
  *   cluebus-keygen units UNITS_JSON KEYDIR
  *       creates the missing keys of the broker, of the administrator ("admin": the
  *       反拐办's key for registry changes) and of every unit of UNITS_JSON.
  *   cluebus-keygen registry UNITS_JSON KEYDIR
  *       prints UNITS_JSON (units.sample.json style) with each unit's "sign_public" taken
- *       from KEYDIR/ID.pub and "transport_public" from KEYDIR/ID.curve.pub, and "broker"
+ *       from KEYDIR/ID.pub, "transport_public" from KEYDIR/ID.curve.pub and "seal_public"
+ *       from KEYDIR/ID.seal.pub (when there is one), and "broker"
  *       with the broker's two public keys: the registry file the broker and agents load.
  *   cluebus-keygen correlation-key PATH [VERSION]
  *       writes a new random city correlation key of VERSION (default 1) to PATH (mode 0600,
@@ -27,6 +29,7 @@
 #include "keys.h"
 #include "matchkey.h"
 #include "registry.h"
+#include "sealkey.h"
 #include "transport.h"
 #include "util.h"
 
@@ -52,8 +55,9 @@ help(void)
 	    "Creates the keys of units, the broker and the administrator, and the registry file.\n"
 	    "\n"
 	    "  key       writes DIR/UNIT.key (Ed25519 signing key, PEM, 0600; never overwritten),\n"
-	    "            DIR/UNIT.pub, DIR/UNIT.curve (CURVE transport secret, Z85, 0600) and\n"
-	    "            DIR/UNIT.curve.pub, and prints the signing key id\n"
+	    "            DIR/UNIT.pub, DIR/UNIT.curve (CURVE transport secret, Z85, 0600),\n"
+	    "            DIR/UNIT.curve.pub, DIR/UNIT.seal (X25519 sealing key, PEM, 0600)\n"
+	    "            and DIR/UNIT.seal.pub, and prints the signing key id\n"
 	    "  units     creates the missing keys of \"broker\", \"admin\" and every unit of\n"
 	    "            UNITS_JSON (units.sample.json style) in KEYDIR\n"
 	    "  registry  prints UNITS_JSON with each unit's public keys from KEYDIR and the\n"
@@ -67,6 +71,24 @@ help(void)
 	    "\n"
 	    "Exit: 0 done, 1 error, 2 usage.\n");
 	return 0;
+}
+
+/* Writes DIR/UNIT.seal (0600, never overwritten) and DIR/UNIT.seal.pub. */
+static int
+keygen_seal(const char *unit, const char *dir)
+{
+	char priv[4096], pub[4096];
+	sealkey_t *k;
+	int rc;
+
+	snprintf(priv, sizeof(priv), "%s/%s.seal", dir, unit);
+	snprintf(pub, sizeof(pub), "%s/%s.seal.pub", dir, unit);
+	if ((rc = sealkey_generate(&k)) != 0)
+		return rc;
+	if ((rc = sealkey_save_private(k, priv)) == 0)
+		rc = sealkey_save_public(k, pub);
+	sealkey_free(k);
+	return rc;
 }
 
 static int
@@ -91,7 +113,7 @@ keygen_key(const char *unit, const char *dir)
 		return 1;
 	}
 	if ((rc = key_save_private(k, priv)) != 0 || (rc = key_save_public(k, pub)) != 0 ||
-	    (rc = transport_keygen(dir, unit)) != 0) {
+	    (rc = transport_keygen(dir, unit)) != 0 || (rc = keygen_seal(unit, dir)) != 0) {
 		fprintf(stderr, "keygen: keys of %s in %s: %s\n", unit, dir, rc == CB_EEXIST ?
 		    "exist; refusing to overwrite a key" : cb_strerror(rc));
 		key_free(k);
@@ -116,6 +138,26 @@ keygen_transport_public(const char *keydir, const char *name, json_t *obj)
 		return 1;
 	}
 	json_object_set_new(obj, "transport_public", json_string(z85));
+	return 0;
+}
+
+/* Sets obj.seal_public (hex) from KEYDIR/NAME.seal.pub when that file exists. */
+static int
+keygen_seal_public(const char *keydir, const char *name, json_t *obj)
+{
+	char path[4096], hex[2 * SEALKEY_PUBLIC_LEN + 1];
+	sealkey_t *k;
+
+	snprintf(path, sizeof(path), "%s/%s.seal.pub", keydir, name);
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (sealkey_load_public(path, &k) != 0) {
+		fprintf(stderr, "%s: not an X25519 public key\n", path);
+		return 1;
+	}
+	hex_encode(sealkey_public(k), SEALKEY_PUBLIC_LEN, hex);
+	sealkey_free(k);
+	json_object_set_new(obj, "seal_public", json_string(hex));
 	return 0;
 }
 
@@ -153,9 +195,12 @@ keygen_missing(const char *name, const char *dir)
 	if (access(path, F_OK) != 0)
 		return keygen_key(name, dir);
 	snprintf(path, sizeof(path), "%s/%s.curve", dir, name);
-	if (access(path, F_OK) == 0)
-		return 0;
-	if ((rc = transport_keygen(dir, name)) != 0) {
+	if (access(path, F_OK) != 0 && (rc = transport_keygen(dir, name)) != 0) {
+		fprintf(stderr, "keygen: %s: %s\n", path, cb_strerror(rc));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.seal", dir, name);
+	if (access(path, F_OK) != 0 && (rc = keygen_seal(name, dir)) != 0) {
 		fprintf(stderr, "keygen: %s: %s\n", path, cb_strerror(rc));
 		return 1;
 	}
@@ -214,7 +259,8 @@ keygen_registry(const char *units_path, const char *keydir)
 		hex_encode(key_public(k), KEY_PUBLIC_LEN, hex);
 		key_free(k);
 		json_object_set_new(u, "sign_public", json_string(hex));
-		if (keygen_transport_public(keydir, id, u) != 0)
+		if (keygen_transport_public(keydir, id, u) != 0 ||
+		    keygen_seal_public(keydir, id, u) != 0)
 			goto out;
 	}
 	{

@@ -70,6 +70,16 @@ typedef struct cb_client_options {
 					 * identifiers is then refused) */
 	const char	*correlation_key_previous_path;	/* the key it replaced: tokens
 					 * under it too while units move over; NULL: none */
+	/* Sealing (SPEC §10, docs/sealing.md §8). seal_key_path alone: deliveries are
+	 * opened; with seal_keys_path and seal_routing_path (and registry_path) too,
+	 * publishes are sealed to their recipients. NULL: not used. */
+	const char	*seal_key_path;		/* its X25519 sealing private key (0600) */
+	const char	*seal_keys_path;	/* JSON: unit id -> public sealing key, hex */
+	const char	*seal_routing_path;	/* a config file with the `routing` group */
+	const char *const *seal_old_key_paths;	/* the unit's earlier sealing private keys
+						 * (after rotations): messages sealed to them
+						 * still open */
+	size_t		 n_seal_old_keys;	/* at most 8 */
 } cb_client_options_t;
 
 /* The client options of an agent config file (the file cluebus-agent reads: unit, key,

@@ -85,6 +85,9 @@ assert u["psb"]["online"] is False and u["psb"]["last_seen"] is not None, u["psb
 assert u["psb"]["name"] == "市公安局", u["psb"]
 assert u["health"]["online"] is True and u["health"]["sessions"] >= 1, u["health"]
 assert len(u["health"]["sign_key_id"]) == 16, u["health"]
+r = {x["unit"]: x for x in reg}
+assert len(r["health"]["seal_key_id"]) == 16, r["health"]	# from the registry file
+assert r["broker"]["seal_key_id"] is None, r["broker"]		# the broker seals nothing
 assert u["justice"]["online"] is False and u["justice"]["last_seen"] is None, u["justice"]
 b = {x["unit"]: x for x in backlog}
 assert b["psb"]["depth"] == before + 5, (before, b["psb"])
@@ -108,7 +111,8 @@ ctl units | grep -Eq '^health +online ' || die "ctl units: health not online"
 ctl backlog | grep -Eq "^psb +$((BEFORE + 5)) .*市公安局$" || die "ctl backlog: $(ctl backlog)"
 ctl overdue | grep -Eq "^$R1 +AS-2026-7 +civil-affairs +receipt " || die "ctl overdue: $(ctl overdue)"
 ctl overdue | grep -q '(1 overdue)' || die "ctl overdue lists more than one duty"
-ctl registry list | grep -Eq '^ato-210302 +district_office +210302 ' || die "ctl registry list"
+ctl registry list | grep -Eq '^ato-210302 +district_office +210302 +[0-9a-f]{16} +[0-9a-f]{16} ' ||
+    die "ctl registry list: $(ctl registry list)"
 for pattern in "INFO cluebus-broker: referral $R1 (case AS-2026-7): civil-affairs owes receipt" \
     "INFO cluebus-broker: receipt [0-9a-f]\{32\}: psb took charge of referral $R1 (case AS-2026-7)" \
     "WARN cluebus-broker: escalation: referral $R1 (case AS-2026-7): civil-affairs missed the receipt due (referrer ato)"; do

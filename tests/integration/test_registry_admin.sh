@@ -9,7 +9,9 @@
 #     entries against the old key, new ones against the new;
 #   - a revoked unit (psb) is cut off: its agent is refused and messages routed to it wait
 #     in the backlog;
-#   - a unit added at run time can connect and receive at once.
+#   - a unit added at run time can connect and receive at once;
+#   - sealing keys have their own records: health's is rotated, a second addition is
+#     refused (rotate it instead), psb's is revoked; the log verifies with all five.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
@@ -67,6 +69,15 @@ wait_connected health
 wait_for 60 "the clue signed with the new key" files_at_least "$(spool health)/sent" \
     'after.json.receipt.json' 1
 
+# --- sealing keys: their own records, with their own history ---
+ctl registry seal-rotate health --keys "$TEST_DIR/new" | grep -q '^accepted seq ' ||
+    die "sealing key rotation"
+rc=0; ctl registry seal-add health --keys "$TEST_DIR/new" >"$TEST_DIR/sealadd.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q "has a sealing key" "$TEST_DIR/sealadd.out" ||
+    die "a second sealing key addition was not refused: $(cat "$TEST_DIR/sealadd.out")"
+ctl registry seal-revoke psb --reason "封存密钥泄露" | grep -q '^accepted seq ' ||
+    die "sealing key revocation"
+
 # --- run-time addition ---
 ctl registry add newunit --name 新单位 --role member --liaison 王某 --keys "$K" |
     grep -q '^accepted seq ' || die "addition"
@@ -90,11 +101,11 @@ replay_json "$TEST_DIR/replay.jsonl"
 import json, sys
 entries = [json.loads(l) for l in open(sys.argv[1])]
 admin = [e for e in entries if e.get("sender") == "admin"]
-assert [e["kind"] for e in admin] == ["registry"] * 3, admin
+assert [e["kind"] for e in admin] == ["registry"] * 5, admin
 late = [e for e in entries if e["type"] == "message" and e.get("kind") == "clue" and
         e["body"]["clue"]["summary"] == "for a revoked unit"]
 assert len(late) == 1 and "psb" in late[0]["recipients"], late
-print("log ok: 3 admin records; the revoked unit's message waits in its backlog")
+print("log ok: 5 admin records; the revoked unit's message waits in its backlog")
 PYEOF
 audit verify "$D/data"
 finish

@@ -286,6 +286,10 @@ fixture_frame(const struct fixture *fx, const char *doc, const char *sender,
 			return rc;
 		}
 	}
+	if (fx->edit != NULL && (rc = fx->edit((struct fixture *)fx, m)) != 0) {
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		return rc;
+	}
 	rc = envelope_sign(m, key, &env);
 	m->key_id.data = NULL;	/* the envelope's, freed with it */
 	m->key_id.len = 0;

@@ -44,6 +44,9 @@ struct fixture {
 	const matchkey_t *match_keys;	/* when set, fixture_frame gives clues blind tokens
 					 * under these (an agent's correlation keys) */
 	size_t		 n_match_keys;
+	/* When set, called on every message fixture_frame builds, before it is signed (a
+	 * test seals its body there); a non-zero return is fixture_frame's error. */
+	int		(*edit)(struct fixture *fx, Cluebus__Message *m);
 };
 
 /* A signed Publish, packed (`raw`) and decoded (`f`), as the frontend receives one. */

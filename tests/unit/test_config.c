@@ -131,6 +131,15 @@ static const struct bad_config bad_configs[] = {
 	    "'divisions' entry 1 is not \"CODE NAME\"" },
 	{ "Agent divisions given as one string are refused", 1,
 	    AGENT("  divisions = \"210302\";\n"), ANAME ":9:", "'divisions' must be a list" },
+	{ "Sealing keys without a routing table are refused", 1,
+	    AGENT("  seal_key = \"k.seal\";\n  seal_keys = \"keys.json\";\n"), ANAME ":",
+	    "sealing needs 'seal_key', 'seal_keys', 'seal_routing' and 'registry' together" },
+	{ "Earlier sealing keys without a current one are refused", 1,
+	    AGENT("  seal_old_keys = [ \"old.seal\" ];\n"), ANAME ":",
+	    "'seal_old_keys' needs 'seal_key'" },
+	{ "Earlier sealing keys given as one string are refused", 1,
+	    AGENT("  seal_key = \"k.seal\";\n  seal_old_keys = \"old.seal\";\n"), ANAME ":",
+	    "'seal_old_keys' must be a list" },
 	/* missing or empty */
 	{ "A broker config without a key is refused at its group", 0,
 	    "broker:\n{\n  endpoint = \"e\";\n  data_dir = \"d\";\n  registry = \"r\";\n};\n"
@@ -314,6 +323,27 @@ test_agent_divisions_are_kept_as_written(void **state)
 }
 
 static void
+test_agent_sealing_paths_resolve_against_the_config_directory(void **state)
+{
+	agent_config_t cfg;
+	char errbuf[512];
+
+	(void)state;
+	if (config_agent_parse("/opt/health/agent.conf",
+	    AGENT("  seal_key = \"keys/health.seal\";\n  seal_keys = \"seal-keys.json\";\n"
+	    "  seal_routing = \"/etc/cluebus/broker.conf\";\n"
+	    "  seal_old_keys = [ \"keys/health.seal.1\", \"/keep/health.seal.0\" ];\n"), &cfg,
+	    errbuf, sizeof(errbuf)) != 0)
+		fail_msg("%s", errbuf);
+	assert_string_equal(cfg.seal_key_path, "/opt/health/keys/health.seal");
+	assert_string_equal(cfg.seal_keys_path, "/opt/health/seal-keys.json");
+	assert_string_equal(cfg.seal_routing_path, "/etc/cluebus/broker.conf");
+	assert_int_equal(cfg.n_seal_old_keys, 2);
+	assert_string_equal(cfg.seal_old_keys[0], "/opt/health/keys/health.seal.1");
+	assert_string_equal(cfg.seal_old_keys[1], "/keep/health.seal.0");
+}
+
+static void
 test_a_path_that_becomes_too_long_when_resolved_is_refused(void **state)
 {
 	size_t n = PATH_MAX - 10, off;
@@ -468,6 +498,7 @@ main(void)
 		    test_relative_broker_paths_resolve_against_the_config_files_directory),
 		cmocka_unit_test(test_relative_agent_paths_resolve_and_defaults_apply),
 		cmocka_unit_test(test_agent_divisions_are_kept_as_written),
+		cmocka_unit_test(test_agent_sealing_paths_resolve_against_the_config_directory),
 		cmocka_unit_test(test_a_path_that_becomes_too_long_when_resolved_is_refused),
 		cmocka_unit_test_setup_teardown(
 		    test_a_config_file_loads_with_paths_relative_to_its_directory,

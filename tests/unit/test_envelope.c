@@ -597,7 +597,7 @@ enum damage {
 	D_CREATED_ZERO,
 	D_CREATED_NEGATIVE,
 	D_KIND_ZERO,
-	D_KIND_TEN,
+	D_KIND_PAST_LAST,
 	D_KIND_HUGE,
 	D_KIND_NEGATIVE,
 	D_KIND_REFERRAL,
@@ -667,8 +667,8 @@ damage(struct clue_fixture *f, enum damage how)
 	case D_KIND_ZERO:
 		f->msg.kind = 0;
 		break;
-	case D_KIND_TEN:
-		f->msg.kind = 10;
+	case D_KIND_PAST_LAST:
+		f->msg.kind = CLUEBUS__KIND__KIND_PERMISSION + 1;
 		break;
 	case D_KIND_HUGE:
 		f->msg.kind = (Cluebus__Kind)0x7fffffff;
@@ -787,7 +787,7 @@ static const struct bad_message bad_messages[] = {
 	{ "A creation time of zero is refused", D_CREATED_ZERO, "created", "missing" },
 	{ "A negative creation time is refused", D_CREATED_NEGATIVE, "created", "missing" },
 	{ "An unspecified kind is refused", D_KIND_ZERO, "kind", "unknown kind" },
-	{ "Kind 10, past the last kind, is refused", D_KIND_TEN, "kind", "unknown kind" },
+	{ "A kind past the last kind is refused", D_KIND_PAST_LAST, "kind", "unknown kind" },
 	{ "A huge kind value is refused", D_KIND_HUGE, "kind", "unknown kind" },
 	{ "A negative kind value is refused", D_KIND_NEGATIVE, "kind", "unknown kind" },
 	{ "A referral kind carrying a clue body is refused", D_KIND_REFERRAL, "kind",

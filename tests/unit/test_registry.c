@@ -58,6 +58,13 @@ static const struct bad_file bad_files[] = {
 	{ "An unknown field in a unit is refused",
 	    FILE_OF(UNIT("ato", "office", "\"colour\":\"red\",")), NULL, CB_EMALFORMED,
 	    "units[0]", "colour: unknown field" },
+	{ "A sealing key of 63 hex digits is refused",
+	    FILE_OF(UNIT("ato", "office", "\"seal_public\":\""
+	    "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660\",")), NULL,
+	    CB_EMALFORMED, "units[0]", "seal_public: expected 64 hex digits" },
+	{ "A sealing key that is not a string is refused",
+	    FILE_OF(UNIT("ato", "office", "\"seal_public\":7,")), NULL, CB_EMALFORMED,
+	    "units[0]", "seal_public: expected a string of at most 64 bytes" },
 	{ "A unit id with capitals is refused",
 	    FILE_OF(ATO "," UNIT("PSB", "member", "")), NULL, CB_EMALFORMED, "units[1]",
 	    "id: 'PSB' is not a usable unit id" },
@@ -492,6 +499,92 @@ test_the_broker_key_record_adds_the_broker_then_rotates_its_key(void **state)
 	assert_int_equal(key_at(h, REGISTRY_BROKER_UNIT, h->new, 150, &k), REG_KEY_OK);
 }
 
+/* Applies a sealing-key record `op` for "health" with key `pub` (NULL: none). */
+static int
+apply_seal(struct history *h, Cluebus__RegistryOp op, const uint8_t *pub, int64_t at,
+    cb_error_t *err)
+{
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+
+	rec.op = op;
+	rec.unit = "health";
+	rec.reason = "key lost";
+	if (pub != NULL) {
+		rec.seal_public.data = (uint8_t *)pub;
+		rec.seal_public.len = 32;
+	}
+	if (registry_check_admin(h->reg, &rec, err) != 0)
+		return CB_EMALFORMED;
+	return registry_apply(h->reg, &rec, at, err);
+}
+
+static void
+test_sealing_keys_are_added_rotated_and_revoked_with_their_validity(void **state)
+{
+	struct history *h = *state;
+	uint8_t s1[32], s2[32];
+	reg_seal_info_t info;
+	cb_error_t err;
+
+	memset(s1, 0x11, sizeof(s1));
+	memset(s2, 0x22, sizeof(s2));
+	assert_int_equal(apply(h, CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT, "health",
+	    h->oldpub, 10, &err), 0);
+	assert_null(registry_current_seal(h->reg, "health"));
+	/* Rotating or revoking a sealing key the unit does not have is refused. */
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY, s1, 20,
+	    &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "op");
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY, NULL, 20,
+	    &err), CB_EMALFORMED);
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY, s1, 20,
+	    &err), 0);
+	/* A second addition is refused: it is a rotation. */
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_ADD_SEAL_KEY, s2, 30,
+	    &err), CB_EMALFORMED);
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY, NULL, 30,
+	    &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "seal_public");
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_ROTATE_SEAL_KEY, s2, 100,
+	    &err), 0);
+	assert_memory_equal(sealkey_public(registry_current_seal(h->reg, "health")), s2, 32);
+	assert_memory_equal(sealkey_public(registry_seal_at(h->reg, "health", 50)), s1, 32);
+	assert_memory_equal(sealkey_public(registry_seal_at(h->reg, "health", 100)), s2, 32);
+	assert_null(registry_seal_at(h->reg, "health", 19));
+	assert_int_equal(registry_seal_count(h->reg, "health"), 2);
+	assert_int_equal(registry_seal_info(h->reg, "health", 0, &info), 0);
+	assert_int_equal(info.valid_from, 20);
+	assert_int_equal(info.valid_until, 100);
+	assert_int_equal(apply_seal(h, CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_SEAL_KEY, NULL,
+	    200, &err), 0);
+	assert_null(registry_current_seal(h->reg, "health"));
+	assert_int_equal(registry_seal_info(h->reg, "health", 1, &info), 0);
+	assert_int_equal(info.valid_until, 200);
+	/* The signing key was not touched. */
+	assert_memory_equal(key_public(registry_current_key(h->reg, "health")), h->oldpub,
+	    KEY_PUBLIC_LEN);
+	assert_int_equal(registry_seal_info(h->reg, "health", 2, &info), CB_ENOTFOUND);
+}
+
+static void
+test_a_routing_record_keeps_its_text(void **state)
+{
+	struct history *h = *state;
+	Cluebus__Registry rec = CLUEBUS__REGISTRY__INIT;
+	cb_error_t err;
+
+	assert_int_equal(apply(h, CLUEBUS__REGISTRY_OP__REGISTRY_ADD_UNIT, "broker",
+	    h->oldpub, 10, &err), 0);
+	assert_null(registry_routing(h->reg));
+	rec.op = CLUEBUS__REGISTRY_OP__REGISTRY_ROUTING;
+	rec.unit = "broker";
+	rec.routing = "office = \"ato\";";
+	assert_int_equal(registry_apply(h->reg, &rec, 20, &err), 0);
+	assert_string_equal(registry_routing(h->reg), "office = \"ato\";");
+	/* Only the broker logs routing: an administrator's record of it is refused. */
+	assert_int_equal(registry_check_admin(h->reg, &rec, &err), CB_EMALFORMED);
+}
+
 static void
 test_freeing_a_null_registry_does_nothing(void **state)
 {
@@ -513,6 +606,8 @@ main(void)
 		H(test_records_that_do_not_fit_the_registry_are_refused_and_change_nothing),
 		H(test_a_liaison_change_keeps_the_keys),
 		H(test_the_broker_key_record_adds_the_broker_then_rotates_its_key),
+		H(test_sealing_keys_are_added_rotated_and_revoked_with_their_validity),
+		H(test_a_routing_record_keeps_its_text),
 		cmocka_unit_test(test_freeing_a_null_registry_does_nothing),
 	};
 #undef H

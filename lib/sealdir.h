@@ -1,0 +1,82 @@
+/* lib/sealdir.h — whom a sending agent seals a message to, and with which keys.
+ *
+ * The sender must seal to exactly the units the broker will route the message to (the
+ * broker refuses any other set as a stale directory, broker/pipeline.c). That set is the
+ * routing table's answer (lib/route.c, the same code the broker runs) plus, for answers and
+ * supervisions, what the broker adds from its workflow state:
+ *
+ *   receipt, feedback   the referrer of the sender's obligation on the referral (refers_to),
+ *                       and a feedback's transfer targets;
+ *   supervision         every referrer on the referral, and its obliged units when the
+ *                       supervision names none.
+ *
+ * The agent learns that workflow state from its own deliveries: every delivery of a
+ * referral, receipt, feedback or supervision carries the broker's Context with each obliged
+ * unit and its referrer, as the broker holds it after that message; sealdir_note_context
+ * keeps the latest per referral (the client library also stores them, so they survive a
+ * restart, and gives them back with sealdir_note_one). A unit answers only referrals delivered to it, and the
+ * office supervises referrals it was sent, so the state it needs has reached it.
+ *
+ * The routing table, the registry (district offices) and the units' public sealing keys
+ * are this object's inputs: from the broker's signed directory (lib/directory.h,
+ * sealdir_use_directory), or, for a deployment without it, from files (sealdir_load: the
+ * routing group of a broker config, the registry file, a JSON file of public sealing keys).
+ * A directory, when set, is used instead of the files. */
+#ifndef CB_SEALDIR_H
+#define CB_SEALDIR_H
+
+#include <stddef.h>
+
+#include "cluebus.pb-c.h"
+#include "cluebus/err.h"
+#include "seal.h"
+
+typedef struct sealdir sealdir_t;
+struct directory;
+
+#define SEALDIR_MAX_OBLIGATIONS	65536	/* (referral, unit) pairs remembered; oldest go */
+
+/* A sealing directory without files: it seals once sealdir_use_directory gave it a
+ * directory. Returns 0 with *out (owned; sealdir_free) or CB_ENOMEM. */
+int	sealdir_new(sealdir_t **out) __attribute__((warn_unused_result));
+
+/* Seals with `dir` (borrowed until the next call or sealdir_free; NULL: back to the files,
+ * if any) from now on. Cannot fail. */
+void	sealdir_use_directory(sealdir_t *d, const struct directory *dir);
+
+/* Loads the directory's inputs: `routing_path` a libconfig file with a `routing` group,
+ * `registry_path` the registry JSON, `keys_path` a JSON object of unit id -> 64 hex digits
+ * (the X25519 public sealing key). Returns 0 with *out (owned; sealdir_free), CB_ECONFIG /
+ * CB_EMALFORMED / CB_EIO with `err` naming the file and why, or CB_ENOMEM. */
+int	sealdir_load(const char *routing_path, const char *registry_path,
+    const char *keys_path, sealdir_t **out, cb_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Loads the inputs again from the same files (after the broker said the directory is
+ * stale); without files, does nothing (a directory comes from the broker). On error the
+ * old inputs stay in force. Returns as sealdir_load. */
+int	sealdir_reload(sealdir_t *d, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* The recipients of `m` (sender, kind and body set) with their sealing keys: rcpt[0..*n)
+ * (room for SEAL_MAX_RECIPIENTS); unit ids and keys are borrowed from `d` until the next
+ * reload or note. Returns 0; CB_ENOTFOUND with `err` naming a recipient without a sealing
+ * key, or an answer to a referral this unit holds no obligation on; CB_EINVAL for a kind
+ * that is not routed; CB_EAGAIN when there is neither a directory nor files yet. */
+int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
+    size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* Remembers the obligations of a delivery's Context (replacing what was known of that
+ * referral). Returns 0 or CB_ENOMEM (nothing changed). */
+int	sealdir_note_context(sealdir_t *d, const Cluebus__Context *ctx)
+    __attribute__((warn_unused_result));
+
+/* Remembers one obligation: `unit` owes an answer on referral `rid` (16 bytes) to
+ * `referrer` (as the agent keeps them across restarts). Returns 0, CB_EINVAL (not unit ids)
+ * or CB_ENOMEM. */
+int	sealdir_note_one(sealdir_t *d, const uint8_t *rid, const char *unit,
+    const char *referrer) __attribute__((warn_unused_result));
+
+/* Frees `d`. Accepts NULL. */
+void	sealdir_free(sealdir_t *d);
+
+#endif

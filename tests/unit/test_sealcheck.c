@@ -1,0 +1,167 @@
+/* tests/unit/test_sealcheck.c — the broker's check of a sealed body's recipient set
+ * (broker/pipeline.c publish_check_sealed), driven through the pipeline without sockets.
+ *
+ * A body sealed to exactly the units the broker routes it to is accepted, and its log entry
+ * holds none of the sealed text; sealed to a set missing a routed unit (a stale directory),
+ * or with one more, it is refused with REJECT_STALE_DIRECTORY naming the field `sealed` and
+ * the broker's own recipients. A receipt's recipients include the referrer, which the
+ * broker adds from its workflow state: sealed without it, the receipt is refused the same
+ * way. The broker holds no sealing key: the units' keys are made here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker_fixture.h"
+#include "route.h"
+#include "seal.h"
+#include "sealbody.h"
+#include "sealkey.h"
+
+#define SCHOOL		"examples/json/clue-school.json"
+#define REFERRAL	"tests/unit/data/workflow-referral.json"
+#define REFERRAL_ID	"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b"
+#define RECEIPT		"tests/unit/data/workflow-receipt.json"
+#define SUMMARY_PART	"试图带走三年级女生"	/* from clue-school.json's summary */
+
+/* How the edit hook picks the units it seals to, from the broker's own route. */
+static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER } mode;
+
+static int
+seal_edit(struct fixture *fx, Cluebus__Message *m)
+{
+	route_result_t res;
+	seal_recipient_t rcpt[ROUTE_MAX + 1];
+	sealkey_t *keys[ROUTE_MAX + 1];
+	size_t n;
+	int rc;
+
+	if ((rc = route_message(fx->b.cfg.route, fx->b.reg, m, &res)) != 0)
+		return rc;
+	if (mode == MISSING_ONE)
+		res.n--;
+	if (mode == EXTRA_ONE)
+		route_add(&res, "education", m->sender);
+	if (mode == PLUS_REFERRER)
+		route_add(&res, "health", m->sender);
+	n = res.n;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = sealkey_generate(&keys[i])) != 0)
+			return rc;
+		rcpt[i].unit = res.units[i];
+		rcpt[i].key = keys[i];
+	}
+	rc = sealbody_seal(m, rcpt, n, NULL);
+	for (size_t i = 0; i < n; i++)
+		sealkey_free(keys[i]);
+	return rc;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *fx;
+
+	if (fixture_setup(state) != 0)
+		return -1;
+	fx = *state;
+	fx->edit = seal_edit;
+	return 0;
+}
+
+static void
+assert_reply(struct fixture *fx, int frame_case, int code)
+{
+	assert_int_equal(fx->nreplies, 1);
+	assert_int_equal(fx->reply[0].frame_case, frame_case);
+	if (frame_case == CLUEBUS__FRAME__FRAME_REJECTED)
+		assert_int_equal(fx->reply[0].code, code);
+}
+
+static int
+contains(const uint8_t *buf, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+
+	for (size_t i = 0; i + nl <= len; i++)
+		if (memcmp(buf + i, needle, nl) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_a_clue_sealed_to_its_route_is_accepted_and_logged_without_its_summary(void **state)
+{
+	struct fixture *fx = *state;
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	assert_int_equal(fixture_entry(fx, fx->reply[0].seq, &e, &m), 0);
+	assert_non_null(sealbody_sealed(m));
+	assert_false(contains(e->envelope->signed_.data, e->envelope->signed_.len,
+	    SUMMARY_PART));
+	assert_true(seal_recipients_equal(sealbody_sealed(m), (const char *const *)e->recipients,
+	    e->n_recipients));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	cluebus__log_entry__free_unpacked(e, NULL);
+}
+
+static void
+test_a_clue_sealed_to_fewer_or_more_units_is_refused_as_a_stale_directory(void **state)
+{
+	struct fixture *fx = *state;
+
+	mode = MISSING_ONE;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY);
+	assert_string_equal(fx->reply[0].field, "sealed");
+	assert_non_null(strstr(fx->reply[0].reason, "ato"));	/* the broker's recipients */
+	mode = EXTRA_ONE;
+	assert_int_equal(fixture_send(fx, "examples/json/clue-medical.json", "health", "health",
+	    NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY);
+}
+
+static void
+test_a_receipt_must_be_sealed_to_the_referrer_the_workflow_adds(void **state)
+{
+	struct fixture *fx = *state;
+
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, REFERRAL, "health", "health", REFERRAL_ID, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	assert_int_equal(fixture_send(fx, RECEIPT, "psb", "psb", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY);
+	mode = PLUS_REFERRER;
+	assert_int_equal(fixture_send(fx, RECEIPT, "psb", "psb", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_a_clue_sealed_to_its_route_is_accepted_and_logged_without_its_summary,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_clue_sealed_to_fewer_or_more_units_is_refused_as_a_stale_directory,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_receipt_must_be_sealed_to_the_referrer_the_workflow_adds,
+		    setup, fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
