@@ -668,7 +668,7 @@ damage(struct clue_fixture *f, enum damage how)
 		f->msg.kind = 0;
 		break;
 	case D_KIND_PAST_LAST:
-		f->msg.kind = CLUEBUS__KIND__KIND_PERMISSION + 1;
+		f->msg.kind = CLUEBUS__KIND__KIND_CORRECTION + 1;
 		break;
 	case D_KIND_HUGE:
 		f->msg.kind = (Cluebus__Kind)0x7fffffff;
