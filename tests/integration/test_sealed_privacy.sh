@@ -32,7 +32,7 @@ UNITS="health $ROUTED $OTHERS justice"
 "$PY" - "$D/broker.conf" "$D/health-routing.conf" <<'EOF2'
 import re, sys
 text = open(sys.argv[1]).read()
-new = re.sub(r'medical(\s*)=\s*\[ "psb" \];', r'medical\1= [ "education" ];', text, count=1)
+new = re.sub(r'medical(\s*)=\s*\[ "psb"[^\]]*\];', r'medical\1= [ "education" ];', text, count=1)
 assert new != text, "no medical route with psb in broker.conf"
 open(sys.argv[2], "w").write(new)
 EOF2

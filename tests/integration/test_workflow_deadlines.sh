@@ -91,7 +91,8 @@ wait_for 60 "education's stray receipt to be rejected" files_at_least \
 grep -q 'no referral to this unit' "$(spool education)/rejected/receipt-r1.json.error.json" ||
     die "the stray receipt was rejected for another reason"
 
-# The referral as civil-affairs sees it: the clue's summary, the case, who owes what by when.
+# The referral as civil-affairs sees it: the clue (never its summary, which only the clue's
+# own recipients may read: SPEC §10), the case, who owes what by when.
 "$PY" - "$(spool civil-affairs)/out" "$R1" "$CLUE" <<'PYEOF'
 import json, os, sys
 out, r1, clue = sys.argv[1:]
@@ -100,7 +101,7 @@ assert len(f) == 1, os.listdir(out)
 ctx = json.load(open(os.path.join(out, f[0])))["context"]
 assert ctx["referral_id"] == r1 and ctx["case_ref"] == "AS-2026-7", ctx
 assert ctx["clue"]["message_id"] == clue and ctx["clue"]["category"] == "medical", ctx
-assert "女婴" in ctx["clue"]["summary"], ctx["clue"]
+assert "summary" not in ctx["clue"], ctx["clue"]
 units = {o["unit"]: o for o in ctx["obligations"]}
 assert set(units) == {"psb", "civil-affairs"}, units
 assert all(o["receipt_due_at"] and o["feedback_due_at"] for o in units.values()), units
