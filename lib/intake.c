@@ -92,7 +92,7 @@ static const char *const report_names[] = { "unspecified", "situation_analysis",
     "self_evaluation", "warning_notice" };
 static const char *const missed_names[] = { "unspecified", "receipt", "feedback" };
 static const char *const registry_names[] = { "unspecified", "add_unit", "rotate_key",
-    "revoke_key", "change_liaison", "broker_key" };
+    "revoke_key", "change_liaison", "broker_key", "admin_key" };
 
 NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_MATCH);
 NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
@@ -106,7 +106,7 @@ NAMES_CHECK(feedback_names, CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED);
 NAMES_CHECK(supervision_names, CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED);
 NAMES_CHECK(report_names, CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE);
 NAMES_CHECK(missed_names, CLUEBUS__MISSED__MISSED_FEEDBACK);
-NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_BROKER_KEY);
+NAMES_CHECK(registry_names, CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY);
 
 static const struct names kinds_tab = NAMES(kind_names);
 static const struct names priority_tab = NAMES(priority_names);
@@ -1836,4 +1836,23 @@ intake_to_json(const Cluebus__Message *msg)
 	if ((row = kind_row_by_body(msg->body_case)) != NULL && msg->clue != NULL)
 		rc |= put(o, names_get(&kinds_tab, row->kind), row->render(msg));
 	return done(o, rc);
+}
+
+const char *
+intake_enum_name(enum intake_enum which, int value)
+{
+	static const struct names *const tabs[] = {
+		[INTAKE_ENUM_HANDLING] = &handling_tab,
+		[INTAKE_ENUM_RELIABILITY] = &reliability_tab,
+		[INTAKE_ENUM_ACTION] = &action_tab,
+		[INTAKE_ENUM_FEEDBACK] = &feedback_tab,
+		[INTAKE_ENUM_SUPERVISION] = &supervision_tab,
+		[INTAKE_ENUM_REPORT] = &report_tab,
+		[INTAKE_ENUM_MISSED] = &missed_tab,
+		[INTAKE_ENUM_REGISTRY] = &registry_tab,
+	};
+
+	if ((unsigned)which >= sizeof(tabs) / sizeof(tabs[0]) || tabs[which] == NULL)
+		return "unknown";
+	return names_get(tabs[which], value);
 }
