@@ -1,11 +1,14 @@
 /* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
- *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]
+ *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]
  *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
- *       the one recomputed from the entries (its root printed with the head); 1: the first
- *       bad seq is printed; 2: usage error or unreadable data directory.
- *   cluebus-audit replay DATA_DIR [--json]
- *       the log in order, one line per entry (JSON lines with --json).
+ *       the one recomputed from the entries in the same walk (its root printed with the
+ *       head); 1: the first bad seq is printed; 2: usage error or unreadable data
+ *       directory. --json: one object (lib/audit_json.c, docs/audit.md §1.1) instead.
+ *   cluebus-audit replay DATA_DIR [--json] [--from X] [--to X] [--unit U]... [--kind K]...
+ *                        [--category C] [--case REF] [--tz +HH:MM]
+ *       the log in order, one line per entry of clear metadata (JSON lines of schema v1
+ *       with --json; lib/replay.c, docs/audit.md §2), filtered.
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
  *       (the old order, CASE_REF DATA_DIR, is still taken with a warning)
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
@@ -52,8 +55,11 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] "
+	    "[--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
+	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
+	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
@@ -66,8 +72,10 @@ usage(void)
 static int
 help(void)
 {
-	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json]\n"
+	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
+	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
+	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
@@ -75,8 +83,9 @@ help(void)
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
 	    "\n"
-	    "  verify    every entry's hash, link and signatures; exit 1 naming the first bad seq\n"
-	    "  replay    the log in order, one line per entry\n"
+	    "  verify    every entry's hash, link, tree node and signature in one walk; exit 1\n"
+	    "            naming the first bad seq\n"
+	    "  replay    the log in order, one line of clear metadata per entry, filtered\n"
 	    "  case      the timeline of case CASE_REF: its messages, acks, receipts, feedback\n"
 	    "  stats     clues, messages and response times of the period [from, to)\n"
 	    "  prove     the Merkle inclusion proof of entry SEQ in the tree of SIZE entries\n"
@@ -84,10 +93,18 @@ help(void)
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
-	    "  --chain-only       (verify) hashes and links only, no signatures\n"
-	    "  --json             (replay, case, stats) JSON output (replay: one line per entry)\n"
-	    "  --from RFC3339     (stats) start of the period, included\n"
-	    "  --to RFC3339       (stats) end of the period, excluded\n"
+	    "  --chain-only       (verify) hashes, links and the Merkle tree, no signatures\n"
+	    "  --json             JSON output (verify: one object; replay: one line per entry)\n"
+	    "  --from X           (stats) start of the period, included (RFC 3339);\n"
+	    "                     (replay) a first seq or a first time (included)\n"
+	    "  --to X             (stats) end of the period, excluded (RFC 3339);\n"
+	    "                     (replay) a last seq (included) or an end time (excluded)\n"
+	    "  --unit UNIT        (replay) entries the unit sent, received, acked or was refused\n"
+	    "                     in, registry records about it (repeatable: any of them)\n"
+	    "  --kind KIND        (replay) a message kind or ack, rejection, checkpoint (repeatable)\n"
+	    "  --category CAT     (replay) clues of the category and what refers to them\n"
+	    "  --case CASE_REF    (replay) messages of the case and what refers to them\n"
+	    "  --tz +HH:MM        (replay) show times at that offset (+08:00: Beijing time)\n"
 	    "  --help             print this help and exit\n"
 	    "  --version          print the version and exit\n"
 	    "\n"
