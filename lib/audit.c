@@ -57,6 +57,9 @@ struct walk {
 	merkle_frontier_t tree;		/* recomputed over the entries walked */
 	int		 tree_stored;	/* compare it with the stored nodes */
 	uint64_t	 nodes, sigs_queued;
+	uint64_t	 tree_bad;	/* an entry whose nodes differ, named once the next
+					 * entry's link is checked (see walk_tree_pending) */
+	const char	*tree_why;
 	verifypool_t	*pool;
 	struct walk_batch {
 		size_t		   n;		/* checks waiting */
@@ -394,6 +397,25 @@ out:
 	return rc;
 }
 
+/* Entry `seq`'s nodes differ from the stored ones. An entry rewritten with its own hash
+ * recomputed differs there too, and the next entry's link says so more precisely, so the
+ * tree's verdict waits for that link (walk_tree_pending); comparing stops. */
+static int
+walk_tree_bad(struct walk *w, uint64_t seq, const char *why)
+{
+	w->tree_bad = seq;
+	w->tree_why = why;
+	w->tree_stored = 0;
+	return 0;
+}
+
+/* Names the entry whose nodes differed, unless a failure named it (or one before it). */
+static int
+walk_tree_pending(struct walk *w)
+{
+	return w->tree_bad != 0 ? walk_fail(w, w->tree_bad, "%s", w->tree_why) : 0;
+}
+
 /* Appends entry `seq`'s leaf to the recomputed tree and compares the nodes it completes
  * with the next stored ones; the walk's last entry also finds no stored node after its. */
 static int
@@ -415,11 +437,11 @@ walk_tree(struct walk *w, uint64_t seq, const uint8_t *val, size_t len, store_no
 			return rc;
 		if (rc == CB_ENOTFOUND ||
 		    (rc == 0 && key > merkle_node_seq(made[i].level, made[i].index)))
-			return walk_fail(w, seq, "%s", WHY_TREE_MISSING);
+			return walk_tree_bad(w, seq, WHY_TREE_MISSING);
 		if (rc != 0 || key != merkle_node_seq(made[i].level, made[i].index) ||
 		    hlen != MERKLE_HASH_LEN || CRYPTO_memcmp(hash, made[i].hash,
 		    MERKLE_HASH_LEN) != 0)
-			return walk_fail(w, seq, "%s", WHY_TREE_DIFFERS);
+			return walk_tree_bad(w, seq, WHY_TREE_DIFFERS);
 		w->nodes++;
 	}
 	merkle_frontier_advance(&w->tree, made, count);
@@ -440,8 +462,10 @@ walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len, store_nod
 	const char *why = "entry does not decode";
 	int rc;
 
-	if (seq != w->expect)
+	if (seq != w->expect) {
+		(void)walk_tree_pending(w);
 		return walk_fail(w, w->expect, "%s", "entry missing (sequence gap)");
+	}
 	if ((rc = chain_decode(val, len, &hash, &e)) == CB_ECORRUPT)
 		rc = chain_check(val, len, seq, w->prev, &why);	/* for its reason */
 	else if (rc == 0 && (rc = chain_check_decoded(val, len, e, seq, w->prev, &why)) != 0)
@@ -453,7 +477,12 @@ walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len, store_nod
 		if (seq > 1 && strcmp(why, "prev_hash does not link to the previous entry") == 0)
 			return walk_fail(w, seq - 1, "%s", "entry does not match the hash the next "
 			    "entry links to (rewritten)");
+		(void)walk_tree_pending(w);	/* an earlier entry, if its nodes differed */
 		return walk_fail(w, seq, "%s", why);
+	}
+	if ((rc = walk_tree_pending(w)) != 0) {
+		cluebus__log_entry__free_unpacked(e, NULL);
+		return rc;
 	}
 	memcpy(w->prev, hash, CHAIN_HASH_LEN);
 	w->expect++;
@@ -526,6 +555,8 @@ range_walk(void *arg, size_t i)
 		free(val);
 	}
 	r->rc = store_walk_range_tree(r->s, r->from, r->to, &w.tree, walk_entry, &w);
+	if (r->rc == 0)
+		r->rc = walk_tree_pending(&w);
 	if (r->rc == CB_ECORRUPT && r->res.bad_seq == 0)
 		r->rc = walk_unnamed(&w, r->from);
 	r->nodes = w.nodes;
@@ -600,7 +631,11 @@ audit_chain(store_t *s, audit_result_t *res)
 		/* Not a verdict (memory, the store): the answer is that error. */
 		if (r[i].rc != 0 && r[i].rc != CB_ECORRUPT && rc == 0)
 			rc = r[i].rc;
-		if (r[i].rc == CB_ECORRUPT && (bad == NULL || r[i].res.bad_seq < bad->res.bad_seq))
+		/* The first bad entry; at a tie (a range's last entry, rewritten, is named by
+		 * its tree and by the next range's link) the link's reason, the precise one. */
+		if (r[i].rc == CB_ECORRUPT && (bad == NULL || r[i].res.bad_seq < bad->res.bad_seq ||
+		    (r[i].res.bad_seq == bad->res.bad_seq &&
+		    strncmp(bad->res.reason, "the stored Merkle tree", 22) == 0)))
 			bad = &r[i];
 	}
 	if (rc == 0 && bad != NULL) {
@@ -641,8 +676,9 @@ audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 	}
 	if ((rc = verifypool_new(verifypool_default_threads(), &w->pool)) != 0)
 		goto out;
-	if ((rc = store_walk_range_tree(s, 1, UINT64_MAX, NULL, walk_entry, w)) == 0)
-		rc = walk_flush(w);
+	if ((rc = store_walk_range_tree(s, 1, UINT64_MAX, NULL, walk_entry, w)) == 0 &&
+	    (rc = walk_flush(w)) == 0)
+		rc = walk_tree_pending(w);
 	else if (rc == CB_ECORRUPT && res->bad_seq == 0)
 		rc = walk_unnamed(w, 1);
 	if (rc == 0 && w->expect - 1 != store_head_seq(s))
