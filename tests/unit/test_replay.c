@@ -405,6 +405,208 @@ test_json_has_clear_metadata_names_and_no_personal_data(void **state)
 	replay_free(r);
 }
 
+/* The JSON of `m` (a message entry at seq 7) with sorted keys; the caller frees it. */
+static char *
+message_json(const replay_t *r, Cluebus__Message *m)
+{
+	static const uint8_t hash[CHAIN_HASH_LEN];
+	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
+	json_t *o;
+	char *s;
+
+	e.seq = 7;
+	e.time_ms = T0;
+	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE;
+	assert_non_null(o = replay_entry_json(r, 7, hash, &e, m));
+	assert_non_null(s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(o);
+	return s;
+}
+
+static void
+expect_in(const char *s, const char *part)
+{
+	if (strstr(s, part) == NULL)
+		fail_msg("'%s' lacks '%s'", s, part);
+}
+
+static void
+test_every_kind_shows_its_clear_fields_and_no_free_text(void **state)
+{
+	static char *units[] = { "psb", "civil-affairs" };
+	uint8_t rid[16], tok[32], mids[2][16];
+	ProtobufCBinaryData ids[2] = { { 16, mids[0] }, { 16, mids[1] } };
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Feedback fb = CLUEBUS__FEEDBACK__INIT;
+	Cluebus__Supervision sup = CLUEBUS__SUPERVISION__INIT;
+	Cluebus__Report rep = CLUEBUS__REPORT__INIT;
+	Cluebus__Escalation esc = CLUEBUS__ESCALATION__INIT;
+	Cluebus__Registry reg = CLUEBUS__REGISTRY__INIT;
+	Cluebus__Match match = CLUEBUS__MATCH__INIT;
+	replay_t *r = replay_new();
+	char *s;
+
+	(void)state;
+	memset(rid, 0x33, sizeof(rid));
+	memset(tok, 0x44, sizeof(tok));
+	memset(mids, 0x55, sizeof(mids));
+	m.sender = "ato";
+	m.priority = CLUEBUS__PRIORITY__PRIORITY_URGENT;
+
+	m.kind = CLUEBUS__KIND__KIND_FEEDBACK;
+	m.body_case = CLUEBUS__MESSAGE__BODY_FEEDBACK;
+	m.feedback = &fb;
+	fb.status = CLUEBUS__FEEDBACK_STATUS__FEEDBACK_TRANSFERRED;
+	fb.transferred_to = units;
+	fb.n_transferred_to = 1;
+	fb.note = "SECRET";
+	s = message_json(r, &m);
+	expect_in(s, "\"feedback\":{\"status\":\"transferred\",\"transferred_to\":[\"psb\"]}");
+	expect_in(s, "\"priority\":\"urgent\"");
+	assert_null(strstr(s, "SECRET"));
+	free(s);
+
+	m.kind = CLUEBUS__KIND__KIND_SUPERVISION;
+	m.body_case = CLUEBUS__MESSAGE__BODY_SUPERVISION;
+	m.supervision = &sup;
+	sup.level = CLUEBUS__SUPERVISION_LEVEL__SUPERVISION_LISTED;
+	sup.units = units;
+	sup.n_units = 2;
+	sup.feedback_due_ms = T0 + 60000;
+	sup.note = "SECRET";
+	s = message_json(r, &m);
+	expect_in(s, "\"supervision\":{\"feedback_due_at\":\"2026-03-01T00:01:00.000Z\","
+	    "\"level\":\"listed\",\"units\":[\"psb\",\"civil-affairs\"]}");
+	assert_null(strstr(s, "SECRET"));
+	free(s);
+
+	m.kind = CLUEBUS__KIND__KIND_REPORT;
+	m.body_case = CLUEBUS__MESSAGE__BODY_REPORT;
+	m.report = &rep;
+	rep.type = CLUEBUS__REPORT_TYPE__REPORT_WARNING_NOTICE;
+	rep.period_from_ms = T0;
+	rep.title = "SECRET";
+	rep.text = "SECRET";
+	s = message_json(r, &m);
+	expect_in(s, "\"report\":{\"period_from\":\"2026-03-01T00:00:00.000Z\","
+	    "\"type\":\"warning_notice\"}");
+	assert_null(strstr(s, "SECRET"));
+	free(s);
+
+	m.kind = CLUEBUS__KIND__KIND_ESCALATION;
+	m.body_case = CLUEBUS__MESSAGE__BODY_ESCALATION;
+	m.escalation = &esc;
+	esc.referral_id.data = rid;
+	esc.referral_id.len = sizeof(rid);
+	esc.unit = "psb";
+	esc.missed = CLUEBUS__MISSED__MISSED_RECEIPT;
+	esc.due_ms = T0;
+	s = message_json(r, &m);
+	expect_in(s, "\"escalation\":{\"due_at\":\"2026-03-01T00:00:00.000Z\",\"missed\":"
+	    "\"receipt\",\"referral_id\":\"33333333333333333333333333333333\",\"unit\":\"psb\"}");
+	free(s);
+
+	m.kind = CLUEBUS__KIND__KIND_REGISTRY;
+	m.body_case = CLUEBUS__MESSAGE__BODY_REGISTRY;
+	m.registry = &reg;
+	reg.op = CLUEBUS__REGISTRY_OP__REGISTRY_REVOKE_KEY;
+	reg.unit = "psb";
+	reg.reason = "key compromised";
+	s = message_json(r, &m);
+	expect_in(s, "\"registry\":{\"op\":\"revoke_key\",\"reason\":\"key compromised\","
+	    "\"unit\":\"psb\"}");
+	free(s);
+	reg.op = CLUEBUS__REGISTRY_OP__REGISTRY_ADMIN_KEY;
+	s = message_json(r, &m);
+	expect_in(s, "\"op\":\"admin_key\"");
+	free(s);
+
+	m.kind = CLUEBUS__KIND__KIND_MATCH;
+	m.body_case = CLUEBUS__MESSAGE__BODY_MATCH;
+	m.match = &match;
+	match.token_hash.data = tok;
+	match.token_hash.len = sizeof(tok);
+	match.message_ids = ids;
+	match.n_message_ids = 2;
+	match.units = units;
+	match.n_units = 2;
+	s = message_json(r, &m);
+	expect_in(s, "\"match\":{\"message_ids\":[\"55555555555555555555555555555555\","
+	    "\"55555555555555555555555555555555\"],\"token_hash\":\"4444");
+	expect_in(s, "\"units\":[\"psb\",\"civil-affairs\"]}");
+	free(s);
+	replay_free(r);
+}
+
+static void
+test_rejections_acks_and_checkpoints_show_their_fields(void **state)
+{
+	static const uint8_t hash[CHAIN_HASH_LEN];
+	uint8_t mid[16], root[32];
+	uint64_t seqs[] = { 3, 4 };
+	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
+	Cluebus__Rejection rej = CLUEBUS__REJECTION__INIT;
+	Cluebus__DeliveryAck ack = CLUEBUS__DELIVERY_ACK__INIT;
+	Cluebus__Checkpoint cp = CLUEBUS__CHECKPOINT__INIT;
+	replay_t *r = replay_new();
+	json_t *o;
+	char *s;
+
+	(void)state;
+	memset(mid, 0x66, sizeof(mid));
+	memset(root, 0x77, sizeof(root));
+	e.time_ms = T0;
+	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION;
+	e.rejection = &rej;
+	rej.claimed_sender = "health";
+	rej.peer_unit = "health";
+	rej.code = CLUEBUS__REJECT_CODE__REJECT_BAD_SIGNATURE;
+	rej.reason = "signature does not verify";
+	rej.claimed_message_id.data = mid;
+	rej.claimed_message_id.len = sizeof(mid);
+	rej.frame_size = 1290;
+	rej.unlogged_before = 2;
+	rej.unlogged_since_ms = T0 - 1000;
+	assert_non_null(o = replay_entry_json(r, 9, hash, &e, NULL));
+	assert_non_null(s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+	expect_in(s, "\"claimed_message_id\":\"66666666666666666666666666666666\"");
+	expect_in(s, "\"code\":\"bad_signature\"");
+	expect_in(s, "\"frame_size\":1290");
+	expect_in(s, "\"peer\":\"health\"");
+	expect_in(s, "\"type\":\"rejection\",\"unlogged_before\":2,\"unlogged_since\":"
+	    "\"2026-02-28T23:59:59.000Z\"");
+	assert_null(strstr(s, "\"message_id\""));
+	free(s);
+	json_decref(o);
+
+	e.rejection = NULL;
+	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_ACK;
+	e.ack = &ack;
+	ack.unit = "psb";
+	ack.seqs = seqs;
+	ack.n_seqs = 2;
+	assert_non_null(o = replay_entry_json(r, 10, hash, &e, NULL));
+	assert_non_null(s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+	expect_in(s, "\"acked\":[3,4]");
+	expect_in(s, "\"unit\":\"psb\"");
+	free(s);
+	json_decref(o);
+
+	e.ack = NULL;
+	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_CHECKPOINT;
+	e.checkpoint = &cp;
+	cp.tree_size = 9;
+	cp.root.data = root;
+	cp.root.len = sizeof(root);
+	assert_non_null(o = replay_entry_json(r, 11, hash, &e, NULL));
+	assert_non_null(s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+	expect_in(s, "\"root\":\"7777");
+	expect_in(s, "\"tree_size\":9,\"type\":\"checkpoint\"");
+	free(s);
+	json_decref(o);
+	replay_free(r);
+}
+
 int
 main(void)
 {
@@ -419,6 +621,8 @@ main(void)
 		cmocka_unit_test(test_from_after_to_is_refused),
 		cmocka_unit_test(test_times_show_at_the_offset_given),
 		cmocka_unit_test(test_json_has_clear_metadata_names_and_no_personal_data),
+		cmocka_unit_test(test_every_kind_shows_its_clear_fields_and_no_free_text),
+		cmocka_unit_test(test_rejections_acks_and_checkpoints_show_their_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
