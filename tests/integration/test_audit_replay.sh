@@ -3,6 +3,8 @@
 # writes without a test clock: clues of two categories, a referral in a case, a receipt, a
 # transfer feedback, a listed supervision, a report, registry records (genesis and a
 # revocation with its reason), a forged publish's rejection, and the agents' acks.
+# With a test build's broker (a test clock), the clock is then moved past the referral's
+# due times so that the broker logs escalations, which must show their fields too.
 #   - replay --json: schema v1 (docs/audit.md §2), seq 1..head in order, each entry's hash
 #     equal to the one in the sender's receipt, every kind's clear fields, the units'
 #     Chinese names from the log's registry records, and no free text at all (every
@@ -24,6 +26,14 @@ ADMIN_EP="ipc://$D/admin.sock"
 id() { printf '%032x' "$1"; }
 CLUE=$(id 1); CLUE2=$(id 2); REF=$(id 3)
 
+# A test build's broker has a test clock (CLUEBUS_TEST_CLOCK_FILE); a production build
+# refuses to start with one, so the escalations are checked only with the former.
+CLOCK=0
+if strings "$CLUEBUS_BIN/cluebus-broker" | grep 'TEST CLOCK' >/dev/null; then
+	CLOCK=1
+	export CLUEBUS_TEST_CLOCK_FILE=$TEST_DIR/clock
+	echo 0 >"$CLUEBUS_TEST_CLOCK_FILE"
+fi
 deploy ipc
 start_all health education ato psb civil-affairs
 
@@ -63,6 +73,11 @@ clue_json medical 210302 "$MARK forged" >"$TEST_DIR/forged.json"
     die "forge: $(cat "$TEST_DIR/forge.out")"
 grep -q '^rejected bad_signature' "$TEST_DIR/forge.out" || die "forge: $(cat "$TEST_DIR/forge.out")"
 wait_for 60 "the report at psb" files_at_least "$(spool psb)/out" '*-report-*.json' 1
+if [ "$CLOCK" = 1 ]; then
+	echo $((200 * 3600000)) >"$CLUEBUS_TEST_CLOCK_FILE.tmp"
+	mv "$CLUEBUS_TEST_CLOCK_FILE.tmp" "$CLUEBUS_TEST_CLOCK_FILE"
+	wait_for 60 "an escalation at ato" files_at_least "$(spool ato)/out" '*-escalation-*.json' 1
+fi
 "$CLUEBUS_BIN/cluebus-ctl" -e "$ADMIN_EP" -k "$K/admin.key" registry revoke education \
     --reason "撤销测试 revoked for the test" | grep -q '^accepted seq ' || die "revocation"
 sleep 1	# the last acks
@@ -80,7 +95,7 @@ grep -q ' from health(市卫生健康委) -> ' "$TEST_DIR/replay.txt" ||
 
 # The schema, the documented examples and every kind's clear fields.
 sed -n '/<!-- replay-example -->/,/^```$/p' "$REPO/docs/audit.md" | grep '^{' >"$TEST_DIR/doc.jsonl"
-"$PY" - "$R" "$TEST_DIR/doc.jsonl" "$D/spool" <<'PY' || die "the replay's JSON is wrong"
+"$PY" - "$R" "$TEST_DIR/doc.jsonl" "$D/spool" "$CLOCK" <<'PY' || die "the replay's JSON is wrong"
 import glob, json, os, re, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 docs = [json.loads(l) for l in open(sys.argv[2])]
@@ -98,7 +113,7 @@ for e in lines:
     extra = set(e) - documented[key(e)]
     assert not extra, "undocumented fields of %s: %s" % (key(e), extra)
     assert e["time"].endswith("Z"), e["time"]
-    for sub in ("clue", "referral", "feedback", "supervision", "report", "registry"):
+    for sub in ("clue", "referral", "feedback", "supervision", "report", "registry", "escalation"):
         if sub in e:
             doc = set().union(*(d[sub] for d in docs if sub in d))
             assert set(e[sub]) <= doc, "undocumented %s fields: %s" % (sub, set(e[sub]) - doc)
@@ -146,6 +161,14 @@ rej = kinds["rejection"][0]
 assert rej["code"] == "bad_signature" and rej["peer"] == "health" and rej["frame_size"] > 0, rej
 ack = kinds["ack"][0]
 assert ack["unit"] and ack["acked"] and ack["type"] == "ack", ack
+if sys.argv[4] == "1":
+    esc = kinds["escalation"][0]
+    assert esc["type"] == "broker" and esc["sender"] == "broker", esc
+    assert esc["escalation"]["referral_id"] == "%032x" % 3, esc
+    assert esc["escalation"]["missed"] in ("receipt", "feedback") and esc["escalation"]["due_at"], esc
+    assert esc["escalation"]["unit"] in ("psb", "civil-affairs", "education"), esc
+else:
+    print("escalations not checked: a production broker has no test clock")
 print("%d entries; kinds %s" % (len(lines), ", ".join("%s %d" % (k, len(v)) for k, v in sorted(kinds.items()))))
 PY
 
