@@ -513,6 +513,20 @@ struct jb {
 	int		 err;
 };
 
+/* A JSON string of text from the log: as it is when valid UTF-8, else with the bytes
+ * outside printable ASCII escaped (a damaged or hostile log). NULL when out of memory. */
+static json_t *
+jstr(const char *s)
+{
+	char safe[1024];
+	json_t *v = json_string(s);
+
+	if (v != NULL || s == NULL)
+		return v;
+	str_sanitize(s, strlen(s), safe, sizeof(safe));
+	return json_string(safe);
+}
+
 static void
 jb_put(struct jb *b, json_t *o, const char *key, json_t *v)
 {
@@ -524,7 +538,7 @@ static void
 jb_str(struct jb *b, json_t *o, const char *key, const char *s)
 {
 	if (s != NULL && s[0] != '\0')
-		jb_put(b, o, key, json_string(s));
+		jb_put(b, o, key, jstr(s));
 }
 
 static void
@@ -572,7 +586,7 @@ jb_units(struct jb *b, json_t *o, const char *key, char *const *units, size_t n,
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (units[i] != NULL && json_array_append_new(a, json_string(units[i])) != 0)
+		if (units[i] != NULL && json_array_append_new(a, jstr(units[i])) != 0)
 			b->err = 1;
 	jb_put(b, o, key, a);
 }
@@ -615,7 +629,7 @@ jb_sealed(struct jb *b, json_t *o, const char *key, const Cluebus__Sealed *s)
 	}
 	for (size_t i = 0; i < s->n_keys; i++)
 		if (s->keys[i] != NULL && s->keys[i]->unit != NULL &&
-		    json_array_append_new(units, json_string(s->keys[i]->unit)) != 0)
+		    json_array_append_new(units, jstr(s->keys[i]->unit)) != 0)
 			b->err = 1;
 	jb_put(b, so, "suite", json_integer(s->suite));
 	jb_put(b, so, "recipients", units);
@@ -727,8 +741,8 @@ jb_name(struct jb *b, json_t *names, const char *unit)
 {
 	const char *name = replay_name(b->r, unit);
 
-	if (name != NULL && json_object_get(names, unit) == NULL)
-		jb_put(b, names, unit, json_string(name));
+	if (name != NULL && unit_id_valid(unit) && json_object_get(names, unit) == NULL)
+		jb_put(b, names, unit, jstr(name));
 }
 
 static void
@@ -850,15 +864,27 @@ replay_entry_json(const replay_t *r, uint64_t seq, const uint8_t hash[CHAIN_HASH
 
 /* ---- text ---- */
 
+/* Text from the log, with control characters shown as '?' so that an entry stays one
+ * line. */
+static void
+text_put(const char *s, FILE *out)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
 /* "unit" or "unit(name)". */
 static void
 text_unit(const replay_t *r, const char *unit, FILE *out)
 {
 	const char *name = replay_name(r, unit);
 
-	fputs(unit != NULL && unit[0] != '\0' ? unit : "-", out);
-	if (name != NULL)
-		fprintf(out, "(%s)", name);
+	text_put(unit != NULL && unit[0] != '\0' ? unit : "-", out);
+	if (name != NULL) {
+		fputc('(', out);
+		text_put(name, out);
+		fputc(')', out);
+	}
 }
 
 static void
@@ -889,8 +915,9 @@ text_body(const replay_t *r, const Cluebus__Message *m, FILE *out)
 {
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CLUE:
-		fprintf(out, " [%s %s %s %s%u]", intake_category_name(m->clue->category),
-		    m->clue->jurisdiction, intake_enum_name(INTAKE_ENUM_HANDLING,
+		fprintf(out, " [%s ", intake_category_name(m->clue->category));
+		text_put(m->clue->jurisdiction, out);
+		fprintf(out, " %s %s%u]", intake_enum_name(INTAKE_ENUM_HANDLING,
 		    m->clue->handling), intake_enum_name(INTAKE_ENUM_RELIABILITY,
 		    m->clue->source_reliability), m->clue->info_accuracy);
 		break;
@@ -914,14 +941,18 @@ text_body(const replay_t *r, const Cluebus__Message *m, FILE *out)
 		fprintf(out, " [%s]", intake_enum_name(INTAKE_ENUM_REPORT, m->report->type));
 		break;
 	case CLUEBUS__MESSAGE__BODY_ESCALATION:
-		fprintf(out, " [%s missed %s]", m->escalation->unit,
-		    intake_enum_name(INTAKE_ENUM_MISSED, m->escalation->missed));
+		fputs(" [", out);
+		text_unit(r, m->escalation->unit, out);
+		fprintf(out, " missed %s]", intake_enum_name(INTAKE_ENUM_MISSED,
+		    m->escalation->missed));
 		break;
 	case CLUEBUS__MESSAGE__BODY_REGISTRY:
 		fprintf(out, " [%s ", intake_enum_name(INTAKE_ENUM_REGISTRY, m->registry->op));
 		text_unit(r, m->registry->unit, out);
-		if (m->registry->reason != NULL && m->registry->reason[0] != '\0')
-			fprintf(out, ": %s", m->registry->reason);
+		if (m->registry->reason != NULL && m->registry->reason[0] != '\0') {
+			fputs(": ", out);
+			text_put(m->registry->reason, out);
+		}
 		fputc(']', out);
 		break;
 	case CLUEBUS__MESSAGE__BODY_MATCH:
@@ -955,7 +986,8 @@ replay_entry_text(const replay_t *r, uint64_t seq, const uint8_t hash[CHAIN_HASH
 	} else if (e->rejection != NULL) {
 		fprintf(out, " %s peer ", wire_reject_name(e->rejection->code));
 		text_unit(r, e->rejection->peer_unit, out);
-		fprintf(out, ": %s", e->rejection->reason);
+		fputs(": ", out);
+		text_put(e->rejection->reason, out);
 	} else if (e->ack != NULL) {
 		fputc(' ', out);
 		text_unit(r, e->ack->unit, out);

@@ -579,6 +579,23 @@ test_rejections_acks_and_checkpoints_show_their_fields(void **state)
 	free(s);
 	json_decref(o);
 
+	/* A damaged log: text that is not UTF-8 or holds a newline still gives one line. */
+	rej.reason = "bad \xff\xfe bytes\nand a second line";
+	assert_non_null(o = replay_entry_json(r, 9, hash, &e, NULL));
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	    "bad \\xff\\xfe bytes\\x0aand a second line");
+	json_decref(o);
+	{
+		char buf[512] = "";
+		FILE *mem = fmemopen(buf, sizeof(buf) - 1, "w");
+
+		assert_non_null(mem);
+		assert_int_equal(replay_entry_text(r, 9, hash, &e, NULL, mem), 0);
+		fclose(mem);
+		assert_non_null(strstr(buf, "bad \xff\xfe bytes?and a second line\n"));
+		assert_int_equal(strchr(buf, '\n') - buf + 1, (long)strlen(buf));
+	}
+
 	e.rejection = NULL;
 	e.type = CLUEBUS__ENTRY_TYPE__ENTRY_ACK;
 	e.ack = &ack;
