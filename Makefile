@@ -8,6 +8,7 @@
 #                 then `make faults` (allocation failure N = 1, 2, ..., build/fault, no ASan)
 #                 and `make bench-smoke` (the benchmark works; its numbers mean nothing)
 #   make demo     installs missing packages, builds, runs the demo scenario in $(DEMO_DIR)
+#                 (DEMO_KEEP=1 leaves it running); make demo-clean stops it and removes it
 #
 # O is the object directory and BINDIR the binary directory, so that the sanitizer build
 # (O=build/asan) lives beside the normal one without mixing objects.
@@ -68,7 +69,7 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(O)/fuzz/%-replay,$(FUZZ_SRC))
 BINS	 = $(BINDIR)/cluebus-broker $(BINDIR)/cluebus-agent $(TOOLS) $(EXAMPLES)
 
 .PHONY: all deps install test unit fuzz-replay integration demo fuzz clean check-clang bench bench-smoke \
-	torture \
+	torture demo-clean \
 	faults
 .SECONDARY:
 
@@ -280,6 +281,9 @@ torture: deps
 
 demo: all
 	@DEMO_DIR=$(DEMO_DIR) ./scripts/demo.sh
+
+demo-clean:
+	@DEMO_DIR=$(DEMO_DIR) ./scripts/demo.sh --clean
 
 clean:
 	rm -rf build bin

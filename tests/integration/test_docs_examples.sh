@@ -4,7 +4,8 @@
 # The line before an example may mark it (an HTML comment, invisible when rendered):
 #   <!-- example: invalid FIELD -->  must be refused, its first problem at FIELD
 #   <!-- example: output -->         a file the agent writes: must be JSON, not a document
-# Unmarked examples must be accepted. The examples/json/ documents are checked too.
+# Unmarked examples must be accepted. The examples/json/ and examples/demo/ documents are
+# checked too.
 . "$(dirname "$0")/lib.sh"
 
 CHECK=$CLUEBUS_TEST_TOOLS/intake_check
@@ -56,7 +57,7 @@ else:
 print(where, "ok" if want == "" else "refused at %s as marked" % want)
 PYEOF
 done
-for f in "$REPO"/examples/json/*.json; do
+for f in "$REPO"/examples/json/*.json "$REPO"/examples/demo/*.json; do
 	"$CHECK" "$f" | "$PY" -c 'import json, sys
 r = json.load(sys.stdin)
 assert r["ok"], r' || die "$f is refused by intake"
