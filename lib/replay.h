@@ -1,5 +1,6 @@
-/* lib/replay.h — the auditor's replay of a log: which entries a filter selects, and each
- * entry's clear metadata as a JSON line (schema in docs/audit.md §2) or a line of text.
+/* lib/replay.h — the auditor's replay of a log: which entries a filter selects
+ * (lib/replay.c), and each entry's clear metadata as a JSON line (schema in docs/audit.md
+ * §2.1) or a line of text (lib/replay_render.c).
  *
  * A replay prints only what is clear by design (SPEC §10): kinds, ids, units, times,
  * category, jurisdiction, priority, handling and evaluation codes, case references,
