@@ -1,7 +1,8 @@
 /* lib/audit.h — independent verification of a broker's log (SPEC §8).
  *
- * Reads the log in order and checks, per entry: its recorded hash, its sequence number, its
- * link to the previous entry, its structure, and for every signed message the signature
+ * Reads the log in order, in one walk, and checks, per entry: its recorded hash, its
+ * sequence number, its link to the previous entry, its structure, the stored Merkle tree
+ * nodes it completes (recomputed from the entries), and for every signed message the signature
  * with the key that was valid for its sender at the entry's time — the registry is rebuilt
  * from the log's own registry entries as the walk goes, starting from the broker key of the
  * first entry (or a pinned one). With signatures, it also checks that the broker's indexes
