@@ -277,10 +277,13 @@ body_json(struct jb *b, const Cluebus__Message *m)
 		jb_hex(b, o, "token_hash", &m->match->token_hash);
 		jb_hexes(b, o, "message_ids", m->match->message_ids, m->match->n_message_ids);
 		jb_units(b, o, "units", m->match->units, m->match->n_units, 1);
-		jb_str(b, o, "reason", intake_enum_name(INTAKE_ENUM_MATCH_REASON,
-		    m->match->reason));
-		jb_str(b, o, "type", identifier_type_name(m->match->type));
-		jb_int(b, o, "key_version", m->match->key_version);
+		if (m->match->reason != CLUEBUS__MATCH_REASON__MATCH_REASON_UNSPECIFIED)
+			jb_str(b, o, "reason", intake_enum_name(INTAKE_ENUM_MATCH_REASON,
+			    m->match->reason));
+		if (m->match->type != CLUEBUS__IDENTIFIER_TYPE__IDENTIFIER_UNSPECIFIED)
+			jb_str(b, o, "type", identifier_type_name(m->match->type));
+		if (m->match->key_version > 0)
+			jb_int(b, o, "key_version", m->match->key_version);
 		jb_units(b, o, "case_refs", m->match->case_refs, m->match->n_case_refs, 0);
 		break;
 	case CLUEBUS__MESSAGE__BODY_PERMISSION:
