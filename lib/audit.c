@@ -13,10 +13,18 @@
  * any other failure is reported and at the end, so the first bad entry named is still the
  * first in log order.
  *
- * Chain-only mode checks hashes, links, sequence and entry structure: no signature, no
- * message content, no registry. Nothing then depends on what came before but the previous
- * entry's hash, so the log is cut into contiguous ranges walked on every core at once,
- * and the first bad entry of all is named. */
+ * The Merkle tree is recomputed in the same walk: each entry's leaf (its packed bytes) is
+ * appended to a frontier, and the nodes the append completes are compared with the stored
+ * nodes under a cursor that moves beside the log's (the store appends nodes in the order
+ * appends complete them), so an entry names the first node that differs or is missing.
+ *
+ * Chain-only mode checks hashes, links, sequence, entry structure and the tree: no
+ * signature, no message content, no registry. Nothing then depends on what came before but
+ * the previous entry's hash and the tree's frontier, so the log is cut into contiguous
+ * ranges walked on every core at once, and the first bad entry of all is named. A range
+ * starts from the frontier the stored nodes give for the entries before it: those nodes
+ * are compared by the ranges that complete them, so every stored node is checked once,
+ * against a recomputation that starts from the empty tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +52,14 @@ struct walk {
 	const uint8_t	*pinned;
 	int		 sigs;
 	uint64_t	 expect;
+	uint64_t	 last;		/* the last seq of the walk: no stored node after its */
 	uint8_t		 prev[CHAIN_HASH_LEN];
+	merkle_frontier_t tree;		/* recomputed over the entries walked */
+	int		 tree_stored;	/* compare it with the stored nodes */
+	uint64_t	 nodes, sigs_queued;
+	uint64_t	 tree_bad;	/* an entry whose nodes differ, named once the next
+					 * entry's link is checked (see walk_tree_pending) */
+	const char	*tree_why;
 	verifypool_t	*pool;
 	struct walk_batch {
 		size_t		   n;		/* checks waiting */
@@ -57,18 +72,46 @@ struct walk {
 	int		 inflight;	/* batch[!fill] is with the workers */
 };
 
+#define WHY_TREE_DIFFERS	"the stored Merkle tree does not match the entries"
+#define WHY_TREE_MISSING	"the stored Merkle tree lacks a node this entry completes"
+#define WHY_TREE_EXTRA		"the stored Merkle tree has nodes beyond the log's head"
+
+int
+audit_result_fail(audit_result_t *res, uint64_t seq, const char *reason)
+{
+	size_t n;
+
+	if (res->bad_seq != 0 && res->bad_seq <= seq)
+		return CB_ECORRUPT;
+	n = strnlen(reason, sizeof(res->reason) - 1);	/* truncate a long detail */
+	memcpy(res->reason, reason, n);
+	res->reason[n] = '\0';
+	res->bad_seq = seq;
+	return CB_ECORRUPT;
+}
+
+int
+audit_result_check(audit_result_t *res, const char *name, uint64_t count)
+{
+	for (size_t i = 0; i < res->nchecks; i++)
+		if (strcmp(res->checks[i].name, name) == 0) {
+			res->checks[i].count += count;
+			return 0;
+		}
+	if (res->nchecks == AUDIT_CHECKS_MAX)
+		return CB_ETOOBIG;
+	res->checks[res->nchecks].name = name;
+	res->checks[res->nchecks++].count = count;
+	return 0;
+}
+
 static int
 walk_fail(struct walk *w, uint64_t seq, const char *fmt, const char *detail)
 {
 	char buf[1024];
-	size_t n;
 
 	snprintf(buf, sizeof(buf), fmt, detail);
-	n = strnlen(buf, sizeof(w->res->reason) - 1);	/* truncate a long detail */
-	memcpy(w->res->reason, buf, n);
-	w->res->reason[n] = '\0';
-	w->res->bad_seq = seq;
-	return CB_ECORRUPT;
+	return audit_result_fail(w->res, seq, buf);
 }
 
 /* The first entry records the broker key, signed by itself: trust it (or the pin). */
@@ -160,6 +203,7 @@ walk_queue(struct walk *w, uint64_t seq, Cluebus__LogEntry *e, const cb_key_t *k
 	b->seqs[b->n] = seq;
 	b->held[b->n++] = e;
 	b->bytes += e->envelope->signed_.len;
+	w->sigs_queued++;
 	return b->n == WALK_BATCH || b->bytes >= WALK_BATCH_BYTES ? walk_launch(w) : 0;
 }
 
@@ -353,16 +397,75 @@ out:
 	return rc;
 }
 
+/* Entry `seq`'s nodes differ from the stored ones. An entry rewritten with its own hash
+ * recomputed differs there too, and the next entry's link says so more precisely, so the
+ * tree's verdict waits for that link (walk_tree_pending); comparing stops. */
 static int
-walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len)
+walk_tree_bad(struct walk *w, uint64_t seq, const char *why)
+{
+	w->tree_bad = seq;
+	w->tree_why = why;
+	w->tree_stored = 0;
+	return 0;
+}
+
+/* Names the entry whose nodes differed, unless a failure named it (or one before it). */
+static int
+walk_tree_pending(struct walk *w)
+{
+	return w->tree_bad != 0 ? walk_fail(w, w->tree_bad, "%s", w->tree_why) : 0;
+}
+
+/* Appends entry `seq`'s leaf to the recomputed tree and compares the nodes it completes
+ * with the next stored ones; the walk's last entry also finds no stored node after its. */
+static int
+walk_tree(struct walk *w, uint64_t seq, const uint8_t *val, size_t len, store_nodes_t *nodes)
+{
+	merkle_node_t made[MERKLE_LEVELS];
+	uint8_t leaf[MERKLE_HASH_LEN];
+	const uint8_t *hash;
+	uint64_t key;
+	size_t count, hlen;
+	int rc;
+
+	if ((rc = merkle_leaf_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, leaf)) != 0 ||
+	    (rc = merkle_append_nodes(&w->tree, leaf, made, &count)) != 0)
+		return rc == CB_ETOOBIG ? walk_fail(w, seq, "%s", "the log holds more entries "
+		    "than a Merkle tree may") : rc;
+	for (size_t i = 0; w->tree_stored && i < count; i++) {
+		if ((rc = store_nodes_next(nodes, &key, &hash, &hlen)) == CB_ESTORE)
+			return rc;
+		if (rc == CB_ENOTFOUND ||
+		    (rc == 0 && key > merkle_node_seq(made[i].level, made[i].index)))
+			return walk_tree_bad(w, seq, WHY_TREE_MISSING);
+		if (rc != 0 || key != merkle_node_seq(made[i].level, made[i].index) ||
+		    hlen != MERKLE_HASH_LEN || CRYPTO_memcmp(hash, made[i].hash,
+		    MERKLE_HASH_LEN) != 0)
+			return walk_tree_bad(w, seq, WHY_TREE_DIFFERS);
+		w->nodes++;
+	}
+	merkle_frontier_advance(&w->tree, made, count);
+	if (w->tree_stored && seq == w->last) {
+		if ((rc = store_nodes_next(nodes, &key, &hash, &hlen)) == CB_ESTORE)
+			return rc;
+		if (rc != CB_ENOTFOUND)
+			return walk_fail(w, seq, "%s", WHY_TREE_EXTRA);
+	}
+	return 0;
+}
+
+static int
+walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len, store_nodes_t *nodes)
 {
 	Cluebus__LogEntry *e = NULL;
 	const uint8_t *hash;
 	const char *why = "entry does not decode";
 	int rc;
 
-	if (seq != w->expect)
+	if (seq != w->expect) {
+		(void)walk_tree_pending(w);
 		return walk_fail(w, w->expect, "%s", "entry missing (sequence gap)");
+	}
 	if ((rc = chain_decode(val, len, &hash, &e)) == CB_ECORRUPT)
 		rc = chain_check(val, len, seq, w->prev, &why);	/* for its reason */
 	else if (rc == 0 && (rc = chain_check_decoded(val, len, e, seq, w->prev, &why)) != 0)
@@ -374,22 +477,31 @@ walk_one(struct walk *w, uint64_t seq, const uint8_t *val, size_t len)
 		if (seq > 1 && strcmp(why, "prev_hash does not link to the previous entry") == 0)
 			return walk_fail(w, seq - 1, "%s", "entry does not match the hash the next "
 			    "entry links to (rewritten)");
+		(void)walk_tree_pending(w);	/* an earlier entry, if its nodes differed */
 		return walk_fail(w, seq, "%s", why);
+	}
+	if ((rc = walk_tree_pending(w)) != 0) {
+		cluebus__log_entry__free_unpacked(e, NULL);
+		return rc;
 	}
 	memcpy(w->prev, hash, CHAIN_HASH_LEN);
 	w->expect++;
+	if ((rc = walk_tree(w, seq, val, len, nodes)) != 0) {
+		cluebus__log_entry__free_unpacked(e, NULL);
+		return rc;
+	}
 	return walk_checked(w, seq, e);
 }
 
-/* store_walk's callback. A failure found here comes after every waiting check: those are
- * checked first, and an earlier bad signature is the one named. */
+/* store_walk_range_tree's callback. A failure found here comes after every waiting check:
+ * those are checked first, and an earlier bad signature is the one named. */
 static int
-walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len, store_nodes_t *nodes)
 {
 	struct walk *w = arg;
 	int rc, frc;
 
-	if ((rc = walk_one(w, seq, val, len)) != 0 && (frc = walk_flush(w)) != 0)
+	if ((rc = walk_one(w, seq, val, len, nodes)) != 0 && (frc = walk_flush(w)) != 0)
 		return frc;
 	return rc;
 }
@@ -406,9 +518,21 @@ struct range {
 	store_t		*s;
 	uint64_t	 from, to;	/* seqs, inclusive */
 	int		 last;		/* the range that ends at the head */
+	int		 tree_stored;
 	audit_result_t	 res;
+	uint64_t	 nodes;		/* stored nodes compared */
+	merkle_frontier_t tree;		/* the last range's: the whole tree */
 	int		 rc;
 };
+
+/* A walk that stopped on a malformed key or a missing node of the frontier it starts from
+ * (before any entry) has named no entry yet: name where it stood. */
+static int
+walk_unnamed(struct walk *w, uint64_t from)
+{
+	return walk_fail(w, w->expect, "%s", w->expect == from ? "the stored Merkle tree lacks "
+	    "a node of the entries before this one" : "the log has a malformed key");
+}
 
 static void
 range_walk(void *arg, size_t i)
@@ -421,6 +545,8 @@ range_walk(void *arg, size_t i)
 	memset(&w, 0, sizeof(w));
 	w.res = &r->res;
 	w.expect = r->from;
+	w.last = r->last ? r->to : 0;
+	w.tree_stored = r->tree_stored;
 	/* The entry before the range (its range checks it): a missing one leaves zeros, and
 	 * that range reports the gap at a lower seq. */
 	if (r->from > 1 && store_get(r->s, r->from - 1, &val, &len) == 0) {
@@ -428,7 +554,14 @@ range_walk(void *arg, size_t i)
 			memcpy(w.prev, val, CHAIN_HASH_LEN);
 		free(val);
 	}
-	r->rc = store_walk_range(r->s, r->from, r->to, walk_entry, &w);
+	r->rc = store_walk_range_tree(r->s, r->from, r->to, &w.tree, walk_entry, &w);
+	if (r->rc == 0)
+		r->rc = walk_tree_pending(&w);
+	if (r->rc == CB_ECORRUPT && r->res.bad_seq == 0)
+		r->rc = walk_unnamed(&w, r->from);
+	r->nodes = w.nodes;
+	if (r->last)
+		r->tree = w.tree;
 	if (r->rc == 0 && w.expect - 1 != r->to)
 		r->rc = walk_fail(&w, w.expect, "%s", r->last ?
 		    "log ends before its recorded head" : "entry missing (sequence gap)");
@@ -436,11 +569,30 @@ range_walk(void *arg, size_t i)
 		memcpy(r->res.head, w.prev, CHAIN_HASH_LEN);
 }
 
+/* Fills in the tree's root and the checks made. */
+static int
+audit_close(audit_result_t *res, const merkle_frontier_t *tree, uint64_t nodes, int sigs,
+    uint64_t signatures, int rc)
+{
+	int crc;
+
+	if ((crc = merkle_frontier_root(tree, res->root)) != 0)
+		return rc != 0 ? rc : crc;
+	if ((crc = audit_result_check(res, "chain", res->entries)) != 0 ||
+	    (crc = audit_result_check(res, "tree", res->tree_stored ? nodes :
+	    tree->size)) != 0 ||
+	    (sigs && (crc = audit_result_check(res, "signatures", signatures)) != 0) ||
+	    (sigs && (crc = audit_result_check(res, "indexes", res->messages +
+	    res->broker_entries)) != 0))
+		return rc != 0 ? rc : crc;
+	return rc;
+}
+
 static int
 audit_chain(store_t *s, audit_result_t *res)
 {
 	unsigned workers = verifypool_default_threads(), n;
-	uint64_t head = store_head_seq(s), per;
+	uint64_t head = store_head_seq(s), per, nodes = 0;
 	struct range *r;
 	verifypool_t *pool = NULL;
 	const struct range *bad = NULL;
@@ -450,8 +602,8 @@ audit_chain(store_t *s, audit_result_t *res)
 	 * one range per thread a core would sit idle while another finishes its part. */
 	n = head / RANGE_MIN > (workers + 1) * RANGES_PER_THREAD ?
 	    (workers + 1) * RANGES_PER_THREAD : (unsigned)(head / RANGE_MIN);
-	if (n <= 1 || workers == 0)
-		n = 1;		/* not worth the threads */
+	if (n <= 1 || workers == 0 || !res->tree_stored)
+		n = 1;		/* not worth the threads, or no stored frontier to start from */
 	if ((r = calloc(n, sizeof(*r))) == NULL)
 		return CB_ENOMEM;
 	if (n > 1 && (rc = verifypool_new(workers, &pool)) != 0) {
@@ -464,6 +616,7 @@ audit_chain(store_t *s, audit_result_t *res)
 		r[i].from = 1 + i * per;
 		r[i].to = i + 1 == n ? head : (i + 1) * per;
 		r[i].last = i + 1 == n;
+		r[i].tree_stored = res->tree_stored;
 	}
 	verifypool_map(pool, range_walk, r, n, n > 1 ? 0 : 1);
 	verifypool_free(pool);
@@ -474,10 +627,15 @@ audit_chain(store_t *s, audit_result_t *res)
 		res->rejections += r[i].res.rejections;
 		res->acks += r[i].res.acks;
 		res->broker_entries += r[i].res.broker_entries;
+		nodes += r[i].nodes;
 		/* Not a verdict (memory, the store): the answer is that error. */
 		if (r[i].rc != 0 && r[i].rc != CB_ECORRUPT && rc == 0)
 			rc = r[i].rc;
-		if (r[i].rc == CB_ECORRUPT && (bad == NULL || r[i].res.bad_seq < bad->res.bad_seq))
+		/* The first bad entry; at a tie (a range's last entry, rewritten, is named by
+		 * its tree and by the next range's link) the link's reason, the precise one. */
+		if (r[i].rc == CB_ECORRUPT && (bad == NULL || r[i].res.bad_seq < bad->res.bad_seq ||
+		    (r[i].res.bad_seq == bad->res.bad_seq &&
+		    strncmp(bad->res.reason, "the stored Merkle tree", 22) == 0)))
 			bad = &r[i];
 	}
 	if (rc == 0 && bad != NULL) {
@@ -487,6 +645,7 @@ audit_chain(store_t *s, audit_result_t *res)
 	}
 	if (rc == 0)
 		memcpy(res->head, r[n - 1].res.head, CHAIN_HASH_LEN);
+	rc = audit_close(res, &r[n - 1].tree, nodes, 0, 0, rc);
 	free(r);
 	return rc;
 }
@@ -498,6 +657,7 @@ audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->tree_stored = store_tree_size(s) == store_head_seq(s);
 	if (!sigs)
 		return audit_chain(s, res);
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -507,20 +667,27 @@ audit_verify(store_t *s, const uint8_t *pinned, int sigs, audit_result_t *res)
 	w->pinned = pinned;
 	w->sigs = sigs;
 	w->expect = 1;
+	w->last = store_head_seq(s);
+	w->tree_stored = res->tree_stored;
+	merkle_frontier_init(&w->tree);
 	if ((w->reg = registry_new()) == NULL) {
 		free(w);
 		return CB_ENOMEM;
 	}
 	if ((rc = verifypool_new(verifypool_default_threads(), &w->pool)) != 0)
 		goto out;
-	if ((rc = store_walk(s, 1, walk_entry, w)) == 0)
-		rc = walk_flush(w);
+	if ((rc = store_walk_range_tree(s, 1, UINT64_MAX, NULL, walk_entry, w)) == 0 &&
+	    (rc = walk_flush(w)) == 0)
+		rc = walk_tree_pending(w);
+	else if (rc == CB_ECORRUPT && res->bad_seq == 0)
+		rc = walk_unnamed(w, 1);
 	if (rc == 0 && w->expect - 1 != store_head_seq(s))
 		rc = walk_fail(w, w->expect, "%s", "log ends before its recorded head");
 	if (rc == 0)
 		rc = walk_regidx(w);
 	if (rc == 0)
 		memcpy(res->head, w->prev, CHAIN_HASH_LEN);
+	rc = audit_close(res, &w->tree, w->nodes, 1, w->sigs_queued, rc);
 out:
 	verifypool_wait(w->pool);	/* after a failure: entries still waiting */
 	for (int k = 0; k < 2; k++)

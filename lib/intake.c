@@ -2382,3 +2382,25 @@ intake_to_json(const Cluebus__Message *msg)
 		rc |= put(o, names_get(&kinds_tab, row->kind), row->render(msg));
 	return done(o, rc);
 }
+
+const char *
+intake_enum_name(enum intake_enum which, int value)
+{
+	static const struct names *const tabs[] = {
+		[INTAKE_ENUM_HANDLING] = &handling_tab,
+		[INTAKE_ENUM_RELIABILITY] = &reliability_tab,
+		[INTAKE_ENUM_ACTION] = &action_tab,
+		[INTAKE_ENUM_FEEDBACK] = &feedback_tab,
+		[INTAKE_ENUM_SUPERVISION] = &supervision_tab,
+		[INTAKE_ENUM_REPORT] = &report_tab,
+		[INTAKE_ENUM_MISSED] = &missed_tab,
+		[INTAKE_ENUM_REGISTRY] = &registry_tab,
+		[INTAKE_ENUM_CASE_OP] = &case_op_tab,
+		[INTAKE_ENUM_CORRECTION_OP] = &correction_op_tab,
+		[INTAKE_ENUM_MATCH_REASON] = &match_reason_tab,
+	};
+
+	if ((unsigned)which >= sizeof(tabs) / sizeof(tabs[0]) || tabs[which] == NULL)
+		return "unknown";
+	return names_get(tabs[which], value);
+}

@@ -71,4 +71,22 @@ int	intake_category_parse(const char *s, Cluebus__Category *out);
 const char *intake_priority_name(Cluebus__Priority p);
 int	intake_priority_parse(const char *s, Cluebus__Priority *out);
 
+/* The other enums of a body, by name (the audit tool's replay). */
+enum intake_enum {
+	INTAKE_ENUM_HANDLING,		/* Cluebus__HandlingCode */
+	INTAKE_ENUM_RELIABILITY,	/* Cluebus__SourceReliability */
+	INTAKE_ENUM_ACTION,		/* Cluebus__Action */
+	INTAKE_ENUM_FEEDBACK,		/* Cluebus__FeedbackStatus */
+	INTAKE_ENUM_SUPERVISION,	/* Cluebus__SupervisionLevel */
+	INTAKE_ENUM_REPORT,		/* Cluebus__ReportType */
+	INTAKE_ENUM_MISSED,		/* Cluebus__Missed */
+	INTAKE_ENUM_REGISTRY,		/* Cluebus__RegistryOp */
+	INTAKE_ENUM_CASE_OP,		/* Cluebus__CaseOp */
+	INTAKE_ENUM_CORRECTION_OP,	/* Cluebus__CorrectionOp */
+	INTAKE_ENUM_MATCH_REASON,	/* Cluebus__MatchReason */
+};
+/* The name of `value` of enum `which`, as documents write it: a static string, "unknown"
+ * out of range. Cannot fail. */
+const char *intake_enum_name(enum intake_enum which, int value);
+
 #endif

@@ -1024,3 +1024,99 @@ store_walk_tree(store_t *s, store_node_fn fn, void *arg)
 		return rc;
 	return mrc == MDB_NOTFOUND ? 0 : store_fail("walk tree", mrc);
 }
+
+/* ---- the tree beside a walk of the log (the auditor's single pass) ---- */
+
+struct store_nodes {
+	MDB_cursor	*cur;		/* NULL: the store keeps no tree */
+	uint64_t	 from;		/* the first node seq */
+	int		 started;
+};
+
+int
+store_nodes_next(store_nodes_t *n, uint64_t *node_seq, const uint8_t **hash, size_t *len)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int mrc;
+
+	if (n->cur == NULL)
+		return CB_ENOTFOUND;
+	if (!n->started) {
+		be64_put(key, n->from);
+		mrc = mdb_cursor_get(n->cur, &k, &v, MDB_SET_RANGE);
+		n->started = 1;
+	} else {
+		mrc = mdb_cursor_get(n->cur, &k, &v, MDB_NEXT);
+	}
+	if (mrc == MDB_NOTFOUND)
+		return CB_ENOTFOUND;
+	if (mrc != 0)
+		return store_fail("walk tree", mrc);
+	if (k.mv_size != 8)
+		return CB_ECORRUPT;
+	*node_seq = be64_get(k.mv_data);
+	*hash = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+store_walk_range_tree(store_t *s, uint64_t from, uint64_t to, merkle_frontier_t *f,
+    store_tree_value_fn fn, void *arg)
+{
+	uint8_t key[8];
+	struct store_nodes nodes = { NULL, 0, 0 };
+	struct node_ctx c;
+	merkle_store_t ms;
+	MDB_cursor *cur = NULL;
+	MDB_val k = { 8, key }, v;
+	MDB_txn *txn;
+	int mrc, rc;
+
+	if (from == 0)
+		from = 1;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if (f != NULL) {
+		merkle_frontier_init(f);
+		if (from > 1 && s->no_tree)
+			rc = CB_ECORRUPT;
+		else if (from > 1) {
+			node_backend(&c, &ms, txn, s->merkle);
+			rc = merkle_frontier_load(f, &ms, from - 1);
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (!s->no_tree && (mrc = mdb_cursor_open(txn, s->merkle, &nodes.cur)) != 0) {
+		rc = store_fail("walk tree", mrc);
+		goto out;
+	}
+	nodes.from = merkle_node_seq(0, from - 1);
+	if ((mrc = mdb_cursor_open(txn, s->log, &cur)) != 0) {
+		rc = store_fail("cursor", mrc);
+		goto out;
+	}
+	be64_put(key, from);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			rc = CB_ECORRUPT;
+			goto out;
+		}
+		if (be64_get(k.mv_data) > to) {
+			mrc = MDB_NOTFOUND;	/* the end of the range */
+			break;
+		}
+		if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size, &nodes)) != 0)
+			goto out;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : store_fail("walk", mrc);
+out:
+	mdb_cursor_close(cur);
+	if (nodes.cur != NULL)
+		mdb_cursor_close(nodes.cur);
+	mdb_txn_abort(txn);
+	return rc;
+}

@@ -182,4 +182,23 @@ typedef int (*store_node_fn)(void *arg, uint64_t node_seq, const uint8_t *hash, 
 /* Walks the stored tree nodes in key order, in a read transaction of its own. */
 int	store_walk_tree(store_t *s, store_node_fn fn, void *arg);
 
+/* The stored tree nodes beside a walk of the log (store_walk_range_tree): a cursor in the
+ * walk's read transaction, borrowed by its callback for the call. */
+typedef struct store_nodes store_nodes_t;
+/* The next stored node in key order: 0 with its key and value (valid until the next call
+ * or the end of the callback), CB_ENOTFOUND past the last node (or when the store keeps no
+ * tree), CB_ECORRUPT (a key that is not 8 bytes) or CB_ESTORE. */
+int	store_nodes_next(store_nodes_t *n, uint64_t *node_seq, const uint8_t **hash, size_t *len)
+    __attribute__((warn_unused_result));
+typedef int (*store_tree_value_fn)(void *arg, uint64_t seq, const uint8_t *val, size_t len,
+    store_nodes_t *nodes);
+/* store_walk_range with the stored tree beside it, in one read transaction: `f` (may be
+ * NULL) is first loaded with the frontier of the tree of the from - 1 entries before the
+ * range, from the stored nodes, and the callback gets a cursor whose first node is the
+ * first one entry `from` completes (merkle_node_seq(0, from - 1)). Returns as store_walk;
+ * CB_ECORRUPT also when a node of that frontier is missing or the store keeps no tree
+ * (and from > 1). */
+int	store_walk_range_tree(store_t *s, uint64_t from, uint64_t to, merkle_frontier_t *f,
+    store_tree_value_fn fn, void *arg);
+
 #endif

@@ -31,8 +31,9 @@
 #   7. scale: BENCH_SCALE clues into a fresh log with the recipients offline, the broker
 #      killed (SIGKILL) and restarted (time from exec to ready), then psb's agent draining
 #      its backlog while the broker's memory is read (SPEC §11: RSS < 64 MiB, restart < 1 s);
-#   8. audit: cluebus-audit verify over the last log (the scale log, or the online phases'
-#      with BENCH_SCALE=0), with signatures and --chain-only;
+#   8. audit: cluebus-audit verify --json over the last log (the scale log, or the online
+#      phases' with BENCH_SCALE=0), with signatures (signatures/s) and --chain-only (the
+#      chain and the Merkle tree in one walk: entries/s);
 #   9. machine-after: phase 3 again; the report keeps the better of the two verification
 #      rates (the machine is shared: see docs/performance.md);
 #  10. report: one markdown table with the ratios, then `raw:` lines
@@ -401,20 +402,32 @@ phase_scale() {
 # ---- 8. audit: the auditor's side (SPEC §11) over the last log ----
 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# audit_field JSON NAME: a top-level number of `verify --json`, or a check's count.
+audit_field() {
+	python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+c = {x["check"]: x["count"] for x in d["checks"]}
+print(d[sys.argv[2]] if sys.argv[2] in d else c[sys.argv[2]])' "$1" "$2"
+}
 phase_audit() {
-	local t0 t1 t2 audit_out
+	local t0 t1 t2 full chain
 	t0=$(date +%s.%N)
-	audit_out=$("$CLUEBUS_BIN/cluebus-audit" verify "$D/data")
+	full=$("$CLUEBUS_BIN/cluebus-audit" verify "$D/data" --json) ||
+	    die "cluebus-audit verify failed on the bench's log: $full"
 	t1=$(date +%s.%N)
-	"$CLUEBUS_BIN/cluebus-audit" verify "$D/data" --chain-only >/dev/null
+	chain=$("$CLUEBUS_BIN/cluebus-audit" verify "$D/data" --chain-only --json) ||
+	    die "cluebus-audit verify --chain-only failed on the bench's log: $chain"
 	t2=$(date +%s.%N)
-	AUDIT_ENTRIES=$(echo "$audit_out" | awk '/^OK/ {print $2}')
-	AUDIT_SIGS=$(echo "$audit_out" | grep -o '[0-9]* messages' | awk '{print $1}')
+	AUDIT_ENTRIES=$(audit_field "$full" entries)
+	AUDIT_SIGS=$(audit_field "$full" signatures)
+	AUDIT_TREE_NODES=$(audit_field "$chain" tree)
 	AUDIT_SIG_RATE=$(awk -v n="$AUDIT_SIGS" -v t="$(elapsed "$t0" "$t1")" \
 	    'BEGIN { printf "%.0f", n / t }')
 	AUDIT_CHAIN_RATE=$(awk -v n="$AUDIT_ENTRIES" -v t="$(elapsed "$t1" "$t2")" \
 	    'BEGIN { printf "%.0f", n / t }')
-	say "audit: $audit_out; chain only in $(elapsed "$t1" "$t2") s"
+	say "audit: $AUDIT_ENTRIES entries, $AUDIT_SIGS signatures in $(elapsed "$t0" "$t1") s;" \
+	    "chain and tree only ($AUDIT_TREE_NODES stored nodes compared) in" \
+	    "$(elapsed "$t1" "$t2") s"
 }
 
 # ---- the run ----

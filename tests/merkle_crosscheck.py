@@ -6,6 +6,7 @@ SUBPROOF) below are written from the definitions of RFC 9162 §2.1.1, §2.1.3.1 
 and the two verifiers from the algorithms of §2.1.3.2 and §2.1.4.2, with Python's hashlib.
 
     merkle_crosscheck.py MERKLE_DUMP [MAX_SIZE [RANDOM_SIZES [SEED]]]
+    merkle_crosscheck.py --store STORE_PROOFS DIR [MAX_SIZE]
 
 For every tree size n from 0 to MAX_SIZE (300): the root; the inclusion proof of every
 leaf; the consistency proof from every old size 0..n. Then RANDOM_SIZES (6) random sizes
@@ -15,6 +16,12 @@ one's and pass this verifier. Then altered proofs — a flipped bit in any hash,
 truncated or extended, an index outside the tree, which must be refused, and a different
 index or size, which RFC 9162 may accept — must get the same verdict from this verifier
 and lib/merkle.c's (merkle_dump's vincl/vcons), and every genuine proof accepted by both.
+
+With --store, the tree is the broker store's own (lib/store.c over LMDB, through
+tests/tools/store_proofs: MAX_SIZE log entries appended in many small commits, the store
+reopened read-only): the leaves are the packed entries it prints, hashed here; for every
+size 1..MAX_SIZE the root, the inclusion proof of every leaf and the consistency proof from
+every old size must equal this implementation's and pass its verifiers.
 Exit 0 when all agree, 1 at the first disagreement (named), 2 on usage errors.
 """
 import hashlib
@@ -43,15 +50,16 @@ def largest_pow2_below(n):
 
 
 class Tree:
-    """D[0:n] with MTH memoized per range."""
+    """D[0:n] with MTH memoized per range; leaf(i) gives the bytes of leaf i."""
 
-    def __init__(self):
+    def __init__(self, leaf=leaf_data):
+        self.leaf = leaf
         self.leaf_hashes = []
         self.cache = {}
 
     def grow(self, n):
         while len(self.leaf_hashes) < n:
-            self.leaf_hashes.append(h_leaf(leaf_data(len(self.leaf_hashes))))
+            self.leaf_hashes.append(h_leaf(self.leaf(len(self.leaf_hashes))))
 
     def mth(self, start, end):
         """MTH(D[start:end]) per RFC 9162 §2.1.1."""
@@ -164,8 +172,8 @@ def dec(s):
     return [] if s == "-" else [bytes.fromhex(p) for p in s.split(",")]
 
 
-def run_dump(tool, commands):
-    out = subprocess.run([tool], input="".join(c + "\n" for c in commands),
+def run_dump(tool, commands, args=()):
+    out = subprocess.run([tool] + list(args), input="".join(c + "\n" for c in commands),
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit("FAIL merkle_dump exited %d: %s" % (out.returncode, out.stderr.strip()))
@@ -226,9 +234,60 @@ def tampered_consistency(m, n, path):
     return bad
 
 
+def main_store(tool, directory, max_size):
+    """The store's proofs for every size 1..max_size against this implementation."""
+    commands = ["root %d" % n for n in range(1, max_size + 1)]
+    commands += ["incl %d %d" % (i, n) for n in range(1, max_size + 1) for i in range(n)]
+    commands += ["cons %d %d" % (m, n) for n in range(1, max_size + 1) for m in range(1, n + 1)]
+    answers = run_dump(tool, ["leaf %d" % i for i in range(max_size)] + commands,
+                       (directory, str(max_size)))
+    leaves, lines = answers[:max_size], answers[max_size:]
+    data = []
+    for i, line in enumerate(leaves):
+        f = line.split()
+        if f[:2] != ["leaf", str(i)]:
+            sys.exit("FAIL unexpected answer %r to leaf %d" % (line, i))
+        data.append(bytes.fromhex(f[2]))
+    if len(set(data)) != max_size:
+        sys.exit("FAIL the store's leaves are not distinct")
+    tree = Tree(lambda i: data[i])
+    tree.grow(max_size)
+    roots = {n: tree.mth(0, n) for n in range(1, max_size + 1)}
+    for cmd, line in zip(commands, lines):
+        f = line.split()
+        if f[:len(cmd.split())] != cmd.split():
+            sys.exit("FAIL unexpected answer %r to %r" % (line, cmd))
+        if f[0] == "root":
+            n = int(f[1])
+            if f[2] != hx(roots[n]):
+                sys.exit("FAIL store root of size %d: C %s, Python %s" % (n, f[2], hx(roots[n])))
+        elif f[0] == "incl":
+            i, n = int(f[1]), int(f[2])
+            got = dec(f[3])
+            if got != tree.path(i, 0, n):
+                sys.exit("FAIL store inclusion proof of leaf %d in size %d differs" % (i, n))
+            if not verify_inclusion(i, n, tree.leaf_hashes[i], got, roots[n]):
+                sys.exit("FAIL store inclusion proof of leaf %d in size %d does not verify" % (i, n))
+        else:
+            m, n = int(f[1]), int(f[2])
+            got = dec(f[3])
+            if got != tree.proof(m, n):
+                sys.exit("FAIL store consistency proof %d -> %d differs" % (m, n))
+            if not verify_consistency(m, n, got, roots[m], roots[n]):
+                sys.exit("FAIL store consistency proof %d -> %d does not verify" % (m, n))
+    print("merkle crosscheck of the store (LMDB): %d roots, %d inclusion and %d consistency "
+          "proofs equal and verified" % (max_size, sum(1 for c in commands if c[0] == "i"),
+                                         sum(1 for c in commands if c[0] == "c")))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(2)
+    if sys.argv[1] == "--store":
+        if len(sys.argv) < 4:
+            sys.exit(2)
+        main_store(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 300)
+        return
     tool = sys.argv[1]
     max_size = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     n_random = int(sys.argv[3]) if len(sys.argv) > 3 else 6

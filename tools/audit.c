@@ -1,13 +1,16 @@
 /* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
- *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]
+ *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]
  *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
- *       the one recomputed from the entries (its root printed with the head); 1: the first
- *       bad seq is printed; 2: usage error or unreadable data directory.
- *   cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]
- *       the log in order, one line per entry (JSON lines with --json). Sealed bodies show
- *       their seal's facts, never plaintext; with --seal-key, what UNIT could read is
- *       opened and printed, saying which key (lib/sealaudit.h).
+ *       the one recomputed from the entries in the same walk (its root printed with the
+ *       head); 1: the first bad seq is printed; 2: usage error or unreadable data
+ *       directory. --json: one object (lib/audit_json.c, docs/audit.md §1.1) instead.
+ *   cluebus-audit replay DATA_DIR [--json] [--from X] [--to X] [--unit U]... [--kind K]...
+ *                        [--category C] [--case REF] [--tz +HH:MM]
+ *       the log in order, one line per entry of clear metadata (JSON lines of schema v1
+ *       with --json; lib/replay.c, docs/audit.md §2), filtered.
+ *       --seal-key UNIT.seal: a content audit, what was sealed to that key printed opened,
+ *       saying which key (lib/sealaudit.h).
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
  *       (the old order, CASE_REF DATA_DIR, is still taken with a warning)
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
@@ -54,6 +57,7 @@
 #include "matchaudit.h"
 #include "merkle.h"
 #include "sealaudit.h"
+#include "replay.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -61,8 +65,12 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]\n"
+	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] "
+	    "[--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
+	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
+	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
+	    "                            [--seal-key UNIT.seal]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
@@ -77,8 +85,11 @@ usage(void)
 static int
 help(void)
 {
-	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
-	    "       cluebus-audit replay DATA_DIR [--json] [--seal-key UNIT.seal]\n"
+	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]\n"
+	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
+	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
+	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
+	    "                            [--seal-key UNIT.seal]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--district CODE]\n"
 	    "           [--unit UNIT] [--by log|occurred] [--json]\n"
@@ -88,8 +99,9 @@ help(void)
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
 	    "\n"
-	    "  verify    every entry's hash, link and signatures; exit 1 naming the first bad seq\n"
-	    "  replay    the log in order, one line per entry\n"
+	    "  verify    every entry's hash, link, tree node and signature in one walk; exit 1\n"
+	    "            naming the first bad seq\n"
+	    "  replay    the log in order, one line of clear metadata per entry, filtered\n"
 	    "  case      the timeline of case CASE_REF: its messages, acks, receipts, feedback\n"
 	    "  stats     clues, messages and response times of the period [from, to)\n"
 	    "  matches   the match notices of the period [from, to), explained and checked\n"
@@ -98,14 +110,23 @@ help(void)
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
-	    "  --chain-only       (verify) hashes and links only, no signatures\n"
-	    "  --json             (replay, case, stats, matches) JSON output (replay: one line\n"
-	    "                     per entry)\n"
-	    "  --from RFC3339     (stats, matches) start of the period, included\n"
-	    "  --to RFC3339       (stats, matches) end of the period, excluded\n"
+	    "  --chain-only       (verify) hashes, links and the Merkle tree, no signatures\n"
+	    "  --json             JSON output (verify: one object; replay: one line per entry)\n"
+	    "  --from X           (stats, matches) start of the period, included (RFC 3339);\n"
+	    "                     (replay) a first seq or a first time (included)\n"
+	    "  --to X             (stats, matches) end of the period, excluded (RFC 3339);\n"
+	    "                     (replay) a last seq (included) or an end time (excluded)\n"
+	    "  --unit UNIT        (replay) entries the unit sent, received, acked or was refused\n"
+	    "                     in, registry records about it (repeatable: any of them);\n"
+	    "                     (stats) only what UNIT sent or received, and its duties\n"
+	    "  --kind KIND        (replay) a message kind or ack, rejection, checkpoint (repeatable)\n"
+	    "  --category CAT     (replay) clues of the category and what refers to them\n"
+	    "  --case CASE_REF    (replay) messages of the case and what refers to them\n"
+	    "  --tz +HH:MM        (replay) show times at that offset (+08:00: Beijing time)\n"
+	    "  --seal-key FILE    (replay) a content audit: open what was sealed to that unit's\n"
+	    "                     sealing key UNIT.seal, and say which key\n"
 	    "  --district CODE    (stats) only that district's clues, the messages and duties\n"
 	    "                     that lead to them, and its district office's messages\n"
-	    "  --unit UNIT        (stats) only what UNIT sent or received, and its duties\n"
 	    "  --by occurred      (stats) the period is of the incidents' times (the clues'\n"
 	    "                     occurred_at); default --by log: the broker's log times\n"
 	    "  --help             print this help and exit\n"
@@ -113,19 +134,6 @@ help(void)
 	    "\n"
 	    "Exit: 0 ok, 1 a bad entry (named), 2 usage error or unreadable data directory.\n");
 	return 0;
-}
-
-static const char *
-entry_type_name(Cluebus__EntryType t)
-{
-	switch (t) {
-	case CLUEBUS__ENTRY_TYPE__ENTRY_MESSAGE: return "message";
-	case CLUEBUS__ENTRY_TYPE__ENTRY_REJECTION: return "rejection";
-	case CLUEBUS__ENTRY_TYPE__ENTRY_ACK: return "ack";
-	case CLUEBUS__ENTRY_TYPE__ENTRY_BROKER: return "broker";
-	case CLUEBUS__ENTRY_TYPE__ENTRY_CHECKPOINT: return "checkpoint";
-	default: return "unknown";
-	}
 }
 
 /* Whether `path` names a directory (a data directory, as opposed to a case reference). */
@@ -153,264 +161,175 @@ audit_open(const char *dir, store_t **s)
 	return rc;
 }
 
-/* The tree recomputed from the entries: its frontier, and every node in the order appends
- * complete them (merkle_node_seq order) with the seq of the entry that completed it. */
-struct tree_walk {
-	merkle_frontier_t	 f;
-	uint8_t			(*hash)[MERKLE_HASH_LEN];
-	uint64_t		*seq;
-	size_t			 n, cap;
-	size_t			 next;		/* the stored walk: the node it expects */
-	uint64_t		 bad;		/* first entry whose node disagrees */
-};
-
 static int
-tree_walk_entry(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+verify_print_json(const audit_result_t *res, int rc)
 {
-	struct tree_walk *w = arg;
-	merkle_node_t nodes[MERKLE_LEVELS];
-	uint8_t leaf[MERKLE_HASH_LEN];
-	size_t count;
-	int rc;
+	json_t *o = audit_result_json(res, rc);
+	int ok = o != NULL && json_dumpf(o, stdout, JSON_COMPACT) == 0 && putchar('\n') != EOF;
 
-	if (len < CHAIN_HASH_LEN || seq != w->f.size + 1)
-		return CB_ECORRUPT;
-	if ((rc = merkle_leaf_hash(val + CHAIN_HASH_LEN, len - CHAIN_HASH_LEN, leaf)) != 0 ||
-	    (rc = merkle_append_nodes(&w->f, leaf, nodes, &count)) != 0)
-		return rc;
-	if (w->n + count > w->cap) {
-		size_t cap = (w->cap + count) * 2;
-		void *h = realloc(w->hash, cap * MERKLE_HASH_LEN), *q;
-
-		if (h == NULL)
-			return CB_ENOMEM;
-		w->hash = h;
-		if ((q = realloc(w->seq, cap * sizeof(*w->seq))) == NULL)
-			return CB_ENOMEM;
-		w->seq = q;
-		w->cap = cap;
-	}
-	for (size_t i = 0; i < count; i++, w->n++) {
-		memcpy(w->hash[w->n], nodes[i].hash, MERKLE_HASH_LEN);
-		w->seq[w->n] = seq;
-	}
-	merkle_frontier_advance(&w->f, nodes, count);
-	return 0;
+	json_decref(o);
+	return ok ? 0 : -1;
 }
 
 static int
-tree_walk_node(void *arg, uint64_t node_seq, const uint8_t *hash, size_t len)
-{
-	struct tree_walk *w = arg;
-
-	if (node_seq != w->next || w->next >= w->n) {	/* a missing or an extra node */
-		w->bad = w->n == 0 ? 1 : w->seq[w->next < w->n ? w->next : w->n - 1];
-		return CB_ECORRUPT;
-	}
-	if (len != MERKLE_HASH_LEN || memcmp(hash, w->hash[w->next], MERKLE_HASH_LEN) != 0) {
-		w->bad = w->seq[w->next];
-		return CB_ECORRUPT;
-	}
-	w->next++;
-	return 0;
-}
-
-/* Recomputes the Merkle tree over every entry of `s` into `root` and compares every stored
- * node with the recomputed one, naming in *bad the entry that completed the first node
- * that disagrees or is missing. Returns 0; CB_ECORRUPT (*bad set); CB_ENOTFOUND (the store
- * has no tree: a read-only copy of a log written before it; `root` is still the recomputed
- * one); or an error that prevented the check. */
-static int
-tree_verify(store_t *s, uint8_t root[MERKLE_HASH_LEN], uint64_t *bad)
-{
-	struct tree_walk w;
-	int rc;
-
-	memset(&w, 0, sizeof(w));
-	merkle_frontier_init(&w.f);
-	if ((rc = store_walk(s, 1, tree_walk_entry, &w)) != 0 ||
-	    (rc = merkle_frontier_root(&w.f, root)) != 0)
-		goto out;
-	if (store_tree_size(s) == 0 && w.f.size > 0) {
-		rc = CB_ENOTFOUND;
-		goto out;
-	}
-	rc = store_walk_tree(s, tree_walk_node, &w);
-	if (rc == 0 && w.next != w.n) {
-		w.bad = w.seq[w.next];
-		rc = CB_ECORRUPT;
-	}
-	if (rc == CB_ECORRUPT && w.bad == 0)	/* a malformed key, no entry to name */
-		rc = CB_ESTORE;
-	if (rc == CB_ECORRUPT)
-		*bad = w.bad;
-out:
-	free(w.hash);
-	free(w.seq);
-	return rc;
-}
-
-static int
-cmd_verify(const char *dir, const char *pin_hex, int chain_only)
+cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 {
 	uint8_t pin[KEY_PUBLIC_LEN];
 	char head[2 * CHAIN_HASH_LEN + 1], root_hex[2 * MERKLE_HASH_LEN + 1];
-	uint8_t root[MERKLE_HASH_LEN];
-	uint64_t tree_bad = 0;
 	audit_result_t res;
 	store_t *s;
-	int rc, trc = 0;
+	int rc;
 
+	memset(&res, 0, sizeof(res));
 	if (pin_hex != NULL && hex_decode(pin_hex, pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "cluebus-audit: --broker-key wants 64 hex digits\n");
+		if (as_json)
+			(void)verify_print_json(&res, CB_EINVAL);
 		return 2;
 	}
-	if (audit_open(dir, &s) != 0)
+	if (audit_open(dir, &s) != 0) {
+		if (as_json)
+			(void)verify_print_json(&res, CB_EIO);
 		return 2;
+	}
 	rc = audit_verify(s, pin_hex != NULL ? pin : NULL, !chain_only, &res);
-	if (rc == 0)
-		trc = tree_verify(s, root, &tree_bad);
 	store_close(s);
-	if (rc == CB_ECORRUPT) {
+	if (rc != 0 && rc != CB_ECORRUPT)
+		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc));
+	if (as_json) {
+		if (verify_print_json(&res, rc) != 0)
+			return 2;
+	} else if (rc == CB_ECORRUPT) {
 		printf("FAIL seq %llu: %s\n", (unsigned long long)res.bad_seq, res.reason);
-		return 1;
+	} else if (rc == 0) {
+		hex_encode(res.head, CHAIN_HASH_LEN, head);
+		hex_encode(res.root, MERKLE_HASH_LEN, root_hex);
+		printf("OK %llu entries (%llu messages, %llu broker, %llu rejections, %llu acks)%s; "
+		    "head %s; tree root %s%s\n", (unsigned long long)res.entries,
+		    (unsigned long long)res.messages, (unsigned long long)res.broker_entries,
+		    (unsigned long long)res.rejections, (unsigned long long)res.acks,
+		    chain_only ? ", signatures and contents not checked" : "", head, root_hex,
+		    res.tree_stored ? "" : " (recomputed: no tree stored)");
 	}
-	if (rc != 0 || (trc != 0 && trc != CB_ECORRUPT && trc != CB_ENOTFOUND)) {
-		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc != 0 ? rc : trc));
+	return rc == 0 ? 0 : rc == CB_ECORRUPT ? 1 : 2;
+}
+
+/* The options of replay, as given; applied (and refused, naming the option) by
+ * replay_options. */
+struct replay_args {
+	const char	*from, *to, *category, *case_ref, *tz;
+	const char	*seal_key;	/* --seal-key: a content audit with this key (NULL: none) */
+	const char	*units[REPLAY_MAX_VALUES + 1], *kinds[REPLAY_MAX_VALUES + 1];
+	size_t		 nunits, nkinds;
+};
+
+static int
+replay_refuse(const char *option, const char *value, const char *why)
+{
+	char safe[128];
+
+	str_sanitize(value, strlen(value), safe, sizeof(safe));
+	fprintf(stderr, "cluebus-audit: %s %s: %s\n", option, safe, why);
+	return 2;
+}
+
+/* Applies the options to `r`. Returns 0, or 2 after saying which option is wrong. */
+static int
+replay_options(replay_t *r, const struct replay_args *a)
+{
+	const char *why = NULL;
+
+	if (a->from != NULL && replay_set_from(r, a->from, &why) != 0)
+		return replay_refuse("--from", a->from, why);
+	if (a->to != NULL && replay_set_to(r, a->to, &why) != 0)
+		return replay_refuse("--to", a->to, why);
+	for (size_t i = 0; i < a->nunits; i++)
+		if (replay_add_unit(r, a->units[i], &why) != 0)
+			return replay_refuse("--unit", a->units[i], why);
+	for (size_t i = 0; i < a->nkinds; i++)
+		if (replay_add_kind(r, a->kinds[i], &why) != 0)
+			return replay_refuse("--kind", a->kinds[i], why);
+	if (a->category != NULL && replay_set_category(r, a->category, &why) != 0)
+		return replay_refuse("--category", a->category, why);
+	if (a->case_ref != NULL && replay_set_case(r, a->case_ref, &why) != 0)
+		return replay_refuse("--case", a->case_ref, why);
+	if (a->tz != NULL && replay_set_tz(r, a->tz, &why) != 0)
+		return replay_refuse("--tz", a->tz, why);
+	if (replay_check(r, &why) != 0) {
+		fprintf(stderr, "cluebus-audit: %s\n", why);
 		return 2;
 	}
-	if (trc == CB_ECORRUPT) {
-		printf("FAIL seq %llu: the stored Merkle tree does not match the entries\n",
-		    (unsigned long long)tree_bad);
-		return 1;
-	}
-	hex_encode(res.head, CHAIN_HASH_LEN, head);
-	hex_encode(root, MERKLE_HASH_LEN, root_hex);
-	printf("OK %llu entries (%llu messages, %llu broker, %llu rejections, %llu acks)%s; "
-	    "head %s; tree root %s%s\n", (unsigned long long)res.entries, (unsigned long long)res.messages,
-	    (unsigned long long)res.broker_entries, (unsigned long long)res.rejections,
-	    (unsigned long long)res.acks, chain_only ? ", signatures and contents not checked" : "", head,
-	    root_hex, trc == CB_ENOTFOUND ? " (recomputed: no tree stored)" : "");
 	return 0;
 }
 
-/* What replay_one needs: the output form, and the content audit's key (NULL: none). */
-struct replay_opts {
-	int			 as_json;
-	const sealaudit_t	*seal;
-};
-
-static json_t *
-replay_json(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m,
-    json_t *opened)
+/* store_walk_registry's callback: the units' names from the log's registry records. A
+ * record that does not open is skipped (verify names it). */
+static int
+replay_name_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 {
-	char when[40], id[CB_MESSAGE_ID_HEX_SIZE];
-	json_t *o = json_object(), *r = json_array();
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	const uint8_t *hash;
+	cb_error_t err;
+	int rc = 0;
 
-	clock_format_rfc3339(e->time_ms, when, sizeof(when));
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	json_object_set_new(o, "time", json_string(when));
-	json_object_set_new(o, "type", json_string(entry_type_name(e->type)));
-	for (size_t i = 0; i < e->n_recipients; i++)
-		json_array_append_new(r, json_string(e->recipients[i]));
-	if (m != NULL) {
-		hex_encode(m->message_id.data, MESSAGE_ID_LEN, id);
-		json_object_set_new(o, "kind", json_string(intake_kind_name(m->kind)));
-		json_object_set_new(o, "sender", json_string(m->sender));
-		json_object_set_new(o, "message_id", json_string(id));
-		if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE || opened != NULL)
-			json_object_set_new(o, "body", intake_to_json(m));
-		if (opened != NULL)
-			json_object_set_new(o, "opened_with", json_incref(opened));
-	}
-	json_object_set_new(o, "recipients", r);
-	if (e->rejection != NULL) {
-		json_object_set_new(o, "claimed_sender", json_string(e->rejection->claimed_sender));
-		json_object_set_new(o, "peer", json_string(e->rejection->peer_unit));
-		json_object_set_new(o, "code",
-		    json_string(wire_reject_name(e->rejection->code)));
-		json_object_set_new(o, "reason", json_string(e->rejection->reason));
-		if (e->rejection->message_id.len == MESSAGE_ID_LEN) {
-			hex_encode(e->rejection->message_id.data, MESSAGE_ID_LEN, id);
-			json_object_set_new(o, "message_id", json_string(id));
-		}
-		if (e->rejection->claimed_message_id.len == MESSAGE_ID_LEN) {
-			hex_encode(e->rejection->claimed_message_id.data, MESSAGE_ID_LEN, id);
-			json_object_set_new(o, "claimed_message_id", json_string(id));
-		}
-		if (e->rejection->unlogged_before > 0) {
-			clock_format_rfc3339(e->rejection->unlogged_since_ms, when, sizeof(when));
-			json_object_set_new(o, "unlogged_before",
-			    json_integer((json_int_t)e->rejection->unlogged_before));
-			json_object_set_new(o, "unlogged_since", json_string(when));
-		}
-	}
-	if (e->ack != NULL) {
-		json_t *seqs = json_array();
-
-		for (size_t i = 0; i < e->ack->n_seqs; i++)
-			json_array_append_new(seqs, json_integer((json_int_t)e->ack->seqs[i]));
-		json_object_set_new(o, "unit", json_string(e->ack->unit));
-		json_object_set_new(o, "acked", seqs);
-	}
-	return o;
+	(void)seq;
+	if (chain_decode(val, len, &hash, &e) != 0)
+		return 0;
+	if (e->envelope != NULL && envelope_open(e->envelope, &m, &err) == 0 &&
+	    m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY)
+		rc = replay_names_add(arg, m->registry);
+	chain_entry_free(e, m);
+	return rc;
 }
 
-static void
-replay_text(uint64_t seq, const Cluebus__LogEntry *e, const Cluebus__Message *m,
-    json_t *opened)
+struct replay_walk {
+	replay_t		*r;
+	int			 as_json;
+	const sealaudit_t	*seal;	/* a content audit's key, or NULL */
+};
+
+/* A content audit: what `m` held for the audit key's unit, opened (lib/sealaudit.h): added
+ * to the entry's JSON object `o` as `opened_with` and `body`, or (o NULL) printed below the
+ * entry's line of text. Returns 0, or CB_EIO / CB_ENOMEM. */
+static int
+replay_opened(const struct replay_walk *rw, Cluebus__Message *m, json_t *o)
 {
-	char when[40], id[CB_MESSAGE_ID_HEX_SIZE] = "-";
+	json_t *opened, *body = NULL;
+	int rc = 0;
 
-	clock_format_rfc3339(e->time_ms, when, sizeof(when));
-	printf("%llu %s %-9s", (unsigned long long)seq, when, entry_type_name(e->type));
-	if (m != NULL) {
-		hex_encode(m->message_id.data, MESSAGE_ID_LEN, id);
-		printf(" %s %s from %s ->", intake_kind_name(m->kind), id, m->sender);
-		for (size_t i = 0; i < e->n_recipients; i++)
-			printf(" %s", e->recipients[i]);
-		if (e->n_recipients == 0)
-			printf(" (none)");
-		if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE &&
-		    m->clue->handling >= CLUEBUS__HANDLING_CODE__HANDLING_H1)
-			printf(" [h%d%s%s]", (int)m->clue->handling - 1,
-			    m->clue->handling_text[0] != '\0' ? ": " : "", m->clue->handling_text);
-	} else if (e->rejection != NULL) {
-		printf(" %s peer %s: %s", wire_reject_name(e->rejection->code),
-		    e->rejection->peer_unit[0] ? e->rejection->peer_unit : "-",
-		    e->rejection->reason);
-	} else if (e->ack != NULL) {
-		printf(" %s acked %zu deliver%s", e->ack->unit, e->ack->n_seqs,
-		    e->ack->n_seqs == 1 ? "y" : "ies");
-		if (e->ack->n_seqs > 0)
-			printf(" (seq %llu..%llu)", (unsigned long long)e->ack->seqs[0],
-			    (unsigned long long)e->ack->seqs[e->ack->n_seqs - 1]);
-	}
-	putchar('\n');
-	if (opened != NULL) {
-		json_t *body = intake_to_json(m);
-
-		printf("    opened as %s with sealing key %s%s%s: ",
+	if (rw->seal == NULL || m == NULL || (opened = sealaudit_apply(rw->seal, m)) == NULL)
+		return 0;
+	if (json_object_get(opened, "error") == NULL && (body = intake_to_json(m)) == NULL)
+		rc = CB_ENOMEM;
+	if (o != NULL) {
+		if (json_object_set(o, "opened_with", opened) != 0 ||
+		    (body != NULL && json_object_set(o, "body", body) != 0))
+			rc = CB_ENOMEM;
+	} else if (rc == 0) {
+		printf("    opened as %s with sealing key %s%s%s",
 		    json_string_value(json_object_get(opened, "unit")),
 		    json_string_value(json_object_get(opened, "key_id")),
-		    json_object_get(opened, "error") != NULL ? ", failed: " : "",
-		    json_object_get(opened, "error") != NULL ?
-		    json_string_value(json_object_get(opened, "error")) : "");
-		json_dumpf(body, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(body);
+		    body == NULL ? ", failed: " : ": ",
+		    body == NULL ? json_string_value(json_object_get(opened, "error")) : "");
+		if (body != NULL)
+			json_dumpf(body, stdout, JSON_COMPACT);
+		rc = putchar('\n') != EOF ? 0 : CB_EIO;
 	}
+	json_decref(body);
+	json_decref(opened);
+	return rc;
 }
 
 static int
 replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 {
-	const struct replay_opts *ro = arg;
+	struct replay_walk *rw = arg;
 	Cluebus__LogEntry *e = NULL;
-	json_t *opened = NULL;
 	Cluebus__Message *m = NULL;
 	const uint8_t *hash;
 	cb_error_t err;
+	int rc, selected;
 
 	if (chain_decode(val, len, &hash, &e) != 0) {
 		fprintf(stderr, "cluebus-audit: entry %llu does not decode\n",
@@ -419,50 +338,66 @@ replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	}
 	if (e->envelope != NULL && envelope_open(e->envelope, &m, &err) != 0)
 		m = NULL;
-	if (m != NULL && ro->seal != NULL)
-		opened = sealaudit_apply(ro->seal, m);
-	if (ro->as_json) {
-		json_t *o = replay_json(seq, e, m, opened);
+	if ((rc = replay_select(rw->r, seq, e, m, &selected)) == 0 && selected) {
+		if (rw->as_json) {
+			json_t *o = replay_entry_json(rw->r, seq, hash, e, m);
 
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(o);
-	} else {
-		replay_text(seq, e, m, opened);
+			if (o == NULL || (rc = replay_opened(rw, m, o)) != 0)
+				rc = rc != 0 ? rc : CB_ENOMEM;
+			else if (json_dumpf(o, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
+				rc = CB_EIO;
+			json_decref(o);
+		} else if ((rc = replay_entry_text(rw->r, seq, hash, e, m, stdout)) == 0) {
+			rc = replay_opened(rw, m, NULL);
+		}
 	}
-	json_decref(opened);
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(&m->base, NULL);
-	cluebus__log_entry__free_unpacked(e, NULL);
-	return 0;
+	chain_entry_free(e, m);
+	return rc;
 }
 
 static int
-cmd_replay(const char *dir, int as_json, const char *seal_key)
+cmd_replay(const char *dir, int as_json, const struct replay_args *a)
 {
-	struct replay_opts ro = { as_json, NULL };
+	struct replay_walk rw = { NULL, as_json, NULL };
 	sealaudit_t *sa = NULL;
 	store_t *s;
 	int rc;
 
-	if (seal_key != NULL) {
-		if ((rc = sealaudit_open(seal_key, &sa)) != 0) {
-			fprintf(stderr, "cluebus-audit: --seal-key %s: %s\n", seal_key,
+	if ((rw.r = replay_new()) == NULL) {
+		fprintf(stderr, "cluebus-audit: out of memory\n");
+		return 2;
+	}
+	if ((rc = replay_options(rw.r, a)) != 0) {
+		replay_free(rw.r);
+		return rc;
+	}
+	if (a->seal_key != NULL) {
+		if ((rc = sealaudit_open(a->seal_key, &sa)) != 0) {
+			fprintf(stderr, "cluebus-audit: --seal-key %s: %s\n", a->seal_key,
 			    rc == CB_EINVAL ? "name the key file UNIT.seal" : cb_strerror(rc));
+			replay_free(rw.r);
 			return 2;
 		}
 		fprintf(stderr, "cluebus-audit: content audit as %s with sealing key %s: "
 		    "what was sealed to that key is printed opened\n", sealaudit_unit(sa),
 		    sealaudit_key_id(sa));
-		ro.seal = sa;
+		rw.seal = sa;
 	}
 	if (audit_open(dir, &s) != 0) {
 		sealaudit_free(sa);
+		replay_free(rw.r);
 		return 2;
 	}
-	rc = store_walk(s, 1, replay_one, &ro);
+	if ((rc = store_walk_registry(s, replay_name_one, rw.r)) == 0)
+		rc = store_walk_range(s, replay_start_seq(rw.r), replay_last_seq(rw.r),
+		    replay_one, &rw);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = CB_EIO;
 	store_close(s);
 	sealaudit_free(sa);
+	replay_free(rw.r);
+	if (rc != 0 && rc != CB_ECORRUPT)
+		fprintf(stderr, "cluebus-audit: replay: %s\n", cb_strerror(rc));
 	return rc == 0 ? 0 : 1;
 }
 
@@ -816,12 +751,17 @@ main(int argc, char **argv)
 		{ "unit", required_argument, NULL, 'u' },
 		{ "by", required_argument, NULL, 'b' },
 		{ "seal-key", required_argument, NULL, 's' },
+		{ "kind", required_argument, NULL, 'K' },
+		{ "category", required_argument, NULL, 'C' },
+		{ "case", required_argument, NULL, 'R' },
+		{ "tz", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd, *dir, *case_ref = NULL, *pin = NULL, *from = NULL, *to = NULL;
-	const char *seal_key = NULL;
 	casefile_scope_t limits = { 0 };
-	int ch, as_json = 0, chain_only = 0, verify_opts, period, limited = 0;
+	struct replay_args ra;
+	int ch, as_json = 0, chain_only = 0, verify_opts, period, replay_opts = 0;
+	int stats_opts = 0, unit_given = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0)
@@ -831,6 +771,7 @@ main(int argc, char **argv)
 			return 0;
 		}
 	}
+	memset(&ra, 0, sizeof(ra));
 	if (argc >= 2 && argv[1][0] == '-') {
 		fprintf(stderr, "cluebus-audit: unknown option: %s\n", argv[1]);
 		return usage();
@@ -864,33 +805,50 @@ main(int argc, char **argv)
 		case 'c': chain_only = 1; break;
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
-		case 'd': limits.district = optarg; limited = 1; break;
-		case 'u': limits.unit = optarg; limited = 1; break;
+		case 'd': limits.district = optarg; stats_opts = 1; break;
 		case 'b':
 			if (strcmp(optarg, "occurred") != 0 && strcmp(optarg, "log") != 0)
 				return usage();
 			limits.by_occurred = strcmp(optarg, "occurred") == 0;
-			limited = 1;
+			stats_opts = 1;
 			break;
-		case 's': seal_key = optarg; break;
+		case 's': ra.seal_key = optarg; replay_opts = 1; break;
+		case 'u':
+			if (ra.nunits == REPLAY_MAX_VALUES)
+				return replay_refuse("--unit", optarg, "at most 16 of them");
+			ra.units[ra.nunits++] = optarg;
+			limits.unit = optarg;
+			unit_given = 1;
+			break;
+		case 'K':
+			if (ra.nkinds == REPLAY_MAX_VALUES)
+				return replay_refuse("--kind", optarg, "at most 16 of them");
+			ra.kinds[ra.nkinds++] = optarg;
+			replay_opts = 1;
+			break;
+		case 'C': ra.category = optarg; replay_opts = 1; break;
+		case 'R': ra.case_ref = optarg; replay_opts = 1; break;
+		case 'z': ra.tz = optarg; replay_opts = 1; break;
 		default: return usage();
 		}
 	}
+	ra.from = from;
+	ra.to = to;
 	if (optind != argc)
 		return usage();
 	verify_opts = pin != NULL || chain_only;
-	period = from != NULL || to != NULL || limited;
-	if (seal_key != NULL && strcmp(cmd, "replay") != 0)
-		return usage();
-	if (strcmp(cmd, "verify") == 0 && !as_json && !period)
-		return cmd_verify(dir, pin, chain_only);
-	if (strcmp(cmd, "replay") == 0 && !verify_opts && !period)
-		return cmd_replay(dir, as_json, seal_key);
-	if (strcmp(cmd, "case") == 0 && !verify_opts && !period)
+	period = from != NULL || to != NULL;
+	if (strcmp(cmd, "verify") == 0 && !period && !replay_opts && !stats_opts && !unit_given)
+		return cmd_verify(dir, pin, chain_only, as_json);
+	if (strcmp(cmd, "replay") == 0 && !verify_opts && !stats_opts)
+		return cmd_replay(dir, as_json, &ra);
+	if (strcmp(cmd, "case") == 0 && !verify_opts && !period && !replay_opts && !stats_opts &&
+	    !unit_given)
 		return cmd_case(case_ref, dir, as_json);
-	if (strcmp(cmd, "stats") == 0 && !verify_opts)
+	if (strcmp(cmd, "stats") == 0 && !verify_opts && !replay_opts)
 		return cmd_stats(dir, from, to, as_json, &limits);
-	if (strcmp(cmd, "matches") == 0 && !verify_opts)
+	if (strcmp(cmd, "matches") == 0 && !verify_opts && !replay_opts && !stats_opts &&
+	    !unit_given)
 		return cmd_matches(dir, from, to, as_json);
 	return usage();
 }

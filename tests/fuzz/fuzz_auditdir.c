@@ -17,7 +17,9 @@
  * documented codes; a refusal names its first bad entry (a seq in 1..last+1, with a
  * reason); verify with signatures refuses whatever chain-only verify refuses; the index
  * builds whenever chain-only verify passes; timelines and statistics of a built index
- * print and serialize. FUZZ_AUDITDIR_VERBOSE=1 prints each input's verdicts. */
+ * print and serialize; the replay (lib/replay.c) renders every entry that decodes as a
+ * JSON line and as text, following a category thread. FUZZ_AUDITDIR_VERBOSE=1 prints each
+ * input's verdicts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,8 @@
 #include "casefile.h"
 #include "casestate.h"
 #include "chain.h"
+#include "envelope.h"
+#include "replay.h"
 #include "cluebus/err.h"
 #include "envelope.h"
 #include "store.h"
@@ -244,6 +248,47 @@ check_index(store_t *s, uint64_t last, int chain_ok)
 	casefile_free(cf);
 }
 
+/* store_walk's callback: every entry that decodes is selected (or not) and rendered. */
+static int
+replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	const uint8_t *hash;
+	cb_error_t err;
+	json_t *j;
+	int selected;
+
+	if (chain_decode(val, len, &hash, &e) != 0)
+		return 0;
+	if (e->envelope != NULL && envelope_open(e->envelope, &m, &err) != 0)
+		m = NULL;
+	if (m != NULL && m->body_case == CLUEBUS__MESSAGE__BODY_REGISTRY &&
+	    replay_names_add(arg, m->registry) != 0)
+		abort();
+	if (replay_select(arg, seq, e, m, &selected) != 0)
+		abort();
+	if ((j = replay_entry_json(arg, seq, hash, e, m)) == NULL)
+		abort();
+	json_decref(j);
+	if (replay_entry_text(arg, seq, hash, e, m, devnull) != 0)
+		abort();
+	chain_entry_free(e, m);
+	return 0;
+}
+
+static void
+check_replay(store_t *s)
+{
+	replay_t *r = replay_new();
+	const char *why;
+
+	if (r == NULL || replay_set_category(r, "medical", &why) != 0 ||
+	    replay_set_tz(r, "+08:00", &why) != 0 || store_walk(s, 1, replay_one, r) != 0)
+		abort();
+	replay_free(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -285,6 +330,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    chain_res.reason, full_rc == 0 ? "ok" : "refused",
 		    (unsigned long long)full_res.bad_seq, full_res.reason);
 	check_index(s, last, chain_rc == 0);
+	check_replay(s);
 	store_close(s);
 	return 0;
 }

@@ -91,19 +91,22 @@ wait_for 60 "psb's agent to be cut off" log_count_gt "$LOGS/agent-psb.log" "refu
 N=$(count_files "$(spool psb)/out")
 drop health late.json "$(clue_json medical 210302 "for a revoked unit")"
 wait_for 60 "the late clue at ato" files_at_least "$(spool ato)/out" '*.json' 3
+wait_for 60 "the late clue's receipt" files_at_least "$(spool health)/sent" \
+    'late.json.receipt.json' 1
 sleep 1
 assert_eq "$N" "$(count_files "$(spool psb)/out")" "deliveries to the revoked psb"
 stop_agent psb
 
 stop_broker
 replay_json "$TEST_DIR/replay.jsonl"
-"$PY" - "$TEST_DIR/replay.jsonl" <<'PYEOF'
+"$PY" - "$TEST_DIR/replay.jsonl" "$(spool health)/sent/late.json.receipt.json" <<'PYEOF'
 import json, sys
 entries = [json.loads(l) for l in open(sys.argv[1])]
 admin = [e for e in entries if e.get("sender") == "admin"]
 assert [e["kind"] for e in admin] == ["registry"] * 5, admin
+late_id = json.load(open(sys.argv[2]))["message_id"]
 late = [e for e in entries if e["type"] == "message" and e.get("kind") == "clue" and
-        e["body"]["clue"]["summary"] == "for a revoked unit"]
+        e["message_id"] == late_id]
 assert len(late) == 1 and "psb" in late[0]["recipients"], late
 print("log ok: 5 admin records; the revoked unit's message waits in its backlog")
 PYEOF

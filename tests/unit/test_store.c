@@ -749,6 +749,51 @@ test_the_audit_walk_names_a_missing_entry(void **state)
  * edges. */
 #define RANGE_LOG	4200
 
+/* Flips the first byte of stored tree node `node_seq` (merkle_node_seq). */
+static void
+tamper_node(const char *dir, uint64_t node_seq)
+{
+	uint8_t key[8], copy[MERKLE_HASH_LEN];
+	MDB_val k = { 8, key }, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	be64_put(key, node_seq);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "merkle", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_int_equal(v.mv_size, MERKLE_HASH_LEN);
+	memcpy(copy, v.mv_data, MERKLE_HASH_LEN);
+	copy[0] ^= 0x01;
+	v.mv_data = copy;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Markers of the range cases that damage the tree, not the log (never called): the leaf
+ * node of entry seq; node (3, 130), completed by seq 1048 and part of the frontier of size
+ * 1050 that the range from 1051 starts from. */
+static int
+flip_leaf_node(uint8_t *val, size_t len)
+{
+	(void)val;
+	(void)len;
+	return 1;
+}
+
+static int
+flip_frontier_node(uint8_t *val, size_t len)
+{
+	(void)val;
+	(void)len;
+	return 1;
+}
+
 static const struct range_case {
 	const char	*name;
 	uint64_t	 seq[2];	/* entries damaged (0: none) */
@@ -769,6 +814,14 @@ static const struct range_case {
 	{ "missing, first entry of a range", { 3151, 0 }, delete_entry, 3151, "sequence gap" },
 	{ "two damaged entries: the earlier is named", { 3500, 1500 }, flip_summary_byte, 1500,
 	    WHY_HASH },
+	{ "tree node of the last entry of a range", { 1050, 0 }, flip_leaf_node, 1050,
+	    "the stored Merkle tree" },
+	{ "tree node of the first entry of a range", { 2101, 0 }, flip_leaf_node, 2101,
+	    "the stored Merkle tree" },
+	{ "tree node of the frontier the next range starts from", { 1048, 0 },
+	    flip_frontier_node, 1048, "the stored Merkle tree" },
+	{ "tree node of the head", { RANGE_LOG, 0 }, flip_leaf_node, RANGE_LOG,
+	    "the stored Merkle tree" },
 };
 
 static void
@@ -790,7 +843,11 @@ test_the_chain_walk_in_ranges_names_what_the_one_thread_walk_names(void **state)
 		store_close(f->s);
 		f->s = NULL;
 		for (int i = 0; i < 2; i++)
-			if (rc->seq[i] != 0)
+			if (rc->seq[i] != 0 && rc->fn == flip_leaf_node)
+				tamper_node(f->dir, merkle_node_seq(0, rc->seq[i] - 1));
+			else if (rc->seq[i] != 0 && rc->fn == flip_frontier_node)
+				tamper_node(f->dir, merkle_node_seq(3, 130));
+			else if (rc->seq[i] != 0)
 				tamper(f->dir, rc->seq[i], rc->fn);
 		assert_int_equal(store_open(f->dir, 0, 0, &f->s), 0);
 		r = audit_verify(f->s, NULL, 0, &res);

@@ -20,10 +20,12 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "audit.h"
 #include "cluebus/err.h"
 #include "cluebus.pb-c.h"
 #include "merkle.h"
 #include "store.h"
+#include "util.h"
 
 struct fixture {
 	char			 dir[64];
@@ -348,6 +350,100 @@ test_a_log_without_nodes_gets_them_built_at_open(void **state)
 	assert_root_matches(f, 73);
 }
 
+/* Appends n ack entries (entries that pass the chain-only walk's structure checks). */
+static void
+append_acks(struct fixture *f, size_t n)
+{
+	store_txn_t *t;
+	uint8_t hash[CHAIN_HASH_LEN];
+	uint64_t seq = 1;
+
+	assert_int_equal(store_begin(f->s, &t), 0);
+	for (size_t i = 0; i < n; i++) {
+		Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
+		Cluebus__DeliveryAck ack = CLUEBUS__DELIVERY_ACK__INIT;
+
+		ack.unit = "psb";
+		ack.seqs = &seq;
+		ack.n_seqs = 1;
+		e.time_ms = 1772325000000LL + (int64_t)store_txn_next_seq(t);
+		e.type = CLUEBUS__ENTRY_TYPE__ENTRY_ACK;
+		e.ack = &ack;
+		assert_int_equal(store_txn_append(t, &e, NULL, 0, hash), 0);
+	}
+	assert_int_equal(store_txn_commit(t), 0);
+}
+
+/* Puts a node past the tree of `size` into the merkle database. */
+static void
+add_extra_node(const char *dir, uint64_t size)
+{
+	uint8_t key[8], hash[MERKLE_HASH_LEN] = { 0 };
+	MDB_val k = { 8, key }, v = { MERKLE_HASH_LEN, hash };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	be64_put(key, nodes_for(size));
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "merkle", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
+expect_verifies(store_t *s, int sigs_threads, uint64_t n, int stored, const uint8_t *root)
+{
+	audit_result_t res;
+	char threads[8];
+
+	snprintf(threads, sizeof(threads), "%d", sigs_threads);
+	setenv("CLUEBUS_VERIFY_THREADS", threads, 1);
+	assert_int_equal(audit_verify(s, NULL, 0, &res), 0);
+	unsetenv("CLUEBUS_VERIFY_THREADS");
+	assert_int_equal(res.entries, n);
+	assert_int_equal(res.tree_stored, stored);
+	assert_memory_equal(res.root, root, MERKLE_HASH_LEN);
+	assert_int_equal(res.nchecks, 2);
+	assert_string_equal(res.checks[1].name, "tree");
+	assert_int_equal(res.checks[1].count, stored ? nodes_for(n) : n);
+}
+
+static void
+test_verify_recomputes_the_root_and_compares_every_node_in_one_walk(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t root[MERKLE_HASH_LEN];
+	audit_result_t res;
+
+	for (int i = 0; i < 5; i++)
+		append_acks(f, 601);
+	mirror_entries(f);
+	assert_int_equal(merkle_frontier_root(&f->f, root), 0);
+	/* one thread, and ranges on 3 (3005 entries: two ranges) */
+	expect_verifies(f->s, 0, 3005, 1, root);
+	expect_verifies(f->s, 3, 3005, 1, root);
+	store_close(f->s);
+	f->s = NULL;
+
+	add_extra_node(f->dir, 3005);
+	assert_int_equal(store_open(f->dir, STORE_RDONLY, 0, &f->s), 0);
+	assert_int_equal(audit_verify(f->s, NULL, 0, &res), CB_ECORRUPT);
+	assert_int_equal(res.bad_seq, 3005);
+	assert_string_equal(res.reason, "the stored Merkle tree has nodes beyond the log's head");
+	store_close(f->s);
+	f->s = NULL;
+
+	drop_nodes(f->dir);	/* a copy of a log written before the tree */
+	assert_int_equal(store_open(f->dir, STORE_RDONLY, 0, &f->s), 0);
+	expect_verifies(f->s, 0, 3005, 0, root);
+	expect_verifies(f->s, 3, 3005, 0, root);
+}
+
 int
 main(void)
 {
@@ -361,6 +457,7 @@ main(void)
 		T(test_a_failed_commit_leaves_the_tree_unchanged),
 		T(test_a_reopened_store_has_the_same_root),
 		T(test_a_log_without_nodes_gets_them_built_at_open),
+		T(test_verify_recomputes_the_root_and_compares_every_node_in_one_walk),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store_tree", tests, NULL, NULL);
