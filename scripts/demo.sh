@@ -55,7 +55,7 @@ AGENTS="health education civil-affairs airport petitions psb ato ato-210302 ato-
 ato-210304 ato-210323 political-legal transport railway"
 STEPS=(
 	step1_medical
-	step2_school step2_marriage step2_airport
+	step2_school step2_marriage step2_airport step2_match
 	step3_vagrant step3_referrals step3_psb_answers step3_education_overdue
 	step3_listed_supervision
 	step4_petition
@@ -188,8 +188,11 @@ demo_setup() {
 	{
 		deploy_init "$ENDPOINT" "http_listen = \"127.0.0.1:$http_port\";
 http_token = \"keys/http.token\";" &&
+		{ [ -f "$DEMO_DIR/keys/correlation-1.key" ] || "$BIN/cluebus-keygen" \
+		    correlation-key "$DEMO_DIR/keys/correlation-1.key" >/dev/null; } &&
 		for u in $AGENTS; do
-			deploy_agent "$u" "seal_key = \"keys/$u.seal\";" || exit 1
+			deploy_agent "$u" "seal_key = \"keys/$u.seal\";
+correlation_key = \"keys/correlation-1.key\";" || exit 1
 		done
 	} 2>"$DEMO_DIR/logs/setup.log" ||
 	    fail "the deployment could not be made: $(tail -5 "$DEMO_DIR/logs/setup.log")"
@@ -242,6 +245,16 @@ step2_airport() {
 	send airport s2-airport-clue.json
 	say "    immediate 级 transport 线索送市公安局、市交通运输局、鞍山车务段和市反拐办："
 	delivered clue "$ID" psb transport railway ato
+}
+
+step2_match() {
+	say "  比对（第九条 以他人名义、第十九条 DNA 比对、第二十五条 查找亲属）：两家代理各自把身份证号"
+	say "  换成城市比对密钥下的盲标记（HMAC-SHA256）再发送；中转服务器只比对标记，看不到号码："
+	await_out 10 ato match message.match.type=resident_id
+	local id
+	id=$($VIEW get "$FOUND" message.message_id)
+	say "    中转服务器签发 比对通知(match)：$(who health) 与 $(who airport) 的线索涉及同一身份证号"
+	delivered match "$id" ato health airport
 }
 
 step3_vagrant() {
@@ -379,9 +392,15 @@ for p in json.load(open(sys.argv[1]))["clue"]["persons"]:
 			    fail "$(mask "$s") did not reach routed unit $u"
 		done
 	done <<<"$secrets"
+	# The suspect's id number was also matched (step2_match): as a token only.
+	s=$($VIEW get "$SCENARIO/s1-health-clue.json" "clue.identifiers[type=resident_id].value")
+	for f in "$AUDIT_DATA" "$DEMO_DIR/logs" "$DEMO_DIR/audit/replay.jsonl"; do
+		! grep -rqaF -- "$s" "$f" || fail "the matched id number is readable in $f"
+	done
 	say "    $(echo "$secrets" | wc -l) 项个人信息（$(echo "$secrets" | while read -r s; do
 	    mask "$s"; done | join_cn)）：中转服务器的 LMDB 日志、各进程日志、"
-	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读"
+	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读；"
+	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现"
 }
 
 # mask TEXT: the first character and the length, for telling what was looked for without
