@@ -55,11 +55,12 @@ AGENTS="health education civil-affairs airport petitions psb ato ato-210302 ato-
 ato-210304 ato-210323 political-legal transport railway"
 STEPS=(
 	step1_medical
-	step2_school step2_marriage step2_airport
+	step2_school step2_marriage step2_airport step2_match
 	step3_vagrant step3_referrals step3_psb_answers step3_education_overdue
 	step3_listed_supervision
 	step4_petition
-	step5_status step5_settle step5_verify step5_timeline step5_stats step5_received
+	step5_status step5_settle step5_verify step5_privacy step5_timeline step5_stats
+	step5_received
 )
 
 cd "$REPO"
@@ -187,8 +188,11 @@ demo_setup() {
 	{
 		deploy_init "$ENDPOINT" "http_listen = \"127.0.0.1:$http_port\";
 http_token = \"keys/http.token\";" &&
+		{ [ -f "$DEMO_DIR/keys/correlation-1.key" ] || "$BIN/cluebus-keygen" \
+		    correlation-key "$DEMO_DIR/keys/correlation-1.key" >/dev/null; } &&
 		for u in $AGENTS; do
-			deploy_agent "$u" || exit 1
+			deploy_agent "$u" "seal_key = \"keys/$u.seal\";
+correlation_key = \"keys/correlation-1.key\";" || exit 1
 		done
 	} 2>"$DEMO_DIR/logs/setup.log" ||
 	    fail "the deployment could not be made: $(tail -5 "$DEMO_DIR/logs/setup.log")"
@@ -241,6 +245,16 @@ step2_airport() {
 	send airport s2-airport-clue.json
 	say "    immediate 级 transport 线索送市公安局、市交通运输局、鞍山车务段和市反拐办："
 	delivered clue "$ID" psb transport railway ato
+}
+
+step2_match() {
+	say "  比对（第九条 以他人名义、第十九条 DNA 比对、第二十五条 查找亲属）：两家代理各自把身份证号"
+	say "  换成城市比对密钥下的盲标记（HMAC-SHA256）再发送；中转服务器只比对标记，看不到号码："
+	await_out 10 ato match message.match.type=resident_id
+	local id
+	id=$($VIEW get "$FOUND" message.message_id)
+	say "    中转服务器签发 比对通知(match)：$(who health) 与 $(who airport) 的线索涉及同一身份证号"
+	delivered match "$id" ato health airport
 }
 
 step3_vagrant() {
@@ -347,6 +361,53 @@ step5_verify() {
 	    fail "the audit FAILED: $(cat "$DEMO_DIR/audit/verify.txt")"
 	sed 's/^/    /' "$DEMO_DIR/audit/verify.txt"
 }
+
+# step5_privacy: the first step's people (everyone but the suspect, who reappears in the
+# airport's clue) are nowhere in the broker's store, logs or replay, nor in the out/ of a unit
+# outside that clue's route, and are in the routed units' out/ (SPEC §10, seed Art 24).
+step5_privacy() {
+	local routed="psb ato ato-210302" others="education civil-affairs airport petitions
+ato-210303 ato-210304 ato-210323 political-legal transport railway" secrets s u
+	say "  第二十四条 保护被拐卖受害人隐私：第一步产妇等人的姓名、身份证号由市卫生健康委的代理"
+	say "  加密给路由选中的单位（X25519 + HKDF-SHA256 + AES-256-GCM），中转服务器只见元数据："
+	"$BIN/cluebus-audit" replay "$AUDIT_DATA" >"$DEMO_DIR/audit/replay.txt" &&
+	    "$BIN/cluebus-audit" replay "$AUDIT_DATA" --json >"$DEMO_DIR/audit/replay.jsonl" ||
+	    fail "cluebus-audit replay failed"
+	secrets=$("$PY" -c 'import json, sys
+for p in json.load(open(sys.argv[1]))["clue"]["persons"]:
+    if p["role"] != "suspect":
+        for k in ("name", "id_number"):
+            if p.get(k): print(p[k])' "$SCENARIO/s1-health-clue.json")
+	while read -r s; do
+		for f in "$AUDIT_DATA" "$DEMO_DIR/logs" "$DEMO_DIR/audit/replay.txt" \
+		    "$DEMO_DIR/audit/replay.jsonl"; do
+			! grep -rqaF -- "$s" "$f" || fail "$(mask "$s") is readable in $f"
+		done
+		for u in $others; do
+			! grep -rqF -- "$s" "$(deploy_spool "$u")/out" ||
+			    fail "$(mask "$s") reached $u, which is outside the clue's route"
+		done
+		for u in $routed; do
+			grep -rqF -- "$s" "$(deploy_spool "$u")/out" ||
+			    fail "$(mask "$s") did not reach routed unit $u"
+		done
+	done <<<"$secrets"
+	# The suspect's id number was also matched (step2_match): as a token only.
+	s=$($VIEW get "$SCENARIO/s1-health-clue.json" "clue.identifiers[type=resident_id].value")
+	for f in "$AUDIT_DATA" "$DEMO_DIR/logs" "$DEMO_DIR/audit/replay.jsonl"; do
+		! grep -rqaF -- "$s" "$f" || fail "the matched id number is readable in $f"
+	done
+	say "    $(echo "$secrets" | wc -l) 项个人信息（$(echo "$secrets" | while read -r s; do
+	    mask "$s"; done | join_cn)）：中转服务器的 LMDB 日志、各进程日志、"
+	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读；"
+	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现"
+}
+
+# mask TEXT: the first character and the length, for telling what was looked for without
+# printing it.
+mask() { printf '%s…(%d字)\n' "${1:0:1}" "${#1}"; }
+# join_cn: the lines of stdin joined by 、.
+join_cn() { awk 'NR > 1 { printf "、" } { printf "%s", $0 }'; }
 
 step5_timeline() {
 	local c=$DEMO_DIR/audit/case3.json r s
