@@ -162,6 +162,7 @@ body_clue(struct jb *b, const Cluebus__Clue *c)
 	jb_str(b, o, "jurisdiction", c->jurisdiction);
 	jb_time(b, o, "occurred_at", c->occurred_ms);
 	jb_str(b, h, "code", intake_enum_name(INTAKE_ENUM_HANDLING, c->handling));
+	jb_str(b, h, "text", c->handling_text);	/* h3's restriction, clear by design */
 	jb_put(b, o, "handling", h);
 	jb_str(b, ev, "source_reliability",
 	    intake_enum_name(INTAKE_ENUM_RELIABILITY, c->source_reliability));
@@ -170,7 +171,8 @@ body_clue(struct jb *b, const Cluebus__Clue *c)
 	jb_int(b, o, "persons", c->n_persons);
 	jb_int(b, o, "attachments", c->n_attachments);
 	jb_int(b, o, "blind_tokens", c->n_blind_tokens);
-	jb_int(b, o, "match_tokens", c->n_match_tokens);
+	if (c->n_match_tokens > 0)
+		jb_int(b, o, "match_tokens", c->n_match_tokens);
 	jb_sealed(b, o, "sealed_persons", c->sealed_persons);
 	jb_sealed(b, o, "sealed", c->sealed);
 	return o;
@@ -484,6 +486,12 @@ text_body(const replay_t *r, const Cluebus__Message *m, FILE *out)
 		fprintf(out, " %s %s%u]", intake_enum_name(INTAKE_ENUM_HANDLING,
 		    m->clue->handling), intake_enum_name(INTAKE_ENUM_RELIABILITY,
 		    m->clue->source_reliability), m->clue->info_accuracy);
+		if (m->clue->handling_text[0] != '\0') {	/* h3's restriction: clear */
+			fprintf(out, " [%s: ", intake_enum_name(INTAKE_ENUM_HANDLING,
+			    m->clue->handling));
+			text_put(m->clue->handling_text, out);
+			fputc(']', out);
+		}
 		break;
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		fprintf(out, " [%s to ", intake_enum_name(INTAKE_ENUM_ACTION,

@@ -43,8 +43,8 @@ sent() {
 clue_doc() {	# clue_doc ID CATEGORY
 	printf '{"kind":"clue","message_id":"%s","clue":{"category":"%s","jurisdiction":"210302",' "$1" "$2"
 	printf '"occurred_at":"2026-03-01T08:30:00+08:00","location":"%s 铁东区","summary":"%s 线索",' "$MARK" "$MARK"
-	printf '"persons":[{"role":"victim","name":"%s 张","id_number":"210302201001011234"}],' "$MARK"
-	printf '"handling":{"code":"h2"},"evaluation":{"source_reliability":"b","accuracy":2}}}'
+	printf '"persons":[{"role":"victim","name":"%s 张","id_number":"210302201001011238"}],' "$MARK"
+	printf '"handling":{"code":"h1"},"evaluation":{"source_reliability":"b","accuracy":2}}}'
 }
 drop health clue1.json "$(clue_doc "$CLUE" medical)"
 sent health clue1.json
@@ -134,7 +134,7 @@ assert all(k in kinds for k in need), sorted(kinds)
 c = [e for e in kinds["clue"] if e["message_id"] == "%032x" % 1][0]
 assert c["sender"] == "health" and c["names"]["health"] == "市卫生健康委", c
 assert c["clue"]["category"] == "medical" and c["clue"]["jurisdiction"] == "210302", c
-assert c["clue"]["handling"] == {"code": "h2"} and c["clue"]["persons"] == 1, c
+assert c["clue"]["handling"] == {"code": "h1"} and c["clue"]["persons"] == 1, c
 assert c["clue"]["evaluation"] == {"source_reliability": "b", "accuracy": 2}, c
 assert c["clue"]["occurred_at"] == "2026-03-01T00:30:00.000Z", c
 assert "psb" in c["recipients"] and c["names"]["psb"] == "市公安局", c

@@ -172,7 +172,12 @@ audit verify "$D/data" >"$TEST_DIR/verify.txt" || die "audit verify failed"
 audit replay "$D/data" >"$TEST_DIR/replay.txt"
 audit replay "$D/data" --json >"$TEST_DIR/replay.jsonl"
 grep -q '"sealed"' "$TEST_DIR/replay.jsonl" || die "replay does not show the seal's facts"
-for secret in $("$PY" -c 'import json,sys; [print(p["name"]); print(p["id_number"]) for p in json.load(open(sys.argv[1]))]' "$TEST_DIR/people.json") 封存路; do
+secrets=$("$PY" -c 'import json, sys
+for p in json.load(open(sys.argv[1])):
+    print(p["name"])
+    print(p["id_number"])' "$TEST_DIR/people.json") || die "cannot read the people's names"
+assert_eq 4 "$(echo "$secrets" | wc -l)" "names and id numbers looked for"
+for secret in $secrets 封存路; do
 	for place in "$D/data" "$DEPLOY_LOGS/broker.log" "$TEST_DIR/verify.txt" \
 	    "$TEST_DIR/replay.txt" "$TEST_DIR/replay.jsonl" $(for u in $OTHERS; do
 	    echo "$(spool "$u")/out"; done); do
