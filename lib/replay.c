@@ -30,6 +30,13 @@ struct unit_name {
 	char		*unit, *name;
 };
 
+/* A message a later correction corrected or withdrew (lib/replay.h). */
+struct amended {
+	uint8_t		 id[MSGID_LEN];
+	uint64_t	 by_seq;
+	int		 withdrawn;
+};
+
 struct replay {
 	uint64_t	 from_seq, to_seq;	/* inclusive */
 	int64_t		 from_ms, to_ms;	/* [from, to) */
@@ -43,6 +50,8 @@ struct replay {
 	int		 tz_min;		/* offset east of UTC */
 	struct unit_name *names;		/* sorted by unit */
 	size_t		 nnames, capnames;
+	struct amended	*amended;		/* sorted by id, then by_seq */
+	size_t		 namended, capamended;
 	char		 why[512];
 };
 
@@ -81,6 +90,7 @@ replay_free(replay_t *r)
 		free(r->names[i].name);
 	}
 	free(r->names);
+	free(r->amended);
 	free(r);
 }
 
@@ -504,4 +514,70 @@ replay_format_time(const replay_t *r, int64_t ms, char *out, size_t outlen)
 	if (r->tz_min != 0 && len > 0 && out[len - 1] == 'Z')
 		snprintf(out + len - 1, outlen - (len - 1), "%c%02d:%02d",
 		    r->tz_min < 0 ? '-' : '+', off / 60, off % 60);
+}
+
+/* ---- corrections: the latest state of a corrected or withdrawn message ---- */
+
+/* The first record whose id is not below `id`. */
+static size_t
+amended_find(const replay_t *r, const uint8_t *id)
+{
+	size_t lo = 0, hi = r->namended;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(r->amended[mid].id, id, MSGID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+replay_amended_add(replay_t *r, const Cluebus__Message *m, uint64_t seq)
+{
+	struct amended *a;
+	size_t at;
+
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_CORRECTION || m->refers_to.len != MSGID_LEN)
+		return 0;
+	if (r->namended == r->capamended) {
+		size_t cap = r->capamended ? r->capamended * 2 : 16;
+
+		if ((a = reallocarray(r->amended, cap, sizeof(*a))) == NULL)
+			return CB_ENOMEM;
+		r->amended = a;
+		r->capamended = cap;
+	}
+	/* Kept sorted by id; an id's records in log order (the latest last). */
+	at = amended_find(r, m->refers_to.data);
+	while (at < r->namended && memcmp(r->amended[at].id, m->refers_to.data, MSGID_LEN) == 0)
+		at++;
+	memmove(&r->amended[at + 1], &r->amended[at], (r->namended - at) * sizeof(*a));
+	r->namended++;
+	a = &r->amended[at];
+	memcpy(a->id, m->refers_to.data, MSGID_LEN);
+	a->by_seq = seq;
+	a->withdrawn = m->correction->op == CLUEBUS__CORRECTION_OP__CORRECTION_WITHDRAW;
+	return 0;
+}
+
+int
+replay_amended(const replay_t *r, const ProtobufCBinaryData *id, uint64_t *by_seq,
+    int *withdrawn)
+{
+	size_t at;
+
+	if (id->len != MSGID_LEN || r->namended == 0)
+		return 0;
+	at = amended_find(r, id->data);
+	if (at == r->namended || memcmp(r->amended[at].id, id->data, MSGID_LEN) != 0)
+		return 0;
+	while (at + 1 < r->namended && memcmp(r->amended[at + 1].id, id->data, MSGID_LEN) == 0)
+		at++;
+	*by_seq = r->amended[at].by_seq;
+	*withdrawn = r->amended[at].withdrawn;
+	return 1;
 }

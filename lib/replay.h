@@ -96,4 +96,15 @@ int	replay_entry_text(const replay_t *r, uint64_t seq, const uint8_t hash[CHAIN_
  * "+08:00" ...) into `out` (size >= 40). Cannot fail. */
 void	replay_format_time(const replay_t *r, int64_t ms, char *out, size_t outlen);
 
+/* Corrections (broker/cases.c): learns from message `m`, logged at `seq`, that the message
+ * it refers to was corrected or withdrawn (nothing when `m` is not a correction). Feed it
+ * every entry before the walk that prints, so each message's line can show its latest
+ * state. Returns 0 or CB_ENOMEM. */
+int	replay_amended_add(replay_t *r, const Cluebus__Message *m, uint64_t seq)
+    __attribute__((warn_unused_result));
+/* Whether message `id` was later corrected or withdrawn: 1 with *by_seq (the latest
+ * correction's seq) and *withdrawn set, or 0. Cannot fail. */
+int	replay_amended(const replay_t *r, const ProtobufCBinaryData *id, uint64_t *by_seq,
+    int *withdrawn);
+
 #endif

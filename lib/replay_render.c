@@ -348,6 +348,26 @@ entry_type_name(Cluebus__EntryType t)
 	}
 }
 
+/* "amended": {"state": "corrected" | "withdrawn", "by_seq"} when a later correction changed
+ * the message (the latest one). */
+static void
+amended_json(struct jb *b, const Cluebus__Message *m)
+{
+	uint64_t by;
+	int withdrawn;
+	json_t *a;
+
+	if (!replay_amended(b->r, &m->message_id, &by, &withdrawn))
+		return;
+	if ((a = json_object()) == NULL) {
+		b->err = 1;
+		return;
+	}
+	jb_str(b, a, "state", withdrawn ? "withdrawn" : "corrected");
+	jb_int(b, a, "by_seq", by);
+	jb_put(b, b->o, "amended", a);
+}
+
 static void
 message_json(struct jb *b, const Cluebus__Message *m)
 {
@@ -360,6 +380,7 @@ message_json(struct jb *b, const Cluebus__Message *m)
 	jb_str(b, b->o, "case_ref", m->case_ref);
 	jb_hex(b, b->o, "refers_to", &m->refers_to);
 	jb_put(b, b->o, intake_kind_name(m->kind), body_json(b, m));
+	amended_json(b, m);
 }
 
 static void
@@ -540,6 +561,8 @@ replay_entry_text(const replay_t *r, uint64_t seq, const uint8_t hash[CHAIN_HASH
     const Cluebus__LogEntry *e, const Cluebus__Message *m, FILE *out)
 {
 	char when[48], id[2 * MSGID_LEN + 1], hex[2 * CHAIN_HASH_LEN + 1];
+	uint64_t by;
+	int withdrawn;
 
 	replay_format_time(r, e->time_ms, when, sizeof(when));
 	hex_encode(hash, CHAIN_HASH_LEN, hex);
@@ -555,6 +578,9 @@ replay_entry_text(const replay_t *r, uint64_t seq, const uint8_t hash[CHAIN_HASH
 		fputs(" -> ", out);
 		text_units(r, e->recipients, e->n_recipients, out);
 		text_body(r, m, out);
+		if (replay_amended(r, &m->message_id, &by, &withdrawn))
+			fprintf(out, " (%s by seq %llu)", withdrawn ? "withdrawn" : "corrected",
+			    (unsigned long long)by);
 	} else if (e->rejection != NULL) {
 		fprintf(out, " %s peer ", wire_reject_name(e->rejection->code));
 		text_unit(r, e->rejection->peer_unit, out);

@@ -283,6 +283,25 @@ replay_name_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
 	return rc;
 }
 
+/* store_walk's callback before the replay: which messages later corrections corrected or
+ * withdrew, so that their lines show their latest state. */
+static int
+replay_amend_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	const uint8_t *hash;
+	cb_error_t err;
+	int rc = 0;
+
+	if (chain_decode(val, len, &hash, &e) != 0)
+		return 0;	/* the replay itself names it */
+	if (e->envelope != NULL && envelope_open(e->envelope, &m, &err) == 0)
+		rc = replay_amended_add(arg, m, seq);
+	chain_entry_free(e, m);
+	return rc;
+}
+
 struct replay_walk {
 	replay_t		*r;
 	int			 as_json;
@@ -388,7 +407,8 @@ cmd_replay(const char *dir, int as_json, const struct replay_args *a)
 		replay_free(rw.r);
 		return 2;
 	}
-	if ((rc = store_walk_registry(s, replay_name_one, rw.r)) == 0)
+	if ((rc = store_walk_registry(s, replay_name_one, rw.r)) == 0 &&
+	    (rc = store_walk(s, 1, replay_amend_one, rw.r)) == 0)
 		rc = store_walk_range(s, replay_start_seq(rw.r), replay_last_seq(rw.r),
 		    replay_one, &rw);
 	if (rc == 0 && fflush(stdout) != 0)

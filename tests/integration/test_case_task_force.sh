@@ -4,8 +4,9 @@
 # health's clue carrying the case_ref reaches them besides the routed units; health
 # corrects the clue's category and the correction reaches the clue's recipients; psb may
 # not correct health's clue (not_owner); a member may not close the case. The auditor sees
-# the case's record, the correction in replay and the corrected category in stats; after
-# health withdraws the clue, stats count it out.
+# the case's record, the correction in replay (the clue's line shows its latest state) and
+# the corrected category in stats; after health withdraws the clue, stats count it out and
+# replay shows it withdrawn.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
@@ -80,6 +81,7 @@ drop health withdraw.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"co
 wait_for 60 "the withdrawal to be accepted" files_at_least "$(spool health)/sent" \
     'withdraw.json.receipt.json' 1
 audit stats "$D/data" --json >"$TEST_DIR/stats2.json"
+replay_json "$TEST_DIR/replay2.jsonl"
 "$PY" - "$TEST_DIR" "$CLUE" <<'PYEOF'
 import json, os, sys
 d, clue = sys.argv[1:]
@@ -100,6 +102,12 @@ fixes = [l for l in lines if l.get("kind") == "correction"]
 assert len(orig) == 1 and len(fixes) == 1, "replay keeps the clue and its correction"
 assert fixes[0]["seq"] > orig[0]["seq"], (orig, fixes)
 assert set(fixes[0]["recipients"]) >= set(orig[0]["recipients"]), (orig, fixes)
+assert orig[0]["amended"] == {"state": "corrected", "by_seq": fixes[0]["seq"]}, orig
+lines = [json.loads(l) for l in open(os.path.join(d, "replay2.jsonl"))]
+fixes = [l for l in lines if l.get("kind") == "correction"]
+orig = [l for l in lines if l.get("message_id") == clue]
+assert len(fixes) == 2 and fixes[1]["correction"]["op"] == "withdraw", fixes
+assert orig[0]["amended"] == {"state": "withdrawn", "by_seq": fixes[1]["seq"]}, orig
 s1 = json.load(open(os.path.join(d, "stats1.json")))
 assert s1["clues"] == 1 and s1["clues_by_category"] == {"public_tip": 1}, s1
 s2 = json.load(open(os.path.join(d, "stats2.json")))
