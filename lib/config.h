@@ -45,6 +45,9 @@ typedef struct broker_config {
 	/* The unit whose petition clues are referrals. */
 	char		 petition_unit[CB_UNIT_ID_SIZE];
 	route_t		*route;			/* owned */
+	int64_t		 checkpoint_interval_ms;	/* sign a checkpoint this often while
+						 * entries arrive */
+	char		 checkpoint_origin[256];	/* the checkpoints' origin and key name */
 } broker_config_t;
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */

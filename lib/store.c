@@ -29,6 +29,7 @@ struct store {
 	unsigned long	 writes, commits;
 	MDB_dbi		 log, msgid, backlog, regidx;
 	MDB_dbi		 aux[STORE_NAUX];
+	int		 no_checkpoints;	/* read-only copy without that database */
 	MDB_dbi		 merkle;		/* be64 merkle_node_seq -> node hash (32) */
 	int		 no_tree;		/* read-only, and no merkle database */
 	int		 rdonly;
@@ -280,7 +281,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		}
 	}
 	if ((mrc = mdb_env_create(&s->env)) != 0 ||
-	    (mrc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)1 << 30)) != 0)
 		goto fail;
 	mrc = mdb_env_open(s->env, dir, envflags, 0600);
@@ -295,6 +296,11 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "regidx", dbflags, &s->regidx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
+		goto fail;
+	if ((mrc = mdb_dbi_open(txn, "checkpoints", dbflags, &s->aux[STORE_CHECKPOINTS])) ==
+	    MDB_NOTFOUND && s->rdonly)
+		s->no_checkpoints = 1;	/* a read-only copy of a log written before them */
+	else if (mrc != 0)
 		goto fail;
 	if ((mrc = mdb_dbi_open(txn, "merkle", dbflags, &s->merkle)) == MDB_NOTFOUND && s->rdonly)
 		s->no_tree = 1;		/* a read-only copy of a log written before the tree */
@@ -879,9 +885,52 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	MDB_txn *txn;
 	int rc;
 
+	if (db == STORE_CHECKPOINTS && s->no_checkpoints)
+		return 0;
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;
 	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_aux_last(store_t *s, enum store_aux db, uint8_t **key, size_t *klen, uint8_t **val,
+    size_t *vlen)
+{
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc;
+
+	*key = *val = NULL;
+	if (db == STORE_CHECKPOINTS && s->no_checkpoints)
+		return CB_ENOTFOUND;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->aux[db], &cur)) != 0) {
+		rc = store_fail("aux cursor", mrc);
+		goto out;
+	}
+	if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) != 0) {
+		rc = mrc == MDB_NOTFOUND ? CB_ENOTFOUND : store_fail("aux last", mrc);
+		goto out;
+	}
+	if ((*key = malloc(k.mv_size + 1)) == NULL || (*val = malloc(v.mv_size + 1)) == NULL) {
+		free(*key);
+		*key = NULL;
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	memcpy(*key, k.mv_data, k.mv_size);
+	memcpy(*val, v.mv_data, v.mv_size);
+	(*val)[v.mv_size] = 0;
+	*klen = k.mv_size;
+	*vlen = v.mv_size;
+	rc = 0;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
 }

@@ -1,9 +1,14 @@
 /* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
- *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]
- *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
- *       the one recomputed from the entries (its root printed with the head); 1: the first
- *       bad seq is printed; 2: usage error or unreadable data directory.
+ *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--receipts DIR...]
+ *       exit 0: every entry, link and signature checks out, the stored Merkle tree is
+ *       the one recomputed from the entries (its root printed with the head), and every
+ *       stored checkpoint is signed by a broker key of the log and matches the tree (and,
+ *       with --receipts, so do the agencies' receipts and checkpoints:
+ *       lib/receipts_report.c); 1: the first bad seq is printed; 2: usage error or
+ *       unreadable data directory.
+ *   cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | --broker-key PUB
+ *       offline: the receipt's proof against its signed checkpoint (lib/receipts.h).
  *   cluebus-audit replay DATA_DIR [--json]
  *       the log in order, one line per entry (JSON lines with --json).
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
@@ -44,6 +49,7 @@
 #include "intake.h"
 #include "keys.h"
 #include "merkle.h"
+#include "receipts_report.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -52,11 +58,14 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
+	    "                            [--receipts DIR...]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
+	    "       cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | "
+	    "--broker-key PUB\n"
 	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
 	    "       cluebus-audit --help | --version\n");
 	return 2;
@@ -66,11 +75,14 @@ static int
 help(void)
 {
 	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only]\n"
+	    "                            [--receipts DIR...]\n"
 	    "       cluebus-audit replay DATA_DIR [--json]\n"
 	    "       cluebus-audit case DATA_DIR CASE_REF [--json]\n"
 	    "       cluebus-audit stats DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
+	    "       cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | "
+	    "--broker-key PUB\n"
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
 	    "\n"
@@ -80,10 +92,16 @@ help(void)
 	    "  stats     clues, messages and response times of the period [from, to)\n"
 	    "  prove     the Merkle inclusion proof of entry SEQ in the tree of SIZE entries\n"
 	    "  consistency  the Merkle consistency proof from tree size OLD to NEW\n"
+	    "  check-receipt  offline, without the log: the receipt's inclusion proof against\n"
+	    "            its signed checkpoint (the broker's key from the registry file or a\n"
+	    "            public key file), and a held CHECKPOINT against it\n"
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
-	    "  --chain-only       (verify) hashes and links only, no signatures\n"
+	    "  --chain-only       (verify) hashes and links only, no signatures (nor checkpoints)\n"
+	    "  --receipts DIR...  (verify) cross-check the agencies' receipts (*.receipt.json)\n"
+	    "                     and checkpoints (*.note) under DIR... against the log, naming\n"
+	    "                     the first entry removed, altered or reordered\n"
 	    "  --json             (replay, case, stats) JSON output (replay: one line per entry)\n"
 	    "  --from RFC3339     (stats) start of the period, included\n"
 	    "  --to RFC3339       (stats) end of the period, excluded\n"
@@ -229,6 +247,10 @@ out:
 	return rc;
 }
 
+/* verify --receipts DIR...: the agencies' evidence (lib/receipts_report.c). */
+static const char **receipt_dirs;
+static size_t n_receipt_dirs;
+
 static int
 cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 {
@@ -238,7 +260,8 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	uint64_t tree_bad = 0;
 	audit_result_t res;
 	store_t *s;
-	int rc, trc = 0;
+	char ckpt_summary[512] = "";
+	int rc, trc = 0, crc = 0;
 
 	if (pin_hex != NULL && hex_decode(pin_hex, pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "cluebus-audit: --broker-key wants 64 hex digits\n");
@@ -249,6 +272,9 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	rc = audit_verify(s, pin_hex != NULL ? pin : NULL, !chain_only, &res);
 	if (rc == 0)
 		trc = tree_verify(s, root, &tree_bad);
+	if (rc == 0 && (trc == 0 || trc == CB_ENOTFOUND) && !chain_only)
+		crc = receipts_verify_report(s, receipt_dirs, n_receipt_dirs, ckpt_summary,
+		    sizeof(ckpt_summary));
 	store_close(s);
 	if (rc == CB_ECORRUPT) {
 		printf("FAIL seq %llu: %s\n", (unsigned long long)res.bad_seq, res.reason);
@@ -263,6 +289,8 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 		    (unsigned long long)tree_bad);
 		return 1;
 	}
+	if (crc != 0)
+		return crc;
 	hex_encode(res.head, CHAIN_HASH_LEN, head);
 	hex_encode(root, MERKLE_HASH_LEN, root_hex);
 	printf("OK %llu entries (%llu messages, %llu broker, %llu rejections, %llu acks)%s; "
@@ -270,6 +298,8 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only)
 	    (unsigned long long)res.broker_entries, (unsigned long long)res.rejections,
 	    (unsigned long long)res.acks, chain_only ? ", signatures and contents not checked" : "", head,
 	    root_hex, trc == CB_ENOTFOUND ? " (recomputed: no tree stored)" : "");
+	if (ckpt_summary[0] != '\0')
+		printf("OK %s\n", ckpt_summary);
 	return 0;
 }
 
@@ -673,6 +703,10 @@ main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "prove") == 0 || strcmp(argv[1], "consistency") == 0)
 		return cmd_tree(argc, argv);
+	if (strcmp(argv[1], "check-receipt") == 0)
+		return receipts_cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		argc = receipts_take_dirs(argc, argv, &receipt_dirs, &n_receipt_dirs);
 	cmd = argv[1];
 	if (strcmp(cmd, "case") == 0) {
 		if (argc < 4)
