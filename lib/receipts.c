@@ -388,13 +388,7 @@ check_tree_head_from(store_t *s, const checkpoint_t *cp, const char *from,
 	return 0;
 }
 
-static int
-check_tree_head(store_t *s, const checkpoint_t *cp, const char *from, receipts_result_t *res)
-{
-	int matched = 0;
 
-	return check_tree_head_from(s, cp, from, res, 0, &matched);
-}
 
 /* A receipt against the copy. */
 static int
@@ -437,13 +431,70 @@ check_receipt_entry(store_t *s, const receipt_t *r, const char *from, receipts_r
 
 /* ---- the walk over the agencies' files ---- */
 
+/* A checkpoint found in the agencies' files, checked after the walk in size order. */
+struct seen_ckpt {
+	checkpoint_t	 cp;
+	char		 from[256];
+};
+
 static struct cross {
 	store_t			*s;
 	cb_key_t		**keys;
 	size_t			  nkeys;
 	receipts_result_t	*res;
 	int			  rc;
+	struct seen_ckpt	*seen;
+	size_t			  nseen;
 } *cross_now;	/* nftw has no argument pointer */
+
+/* Remembers a verified checkpoint (one per size and root). */
+static void
+cross_seen(struct cross *x, const checkpoint_t *cp, const char *from)
+{
+	struct seen_ckpt *s;
+
+	x->res->checkpoints++;
+	for (size_t i = 0; i < x->nseen; i++)
+		if (x->seen[i].cp.size == cp->size &&
+		    memcmp(x->seen[i].cp.root, cp->root, MERKLE_HASH_LEN) == 0)
+			return;
+	if ((s = realloc(x->seen, (x->nseen + 1) * sizeof(*s))) == NULL) {
+		x->rc = CB_ENOMEM;
+		return;
+	}
+	x->seen = s;
+	s = &x->seen[x->nseen++];
+	s->cp = *cp;
+	snprintf(s->from, sizeof(s->from), "%s", from);
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	const struct seen_ckpt *x = a, *y = b;
+
+	return x->cp.size < y->cp.size ? -1 : x->cp.size > y->cp.size;
+}
+
+/* The remembered checkpoints in size order: each that matches narrows where the first
+ * difference of a later one is. */
+static int
+cross_checkpoints(struct cross *x)
+{
+	uint64_t good = 0;
+	int rc = 0;
+
+	qsort(x->seen, x->nseen, sizeof(*x->seen), seen_cmp);
+	for (size_t i = 0; i < x->nseen && rc == 0; i++) {
+		int matched = 0;
+
+		rc = check_tree_head_from(x->s, &x->seen[i].cp, x->seen[i].from, x->res, good,
+		    &matched);
+		if (matched)
+			good = x->seen[i].cp.size;
+	}
+	return rc;
+}
 
 static int
 ends_with(const char *s, const char *suffix)
@@ -475,8 +526,7 @@ cross_file(struct cross *x, const char *path)
 			    err.field, err.reason);
 			x->res->bad_files++;
 		} else {
-			x->res->checkpoints++;
-			x->rc = check_tree_head(x->s, &cp, path, x->res);
+			cross_seen(x, &cp, path);
 		}
 		free(text);
 		return;
@@ -494,8 +544,7 @@ cross_file(struct cross *x, const char *path)
 			fprintf(stderr, "%s: %s: %s\n", path, err.field, err.reason);
 			x->res->bad_files++;
 		} else {
-			x->res->checkpoints++;
-			x->rc = check_tree_head(x->s, &cp, path, x->res);
+			cross_seen(x, &cp, path);
 		}
 	} else {
 		x->res->unproven++;
@@ -519,7 +568,7 @@ int
 receipts_cross_check(store_t *s, const char *const *dirs, size_t ndirs,
     receipts_result_t *res)
 {
-	struct cross x = { s, NULL, 0, res, 0 };
+	struct cross x = { s, NULL, 0, res, 0, NULL, 0 };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -533,6 +582,9 @@ receipts_cross_check(store_t *s, const char *const *dirs, size_t ndirs,
 		}
 	}
 	cross_now = NULL;
+	if (x.rc == 0)
+		x.rc = cross_checkpoints(&x);
+	free(x.seen);
 	keys_free(x.keys, x.nkeys);
 	if (res->nfindings > 1)
 		qsort(res->findings, res->nfindings, sizeof(*res->findings), finding_cmp);
