@@ -222,7 +222,7 @@ clientview_queue(clientview_t *cv, const checkpoint_t *cp,
 {
 	struct clientview_new rec;
 	struct clientview_proof *q;
-	char why[320];
+	char why[320], reason[340];
 	int rc;
 
 	for (size_t i = cv->qhead; i < cv->nqueue; i++)
@@ -235,7 +235,8 @@ clientview_queue(clientview_t *cv, const checkpoint_t *cp,
 		return;	/* not waiting (done, or never ours) */
 	rc = logview_check_inclusion(cp, incl, rec.hash, why, sizeof(why));
 	if (rc == CB_ECORRUPT) {
-		if (logview_raise(cv->view, "entry", why, logview_note(cv->view)) != 0)
+		snprintf(reason, sizeof(reason), "entry: %s", why);
+		if (logview_raise(cv->view, "entry", reason, logview_note(cv->view)) != 0)
 			log_warnx("the alarm could not be stored");
 		return;
 	}

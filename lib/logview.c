@@ -140,7 +140,7 @@ logview_raise(logview_t *v, const char *kind, const char *reason, const char *of
 	char *text;
 	int rc;
 
-	log_warnx("ALARM: %s: %s", kind, reason);
+	log_warnx("ALARM: %s", reason);
 	if (v->alarm != NULL)
 		return 0;	/* the first alarm and its evidence are kept */
 	clock_format_rfc3339(clock_now_ms(), when, sizeof(when));

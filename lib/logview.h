@@ -76,7 +76,8 @@ int	logview_check_inclusion(const checkpoint_t *cp, const Cluebus__CheckpointInc
     const uint8_t entry_hash[32], char *why, size_t whylen)
     __attribute__((warn_unused_result));
 
-/* Raises the alarm of kind `kind` ("rollback", "fork", "entry") with `reason` and the
+/* Raises the alarm of kind `kind` ("rollback", "fork", "entry") with `reason` (which
+ * starts with the kind: "fork: ...") and the
  * offending note (may be NULL), durably, unless one is raised already (the first is kept).
  * Returns 0 or CB_EIO / CB_ENOMEM. */
 int	logview_raise(logview_t *v, const char *kind, const char *reason, const char *offered)

@@ -190,7 +190,6 @@ receipt_check_entry(const receipt_t *r, cb_error_t *err)
 {
 	Cluebus__LogEntry *e = NULL;
 	Cluebus__Message *m = NULL;
-	cb_error_t merr;
 	int rc;
 
 	if ((rc = unpack_bounded(&cluebus__log_entry__descriptor, r->entry, r->entry_len,
@@ -202,7 +201,8 @@ receipt_check_entry(const receipt_t *r, cb_error_t *err)
 		    (unsigned long long)e->seq, (unsigned long long)r->seq);
 		goto out;
 	}
-	if (e->envelope == NULL || envelope_open(e->envelope, &m, &merr) != 0 ||
+	if (e->envelope == NULL || unpack_bounded(&cluebus__message__descriptor,
+	    e->envelope->signed_.data, e->envelope->signed_.len, (ProtobufCMessage **)&m) != 0 ||
 	    m->message_id.len != 16 || CRYPTO_memcmp(m->message_id.data, r->msgid, 16) != 0) {
 		rc = cb_fail(err, "proof.entry", CB_ECORRUPT, "does not carry message %s",
 		    r->message_id);
