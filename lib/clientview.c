@@ -296,7 +296,11 @@ clientview_on_note(clientview_t *cv, const Cluebus__CheckpointNote *n, int64_t n
 		clientview_ask(cv, now, send, arg);
 		return;
 	case LOGVIEW_UNVERIFIED:
-		log_warnx("%s", why);
+		/* Pushed every checkpoint interval: said once a minute. */
+		if (cv->unverified_ms == 0 || now - cv->unverified_ms >= 60000) {
+			log_warnx("%s (the registry file's broker key: was it rotated?)", why);
+			cv->unverified_ms = now;
+		}
 		return;
 	default:
 		return;	/* the alarm: logged and stored by the view */
@@ -304,8 +308,13 @@ clientview_on_note(clientview_t *cv, const Cluebus__CheckpointNote *n, int64_t n
 	for (size_t i = 0; i < n->n_inclusions; i++)
 		clientview_queue(cv, &cp, n->inclusions[i]);
 	cv->asked_size = cp.size;
-	if (n->n_inclusions == 0 && cv->asked_ms == 0)
-		clientview_timer(cv, now, send, arg);
+	if (verdict == LOGVIEW_NEWER && n->n_inclusions == 0 &&
+	    (cv->asked_ms == 0 || now - cv->asked_ms >= CLIENTVIEW_PROMPT_MS)) {
+		uint64_t seq;
+
+		if (clientview_waiting(cv, &seq, 1) > 0 && seq <= cp.size)
+			clientview_ask(cv, now, send, arg);
+	}
 }
 
 void

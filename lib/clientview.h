@@ -5,8 +5,9 @@
  * client store's `proofs` database (be64 seq -> entry hash (32) || message id (16) || tag),
  * written in the transaction that forgets the outcome. The client asks the broker for the
  * latest checkpoint (CheckpointRequest: the held size and up to CLIENTVIEW_ASK_MAX of
- * those seqs) when it is welcomed, when a pushed checkpoint leaves proofs to fetch, and
- * again every CLIENTVIEW_RETRY_MS while some are missing. A proof that checks against a
+ * those seqs) when it is welcomed, when a pushed newer checkpoint covers a seq waiting for
+ * its proof (at most every CLIENTVIEW_PROMPT_MS), and again every CLIENTVIEW_RETRY_MS
+ * while some are missing. A proof that checks against a
  * checkpoint the view accepted is queued for the application (cb_client_proof_next); once
  * it stored it, cb_client_proof_done dequeues it and the next commit (cb_client_flush)
  * deletes the record: a crash in between only fetches the proof again. A proof whose entry is not the
@@ -24,7 +25,9 @@
 #include "logview.h"
 
 #define CLIENTVIEW_ASK_MAX	64
-#define CLIENTVIEW_RETRY_MS	5000
+#define CLIENTVIEW_RETRY_MS	5000	/* ask again while proofs are missing */
+#define CLIENTVIEW_PROMPT_MS	1000	/* a newer checkpoint: ask for proofs at once,
+					 * at most this often */
 
 struct clientview_proof {
 	cb_proof_t	 p;
@@ -51,6 +54,7 @@ typedef struct clientview {
 	size_t		 ndone, capdone;
 	int64_t		 asked_ms;	/* monotonic time of the last request (0: none) */
 	uint64_t	 asked_size;	/* the checkpoint size it answered with */
+	int64_t		 unverified_ms;	/* when an unverified checkpoint was last logged */
 } clientview_t;
 
 /* Opens the `proofs` database in `txn` (the client's opening transaction) and the log view

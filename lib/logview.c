@@ -85,9 +85,16 @@ logview_open(const char *dir, const cb_key_t *broker_key, logview_t **out)
 		if ((rc = file_read_all(v->note_path, CHECKPOINT_NOTE_MAX, &v->note, &len)) != 0)
 			goto fail;
 		if (logview_verify(v, v->note, len, &v->cp, &err) != 0) {
-			log_warnx("%s: %s: %s", v->note_path, err.field, err.reason);
-			rc = CB_ECORRUPT;
-			goto fail;
+			/* Verified when it was stored: a rotated broker key (a new registry
+			 * file) no longer verifies it, but it is still the history held. */
+			log_warnx("%s: the held checkpoint does not verify with the broker's "
+			    "key now (%s: %s); kept as it is", v->note_path, err.field,
+			    err.reason);
+			if (checkpoint_parse(v->note, len, &v->cp, &err) != 0) {
+				log_warnx("%s: %s: %s", v->note_path, err.field, err.reason);
+				rc = CB_ECORRUPT;
+				goto fail;
+			}
 		}
 		v->held = 1;
 	}

@@ -19,7 +19,9 @@
  *   - LOGVIEW_ASK when its proof runs from another size than m (ask again from m);
  *   - accepted (LOGVIEW_NEWER, stored) or LOGVIEW_SAME otherwise. The first one is accepted
  *     on its signature alone.
- * Invariant: the held checkpoint only grows, and only along proven consistency. */
+ * Invariant: the held checkpoint only grows, and only along proven consistency. A held
+ * note that no longer verifies at start (the broker's key was rotated and the registry
+ * file replaced) is kept, with a warning: it was verified when it was stored. */
 #ifndef CB_LOGVIEW_H
 #define CB_LOGVIEW_H
 
@@ -45,7 +47,7 @@ enum logview_verdict {
 
 /* Opens the view kept in `dir` (created when missing). `broker_key` (borrowed for the
  * view's life; NULL: no key, every checkpoint is unverified) checks the notes. Returns 0,
- * CB_EIO, CB_ECORRUPT (a held note that no longer verifies or parses), CB_ENOMEM. */
+ * CB_EIO, CB_ECORRUPT (a held note that does not parse), CB_ENOMEM. */
 int	logview_open(const char *dir, const cb_key_t *broker_key, logview_t **out)
     __attribute__((warn_unused_result));
 /* Frees the view. Accepts NULL. */

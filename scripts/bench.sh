@@ -42,6 +42,9 @@
 #   BENCH_RATE, BENCH_SECONDS   the fixed-rate phases (default 1000/s for 10 s)
 #   BENCH_PEERS=0        skip the Redis and RabbitMQ peers (cluebus alone)
 #   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
+#   BENCH_BROKER_TUNING  lines added to broker.conf's broker group, to measure what a knob
+#                        costs (e.g. "checkpoint_interval_ms = 86400000;": one checkpoint a
+#                        day instead of one a second while entries arrive)
 #   BENCH_AGENT_DIR      put the agents' spools and stores in a directory there (e.g.
 #                        /dev/shm, where their flushes cost nothing): not durable, only to
 #                        measure what the agents' own disk flushes cost
@@ -222,7 +225,7 @@ phase_deploy() {
 		DEPLOY_AGENT_DIR=$BENCH_AGENT_DIR/cluebus-bench.$$
 		rm -rf "$DEPLOY_AGENT_DIR"
 	fi
-	deploy_init "$(deploy_endpoint tcp)" || die "deploy failed"
+	deploy_init "$(deploy_endpoint tcp)" "${BENCH_BROKER_TUNING:-}" || die "deploy failed"
 	for u in $RECIPIENTS; do
 		deploy_agent "$u" || die "deploy of the agent of $u failed"
 		OUTS+=(--out "$D/spool/$u/out")
