@@ -111,6 +111,8 @@ clientview_store(clientview_t *cv, MDB_txn *txn)
 void
 clientview_stored(clientview_t *cv)
 {
+	if (cv->nfresh > 0)
+		cv->want_ask = 1;	/* new records: ask soon (clientview_timer) */
 	cv->nfresh = 0;
 	cv->ndone = 0;
 }
@@ -324,8 +326,10 @@ clientview_timer(clientview_t *cv, int64_t now, clientview_send_fn *send, void *
 
 	if (logview_alarm(cv->view) != NULL || logview_checkpoint(cv->view) == NULL)
 		return;
-	if (cv->asked_ms != 0 && now - cv->asked_ms < CLIENTVIEW_RETRY_MS)
+	if (cv->asked_ms != 0 && now - cv->asked_ms < (cv->want_ask ? CLIENTVIEW_PROMPT_MS :
+	    CLIENTVIEW_RETRY_MS))
 		return;
+	cv->want_ask = 0;
 	if (clientview_waiting(cv, &seq, 1) == 0)
 		return;
 	clientview_ask(cv, now, send, arg);

@@ -5,9 +5,9 @@
  * client store's `proofs` database (be64 seq -> entry hash (32) || message id (16) || tag),
  * written in the transaction that forgets the outcome. The client asks the broker for the
  * latest checkpoint (CheckpointRequest: the held size and up to CLIENTVIEW_ASK_MAX of
- * those seqs) when it is welcomed, when a pushed newer checkpoint covers a seq waiting for
- * its proof (at most every CLIENTVIEW_PROMPT_MS), and again every CLIENTVIEW_RETRY_MS
- * while some are missing. A proof that checks against a
+ * those seqs) when it is welcomed, when new records were stored or a pushed newer
+ * checkpoint covers a seq waiting for its proof (at most every CLIENTVIEW_PROMPT_MS), and
+ * again every CLIENTVIEW_RETRY_MS while some are missing. A proof that checks against a
  * checkpoint the view accepted is queued for the application (cb_client_proof_next); once
  * it stored it, cb_client_proof_done dequeues it and the next commit (cb_client_flush)
  * deletes the record: a crash in between only fetches the proof again. A proof whose entry is not the
@@ -55,6 +55,7 @@ typedef struct clientview {
 	int64_t		 asked_ms;	/* monotonic time of the last request (0: none) */
 	uint64_t	 asked_size;	/* the checkpoint size it answered with */
 	int64_t		 unverified_ms;	/* when an unverified checkpoint was last logged */
+	int		 want_ask;	/* records were stored since the last request */
 } clientview_t;
 
 /* Opens the `proofs` database in `txn` (the client's opening transaction) and the log view

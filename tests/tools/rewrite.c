@@ -93,20 +93,20 @@ store_all(struct db *d, uint8_t **ents, size_t *lens, uint64_t n)
 		Cluebus__LogEntry *e = cluebus__log_entry__unpack(NULL, lens[i], ents[i]);
 		Cluebus__Message *m = NULL;
 		merkle_node_t nodes[MERKLE_LEVELS];
-		uint8_t key[8], *out, leaf[MERKLE_HASH_LEN], nkey[8];
+		uint8_t key[8], *out, leaf[MERKLE_HASH_LEN], nkey[8], *own_prev;
 		size_t plen, count;
 		MDB_val k = { 8, key }, v;
 
 		if (e == NULL)
 			return fail("entry does not decode", MDB_CORRUPTED);
 		e->seq = i + 1;
+		own_prev = e->prev_hash.data;	/* put back before the free */
 		e->prev_hash.data = prev;
 		e->prev_hash.len = CHAIN_HASH_LEN;
 		plen = cluebus__log_entry__get_packed_size(e);
 		out = malloc(CHAIN_HASH_LEN + plen);
 		cluebus__log_entry__pack(e, out + CHAIN_HASH_LEN);
-		e->prev_hash.data = NULL;	/* not ours to free */
-		e->prev_hash.len = 0;
+		e->prev_hash.data = own_prev;
 		if (chain_hash(out + CHAIN_HASH_LEN, plen, out) != 0 ||
 		    merkle_leaf_hash(out + CHAIN_HASH_LEN, plen, leaf) != 0 ||
 		    merkle_append_nodes(&f, leaf, nodes, &count) != 0)
