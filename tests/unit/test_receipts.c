@@ -2,7 +2,7 @@
  * agent's log view (lib/logview.c): a genuine receipt checks offline; every malformed
  * receipt is refused naming its field; every receipt that does not prove what it says is
  * refused; the view accepts only consistent checkpoints and raises the alarm, durably, on a
- * rollback or a fork. */
+ * rollback or a fork; an inclusion proof holds only for the receipt's own entry. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -340,6 +340,58 @@ test_the_view_takes_only_consistent_checkpoints_and_raises_the_alarm(void **stat
 	merkle_memstore_free(forked.mem);
 }
 
+static void
+test_an_inclusion_proof_must_hold_for_the_receipts_entry(void **state)
+{
+	Cluebus__CheckpointInclusion incl = CLUEBUS__CHECKPOINT_INCLUSION__INIT;
+	ProtobufCBinaryData bins[MERKLE_MAX_PROOF];
+	uint8_t entry[] = "entry 4", hash[32], other[32];
+	struct tree t = { 0 };
+	merkle_proof_t proof;
+	checkpoint_t cp;
+	char why[320];
+
+	(void)state;
+	tree_grow(&t, 3, "entry");
+	assert_int_equal(merkle_append(&t.f, &t.ms, entry, sizeof(entry) - 1), 0);
+	tree_grow(&t, 9, "entry");
+	memset(&cp, 0, sizeof(cp));
+	cp.size = 9;
+	assert_int_equal(merkle_root(&t.f, &t.ms, 9, cp.root), 0);
+	assert_int_equal(merkle_prove_inclusion(&t.f, &t.ms, 3, 9, &proof), 0);
+	for (size_t i = 0; i < proof.len; i++) {
+		bins[i].data = proof.hash[i];
+		bins[i].len = MERKLE_HASH_LEN;
+	}
+	incl.seq = 4;
+	incl.entry.data = entry;
+	incl.entry.len = sizeof(entry) - 1;
+	incl.hashes = bins;
+	incl.n_hashes = proof.len;
+	assert_int_equal(chain_hash(entry, sizeof(entry) - 1, hash), 0);
+	assert_int_equal(logview_check_inclusion(&cp, &incl, hash, why, sizeof(why)), 0);
+	/* the receipt names another entry: the log's entry 4 was replaced */
+	memcpy(other, hash, sizeof(other));
+	other[0] ^= 1;
+	assert_int_equal(logview_check_inclusion(&cp, &incl, other, why, sizeof(why)),
+	    CB_ECORRUPT);
+	assert_non_null(strstr(why, "not the one"));
+	/* a proof that does not lead to the root */
+	proof.hash[0][5] ^= 1;
+	assert_int_equal(logview_check_inclusion(&cp, &incl, hash, why, sizeof(why)),
+	    CB_ECORRUPT);
+	proof.hash[0][5] ^= 1;
+	/* malformed: a seq beyond the tree, a short hash */
+	incl.seq = 10;
+	assert_int_equal(logview_check_inclusion(&cp, &incl, hash, why, sizeof(why)),
+	    CB_EMALFORMED);
+	incl.seq = 4;
+	bins[0].len = 31;
+	assert_int_equal(logview_check_inclusion(&cp, &incl, hash, why, sizeof(why)),
+	    CB_EMALFORMED);
+	merkle_memstore_free(t.mem);
+}
+
 int
 main(void)
 {
@@ -350,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_a_receipt_that_does_not_prove_its_entry_is_refused),
 		cmocka_unit_test(test_a_receipt_is_refused_with_another_broker_key_or_without_proof),
 		cmocka_unit_test(test_the_view_takes_only_consistent_checkpoints_and_raises_the_alarm),
+		cmocka_unit_test(test_an_inclusion_proof_must_hold_for_the_receipts_entry),
 	};
 
 	return cmocka_run_group_tests_name("receipts", tests, setup, teardown);
