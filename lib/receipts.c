@@ -2,6 +2,7 @@
  * cross-checked with the agencies' checkpoints against a log copy (receipts.h). */
 #define _XOPEN_SOURCE 700	/* nftw */
 #include <ftw.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,6 +555,38 @@ cross_file(struct cross *x, const char *path)
 	receipt_clear(&r);
 }
 
+/* An agent's alarm.json: the two notes it keeps as evidence ("held", "offered"). */
+static void
+cross_alarm(struct cross *x, const char *path)
+{
+	static const char *const which[] = { "held", "offered" };
+	json_t *doc = json_load_file(path, 0, NULL);
+	char from[PATH_MAX + 16];
+
+	if (doc == NULL) {
+		fprintf(stderr, "%s: not JSON\n", path);
+		x->res->bad_files++;
+		return;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		const char *note = json_string_value(json_object_get(doc, which[i]));
+		checkpoint_t cp;
+		cb_error_t err;
+
+		if (note == NULL)
+			continue;
+		snprintf(from, sizeof(from), "%s (%s)", path, which[i]);
+		if (receipt_note_verify(note, strlen(note), x->keys, x->nkeys, &cp, &err) != 0) {
+			fprintf(stderr, "%s: not a checkpoint of this log: %s: %s\n", from,
+			    err.field, err.reason);
+			x->res->bad_files++;
+		} else {
+			cross_seen(x, &cp, from);
+		}
+	}
+	json_decref(doc);
+}
+
 static int
 cross_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -561,6 +594,8 @@ cross_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	(void)ftw;
 	if (type == FTW_F && (ends_with(path, ".receipt.json") || ends_with(path, ".note")))
 		cross_file(cross_now, path);
+	else if (type == FTW_F && ends_with(path, "/alarm.json"))
+		cross_alarm(cross_now, path);
 	return cross_now->rc;
 }
 

@@ -85,7 +85,8 @@ typedef struct receipts_result {
 	size_t		 nfindings;
 } receipts_result_t;
 
-/* Cross-checks every *.receipt.json and *.note file under the directories
+/* Cross-checks every *.receipt.json, *.note and alarm.json (its "held" and "offered"
+ * notes) file under the directories
  * `dirs[0..ndirs)` (recursively) against the log copy `s`. Problems with the files
  * themselves are printed to stderr and counted in bad_files. Returns 0 with *res
  * (receipts_result_free), or CB_ENOMEM / CB_ESTORE / CB_EIO. */

@@ -11,7 +11,9 @@
 #     `cluebus-agent status` exits 1;
 #   - fork: psb's agent, stopped before the restore and holding the bigger checkpoint too,
 #     comes back after the restored broker logged past that size (a different history):
-#     the consistency proof from its checkpoint fails and it raises the fork alarm.
+#     the consistency proof from its checkpoint fails and it raises the fork alarm;
+#   - `cluebus-audit verify --receipts` over the agencies' evidence (receipts, held
+#     checkpoints, alarm.json) names the first entry the restore lost.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc "checkpoint_interval_ms = 200;"
@@ -78,4 +80,16 @@ wait_for 60 "psb's fork alarm" log_count_gt "$LOGS/agent-psb.log" "ALARM: fork" 
 rc=0; agent_status psb >"$TEST_DIR/status-psb.txt" || rc=$?
 assert_eq 1 "$rc" "cluebus-agent status of psb after the fork"
 say "psb: $(head -1 "$TEST_DIR/status-psb.txt")"
-finish
+
+# The auditor: the restored broker's log against the agencies' evidence (receipts, held
+# checkpoints, alarm.json) names the first entry the restore lost.
+stop_all
+rc=0; audit verify "$D/data" --receipts "$D/state" "$SENT" >"$TEST_DIR/audit.txt" 2>&1 || rc=$?
+assert_eq 1 "$rc" "verify --receipts of the restored log"
+FIRST=$(grep -m1 '^FAIL seq' "$TEST_DIR/audit.txt")
+case $FIRST in
+"FAIL seq $((OLD + 1)):"*) say "auditor: $FIRST" ;;
+*) die "expected the first lost entry $((OLD + 1)): $(head -5 "$TEST_DIR/audit.txt")" ;;
+esac
+check_logs
+say "ok"
