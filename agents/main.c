@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cluebus/client.h"
 #include "cluebus/version.h"
 #include "config.h"
@@ -41,6 +43,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: cluebus-agent [-v] [--check] -c CONFIG\n"
+	    "       cluebus-agent -c CONFIG status\n"
 	    "       cluebus-agent --help | --version\n");
 	exit(2);
 }
@@ -49,6 +52,7 @@ static void
 help(void)
 {
 	printf("usage: cluebus-agent [-v] [--check] -c CONFIG\n"
+	    "       cluebus-agent -c CONFIG status\n"
 	    "\n"
 	    "One agency's agent: publishes the JSON documents dropped into its spool's in/,\n"
 	    "signed with the unit's key, and writes the messages routed to it into out/.\n"
@@ -59,6 +63,12 @@ help(void)
 	    "  -v, --verbose      also log debug lines\n"
 	    "      --help         print this help and exit\n"
 	    "      --version      print the version and exit\n"
+	    "\n"
+	    "  status             print the agent's transparency status (SPOOL/status.json:\n"
+	    "                     the broker's checkpoint it holds, the alarm) and exit 0 when\n"
+	    "                     all is well, 1 when the alarm is raised (a rollback or fork\n"
+	    "                     of the broker's log: docs/operations.md), 3 when there is no\n"
+	    "                     status yet\n"
 	    "\n"
 	    "Runs until SIGTERM or SIGINT. Exit: 0 stopped cleanly, 1 error, 2 usage.\n");
 }
@@ -122,18 +132,59 @@ agent_complete(cb_client_t *c, struct spool *sp, struct spool_batch *b, const cb
 	}
 }
 
+/* Adds the inclusion proofs the client checked to their receipts (up to SPOOL_BATCH_MAX
+ * a call), then lets the client forget them (one commit). */
+static void
+agent_proofs(cb_client_t *c, struct spool *sp)
+{
+	const cb_proof_t *p;
+	size_t n = 0;
+
+	while (n < SPOOL_BATCH_MAX && cb_client_proof_next(c, &p) == 0) {
+		if (spool_receipt_proof(sp, p) != 0 || cb_client_proof_done(c, p) != 0)
+			break;
+		n++;
+	}
+	if (n > 0 && cb_client_flush(c) != 0)
+		log_warnx("could not record %zu receipts' proofs (they are fetched again)", n);
+}
+
+/* Writes SPOOL/status.json when the held checkpoint or the alarm changed. */
+static void
+agent_status(const agent_config_t *cfg, cb_client_t *c, struct spool *sp, uint64_t *version,
+    int *written)
+{
+	cb_transparency_t t;
+
+	cb_client_transparency(c, &t);
+	if (*written && t.version == *version)
+		return;
+	if (t.alarm != NULL)
+		log_warnx("ALARM: the broker's log contradicts what this agency holds: %s; see "
+		    "%s/%s and docs/operations.md", t.alarm, cfg->spool_dir, SPOOL_STATUS_FILE);
+	if (spool_write_status(sp, cfg->unit, &t) == 0) {
+		*version = t.version;
+		*written = 1;
+	}
+}
+
 static void
 agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
 {
 	struct spool_batch batch;
 	int64_t last_scan = 0;
 	int busy = 0;	/* the last scan left documents in in/: scan again soon */
+	uint64_t status_version = 0;
+	int status_written = 0;
 
 	memset(&batch, 0, sizeof(batch));
 	while (!stop_requested) {
 		const cb_event_t *ev;
 		int64_t now = clock_mono_ms();
 		int rc;
+
+		agent_proofs(c, sp);
+		agent_status(cfg, c, sp, &status_version, &status_written);
 
 		if (busy || now - last_scan >= cfg->poll_ms) {
 			busy = spool_scan(sp, c) >= SPOOL_SCAN_MAX;
@@ -150,6 +201,41 @@ agent_run(const agent_config_t *cfg, cb_client_t *c, struct spool *sp)
 		agent_complete(c, sp, &batch, ev);
 	}
 	spool_batch_free(&batch);
+}
+
+/* `status`: SPOOL/status.json, and STATE/alarm.json even when the agent is not running. */
+static int
+agent_status_command(const agent_config_t *cfg)
+{
+	char path[PATH_MAX + 32];
+	json_t *st, *alarm;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/alarm.json", cfg->state_dir);
+	alarm = json_load_file(path, 0, NULL);
+	snprintf(path, sizeof(path), "%s/%s", cfg->spool_dir, SPOOL_STATUS_FILE);
+	st = json_load_file(path, 0, NULL);
+	if (alarm != NULL || (st != NULL && !json_is_true(json_object_get(st, "ok")))) {
+		const char *why = json_string_value(json_object_get(alarm != NULL ? alarm : st,
+		    alarm != NULL ? "reason" : "alarm"));
+
+		printf("%s: ALARM: %s\n", cfg->unit, why != NULL ? why : "(no reason recorded)");
+		printf("evidence: %s/alarm.json; what to do: docs/operations.md\n",
+		    cfg->state_dir);
+		rc = 1;
+	} else if (st == NULL) {
+		printf("%s: no status yet (%s: the agent has not run)\n", cfg->unit, path);
+		rc = 3;
+	} else {
+		printf("%s: ok; checkpoint of tree size %lld held (updated %s)\n", cfg->unit,
+		    (long long)json_integer_value(json_object_get(st, "checkpoint_size")),
+		    json_string_value(json_object_get(st, "updated")) != NULL ?
+		    json_string_value(json_object_get(st, "updated")) : "?");
+		rc = 0;
+	}
+	json_decref(alarm);
+	json_decref(st);
+	return rc;
 }
 
 int
@@ -186,12 +272,15 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (config == NULL || optind != argc)
+	if (config == NULL || (optind != argc && !(optind + 1 == argc &&
+	    strcmp(argv[optind], "status") == 0)))
 		usage();
 	if (config_agent_load(config, &cfg, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "%s\n", errbuf);
 		return 1;
 	}
+	if (optind + 1 == argc)
+		return agent_status_command(&cfg);
 	if (check) {
 		printf("%s: configuration OK\n", config);
 		return 0;

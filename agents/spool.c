@@ -868,3 +868,89 @@ spool_show(struct spool *sp, struct spool_batch *b)
 	b->durable = 0;
 	return 0;
 }
+
+/* Reads sent/NAME.receipt.json of `p` (under its document's name, or the id-prefixed name
+ * a clash gave it) when its message id is p's. Returns the document (new) and its path. */
+static json_t *
+spool_receipt_load(struct spool *sp, const cb_proof_t *p, char *path)
+{
+	char name[PATH_MAX];
+	json_t *doc;
+
+	for (int alt = 0; alt < 2; alt++) {
+		int n = alt ? snprintf(name, sizeof(name), "%s-%s%s", p->message_id, p->tag,
+		    SPOOL_RECEIPT_SUFFIX) : snprintf(name, sizeof(name), "%s%s", p->tag,
+		    SPOOL_RECEIPT_SUFFIX);
+
+		if (n < 0 || (size_t)n >= sizeof(name) || spool_path(path, sp->sent, name) != 0)
+			return NULL;
+		if ((doc = json_load_file(path, 0, NULL)) == NULL)
+			continue;
+		if (json_is_string(json_object_get(doc, "message_id")) &&
+		    strcmp(json_string_value(json_object_get(doc, "message_id")),
+		    p->message_id) == 0)
+			return doc;
+		json_decref(doc);
+	}
+	return NULL;
+}
+
+int
+spool_receipt_proof(struct spool *sp, const cb_proof_t *p)
+{
+	char path[PATH_MAX], *text;
+	json_t *doc, *proof;
+	int rc;
+
+	if (p->tag[0] == '\0' || strchr(p->tag, '/') != NULL)
+		return 0;	/* not a spool publish */
+	if ((doc = spool_receipt_load(sp, p, path)) == NULL) {
+		log_warnx("spool: no receipt of %s (message %s) in sent/ for its inclusion proof",
+		    p->tag, p->message_id);
+		return 0;
+	}
+	if ((proof = json_loads(p->json, 0, NULL)) == NULL) {
+		json_decref(doc);
+		return CB_ENOMEM;
+	}
+	json_object_set_new(doc, "proof", proof);
+	json_object_set_new(doc, "checkpoint", json_string(p->checkpoint));
+	text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	if (text == NULL)
+		return CB_ENOMEM;
+	rc = file_write_atomic(path, text, strlen(text), 0640);
+	free(text);
+	if (rc != 0) {
+		log_warn("spool: %s", path);
+		return CB_EIO;
+	}
+	log_debug("spool: %s: inclusion proof of seq %llu added", p->tag,
+	    (unsigned long long)p->seq);
+	return 0;
+}
+
+int
+spool_write_status(struct spool *sp, const char *unit, const cb_transparency_t *t)
+{
+	char path[PATH_MAX], when[40], *text;
+	json_t *doc;
+	int rc;
+
+	clock_format_rfc3339(clock_now_ms(), when, sizeof(when));
+	doc = json_pack("{s:s, s:s, s:b, s:s?, s:I, s:s?}", "unit", unit, "updated", when,
+	    "ok", t->alarm == NULL, "alarm", t->alarm, "checkpoint_size",
+	    (json_int_t)t->tree_size, "checkpoint", t->checkpoint);
+	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL) {
+		json_decref(doc);
+		return CB_ENOMEM;
+	}
+	json_decref(doc);
+	rc = spool_path(path, sp->root, SPOOL_STATUS_FILE);
+	if (rc == 0 && file_write_atomic(path, text, strlen(text), 0644) != 0) {
+		log_warn("spool: %s", path);
+		rc = CB_EIO;
+	}
+	free(text);
+	return rc;
+}

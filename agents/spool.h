@@ -6,6 +6,7 @@
  *   rejected/    refused: the document and NAME.error.json (field, reason, or reject code)
  *   out/         inbound messages, SEQ-KIND-ID.json, each written atomically and durable
  *                before it is acknowledged, shown once (batched: see spool.c)
+ *   status.json  the agent's transparency status: its held checkpoint, and the alarm
  *   quarantine/  inbound messages whose signature the agent could not verify with a key
  *                it holds for the sender: never shown as genuine
  */
@@ -92,6 +93,19 @@ int	spool_commit(struct spool *sp, struct spool_batch *b)
  * cb_client_flush succeeded for the batch. Returns 0 with `b` empty, or CB_EIO with the
  * files not yet shown kept in `b`: call again. */
 int	spool_show(struct spool *sp, struct spool_batch *b) __attribute__((warn_unused_result));
+#define SPOOL_STATUS_FILE	"status.json"	/* SPOOL/status.json: the alarm, if any */
+
+/* Adds the inclusion proof `p` and its checkpoint to its document's receipt in sent/
+ * ("proof", "checkpoint": docs/formats.md), rewritten atomically and durably. A receipt
+ * that is not there (not a spool publish, removed by the agency) is logged and skipped.
+ * Returns 0, CB_EIO or CB_ENOMEM (retry later). */
+int	spool_receipt_proof(struct spool *sp, const cb_proof_t *p)
+    __attribute__((warn_unused_result));
+/* Writes SPOOL/status.json (docs/formats.md) atomically: the unit, "ok" (false while the
+ * alarm is raised), "alarm" (why), the held checkpoint. Returns 0, CB_EIO or CB_ENOMEM. */
+int	spool_write_status(struct spool *sp, const char *unit, const cb_transparency_t *t)
+    __attribute__((warn_unused_result));
+
 /* Frees what `b` holds (its hidden files stay; they are ignored, and replaced when the
  * events surface again). Accepts an empty batch. */
 void	spool_batch_free(struct spool_batch *b);

@@ -10,7 +10,8 @@
  * the unit's sessions, and ZAP refuses its old transport key from then on.
  *
  * A request whose body is a JSON object, {"query": "status" | "units" | "backlog" |
- * "overdue" | "registry"}, is a read-only query: it is answered with
+ * "overdue" | "registry"}, is a read-only query; {"query": "checkpoint"} signs a
+ * checkpoint of the head now (when the head moved past the latest) and answers with it: it is answered with
  * {"query": Q, "result": ...} (status.c's figures) or {"error": "..."}, needs no signature,
  * and changes nothing; what protects it is that the socket is local (above). A protobuf
  * Frame never starts with '{' (0x7b would be field 15 as a group, which proto3 does not
@@ -219,9 +220,20 @@ admin_query(struct broker *b, const uint8_t *rid, size_t ridlen, const void *bod
 	if ((req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
 	    (what = json_string_value(json_object_get(req, "query"))) == NULL) {
 		json_object_set_new(ans, "error", json_string("expected {\"query\": NAME}"));
+	} else if (strcmp(what, "checkpoint") == 0) {
+		/* On demand: sign one of the head now (nothing new: the latest). */
+		if (ckpt_make(b) != 0)
+			json_object_set_new(ans, "error", json_string("the checkpoint could not "
+			    "be made (see the broker's log)"));
+		else
+			result = ckpt_json(b);
+		if (result != NULL) {
+			json_object_set_new(ans, "query", json_string(what));
+			json_object_set_new(ans, "result", result);
+		}
 	} else if ((result = status_query(b, what)) == NULL) {
 		json_object_set_new(ans, "error", json_string("unknown query (status, units, "
-		    "backlog, overdue, registry)"));
+		    "backlog, overdue, registry, checkpoint)"));
 	} else {
 		json_object_set_new(ans, "query", json_string(what));
 		json_object_set_new(ans, "result", result);

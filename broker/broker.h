@@ -17,6 +17,7 @@
  *   workflow.c  referral obligations, deadlines, escalations (workflow.h)
  *   cases.c     cases and task forces, two-level supervision, corrections (cases.h)
  *   genesis.c   the registry rebuilt from the log, file changes appended to it
+ *   ckpt.c      signed checkpoints: made, stored, served, pushed with proofs
  *   round.c     the commit round: its transaction, deferred replies, acks, commit
  *   status.c    the figures: status, units, backlog, overdue duties, histograms
  *   units.c     the table of registered units and their authenticated sessions
@@ -28,7 +29,8 @@
  *   workflow.h  workflow.c's interface
  *
  * That is: main -> admin -> frontend -> {zap, pipeline} -> cases -> workflow -> round ->
- * {units, reply}; delivery -> {workflow, cases}; genesis -> round; admin -> status and round ->
+ * {units, reply}; main, admin, frontend -> ckpt -> {store, reply}; delivery -> {workflow,
+ * cases}; genesis -> round; admin -> status and round ->
  * status (a commit's time); main -> http -> {metrics, page}; main -> limits; check
  * (main, http) and clock are used by all. http.c, metrics.c and page.c see only the JSON snapshot that main
  * hands over (from status_snapshot), never broker state.
@@ -79,6 +81,7 @@ struct unitq {
 	uint64_t	 ack_upto;	/* highest ack not logged yet (0: none) */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 	struct ratelimit refusals;	/* how many of its refusals are logged (pipeline.c) */
+	uint64_t	 ckpt_size;	/* tree size its agent holds or was last sent (ckpt.c) */
 };
 
 /* An authenticated connection (a routing id bound to a unit by a signed Hello). A unit
@@ -188,6 +191,8 @@ struct broker {
 	struct figures	 fig;
 	struct http	*http;		/* http.c: /metrics and the status page (NULL:
 					 * off) */
+
+	struct ckpt	*ckpt;		/* the latest signed checkpoint (ckpt.c) */
 
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
@@ -325,6 +330,28 @@ void	pipeline_refusal_summaries(struct broker *b, int64_t now_mono);
  * administrator's key unless b->replace_admin_key. Returns 0 or an error (startup must
  * stop). */
 int	genesis_sync(struct broker *b, int dry_run);
+
+/* ckpt.c */
+/* Loads the latest stored checkpoint. Returns 0, CB_ENOMEM, CB_ECORRUPT or CB_ESTORE. */
+int	ckpt_open(struct broker *b);
+/* Frees the state. Accepts a broker without it. */
+void	ckpt_close(struct broker *b);
+/* Signs, stores (its own transaction; none may be open: CB_EAGAIN) and pushes a checkpoint
+ * of the committed head when the head is past the latest one. Returns 0 (also when there
+ * was nothing new), or an error, logged, with nothing changed. */
+int	ckpt_make(struct broker *b);
+/* Between rounds: ckpt_make when checkpoint_interval_ms passed since the last one. */
+void	ckpt_tick(struct broker *b, int64_t now_mono);
+/* Answers a CheckpointRequest of `uq`'s connection `rid` (nothing while there is no
+ * checkpoint yet). Cannot fail: what cannot be proven is left out and logged. */
+void	ckpt_request(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
+    const Cluebus__CheckpointRequest *r);
+/* The latest checkpoint's size (0: none) and note (NULL: none; borrowed until the next
+ * one). Cannot fail. */
+uint64_t ckpt_size(const struct broker *b);
+const char *ckpt_note(const struct broker *b);
+/* {"tree_size", "log_head", "note"} as new JSON owned by the caller. */
+json_t	*ckpt_json(struct broker *b);
 
 /* round.c */
 /* Sends one reply; `arg` is what the caller of round_commit gave. Borrows `reply`. */

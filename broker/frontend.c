@@ -265,6 +265,7 @@ frontend_hello(struct broker *b, const uint8_t *rid, size_t ridlen, const char *
 		uq->inflight = 0;
 		uq->resends = 0;
 		uq->has_more = 1;
+		uq->ckpt_size = 0;	/* until its request says what it holds */
 		uq->last_seen_ms = uq->progress_ms = s->last_seen_ms;
 	}
 	log_info("unit %s connected%s", uq->unit, s->receives ? "" : " (publish only)");
@@ -367,6 +368,12 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 			dirserve_request(b, rid, ridlen);
 		else
 			frontend_before_hello(b, rid, ridlen, "directory request");
+		break;
+	case CLUEBUS__FRAME__FRAME_CHECKPOINT_REQUEST:
+		if (uq == NULL)
+			frontend_before_hello(b, rid, ridlen, "checkpoint request");
+		else
+			ckpt_request(b, uq, rid, ridlen, f->checkpoint_request);
 		break;
 	case CLUEBUS__FRAME__FRAME_HEARTBEAT:
 		if (uq != NULL)

@@ -233,6 +233,7 @@ broker_signals(struct broker *b)
 static void
 broker_free(struct broker *b)
 {
+	ckpt_close(b);
 	store_close(b->store);
 	registry_free(b->reg);
 	key_free(b->key);
@@ -277,6 +278,7 @@ broker_run(struct broker *b)
 			if ((rc = workflow_tick(b)) != 0 || (rc = duties_tick(b)) != 0)
 				round_store_error(b, rc);
 			frontend_commit(b);
+			ckpt_tick(b, now);
 			limits_check(b);
 			status_tick(b);
 			if (b->http != NULL && now - last_snapshot >= 1000) {
@@ -378,6 +380,8 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if ((rc = dirserve_update(&b, 0)) != 0)
 		fatalx("directory: %s", cb_strerror(rc));
+	if ((rc = ckpt_open(&b)) != 0)
+		fatalx("checkpoints: %s", cb_strerror(rc));
 	status_init(&b);
 	limits_check(&b);
 	http_publish(&b, b.http != NULL ? status_snapshot(&b) : NULL);

@@ -48,6 +48,7 @@
 
 #include "chain.h"
 #include "clientseal.h"
+#include "clientview.h"
 #include "cluebus/client.h"
 #include "directory.h"
 #include "envelope.h"
@@ -123,6 +124,8 @@ struct cb_client {
 	struct inflight	*inflight;
 	size_t		 ninflight;
 	struct event_node *head, *tail;
+	clientview_t	 view;		/* checkpoints and proofs (clientview.h) */
+	int		 view_open;
 };
 
 /* The registry checks use: the directory's when there is one, else the file's (or NULL). */
@@ -160,7 +163,7 @@ client_store_open(cb_client_t *c, const char *dir)
 	if (file_mkdirs(dir, 0700) != 0)
 		return CB_EIO;
 	if ((mrc = mdb_env_create(&c->env)) != 0 ||
-	    (mrc = mdb_env_set_maxdbs(c->env, 4)) != 0 ||
+	    (mrc = mdb_env_set_maxdbs(c->env, 8)) != 0 ||
 	    (mrc = mdb_env_set_mapsize(c->env, (size_t)1 << 30)) != 0 ||
 	    (mrc = mdb_env_open(c->env, dir, MDB_NOTLS, 0600)) != 0)
 		return client_store_fail(dir, mrc);
@@ -173,6 +176,13 @@ client_store_open(cb_client_t *c, const char *dir)
 		mdb_txn_abort(txn);
 		return client_store_fail("open", mrc);
 	}
+	if ((rc = clientview_open(&c->view, c->env, txn, dir, c->seed != NULL ?
+	    registry_current_key(c->seed, REGISTRY_BROKER_UNIT) : NULL)) != 0) {
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	c->view_open = 1;
 	c->next_lseq = 1;
 	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
 		c->next_lseq = be64_get(k.mv_data) + 1;
@@ -346,6 +356,13 @@ client_send(cb_client_t *c, const Cluebus__Frame *f)
 	if (rc != 0)
 		log_debug("send: %s", cb_strerror(rc));
 	return rc;
+}
+
+/* client_send as clientview's callback. */
+static int
+client_view_send(void *arg, const Cluebus__Frame *f)
+{
+	return client_send(arg, f);
 }
 
 static void
@@ -980,9 +997,14 @@ client_on_frame(cb_client_t *c, const Cluebus__Frame *f, int64_t now)
 		if (f->welcome->directory_version != 0 && (c->dir == NULL ||
 		    directory_version(c->dir) != f->welcome->directory_version))
 			client_request_directory(c);
+		clientview_ask(&c->view, now, client_view_send, c);
 		break;
 	case CLUEBUS__FRAME__FRAME_DIRECTORY:
 		client_on_directory(c, f->directory);
+		break;
+	case CLUEBUS__FRAME__FRAME_CHECKPOINT:
+		if (c->state == C_READY)
+			clientview_on_note(&c->view, f->checkpoint, now, client_view_send, c);
 		break;
 	case CLUEBUS__FRAME__FRAME_ACCEPTED:
 		client_on_accepted(c, f->accepted);
@@ -1056,6 +1078,7 @@ client_timers(cb_client_t *c, int64_t now)
 		c->last_hb_ms = now;
 	}
 	client_fill_window(c, now);
+	clientview_timer(&c->view, now, client_view_send, c);
 	for (size_t i = 0; i < c->ninflight; i++) {
 		struct inflight *it = &c->inflight[i];
 
@@ -1248,6 +1271,8 @@ cb_client_close(cb_client_t *c)
 	}
 	if (c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
+	if (c->view_open)
+		clientview_close(&c->view);
 	if (c->env != NULL)
 		mdb_env_close(c->env);
 	seqfile_free(c->wmfile);
@@ -1420,8 +1445,11 @@ client_commit_outbox(cb_client_t *c, uint64_t wm, uint64_t extra_lseq)
 		if ((mrc = mdb_del(txn, c->outbox, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)
 			goto fail;
 	}
+	if ((mrc = clientview_store(&c->view, txn)) != 0)
+		goto fail;
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
+	clientview_stored(&c->view);
 	return 0;
 fail:
 	mdb_txn_abort(txn);
@@ -1437,7 +1465,7 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 	uint64_t wm = upto > c->released_high ? upto : c->released_high;
 	int rc;
 
-	if (c->nreleased == 0 && extra_lseq == 0) {
+	if (c->nreleased == 0 && extra_lseq == 0 && !clientview_dirty(&c->view)) {
 		if (wm <= c->watermark)
 			return 0;
 		rc = client_commit_watermark(c, wm);
@@ -1463,6 +1491,8 @@ cb_client_done(cb_client_t *c, const cb_event_t *ev)
 
 	if (n == NULL || ev != &n->ev)
 		return CB_EINVAL;
+	if ((rc = clientview_accepted(&c->view, ev)) != 0)
+		return rc;
 	if (ev->type == CB_EVENT_MESSAGE)
 		rc = client_commit(c, ev->seq, 0);
 	else
@@ -1485,7 +1515,8 @@ cb_client_release(cb_client_t *c, const cb_event_t *ev)
 	if (ev->type == CB_EVENT_MESSAGE) {
 		c->released_high = ev->seq;
 	} else {
-		if (u64_push(&c->released, &c->nreleased, &c->released_cap, n->lseq) != 0)
+		if (clientview_accepted(&c->view, ev) != 0 ||
+		    u64_push(&c->released, &c->nreleased, &c->released_cap, n->lseq) != 0)
 			return CB_ENOMEM;
 		client_forget_inflight(c, n->lseq);
 	}
@@ -1532,6 +1563,29 @@ uint64_t
 cb_client_watermark(const cb_client_t *c)
 {
 	return c->watermark;
+}
+
+int
+cb_client_proof_next(cb_client_t *c, const cb_proof_t **p)
+{
+	return (*p = clientview_proof_next(&c->view)) != NULL ? 0 : CB_ENOTFOUND;
+}
+
+int
+cb_client_proof_done(cb_client_t *c, const cb_proof_t *p)
+{
+	return clientview_proof_done(&c->view, p);
+}
+
+void
+cb_client_transparency(const cb_client_t *c, cb_transparency_t *t)
+{
+	const checkpoint_t *cp = logview_checkpoint(c->view.view);
+
+	t->tree_size = cp != NULL ? cp->size : 0;
+	t->checkpoint = logview_note(c->view.view);
+	t->alarm = logview_alarm(c->view.view);
+	t->version = logview_version(c->view.view);
 }
 
 int

@@ -222,8 +222,9 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    "map_size_mb", "batch_max", "window", "redeliver_ms", "peer_timeout_ms",
 	    "clock_skew_ms", "petition_unit", "verify_threads", "map_max_mb", "log_file",
 	    "http_listen", "http_token", "disk_min_free_mb", "match_list_max",
-	    "match_bundle_window_s", "match_notices_max", NULL };
-	long long map_max_mb = 0, disk_min_mb = 64, map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
+	    "match_bundle_window_s", "match_notices_max", "checkpoint_interval_ms",
+	    "checkpoint_origin", NULL };
+	long long ckpt_ms = 1000, map_max_mb = 0, disk_min_mb = 64, map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
 	    skew = 600000, vthreads = -1;
 	long long match_list = 100, bundle_s = 86400, match_notices = 16;
 	const config_setting_t *b;
@@ -253,6 +254,7 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    (rc = cfg_int(&c, b, "verify_threads", 0, 64, &vthreads)) ||
 	    (rc = cfg_int(&c, b, "map_max_mb", 1, 1 << 20, &map_max_mb)) ||
 	    (rc = cfg_int(&c, b, "disk_min_free_mb", 0, 1 << 30, &disk_min_mb)) ||
+	    (rc = cfg_int(&c, b, "checkpoint_interval_ms", 100, 86400000, &ckpt_ms)) ||
 	    (rc = cfg_path(&c, b, "log_file", 0, cfg->log_file, sizeof(cfg->log_file))) ||
 	    (rc = cfg_string(&c, b, "http_listen", 0, cfg->http_listen,
 	    sizeof(cfg->http_listen))) ||
@@ -303,6 +305,11 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 		rc = cfg_error(&c, b, "'admin_endpoint' and 'admin_key' go together");
 		goto out;
 	}
+	snprintf(cfg->checkpoint_origin, sizeof(cfg->checkpoint_origin), "cluebus/log");
+	if ((rc = cfg_string(&c, b, "checkpoint_origin", 0, cfg->checkpoint_origin,
+	    sizeof(cfg->checkpoint_origin))) != 0)
+		goto out;
+	cfg->checkpoint_interval_ms = ckpt_ms;
 	snprintf(cfg->petition_unit, sizeof(cfg->petition_unit), "petitions");
 	if ((rc = cfg_string(&c, b, "petition_unit", 0, cfg->petition_unit,
 	    sizeof(cfg->petition_unit))) != 0 ||

@@ -51,6 +51,9 @@ typedef struct broker_config {
 	unsigned	 match_notices_max;	/* match notices for one new clue */
 	route_t		*route;			/* owned */
 	calendar_t	 calendar;		/* periodic report duties (`duties`) */
+	int64_t		 checkpoint_interval_ms;	/* sign a checkpoint this often while
+						 * entries arrive */
+	char		 checkpoint_origin[256];	/* the checkpoints' origin and key name */
 } broker_config_t;
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */

@@ -266,6 +266,7 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 		const char	*name;
 	} optional[] = {
 		{ STORE_DUTIES, "duties" }, { STORE_MATCH, "match" }, { STORE_CASES, "cases" },
+		{ STORE_CHECKPOINTS, "checkpoints" },
 	};
 	unsigned int envflags = MDB_NOTLS, dbflags = 0;
 	MDB_txn *txn = NULL;
@@ -304,8 +305,8 @@ store_open(const char *dir, int flags, size_t map_size, store_t **out)
 	    (mrc = mdb_dbi_open(txn, "obligations", dbflags, &s->aux[STORE_OBLIGATIONS])) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "deadlines", dbflags, &s->aux[STORE_DEADLINES])) != 0)
 		goto fail;
-	/* A read-only copy of a log written before duties, matching or cases: an empty
-	 * database stands in. */
+	/* A read-only copy of a log written before duties, matching, cases or checkpoints:
+	 * an empty database stands in. */
 	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
 		mrc = mdb_dbi_open(txn, optional[i].name, dbflags, &s->aux[optional[i].db]);
 		if (mrc == MDB_NOTFOUND && s->rdonly)
@@ -901,6 +902,47 @@ store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
 	if ((rc = store_read_begin(s, &txn)) != 0)
 		return rc;
 	rc = aux_walk(txn, s->aux[db], from, fromlen, prefix_len, fn, arg);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_aux_last(store_t *s, enum store_aux db, uint8_t **key, size_t *klen, uint8_t **val,
+    size_t *vlen)
+{
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int mrc, rc;
+
+	*key = *val = NULL;
+	if (s->aux_absent & (1u << db))
+		return CB_ENOTFOUND;
+	if ((rc = store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, s->aux[db], &cur)) != 0) {
+		rc = store_fail("aux cursor", mrc);
+		goto out;
+	}
+	if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) != 0) {
+		rc = mrc == MDB_NOTFOUND ? CB_ENOTFOUND : store_fail("aux last", mrc);
+		goto out;
+	}
+	if ((*key = malloc(k.mv_size + 1)) == NULL || (*val = malloc(v.mv_size + 1)) == NULL) {
+		free(*key);
+		*key = NULL;
+		rc = CB_ENOMEM;
+		goto out;
+	}
+	memcpy(*key, k.mv_data, k.mv_size);
+	memcpy(*val, v.mv_data, v.mv_size);
+	(*val)[v.mv_size] = 0;
+	*klen = k.mv_size;
+	*vlen = v.mv_size;
+	rc = 0;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
 }

@@ -7,6 +7,8 @@
  *   regidx   be64 seq            -> ""                (entries that change the registry)
  *   merkle   be64 node seq       -> node hash (32)    (the RFC 9162 tree over the log, by
  *                                 merkle_node_seq(level, index): appended, never rewritten)
+ *   checkpoints be64 tree size  -> be64 time_ms || 8-byte broker key id || signed note
+ *                                 (broker/ckpt.c: the checkpoints it signed)
  *   obligations, deadlines        broker workflow state (broker/workflow.c), kept here so
  *                                 that it commits atomically with the entries changing it
  *   match                         blind-token posting lists and match state
@@ -109,6 +111,7 @@ enum store_aux {
 	STORE_DUTIES,		/* report duties (broker/duties.c) */
 	STORE_CASES,		/* broker/cases.c: case records, withdrawn messages */
 	STORE_MATCH,		/* blind-token posting lists (broker/match.c) */
+	STORE_CHECKPOINTS,	/* be64 tree size -> a signed checkpoint (broker/ckpt.c) */
 	STORE_NAUX
 };
 
@@ -133,6 +136,12 @@ int	store_txn_aux_walk(store_txn_t *t, enum store_aux db, const void *from, size
 /* The same over committed data, in its own read transaction. */
 int	store_aux_walk(store_t *s, enum store_aux db, const void *from, size_t fromlen,
     size_t prefix_len, store_kv_fn fn, void *arg);
+
+/* Copies out the last record (highest key) of `db` in committed data: *key and *val are
+ * new (the caller frees both; *val has a NUL after its *vlen bytes). Returns 0,
+ * CB_ENOTFOUND (empty), CB_ENOMEM or CB_ESTORE. */
+int	store_aux_last(store_t *s, enum store_aux db, uint8_t **key, size_t *klen, uint8_t **val,
+    size_t *vlen) __attribute__((warn_unused_result));
 
 /* Called with a stored log value (hash || packed LogEntry), valid only during the call.
  * A non-zero return stops the walk and is returned by the walker. */

@@ -53,6 +53,9 @@
 #                        (before timing, by loadgen), the broker checks each recipient
 #                        set, and the recipients' agents open each seal into out/
 #   BENCH_SCALE          clues of the scale phase (default 1000000; 0 skips it)
+#   BENCH_BROKER_TUNING  lines added to broker.conf's broker group, to measure what a knob
+#                        costs (e.g. "checkpoint_interval_ms = 86400000;": one checkpoint a
+#                        day instead of one a second while entries arrive)
 #   BENCH_AGENT_DIR      put the agents' spools and stores in a directory there (e.g.
 #                        /dev/shm, where their flushes cost nothing): not durable, only to
 #                        measure what the agents' own disk flushes cost
@@ -236,7 +239,7 @@ phase_deploy() {
 		DEPLOY_AGENT_DIR=$BENCH_AGENT_DIR/cluebus-bench.$$
 		rm -rf "$DEPLOY_AGENT_DIR"
 	fi
-	deploy_init "$(deploy_endpoint tcp)" || die "deploy failed"
+	deploy_init "$(deploy_endpoint tcp)" "${BENCH_BROKER_TUNING:-}" || die "deploy failed"
 	if [ "$SEALED" = 1 ]; then
 		"$OUT/loadgen" --keys "$D/keys" --make-seal-keys "${RECIPIENTS// /,}" ||
 		    die "cannot make the recipients' sealing keys"

@@ -1,16 +1,22 @@
 /* tools/audit.c — cluebus-audit: verify, replay and analyse a broker's log without the broker.
  *
  *   cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]
+ *                        [--receipts DIR...]
  *       exit 0: every entry, link and signature checks out and the stored Merkle tree is
  *       the one recomputed from the entries in the same walk (its root printed with the
- *       head); 1: the first bad seq is printed; 2: usage error or unreadable data
- *       directory. --json: one object (lib/audit_json.c, docs/audit.md §1.1) instead.
+ *       head), and every stored checkpoint is signed by a broker key of the log and matches
+ *       the tree (and, with --receipts, so do the agencies' receipts and checkpoints:
+ *       lib/receipts_report.c); 1: the first bad seq is printed; 2: usage error or
+ *       unreadable data directory. --json: one object (lib/audit_json.c, docs/audit.md
+ *       §1.1) instead.
  *   cluebus-audit replay DATA_DIR [--json] [--from X] [--to X] [--unit U]... [--kind K]...
  *                        [--category C] [--case REF] [--tz +HH:MM]
  *       the log in order, one line per entry of clear metadata (JSON lines of schema v1
  *       with --json; lib/replay.c, docs/audit.md §2), filtered.
  *       --seal-key UNIT.seal: a content audit, what was sealed to that key printed opened,
  *       saying which key (lib/sealaudit.h).
+ *   cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | --broker-key PUB
+ *       offline: the receipt's proof against its signed checkpoint (lib/receipts.h).
  *   cluebus-audit case DATA_DIR CASE_REF [--json]
  *       (the old order, CASE_REF DATA_DIR, is still taken with a warning)
  *       the timeline of a case (lib/casefile.h): one line per message in log order with
@@ -58,6 +64,7 @@
 #include "merkle.h"
 #include "sealaudit.h"
 #include "replay.h"
+#include "receipts_report.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -67,6 +74,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] "
 	    "[--json]\n"
+	    "                            [--receipts DIR...]\n"
 	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
 	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
 	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
@@ -77,6 +85,8 @@ usage(void)
 	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
+	    "       cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | "
+	    "--broker-key PUB\n"
 	    "(times as RFC 3339, e.g. 2026-01-01T00:00:00+08:00; the period is [from, to))\n"
 	    "       cluebus-audit --help | --version\n");
 	return 2;
@@ -86,6 +96,7 @@ static int
 help(void)
 {
 	printf("usage: cluebus-audit verify DATA_DIR [--broker-key HEX] [--chain-only] [--json]\n"
+	    "                            [--receipts DIR...]\n"
 	    "       cluebus-audit replay DATA_DIR [--json] [--from SEQ|RFC3339] [--to SEQ|RFC3339]\n"
 	    "                            [--unit UNIT]... [--kind KIND]... [--category CATEGORY]\n"
 	    "                            [--case CASE_REF] [--tz +HH:MM]\n"
@@ -96,6 +107,8 @@ help(void)
 	    "       cluebus-audit matches DATA_DIR [--from RFC3339] [--to RFC3339] [--json]\n"
 	    "       cluebus-audit prove DATA_DIR SEQ [SIZE]\n"
 	    "       cluebus-audit consistency DATA_DIR OLD NEW\n"
+	    "       cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | "
+	    "--broker-key PUB\n"
 	    "\n"
 	    "Verifies and reads a broker's log (DATA_DIR, or a copy of it) without the broker.\n"
 	    "\n"
@@ -107,10 +120,17 @@ help(void)
 	    "  matches   the match notices of the period [from, to), explained and checked\n"
 	    "  prove     the Merkle inclusion proof of entry SEQ in the tree of SIZE entries\n"
 	    "  consistency  the Merkle consistency proof from tree size OLD to NEW\n"
+	    "  check-receipt  offline, without the log: the receipt's inclusion proof against\n"
+	    "            its signed checkpoint (the broker's key from the registry file or a\n"
+	    "            public key file), and a held CHECKPOINT against it\n"
 	    "\n"
 	    "  --broker-key HEX   (verify) pin the broker's Ed25519 public key (64 hex digits)\n"
 	    "                     that the log's broker entries must verify under\n"
 	    "  --chain-only       (verify) hashes, links and the Merkle tree, no signatures\n"
+	    "                     (nor checkpoints)\n"
+	    "  --receipts DIR...  (verify) cross-check the agencies' receipts (*.receipt.json)\n"
+	    "                     and checkpoints (*.note) under DIR... against the log, naming\n"
+	    "                     the first entry removed, altered or reordered\n"
 	    "  --json             JSON output (verify: one object; replay: one line per entry)\n"
 	    "  --from X           (stats, matches) start of the period, included (RFC 3339);\n"
 	    "                     (replay) a first seq or a first time (included)\n"
@@ -172,13 +192,19 @@ verify_print_json(const audit_result_t *res, int rc)
 }
 
 static int
+/* verify --receipts DIR...: the agencies' evidence (lib/receipts_report.c). */
+static const char **receipt_dirs;
+static size_t n_receipt_dirs;
+
+static int
 cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 {
 	uint8_t pin[KEY_PUBLIC_LEN];
 	char head[2 * CHAIN_HASH_LEN + 1], root_hex[2 * MERKLE_HASH_LEN + 1];
 	audit_result_t res;
 	store_t *s;
-	int rc;
+	char ckpt_summary[512] = "";
+	int rc, crc = 0;
 
 	memset(&res, 0, sizeof(res));
 	if (pin_hex != NULL && hex_decode(pin_hex, pin, sizeof(pin)) != 0) {
@@ -193,9 +219,19 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 		return 2;
 	}
 	rc = audit_verify(s, pin_hex != NULL ? pin : NULL, !chain_only, &res);
+	if (rc == 0 && !chain_only)
+		crc = receipts_verify_report(s, receipt_dirs, n_receipt_dirs, ckpt_summary,
+		    sizeof(ckpt_summary));
 	store_close(s);
 	if (rc != 0 && rc != CB_ECORRUPT)
 		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc));
+	if (rc == 0 && crc != 0) {
+		/* receipts_verify_report printed its FAIL lines (or the error). */
+		if (as_json && crc == 1)
+			(void)verify_print_json(&res, audit_result_fail(&res, res.entries,
+			    "a stored checkpoint or an agency's receipt disagrees with the log"));
+		return crc;
+	}
 	if (as_json) {
 		if (verify_print_json(&res, rc) != 0)
 			return 2;
@@ -210,6 +246,8 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 		    (unsigned long long)res.rejections, (unsigned long long)res.acks,
 		    chain_only ? ", signatures and contents not checked" : "", head, root_hex,
 		    res.tree_stored ? "" : " (recomputed: no tree stored)");
+		if (ckpt_summary[0] != '\0')
+			printf("OK %s\n", ckpt_summary);
 	}
 	return rc == 0 ? 0 : rc == CB_ECORRUPT ? 1 : 2;
 }
@@ -800,6 +838,10 @@ main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "prove") == 0 || strcmp(argv[1], "consistency") == 0)
 		return cmd_tree(argc, argv);
+	if (strcmp(argv[1], "check-receipt") == 0)
+		return receipts_cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		argc = receipts_take_dirs(argc, argv, &receipt_dirs, &n_receipt_dirs);
 	cmd = argv[1];
 	if (strcmp(cmd, "case") == 0) {
 		if (argc < 4)

@@ -2,6 +2,7 @@
  *
  * Read-only queries (no key needed; the endpoint is local: ipc:// mode 0600 or loopback):
  *   cluebus-ctl -e ENDPOINT [--json] status | units | backlog | overdue | registry list
+ *   cluebus-ctl -e ENDPOINT [--json] checkpoint   (signs one of the head now)
  * Registry changes, each a Registry record signed with the 反拐办's administrative key
  * (ADMIN_KEY, the private key whose public half is the broker's admin_key):
  *   cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME --role ROLE
@@ -68,7 +69,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] status|units|backlog|"
-	    "overdue\n"
+	    "overdue|checkpoint\n"
 	    "       cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] registry list\n"
 	    "       cluebus-ctl -c BROKER_CONF backup DIR\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME "
@@ -90,7 +91,7 @@ static int
 help(void)
 {
 	printf("usage: cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] status|units|backlog|"
-	    "overdue\n"
+	    "overdue|checkpoint\n"
 	    "       cluebus-ctl -e ENDPOINT|-c BROKER_CONF [--json] registry list\n"
 	    "       cluebus-ctl -c BROKER_CONF backup DIR\n"
 	    "       cluebus-ctl -e ENDPOINT -k ADMIN_KEY registry add UNIT --name NAME "
@@ -113,6 +114,8 @@ help(void)
 	    "  units     each unit: online or offline, last seen, sessions, key ids\n"
 	    "  backlog   each unit with undelivered messages: depth, age of the oldest\n"
 	    "  overdue   open duties past their due time, with referral and case ids\n"
+	    "  checkpoint  sign a checkpoint of the log head now (the latest one when nothing\n"
+	    "            was logged since) and print its signed note\n"
 	    "  list      (registry) every registered unit\n"
 	    "  backup    a consistent compacted copy of the log in DIR/data.mdb, made while\n"
 	    "            the broker runs (run it as the broker's user, on its host)\n"
@@ -536,6 +539,13 @@ ctl_query(const struct ctl *c, const char *what)
 		status = ctl_print_backlog(result);
 	} else if (strcmp(what, "overdue") == 0) {
 		status = ctl_print_overdue(result);
+	} else if (strcmp(what, "checkpoint") == 0) {
+		printf("checkpoint of tree size %lld (log head %lld):\n%s",
+		    (long long)json_integer_value(json_object_get(result, "tree_size")),
+		    (long long)json_integer_value(json_object_get(result, "log_head")),
+		    json_is_string(json_object_get(result, "note")) ?
+		    json_string_value(json_object_get(result, "note")) : "(none: the log is empty)\n");
+		status = 0;
 	} else {
 		status = ctl_print_registry(result);
 	}
@@ -671,7 +681,7 @@ main(int argc, char **argv)
 		return usage();
 	if (argc - optind == 1 && (strcmp(argv[optind], "status") == 0 ||
 	    strcmp(argv[optind], "units") == 0 || strcmp(argv[optind], "backlog") == 0 ||
-	    strcmp(argv[optind], "overdue") == 0))
+	    strcmp(argv[optind], "overdue") == 0 || strcmp(argv[optind], "checkpoint") == 0))
 		return ctl_query(&c, argv[optind]);
 	if (argc - optind == 2 && strcmp(argv[optind], "registry") == 0 &&
 	    strcmp(argv[optind + 1], "list") == 0)

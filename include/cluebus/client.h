@@ -198,6 +198,42 @@ CB_EXPORT int	cb_client_pending(cb_client_t *c, void (*fn)(void *arg, const char
  * at or below it is never surfaced again. Cannot fail. */
 CB_EXPORT uint64_t cb_client_watermark(const cb_client_t *c);
 
+/* Transparency (docs/audit.md §7). The client keeps, in its state directory, the latest
+ * checkpoint of the broker's log that it checked (checkpoint.note) and accepts a newer one
+ * only with a consistency proof from it; a rollback or a fork raises an alarm that stays
+ * until an operator removes STATE/alarm.json. For each accepted publish done, it fetches
+ * an inclusion proof against a checked checkpoint. */
+
+/* An accepted message's inclusion proof, checked against `checkpoint`. */
+typedef struct cb_proof {
+	uint64_t	 seq;
+	char		 message_id[CB_MESSAGE_ID_HEX_SIZE];	/* hex */
+	char		 entry_hash[65];			/* hex */
+	char		 tag[256];		/* the tag given to publish */
+	const char	*json;			/* the proof: {"leaf_index", "tree_size",
+						 * "entry", "hashes"} (docs/formats.md) */
+	const char	*checkpoint;		/* the signed note it was checked against */
+} cb_proof_t;
+
+/* The oldest checked proof the application has not marked done: 0 with *p (owned by the
+ * client, valid until cb_client_proof_done or cb_client_close), or CB_ENOTFOUND. */
+CB_EXPORT int	cb_client_proof_next(cb_client_t *c, const cb_proof_t **p)
+    __attribute__((warn_unused_result));
+/* The application stored *p durably: it is forgotten, durably. Returns 0, CB_EINVAL (not
+ * the oldest) or CB_ESTORE (call again). */
+CB_EXPORT int	cb_client_proof_done(cb_client_t *c, const cb_proof_t *p)
+    __attribute__((warn_unused_result));
+
+typedef struct cb_transparency {
+	uint64_t	 tree_size;	/* of the held checkpoint (0: none yet) */
+	const char	*checkpoint;	/* its signed note, or NULL */
+	const char	*alarm;		/* NULL, or why the broker is not to be trusted */
+	uint64_t	 version;	/* moves whenever the above change */
+} cb_transparency_t;
+
+/* Fills *t; its strings are borrowed until the next cb_client_next. Cannot fail. */
+CB_EXPORT void	cb_client_transparency(const cb_client_t *c, cb_transparency_t *t);
+
 /* Whether the broker has welcomed this client on the current connection. */
 CB_EXPORT int	cb_client_connected(const cb_client_t *c);
 

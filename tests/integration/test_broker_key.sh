@@ -8,7 +8,8 @@
 #     check comes before the first append);
 #   - `--rotate-key OLD_KEY` logs the new key in a record signed by the old one: the broker
 #     then runs on the new key, agents go on publishing, and `cluebus-audit verify` walks
-#     across the rotation; the old key is refused from then on.
+#     across the rotation (the checkpoints signed with either key included); the old key is
+#     refused from then on.
 # Also: another administrator's key is refused without --replace-admin-key.
 . "$(dirname "$0")/lib.sh"
 
@@ -82,6 +83,9 @@ stop_all
 audit verify "$D/data" >"$TEST_DIR/verify.out" ||
     die "verify across the rotation: $(cat "$TEST_DIR/verify.out")"
 say "verify: $(cat "$TEST_DIR/verify.out")"
+# The checkpoints signed before the rotation (old key) and after it (new key) all verify.
+NCK=$(sed -n 's/^OK \([0-9]*\) stored checkpoints signed.*/\1/p' "$TEST_DIR/verify.out")
+[ "${NCK:-0}" -ge 2 ] || die "expected checkpoints from both keys: $(cat "$TEST_DIR/verify.out")"
 audit replay "$D/data" --json >"$TEST_DIR/replay.jsonl"
 "$PY" - "$TEST_DIR/replay.jsonl" "$HEAD" <<'EOF'
 import json, sys

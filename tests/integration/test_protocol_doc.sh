@@ -22,7 +22,8 @@ sed -n '/^enum RejectCode {/,/^}/s/^ *REJECT_\([A-Z_]*\) = [1-9][0-9]*;.*/\1/p' 
 while read -r code; do
 	grep -q "\`$code\`" "$DOC" || die "docs/protocol.md does not describe reject code $code"
 done <"$TEST_DIR/codes"
-for frame in Hello Welcome Publish Accepted Rejected Deliver Ack Heartbeat; do
+for frame in Hello Welcome Publish Accepted Rejected Deliver Ack Heartbeat CheckpointNote \
+    CheckpointRequest; do
 	grep -q "\b$frame\b" "$DOC" || die "docs/protocol.md does not describe the $frame frame"
 done
 finish

@@ -14,12 +14,21 @@ per single-part message.
         each after printing; exit 0 when COUNT came, 1 otherwise
     cluebus_client.py vectors --doc docs/protocol.md
         rebuilds the document's test vectors from their fixed inputs and compares (0: equal)
+    cluebus_client.py [common options] checkpoint [--have-size N --old-root HEX]
+                                                  [--prove SEQ]... [--no-hello]
+        section 8a: one CheckpointRequest; checks the note's signature with the registry's
+        broker key, the consistency proof from N (old root HEX) and every inclusion proof
+        (RFC 9162, tests/merkle_crosscheck.py's verifiers), and prints one JSON line:
+        {"size", "root", "old_size", "consistency", "inclusions", "verified"}; exit 0 when
+        everything verified. --no-hello sends the request unauthenticated and prints the
+        answer as cmd hello does.
 
 Common options: --pb-dir DIR (where `protoc --python_out` put cluebus_pb2.py), --endpoint,
 --unit, --key (Ed25519 PEM), --curve (CURVE secret, Z85), --registry (registry.json).
 Needs Debian's python3-zmq, python3-protobuf and python3-cryptography.
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -286,6 +295,87 @@ def cmd_hello(args):
         ctx.term()
 
 
+def note_verify(note, broker_pub_raw):
+    """Section 8a / docs/audit.md 7.3: the note's text, size and root, its signature by the
+    broker's key under the note's origin. Returns (size, root) or raises ValueError."""
+    text, _, sigs = note.partition("\n\n")
+    text += "\n"
+    lines = text.split("\n")
+    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+    khash = hashlib.sha256(origin.encode() + b"\n\x01" + broker_pub_raw).digest()[:4]
+    pub = Ed25519PublicKey.from_public_bytes(broker_pub_raw)
+    for line in sigs.splitlines():
+        dash, name, b64 = line.split(" ")
+        raw = base64.b64decode(b64, validate=True)
+        if dash == "\u2014" and name == origin and raw[:4] == khash:
+            pub.verify(raw[4:], text.encode())  # raises InvalidSignature
+            return size, root
+    raise ValueError("no signature by the broker's key")
+
+
+def cmd_checkpoint(args):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import merkle_crosscheck as rfc  # pylint: disable=import-outside-toplevel
+    with open(args.registry, encoding="utf-8") as f:
+        broker_pub = bytes.fromhex(json.load(f)["broker"]["sign_public"])
+    request = pb.Frame(checkpoint_request=pb.CheckpointRequest(have_size=args.have_size,
+                                                               prove_seqs=args.prove))
+    if args.no_hello:
+        key, curve, broker_public, _ = load_unit(args)
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.curve_serverkey = broker_public
+        sock.curve_secretkey = curve
+        sock.curve_publickey = zmq.curve_public(curve)
+        sock.connect(args.endpoint)
+        try:
+            sock.send(request.SerializeToString())
+            if not sock.poll(10000, zmq.POLLIN):
+                print("no answer")
+                return 1
+            frame = pb.Frame()
+            frame.ParseFromString(sock.recv())
+            r = frame.rejected
+            print("%s %s" % (frame.WhichOneof("frame"), pb.RejectCode.Name(r.code)))
+            return 0
+        finally:
+            sock.close(0)
+            ctx.term()
+    key, curve, broker_public, _ = load_unit(args)
+    client = Client(args.endpoint, args.unit, key, curve, broker_public, publish_only=True)
+    try:
+        client.send(request)
+        deadline = time.monotonic() + 30
+        while True:
+            frame = client.recv(deadline - time.monotonic())
+            if frame is None:
+                print("no checkpoint within 30 s")
+                return 1
+            if frame.WhichOneof("frame") == "checkpoint":
+                break
+        n = frame.checkpoint
+        out = {"old_size": n.old_size, "consistency": len(n.consistency),
+               "inclusions": [i.seq for i in n.inclusions], "verified": False}
+        size, root = note_verify(n.note, broker_pub)
+        out.update(size=size, root=root.hex())
+        ok = True
+        if args.old_root and 0 < args.have_size <= size:
+            ok = n.old_size == args.have_size and rfc.verify_consistency(
+                args.have_size, size, list(n.consistency), bytes.fromhex(args.old_root), root)
+        for i in n.inclusions:
+            ok = ok and 1 <= i.seq <= size and rfc.verify_inclusion(
+                i.seq - 1, size, rfc.h_leaf(i.entry), list(i.hashes), root)
+            entry = pb.LogEntry()
+            entry.ParseFromString(i.entry)
+            ok = ok and entry.seq == i.seq
+        out["verified"] = ok
+        print(json.dumps(out, sort_keys=True))
+        return 0 if ok else 1
+    finally:
+        client.close()
+
+
 def doc_hex(doc, section, label):
     """The hex block under `label` in section `section` of the document's vectors."""
     part = doc.split("### " + section, 1)[1]
@@ -343,6 +433,11 @@ def main():
     r.add_argument("--timeout", type=float, default=60)
     v = sub.add_parser("vectors")
     v.add_argument("--doc", required=True)
+    c = sub.add_parser("checkpoint")
+    c.add_argument("--have-size", type=int, default=0)
+    c.add_argument("--old-root", default="")
+    c.add_argument("--prove", type=int, action="append", default=[])
+    c.add_argument("--no-hello", action="store_true")
     h = sub.add_parser("hello")
     h.add_argument("--protocol", type=int, default=PROTOCOL)
     h.add_argument("--nonce-len", type=int, default=16)
@@ -354,7 +449,8 @@ def main():
         return cmd_vectors(args)
     if not all((args.endpoint, args.unit, args.key, args.curve, args.registry)):
         ap.error("publish and receive need --endpoint, --unit, --key, --curve, --registry")
-    return {"publish": cmd_publish, "receive": cmd_receive, "hello": cmd_hello}[args.cmd](args)
+    return {"publish": cmd_publish, "receive": cmd_receive, "hello": cmd_hello,
+            "checkpoint": cmd_checkpoint}[args.cmd](args)
 
 
 if __name__ == "__main__":
