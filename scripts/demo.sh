@@ -59,8 +59,8 @@ STEPS=(
 	step3_vagrant step3_referrals step3_psb_answers step3_education_overdue
 	step3_listed_supervision
 	step4_petition
-	step5_status step5_settle step5_verify step5_privacy step5_timeline step5_stats
-	step5_received
+	step5_status step5_transparency step5_settle step5_verify step5_privacy step5_timeline
+	step5_stats step5_received
 )
 
 cd "$REPO"
@@ -341,6 +341,27 @@ step5_status() {
 	grep -q '市公安局' "$DEMO_DIR/audit/status.html" ||
 	    fail "the status page does not name the units"
 	say "  状态页：$STATUS_URL（用户名任意，密码为 $DEMO_DIR/keys/http.token 的内容）"
+}
+
+_proven() { grep -q '"proof"' "$1"; }
+
+# step5_transparency: health's receipt of step 1 gains its inclusion proof against a
+# checkpoint the broker signed; it is checked offline, as an agency or an auditor holding
+# only the receipt and the registry file would; every agent is without alarm.
+step5_transparency() {
+	local r=$DEMO_DIR/spool/health/sent/s1-health-clue.json.receipt.json u
+	say "  透明审计（Merkle 树，RFC 9162）：中转服务器每秒签发检查点(checkpoint)，各单位代理逐一核验"
+	say "  一致性证明；市卫生健康委第一步线索的回执附上了包含证明，离线即可核验："
+	wait_for 20 "the inclusion proof of health's receipt" _proven "$r"
+	"$BIN/cluebus-audit" check-receipt "$r" --registry "$DEMO_DIR/registry.json" \
+	    >"$DEMO_DIR/audit/check-receipt.txt" 2>&1 ||
+	    fail "the receipt does not check: $(cat "$DEMO_DIR/audit/check-receipt.txt")"
+	sed 's/^/    /' "$DEMO_DIR/audit/check-receipt.txt"
+	for u in $AGENTS; do
+		"$BIN/cluebus-agent" -c "$DEMO_DIR/$u.agent.conf" status >/dev/null 2>&1 ||
+		    fail "$u's agent reports a transparency alarm (or cannot tell)"
+	done
+	say "    $(echo $AGENTS | wc -w) 个代理均无回滚/分叉告警（cluebus-agent status 退出码 0）"
 }
 
 # step5_settle: the audit reads a stopped broker's log, or with DEMO_KEEP=1 a hot backup.

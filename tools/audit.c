@@ -191,7 +191,6 @@ verify_print_json(const audit_result_t *res, int rc)
 	return ok ? 0 : -1;
 }
 
-static int
 /* verify --receipts DIR...: the agencies' evidence (lib/receipts_report.c). */
 static const char **receipt_dirs;
 static size_t n_receipt_dirs;
