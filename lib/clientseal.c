@@ -14,6 +14,20 @@
 #include "sealbody.h"
 #include "util.h"
 
+/* A correction has no seal of its own, and the whole corrected clue it may carry holds a
+ * summary and perhaps places and persons: a sealing client refuses it rather than send them
+ * in clear. Withdraw the clue and send a new one (sealed), or correct it with a note.
+ * Returns 0 or CB_EMALFORMED naming the field. */
+static int
+correction_clear_only(const Cluebus__Message *m, cb_error_t *err)
+{
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_CORRECTION || m->correction->clue == NULL)
+		return 0;
+	return cb_fail(err, "correction.clue", CB_EMALFORMED, "a corrected clue would carry its "
+	    "personal data unsealed: withdraw the clue and send a new one, or correct it with a "
+	    "note");
+}
+
 int
 clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
     cb_error_t *err)
@@ -24,6 +38,8 @@ clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
 
 	clear->data = NULL;
 	clear->len = 0;
+	if ((rc = correction_clear_only(m, err)) != 0)
+		return rc;
 	if (!sealbody_kind_sealable(m))
 		return 0;
 	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0)

@@ -7,7 +7,9 @@
  * reason, the message keeps its seal and no plaintext, and nothing crashes: the agent
  * writes that document to out/ as the agency's error file. After a rotation, a message
  * sealed to the unit's old key opens with the old key the agent keeps (seal_old_keys),
- * and the document names that key. */
+ * and the document names that key. A sealing client refuses a correction that carries a
+ * whole corrected clue (it would travel unsealed), naming the field, and passes one with a
+ * note. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include "intake.h"
 #include "seal.h"
 #include "sealbody.h"
+#include "sealdir.h"
 #include "sealkey.h"
 
 static const char doc[] = "{\"kind\":\"receipt\",\"priority\":\"routine\",\"refers_to\":"
@@ -139,6 +142,42 @@ test_a_message_without_a_seal_has_no_sealing_member(void **state)
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+static void
+test_a_correction_with_personal_data_is_refused_by_a_sealing_client(void **state)
+{
+	static const char *const docs[][2] = {
+		{ "\"clue\":{\"category\":\"public_tip\",\"jurisdiction\":\"210302\","
+		    "\"occurred_at\":\"2026-03-01T08:00:00+08:00\",\"summary\":\"测试戊在车站\","
+		    "\"handling\":{\"code\":\"h0\"},\"evaluation\":{\"source_reliability\":"
+		    "\"b\",\"accuracy\":2}}", "correction.clue" },
+		{ "\"note\":\"类别应为公众举报\"", NULL },
+	};
+	ProtobufCBinaryData clear;
+	sealdir_t *d;
+
+	(void)state;
+	assert_int_equal(sealdir_new(&d), 0);
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		char json[1024];
+		Cluebus__Message *m = NULL;
+		cb_error_t err;
+
+		snprintf(json, sizeof(json), "{\"kind\":\"correction\",\"priority\":\"routine\","
+		    "\"refers_to\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"correction\":{\"op\":"
+		    "\"correct\",\"reason\":\"填错\",%s}}", docs[i][0]);
+		assert_int_equal(intake_from_json(json, strlen(json), &m, &err), 0);
+		if (docs[i][1] != NULL) {
+			assert_int_equal(clientseal_seal(d, m, &clear, &err), CB_EMALFORMED);
+			assert_string_equal(err.field, docs[i][1]);
+		} else {
+			assert_int_equal(clientseal_seal(d, m, &clear, &err), 0);
+			assert_null(clear.data);
+		}
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+	}
+	sealdir_free(d);
+}
+
 static int
 setup(void **state)
 {
@@ -164,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_each_outcome_of_opening_is_described_and_errors_leave_the_seal),
 		cmocka_unit_test(test_after_a_rotation_old_messages_open_with_the_old_key),
 		cmocka_unit_test(test_a_message_without_a_seal_has_no_sealing_member),
+		cmocka_unit_test(test_a_correction_with_personal_data_is_refused_by_a_sealing_client),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
