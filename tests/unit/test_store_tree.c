@@ -266,6 +266,9 @@ test_a_failed_commit_leaves_the_tree_unchanged(void **state)
 	uint8_t hash[CHAIN_HASH_LEN];
 	Cluebus__LogEntry e = CLUEBUS__LOG_ENTRY__INIT;
 
+#ifndef CLUEBUS_TEST_HOOKS
+	skip();		/* the failed commit is a test build's hook (`make test` builds one) */
+#endif
 	store_close(f->s);
 	setenv("CLUEBUS_TEST_FAIL_COMMIT", "2", 1);
 	assert_int_equal(store_open(f->dir, 0, 0, &f->s), 0);
