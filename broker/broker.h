@@ -185,6 +185,9 @@ struct broker {
 	struct http	*http;		/* http.c: /metrics and the status page (NULL:
 					 * off) */
 
+	struct match_stage *match_stage; /* match.c: the staged postings' hash (NULL: not
+					 * loaded yet) */
+
 	struct counters	 count;
 	struct counters	 round;		/* this round's accepted/duplicates/acked, added to
 					 * `count` only when the round commits */
