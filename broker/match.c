@@ -308,6 +308,8 @@ stage_read(struct apply *a, const uint8_t *tk)
 			return rc;
 		a->nlist++;
 	}
+	if (a->nlist - from < 2)
+		return 0;
 	qsort(a->list + from, a->nlist - from, sizeof(*a->list), seq_cmp);
 	kept = from;
 	for (size_t i = from; i < a->nlist; i++)	/* the hash may name one twice */
