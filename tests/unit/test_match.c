@@ -4,7 +4,7 @@
  * stops at its bound; bundling suggests clues with the same tokens and category to the
  * office; tokens of different key versions never match, and a rotation's new clues do;
  * the staging tier: matches, bounds and pairs across it and the lists, a restart with
- * postings staged, and the merge. */
+ * postings staged, the merge, and an aborted round. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -566,6 +566,43 @@ test_a_restart_rebuilds_the_staging_tier_from_the_store(void **state)
 	assert_int_equal(records(fx, "P"), 2);
 }
 
+static void
+test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole(void **state)
+{
+	struct fixture *fx = *state;
+	struct fixture_frame fr;
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+	uint64_t a, c, d;
+
+	fx->b.cfg.match_stage_max = 2;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
+	/* b's round merges, matches a, stages b's posting, then fails: none of it stays. */
+	assert_int_equal(fixture_frame(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb",
+	    NULL, 0, 0, &fr), 0);
+	fixture_publish(fx, "psb", &fr);
+	fx->b.round_failed = 1;
+	fixture_commit(fx);
+	fixture_frame_free(&fr);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
+	assert_int_equal(records(fx, "Q"), 2);
+	assert_int_equal(records(fx, "P"), 0);
+	/* c gets b's seq: it meets a (still staged), not b. */
+	fx->b.cfg.match_stage_max = 100;
+	c = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "education");
+	assert_int_equal(notices(fx, c, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
+	    1);
+	assert_int_equal(m->match->seqs[0], a);
+	free_notice(e, m);
+	/* d meets a and c, and c counts once towards the bound though the hash names its seq
+	 * twice (for b too): with three entries the token would be hot. */
+	fx->b.cfg.match_list_max = 3;
+	d = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "civil-affairs");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 2);
+}
+
 int
 main(void)
 {
@@ -600,6 +637,9 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_restart_rebuilds_the_staging_tier_from_the_store, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole, setup,
 		    fixture_teardown),
 	};
 
