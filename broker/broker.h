@@ -179,6 +179,8 @@ struct broker {
 	int		 round_failed;	/* a store error: the round is aborted */
 	struct pending	*pending;
 	size_t		 npending, cappending;
+	struct match_stage *match_stage; /* match.c: the staged postings' hash (NULL: not
+					 * loaded yet) */
 
 	struct ratelimit anon_refusals;	/* log lines of unauthenticated peers' refusals */
 	int64_t		 cut_until_ms;	/* monotonic: some unit may be cut off before this */

@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "match.h"
 #include "cluebus/version.h"
 #include "log.h"
 #include "util.h"
@@ -240,6 +241,7 @@ broker_free(struct broker *b)
 	key_free(b->rotate_from);
 	OPENSSL_cleanse(&b->tkey, sizeof(b->tkey));
 	units_free(b);
+	match_free(b);
 	free(b->pending);
 	config_broker_free(&b->cfg);
 	if (b->lock_fd >= 0)

@@ -15,6 +15,7 @@
  *   'H' kv(4) token(32)         -> since_ms(8) type(1)   the same, for the status to list
  *   'R' id(16) id(16)           -> ""           a pair notified (ids in byte order)
  *   'S'                         -> notices, bundles, tokens, entries, hot (8 each)
+ *   'Q' seq(8) idx(1)           -> kv(4) token(32) entry   a staged posting
  * where entry = msgid(16) time_ms(8) category(1) ntokens(1) unit_len(1) unit case_len(2)
  * case. A new clue costs, per token, one cursor walk of its list and one put; the lists
  * also answer bundling (clues with the same token set: the same number of distinct tokens
@@ -24,7 +25,18 @@
  * exceed it marks the token hot instead, and a hot token is neither indexed nor matched
  * again, so the index grows with identifiers, never with pairs (MISP's pairwise table does);
  * (2) a pair of clues is notified at most once, whatever tokens they share and however
- * often; (3) every record is written in the round's transaction with the clue. */
+ * often; (3) every record is written in the round's transaction with the clue.
+ *
+ * The staging tier: a token is a random key, so a posting put straight into its list
+ * dirties a leaf page of its own at every commit. New postings are therefore staged under
+ * sequential keys ('Q', appended to the last page) and found again through an in-memory
+ * hash of their tokens (struct match_stage); a list is its 'P' records followed by its
+ * staged postings. When match_stage_max postings are staged, the next clue's transaction
+ * first merges them into the 'P' lists in key order and deletes the 'Q' records, so a
+ * crash leaves either all staged or all merged, and the hash is rebuilt from the 'Q'
+ * records at the first clue after a start. The hash may name postings that are not staged
+ * (an aborted round's, a merge's in the open transaction): every one is checked against
+ * its 'Q' record in the transaction before it counts. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +58,26 @@
 #define HOT_LEN		9
 #define STATS_N		5
 #define HOT_LISTED	20
+#define STAGE_KEY_LEN	(1 + 8 + 1)
+#define STAGE_TK_LEN	(4 + MATCH_TOKEN_LEN)	/* kv and token, as in a list's key */
+#define STAGE_BUCKETS	4096			/* a power of two */
+
+/* A staged posting as the hash knows it. */
+struct staged {
+	uint8_t		 tk[STAGE_TK_LEN];
+	uint64_t	 seq;
+	uint8_t		 idx;		/* the token's place in its clue */
+	uint32_t	 next;		/* the bucket's next (index + 1; 0: none) */
+};
+
+/* The hash of the staged postings (broker.match_stage). */
+struct match_stage {
+	struct staged	*v;
+	size_t		 n, cap;
+	uint32_t	 head[STAGE_BUCKETS];	/* index + 1 of a bucket's first (0: none) */
+	uint64_t	 merged_upto;	/* a merge in the open transaction moved the postings
+					 * of seqs <= this (0: none) */
+};
 
 enum { ST_NOTICES, ST_BUNDLES, ST_TOKENS, ST_ENTRIES, ST_HOT };
 
@@ -133,6 +165,259 @@ static unsigned
 list_max(const struct broker *b)
 {
 	return b->cfg.match_list_max > 0 ? b->cfg.match_list_max : MATCH_LIST_MAX_DEFAULT;
+}
+
+/* ---- the staging tier ---- */
+
+static unsigned
+stage_max(const struct broker *b)
+{
+	return b->cfg.match_stage_max > 0 ? b->cfg.match_stage_max : MATCH_STAGE_MAX_DEFAULT;
+}
+
+static uint32_t
+stage_bucket(const uint8_t *tk)
+{
+	return (uint32_t)be64_get(tk + 4) & (STAGE_BUCKETS - 1);	/* HMAC bytes */
+}
+
+static void
+stage_key(uint8_t *key, uint64_t seq, uint8_t idx)
+{
+	key[0] = 'Q';
+	be64_put(key + 1, seq);
+	key[9] = idx;
+}
+
+static int
+stage_add(struct match_stage *st, const uint8_t *tk, uint64_t seq, uint8_t idx)
+{
+	struct staged *s;
+	uint32_t h = stage_bucket(tk);
+
+	if (st->n == st->cap) {
+		size_t cap = st->cap > 0 ? 2 * st->cap : 256;
+
+		if ((s = realloc(st->v, cap * sizeof(*s))) == NULL)
+			return CB_ENOMEM;
+		st->v = s;
+		st->cap = cap;
+	}
+	s = &st->v[st->n];
+	memcpy(s->tk, tk, STAGE_TK_LEN);
+	s->seq = seq;
+	s->idx = idx;
+	s->next = st->head[h];
+	st->head[h] = (uint32_t)++st->n;
+	return 0;
+}
+
+/* Keeps only the postings of seqs > upto. */
+static void
+stage_drop(struct match_stage *st, uint64_t upto)
+{
+	size_t kept = 0;
+
+	memset(st->head, 0, sizeof(st->head));
+	for (size_t i = 0; i < st->n; i++) {
+		uint32_t h;
+
+		if (st->v[i].seq <= upto)
+			continue;
+		st->v[kept] = st->v[i];
+		h = stage_bucket(st->v[kept].tk);
+		st->v[kept].next = st->head[h];
+		st->head[h] = (uint32_t)++kept;
+	}
+	st->n = kept;
+}
+
+static int
+stage_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct match_stage *st = arg;
+
+	if (klen != STAGE_KEY_LEN || vlen < STAGE_TK_LEN)
+		return CB_ECORRUPT;
+	return stage_add(st, val, be64_get(key + 1), key[9]);
+}
+
+/* The hash, built from the 'Q' records the first time. */
+static int
+stage_load(struct broker *b)
+{
+	struct match_stage *st;
+	int rc;
+
+	if (b->match_stage != NULL)
+		return 0;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return CB_ENOMEM;
+	rc = store_txn_aux_walk(b->txn, STORE_MATCH, "Q", 1, 1, stage_collect, st);
+	if (rc != 0) {
+		free(st->v);
+		free(st);
+		return rc < 0 ? rc : CB_ECORRUPT;
+	}
+	b->match_stage = st;
+	return 0;
+}
+
+static int
+seq_cmp(const void *x, const void *y)
+{
+	const struct entry *a = x, *b = y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Appends to a->list the staged postings of token key `tk` (in seq order, after the
+ * list's 'P' records, which are older). */
+static int
+stage_read(struct apply *a, const uint8_t *tk)
+{
+	struct match_stage *st = a->b->match_stage;
+	size_t from = a->nlist, kept;
+	uint8_t key[STAGE_KEY_LEN];
+	const uint8_t *val;
+	size_t len;
+	int rc;
+
+	for (uint32_t i = st->head[stage_bucket(tk)]; i != 0; i = st->v[i - 1].next) {
+		const struct staged *s = &st->v[i - 1];
+
+		if (memcmp(s->tk, tk, STAGE_TK_LEN) != 0)
+			continue;
+		stage_key(key, s->seq, s->idx);
+		rc = store_txn_aux_get(a->b->txn, STORE_MATCH, key, sizeof(key), &val, &len);
+		if (rc == CB_ENOTFOUND)
+			continue;	/* aborted, or merged in this transaction */
+		if (rc != 0)
+			return rc;
+		if (len < STAGE_TK_LEN || memcmp(val, tk, STAGE_TK_LEN) != 0)
+			continue;	/* an aborted round's seq, reused */
+		if (a->nlist == a->caplist) {
+			if (a->list != NULL)
+				break;	/* past the bound: counted by the caller as full */
+			a->caplist = list_max(a->b) + 1;
+			if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL)
+				return CB_ENOMEM;
+		}
+		if ((rc = entry_decode(s->seq, val + STAGE_TK_LEN, len - STAGE_TK_LEN,
+		    &a->list[a->nlist])) != 0)
+			return rc;
+		a->nlist++;
+	}
+	if (a->nlist - from < 2)
+		return 0;
+	qsort(a->list + from, a->nlist - from, sizeof(*a->list), seq_cmp);
+	kept = from;
+	for (size_t i = from; i < a->nlist; i++)	/* the hash may name one twice */
+		if (kept == from || a->list[kept - 1].seq != a->list[i].seq)
+			a->list[kept++] = a->list[i];
+	a->nlist = kept;
+	return 0;
+}
+
+/* A staged posting on its way into its list. */
+struct merging {
+	uint8_t		 key[POSTING_KEY_LEN];
+	uint8_t		 skey[STAGE_KEY_LEN];
+	uint8_t		*val;
+	size_t		 len;
+};
+
+struct merge {
+	struct merging	*v;
+	size_t		 n, cap;
+	uint64_t	 upto;
+};
+
+static int
+merge_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct merge *m = arg;
+	struct merging *g;
+
+	if (klen != STAGE_KEY_LEN || vlen < STAGE_TK_LEN)
+		return CB_ECORRUPT;
+	if (m->n == m->cap) {
+		size_t cap = m->cap > 0 ? 2 * m->cap : 256;
+
+		if ((g = realloc(m->v, cap * sizeof(*g))) == NULL)
+			return CB_ENOMEM;
+		m->v = g;
+		m->cap = cap;
+	}
+	g = &m->v[m->n];
+	if ((g->val = malloc(vlen - STAGE_TK_LEN + 1)) == NULL)
+		return CB_ENOMEM;
+	m->n++;
+	g->key[0] = 'P';
+	memcpy(g->key + 1, val, STAGE_TK_LEN);
+	memcpy(g->key + TOKEN_KEY_LEN, key + 1, 8);
+	memcpy(g->skey, key, STAGE_KEY_LEN);
+	g->len = vlen - STAGE_TK_LEN;
+	memcpy(g->val, val + STAGE_TK_LEN, g->len);
+	if (be64_get(key + 1) > m->upto)
+		m->upto = be64_get(key + 1);
+	return 0;
+}
+
+static int
+merging_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct merging *)x)->key, ((const struct merging *)y)->key,
+	    POSTING_KEY_LEN);
+}
+
+/* Moves every staged posting into its list, in key order (each leaf page dirtied once),
+ * in the open transaction. The hash forgets them when it commits (match_round_end). */
+static int
+stage_merge(struct broker *b)
+{
+	struct merge m = { 0 };
+	int rc;
+
+	rc = store_txn_aux_walk(b->txn, STORE_MATCH, "Q", 1, 1, merge_collect, &m);
+	if (rc > 0)
+		rc = CB_ECORRUPT;
+	if (rc == 0)
+		qsort(m.v, m.n, sizeof(*m.v), merging_cmp);
+	for (size_t i = 0; rc == 0 && i < m.n; i++)
+		rc = store_txn_aux_put(b->txn, STORE_MATCH, m.v[i].key, POSTING_KEY_LEN,
+		    m.v[i].val, m.v[i].len);
+	for (size_t i = 0; rc == 0 && i < m.n; i++)
+		rc = store_txn_aux_del(b->txn, STORE_MATCH, m.v[i].skey, STAGE_KEY_LEN);
+	if (rc == 0 && m.n > 0) {
+		b->match_stage->merged_upto = m.upto;
+		log_debug("match: %zu staged postings merged into their lists", m.n);
+	}
+	for (size_t i = 0; i < m.n; i++)
+		free(m.v[i].val);
+	free(m.v);
+	return rc;
+}
+
+void
+match_round_end(struct broker *b, int committed)
+{
+	struct match_stage *st = b->match_stage;
+
+	if (st == NULL || st->merged_upto == 0)
+		return;
+	if (committed)
+		stage_drop(st, st->merged_upto);
+	st->merged_upto = 0;
+}
+
+void
+match_free(struct broker *b)
+{
+	if (b->match_stage != NULL)
+		free(b->match_stage->v);
+	free(b->match_stage);
+	b->match_stage = NULL;
 }
 
 /* ---- the figures ---- */
@@ -318,7 +603,11 @@ list_read(struct apply *a, const Cluebus__MatchToken *t)
 	    list_collect, a);
 	if (a->rc != 0)
 		return a->rc;
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	if (a->hot || (a->list != NULL && a->nlist == a->caplist))
+		return 0;
+	return stage_read(a, prefix + 1);
 }
 
 /* Marks token `t` hot: the marker in its list and the status's record. */
@@ -380,9 +669,9 @@ bundle_narrow(struct apply *a, int first)
 
 /* One token of the new clue: match it against its list, then index it (or mark it hot). */
 static int
-token_apply(struct apply *a, const Cluebus__MatchToken *t, int first)
+token_apply(struct apply *a, const Cluebus__MatchToken *t, uint8_t idx, int first)
 {
-	uint8_t key[POSTING_KEY_LEN], ebuf[ENTRY_MAX];
+	uint8_t key[STAGE_KEY_LEN], val[STAGE_TK_LEN + ENTRY_MAX], tk[TOKEN_KEY_LEN];
 	int rc;
 
 	if ((rc = list_read(a, t)) != 0)
@@ -402,10 +691,12 @@ token_apply(struct apply *a, const Cluebus__MatchToken *t, int first)
 			return rc;
 	if ((rc = bundle_narrow(a, first)) != 0)
 		return rc;
-	token_key(key, 'P', t);
-	be64_put(key + TOKEN_KEY_LEN, a->self.seq);
-	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), ebuf,
-	    entry_encode(&a->self, ebuf))) != 0)
+	token_key(tk, 'P', t);
+	memcpy(val, tk + 1, STAGE_TK_LEN);
+	stage_key(key, a->self.seq, idx);
+	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), val,
+	    STAGE_TK_LEN + entry_encode(&a->self, val + STAGE_TK_LEN))) != 0 ||
+	    (rc = stage_add(a->b->match_stage, tk + 1, a->self.seq, idx)) != 0)
 		return rc;
 	a->stats[ST_ENTRIES]++;
 	return 0;
@@ -477,12 +768,15 @@ match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t n
 	a.self.ntokens = (uint8_t)distinct;
 	snprintf(a.self.unit, sizeof(a.self.unit), "%s", m->sender);
 	snprintf(a.self.case_ref, sizeof(a.self.case_ref), "%s", m->case_ref);
-	if ((rc = stats_load(&a)) != 0)
+	if ((rc = stats_load(&a)) != 0 || (rc = stage_load(b)) != 0)
+		goto out;
+	if (b->match_stage->merged_upto == 0 && b->match_stage->n >= stage_max(b) &&
+	    (rc = stage_merge(b)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_match_tokens; i++) {
 		if (token_repeated(c, i))
 			continue;
-		if ((rc = token_apply(&a, c->match_tokens[i], first)) != 0)
+		if ((rc = token_apply(&a, c->match_tokens[i], (uint8_t)i, first)) != 0)
 			goto out;
 		first = 0;
 	}

@@ -16,6 +16,7 @@ struct broker;
 #define MATCH_LIST_MAX_DEFAULT	100	/* entries per token before it is hot */
 #define MATCH_NOTICES_DEFAULT	16	/* notices for one new clue */
 #define MATCH_BUNDLE_MAX	16	/* clues a bundling notice names */
+#define MATCH_STAGE_MAX_DEFAULT	16384	/* staged postings before a merge */
 
 /* Indexes the blind tokens of a clue just appended at log `seq` and time `now`, in the
  * round's transaction, and appends the notices it causes: one match notice per earlier
@@ -26,6 +27,13 @@ struct broker;
  * clues without tokens cost nothing. Returns 0 or an error for round_store_error()
  * (CB_ECORRUPT for an index record that does not parse). */
 int	match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t now);
+
+/* The round's transaction has committed (or not): a merge in it is done (or was not).
+ * Call after every round that may have called match_apply. Cannot fail. */
+void	match_round_end(struct broker *b, int committed);
+/* Frees the staging tier's hash (rebuilt from the store when needed). Accepts a broker
+ * without one. */
+void	match_free(struct broker *b);
 
 /* The committed figures: {"notices", "bundles", "tokens", "entries", "hot_tokens",
  * "hot": [{"token_hash" (first 8 bytes, hex), "type", "key_version", "since"}] (at most

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "match.h"
 #include "envelope.h"
 #include "log.h"
 #include "util.h"
@@ -188,6 +189,7 @@ round_fail(struct broker *b)
 {
 	store_txn_abort(b->txn);
 	b->txn = NULL;
+	match_round_end(b, 0);
 	for (size_t i = 0; i < b->npending; i++) {
 		struct pending *p = &b->pending[i];
 
@@ -232,6 +234,7 @@ round_commit(struct broker *b, round_send_fn *send, void *arg)
 
 		rc = store_txn_commit(b->txn);
 		b->txn = NULL;
+		match_round_end(b, rc == 0);
 		if (rc != 0) {
 			round_store_error(b, rc);
 		} else {

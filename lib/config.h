@@ -49,6 +49,8 @@ typedef struct broker_config {
 	unsigned	 match_list_max;	/* entries per token before it is hot */
 	int64_t		 match_bundle_window_ms;	/* 0: no bundling suggestions */
 	unsigned	 match_notices_max;	/* match notices for one new clue */
+	unsigned	 match_stage_max;	/* staged postings before a merge (0: the
+						 * default) */
 	route_t		*route;			/* owned */
 	calendar_t	 calendar;		/* periodic report duties (`duties`) */
 	int64_t		 checkpoint_interval_ms;	/* sign a checkpoint this often while

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "broker_fixture.h"
+#include "match.h"
 #include "envelope.h"
 #include "intake.h"
 #include "util.h"
@@ -142,6 +143,7 @@ fixture_down(struct fixture *fx)
 	store_close(b->store);
 	registry_free(b->reg);
 	units_free(b);
+	match_free(b);
 	for (size_t i = 0; i < b->npending; i++)
 		cluebus__frame__free_unpacked(b->pending[i].reply, NULL);
 	free(b->pending);

@@ -2,7 +2,9 @@
  * clues of different units (or cases) sharing an identifier token get one match notice to
  * the office and the two units, in the clue's commit; a pair is notified once; a hot token
  * stops at its bound; bundling suggests clues with the same tokens and category to the
- * office; tokens of different key versions never match, and a rotation's new clues do. */
+ * office; tokens of different key versions never match, and a rotation's new clues do;
+ * the staging tier: matches, bounds and pairs across it and the lists, a restart with
+ * postings staged, the merge, and an aborted round. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +397,212 @@ test_the_audit_checks_each_notice_against_the_log(void **state)
 	json_decref(list);
 }
 
+static int
+count_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen, (void)val, (void)vlen;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* The records of the match database whose key starts with `prefix` ('Q': staged
+ * postings; 'P': postings and hot markers in the lists). */
+static size_t
+records(struct fixture *fx, const char *prefix)
+{
+	size_t n = 0;
+
+	assert_int_equal(store_aux_walk(fx->b.store, STORE_MATCH, prefix, 1, 1, count_one, &n),
+	    0);
+	return n;
+}
+
+static const char *
+phone(const char *number)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof(buf), "[{\"type\": \"phone\", \"value\": \"%s\"}]", number);
+	return buf;
+}
+
+static void
+test_the_merge_moves_the_staged_postings_into_the_lists_in_one_commit(void **state)
+{
+	struct fixture *fx = *state;
+	json_t *st;
+
+	fx->b.cfg.match_stage_max = 3;
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0002")), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0003")), "health");
+	assert_int_equal(records(fx, "Q"), 3);
+	assert_int_equal(records(fx, "P"), 0);
+	/* The fourth clue's commit merges the three and stages its own. */
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0004")), "health");
+	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(records(fx, "P"), 3);
+	assert_non_null(st = match_status(&fx->b));
+	assert_int_equal(json_integer_value(json_object_get(st, "entries")), 4);
+	assert_int_equal(json_integer_value(json_object_get(st, "tokens")), 4);
+	json_decref(st);
+}
+
+static void
+test_a_clue_matches_earlier_clues_in_the_lists_and_in_the_staging_tier(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t a, c, d;
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+
+	fx->b.cfg.match_stage_max = 2;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
+	/* c's commit merges a's posting into its list; c's own is staged. */
+	c = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "education");
+	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(notices(fx, c, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
+	    1);
+	assert_int_equal(m->match->seqs[0], a);
+	free_notice(e, m);
+	/* d meets a in the list and c in the staging tier. */
+	d = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "civil-affairs");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 2);
+}
+
+static void
+test_a_hot_bound_is_reached_across_the_two_tiers(void **state)
+{
+	static const char *const units[] = { "health", "psb", "education", "civil-affairs",
+	    "health", "psb" };
+	struct fixture *fx = *state;
+	size_t total = 0;
+	json_t *st;
+
+	fx->b.cfg.match_list_max = 3;
+	fx->b.cfg.match_stage_max = 2;	/* the list is partly merged, partly staged */
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t s = send(fx, doc(fx, "labor", "", NULL, phone("024-2222-3333")), units[i]);
+		size_t n = notices(fx, s, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+		    NULL);
+
+		assert_int_equal(n, i < 3 ? i : 0);
+		total += n;
+		if (i == 2)	/* two merged, the third staged */
+			assert_int_equal(records(fx, "Q"), 1);
+	}
+	assert_int_equal(total, 3);
+	assert_non_null(st = match_status(&fx->b));
+	assert_int_equal(json_integer_value(json_object_get(st, "entries")), 3);
+	assert_int_equal(json_integer_value(json_object_get(st, "hot_tokens")), 1);
+	json_decref(st);
+	/* The marker and the bound hold after everything is merged. */
+	fx->b.cfg.match_stage_max = 1;
+	send(fx, doc(fx, "labor", "", NULL, phone("024-9999-0000")), "health");
+	assert_int_equal(notices(fx, send(fx, doc(fx, "labor", "", NULL,
+	    phone("024-2222-3333")), "education"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER,
+	    NULL, NULL), 0);
+	assert_int_equal(records(fx, "Q"), 0);
+	assert_int_equal(records(fx, "P"), 5);	/* 3 postings, the marker, the filler */
+}
+
+static void
+test_a_pair_is_notified_once_when_both_tiers_hold_its_tokens(void **state)
+{
+	struct fixture *fx = *state;
+	const char *both = "[{\"type\": \"phone\", \"value\": \"" PHONE "\"}]";
+	uint64_t a, d, e_seq;
+
+	fx->b.cfg.match_stage_max = 1;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), both), "health");
+	/* This commit merges a's two postings into their lists. */
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
+	fx->b.cfg.match_stage_max = 100;
+	d = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 1);
+	assert_true(records(fx, "Q") >= 2);
+	/* e shares both tokens with a (in the lists) and one with d (staged): each pair once. */
+	e_seq = send(fx, doc(fx, "vagrant", "", person(ID_A), both), "education");
+	assert_int_equal(notices(fx, e_seq, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 2);
+	/* Merged now, the same clues again from e's unit: the pairs are new only for f. */
+	fx->b.cfg.match_stage_max = 1;
+	assert_int_equal(notices(fx, send(fx, doc(fx, "vagrant", "", person(ID_A), both),
+	    "civil-affairs"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL, NULL), 3);
+	assert_int_equal(records(fx, "Q"), 2);	/* f's two postings */
+	(void)a;
+}
+
+static void
+test_a_restart_rebuilds_the_staging_tier_from_the_store(void **state)
+{
+	struct fixture *fx = *state;
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+	uint64_t a, b;
+
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	assert_int_equal(records(fx, "Q"), 1);
+	fixture_down(fx);
+	assert_int_equal(fixture_up(fx), 0);
+	fx->b.cfg.match_bundle_window_ms = 0;
+	b = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb");
+	assert_int_equal(notices(fx, b, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
+	    1);
+	assert_int_equal(m->match->seqs[0], a);
+	free_notice(e, m);
+	/* And again with both merged before the restart's first clue. */
+	fixture_down(fx);
+	assert_int_equal(fixture_up(fx), 0);
+	fx->b.cfg.match_bundle_window_ms = 0;
+	fx->b.cfg.match_stage_max = 1;
+	b = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "education");
+	assert_int_equal(notices(fx, b, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 2);
+	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(records(fx, "P"), 2);
+}
+
+static void
+test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole(void **state)
+{
+	struct fixture *fx = *state;
+	struct fixture_frame fr;
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+	uint64_t a, c, d;
+
+	fx->b.cfg.match_stage_max = 2;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
+	/* b's round merges, matches a, stages b's posting, then fails: none of it stays. */
+	assert_int_equal(fixture_frame(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb",
+	    NULL, 0, 0, &fr), 0);
+	fixture_publish(fx, "psb", &fr);
+	fx->b.round_failed = 1;
+	fixture_commit(fx);
+	fixture_frame_free(&fr);
+	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
+	assert_int_equal(records(fx, "Q"), 2);
+	assert_int_equal(records(fx, "P"), 0);
+	/* c gets b's seq: it meets a (still staged), not b. */
+	fx->b.cfg.match_stage_max = 100;
+	c = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "education");
+	assert_int_equal(notices(fx, c, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
+	    1);
+	assert_int_equal(m->match->seqs[0], a);
+	free_notice(e, m);
+	/* d meets a and c, and c counts once towards the bound though the hash names its seq
+	 * twice (for b too): with three entries the token would be hot. */
+	fx->b.cfg.match_list_max = 3;
+	d = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "civil-affairs");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 2);
+}
+
 int
 main(void)
 {
@@ -416,6 +624,23 @@ main(void)
 		    setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_the_audit_checks_each_notice_against_the_log,
 		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_the_merge_moves_the_staged_postings_into_the_lists_in_one_commit, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_clue_matches_earlier_clues_in_the_lists_and_in_the_staging_tier, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_a_hot_bound_is_reached_across_the_two_tiers,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_pair_is_notified_once_when_both_tiers_hold_its_tokens, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_restart_rebuilds_the_staging_tier_from_the_store, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole, setup,
+		    fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
