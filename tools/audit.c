@@ -225,10 +225,12 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 	if (rc != 0 && rc != CB_ECORRUPT)
 		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc));
 	if (rc == 0 && crc != 0) {
-		/* receipts_verify_report printed its FAIL lines (or the error). */
+		/* receipts_verify_report printed its FAIL lines, which name the entry (or the
+		 * error); the JSON object says only that this check failed (seq 0: none named). */
 		if (as_json && crc == 1)
-			(void)verify_print_json(&res, audit_result_fail(&res, res.entries,
-			    "a stored checkpoint or an agency's receipt disagrees with the log"));
+			(void)verify_print_json(&res, audit_result_fail(&res, 0, "a stored "
+			    "checkpoint or an agency's receipt disagrees with the log (see the FAIL "
+			    "lines)"));
 		return crc;
 	}
 	if (as_json) {
