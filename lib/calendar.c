@@ -134,7 +134,7 @@ static int
 entry_due(const config_setting_t *es, size_t i, calendar_entry_t *e, cb_error_t *err)
 {
 	const char *after = NULL, *on = NULL;
-	int days, n, m, d;
+	int days, n = -1, m, d;	/* n stays -1 unless %n is reached (the whole pattern) */
 
 	(void)config_setting_lookup_string(es, "due_after_end", &after);
 	(void)config_setting_lookup_string(es, "due_on", &on);
@@ -142,8 +142,8 @@ entry_due(const config_setting_t *es, size_t i, calendar_entry_t *e, cb_error_t 
 		return entry_fail(err, i, "", es, "give due_after_end (\"15d\") or due_on "
 		    "(\"12-15\"), one of them");
 	if (after != NULL) {
-		if (sscanf(after, "%3dd%n", &days, &n) != 1 || after[n] != '\0' || days < 0 ||
-		    days > 366)
+		if (sscanf(after, "%3dd%n", &days, &n) != 1 || n < 0 || after[n] != '\0' ||
+		    days < 0 || days > 366)
 			return entry_fail(err, i, "due_after_end",
 			    config_setting_get_member(es, "due_after_end"),
 			    "a number of days from 0 to 366, like \"15d\"");
@@ -153,7 +153,7 @@ entry_due(const config_setting_t *es, size_t i, calendar_entry_t *e, cb_error_t 
 	if (e->every != CALENDAR_YEAR)
 		return entry_fail(err, i, "due_on", config_setting_get_member(es, "due_on"),
 		    "only for every = \"year\" (use due_after_end)");
-	if (sscanf(on, "%2d-%2d%n", &m, &d, &n) != 2 || on[n] != '\0' || n != 5 || m < 1 ||
+	if (sscanf(on, "%2d-%2d%n", &m, &d, &n) != 2 || n != 5 || on[n] != '\0' || m < 1 ||
 	    m > 12 || d < 1 || d > (m == 2 ? 28 : m == 4 || m == 6 || m == 9 || m == 11 ? 30 :
 	    31))
 		return entry_fail(err, i, "due_on", config_setting_get_member(es, "due_on"),

@@ -118,6 +118,10 @@ static const struct bad bad_entries[] = {
 	    "due_after_end = \"two weeks\";", "duties.calendar[0].due_after_end",
 	    "number of days" },
 	{ "name = \"x\"; report = \"self_evaluation\"; roles = [\"member\"]; every = \"year\"; "
+	    "due_after_end = \"15\";", "duties.calendar[0].due_after_end", "number of days" },
+	{ "name = \"x\"; report = \"self_evaluation\"; roles = [\"member\"]; every = \"year\"; "
+	    "due_on = \"12\";", "duties.calendar[0].due_on", "MM-DD" },
+	{ "name = \"x\"; report = \"self_evaluation\"; roles = [\"member\"]; every = \"year\"; "
 	    "due_on = \"12-15\"; colour = \"red\";", "duties.calendar[0].colour",
 	    "unknown setting" },
 };
