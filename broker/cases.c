@@ -54,8 +54,8 @@ case_decode(const uint8_t *val, size_t vlen, Cluebus__CaseRecord **rec)
 	ProtobufCMessage *pm;
 	int rc;
 
-	if ((rc = unpack_bounded(&cluebus__case_record__descriptor, val, vlen, &pm)) != 0)
-		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	if ((rc = unpack_stored(&cluebus__case_record__descriptor, val, vlen, &pm)) != 0)
+		return rc;
 	*rec = (Cluebus__CaseRecord *)pm;
 	return 0;
 }

@@ -96,8 +96,8 @@ duty_decode(const uint8_t *val, size_t vlen, Cluebus__Duty **d)
 	ProtobufCMessage *m;
 	int rc;
 
-	if ((rc = unpack_bounded(&cluebus__duty__descriptor, val, vlen, &m)) != 0)
-		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	if ((rc = unpack_stored(&cluebus__duty__descriptor, val, vlen, &m)) != 0)
+		return rc;
 	*d = (Cluebus__Duty *)m;
 	return 0;
 }

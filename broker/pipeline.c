@@ -276,9 +276,9 @@ publish_same_content(const Cluebus__LogEntry *orig, const Cluebus__Message *m)
 	ProtobufCMessage *om;
 	int rc;
 
-	if ((rc = unpack_bounded(&cluebus__message__descriptor, orig->envelope->signed_.data,
+	if ((rc = unpack_stored(&cluebus__message__descriptor, orig->envelope->signed_.data,
 	    orig->envelope->signed_.len, &om)) != 0)
-		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+		return rc;
 	rc = message_same_content((Cluebus__Message *)om, m);
 	protobuf_c_message_free_unpacked(om, NULL);
 	return rc;

@@ -87,8 +87,8 @@ obl_decode(const uint8_t *val, size_t vlen, Cluebus__Obligation **o)
 	ProtobufCMessage *m;
 	int rc;
 
-	if ((rc = unpack_bounded(&cluebus__obligation__descriptor, val, vlen, &m)) != 0)
-		return rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+	if ((rc = unpack_stored(&cluebus__obligation__descriptor, val, vlen, &m)) != 0)
+		return rc;
 	*o = (Cluebus__Obligation *)m;
 	return 0;
 }

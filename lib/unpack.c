@@ -67,3 +67,12 @@ unpack_bounded(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_
 	*out = m;
 	return 0;
 }
+
+int
+unpack_stored(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+    ProtobufCMessage **out)
+{
+	int rc = unpack_bounded(desc, buf, len, out);
+
+	return rc == 0 || rc == CB_ENOMEM ? rc : CB_ECORRUPT;
+}

@@ -40,5 +40,9 @@ size_t	unpack_budget(size_t len);
  * holds copies. */
 int	unpack_bounded(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
     ProtobufCMessage **out) __attribute__((warn_unused_result));
+/* unpack_bounded() for a record this program stored itself (an LMDB value, a logged
+ * message): any failure but CB_ENOMEM means the store is damaged and is CB_ECORRUPT. */
+int	unpack_stored(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+    ProtobufCMessage **out) __attribute__((warn_unused_result));
 
 #endif
