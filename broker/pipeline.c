@@ -383,7 +383,8 @@ publish_check_workflow(struct publish *p)
 	return rc;
 }
 
-/* A sealed body was sealed to exactly the units the broker routes it to (SPEC §10): the
+/* A body with personal data in clear is refused when the broker requires sealing. A
+ * sealed body was sealed to exactly the units the broker routes it to (SPEC §10): the
  * sender's directory may be older than the broker's, or its workflow knowledge (who
  * referred what) behind; either way the agent refetches, reseals and sends again. The
  * broker reads unit ids only; it holds no sealing key. */
@@ -397,8 +398,12 @@ publish_check_sealed(struct publish *p)
 	size_t n, used = 0;
 	cb_error_t err;
 
-	if (s == NULL)
+	if (s == NULL) {
+		if (p->b->cfg.require_sealed && sealbody_clear_field(p->m, &err) != 0)
+			return reply_verdict_field(&p->v,
+			    CLUEBUS__REJECT_CODE__REJECT_NOT_SEALED, err.field, "%s", err.reason);
 		return 0;
+	}
 	if (seal_recipients(s, sealed_units, &n, &err) != 0)
 		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    err.field, "%s", err.reason);

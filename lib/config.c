@@ -113,6 +113,19 @@ cfg_int(struct cfgctx *c, const config_setting_t *grp, const char *name, long lo
 }
 
 static int
+cfg_bool(struct cfgctx *c, const config_setting_t *grp, const char *name, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, name);
+
+	if (s == NULL)
+		return 0;	/* keep the default */
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return cfg_error(c, s, "'%s' must be true or false", name);
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+static int
 cfg_read(struct cfgctx *c, config_t *cf, const char *text)
 {
 	config_init(cf);
@@ -223,7 +236,7 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    "clock_skew_ms", "petition_unit", "verify_threads", "map_max_mb", "log_file",
 	    "http_listen", "http_token", "disk_min_free_mb", "match_list_max",
 	    "match_bundle_window_s", "match_notices_max", "checkpoint_interval_ms",
-	    "checkpoint_origin", NULL };
+	    "checkpoint_origin", "require_sealed", NULL };
 	long long ckpt_ms = 1000, map_max_mb = 0, disk_min_mb = 64, map_mb = 16384, batch = 256, window = 128, redeliver = 10000, timeout = 15000,
 	    skew = 600000, vthreads = -1;
 	long long match_list = 100, bundle_s = 86400, match_notices = 16;
@@ -262,7 +275,8 @@ config_broker_parse(const char *name, const char *text, broker_config_t *cfg, ch
 	    sizeof(cfg->http_token_path))) ||
 	    (rc = cfg_int(&c, b, "match_list_max", 2, 100000, &match_list)) ||
 	    (rc = cfg_int(&c, b, "match_bundle_window_s", 0, 365LL * 86400, &bundle_s)) ||
-	    (rc = cfg_int(&c, b, "match_notices_max", 1, 1000, &match_notices)))
+	    (rc = cfg_int(&c, b, "match_notices_max", 1, 1000, &match_notices)) ||
+	    (rc = cfg_bool(&c, b, "require_sealed", &cfg->require_sealed)))
 		goto out;
 	cfg->match_list_max = (unsigned)match_list;
 	cfg->match_bundle_window_ms = bundle_s * 1000;

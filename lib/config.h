@@ -56,6 +56,7 @@ typedef struct broker_config {
 	int64_t		 checkpoint_interval_ms;	/* sign a checkpoint this often while
 						 * entries arrive */
 	char		 checkpoint_origin[256];	/* the checkpoints' origin and key name */
+	int		 require_sealed;	/* refuse personal data in clear (SPEC §10) */
 } broker_config_t;
 
 #define CONFIG_MAX_DIVISIONS	64	/* entries of an agent's `divisions` */

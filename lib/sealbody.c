@@ -29,6 +29,15 @@ struct slots {
 	Cluebus__Sealed		**sealed;
 };
 
+static void
+clue_slots(Cluebus__Clue *c, const char *kind, struct slots *s)
+{
+	*s = (struct slots){ .kind = kind, .summary = &c->summary, .location = &c->location,
+	    .n_persons = &c->n_persons, .persons = &c->persons,
+	    .n_attachments = &c->n_attachments, .attachments = &c->attachments,
+	    .sealed = &c->sealed };
+}
+
 static int
 slots_of(const Cluebus__Message *m, struct slots *s)
 {
@@ -37,10 +46,7 @@ slots_of(const Cluebus__Message *m, struct slots *s)
 	case CLUEBUS__MESSAGE__BODY_CLUE:
 		if (m->clue == NULL)
 			return 0;
-		*s = (struct slots){ .kind = "clue", .summary = &m->clue->summary,
-		    .location = &m->clue->location, .n_persons = &m->clue->n_persons,
-		    .persons = &m->clue->persons, .n_attachments = &m->clue->n_attachments,
-		    .attachments = &m->clue->attachments, .sealed = &m->clue->sealed };
+		clue_slots(m->clue, "clue", s);
 		return 1;
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		if (m->referral == NULL)
@@ -100,32 +106,55 @@ str_set(char *const *p)
 	return p != NULL && *p != NULL && (*p)[0] != '\0';
 }
 
+/* The name of the first sealed field of `s` given in clear, or NULL. */
+static const char *
+slots_first_clear(const struct slots *s)
+{
+	static const char *const names[] = { "summary", "location", "note", "title", "text" };
+	char *const *strs[] = { s->summary, s->location, s->note, s->title, s->text };
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (str_set(strs[i]))
+			return names[i];
+	if (s->n_persons != NULL && *s->n_persons > 0)
+		return "persons";
+	if (s->n_attachments != NULL && *s->n_attachments > 0)
+		return "attachments";
+	return NULL;
+}
+
 int
 sealbody_check(const Cluebus__Message *m, cb_error_t *err)
 {
-	static const char *const names[] = { "summary", "location", "note", "title", "text" };
+	const char *f;
 	struct slots s;
-	char *const *strs[5];
 
 	if (!slots_of(m, &s) || *s.sealed == NULL)
 		return 0;
-	strs[0] = s.summary;
-	strs[1] = s.location;
-	strs[2] = s.note;
-	strs[3] = s.title;
-	strs[4] = s.text;
-	for (size_t i = 0; i < 5; i++)
-		if (str_set(strs[i]))
-			return cb_fail(err, s.kind, CB_EMALFORMED,
-			    "%s given in clear beside its sealed form", names[i]);
-	if ((s.n_persons != NULL && *s.n_persons > 0) ||
-	    (s.n_attachments != NULL && *s.n_attachments > 0))
+	if ((f = slots_first_clear(&s)) != NULL)
 		return cb_fail(err, s.kind, CB_EMALFORMED,
-		    "persons or attachments given in clear beside their sealed form");
+		    "%s given in clear beside its sealed form", f);
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE && m->clue->sealed_persons != NULL)
 		return cb_fail(err, "clue.sealed_persons", CB_EMALFORMED,
 		    "superseded by clue.sealed");
 	return 0;
+}
+
+int
+sealbody_clear_field(const Cluebus__Message *m, cb_error_t *err)
+{
+	const char *f;
+	struct slots s;
+
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRECTION && m->correction != NULL &&
+	    m->correction->clue != NULL)
+		clue_slots(m->correction->clue, "correction.clue", &s);
+	else if (!slots_of(m, &s) || *s.sealed != NULL)
+		return 0;
+	if ((f = slots_first_clear(&s)) == NULL)
+		return 0;
+	return cb_fail(err, s.kind, CB_EMALFORMED, "%s is personal data and must be sealed "
+	    "(this broker requires sealing: docs/sealing.md §8)", f);
 }
 
 /* ---- sealing ---- */

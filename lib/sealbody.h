@@ -35,6 +35,14 @@ int	sealbody_kind_sealable(const Cluebus__Message *m);
 int	sealbody_check(const Cluebus__Message *m, cb_error_t *err)
     __attribute__((warn_unused_result));
 
+/* For a broker that requires sealing: 0 when `m` carries no personal data in clear, else
+ * CB_EMALFORMED with `err` naming the body and the first such field (a body's sealed field
+ * without `sealed`; a correction's corrected clue, which has no seal of its own, with any
+ * of a clue's sealed fields). Fields that are clear by design (an h3 text, a case title, a
+ * correction's note) are not looked at. Cannot fail otherwise. */
+int	sealbody_clear_field(const Cluebus__Message *m, cb_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* Moves the sealed fields of `m`'s body into a SealedContent, seals it to `rcpt[0..n)`
  * bound to m's message id and sender (both must be set), stores the result in the body's
  * `sealed` and empties those fields. Returns 0; CB_EINVAL (kind without sealed content,

@@ -193,6 +193,7 @@ static const char *const reject_names[] = {
 	"bad_protocol", "stale_directory", "not_permitted",
 	[CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION] = "out_of_jurisdiction",
 	[CLUEBUS__REJECT_CODE__REJECT_NOT_OWNER] = "not_owner",
+	[CLUEBUS__REJECT_CODE__REJECT_NOT_SEALED] = "not_sealed",
 };
 
 const char *

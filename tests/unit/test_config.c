@@ -90,6 +90,11 @@ static const struct bad_config bad_configs[] = {
 	    BROKER("  window = \"4\";\n"), BNAME ":7:", "'window' must be an integer" },
 	{ "A window given as a float is refused", 0,
 	    BROKER("  window = 4.0;\n"), BNAME ":7:", "'window' must be an integer" },
+	{ "Sealing required given as a number is refused", 0,
+	    BROKER("  require_sealed = 1;\n"), BNAME ":7:", "'require_sealed' must be true or false" },
+	{ "Sealing required given as a string is refused", 0,
+	    BROKER("  require_sealed = \"yes\";\n"), BNAME ":7:",
+	    "'require_sealed' must be true or false" },
 	{ "A poll interval given as a float is refused", 1,
 	    AGENT("  poll_ms = 1.5;\n"), ANAME ":9:", "'poll_ms' must be an integer" },
 	{ "An endpoint given as a number is refused", 0,
@@ -224,6 +229,7 @@ test_a_minimal_broker_config_gets_the_documented_defaults(void **state)
 	assert_int_equal(cfg.disk_min_free, (size_t)64 << 20);
 	assert_string_equal(cfg.log_file, "");
 	assert_string_equal(cfg.http_listen, "");
+	assert_false(cfg.require_sealed);
 	assert_non_null(cfg.route);
 	assert_string_equal(route_office(cfg.route), "ato");
 	config_broker_free(&cfg);
@@ -236,7 +242,7 @@ test_every_broker_tunable_is_read_at_its_limits(void **state)
 	static const char text[] = B_HEAD
 	    "  map_size_mb = 1048576L; batch_max = 4096; window = 1;\n"
 	    "  redeliver_ms = 100; peer_timeout_ms = 3600000; clock_skew_ms = 86400000;\n"
-	    "  verify_threads = 64;\n"
+	    "  verify_threads = 64; require_sealed = true;\n"
 	    "};\n" B_ROUTING;
 	broker_config_t cfg;
 	char errbuf[512];
@@ -251,6 +257,7 @@ test_every_broker_tunable_is_read_at_its_limits(void **state)
 	assert_int_equal(cfg.peer_timeout_ms, 3600000);
 	assert_int_equal(cfg.clock_skew_ms, 86400000);
 	assert_int_equal(cfg.verify_threads, 64);
+	assert_true(cfg.require_sealed);
 	config_broker_free(&cfg);
 }
 

@@ -325,6 +325,56 @@ test_every_kind_with_notes_seals_and_opens_them(void **state)
 	}
 }
 
+/* What a broker that requires sealing refuses: each row a document, the body and field
+ * named, or NULL for a message that carries no personal data in clear. */
+static void
+test_personal_data_in_clear_is_named_and_clear_by_design_fields_are_not(void **state)
+{
+	static const struct {
+		const char	*doc, *body, *field;
+	} rows[] = {
+	    { "{\"kind\":\"receipt\",\"refers_to\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+	      "\"receipt\":{\"note\":\"" VICTIM_NAME "已接收\"}}", "receipt", "note" },
+	    { "{\"kind\":\"receipt\",\"refers_to\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+	      "\"receipt\":{}}", NULL, NULL },
+	    { "{\"kind\":\"report\",\"report\":{\"type\":\"warning_notice\","
+	      "\"title\":\"通报\",\"text\":\"" VICTIM_NAME "\"}}", "report", "title" },
+	    { "{\"kind\":\"correction\",\"refers_to\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+	      "\"correction\":{\"op\":\"correct\",\"reason\":\"类别填错\",\"clue\":{"
+	      "\"category\":\"public_tip\",\"jurisdiction\":\"210302\",\"occurred_at\":"
+	      "\"2026-02-27T09:30:00+08:00\",\"summary\":\"" VICTIM_NAME "\",\"handling\":"
+	      "{\"code\":\"h0\"},\"evaluation\":{\"source_reliability\":\"b\","
+	      "\"accuracy\":2}}}}", "correction.clue", "summary" },
+	    { "{\"kind\":\"correction\",\"refers_to\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+	      "\"correction\":{\"op\":\"withdraw\",\"reason\":\"误发\"}}", NULL, NULL },
+	};
+	struct fixture *f = *state;
+	Cluebus__Message *m;
+	cb_error_t err;
+
+	m = clue_new();
+	assert_int_equal(sealbody_clear_field(m, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "clue");
+	assert_non_null(strstr(err.reason, "summary"));
+	assert_int_equal(sealbody_seal(m, f->rcpt, 3, &err), 0);
+	assert_int_equal(sealbody_clear_field(m, &err), 0);
+	message_free(m);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		m = NULL;
+		if (intake_from_json(rows[i].doc, strlen(rows[i].doc), &m, &err) != 0)
+			fail_msg("row %zu: %s: %s", i, err.field, err.reason);
+		if (rows[i].body == NULL) {
+			assert_int_equal(sealbody_clear_field(m, &err), 0);
+		} else {
+			assert_int_equal(sealbody_clear_field(m, &err), CB_EMALFORMED);
+			assert_string_equal(err.field, rows[i].body);
+			assert_non_null(strstr(err.reason, rows[i].field));
+			assert_null(strstr(err.reason, VICTIM_NAME));
+		}
+		message_free(m);
+	}
+}
+
 /* Bad contents for a body kind, each refused with its reason. */
 static void
 test_contents_that_do_not_fit_the_kind_are_refused(void **state)
@@ -391,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_clear_fields_beside_a_seal_are_refused_by_validation),
 		cmocka_unit_test(test_every_kind_with_notes_seals_and_opens_them),
 		cmocka_unit_test(test_contents_that_do_not_fit_the_kind_are_refused),
+		cmocka_unit_test(test_personal_data_in_clear_is_named_and_clear_by_design_fields_are_not),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

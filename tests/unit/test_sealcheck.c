@@ -6,7 +6,8 @@
  * or with one more, it is refused with REJECT_STALE_DIRECTORY naming the field `sealed` and
  * the broker's own recipients. A receipt's recipients include the referrer, which the
  * broker adds from its workflow state: sealed without it, the receipt is refused the same
- * way. The broker holds no sealing key: the units' keys are made here. */
+ * way. A broker with `require_sealed` refuses a clue in clear as NOT_SEALED. The broker
+ * holds no sealing key: the units' keys are made here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +31,7 @@
 #define SUMMARY_PART	"试图带走三年级女生"	/* from clue-school.json's summary */
 
 /* How the edit hook picks the units it seals to, from the broker's own route. */
-static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER } mode;
+static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER, CLEAR } mode;
 
 static int
 seal_edit(struct fixture *fx, Cluebus__Message *m)
@@ -41,6 +42,8 @@ seal_edit(struct fixture *fx, Cluebus__Message *m)
 	size_t n;
 	int rc;
 
+	if (mode == CLEAR)
+		return 0;
 	if ((rc = route_message(fx->b.cfg.route, fx->b.reg, m, &res)) != 0)
 		return rc;
 	if (mode == MISSING_ONE)
@@ -148,6 +151,27 @@ test_a_receipt_must_be_sealed_to_the_referrer_the_workflow_adds(void **state)
 	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
 }
 
+static void
+test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field(void **state)
+{
+	struct fixture *fx = *state;
+
+	fx->b.cfg.require_sealed = 1;
+	mode = CLEAR;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED, CLUEBUS__REJECT_CODE__REJECT_NOT_SEALED);
+	assert_string_equal(fx->reply[0].field, "clue");
+	assert_non_null(strstr(fx->reply[0].reason, "summary"));
+	assert_null(strstr(fx->reply[0].reason, SUMMARY_PART));
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	fx->b.cfg.require_sealed = 0;	/* the default: a clear clue is accepted */
+	mode = CLEAR;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+}
+
 int
 main(void)
 {
@@ -160,6 +184,9 @@ main(void)
 		    setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_receipt_must_be_sealed_to_the_referrer_the_workflow_adds,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field,
 		    setup, fixture_teardown),
 	};
 
