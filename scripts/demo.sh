@@ -187,12 +187,12 @@ demo_setup() {
 	mkdir -p "$DEMO_DIR/logs"
 	{
 		deploy_init "$ENDPOINT" "http_listen = \"127.0.0.1:$http_port\";
-http_token = \"keys/http.token\";" &&
+http_token = \"keys/http.token\";
+require_sealed = true;" &&
 		{ [ -f "$DEMO_DIR/keys/correlation-1.key" ] || "$BIN/cluebus-keygen" \
 		    correlation-key "$DEMO_DIR/keys/correlation-1.key" >/dev/null; } &&
 		for u in $AGENTS; do
-			deploy_agent "$u" "seal_key = \"keys/$u.seal\";
-correlation_key = \"keys/correlation-1.key\";" || exit 1
+			deploy_agent "$u" "correlation_key = \"keys/correlation-1.key\";" || exit 1
 		done
 	} 2>"$DEMO_DIR/logs/setup.log" ||
 	    fail "the deployment could not be made: $(tail -5 "$DEMO_DIR/logs/setup.log")"
@@ -421,7 +421,8 @@ for p in json.load(open(sys.argv[1]))["clue"]["persons"]:
 	say "    $(echo "$secrets" | wc -l) 项个人信息（$(echo "$secrets" | while read -r s; do
 	    mask "$s"; done | join_cn)）：中转服务器的 LMDB 日志、各进程日志、"
 	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读；"
-	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现"
+	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现；"
+	say "    中转服务器配置了 require_sealed：明文个人信息一律拒收（not_sealed），不入日志"
 }
 
 # mask TEXT: the first character and the length, for telling what was looked for without

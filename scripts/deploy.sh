@@ -52,7 +52,8 @@ deploy_endpoint() {
 # _deploy_conf EXAMPLE OUT TUNING [SED_ARG...]: EXAMPLE with the extra sed expressions
 # applied, then the example's endpoint replaced by DEPLOY_ENDPOINT (which the expressions
 # therefore never touch) and TUNING (lines, may be empty) added after the endpoint's line;
-# mode 0600.
+# mode 0600. A TUNING line `NAME = VALUE;` replaces the example's own setting NAME; a line
+# `!NAME` only removes it (e.g. `!seal_key`: an agent that does not seal).
 _deploy_conf() {
 	local example=$1 out=$2 tuning=$3 after
 	shift 3
@@ -60,9 +61,20 @@ _deploy_conf() {
 	(umask 077 && sed "$@" -e "s#\"$after\"#\"$DEPLOY_ENDPOINT\"#" "$example" >"$out.tmp")
 	if [ -n "$tuning" ]; then
 		TUNING=$tuning awk -v ep="\"$DEPLOY_ENDPOINT\"" '
+			BEGIN { n = split(ENVIRON["TUNING"], t, "\n")
+				for (i = 1; i <= n; i++)
+					if (match(t[i], /^[ \t]*!?[a-z_]+/)) {
+						name = substr(t[i], RSTART, RLENGTH)
+						gsub(/[ \t!]/, "", name)
+						set[name] = 1
+					} }
+			match($0, /^[ \t]*[a-z_]+[ \t]*=/) {
+				name = substr($0, RSTART, RLENGTH); gsub(/[ \t=]/, "", name)
+				if (name in set && !index($0, ep)) next }
 			{ print }
-			index($0, ep) && !done { n = split(ENVIRON["TUNING"], t, "\n")
-				for (i = 1; i <= n; i++) print "  " t[i]; done = 1 }' \
+			index($0, ep) && !done { for (i = 1; i <= n; i++)
+					if (t[i] !~ /^[ \t]*!/) print "  " t[i]
+				done = 1 }' \
 		    "$out.tmp" >"$out.tmp2" && mv "$out.tmp2" "$out.tmp"
 	fi
 	chmod 600 "$out.tmp"
