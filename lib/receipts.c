@@ -314,6 +314,21 @@ keys_free(cb_key_t **keys, size_t n)
 
 /* ---- findings ---- */
 
+/* A finding about entry `seq`, or about some entry of seq..last (last > seq). */
+static void
+finding_at(receipts_result_t *res, uint64_t seq, uint64_t last, const char *fmt, va_list ap)
+{
+	receipts_finding_t *f;
+
+	if ((f = realloc(res->findings, (res->nfindings + 1) * sizeof(*f))) == NULL)
+		return;
+	res->findings = f;
+	f = &res->findings[res->nfindings++];
+	f->seq = seq;
+	f->last = last > seq ? last : seq;
+	vsnprintf(f->what, sizeof(f->what), fmt, ap);
+}
+
 static void
 finding(receipts_result_t *res, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -321,16 +336,24 @@ finding(receipts_result_t *res, uint64_t seq, const char *fmt, ...)
 static void
 finding(receipts_result_t *res, uint64_t seq, const char *fmt, ...)
 {
-	receipts_finding_t *f;
 	va_list ap;
 
-	if ((f = realloc(res->findings, (res->nfindings + 1) * sizeof(*f))) == NULL)
-		return;
-	res->findings = f;
-	f = &res->findings[res->nfindings++];
-	f->seq = seq;
 	va_start(ap, fmt);
-	vsnprintf(f->what, sizeof(f->what), fmt, ap);
+	finding_at(res, seq, seq, fmt, ap);
+	va_end(ap);
+}
+
+static void
+finding_range(receipts_result_t *res, uint64_t seq, uint64_t last, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+finding_range(receipts_result_t *res, uint64_t seq, uint64_t last, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	finding_at(res, seq, last, fmt, ap);
 	va_end(ap);
 }
 
@@ -339,7 +362,31 @@ finding_cmp(const void *a, const void *b)
 {
 	const receipts_finding_t *x = a, *y = b;
 
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->last < y->last ? -1 : x->last > y->last;
+}
+
+/* Sorts the findings, then drops each range that holds an exact finding: which entry
+ * within it is at fault is then known, and that finding names it. */
+static void
+findings_sort(receipts_result_t *res)
+{
+	size_t keep = 0;
+
+	if (res->nfindings > 1)
+		qsort(res->findings, res->nfindings, sizeof(*res->findings), finding_cmp);
+	for (size_t i = 0; i < res->nfindings; i++) {
+		const receipts_finding_t *f = &res->findings[i];
+		int covered = 0;
+
+		for (size_t j = 0; j < res->nfindings && f->last > f->seq && !covered; j++)
+			covered = res->findings[j].last == res->findings[j].seq &&
+			    res->findings[j].seq >= f->seq && res->findings[j].seq <= f->last;
+		if (!covered)
+			res->findings[keep++] = res->findings[i];
+	}
+	res->nfindings = keep;
 }
 
 void
@@ -381,7 +428,8 @@ check_tree_head_from(store_t *s, const checkpoint_t *cp, const char *from,
 		    (unsigned long long)cp->size, (unsigned long long)cp->size, from,
 		    (unsigned long long)good_below);
 	else
-		finding(res, good_below + 1, "an entry in %llu..%llu was removed, altered or "
+		finding_range(res, good_below + 1, cp->size, "an entry in %llu..%llu was "
+		    "removed, altered or "
 		    "reordered: the log's first %llu entries are not those %s was signed over%s",
 		    (unsigned long long)good_below + 1, (unsigned long long)cp->size,
 		    (unsigned long long)cp->size, from, good_below > 0 ?
@@ -621,8 +669,7 @@ receipts_cross_check(store_t *s, const char *const *dirs, size_t ndirs,
 		x.rc = cross_checkpoints(&x);
 	free(x.seen);
 	keys_free(x.keys, x.nkeys);
-	if (res->nfindings > 1)
-		qsort(res->findings, res->nfindings, sizeof(*res->findings), finding_cmp);
+	findings_sort(res);
 	return x.rc;
 }
 
@@ -681,7 +728,6 @@ receipts_stored_checkpoints(store_t *s, receipts_result_t *res)
 		return rc;
 	rc = store_aux_walk(s, STORE_CHECKPOINTS, NULL, 0, 0, stored_one, &w);
 	keys_free(w.keys, w.nkeys);
-	if (res->nfindings > 1)
-		qsort(res->findings, res->nfindings, sizeof(*res->findings), finding_cmp);
+	findings_sort(res);
 	return rc;
 }

@@ -75,13 +75,15 @@ int	receipts_broker_keys(store_t *s, cb_key_t ***keys, size_t *n)
 /* One contradiction found by a cross-check. */
 typedef struct receipts_finding {
 	uint64_t	 seq;		/* the first entry it concerns */
+	uint64_t	 last;		/* > seq: a range, somewhere in seq..last */
 	char		 what[400];
 } receipts_finding_t;
 
 typedef struct receipts_result {
 	size_t		 receipts, checkpoints, unproven;	/* checked; without proof */
 	size_t		 bad_files;	/* files that are not receipts or notes of this log */
-	receipts_finding_t *findings;	/* owned; sorted by seq */
+	receipts_finding_t *findings;	/* owned; sorted by seq; no range holding an
+					 * exact finding */
 	size_t		 nfindings;
 } receipts_result_t;
 

@@ -42,16 +42,16 @@ receipts_take_dirs(int argc, char **argv, const char ***dirs, size_t *ndirs)
 }
 
 static void
-report_findings(const receipts_result_t *res)
+report_findings(FILE *out, const receipts_result_t *res)
 {
 	for (size_t i = 0; i < res->nfindings; i++)
-		printf("FAIL seq %llu: %s\n", (unsigned long long)res->findings[i].seq,
+		fprintf(out, "FAIL seq %llu: %s\n", (unsigned long long)res->findings[i].seq,
 		    res->findings[i].what);
 }
 
 int
-receipts_verify_report(store_t *s, const char *const *dirs, size_t ndirs, char *summary,
-    size_t len)
+receipts_verify_report(store_t *s, const char *const *dirs, size_t ndirs, FILE *out,
+    char *summary, size_t len)
 {
 	receipts_result_t stored, cross;
 	int rc, bad;
@@ -71,8 +71,8 @@ receipts_verify_report(store_t *s, const char *const *dirs, size_t ndirs, char *
 		return 2;
 	}
 	/* The agencies' evidence first: it names entries exactly. */
-	report_findings(&cross);
-	report_findings(&stored);
+	report_findings(out, &cross);
+	report_findings(out, &stored);
 	bad = cross.nfindings > 0 || stored.nfindings > 0 || cross.bad_files > 0;
 	if (ndirs > 0)
 		snprintf(summary, len, "%zu stored checkpoints signed and matching the tree; "

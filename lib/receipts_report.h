@@ -4,6 +4,7 @@
 #define CB_RECEIPTS_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "store.h"
 
@@ -14,10 +15,10 @@ int	receipts_take_dirs(int argc, char **argv, const char ***dirs, size_t *ndirs)
 
 /* For a log copy whose chain and tree verified: checks every stored checkpoint and, when
  * `ndirs` > 0, the agencies' receipts and checkpoints under dirs. Prints "FAIL seq N: ..."
- * lines, writes a summary line to `summary`. Returns the exit status: 0 all consistent,
- * 1 a finding (or a file that could not be checked), 2 an error. */
-int	receipts_verify_report(store_t *s, const char *const *dirs, size_t ndirs, char *summary,
-    size_t len);
+ * lines to `out`, writes a summary line to `summary`. Returns the exit status: 0 all
+ * consistent, 1 a finding (or a file that could not be checked), 2 an error. */
+int	receipts_verify_report(store_t *s, const char *const *dirs, size_t ndirs, FILE *out,
+    char *summary, size_t len);
 
 /* cluebus-audit check-receipt RECEIPT [CHECKPOINT] --registry FILE | --broker-key PUB:
  * argv[0] is "check-receipt". Returns the exit status (0 proven, 1 not, 2 usage/error). */

@@ -219,14 +219,15 @@ cmd_verify(const char *dir, const char *pin_hex, int chain_only, int as_json)
 	}
 	rc = audit_verify(s, pin_hex != NULL ? pin : NULL, !chain_only, &res);
 	if (rc == 0 && !chain_only)
-		crc = receipts_verify_report(s, receipt_dirs, n_receipt_dirs, ckpt_summary,
-		    sizeof(ckpt_summary));
+		crc = receipts_verify_report(s, receipt_dirs, n_receipt_dirs,
+		    as_json ? stderr : stdout, ckpt_summary, sizeof(ckpt_summary));
 	store_close(s);
 	if (rc != 0 && rc != CB_ECORRUPT)
 		fprintf(stderr, "cluebus-audit: %s: %s\n", dir, cb_strerror(rc));
 	if (rc == 0 && crc != 0) {
 		/* receipts_verify_report printed its FAIL lines, which name the entry (or the
-		 * error); the JSON object says only that this check failed (seq 0: none named). */
+		 * error), to stderr with --json; the JSON object on stdout says only that this
+		 * check failed (seq 0: none named). */
 		if (as_json && crc == 1)
 			(void)verify_print_json(&res, audit_result_fail(&res, 0, "a stored "
 			    "checkpoint or an agency's receipt disagrees with the log (see the FAIL "

@@ -76,6 +76,19 @@ say "removed: $(grep -m1 '^FAIL' "$TEST_DIR/removed.out")"
 "$T/rewrite" uncheckpoint "$TEST_DIR/removed" >/dev/null
 passes removed
 fails removed "$R3" --receipts "$EVID"
+# With --json, stdout is the one object (first_bad seq 0: the log itself checks out) and the
+# FAIL line naming the entry goes to stderr.
+rc=0
+audit verify "$TEST_DIR/removed" --receipts "$EVID" --json >"$TEST_DIR/removed.json" \
+    2>"$TEST_DIR/removed.err" || rc=$?
+assert_eq 1 "$rc" "verify --json --receipts after removing entry $R3"
+"$PY" - "$TEST_DIR/removed.json" <<'PY' || die "verify --json stdout: $(cat "$TEST_DIR/removed.json")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] is False and o["first_bad"]["seq"] == 0, o
+PY
+grep -q "^FAIL seq $R3:" "$TEST_DIR/removed.err" ||
+    die "verify --json: no FAIL line for $R3 on stderr: $(cat "$TEST_DIR/removed.err")"
 
 # Swap two entries (c2's and c4's).
 copy swapped
