@@ -348,10 +348,11 @@ void	ckpt_tick(struct broker *b, int64_t now_mono);
  * checkpoint yet). Cannot fail: what cannot be proven is left out and logged. */
 void	ckpt_request(struct broker *b, struct unitq *uq, const uint8_t *rid, size_t ridlen,
     const Cluebus__CheckpointRequest *r);
-/* The latest checkpoint's size (0: none) and note (NULL: none; borrowed until the next
- * one). Cannot fail. */
+/* The latest checkpoint's size (0: none), note (NULL: none; borrowed until the next one)
+ * and signing time (wall clock ms; 0: none). Cannot fail. */
 uint64_t ckpt_size(const struct broker *b);
 const char *ckpt_note(const struct broker *b);
+int64_t	ckpt_signed_ms(const struct broker *b);
 /* {"tree_size", "log_head", "note"} as new JSON owned by the caller. */
 json_t	*ckpt_json(struct broker *b);
 

@@ -33,6 +33,7 @@ struct ckpt {
 	char		*note;		/* the latest signed note (NULL: none) */
 	size_t		 note_len;
 	int64_t		 made_mono_ms;	/* when it was made (monotonic) */
+	int64_t		 made_ms;	/* when it was signed (wall clock; 0: none) */
 };
 
 int
@@ -54,6 +55,7 @@ ckpt_open(struct broker *b)
 		goto out;
 	}
 	b->ckpt->size = be64_get(key);
+	b->ckpt->made_ms = (int64_t)be64_get(val);
 	if ((b->ckpt->note = strndup((const char *)val + 16, vlen - 16)) == NULL) {
 		rc = CB_ENOMEM;
 		goto out;
@@ -86,6 +88,12 @@ const char *
 ckpt_note(const struct broker *b)
 {
 	return b->ckpt != NULL ? b->ckpt->note : NULL;
+}
+
+int64_t
+ckpt_signed_ms(const struct broker *b)
+{
+	return b->ckpt != NULL ? b->ckpt->made_ms : 0;
 }
 
 /* Signs the note of the committed head into a new buffer. */
@@ -219,6 +227,7 @@ ckpt_make(struct broker *b)
 	b->ckpt->note_len = len;
 	b->ckpt->size = size;
 	b->ckpt->made_mono_ms = clock_mono_ms();
+	b->ckpt->made_ms = now;
 	log_debug("checkpoint: tree size %llu signed", (unsigned long long)size);
 	ckpt_push(b);
 	return 0;

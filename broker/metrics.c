@@ -177,4 +177,10 @@ metrics_render(const json_t *snap, FILE *f)
 	scalar(f, "cluebus_uptime_seconds", "gauge", "Seconds since the broker started.",
 	    num(st, "uptime_s"));
 	metrics_matches(f, json_object_get(st, "matches"));
+	scalar(f, "cluebus_checkpoint_tree_size", "gauge",
+	    "Tree size of the latest signed checkpoint (0: none yet).",
+	    num(json_object_get(st, "checkpoint"), "tree_size"));
+	scalar(f, "cluebus_checkpoint_entries_after", "gauge",
+	    "Log entries after the latest signed checkpoint.",
+	    num(json_object_get(st, "checkpoint"), "entries_after"));
 }

@@ -67,6 +67,20 @@ ago(FILE *f, long long s)
 		fprintf(f, "%lld 天 %lld 小时", s / 86400, s / 3600 % 24);
 }
 
+/* The latest signed checkpoint (docs/audit.md §7): tree size, when, entries after it. */
+static void
+page_checkpoint(FILE *f, const json_t *c)
+{
+	fputs("<tr><td>签名检查点</td><td id=\"checkpoint\">", f);
+	if (num(c, "tree_size") == 0) {
+		fputs("尚无</td></tr>", f);
+		return;
+	}
+	fprintf(f, "树大小 %lld，签于 ", num(c, "tree_size"));
+	utc(f, str(c, "signed_at"));
+	fprintf(f, "（UTC）；其后 %lld 条尚未签入</td></tr>", num(c, "entries_after"));
+}
+
 static const json_t *
 find_unit(const json_t *arr, const char *unit)
 {
@@ -122,6 +136,7 @@ page_head(FILE *f, const json_t *st)
 	ago(f, num(st, "uptime_s"));
 	fprintf(f, "）</td></tr><tr><td>在线单位</td><td>%lld / %lld</td></tr>",
 	    num(st, "units_online"), num(st, "units_registered"));
+	page_checkpoint(f, json_object_get(st, "checkpoint"));
 	fprintf(f, "<tr><td>存储</td><td>已用 %.1f MiB，上限 %.0f MiB；日志文件 %.1f MiB；"
 	    "磁盘剩余 %.1f MiB</td></tr></table>\n",
 	    (double)num(map, "used_bytes") / 1048576.0, (double)num(map, "max_bytes") / 1048576.0,

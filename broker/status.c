@@ -162,6 +162,20 @@ status_matches(struct broker *b)
 	return m != NULL ? m : json_null();
 }
 
+/* The latest signed checkpoint: its tree size, when, and the entries logged after it (a
+ * number that keeps growing means checkpoints are not being made). */
+static json_t *
+status_checkpoint(const struct broker *b)
+{
+	json_t *o = json_object();
+	uint64_t size = ckpt_size(b), head = store_head_seq(b->store);
+
+	set(o, "tree_size", json_integer((json_int_t)size));
+	set(o, "signed_at", status_time(ckpt_signed_ms(b)));
+	set(o, "entries_after", json_integer((json_int_t)(head > size ? head - size : 0)));
+	return o;
+}
+
 static json_t *
 status_state(struct broker *b)
 {
@@ -202,6 +216,7 @@ status_state(struct broker *b)
 	set(o, "disk", disk);
 	set(o, "counters", status_counters(b));
 	set(o, "matches", status_matches(b));
+	set(o, "checkpoint", status_checkpoint(b));
 	return o;
 }
 

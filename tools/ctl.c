@@ -109,8 +109,9 @@ help(void)
 	    "Asks a running broker over its local admin endpoint, or sends it a registry\n"
 	    "change signed with the administrative key.\n"
 	    "\n"
-	    "  status    uptime, log head, commit rate, map use, disk free, counters,\n"
-	    "            matches (notices, bundling suggestions, tokens, hot tokens)\n"
+	    "  status    uptime, log head, latest checkpoint, commit rate, map use, disk\n"
+	    "            free, counters, matches (notices, bundling suggestions, tokens, hot\n"
+	    "            tokens)\n"
 	    "  units     each unit: online or offline, last seen, sessions, key ids\n"
 	    "  backlog   each unit with undelivered messages: depth, age of the oldest\n"
 	    "  overdue   open duties past their due time, with referral and case ids\n"
@@ -391,6 +392,18 @@ ctl_print_matches(const json_t *m)
 		    str(h, "type"), num(h, "key_version"), str(h, "since"));
 }
 
+/* The latest signed checkpoint (docs/audit.md §7). */
+static void
+ctl_print_checkpoint(const json_t *c)
+{
+	if (!json_is_object(c) || num(c, "tree_size") == 0) {
+		printf("checkpoint     none yet\n");
+		return;
+	}
+	printf("checkpoint     tree size %lld, signed %s; %lld entries after it\n",
+	    num(c, "tree_size"), str(c, "signed_at"), num(c, "entries_after"));
+}
+
 static int
 ctl_print_status(const json_t *r)
 {
@@ -402,6 +415,7 @@ ctl_print_status(const json_t *r)
 	    ago(num(r, "uptime_s"), buf, sizeof(buf)));
 	printf("log head       seq %lld, hash %s\n", num(r, "log_head_seq"),
 	    str(r, "log_head_hash"));
+	ctl_print_checkpoint(json_object_get(r, "checkpoint"));
 	printf("log size       %.1f MiB\n", mib(num(r, "log_size_bytes")));
 	printf("commits        %lld (%.1f/s); accepted %.1f/s\n", num(c, "commits"),
 	    json_number_value(json_object_get(r, "commit_rate_per_s")),

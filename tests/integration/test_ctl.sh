@@ -76,6 +76,9 @@ st, units, backlog, overdue, reg = (load(n) for n in ("status", "units", "backlo
 head0, head = load("head0"), load("head")
 assert head0["seq"] <= st["log_head_seq"] <= head["seq"], (head0["seq"], st["log_head_seq"], head["seq"])
 assert len(st["log_head_hash"]) == 64 and st["accepting"] is True, st
+ck = st["checkpoint"]
+assert 0 < ck["tree_size"] <= st["log_head_seq"] and ck["signed_at"], ck
+assert ck["entries_after"] == st["log_head_seq"] - ck["tree_size"], (ck, st["log_head_seq"])
 c = st["counters"]
 assert c["accepted"] == 8, c		# clue, referral, receipt, 5 clues
 assert c["accepted_by_kind"] == {"clue": 6, "referral": 1, "receipt": 1}, c["accepted_by_kind"]
@@ -106,6 +109,8 @@ ctl status >"$TEST_DIR/status.txt" || die "ctl status failed"
 grep -q "^log head       seq [0-9]*, hash [0-9a-f]\{64\}$" "$TEST_DIR/status.txt" ||
     die "ctl status: $(cat "$TEST_DIR/status.txt")"
 grep -q '^accepting      yes' "$TEST_DIR/status.txt" || die "ctl status: not accepting?"
+grep -q '^checkpoint     tree size [1-9][0-9]*, signed 20[0-9-]*T' "$TEST_DIR/status.txt" ||
+    die "ctl status: no checkpoint line: $(cat "$TEST_DIR/status.txt")"
 ctl units | grep -Eq '^psb +offline .*市公安局$' || die "ctl units: psb not offline"
 ctl units | grep -Eq '^health +online ' || die "ctl units: health not online"
 ctl backlog | grep -Eq "^psb +$((BEFORE + 5)) .*市公安局$" || die "ctl backlog: $(ctl backlog)"

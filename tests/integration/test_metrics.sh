@@ -77,6 +77,8 @@ assert value("cluebus_commit_duration_seconds_bucket", le="+Inf") == value("clue
 assert value("cluebus_log_head_seq") == head["seq"]
 assert value("cluebus_map_used_bytes") > 0 and value("cluebus_log_size_bytes") > 0
 assert value("cluebus_accepting") == 1 and value("cluebus_overdue_duties") == 0
+assert 0 < value("cluebus_checkpoint_tree_size") <= head["seq"]
+assert value("cluebus_checkpoint_entries_after") >= 0
 print("metrics parse: %d families; accepted %d, rejected 2, acks %d" % (len(fam), n, 3 * n))
 EOF
 finish

@@ -95,6 +95,8 @@ assert "<svg" in dom and p.svg_rects == 60, p.svg_rects
 m = re.search(r'id="log-head">序号 (\d+)', dom)
 assert m and low <= int(m.group(1)) <= head["seq"], (low, m and m.group(1), head["seq"])
 assert "正常接收新消息" in dom
+m = re.search(r'id="checkpoint">树大小 (\d+)，签于 20', dom)
+assert m and 0 < int(m.group(1)) <= head["seq"], (m and m.group(1), head["seq"])
 print("status page: psb %s, health %s, %d units, chart of %d bars" % (psb[2], health[2], len(p.rows), p.svg_rects))
 EOF
 say "screenshot: $TEST_DIR/page.png"
