@@ -177,6 +177,7 @@ struct broker {
 	int64_t		 acks_since_ms;	/* monotonic time of the oldest ack not logged
 					 * yet (0: none) */
 	int		 round_failed;	/* a store error: the round is aborted */
+	int		 directory_dirty; /* a case action this round: rebuild after commit */
 	struct pending	*pending;
 	size_t		 npending, cappending;
 	struct match_stage *match_stage; /* match.c: the staged postings' hash (NULL: not

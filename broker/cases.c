@@ -29,6 +29,7 @@
 #include "broker.h"
 #include "cases.h"
 #include "chain.h"
+#include "directory.h"
 #include "log.h"
 #include "route.h"
 #include "unpack.h"
@@ -37,6 +38,7 @@
 
 #define CASE_KEY_MAX	(1 + 256)	/* 'c' ‖ case_ref (intake: at most 256 bytes) */
 #define CASE_REFERRALS_MAX 256		/* referrals a case record remembers */
+#define CASE_VERSION_KEY "v"		/* -> be64 seq of the last case action */
 
 static size_t
 case_key(const char *case_ref, uint8_t *out)
@@ -183,12 +185,51 @@ check_units_registered(struct broker *b, const char *field, char *const *units, 
 	return 0;
 }
 
+struct open_count {
+	size_t	n;
+	int	rc;
+};
+
+static int
+open_count_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct open_count *oc = arg;
+	Cluebus__CaseRecord *rec;
+
+	(void)key, (void)klen;
+	if ((oc->rc = case_decode(val, vlen, &rec)) != 0)
+		return oc->rc;
+	if (rec->state == CLUEBUS__CASE_STATE__CASE_STATE_OPEN)
+		oc->n++;
+	cluebus__case_record__free_unpacked(rec, NULL);
+	return 0;
+}
+
+/* A new case fits the directory: fewer than DIRECTORY_MAX_TASK_FORCES are open. */
+static int
+check_open_count(struct broker *b, struct verdict *v)
+{
+	struct open_count oc = { 0, 0 };
+	uint8_t from = 'c';
+	int rc;
+
+	rc = store_txn_aux_walk(b->txn, STORE_CASES, &from, 1, 1, open_count_one, &oc);
+	if (rc != 0)
+		return rc;
+	if (oc.n >= DIRECTORY_MAX_TASK_FORCES)
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "case_ref", "%zu cases are open, the most the directory lists: close one "
+		    "first", oc.n);
+	return 0;
+}
+
 static int
 check_case_open(struct broker *b, const Cluebus__Message *m, struct verdict *v)
 {
 	const Cluebus__CaseAction *c = m->case_action;
 	const reg_unit_t *d = cases_district(b, m->sender);
 	char valid[sizeof(v->reason) - 64];
+	int rc;
 
 	if (d != NULL && strcmp(d->division_code, c->jurisdiction) != 0)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_OUT_OF_JURISDICTION,
@@ -202,6 +243,12 @@ check_case_open(struct broker *b, const Cluebus__Message *m, struct verdict *v)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    "case.jurisdiction", "'%s' is not a division of this deployment; valid: %s",
 		    c->jurisdiction, valid);
+	if (c->n_members > DIRECTORY_MAX_CASE_MEMBERS)
+		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    "case.members", "a task force has at most %d units (the directory's bound)",
+		    DIRECTORY_MAX_CASE_MEMBERS);
+	if ((rc = check_open_count(b, v)) != 0 || v->code != 0)
+		return rc;
 	return check_units_registered(b, "case.members", c->members, c->n_members, v);
 }
 
@@ -221,8 +268,17 @@ check_case_change(struct broker *b, const Cluebus__Message *m,
 		return reply_verdict(v, CLUEBUS__REJECT_CODE__REJECT_NOT_OWNER,
 		    "only the case's opener (%s) or an office (反拐办) over district %s changes "
 		    "or closes it", rec->opener, rec->jurisdiction);
-	if (c->op == CLUEBUS__CASE_OP__CASE_ADD_MEMBERS)
+	if (c->op == CLUEBUS__CASE_OP__CASE_ADD_MEMBERS) {
+		size_t n = rec->n_members;
+
+		for (size_t i = 0; i < c->n_members; i++)
+			n += !strings_has(rec->members, rec->n_members, c->members[i]);
+		if (n > DIRECTORY_MAX_CASE_MEMBERS)
+			return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+			    "case.members", "a task force has at most %d units (the directory's "
+			    "bound); it would have %zu", DIRECTORY_MAX_CASE_MEMBERS, n);
 		return check_units_registered(b, "case.members", c->members, c->n_members, v);
+	}
 	for (size_t i = 0; c->op == CLUEBUS__CASE_OP__CASE_REMOVE_MEMBERS &&
 	    i < c->n_members; i++) {
 		if (strings_has(rec->members, rec->n_members, c->members[i]))
@@ -258,6 +314,19 @@ check_case_action(struct broker *b, const Cluebus__Message *m, struct verdict *v
 	if (rec != NULL)
 		cluebus__case_record__free_unpacked(rec, NULL);
 	return rc;
+}
+
+/* The directory lists open cases' task forces: its version counts this case action (the
+ * entry appended just before), and it is rebuilt once the round commits. */
+static int
+apply_directory_version(struct broker *b)
+{
+	uint8_t val[8];
+
+	be64_put(val, store_txn_next_seq(b->txn) - 1);
+	b->directory_dirty = 1;
+	return store_txn_aux_put(b->txn, STORE_CASES, CASE_VERSION_KEY,
+	    strlen(CASE_VERSION_KEY), val, sizeof(val));
 }
 
 static int
@@ -652,8 +721,12 @@ cases_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 int
 cases_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
 {
+	int rc;
+
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
+		if ((rc = apply_directory_version(b)) != 0)
+			return rc;
 		return apply_case_action(b, m, now);
 	case CLUEBUS__MESSAGE__BODY_REFERRAL:
 		return apply_case_referral(b, m);
@@ -811,4 +884,103 @@ cases_members_free(char **members, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(members[i]);
 	free(members);
+}
+
+/* ---- every open case's task force, for the directory ---- */
+
+struct forces_out {
+	directory_task_force_t	*tf;
+	size_t			 n;
+	int			 rc;
+};
+
+static int
+forces_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct forces_out *out = arg;
+	directory_task_force_t *t;
+	Cluebus__CaseRecord *rec;
+	char **units;
+
+	(void)key, (void)klen;
+	if ((out->rc = case_decode(val, vlen, &rec)) != 0)
+		return 1;
+	if (rec->state != CLUEBUS__CASE_STATE__CASE_STATE_OPEN || rec->n_members == 0) {
+		cluebus__case_record__free_unpacked(rec, NULL);
+		return 0;
+	}
+	if (out->n >= DIRECTORY_MAX_TASK_FORCES || rec->n_members > DIRECTORY_MAX_CASE_MEMBERS) {
+		cluebus__case_record__free_unpacked(rec, NULL);
+		out->rc = CB_ETOOBIG;
+		return 1;
+	}
+	t = &out->tf[out->n];
+	if ((units = calloc(rec->n_members, sizeof(*units))) == NULL ||
+	    (t->case_ref = strdup(rec->case_ref)) == NULL) {
+		free(units);
+		cluebus__case_record__free_unpacked(rec, NULL);
+		out->rc = CB_ENOMEM;
+		return 1;
+	}
+	t->units = units;
+	out->n++;
+	for (; t->n < rec->n_members; t->n++)
+		if ((units[t->n] = strdup(rec->members[t->n])) == NULL) {
+			out->rc = CB_ENOMEM;
+			break;
+		}
+	cluebus__case_record__free_unpacked(rec, NULL);
+	return out->rc != 0;
+}
+
+static int
+version_read(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen;
+	if (vlen != 8)
+		return CB_ECORRUPT;
+	*(uint64_t *)arg = be64_get(val);
+	return 1;
+}
+
+int
+cases_task_forces(store_t *s, directory_task_force_t **tf, size_t *n, uint64_t *version)
+{
+	struct forces_out out = { NULL, 0, 0 };
+	uint8_t from = 'c';
+	int rc;
+
+	*tf = NULL;
+	*n = 0;
+	*version = 0;
+	rc = store_aux_walk(s, STORE_CASES, CASE_VERSION_KEY, strlen(CASE_VERSION_KEY),
+	    strlen(CASE_VERSION_KEY), version_read, version);
+	if (rc != 0 && rc != 1)
+		return rc;
+	if ((out.tf = calloc(DIRECTORY_MAX_TASK_FORCES, sizeof(*out.tf))) == NULL)
+		return CB_ENOMEM;
+	rc = store_aux_walk(s, STORE_CASES, &from, 1, 1, forces_collect, &out);
+	if (rc == 0 || rc == 1)
+		rc = out.rc;
+	if (rc != 0) {
+		cases_task_forces_free(out.tf, out.n);
+		return rc;
+	}
+	*tf = out.tf;
+	*n = out.n;
+	return 0;
+}
+
+void
+cases_task_forces_free(directory_task_force_t *tf, size_t n)
+{
+	if (tf == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < tf[i].n; j++)
+			free(tf[i].units[j]);
+		free((void *)tf[i].units);
+		free((void *)tf[i].case_ref);
+	}
+	free(tf);
 }

@@ -45,4 +45,14 @@ int	cases_members(store_t *s, const char *case_ref, char ***members, size_t *n)
     __attribute__((warn_unused_result));
 void	cases_members_free(char **members, size_t n);
 
+/* Every open case with members (committed data of `s`), for the signed directory: *tf is a
+ * new array of *n task forces (free with cases_task_forces_free), *version the log seq of
+ * the last case action (0: none). Returns 0, CB_ETOOBIG (more open cases or members than
+ * the directory lists, which the checks above prevent), CB_ENOMEM, CB_ECORRUPT or a store
+ * error. */
+struct directory_task_force;
+int	cases_task_forces(store_t *s, struct directory_task_force **tf, size_t *n,
+    uint64_t *version) __attribute__((warn_unused_result));
+void	cases_task_forces_free(struct directory_task_force *tf, size_t n);
+
 #endif

@@ -154,6 +154,7 @@ struct duty_find {
 	int64_t		 now;
 	int64_t		 at;		/* the report's period_from (0: not given) */
 	size_t		 seen;		/* duties under the prefix */
+	char		 owed_to[CB_UNIT_ID_SIZE];	/* of the first one seen */
 	Cluebus__Duty	*open;		/* the earliest unmet one whose period started */
 	int		 rc;
 };
@@ -165,9 +166,10 @@ duty_find_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, si
 	Cluebus__Duty *d;
 
 	(void)key, (void)klen;
-	f->seen++;
 	if ((f->rc = duty_decode(val, vlen, &d)) != 0)
 		return f->rc;
+	if (f->seen++ == 0)
+		snprintf(f->owed_to, sizeof(f->owed_to), "%s", d->owed_to);
 	if (d->met_ms == 0 && d->transferred_to[0] == '\0' && d->period_from_ms <= f->now &&
 	    (f->at == 0 || (d->period_from_ms <= f->at && f->at < d->period_to_ms))) {
 		f->open = d;
@@ -227,15 +229,18 @@ duties_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 
 	if (!report_is_duty(m))
 		return 0;
+	if (m->report->type != CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP) {
+		route_add_report_office(b->cfg.route, b->reg, m, res);
+		return 0;
+	}
 	if ((rc = duty_find(b, m, broker_clock_ms(), &f)) != 0)
 		return rc;
-	if (m->report->type == CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP && f.seen == 0)
+	if (f.open != NULL)
+		cluebus__duty__free_unpacked(f.open, NULL);
+	if (f.seen == 0)
 		return reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    "refers_to", "no follow-up duty of this unit on that referral");
-	if (f.open != NULL) {
-		route_add(res, f.open->owed_to, m->sender);
-		cluebus__duty__free_unpacked(f.open, NULL);
-	}
+	route_add(res, f.owed_to, m->sender);
 	return 0;
 }
 
@@ -386,21 +391,6 @@ duties_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
 
 /* ---- the calendar ---- */
 
-/* The office a unit owes its periodic reports to (Art 38: its own level's office): a
- * member of a district with a registered office owes that office; other members and the
- * district offices owe the city office, which owes itself (the joint conference it
- * serves is not a unit). */
-static const char *
-duty_owed_to(struct broker *b, const reg_unit_t *u)
-{
-	const reg_unit_t *district;
-
-	if (strcmp(u->role, "member") == 0 && u->division_code[0] != '\0' &&
-	    (district = registry_district_office(b->reg, u->division_code)) != NULL)
-		return district->id;
-	return route_office(b->cfg.route);
-}
-
 static int
 calendar_open_period(struct broker *b, const calendar_entry_t *e, int64_t from, int64_t to,
     int64_t due, int64_t now)
@@ -420,7 +410,9 @@ calendar_open_period(struct broker *b, const calendar_entry_t *e, int64_t from, 
 		if ((calendar_role(u->role) & e->roles) == 0)
 			continue;
 		d.unit = (char *)u->id;
-		d.owed_to = (char *)duty_owed_to(b, u);
+		/* Its own level's office (Art 38, route_level_office); the city office owes
+		 * itself (the joint conference it serves is not a unit). */
+		d.owed_to = (char *)route_level_office(b->cfg.route, b->reg, u->id);
 		if ((rc = duty_open(b, &d)) != 0)
 			return rc;
 	}

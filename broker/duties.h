@@ -17,8 +17,13 @@ struct verdict;
 #define DUTIES_FOLLOW_UPS_MAX	60	/* follow-up periods of one unit on one referral */
 
 /* Checks a verified report against the duties before it is logged: a follow-up report
- * must answer a referral on which its sender owes follow-ups (else v->code is set); a
- * report that meets a duty also goes to the office it is owed to. Needs the round's
+ * must answer a referral on which its sender owes follow-ups (else v->code is set). What
+ * duties add to the recipients depends only on what the sending agent knows, so that it
+ * seals to the same set (docs/sealing.md §8): a follow-up report always goes to the unit
+ * its follow-ups on that referral are owed to (the referral's sender, the referrer of the
+ * sender's obligation on it), met or not; a situation analysis or self-evaluation always
+ * goes to its sender's level office (route_add_report_office), whether or not a duty is
+ * open. Needs the round's
  * transaction. Returns 0 (v->code set when refused) or an error: the store's, CB_ENOMEM,
  * or CB_ECORRUPT for a duty record that does not parse (the broker must stop). */
 int	duties_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,

@@ -259,4 +259,9 @@ round_commit(struct broker *b, round_send_fn *send, void *arg)
 	}
 	b->npending = 0;
 	b->round_failed = 0;
+	/* A case action committed: the directory lists open cases' task forces (dirserve.c).
+	 * After a failed round it finds the version unchanged. */
+	if (b->directory_dirty && dirserve_update(b, 1) != 0)
+		log_warnx("the directory stays at version %llu until the next change",
+		    (unsigned long long)b->directory_version);
 }

@@ -7,7 +7,9 @@
  * agent answers "who receives this" and "which key was valid then" with the broker's own
  * code. Invariants: (1) an open directory_t was verified (directory_open) or explicitly
  * parsed unsigned (directory_parse: the fuzz target); (2) every unit the routing table
- * names is listed (route_check); (3) key histories are in order and do not overlap. */
+ * names is listed (route_check); (3) key histories are in order and do not overlap;
+ * (4) task forces are sorted by case_ref without repeats, each of 1 to
+ * DIRECTORY_MAX_CASE_MEMBERS distinct listed units. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,12 @@
 #include "unpack.h"
 #include "util.h"
 
+struct dir_task_force {
+	char		*case_ref;
+	char		**units;
+	size_t		 n;
+};
+
 struct directory {
 	uint64_t	 version;
 	int64_t		 issued_ms;
@@ -25,6 +33,8 @@ struct directory {
 	route_t		*route;
 	uint8_t		*signed_bytes;	/* the packed SignedDirectory, when opened from one */
 	size_t		 signed_len;
+	struct dir_task_force *tf;	/* sorted by case_ref (invariant 4) */
+	size_t		 ntf;
 };
 
 /* ---- building ---- */
@@ -152,12 +162,81 @@ out:
 	return rc;
 }
 
+static int
+tf_cmp(const void *a, const void *b)
+{
+	const Cluebus__DirectoryTaskForce *x = *(Cluebus__DirectoryTaskForce *const *)a;
+	const Cluebus__DirectoryTaskForce *y = *(Cluebus__DirectoryTaskForce *const *)b;
+
+	return strcmp(x->case_ref, y->case_ref);
+}
+
+/* Checks one task force against the bounds and the registry. */
+static int
+build_task_force_ok(const registry_t *reg, const directory_task_force_t *t)
+{
+	size_t len = t->case_ref != NULL ? strlen(t->case_ref) : 0;
+
+	if (len == 0 || len > DIRECTORY_MAX_CASE_REF || t->n == 0 ||
+	    t->n > DIRECTORY_MAX_CASE_MEMBERS)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (registry_unit(reg, t->units[i]) == NULL)
+			return 0;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->units[i], t->units[j]) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* Fills d->task_forces (sorted; the arrays are new, the strings borrowed). */
+static int
+build_task_forces(Cluebus__Directory *d, const registry_t *reg,
+    const directory_task_force_t *tf, size_t ntf, Cluebus__DirectoryTaskForce **mem)
+{
+	*mem = NULL;
+	if (ntf == 0)
+		return 0;
+	if (ntf > DIRECTORY_MAX_TASK_FORCES)
+		return CB_EINVAL;
+	for (size_t i = 0; i < ntf; i++)
+		if (!build_task_force_ok(reg, &tf[i]))
+			return CB_EINVAL;
+	if ((*mem = calloc(ntf, sizeof(**mem))) == NULL ||
+	    (d->task_forces = calloc(ntf, sizeof(*d->task_forces))) == NULL)
+		return CB_ENOMEM;
+	for (size_t i = 0; i < ntf; i++) {
+		cluebus__directory_task_force__init(&(*mem)[i]);
+		(*mem)[i].case_ref = (char *)tf[i].case_ref;
+		(*mem)[i].units = (char **)tf[i].units;
+		(*mem)[i].n_units = tf[i].n;
+		d->task_forces[i] = &(*mem)[i];
+	}
+	d->n_task_forces = ntf;
+	qsort(d->task_forces, ntf, sizeof(*d->task_forces), tf_cmp);
+	for (size_t i = 1; i < ntf; i++)
+		if (strcmp(d->task_forces[i - 1]->case_ref, d->task_forces[i]->case_ref) == 0)
+			return CB_EINVAL;
+	return 0;
+}
+
 int
 directory_build(const registry_t *reg, const char *routing, uint64_t version,
     int64_t issued_ms, const cb_key_t *broker_key, uint8_t **out, size_t *len)
 {
+	return directory_build_cases(reg, routing, NULL, 0, version, issued_ms, broker_key,
+	    out, len);
+}
+
+int
+directory_build_cases(const registry_t *reg, const char *routing,
+    const directory_task_force_t *tf, size_t ntf, uint64_t version, int64_t issued_ms,
+    const cb_key_t *broker_key, uint8_t **out, size_t *len)
+{
 	Cluebus__Directory d = CLUEBUS__DIRECTORY__INIT;
 	Cluebus__DirectoryUnit *units = NULL;
+	Cluebus__DirectoryTaskForce *tfmem = NULL;
 	size_t n = registry_count(reg);
 	int rc = CB_ENOMEM;
 
@@ -173,9 +252,13 @@ directory_build(const registry_t *reg, const char *routing, uint64_t version,
 		if ((rc = build_unit(reg, registry_at(reg, i), &units[i])) != 0)
 			goto out;
 	}
+	if ((rc = build_task_forces(&d, reg, tf, ntf, &tfmem)) != 0)
+		goto out;
 	rc = build_sign(&d, broker_key, out, len);
 out:
 	build_free(&d, units);
+	free(d.task_forces);
+	free(tfmem);
 	return rc;
 }
 
@@ -276,6 +359,66 @@ parse_routing(directory_t *d, const char *text, cb_error_t *err)
 	return 0;
 }
 
+/* Checks task force `i` of `pd` (invariant 4) against the units of `d`. */
+static int
+parse_task_force_check(const directory_t *d, const Cluebus__Directory *pd, size_t i,
+    cb_error_t *err)
+{
+	const Cluebus__DirectoryTaskForce *t = pd->task_forces[i];
+	size_t len = strlen(t->case_ref);
+
+	if (len == 0 || len > DIRECTORY_MAX_CASE_REF)
+		return cb_fail(err, "task_forces", CB_EMALFORMED,
+		    "[%zu].case_ref: expected 1 to %d bytes", i, DIRECTORY_MAX_CASE_REF);
+	if (i > 0 && strcmp(pd->task_forces[i - 1]->case_ref, t->case_ref) >= 0)
+		return cb_fail(err, "task_forces", CB_EMALFORMED,
+		    "[%zu].case_ref: not after the one before (sorted, each case once)", i);
+	if (t->n_units == 0 || t->n_units > DIRECTORY_MAX_CASE_MEMBERS)
+		return cb_fail(err, "task_forces", t->n_units == 0 ? CB_EMALFORMED : CB_ETOOBIG,
+		    "[%zu].units: expected 1 to %d units", i, DIRECTORY_MAX_CASE_MEMBERS);
+	for (size_t j = 0; j < t->n_units; j++) {
+		if (registry_unit(d->reg, t->units[j]) == NULL)
+			return cb_fail(err, "task_forces", CB_EMALFORMED,
+			    "[%zu].units[%zu]: not a listed unit", i, j);
+		for (size_t k = 0; k < j; k++)
+			if (strcmp(t->units[k], t->units[j]) == 0)
+				return cb_fail(err, "task_forces", CB_EMALFORMED,
+				    "[%zu].units[%zu]: listed twice", i, j);
+	}
+	return 0;
+}
+
+/* Checks and copies the task forces of `pd` into `d`. */
+static int
+parse_task_forces(directory_t *d, const Cluebus__Directory *pd, cb_error_t *err)
+{
+	int rc;
+
+	if (pd->n_task_forces > DIRECTORY_MAX_TASK_FORCES)
+		return cb_fail(err, "task_forces", CB_ETOOBIG, "more than %d open cases",
+		    DIRECTORY_MAX_TASK_FORCES);
+	for (size_t i = 0; i < pd->n_task_forces; i++)
+		if ((rc = parse_task_force_check(d, pd, i, err)) != 0)
+			return rc;
+	if (pd->n_task_forces == 0)
+		return 0;
+	if ((d->tf = calloc(pd->n_task_forces, sizeof(*d->tf))) == NULL)
+		return CB_ENOMEM;
+	for (size_t i = 0; i < pd->n_task_forces; i++) {
+		const Cluebus__DirectoryTaskForce *t = pd->task_forces[i];
+		struct dir_task_force *x = &d->tf[i];
+
+		d->ntf = i + 1;
+		if ((x->case_ref = strdup(t->case_ref)) == NULL ||
+		    (x->units = calloc(t->n_units, sizeof(*x->units))) == NULL)
+			return CB_ENOMEM;
+		for (; x->n < t->n_units; x->n++)
+			if ((x->units[x->n] = strdup(t->units[x->n])) == NULL)
+				return CB_ENOMEM;
+	}
+	return 0;
+}
+
 int
 directory_parse(const void *buf, size_t len, directory_t **out, cb_error_t *err)
 {
@@ -311,13 +454,8 @@ directory_parse(const void *buf, size_t len, directory_t **out, cb_error_t *err)
 			goto out;
 	if ((rc = parse_routing(d, pd->routing, err)) != 0)
 		goto out;
-	for (size_t i = 0; i < pd->n_task_forces; i++)
-		for (size_t j = 0; j < pd->task_forces[i]->n_units; j++)
-			if (registry_unit(d->reg, pd->task_forces[i]->units[j]) == NULL) {
-				rc = cb_fail(err, "task_forces", CB_EMALFORMED,
-				    "[%zu].units[%zu]: not a listed unit", i, j);
-				goto out;
-			}
+	if ((rc = parse_task_forces(d, pd, err)) != 0)
+		goto out;
 	*out = d;
 	d = NULL;
 	rc = 0;
@@ -479,6 +617,40 @@ directory_seal_recipients(const directory_t *d, const Cluebus__Message *m,
 	return 0;
 }
 
+static int
+tf_find(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct dir_task_force *)elem)->case_ref);
+}
+
+int
+directory_case_members(const directory_t *d, const char *case_ref, char *const **units,
+    size_t *n)
+{
+	const struct dir_task_force *t;
+
+	*units = NULL;
+	*n = 0;
+	if (d->ntf == 0 || case_ref == NULL || case_ref[0] == '\0' ||
+	    (t = bsearch(case_ref, d->tf, d->ntf, sizeof(*d->tf), tf_find)) == NULL)
+		return CB_ENOTFOUND;
+	*units = t->units;
+	*n = t->n;
+	return 0;
+}
+
+size_t
+directory_case_count(const directory_t *d)
+{
+	return d->ntf;
+}
+
+directory_task_force_t
+directory_case_at(const directory_t *d, size_t i)
+{
+	return (directory_task_force_t){ d->tf[i].case_ref, d->tf[i].units, d->tf[i].n };
+}
+
 const sealkey_t *
 directory_seal_key(const directory_t *d, const char *unit)
 {
@@ -514,5 +686,12 @@ directory_free(directory_t *d)
 	registry_free(d->reg);
 	route_free(d->route);
 	free(d->signed_bytes);
+	for (size_t i = 0; i < d->ntf; i++) {
+		for (size_t j = 0; j < d->tf[i].n; j++)
+			free(d->tf[i].units[j]);
+		free(d->tf[i].units);
+		free(d->tf[i].case_ref);
+	}
+	free(d->tf);
 	free(d);
 }

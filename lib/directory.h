@@ -9,15 +9,20 @@
  * first start (SPEC §3).
  *
  * Version: the log sequence number of the last registry record that changed the directory
- * (a unit, a key, a liaison, the routing table). Two directories of the same version are
- * the same. The signature covers the exact serialized Directory bytes carried in
+ * (a unit, a key, a liaison, the routing table) or of the last case action (a case opened,
+ * its task force changed, or closed: the directory lists open cases' task forces), whichever
+ * is later. Two directories of the same version are the same. The signature covers the exact serialized Directory bytes carried in
  * SignedDirectory.directory, prefixed by the context string DIRECTORY_SIGN_CONTEXT and a
  * 0 byte; nothing is re-serialized before verification.
  *
  * Errors of directory_open / directory_parse (input from outside; `err` names the field):
  *   CB_EMALFORMED  not a SignedDirectory / Directory, a bad unit id, key length, overlapping
- *                  key validity, a routing text that does not parse or names an unlisted unit
- *   CB_ETOOBIG     over DIRECTORY_MAX bytes, or more than REGISTRY_MAX_UNITS units
+ *                  key validity, a routing text that does not parse or names an unlisted unit,
+ *                  a task force with an empty or too long case_ref, out of case_ref order,
+ *                  without units, or naming a unit twice or one not listed
+ *   CB_ETOOBIG     over DIRECTORY_MAX bytes, more than REGISTRY_MAX_UNITS units, more than
+ *                  DIRECTORY_MAX_TASK_FORCES task forces or DIRECTORY_MAX_CASE_MEMBERS units
+ *                  in one
  *   CB_EBADSIG     the signature does not verify with a broker key the caller trusts
  *   CB_ENOMEM */
 #ifndef CB_DIRECTORY_H
@@ -37,6 +42,16 @@
 #define DIRECTORY_MAX		(960 * 1024)	/* fits a frame (WIRE_MAX_FRAME) */
 #define DIRECTORY_SIGN_CONTEXT	"cluebus directory v1"
 #define DIRECTORY_FILE		"directory.pb"	/* in an agent's state directory */
+#define DIRECTORY_MAX_TASK_FORCES 256	/* open cases listed (the broker opens no more) */
+#define DIRECTORY_MAX_CASE_MEMBERS 32	/* units of one task force (the broker adds no more) */
+#define DIRECTORY_MAX_CASE_REF	256	/* bytes of a case_ref (as intake allows) */
+
+/* An open case's task force as the directory lists it (borrowed strings). */
+typedef struct directory_task_force {
+	const char	 *case_ref;
+	char *const	 *units;
+	size_t		  n;
+} directory_task_force_t;
 
 typedef struct directory directory_t;
 
@@ -49,6 +64,14 @@ typedef struct directory directory_t;
  * Returns 0, CB_ETOOBIG, CB_ENOMEM or CB_ECRYPTO. */
 int	directory_build(const registry_t *reg, const char *routing, uint64_t version,
     int64_t issued_ms, const cb_key_t *broker_key, uint8_t **out, size_t *len)
+    __attribute__((warn_unused_result));
+/* directory_build with the open cases' task forces `tf[0..ntf)` (at most
+ * DIRECTORY_MAX_TASK_FORCES, each of 1 to DIRECTORY_MAX_CASE_MEMBERS registered units),
+ * listed sorted by case_ref whatever their order in `tf`. Returns as directory_build;
+ * CB_EINVAL for task forces over the bounds or naming an unknown unit. */
+int	directory_build_cases(const registry_t *reg, const char *routing,
+    const directory_task_force_t *tf, size_t ntf, uint64_t version, int64_t issued_ms,
+    const cb_key_t *broker_key, uint8_t **out, size_t *len)
     __attribute__((warn_unused_result));
 
 /* ---- the agent's side ---- */
@@ -98,6 +121,16 @@ int	directory_recipients(const directory_t *d, const Cluebus__Message *m,
 int	directory_seal_recipients(const directory_t *d, const Cluebus__Message *m,
     route_result_t *res, seal_recipient_t rcpt[ROUTE_MAX], size_t *n, cb_error_t *err)
     __attribute__((warn_unused_result));
+
+/* The task force of the open case `case_ref` (the units the broker adds to every message
+ * carrying that case_ref, broker/cases.c): *units (borrowed until directory_free) and *n.
+ * Returns 0, or CB_ENOTFOUND when the directory lists no open case under that reference. */
+int	directory_case_members(const directory_t *d, const char *case_ref,
+    char *const **units, size_t *n) __attribute__((warn_unused_result));
+/* The number of open cases the directory lists, and the i-th (in case_ref order, i below
+ * the count; borrowed until directory_free). Cannot fail. */
+size_t	directory_case_count(const directory_t *d);
+directory_task_force_t directory_case_at(const directory_t *d, size_t i);
 
 /* A unit's current sealing key, or NULL (unknown unit, none registered, or revoked).
  * Borrowed until directory_free. */

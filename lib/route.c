@@ -375,6 +375,28 @@ route_office(const route_t *rt)
 	return rt->office;
 }
 
+const char *
+route_level_office(const route_t *rt, const registry_t *reg, const char *unit)
+{
+	const reg_unit_t *u = registry_unit(reg, unit), *district;
+
+	if (u != NULL && strcmp(u->role, "member") == 0 && u->division_code[0] != '\0' &&
+	    (district = registry_district_office(reg, u->division_code)) != NULL)
+		return district->id;
+	return rt->office;
+}
+
+void
+route_add_report_office(const route_t *rt, const registry_t *reg, const Cluebus__Message *m,
+    route_result_t *res)
+{
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_REPORT || m->report == NULL)
+		return;
+	if (m->report->type == CLUEBUS__REPORT_TYPE__REPORT_SITUATION_ANALYSIS ||
+	    m->report->type == CLUEBUS__REPORT_TYPE__REPORT_SELF_EVALUATION)
+		route_add(res, route_level_office(rt, reg, m->sender), m->sender);
+}
+
 void
 route_free(route_t *rt)
 {

@@ -63,6 +63,18 @@ int	route_jurisdiction_check(const route_t *rt, const char *code, char *valid,
 int	route_case_opener(const route_t *rt, const char *unit);
 /* The office unit id. Borrowed. */
 const char *route_office(const route_t *rt);
+/* The office of `unit`'s own level (Art 38), to which it owes its periodic reports: a
+ * member of a division with a registered district office owes that office; any other unit
+ * (a district office, a member of a division without one, an unknown unit) the city office.
+ * Borrowed. Cannot fail. */
+const char *route_level_office(const route_t *rt, const registry_t *reg, const char *unit);
+/* What report duties add to a report's recipients, computable by any holder of the
+ * registry and the routing table (the broker, broker/duties.c; a sealing agent,
+ * lib/sealdir.c): a situation analysis or self-evaluation also goes to its sender's level
+ * office (route_level_office). A follow-up report's addition (the referrer of its referral)
+ * needs workflow state and is not made here. Cannot fail. */
+void	route_add_report_office(const route_t *rt, const registry_t *reg,
+    const Cluebus__Message *m, route_result_t *res);
 void	route_free(route_t *rt);
 
 #endif

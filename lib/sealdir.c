@@ -1,8 +1,8 @@
 /* lib/sealdir.c — the recipients and sealing keys a sending agent seals to (lib/sealdir.h).
  *
  * Invariants: (1) the recipients are computed by route_message, the broker's own routing
- * code, over the same table, then extended exactly as broker/workflow.c workflow_check
- * extends them; (2) a reload replaces the table, registry and keys together or not at all;
+ * code, over the same table, then extended exactly as broker/workflow.c workflow_check,
+ * broker/duties.c duties_check and broker/cases.c cases_check extend them; (2) a reload replaces the table, registry and keys together or not at all;
  * (3) at most SEALDIR_MAX_OBLIGATIONS obligations are remembered, the oldest forgotten
  * first (an answer to a forgotten referral is then refused by the broker as stale, and the
  * agency told). */
@@ -227,6 +227,51 @@ key_of(const sealdir_t *d, const char *unit)
 	return NULL;
 }
 
+/* What broker/cases.c adds: an open case's task force hears of every message carrying its
+ * case_ref (route_case_members). Only the directory lists open cases. */
+static void
+add_case_members(const sealdir_t *d, const Cluebus__Message *m, route_result_t *res)
+{
+	char *const *units;
+	size_t n;
+
+	if (d->dir == NULL || m->case_ref == NULL ||
+	    directory_case_members(d->dir, m->case_ref, &units, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		route_add(res, units[i], m->sender);
+}
+
+/* What broker/duties.c adds for a follow-up report: the unit its follow-ups on the
+ * referral are owed to, which is the referrer of the sender's obligation on it. Without a
+ * known obligation the sender owes no follow-up there as far as it knows: it seals to the
+ * routed units alone and the broker's answer says why (no such duty: refused; else stale). */
+static void
+add_follow_up(sealdir_t *d, const Cluebus__Message *m)
+{
+	if (m->refers_to.len != sizeof(d->obl[0].rid))
+		return;
+	for (size_t i = 0; i < d->nobl; i++) {
+		const struct sealdir_obl *o = &d->obl[i];
+
+		if (memcmp(o->rid, m->refers_to.data, sizeof(o->rid)) == 0 &&
+		    strcmp(o->unit, m->sender) == 0) {
+			route_add(&d->res, o->referrer, m->sender);
+			return;
+		}
+	}
+}
+
+/* What broker/duties.c adds for a report (duties_check). */
+static void
+add_report(sealdir_t *d, const route_t *rt, const registry_t *reg, const Cluebus__Message *m)
+{
+	if (m->report->type == CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP)
+		add_follow_up(d, m);
+	else
+		route_add_report_office(rt, reg, m, &d->res);
+}
+
 /* What broker/workflow.c adds for an answer or a supervision. */
 static int
 add_workflow(sealdir_t *d, const Cluebus__Message *m, cb_error_t *err)
@@ -279,9 +324,13 @@ sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rc
 		if ((rc = add_workflow(d, m, err)) != 0)
 			return rc;
 		break;
+	case CLUEBUS__MESSAGE__BODY_REPORT:
+		add_report(d, rt, reg, m);
+		break;
 	default:
 		break;
 	}
+	add_case_members(d, m, &d->res);
 	if (d->res.n == 0 || d->res.n > SEAL_MAX_RECIPIENTS)
 		return cb_fail(err, "kind", CB_EINVAL, "routed to %zu units", d->res.n);
 	for (size_t i = 0; i < d->res.n; i++) {

@@ -8,7 +8,13 @@
  *   receipt, feedback   the referrer of the sender's obligation on the referral (refers_to),
  *                       and a feedback's transfer targets;
  *   supervision         every referrer on the referral, and its obliged units when the
- *                       supervision names none.
+ *                       supervision names none;
+ *   report              a follow-up report: the referrer of the sender's obligation on the
+ *                       referral (refers_to), to whom its follow-ups are owed; a situation
+ *                       analysis or self-evaluation: the sender's level office
+ *                       (route_add_report_office);
+ *   any kind            with the case_ref of an open case the directory lists, the case's
+ *                       task force (only with a directory: the files name no cases).
  *
  * The agent learns that workflow state from its own deliveries: every delivery of a
  * referral, receipt, feedback or supervision carries the broker's Context with each obliged

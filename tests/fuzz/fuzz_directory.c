@@ -5,7 +5,8 @@
  * signature check runs and fails). An accepted directory must answer every lookup an agent
  * makes without crashing: each listed unit is found with its name, its current keys (if
  * any) are valid now, and a clue of every category from every unit routes to units the
- * directory lists. A refusal must name the field and the reason. */
+ * directory lists; every open case's task force is found by its case_ref, within the bounds,
+ * of listed units. A refusal must name the field and the reason. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,25 @@ check_routes(const directory_t *d)
 }
 
 static void
+check_cases(const directory_t *d)
+{
+	if (directory_case_count(d) > DIRECTORY_MAX_TASK_FORCES)
+		abort();
+	for (size_t i = 0; i < directory_case_count(d); i++) {
+		directory_task_force_t t = directory_case_at(d, i);
+		char *const *units;
+		size_t n;
+
+		if (directory_case_members(d, t.case_ref, &units, &n) != 0 || units != t.units ||
+		    n != t.n || n == 0 || n > DIRECTORY_MAX_CASE_MEMBERS)
+			abort();
+		for (size_t j = 0; j < n; j++)
+			if (directory_unit_name(d, units[j]) == NULL)
+				abort();
+	}
+}
+
+static void
 check_directory(const directory_t *d)
 {
 	const registry_t *reg = directory_registry(d);
@@ -73,6 +93,7 @@ check_directory(const directory_t *d)
 			abort();
 	}
 	check_routes(d);
+	check_cases(d);
 }
 
 int

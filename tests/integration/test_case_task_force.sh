@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# A case and its task force, and a correction, through running agents (Art 18; SPEC §4):
-# psb opens case AS-2026-031 in 铁东区 with civil-affairs and education on its task force;
-# health's clue carrying the case_ref reaches them besides the routed units; health
-# corrects the clue's category and the correction reaches the clue's recipients; psb may
-# not correct health's clue (not_owner); a member may not close the case. The auditor sees
-# the case's record, the correction in replay (the clue's line shows its latest state) and
-# the corrected category in stats; after health withdraws the clue, stats count it out and
-# replay shows it withdrawn.
+# A case and its task force, and a correction, through running agents that seal (Art 18;
+# SPEC §4, §10): psb opens case AS-2026-031 in 铁东区 with civil-affairs and education on its
+# task force; the broker's signed directory lists the task force, so health's sealed clue
+# carrying the case_ref is sealed to them besides the routed units, and they open it.
+# A correction carrying the whole clue would send its summary unsealed: health's agent
+# refuses it (correction.clue); health corrects with a note instead and the correction
+# reaches the clue's recipients; psb may not correct health's clue (not_owner); a member may
+# not close the case. psb then adds justice to the task force and removes education: the
+# next sealed clue of the case reaches justice, which opens it, and is neither sealed nor
+# delivered to education. The auditor sees the case's record, the correction in replay
+# (the clue's line shows its latest state) and the clues in stats; after health withdraws
+# the first clue, stats count it out and replay shows it withdrawn.
 . "$(dirname "$0")/lib.sh"
 
 deploy ipc
-UNITS="psb ato ato-210302 health civil-affairs education"
+UNITS="psb ato ato-210302 health civil-affairs education justice"
 start_all $UNITS
 
 CASE=AS-2026-031
 CLUE=$(printf '%032x' 31)
+CLUE2=$(printf '%032x' 32)
 drop psb open.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{\"op\":\"open\",
   \"jurisdiction\":\"210302\",\"members\":[\"civil-affairs\",\"education\"],
   \"title\":\"铁东区女童被拐案专班\"}}"
@@ -39,6 +44,12 @@ drop health fix.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correct
   \"jurisdiction\":\"210302\",\"occurred_at\":\"2026-02-27T09:30:00+08:00\",
   \"summary\":\"群众举报一名男子带一名女童在医院附近徘徊。\",\"handling\":{\"code\":\"h0\"},
   \"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":2}}}}"
+wait_for 60 "the sealing agent to refuse a correction carrying the whole clue" \
+    files_at_least "$(spool health)/rejected" 'fix.json.error.json' 1
+grep -q 'correction.clue' "$(spool health)/rejected/fix.json.error.json" ||
+    die "the correction with a clue was refused for another reason"
+drop health fix2.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
+  \"op\":\"correct\",\"reason\":\"类别填错\",\"note\":\"应为公众举报\"}}"
 for u in civil-affairs education psb ato ato-210302; do
 	wait_for 60 "the correction to reach $u" files_at_least "$(spool "$u")/out" \
 	    '*-correction-*.json' 1
@@ -62,14 +73,57 @@ text = json.dumps(error("civil-affairs", "close.json"), ensure_ascii=False)
 assert "not_owner" in text, text
 d = os.path.join(spools, "education", "out")
 [c] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-correction-" in n]
-assert c["message"]["correction"]["clue"]["category"] == "public_tip", c
+assert c["message"]["correction"]["note"] == "应为公众举报", c
 # A member's delivery of the case's clue says which case and task force it belongs to.
 [k] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-clue-" in n]
 case = k["context"]["case"]
 assert case["case_ref"] == "AS-2026-031" and case["state"] == "open", case
 assert case["opener"] == "psb" and case["jurisdiction"] == "210302", case
 assert case["members"] == ["civil-affairs", "education"], case
+assert k["sealing"]["status"] == "opened", k["sealing"]
+assert {"civil-affairs", "education"} <= set(k["sealing"]["recipients"]), k["sealing"]
 print("correction delivered; foreign correction and member's close refused")
+PYEOF
+
+# The task force changes: justice joins, education leaves; the next clue of the case is
+# sealed to the new task force (the directory's new version) and reaches justice alone.
+drop psb add.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{\"op\":\"add_members\",
+  \"members\":[\"justice\"]}}"
+wait_for 60 "justice to join the task force" files_at_least "$(spool psb)/sent" \
+    'add.json.receipt.json' 1
+drop psb remove.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{
+  \"op\":\"remove_members\",\"members\":[\"education\"]}}"
+wait_for 60 "education to leave the task force" files_at_least "$(spool psb)/sent" \
+    'remove.json.receipt.json' 1
+drop health clue2.json "$(printf '%s' "$CLUEDOC" | "$PY" -c '
+import json, sys
+doc = json.load(sys.stdin)
+doc["message_id"] = sys.argv[1]
+print(json.dumps(doc, ensure_ascii=False))' "$CLUE2")"
+for u in justice civil-affairs psb ato ato-210302; do
+	wait_for 60 "the case's second clue to reach $u" files_at_least "$(spool "$u")/out" \
+	    "*-clue-$CLUE2.json" 1
+done
+wait_for 60 "health's second clue to be accepted" files_at_least "$(spool health)/sent" \
+    'clue2.json.receipt.json' 1
+replay_json "$TEST_DIR/replay-members.jsonl"
+"$PY" - "$D/spool" "$CLUE2" "$TEST_DIR/replay-members.jsonl" <<'PYEOF'
+import json, os, sys
+spools, clue2, replay = sys.argv[1:]
+out = lambda u: os.path.join(spools, u, "out")
+[k] = [json.load(open(os.path.join(out("justice"), n))) for n in os.listdir(out("justice"))
+       if n.endswith("-clue-" + clue2 + ".json")]
+s = k["sealing"]
+assert s["status"] == "opened" and s["unit"] == "justice", s
+assert "justice" in s["recipients"] and "education" not in s["recipients"], s
+assert k["message"]["clue"]["summary"], "justice reads the sealed summary"
+assert k["context"]["case"]["members"] == ["civil-affairs", "justice"], k["context"]
+assert not [n for n in os.listdir(out("education")) if clue2 in n], \
+    "education left the task force: the second clue is not delivered to it"
+[line] = [json.loads(l) for l in open(replay) if json.loads(l).get("message_id") == clue2]
+assert "justice" in line["recipients"] and "education" not in line["recipients"], line
+assert sorted(line["clue"]["sealed"]["recipients"]) == sorted(line["recipients"]), line
+print("task force changed: justice opens the next clue of the case; education is out")
 PYEOF
 
 replay_json "$TEST_DIR/replay.jsonl"
@@ -88,14 +142,13 @@ d, clue = sys.argv[1:]
 case = json.load(open(os.path.join(d, "case.json")))
 rec = case["record"]
 assert rec["state"] == "open" and rec["opener"] == "psb", rec
-assert rec["members"] == ["civil-affairs", "education"], rec
+assert rec["members"] == ["civil-affairs", "justice"], rec
 steps = [s["what"] for s in rec["history"]]
 assert steps[0].startswith("open in 210302"), steps
-assert any(s.startswith("corrected " + clue + " to category public_tip") for s in steps), steps
 kinds = [e["kind"] for e in case["events"]]
 assert "case" in kinds and "clue" in kinds and "correction" in kinds, kinds
 text = open(os.path.join(d, "case.txt"), encoding="utf-8").read()
-assert "case AS-2026-031: OPEN" in text and "civil-affairs, education" in text, text
+assert "case AS-2026-031: OPEN" in text and "civil-affairs, justice" in text, text
 lines = [json.loads(l) for l in open(os.path.join(d, "replay.jsonl"))]
 orig = [l for l in lines if l.get("message_id") == clue]
 fixes = [l for l in lines if l.get("kind") == "correction"]
@@ -109,10 +162,10 @@ orig = [l for l in lines if l.get("message_id") == clue]
 assert len(fixes) == 2 and fixes[1]["correction"]["op"] == "withdraw", fixes
 assert orig[0]["amended"] == {"state": "withdrawn", "by_seq": fixes[1]["seq"]}, orig
 s1 = json.load(open(os.path.join(d, "stats1.json")))
-assert s1["clues"] == 1 and s1["clues_by_category"] == {"public_tip": 1}, s1
+assert s1["clues"] == 2 and s1["clues_by_category"] == {"medical": 2}, s1
 s2 = json.load(open(os.path.join(d, "stats2.json")))
-assert s2["clues"] == 0 and s2["clues_by_category"] == {}, s2
-print("audit: case record, correction in replay, stats corrected then withdrawn")
+assert s2["clues"] == 1 and s2["clues_by_category"] == {"medical": 1}, s2
+print("audit: case record, correction in replay, stats before and after the withdrawal")
 PYEOF
 audit verify "$D/data"
 finish

@@ -144,6 +144,7 @@ fixture_down(struct fixture *fx)
 	registry_free(b->reg);
 	units_free(b);
 	match_free(b);
+	dirserve_free(b);	/* a round that logged a case action built one */
 	for (size_t i = 0; i < b->npending; i++)
 		cluebus__frame__free_unpacked(b->pending[i].reply, NULL);
 	free(b->pending);

@@ -22,6 +22,7 @@
 #include "casefile.h"
 #include "cases.h"
 #include "casestate.h"
+#include "directory.h"
 #include "util.h"
 #include "workflow.h"
 
@@ -212,6 +213,85 @@ test_a_case_opened_by_the_police_reaches_its_task_force_and_so_do_messages_with_
 	assert_accepted(fx);
 	recipients(fx, to, sizeof(to));
 	assert_string_equal(to, "ato,psb,ato-210302,civil-affairs,education,");
+}
+
+/* The broker's served directory (b->directory) lists `case_ref`'s task force as `want`
+ * ("a,b," or "" for no open case), at version `version`. (The fixture's routing table names
+ * units it does not register, so the Directory is read as protobuf, not directory_parse.) */
+static void
+directory_lists(struct fixture *fx, const char *case_ref, const char *want, uint64_t version)
+{
+	Cluebus__Directory *d;
+	char got[256] = "";
+
+	assert_non_null(fx->b.directory);
+	assert_int_equal(fx->b.directory_version, version);
+	assert_non_null(d = cluebus__directory__unpack(NULL, fx->b.directory->directory.len,
+	    fx->b.directory->directory.data));
+	assert_int_equal(d->version, version);
+	assert_int_equal(d->n_task_forces, want[0] != '\0');
+	for (size_t i = 0; i < d->n_task_forces; i++) {
+		assert_string_equal(d->task_forces[i]->case_ref, case_ref);
+		for (size_t j = 0; j < d->task_forces[i]->n_units; j++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s,",
+			    d->task_forces[i]->units[j]);
+	}
+	cluebus__directory__free_unpacked(d, NULL);
+	assert_string_equal(got, want);
+}
+
+static void
+test_the_directory_lists_an_open_cases_task_force_at_each_change(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t closed;
+
+	assert_int_equal(dirserve_update(&fx->b, 0), 0);
+	assert_false(fx->b.directory_dirty);
+	directory_lists(fx, "AS-2026-031", "", fx->b.directory_version);
+	publish(fx, D "case-open.json", "psb", CASE_ID);
+	assert_accepted(fx);
+	directory_lists(fx, "AS-2026-031", "civil-affairs,education,", fx->reply[0].seq);
+	publish(fx, D "case-add-members.json", "psb", NULL);
+	assert_accepted(fx);
+	directory_lists(fx, "AS-2026-031", "civil-affairs,education,health,", fx->reply[0].seq);
+	publish(fx, D "case-remove-members.json", "ato", NULL);
+	assert_accepted(fx);
+	directory_lists(fx, "AS-2026-031", "civil-affairs,health,", fx->reply[0].seq);
+	/* A refused case action changes nothing. */
+	publish(fx, D "case-close.json", "civil-affairs", NULL);
+	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_NOT_OWNER, "");
+	publish(fx, D "case-close.json", "psb", NULL);
+	assert_accepted(fx);
+	closed = fx->reply[0].seq;
+	directory_lists(fx, "AS-2026-031", "", closed);
+	/* The version survives a restart: it is in the store. */
+	fixture_down(fx);
+	assert_int_equal(fixture_up(fx), 0);
+	assert_int_equal(dirserve_update(&fx->b, 0), 0);
+	directory_lists(fx, "AS-2026-031", "", closed);
+}
+
+static void
+test_a_task_force_over_the_directorys_bound_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char doc[4096] = "{\"kind\":\"case\",\"case_ref\":\"AS-2026-031\",\"case\":{"
+	    "\"op\":\"open\",\"jurisdiction\":\"210302\",\"members\":[";
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	for (int i = 0; i <= DIRECTORY_MAX_CASE_MEMBERS; i++)
+		snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "%s\"u%d\"",
+		    i > 0 ? "," : "", i);
+	strcat(doc, "]}}");
+	snprintf(path, sizeof(path), "%s/big-case.json", fx->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(doc, f);
+	fclose(f);
+	publish(fx, path, "psb", NULL);
+	assert_rejected(fx, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, "case.members");
+	assert_non_null(strstr(fx->reply[0].reason, "at most 32 units"));
 }
 
 static void
@@ -648,6 +728,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_a_case_opened_by_the_police_reaches_its_task_force_and_so_do_messages_with_its_ref),
+		T(test_the_directory_lists_an_open_cases_task_force_at_each_change),
+		T(test_a_task_force_over_the_directorys_bound_is_refused),
 		T(test_a_unit_that_is_neither_police_nor_an_office_cannot_open_a_case),
 		T(test_a_case_ref_opened_twice_is_refused),
 		T(test_members_added_and_removed_change_who_hears_and_only_opener_or_office_closes),

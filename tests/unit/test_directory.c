@@ -6,7 +6,8 @@
  * recipients for a clue, the same key valid at each time, the names. A tampered byte or
  * another broker key is refused. The bad inputs of directory_parse are one table
  * (bad_dirs[]): each row changes one thing of a good Directory, and must be refused with
- * the code, field and reason it names. */
+ * the code, field and reason it names. Open cases' task forces are listed sorted and found
+ * by case_ref; the broker refuses to sign any over the bounds or naming an unknown unit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +274,56 @@ test_a_kept_directory_loads_again(void **state)
 }
 
 static void
+test_open_cases_task_forces_are_listed_and_found(void **state)
+{
+	struct fixture *f = *state;
+	char *a[] = { "psb", "health" }, *b[] = { "ato-210302" }, *ghost[] = { "ghost" };
+	char *many[DIRECTORY_MAX_CASE_MEMBERS + 1];
+	directory_task_force_t tf[] = { { "AS-2026-9", a, 2 }, { "AS-2026-1", b, 1 } };
+	directory_task_force_t bad = { "AS-2026-2", ghost, 1 };
+	directory_task_force_t *lots;
+	directory_t *d = NULL;
+	char *const *units;
+	uint8_t *buf;
+	size_t len, n;
+	cb_error_t err;
+
+	assert_int_equal(directory_build_cases(f->reg, route_text(f->route), tf, 2, 11, 500,
+	    f->broker, &buf, &len), 0);
+	assert_int_equal(directory_open(buf, len, f->trust, &d, &err), 0);
+	free(buf);
+	assert_int_equal(directory_case_count(d), 2);
+	assert_int_equal(directory_case_members(d, "AS-2026-9", &units, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(units[0], "psb");
+	assert_string_equal(units[1], "health");
+	assert_int_equal(directory_case_members(d, "AS-2026-1", &units, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(units[0], "ato-210302");
+	assert_int_equal(directory_case_members(d, "AS-2026-5", &units, &n), CB_ENOTFOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(directory_case_members(d, "", &units, &n), CB_ENOTFOUND);
+	directory_free(d);
+
+	/* The broker never signs a task force the agents would refuse. */
+	assert_int_equal(directory_build_cases(f->reg, route_text(f->route), &bad, 1, 12, 500,
+	    f->broker, &buf, &len), CB_EINVAL);
+	for (size_t i = 0; i <= DIRECTORY_MAX_CASE_MEMBERS; i++)
+		many[i] = "psb";
+	bad = (directory_task_force_t){ "AS-2026-3", many, 2 };
+	assert_int_equal(directory_build_cases(f->reg, route_text(f->route), &bad, 1, 12, 500,
+	    f->broker, &buf, &len), CB_EINVAL);
+	assert_non_null(lots = calloc(DIRECTORY_MAX_TASK_FORCES + 1, sizeof(*lots)));
+	for (size_t i = 0; i <= DIRECTORY_MAX_TASK_FORCES; i++)
+		lots[i] = (directory_task_force_t){ "AS", b, 1 };
+	assert_int_equal(directory_build_cases(f->reg, route_text(f->route), lots,
+	    DIRECTORY_MAX_TASK_FORCES + 1, 12, 500, f->broker, &buf, &len), CB_EINVAL);
+	assert_int_equal(directory_build_cases(f->reg, route_text(f->route), lots, 2, 12, 500,
+	    f->broker, &buf, &len), CB_EINVAL);	/* the same case twice */
+	free(lots);
+}
+
+static void
 test_routing_text_round_trips(void **state)
 {
 	struct fixture *f = *state;
@@ -340,6 +391,72 @@ static void spoil_task_force(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
 	d->task_forces = tfs;
 	d->n_task_forces = 1;
 }
+/* Task forces of `n` cases: refs[i] with units[i] (NULL-terminated lists). */
+static Cluebus__DirectoryTaskForce tfbuf[DIRECTORY_MAX_TASK_FORCES + 1];
+static Cluebus__DirectoryTaskForce *tfp[DIRECTORY_MAX_TASK_FORCES + 1];
+static void
+set_task_forces(Cluebus__Directory *d, size_t n, const char *const *refs,
+    char **const *units, const size_t *nunits)
+{
+	for (size_t i = 0; i < n; i++) {
+		cluebus__directory_task_force__init(&tfbuf[i]);
+		tfbuf[i].case_ref = (char *)refs[i];
+		tfbuf[i].units = units[i];
+		tfbuf[i].n_units = nunits[i];
+		tfp[i] = &tfbuf[i];
+	}
+	d->task_forces = tfp;
+	d->n_task_forces = n;
+}
+static char *tf_ato[] = { "ato" }, *tf_both[] = { "ato", "psb" },
+    *tf_twice[] = { "psb", "psb" };
+static char *tf_many[DIRECTORY_MAX_CASE_MEMBERS + 1];
+static void spoil_tf_good(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-1", "AS-2" };
+    char **const un[] = { tf_ato, tf_both }; const size_t nn[] = { 1, 2 }; (void)u; (void)k;
+    set_task_forces(d, 2, r, un, nn); }
+static void spoil_tf_empty_ref(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "" };
+    char **const un[] = { tf_ato }; const size_t nn[] = { 1 }; (void)u; (void)k;
+    set_task_forces(d, 1, r, un, nn); }
+static void spoil_tf_long_ref(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static char ref[DIRECTORY_MAX_CASE_REF + 2];
+    static const char *r[1]; char **const un[] = { tf_ato }; const size_t nn[] = { 1 };
+    (void)u; (void)k; memset(ref, 'A', DIRECTORY_MAX_CASE_REF + 1); r[0] = ref;
+    set_task_forces(d, 1, r, un, nn); }
+static void spoil_tf_order(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-2", "AS-1" };
+    char **const un[] = { tf_ato, tf_ato }; const size_t nn[] = { 1, 1 }; (void)u; (void)k;
+    set_task_forces(d, 2, r, un, nn); }
+static void spoil_tf_repeat(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-1", "AS-1" };
+    char **const un[] = { tf_ato, tf_ato }; const size_t nn[] = { 1, 1 }; (void)u; (void)k;
+    set_task_forces(d, 2, r, un, nn); }
+static void spoil_tf_no_units(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-1" };
+    char **const un[] = { NULL }; const size_t nn[] = { 0 }; (void)u; (void)k;
+    set_task_forces(d, 1, r, un, nn); }
+static void spoil_tf_unit_twice(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-1" };
+    char **const un[] = { tf_twice }; const size_t nn[] = { 2 }; (void)u; (void)k;
+    set_task_forces(d, 1, r, un, nn); }
+static void spoil_tf_many_units(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static const char *const r[] = { "AS-1" };
+    char **const un[] = { tf_many }; const size_t nn[] = { DIRECTORY_MAX_CASE_MEMBERS + 1 };
+    (void)u; (void)k;
+    for (size_t i = 0; i <= DIRECTORY_MAX_CASE_MEMBERS; i++)
+	    tf_many[i] = i % 2 ? "psb" : "ato";
+    set_task_forces(d, 1, r, un, nn); }
+static void spoil_tf_many_cases(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
+    Cluebus__DirectoryKey *k) { static char refs[DIRECTORY_MAX_TASK_FORCES + 1][16];
+    static const char *r[DIRECTORY_MAX_TASK_FORCES + 1];
+    static char **un[DIRECTORY_MAX_TASK_FORCES + 1];
+    static size_t nn[DIRECTORY_MAX_TASK_FORCES + 1]; (void)u; (void)k;
+    for (size_t i = 0; i <= DIRECTORY_MAX_TASK_FORCES; i++) {
+	    snprintf(refs[i], sizeof(refs[i]), "AS-%05zu", i);
+	    r[i] = refs[i]; un[i] = tf_ato; nn[i] = 1;
+    }
+    set_task_forces(d, DIRECTORY_MAX_TASK_FORCES + 1, r, un, nn); }
 static void spoil_issued(Cluebus__Directory *d, Cluebus__DirectoryUnit *u,
     Cluebus__DirectoryKey *k) { (void)u; (void)k; d->issued_ms = -1; }
 
@@ -371,6 +488,23 @@ static const struct bad_dir bad_dirs[] = {
 	    "task_forces", "[0].units[0]: not a listed unit" },
 	{ "A directory issued before 1970 is refused", spoil_issued, CB_EMALFORMED,
 	    "issued_ms", "before 1970" },
+	{ "Task forces in case_ref order of listed units parse", spoil_tf_good, 0, NULL, NULL },
+	{ "A task force without a case_ref is refused", spoil_tf_empty_ref, CB_EMALFORMED,
+	    "task_forces", "[0].case_ref: expected 1 to 256 bytes" },
+	{ "A task force with a case_ref over 256 bytes is refused", spoil_tf_long_ref,
+	    CB_EMALFORMED, "task_forces", "[0].case_ref: expected 1 to 256 bytes" },
+	{ "Task forces out of case_ref order are refused", spoil_tf_order, CB_EMALFORMED,
+	    "task_forces", "[1].case_ref: not after the one before" },
+	{ "A case listed twice is refused", spoil_tf_repeat, CB_EMALFORMED, "task_forces",
+	    "[1].case_ref: not after the one before" },
+	{ "A task force without units is refused", spoil_tf_no_units, CB_EMALFORMED,
+	    "task_forces", "[0].units: expected 1 to 32 units" },
+	{ "A task force naming a unit twice is refused", spoil_tf_unit_twice, CB_EMALFORMED,
+	    "task_forces", "[0].units[1]: listed twice" },
+	{ "A task force of 33 units is refused", spoil_tf_many_units, CB_ETOOBIG,
+	    "task_forces", "[0].units: expected 1 to 32 units" },
+	{ "More than 256 task forces are refused", spoil_tf_many_cases, CB_ETOOBIG,
+	    "task_forces", "more than 256 open cases" },
 };
 
 static void
@@ -454,6 +588,7 @@ main(void)
 		F(test_a_tampered_or_foreign_directory_is_refused),
 		F(test_a_kept_directory_loads_again),
 		F(test_routing_text_round_trips),
+		F(test_open_cases_task_forces_are_listed_and_found),
 		cmocka_unit_test(test_bytes_that_are_not_a_directory_are_refused),
 	};
 #undef F

@@ -158,6 +158,13 @@ test_a_follow_up_report_meets_the_earliest_period_and_reaches_the_referrer(void 
 	assert_accepted(fx);
 	tick(fx, esc, sizeof(esc));
 	assert_string_equal(esc, "");
+	/* With every period met, a further report still reaches the referrer: what a report
+	 * adds never depends on whether a duty is open, which the sealing agent cannot know
+	 * (docs/sealing.md §8). */
+	publish(fx, FOLLOW_UP_REPORT, "civil-affairs", NULL);
+	assert_accepted(fx);
+	recipients_of(fx, fx->reply[0].seq, rcpt, sizeof(rcpt));
+	assert_string_equal(rcpt, "ato,health,");
 }
 
 static void

@@ -44,6 +44,8 @@ static const char *const registered[][3] = {
 	{ "command", "member", "" },
 	{ "ato-210302", "district_office", "210302" },
 	{ "ato-210303", "district_office", "210303" },
+	{ "women-210302", "member", "210302" },
+	{ "women-210304", "member", "210304" },
 };
 
 struct fixture {
@@ -369,6 +371,56 @@ test_a_supervision_and_a_report_go_to_the_units_they_name_plus_the_office(void *
 }
 
 static void
+test_a_units_level_office_is_its_districts_office_when_registered_else_the_citys(
+    void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(route_level_office(f->rt, f->reg, "women-210302"), "ato-210302");
+	assert_string_equal(route_level_office(f->rt, f->reg, "women-210304"), "ato");
+	assert_string_equal(route_level_office(f->rt, f->reg, "psb"), "ato");
+	assert_string_equal(route_level_office(f->rt, f->reg, "ato-210302"), "ato");
+	assert_string_equal(route_level_office(f->rt, f->reg, "ato"), "ato");
+	assert_string_equal(route_level_office(f->rt, f->reg, "nosuch"), "ato");
+}
+
+static void
+test_a_periodic_report_also_goes_to_its_senders_level_office_whatever_its_duties(
+    void **state)
+{
+	static const char *const want_district[] = { "ato", "ato-210302", NULL };
+	static const char *const want_city[] = { "ato", NULL };
+	static const char *const want_none[] = { "ato", NULL };
+	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
+	Cluebus__Report rep = CLUEBUS__REPORT__INIT;
+	struct fixture *f = *state;
+	route_result_t res;
+
+	m.sender = "women-210302";
+	m.kind = CLUEBUS__KIND__KIND_REPORT;
+	m.body_case = CLUEBUS__MESSAGE__BODY_REPORT;
+	m.report = &rep;
+	rep.type = CLUEBUS__REPORT_TYPE__REPORT_SELF_EVALUATION;
+	assert_int_equal(route_message(f->rt, f->reg, &m, &res), 0);
+	route_add_report_office(f->rt, f->reg, &m, &res);
+	assert_recipients(&res, want_district);
+	rep.type = CLUEBUS__REPORT_TYPE__REPORT_SITUATION_ANALYSIS;
+	assert_int_equal(route_message(f->rt, f->reg, &m, &res), 0);
+	route_add_report_office(f->rt, f->reg, &m, &res);
+	assert_recipients(&res, want_district);
+	/* A follow-up report's addition needs workflow state: not made here. */
+	rep.type = CLUEBUS__REPORT_TYPE__REPORT_FOLLOW_UP;
+	assert_int_equal(route_message(f->rt, f->reg, &m, &res), 0);
+	route_add_report_office(f->rt, f->reg, &m, &res);
+	assert_recipients(&res, want_none);
+	m.sender = "women-210304";
+	rep.type = CLUEBUS__REPORT_TYPE__REPORT_SELF_EVALUATION;
+	assert_int_equal(route_message(f->rt, f->reg, &m, &res), 0);
+	route_add_report_office(f->rt, f->reg, &m, &res);
+	assert_recipients(&res, want_city);
+}
+
+static void
 test_a_kind_the_table_cannot_route_is_refused(void **state)
 {
 	Cluebus__Message m = CLUEBUS__MESSAGE__INIT;
@@ -569,6 +621,8 @@ main(void)
 		T(test_a_referral_goes_to_the_units_it_names_plus_the_office),
 		T(test_a_supervision_and_a_report_go_to_the_units_they_name_plus_the_office),
 		T(test_a_kind_the_table_cannot_route_is_refused),
+		T(test_a_units_level_office_is_its_districts_office_when_registered_else_the_citys),
+		T(test_a_periodic_report_also_goes_to_its_senders_level_office_whatever_its_duties),
 		T(test_the_office_is_the_configured_unit),
 		T(test_a_table_naming_only_registered_units_passes_the_check),
 		T(test_a_table_naming_an_unregistered_unit_fails_the_check),
