@@ -56,7 +56,7 @@ ato-210304 ato-210323 political-legal transport railway"
 STEPS=(
 	step1_medical
 	step2_school step2_marriage step2_airport step2_match
-	step3_vagrant step3_referrals step3_psb_answers step3_education_overdue
+	step3_vagrant step3_case step3_referrals step3_psb_answers step3_education_overdue
 	step3_listed_supervision
 	step4_petition
 	step5_status step5_transparency step5_settle step5_verify step5_privacy step5_timeline
@@ -130,9 +130,10 @@ delivered() {
 await_out() {
 	local secs=$1 unit=$2 kind=$3
 	shift 3
+	AWAIT_CONDS=("$@")
 	_found() {
 		files_at_least "$(deploy_spool "$unit")/out" "*-$kind-*.json" 1 &&
-		    FOUND=$($VIEW find "$DEMO_DIR/spool" "$unit" "$kind" "$@")
+		    FOUND=$($VIEW find "$DEMO_DIR/spool" "$unit" "$kind" "${AWAIT_CONDS[@]}")
 	}
 	wait_for "$secs" "a $kind to $unit with $*" _found
 }
@@ -266,25 +267,41 @@ step3_vagrant() {
 	delivered clue "$CASE3_CLUE" psb ato ato-210302
 }
 
+# The task force of the case: every message of the case from here on also reaches its
+# members, sealed to them by the sender (the broker's directory lists open cases' members).
+CASE3_FORCE="psb civil-affairs education"
+
+# force_but UNIT: the task force's members other than UNIT (a sender never receives its
+# own message).
+force_but() { local u; for u in $CASE3_FORCE; do [ "$u" = "$1" ] || echo "$u"; done; }
+
+step3_case() {
+	say "  市公安局立案并成立专班（第十八条）：案件 鞍反拐-2026-047，成员 $(for u in \
+	    $CASE3_FORCE; do who "$u"; echo; done | join_cn)"
+	send psb s3-psb-case.json
+	delivered case "$ID" civil-affairs education ato
+	say "    此后凡带此案件编号的消息，发送方的代理都按中转服务器签发的目录加密给专班成员"
+}
+
 step3_referrals() {
-	say "  市反拐办移送（案件 鞍反拐-2026-047）："
+	say "  市反拐办移送（案件 鞍反拐-2026-047，专班成员同时收到）："
 	say "  · 市公安局：采血检验、录入打拐DNA数据库（第十九条）；签收时限 8 小时，反馈 3 日"
 	send ato s3-ato-referral-dna.json
 	CASE3_DNA=$ID
-	delivered referral "$CASE3_DNA" psb
+	delivered referral "$CASE3_DNA" $CASE3_FORCE
 	say "  · 市教育局：安排适龄儿童入学（第二十六条）；签收时限本应 8 小时，演示压缩为 ${DUE_SECONDS} 秒"
 	send ato s3-ato-referral-schooling.json "$DUE_SECONDS"
 	CASE3_SCHOOL=$ID
 	CASE3_SCHOOL_AT=$SECONDS
-	delivered referral "$CASE3_SCHOOL" education
+	delivered referral "$CASE3_SCHOOL" $CASE3_FORCE
 }
 
 step3_psb_answers() {
 	say "  市公安局签收并反馈（办理中：已采血入库比对）："
 	send psb s3-psb-receipt.json
-	delivered receipt "$ID" ato
+	delivered receipt "$ID" ato $(force_but psb)
 	send psb s3-psb-feedback.json
-	delivered feedback "$ID" ato
+	delivered feedback "$ID" ato $(force_but psb)
 }
 
 step3_education_overdue() {
@@ -305,11 +322,11 @@ verified" ] || fail "the escalation is not signed by the broker and verified by 
 step3_listed_supervision() {
 	say "  市反拐办挂牌督办（第二十三条 纳入重点督办、第三十九条 挂牌督办），重新设定时限："
 	send ato s3-ato-supervision.json
-	delivered supervision "$ID" education
+	delivered supervision "$ID" $CASE3_FORCE
 	await_out 5 education supervision "message.message_id=$ID" message.supervision.level=listed
 	say "  市教育局在督办后签收："
 	send education s3-education-receipt.json
-	delivered receipt "$ID" ato
+	delivered receipt "$ID" ato $(force_but education)
 }
 
 step4_petition() {
@@ -423,6 +440,15 @@ for p in json.load(open(sys.argv[1]))["clue"]["persons"]:
 	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读；"
 	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现；"
 	say "    中转服务器配置了 require_sealed：明文个人信息一律拒收（not_sealed），不入日志"
+	# The case's task force reads what was sealed to it (the DNA referral's note).
+	s=$($VIEW get "$SCENARIO/s3-ato-referral-dna.json" referral.note)
+	! grep -rqaF -- "$s" "$AUDIT_DATA" || fail "the DNA referral's note is readable in the log"
+	for u in $CASE3_FORCE; do
+		grep -rqF -- "$s" "$(deploy_spool "$u")/out" ||
+		    fail "the DNA referral's note did not reach task force member $u"
+	done
+	say "    第三步案件的移送说明加密给了专班全体成员（$(for u in $CASE3_FORCE; do who "$u"
+	    echo; done | join_cn)），各自可读；日志中没有"
 }
 
 # mask TEXT: the first character and the length, for telling what was looked for without

@@ -46,7 +46,7 @@ CATEGORY = {
 KIND = {
     "clue": "线索", "referral": "移送", "receipt": "签收", "feedback": "办理反馈",
     "supervision": "督办", "report": "报告", "escalation": "逾期升级", "registry": "登记",
-    "match": "关联",
+    "match": "关联", "case": "案件", "correction": "更正", "permission": "许可",
 }
 STATUS = {
     "accepted": "已受理", "in_progress": "办理中", "resolved": "已办结", "rejected": "退回",
@@ -232,6 +232,11 @@ def cmd_timeline(units_file, path):
     if not events:
         die("case %s has no messages in the log" % tl["case_ref"])
     print("    案件 %s（截至 %s，+08:00）" % (tl["case_ref"], local(tl["as_of"])))
+    rec = tl.get("record") or {}
+    if rec.get("found"):
+        print("    %s，%s立案，专班：%s" % (
+            "办理中" if rec["state"] == "open" else "已结案", who(names, rec["opener"]),
+            "、".join(names.get(u, u) for u in rec["members"])))
     print("    %5s  %-14s  %s" % ("seq", "日志时间", "发送方 → 内容"))
     for e in events:
         kind = KIND.get(e["kind"], e["kind"])
