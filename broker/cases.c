@@ -779,6 +779,22 @@ case_get_committed(store_t *s, const char *case_ref, Cluebus__CaseRecord **rec)
 }
 
 int
+cases_open_id(store_t *s, const char *case_ref, uint8_t *id)
+{
+	Cluebus__CaseRecord *rec;
+	int rc;
+
+	if ((rc = case_get_committed(s, case_ref, &rec)) != 0)
+		return rc;
+	if (rec->open_id.len == MESSAGE_ID_LEN)
+		memcpy(id, rec->open_id.data, MESSAGE_ID_LEN);
+	else
+		rc = CB_ENOTFOUND;
+	cluebus__case_record__free_unpacked(rec, NULL);
+	return rc;
+}
+
+int
 cases_context(store_t *s, const Cluebus__Message *m, Cluebus__Context **ctx)
 {
 	Cluebus__CaseContext cc = CLUEBUS__CASE_CONTEXT__INIT;

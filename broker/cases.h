@@ -37,6 +37,12 @@ int	cases_apply(struct broker *b, const Cluebus__Message *m, int64_t now)
 int	cases_context(store_t *s, const Cluebus__Message *m, Cluebus__Context **ctx)
     __attribute__((warn_unused_result));
 
+/* The id of the message that opened case `case_ref` (the key of the obligations a
+ * supervision of the case creates), from committed data of `s`, into `id` (16 bytes).
+ * Returns 0, CB_ENOTFOUND, CB_ENOMEM, CB_ECORRUPT or a store error. */
+int	cases_open_id(store_t *s, const char *case_ref, uint8_t *id)
+    __attribute__((warn_unused_result));
+
 /* The task force of the open case `case_ref` from committed data of `s`: *members is a
  * new array of *n new strings (free with cases_members_free). Returns 0, CB_ENOTFOUND when
  * no case is open under that reference, CB_ENOMEM, CB_ECORRUPT or a store error. (For the

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "cases.h"
 #include "duties.h"
 #include "envelope.h"
 #include "handling.h"
@@ -823,35 +824,58 @@ context_fill(struct broker *b, Cluebus__Context *ctx, const uint8_t *rid)
 	return rc;
 }
 
+/* The key of the obligations a delivery of `m` should carry: *rid (NULL: none; may point
+ * into `buf`). A supervision of a case or of units creates obligations keyed by the case's
+ * open id or by the supervision itself; its obliged units learn them from its delivery, so
+ * that a sealing agent can seal its answer to the supervisor (lib/sealdir.c). Returns 0 or
+ * an error of cases_open_id. */
+static int
+context_key(struct broker *b, const Cluebus__Message *m, uint8_t *buf, const uint8_t **rid)
+{
+	int rc;
+
+	*rid = NULL;
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		*rid = m->message_id.data;
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_CLUE:
+		if (m->clue->category == CLUEBUS__CATEGORY__CATEGORY_PETITION)
+			*rid = m->message_id.data;
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		if (m->refers_to.len == MESSAGE_ID_LEN)
+			*rid = m->refers_to.data;
+		else if (m->case_ref[0] == '\0')
+			*rid = m->message_id.data;
+		else if ((rc = cases_open_id(b->store, m->case_ref, buf)) == 0)
+			*rid = buf;
+		else if (rc != CB_ENOTFOUND)
+			return rc;
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_RECEIPT:
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+	case CLUEBUS__MESSAGE__BODY_ESCALATION:
+		if (m->refers_to.len == MESSAGE_ID_LEN)
+			*rid = m->refers_to.data;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 int
 workflow_context(struct broker *b, const Cluebus__Message *m, Cluebus__Context **out)
 {
 	struct obl_list l = { .n = 0, .rc = 0 };
 	Cluebus__Context *ctx;
 	const uint8_t *rid;
+	uint8_t case_id[MESSAGE_ID_LEN];
 	int rc;
 
 	*out = NULL;
-	switch (m->body_case) {
-	case CLUEBUS__MESSAGE__BODY_REFERRAL:
-		rid = m->message_id.data;
-		break;
-	case CLUEBUS__MESSAGE__BODY_CLUE:
-		if (m->clue->category != CLUEBUS__CATEGORY__CATEGORY_PETITION)
-			return 0;
-		rid = m->message_id.data;
-		break;
-	case CLUEBUS__MESSAGE__BODY_RECEIPT:
-	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
-	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
-	case CLUEBUS__MESSAGE__BODY_ESCALATION:
-		if (m->refers_to.len != MESSAGE_ID_LEN)
-			return 0;
-		rid = m->refers_to.data;
-		break;
-	default:
-		return 0;
-	}
+	if ((rc = context_key(b, m, case_id, &rid)) != 0 || rid == NULL)
+		return rc;
 	if ((rc = store_aux_walk(b->store, STORE_OBLIGATIONS, rid, MESSAGE_ID_LEN,
 	    MESSAGE_ID_LEN, obl_collect, &l)) != 0)
 		goto fail_list;

@@ -466,6 +466,49 @@ test_a_supervision_of_units_is_met_by_feedback_or_escalated_once_across_a_restar
 	    "ato-210302:receipt-escalated,feedback-escalated;psb:receipt-done,feedback-done;");
 }
 
+/* The obligations the delivery of log entry `seq` carries in its context, as
+ * "REFERRAL-ID-HEX unit<referrer,...", or "" without a context. */
+static void
+context_of(struct fixture *fx, uint64_t seq, char *out, size_t cap)
+{
+	Cluebus__Context *ctx = NULL;
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+
+	out[0] = '\0';
+	assert_int_equal(fixture_entry(fx, seq, &e, &m), 0);
+	assert_int_equal(workflow_context(&fx->b, m, &ctx), 0);
+	if (ctx != NULL) {
+		hex_encode(ctx->referral_id.data, ctx->referral_id.len, out);
+		for (size_t i = 0; i < ctx->n_obligations; i++)
+			snprintf(out + strlen(out), cap - strlen(out), " %s<%s",
+			    ctx->obligations[i]->unit, ctx->obligations[i]->referrer);
+		cluebus__context__free_unpacked(ctx, NULL);
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	cluebus__log_entry__free_unpacked(e, NULL);
+}
+
+static void
+test_a_supervisions_delivery_tells_the_obliged_units_whom_they_answer(void **state)
+{
+	struct fixture *fx = *state;
+	char got[512];
+
+	publish(fx, D "case-open.json", "psb", CASE_ID);
+	assert_accepted(fx);
+	publish(fx, D "case-supervision-listed.json", "ato", NULL);
+	assert_accepted(fx);
+	/* Keyed by the case's open id, as the members' answers refer to it. */
+	context_of(fx, fx->reply[0].seq, got, sizeof(got));
+	assert_string_equal(got, CASE_ID " civil-affairs<ato education<ato");
+	publish(fx, D "units-supervision-past.json", "ato", SUPERVISION_ID);
+	assert_accepted(fx);
+	context_of(fx, fx->reply[0].seq, got, sizeof(got));
+	assert_non_null(strstr(got, SUPERVISION_ID " "));
+	assert_non_null(strstr(got, " psb<ato"));
+}
+
 static void
 test_listed_supervision_of_a_case_escalates_once_to_both_offices_with_a_reminder(
     void **state)
@@ -730,6 +773,7 @@ main(void)
 		T(test_a_case_opened_by_the_police_reaches_its_task_force_and_so_do_messages_with_its_ref),
 		T(test_the_directory_lists_an_open_cases_task_force_at_each_change),
 		T(test_a_task_force_over_the_directorys_bound_is_refused),
+		T(test_a_supervisions_delivery_tells_the_obliged_units_whom_they_answer),
 		T(test_a_unit_that_is_neither_police_nor_an_office_cannot_open_a_case),
 		T(test_a_case_ref_opened_twice_is_refused),
 		T(test_members_added_and_removed_change_who_hears_and_only_opener_or_office_closes),
