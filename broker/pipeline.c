@@ -395,7 +395,7 @@ publish_check_sealed(struct publish *p)
 	const char *units[ROUTE_MAX];
 	const char *sealed_units[SEAL_MAX_RECIPIENTS];
 	char list[256];
-	size_t n, used = 0;
+	size_t n, nunits = 0, used = 0;
 	cb_error_t err;
 
 	if (s == NULL) {
@@ -407,17 +407,19 @@ publish_check_sealed(struct publish *p)
 	if (seal_recipients(s, sealed_units, &n, &err) != 0)
 		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
 		    err.field, "%s", err.reason);
+	/* A routed unit without a valid sealing key is routed the message but not sealed to. */
 	for (size_t i = 0; i < p->res.n; i++)
-		units[i] = p->res.units[i];
-	if (seal_recipients_equal(s, units, p->res.n))
+		if (registry_current_seal(p->b->reg, p->res.units[i]) != NULL)
+			units[nunits++] = p->res.units[i];
+	if (seal_recipients_equal(s, units, nunits))
 		return 0;
 	list[0] = '\0';
-	for (size_t i = 0; i < p->res.n && used < sizeof(list); i++)
+	for (size_t i = 0; i < nunits && used < sizeof(list); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 		    i > 0 ? " " : "", units[i]);
 	reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY,
-	    "sealed", "sealed to %zu units, routed to %zu: %s (refetch the directory and "
-	    "seal again)", n, p->res.n, list);
+	    "sealed", "sealed to %zu units, the broker's are %zu: %s (refetch the directory "
+	    "and seal again)", n, nunits, list);
 	p->v.directory_version = p->b->directory_version;
 	return 0;
 }

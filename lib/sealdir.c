@@ -333,13 +333,18 @@ sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rc
 	add_case_members(d, m, &d->res);
 	if (d->res.n == 0 || d->res.n > SEAL_MAX_RECIPIENTS)
 		return cb_fail(err, "kind", CB_EINVAL, "routed to %zu units", d->res.n);
+	/* A routed unit without a valid sealing key (none registered, or revoked) still gets
+	 * the message, but not its content, as the broker checks (publish_check_sealed). */
+	*n = 0;
 	for (size_t i = 0; i < d->res.n; i++) {
-		rcpt[i].unit = d->res.units[i];
-		if ((rcpt[i].key = key_of(d, d->res.units[i])) == NULL)
-			return cb_fail(err, "sealing", CB_ENOTFOUND,
-			    "recipient '%s' has no sealing key in the directory", d->res.units[i]);
+		rcpt[*n].unit = d->res.units[i];
+		if ((rcpt[*n].key = key_of(d, d->res.units[i])) != NULL)
+			(*n)++;
 	}
-	*n = d->res.n;
+	if (*n == 0)
+		return cb_fail(err, "sealing", CB_ENOTFOUND,
+		    "none of the %zu recipients has a valid sealing key in the directory",
+		    d->res.n);
 	return 0;
 }
 

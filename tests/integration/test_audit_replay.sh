@@ -10,7 +10,8 @@
 #     Chinese names from the log's registry records, and no free text at all (every
 #     summary, note, location, title and text carries a marker that must never appear, in
 #     JSON or text); the example lines of docs/audit.md parse, and every field a real line
-#     carries is one the example of its kind documents;
+#     carries is one the example of its kind documents; every body is sealed (agents seal by
+#     default) to exactly the entry's recipients;
 #   - filters: --kind, --unit, --category and --case (threads followed by refers_to, with
 #     their acks), --from/--to as seqs and as times, --tz +08:00 (same instants), text and
 #     JSON select the same entries; bad values exit 2 naming the option;
@@ -131,24 +132,30 @@ for e in lines:
 need = ["clue", "referral", "receipt", "feedback", "supervision", "report", "registry", "ack",
         "rejection"]
 assert all(k in kinds for k in need), sorted(kinds)
+def sealed(e):	# the agents seal (the default): the body's seal names exactly the recipients
+    body = e[e["kind"]]
+    so = body.pop("sealed")
+    assert so["suite"] == 1 and so["bytes"] > 0, so
+    assert sorted(so["recipients"]) == sorted(e["recipients"]), (so, e["recipients"])
+    return body
 c = [e for e in kinds["clue"] if e["message_id"] == "%032x" % 1][0]
 assert c["sender"] == "health" and c["names"]["health"] == "市卫生健康委", c
 assert c["clue"]["category"] == "medical" and c["clue"]["jurisdiction"] == "210302", c
-assert c["clue"]["handling"] == {"code": "h1"} and c["clue"]["persons"] == 1, c
+assert sealed(c)["persons"] == 0 and c["clue"]["handling"] == {"code": "h1"}, c
 assert c["clue"]["evaluation"] == {"source_reliability": "b", "accuracy": 2}, c
 assert c["clue"]["occurred_at"] == "2026-03-01T00:30:00.000Z", c
 assert "psb" in c["recipients"] and c["names"]["psb"] == "市公安局", c
 ref = kinds["referral"][0]
 assert ref["case_ref"] == "AS-1" and ref["refers_to"] == "%032x" % 1 and ref["priority"] == "urgent"
-assert ref["referral"]["action"] == "rescue" and ref["referral"]["to_units"] == ["psb", "civil-affairs"]
+assert sealed(ref)["action"] == "rescue" and ref["referral"]["to_units"] == ["psb", "civil-affairs"]
 assert ref["referral"]["receipt_due_at"] < ref["referral"]["feedback_due_at"], ref
-assert kinds["receipt"][0]["sender"] == "psb" and kinds["receipt"][0]["receipt"] == {}
-fb = kinds["feedback"][0]["feedback"]
+assert kinds["receipt"][0]["sender"] == "psb" and sealed(kinds["receipt"][0]) == {}
+fb = sealed(kinds["feedback"][0])
 assert fb == {"status": "transferred", "transferred_to": ["education"]}, fb
 sups = [e for e in kinds["supervision"] if e["sender"] == "ato"]
 assert sups[0]["supervision"]["level"] == "listed" and sups[0]["supervision"]["units"] == ["civil-affairs"]
 assert "feedback_due_at" in sups[0]["supervision"], sups[0]
-rep = kinds["report"][0]["report"]
+rep = sealed(kinds["report"][0])
 assert rep == {"type": "situation_analysis", "period_from": "2025-12-31T16:00:00.000Z",
                "period_to": "2026-06-30T15:59:59.000Z", "to_units": ["psb"]}, rep
 regs = kinds["registry"]

@@ -34,7 +34,8 @@ fixture_key(const struct fixture *fx, const char *unit)
 static int
 fixture_registry(struct fixture *fx)
 {
-	char path[PATH_MAX + 32], hex[2 * KEY_PUBLIC_LEN + 1], *text = NULL;
+	char path[PATH_MAX + 32], hex[2 * KEY_PUBLIC_LEN + 1], shex[2 * SEALKEY_PUBLIC_LEN + 1];
+	char *text = NULL;
 	json_t *root = json_object(), *units = json_array();
 	int rc = CB_ENOMEM;
 
@@ -45,10 +46,13 @@ fixture_registry(struct fixture *fx)
 
 		if ((rc = key_generate(&fx->unit_keys[i])) != 0)
 			goto out;
+		if ((rc = sealkey_generate(&fx->seal_keys[i])) != 0)
+			goto out;
 		hex_encode(key_public(fx->unit_keys[i]), KEY_PUBLIC_LEN, hex);
+		hex_encode(sealkey_public(fx->seal_keys[i]), SEALKEY_PUBLIC_LEN, shex);
 		rc = CB_ENOMEM;
-		if ((u = json_pack("{s:s, s:s, s:s, s:s}", "id", unit_names[i], "name", "单位",
-		    "role", unit_roles[i], "sign_public", hex)) == NULL ||
+		if ((u = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", unit_names[i], "name", "单位",
+		    "role", unit_roles[i], "sign_public", hex, "seal_public", shex)) == NULL ||
 		    json_array_append_new(units, u) != 0)
 			goto out;
 		if (strcmp(unit_roles[i], "district_office") == 0 &&
@@ -155,8 +159,11 @@ fixture_down(struct fixture *fx)
 void
 fixture_free(struct fixture *fx)
 {
-	for (size_t i = 0; i < FIXTURE_UNITS; i++)
+	for (size_t i = 0; i < FIXTURE_UNITS; i++) {
 		key_free(fx->unit_keys[i]);
+		sealkey_free(fx->seal_keys[i]);
+		fx->seal_keys[i] = NULL;
+	}
 	key_free(fx->broker_key);
 	free(fx->conftext);
 	fx->conftext = NULL;

@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "matchkey.h"
+#include "sealkey.h"
 
 #define FIXTURE_UNITS		6
 #define FIXTURE_REPLIES_MAX	16
@@ -37,6 +38,7 @@ struct fixture {
 	struct broker	 b;		/* valid between fixture_up and fixture_down */
 	cb_key_t	*broker_key;
 	cb_key_t	*unit_keys[FIXTURE_UNITS];
+	sealkey_t	*seal_keys[FIXTURE_UNITS];	/* registered as the units' sealing keys */
 	transport_keypair_t broker_tkey;
 	struct fixture_reply reply[FIXTURE_REPLIES_MAX];
 	size_t		 nreplies;	/* of the last fixture_commit */
