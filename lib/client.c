@@ -290,7 +290,8 @@ client_record_get(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 		return CB_ENOTFOUND;
 	if (mrc != 0)
 		return client_store_fail("read", mrc);
-	return *rec != NULL && (*rec)->envelope != NULL ? 0 : CB_ECORRUPT;
+	return *rec != NULL && ((*rec)->envelope != NULL || (*rec)->clear.len > 0) ? 0 :
+	    CB_ECORRUPT;
 }
 
 /* Puts outbox[lseq] in one durable transaction (deletes go through client_commit). */
@@ -486,6 +487,63 @@ out:
 	return rc;
 }
 
+/* Queues the REJECTED event of `it` (once): the broker's refusal, or this client's own
+ * when a stored publish cannot be sealed. */
+static void
+client_rejected(cb_client_t *c, struct inflight *it, int code, const char *field,
+    const char *reason)
+{
+	Cluebus__OutboxRecord *rec;
+	struct event_node *n;
+
+	if (it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
+		return;
+	it->answered = 1;
+	n->lseq = it->lseq;
+	hex_encode(it->msgid, MESSAGE_ID_LEN, n->ev.message_id);
+	n->ev.reject_code = code;
+	n->ev.reject_name = wire_reject_name(code);
+	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", reason);
+	snprintf(n->ev.reject_field, sizeof(n->ev.reject_field), "%s", field);
+	if (client_record_get(c, it->lseq, &rec) == 0) {
+		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+	}
+}
+
+/* Seals a publish stored before there was a directory to seal with (or again after a
+ * stale-directory refusal). Returns 1 when it may be sent now, 0 when not yet (no
+ * directory: tried again in a second) or never (refused here: a REJECTED event). */
+static int
+client_seal_pending(cb_client_t *c, struct inflight *it, int has_envelope, int64_t now)
+{
+	cb_error_t err;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if ((rc = client_reseal(c, it->lseq, &err)) == 0) {
+		it->reseal_pending = 0;
+		return 1;
+	}
+	if (has_envelope) {
+		/* A stale-directory resend: the broker answers it as it was. */
+		it->reseal_pending = 0;
+		log_warnx("outbox record %llu: cannot seal again after a stale-directory "
+		    "refusal (%s: %s); sent as it was", (unsigned long long)it->lseq,
+		    err.field, err.reason);
+		return 1;
+	}
+	if (rc == CB_EAGAIN) {
+		it->sent_ms = now - c->resend_ms + 1000;
+		return 0;
+	}
+	log_warnx("outbox record %llu: cannot be sealed (%s: %s); refused",
+	    (unsigned long long)it->lseq, err.field, err.reason);
+	client_rejected(c, it, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, err.field,
+	    err.reason);
+	return 0;
+}
+
 static void
 client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 {
@@ -493,18 +551,22 @@ client_send_publish(cb_client_t *c, struct inflight *it, int64_t now)
 	Cluebus__Frame f = CLUEBUS__FRAME__INIT;
 	Cluebus__OutboxRecord *rec;
 
-	if (it->reseal_pending) {
-		cb_error_t err;
-
-		it->reseal_pending = 0;
-		if (client_reseal(c, it->lseq, &err) != 0)
-			log_warnx("outbox record %llu: cannot seal again after a stale-directory "
-			    "refusal (%s: %s); sent as it was", (unsigned long long)it->lseq,
-			    err.field, err.reason);
-	}
 	if (client_record_get(c, it->lseq, &rec) != 0) {
 		log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
 		return;
+	}
+	if (rec->envelope == NULL || it->reseal_pending) {
+		int has_envelope = rec->envelope != NULL;
+
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+		if (!client_seal_pending(c, it, has_envelope, now))
+			return;
+		if (client_record_get(c, it->lseq, &rec) != 0 || rec->envelope == NULL) {
+			log_warnx("outbox record %llu unreadable", (unsigned long long)it->lseq);
+			if (rec != NULL)
+				cluebus__outbox_record__free_unpacked(rec, NULL);
+			return;
+		}
 	}
 	/* Signed too long ago for the broker's replay window, or with a key this unit no
 	 * longer has (its keys were rotated while the message waited): sign it again. */
@@ -563,7 +625,7 @@ client_fill_window(cb_client_t *c, int64_t now)
 			break;
 		c->send_cursor = be64_get(k.mv_data);
 		rec = cluebus__outbox_record__unpack(NULL, v.mv_size, v.mv_data);
-		if (rec == NULL || rec->envelope == NULL) {
+		if (rec == NULL || (rec->envelope == NULL && rec->clear.len == 0)) {
 			log_warnx("outbox record %llu unreadable; skipped",
 			    (unsigned long long)c->send_cursor);
 			if (rec != NULL)
@@ -573,10 +635,12 @@ client_fill_window(cb_client_t *c, int64_t now)
 		it = &c->inflight[c->ninflight++];
 		memset(it, 0, sizeof(*it));
 		it->lseq = c->send_cursor;
-		/* The message id lives in the signed bytes; parse them (our own) for it. */
+		/* The message id lives in the signed bytes (or, not sealed yet, the clear
+		 * form); parse them (our own) for it. */
 		{
-			Cluebus__Message *m = cluebus__message__unpack(NULL,
-			    rec->envelope->signed_.len, rec->envelope->signed_.data);
+			const ProtobufCBinaryData *b = rec->envelope != NULL ?
+			    &rec->envelope->signed_ : &rec->clear;
+			Cluebus__Message *m = cluebus__message__unpack(NULL, b->len, b->data);
 
 			if (m != NULL && m->message_id.len == MESSAGE_ID_LEN)
 				memcpy(it->msgid, m->message_id.data, MESSAGE_ID_LEN);
@@ -734,8 +798,6 @@ static void
 client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 {
 	struct inflight *it = client_find(c, &r->message_id);
-	Cluebus__OutboxRecord *rec;
-	struct event_node *n;
 	char safe[512], field[128];
 
 	str_text_copy(r->reason, strnlen(r->reason, 512), safe, sizeof(safe));
@@ -780,19 +842,8 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 		    idhex, safe, (unsigned long long)r->directory_version);
 		return;
 	}
-	if (it == NULL || it->answered || (n = event_push(c, CB_EVENT_REJECTED)) == NULL)
-		return;
-	it->answered = 1;
-	n->lseq = it->lseq;
-	hex_encode(it->msgid, MESSAGE_ID_LEN, n->ev.message_id);
-	n->ev.reject_code = r->code;
-	n->ev.reject_name = wire_reject_name(r->code);
-	snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", safe);
-	snprintf(n->ev.reject_field, sizeof(n->ev.reject_field), "%s", field);
-	if (client_record_get(c, it->lseq, &rec) == 0) {
-		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
-		cluebus__outbox_record__free_unpacked(rec, NULL);
-	}
+	if (it != NULL)
+		client_rejected(c, it, r->code, field, safe);
 }
 
 /* Builds the inbound document of SPEC §5: delivery facts, signature facts, the message. */
@@ -1288,6 +1339,17 @@ cb_client_close(cb_client_t *c)
 	free(c);
 }
 
+/* The serialized form of `m` in *clear (owned by the caller). Returns 0 or CB_ENOMEM. */
+static int
+client_pack_clear(const Cluebus__Message *m, ProtobufCBinaryData *clear)
+{
+	clear->len = cluebus__message__get_packed_size(m);
+	if ((clear->data = malloc(clear->len > 0 ? clear->len : 1)) == NULL)
+		return CB_ENOMEM;
+	cluebus__message__pack(m, clear->data);
+	return 0;
+}
+
 int
 cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
     char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
@@ -1325,9 +1387,16 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	m->created_ms = clock_now_ms();
 	if (c->seal_from_directory)
 		sealdir_use_directory(c->sealdir, c->dir);
-	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
-		goto out;
-	if ((rc = envelope_sign(m, c->key, &env)) != 0) {
+	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0) {
+		if (rc != CB_EAGAIN)
+			goto out;
+		/* No directory yet: kept in clear in this unit's own store (like the spool's
+		 * file), sealed and signed when the directory arrives, sent only then. */
+		if ((rc = client_pack_clear(m, &clear)) != 0)
+			goto out;
+		log_info("message stored; it is sealed and sent once the broker's directory "
+		    "arrives");
+	} else if ((rc = envelope_sign(m, c->key, &env)) != 0) {
 		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));
 		goto out;
 	}

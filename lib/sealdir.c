@@ -296,11 +296,51 @@ add_workflow(sealdir_t *d, const Cluebus__Message *m, cb_error_t *err)
 		}
 	}
 	if (!found)
-		return cb_fail(err, "refers_to", CB_ENOTFOUND, "no obligation known on that "
+		return cb_fail(err, "refers_to", CB_EMALFORMED, "no obligation known on that "
 		    "referral: it was not delivered to this unit (or was too long ago)");
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_FEEDBACK)
 		for (size_t i = 0; i < m->feedback->n_transferred_to; i++)
 			route_add(&d->res, m->feedback->transferred_to[i], m->sender);
+	return 0;
+}
+
+/* Every unit the body names is in the registry, as the broker checks (workflow_check_units):
+ * else CB_EMALFORMED naming the first unknown one and its place ("referral.to_units[1]"). */
+static int
+named_units_known(const registry_t *reg, const Cluebus__Message *m, cb_error_t *err)
+{
+	const char *field = NULL;
+	char *const *units = NULL;
+	size_t n = 0;
+
+	switch (m->body_case) {
+	case CLUEBUS__MESSAGE__BODY_REFERRAL:
+		field = "referral.to_units", units = m->referral->to_units;
+		n = m->referral->n_to_units;
+		break;
+	case CLUEBUS__MESSAGE__BODY_REPORT:
+		field = "report.to_units", units = m->report->to_units, n = m->report->n_to_units;
+		break;
+	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
+		field = "supervision.units", units = m->supervision->units;
+		n = m->supervision->n_units;
+		break;
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		field = "feedback.transferred_to", units = m->feedback->transferred_to;
+		n = m->feedback->n_transferred_to;
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[64];
+
+		if (registry_unit(reg, units[i]) != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s[%zu]", field, i);
+		return cb_fail(err, path, CB_EMALFORMED, "unit '%s' is not registered",
+		    units[i]);
+	}
 	return 0;
 }
 
@@ -315,8 +355,10 @@ sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rc
 	if (rt == NULL || reg == NULL)
 		return cb_fail(err, "sealing", CB_EAGAIN,
 		    "no directory from the broker yet: sealed once it arrives");
+	if ((rc = named_units_known(reg, m, err)) != 0)
+		return rc;
 	if (route_message(rt, reg, m, &d->res) != 0)
-		return cb_fail(err, "kind", CB_EINVAL, "this kind is not routed");
+		return cb_fail(err, "kind", CB_EMALFORMED, "this kind is not routed");
 	switch (m->body_case) {
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:

@@ -145,10 +145,16 @@ CB_EXPORT int	cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
  * NULL. */
 CB_EXPORT void	cb_client_close(cb_client_t *c);
 
-/* Validates `json` (SPEC §5), signs it and stores it durably. `tag` (at most 255 bytes,
- * copied) comes back with its outcome event. Writes the message id to `message_id` (may be
- * NULL). Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field; CB_ESTORE;
- * CB_ENOMEM. */
+/* Validates `json` (SPEC §5), seals its personal data (when the client seals), signs it and
+ * stores it durably. `tag` (at most 255 bytes, copied) comes back with its outcome event.
+ * Writes the message id to `message_id` (may be NULL). Before the broker's first directory
+ * has arrived, a sealing client stores the message in clear in its own store and seals,
+ * signs and sends it once the directory is there; if it cannot be sealed then (e.g. the
+ * referral it answers was never delivered here), its outcome is a REJECTED event naming
+ * the field. Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field (including
+ * what the broker would refuse and a sealing client can tell first: a unit that is not
+ * registered, an answer to a referral this unit has no part in); CB_ENOTFOUND when no
+ * recipient has a sealing key; CB_ESTORE; CB_ENOMEM. */
 CB_EXPORT int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len,
     const char *tag, char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
     __attribute__((warn_unused_result));

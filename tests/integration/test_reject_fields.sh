@@ -3,7 +3,9 @@
 # `reason`, their text UTF-8 as the broker wrote it: a clue for jurisdiction 999999 (not one
 # of the example's Anshan divisions) names clue.jurisdiction and lists the valid codes with
 # their Chinese names; a referral to an unregistered unit names the unit and its place
-# (referral.to_units[1]); a report to one names report.to_units[0].
+# (referral.to_units[1]); a report to one names report.to_units[0] — those two refused by the
+# sealing agent itself with the broker's field and reason (it cannot seal to a unit the
+# directory does not list: `invalid_document`, no broker code).
 # The agent's own intake, with `divisions` in its config, refuses 999999 itself; it reports
 # every problem of a document in `errors` (the first also as field/reason) and suggests
 # the nearest field name; a due time already past and an occurrence in the future are
@@ -31,20 +33,23 @@ wait_for 60 "three refusals" files_at_least "$(spool health)/rejected" '*.error.
 "$PY" - "$(spool health)/rejected" <<'PYEOF'
 import json, os, sys
 d = sys.argv[1]
-def err(name):
+def err(name, local=False):
     raw = open(os.path.join(d, name + ".error.json"), encoding="utf-8").read()
     assert "\\x" not in raw, raw          # no byte escapes: the text is kept as UTF-8
     doc = json.loads(raw)
-    assert doc["error"] == "invalid_body" and isinstance(doc["code"], int), doc
+    if local:
+        assert doc["error"] == "invalid_document" and "code" not in doc, doc
+    else:
+        assert doc["error"] == "invalid_body" and isinstance(doc["code"], int), doc
     return doc
 e = err("bad-division.json")
 assert e["field"] == "clue.jurisdiction", e
 assert "999999" in e["reason"] and "210302 铁东区" in e["reason"], e["reason"]
 assert "210381 海城市" in e["reason"], e["reason"]
-e = err("referral.json")
+e = err("referral.json", local=True)
 assert e["field"] == "referral.to_units[1]", e
 assert "'no-such-unit' is not registered" in e["reason"], e
-e = err("report.json")
+e = err("report.json", local=True)
 assert e["field"] == "report.to_units[0]" and "'ghost'" in e["reason"], e
 print("error files ok")
 PYEOF

@@ -167,16 +167,37 @@ test_a_receipt_goes_to_the_referrer_once_the_obligation_is_known(void **state)
 	size_t n = 0;
 	cb_error_t err;
 
-	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_ENOTFOUND);
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_EMALFORMED);
 	assert_string_equal(err.field, "refers_to");
 	assert_int_equal(hex_decode("5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b", rid, 16), 0);
 	assert_int_equal(sealdir_note_one(d, rid, "civil-affairs", "ato"), 0);
-	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_ENOTFOUND);
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_EMALFORMED);
 	assert_int_equal(sealdir_note_one(d, rid, "psb", "health"), 0);
 	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(rcpt[0].unit, "ato");
 	assert_string_equal(rcpt[1].unit, "health");
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	sealdir_free(d);
+}
+
+/* A named unit that is not registered is refused as the broker would, naming its place. */
+static void
+test_an_unknown_named_unit_is_refused_naming_its_place(void **state)
+{
+	static const char referral[] = "{\"kind\":\"referral\",\"refers_to\":"
+	    "\"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b\",\"referral\":{\"to_units\":[\"psb\","
+	    "\"no-such-unit\"],\"action\":\"investigate\"}}";
+	struct fixture *fx = *state;
+	sealdir_t *d = load(fx, NULL);
+	Cluebus__Message *m = message(referral, "ato");
+	seal_recipient_t rcpt[SEAL_MAX_RECIPIENTS];
+	size_t n = 0;
+	cb_error_t err;
+
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "referral.to_units[1]");
+	assert_non_null(strstr(err.reason, "'no-such-unit' is not registered"));
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	sealdir_free(d);
 }
@@ -434,6 +455,8 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_receipt_goes_to_the_referrer_once_the_obligation_is_known,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_an_unknown_named_unit_is_refused_naming_its_place,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_without_files_or_a_directory_there_is_nothing_to_seal_with_yet),
 		cmocka_unit_test_setup_teardown(test_bad_keys_files_are_refused_naming_the_file,
