@@ -6,7 +6,8 @@
 # A correction carrying the whole clue would send its summary unsealed: health's agent
 # refuses it (correction.clue); health corrects with a note instead and the correction
 # reaches the clue's recipients; psb may not correct health's clue (not_owner); a member may
-# not close the case. psb then adds justice to the task force and removes education: the
+# not close the case. ato puts the case under listed supervision and civil-affairs' sealed
+# receipt on it reaches ato. psb then adds justice to the task force and removes education: the
 # next sealed clue of the case reaches justice, which opens it, and is neither sealed nor
 # delivered to education. The auditor sees the case's record, the correction in replay
 # (the clue's line shows its latest state) and the clues in stats; after health withdraws
@@ -20,7 +21,8 @@ start_all $UNITS
 CASE=AS-2026-031
 CLUE=$(printf '%032x' 31)
 CLUE2=$(printf '%032x' 32)
-drop psb open.json "{\"kind\":\"case\",\"case_ref\":\"$CASE\",\"case\":{\"op\":\"open\",
+OPEN=$(printf '%032x' 30)
+drop psb open.json "{\"kind\":\"case\",\"message_id\":\"$OPEN\",\"case_ref\":\"$CASE\",\"case\":{\"op\":\"open\",
   \"jurisdiction\":\"210302\",\"members\":[\"civil-affairs\",\"education\"],
   \"title\":\"铁东区女童被拐案专班\"}}"
 wait_for 60 "the case to be opened" files_at_least "$(spool psb)/sent" 'open.json.receipt.json' 1
@@ -83,6 +85,28 @@ assert case["members"] == ["civil-affairs", "education"], case
 assert k["sealing"]["status"] == "opened", k["sealing"]
 assert {"civil-affairs", "education"} <= set(k["sealing"]["recipients"]), k["sealing"]
 print("correction delivered; foreign correction and member's close refused")
+PYEOF
+
+# ato puts the case under listed supervision: each member owes a receipt on the case (its
+# open message); civil-affairs' sealed receipt reaches ato, which it learnt from the
+# supervision's delivery context.
+drop ato sup.json "{\"kind\":\"supervision\",\"case_ref\":\"$CASE\",\"supervision\":{
+  \"level\":\"listed\",\"receipt_due_in\":\"8h\",\"feedback_due_in\":\"7d\",
+  \"note\":\"挂牌督办\"}}"
+wait_for 60 "the case's supervision to reach civil-affairs" files_at_least \
+    "$(spool civil-affairs)/out" '*-supervision-*.json' 1
+drop civil-affairs rcpt.json "{\"kind\":\"receipt\",\"refers_to\":\"$OPEN\",\"receipt\":{
+  \"note\":\"已签收\"}}"
+wait_for 60 "civil-affairs' receipt on the case to be accepted" files_at_least \
+    "$(spool civil-affairs)/sent" 'rcpt.json.receipt.json' 1
+wait_for 60 "civil-affairs' receipt to reach ato" files_at_least "$(spool ato)/out" \
+    '*-receipt-*.json' 1
+"$PY" - "$(spool ato)/out" <<'PYEOF'
+import json, os, sys
+d = sys.argv[1]
+[r] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-receipt-" in n]
+assert r["sealing"]["status"] == "opened" and r["message"]["receipt"]["note"] == "已签收", r
+print("a member's sealed receipt on the supervised case reaches the supervisor")
 PYEOF
 
 # The task force changes: justice joins, education leaves; the next clue of the case is
