@@ -61,16 +61,20 @@ permitted(const Cluebus__Message *perm, const Cluebus__Message *clue, const char
 	return 0;
 }
 
-int
-handling_check_referral(struct broker *b, const Cluebus__Message *m, struct verdict *v)
+/* Units `units[0..n)` named at `field` for passing on what `basis` refers to (the clue, or
+ * a permission of it): allowed when the clue is not H2, or each is on its route or
+ * permitted. Returns 0 with v->code set when refused, or an error. */
+static int
+check_passed_on(struct broker *b, const ProtobufCBinaryData *basis, char *const *units,
+    size_t n, const char *field, struct verdict *v)
 {
 	Cluebus__LogEntry *re = NULL, *ce = NULL;
 	Cluebus__Message *ref = NULL, *clue = NULL, *perm = NULL;
 	int rc;
 
-	if (m->refers_to.len != MESSAGE_ID_LEN)
+	if (basis->len != MESSAGE_ID_LEN)
 		return 0;
-	if ((rc = handling_lookup(b, m->refers_to.data, &re, &ref)) != 0)
+	if ((rc = handling_lookup(b, basis->data, &re, &ref)) != 0)
 		return rc == CB_ENOTFOUND ? 0 : rc;
 	if (ref->body_case == CLUEBUS__MESSAGE__BODY_PERMISSION) {
 		perm = ref;
@@ -84,22 +88,47 @@ handling_check_referral(struct broker *b, const Cluebus__Message *m, struct verd
 	if (rc != 0 || clue == NULL || clue->body_case != CLUEBUS__MESSAGE__BODY_CLUE ||
 	    clue->clue->handling != CLUEBUS__HANDLING_CODE__HANDLING_H2)
 		goto out;
-	for (size_t i = 0; i < m->referral->n_to_units; i++) {
-		const char *u = m->referral->to_units[i];
+	for (size_t i = 0; i < n; i++) {
 		char path[sizeof(v->field)];
 
-		if (on_route(ce, clue, u) || permitted(perm, clue, u))
+		if (on_route(ce, clue, units[i]) || permitted(perm, clue, units[i]))
 			continue;
-		snprintf(path, sizeof(path), "referral.to_units[%zu]", i);
+		snprintf(path, sizeof(path), "%s[%zu]", field, i);
 		reply_verdict_field(v, CLUEBUS__REJECT_CODE__REJECT_NOT_PERMITTED, path,
 		    "the clue is H2 and '%s' was not on its route: its originator '%s' must "
-		    "permit it (a permission message the referral refers to)", u, clue->sender);
+		    "permit it (a permission message the referral refers to)", units[i],
+		    clue->sender);
 		break;
 	}
 out:
 	chain_entry_free(re, ref);
 	chain_entry_free(ce, clue);
 	return rc == CB_ENOTFOUND ? 0 : rc;
+}
+
+int
+handling_check_referral(struct broker *b, const Cluebus__Message *m, struct verdict *v)
+{
+	return check_passed_on(b, &m->refers_to, m->referral->to_units,
+	    m->referral->n_to_units, "referral.to_units", v);
+}
+
+int
+handling_check_transfer(struct broker *b, const Cluebus__Message *m, struct verdict *v)
+{
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *ref = NULL;
+	int rc;
+
+	if (m->feedback->n_transferred_to == 0 || m->refers_to.len != MESSAGE_ID_LEN)
+		return 0;
+	if ((rc = handling_lookup(b, m->refers_to.data, &e, &ref)) != 0)
+		return rc == CB_ENOTFOUND ? 0 : rc;
+	if (ref->body_case == CLUEBUS__MESSAGE__BODY_REFERRAL)
+		rc = check_passed_on(b, &ref->refers_to, m->feedback->transferred_to,
+		    m->feedback->n_transferred_to, "feedback.transferred_to", v);
+	chain_entry_free(e, ref);
+	return rc;
 }
 
 int

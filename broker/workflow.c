@@ -350,8 +350,11 @@ workflow_check(struct broker *b, const Cluebus__Message *m, route_result_t *res,
 			return rc;
 		return duties_check(b, m, res, v);
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
-	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
 		return workflow_check_answer(b, m, res, v);
+	case CLUEBUS__MESSAGE__BODY_FEEDBACK:
+		if ((rc = workflow_check_answer(b, m, res, v)) != 0 || v->code != 0)
+			return rc;
+		return handling_check_transfer(b, m, v);
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION:
 		if ((rc = workflow_check_units(b, "supervision.units", m->supervision->units,
 		    m->supervision->n_units, v)) != 0 || v->code != 0)

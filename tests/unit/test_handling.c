@@ -6,7 +6,8 @@
  * NOT_PERMITTED naming referral.to_units[0]. Only health, the originator, may permit it
  * (psb's permission is FORBIDDEN_KIND); after health's logged permission for
  * civil-affairs, a referral that refers to the permission may name civil-affairs, and
- * still not education. The permission is in the log as a message of its own. */
+ * still not education. The permission is in the log as a message of its own. A transfer
+ * (feedback transferred_to) of an H2 clue's referral is held to the same rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #define DATA		"tests/unit/data/"
 #define CLUE_ID		"c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
 #define PERMISSION_ID	"d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3"
+#define REFERRAL_ID	"e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4"	/* h2-transfer-*.json */
 
 static void
 send_doc(struct fixture *fx, const char *doc, const char *sender, const char *idhex)
@@ -79,6 +81,26 @@ test_an_h2_clue_is_referred_within_its_route_or_with_the_originators_permission(
 	cluebus__log_entry__free_unpacked(e, NULL);
 }
 
+/* A unit the H2 clue was referred to may transfer it only within the clue's route (or to
+ * units a permission names): psb's transfer to education is refused naming
+ * feedback.transferred_to[0]; to ato-210302, on the route, it is accepted. */
+static void
+test_a_transfer_of_an_h2_clue_is_held_to_its_route(void **state)
+{
+	struct fixture *fx = *state;
+
+	send_doc(fx, DATA "h2-clue.json", "health", CLUE_ID);
+	assert_accepted(fx);
+	send_doc(fx, DATA "h2-referral-on-route.json", "ato", REFERRAL_ID);
+	assert_accepted(fx);
+	send_doc(fx, DATA "h2-transfer-outside.json", "psb", NULL);
+	assert_refused(fx, CLUEBUS__REJECT_CODE__REJECT_NOT_PERMITTED,
+	    "feedback.transferred_to[0]");
+	assert_non_null(strstr(fx->reply[0].reason, "education"));
+	send_doc(fx, DATA "h2-transfer-on-route.json", "psb", NULL);
+	assert_accepted(fx);
+}
+
 static void
 test_a_permission_must_refer_to_a_logged_clue(void **state)
 {
@@ -94,6 +116,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_an_h2_clue_is_referred_within_its_route_or_with_the_originators_permission,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_a_transfer_of_an_h2_clue_is_held_to_its_route,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_a_permission_must_refer_to_a_logged_clue,
 		    fixture_setup, fixture_teardown),
