@@ -68,6 +68,10 @@ enum conn_state { C_IDLE, C_HELLO_SENT, C_READY };
  * the broker's default replay window (clock_skew_ms, 10 minutes). */
 #define CLIENT_RESIGN_AFTER_MS	(5 * 60 * 1000)
 
+/* How long a stored publish waits for what it needs to be sealed (the delivery of the
+ * referral it answers) before it is refused. */
+#define CLIENT_SEAL_WAIT_MS	(10 * 1000)
+
 struct inflight {
 	uint64_t	 lseq;
 	uint8_t		 msgid[MESSAGE_ID_LEN];
@@ -75,6 +79,7 @@ struct inflight {
 	int64_t		 sent_ms;	/* monotonic; 0 = send now */
 	unsigned	 reseals;	/* sealed again after stale-directory refusals */
 	int		 reseal_pending;	/* seal again before the next send */
+	int		 awaiting_seal;	/* stored before a directory: not sent yet */
 };
 
 struct event_node {
@@ -121,7 +126,7 @@ struct cb_client {
 	int64_t		 refused_until;	/* monotonic time to connect again */
 	int64_t		 hello_ms, last_rx_ms, last_hb_ms, backoff_ms;
 
-	struct inflight	*inflight;
+	struct inflight	*inflight;	/* in lseq order */
 	size_t		 ninflight;
 	struct event_node *head, *tail;
 	clientview_t	 view;		/* checkpoints and proofs (clientview.h) */
@@ -511,18 +516,26 @@ client_rejected(cb_client_t *c, struct inflight *it, int code, const char *field
 	}
 }
 
-/* Seals a publish stored before there was a directory to seal with (or again after a
- * stale-directory refusal). Returns 1 when it may be sent now, 0 when not yet (no
- * directory: tried again in a second) or never (refused here: a REJECTED event). */
+/* Seals a publish stored before it could be sealed (or again after a stale-directory
+ * refusal). Returns 1 when it may be sent now, 0 when not yet (no directory, or its
+ * recipients not known yet: tried again in a second, the latter for CLIENT_SEAL_WAIT_MS
+ * from its storing) or never (refused here: a REJECTED event). */
 static int
 client_seal_pending(cb_client_t *c, struct inflight *it, int has_envelope, int64_t now)
 {
+	Cluebus__OutboxRecord *rec;
+	int64_t stored_ms = 0;
 	cb_error_t err;
 	int rc;
 
 	memset(&err, 0, sizeof(err));
+	if (client_record_get(c, it->lseq, &rec) == 0) {
+		stored_ms = rec->stored_ms;
+		cluebus__outbox_record__free_unpacked(rec, NULL);
+	}
 	if ((rc = client_reseal(c, it->lseq, &err)) == 0) {
 		it->reseal_pending = 0;
+		it->awaiting_seal = 0;
 		return 1;
 	}
 	if (has_envelope) {
@@ -533,10 +546,13 @@ client_seal_pending(cb_client_t *c, struct inflight *it, int has_envelope, int64
 		    err.field, err.reason);
 		return 1;
 	}
-	if (rc == CB_EAGAIN) {
+	if (rc == CB_EAGAIN ||
+	    (rc == CB_ENOTFOUND && clock_now_ms() - stored_ms < CLIENT_SEAL_WAIT_MS)) {
+		it->awaiting_seal = 1;	/* tried again when a directory arrives, or in 1 s */
 		it->sent_ms = now - c->resend_ms + 1000;
 		return 0;
 	}
+	it->awaiting_seal = 0;
 	log_warnx("outbox record %llu: cannot be sealed (%s: %s); refused",
 	    (unsigned long long)it->lseq, err.field, err.reason);
 	client_rejected(c, it, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY, err.field,
@@ -635,6 +651,7 @@ client_fill_window(cb_client_t *c, int64_t now)
 		it = &c->inflight[c->ninflight++];
 		memset(it, 0, sizeof(*it));
 		it->lseq = c->send_cursor;
+		it->awaiting_seal = rec->envelope == NULL;
 		/* The message id lives in the signed bytes (or, not sealed yet, the clear
 		 * form); parse them (our own) for it. */
 		{
@@ -1027,6 +1044,9 @@ client_on_directory(cb_client_t *c, const Cluebus__SignedDirectory *sd)
 	    registry_count(directory_registry(d)));
 	directory_free(c->dir);
 	c->dir = d;
+	for (size_t i = 0; i < c->ninflight; i++)
+		if (c->inflight[i].awaiting_seal)
+			c->inflight[i].sent_ms = 0;	/* seal and send it now */
 }
 
 static void
@@ -1130,11 +1150,15 @@ client_timers(cb_client_t *c, int64_t now)
 	}
 	client_fill_window(c, now);
 	clientview_timer(&c->view, now, client_view_send, c);
+	/* In publish order: nothing is sent past a publish still waiting for a directory to
+	 * be sealed with, so the broker logs a unit's messages in the order it stored them. */
 	for (size_t i = 0; i < c->ninflight; i++) {
 		struct inflight *it = &c->inflight[i];
 
 		if (!it->answered && (it->sent_ms == 0 || now - it->sent_ms >= c->resend_ms))
 			client_send_publish(c, it, now);
+		if (!it->answered && it->awaiting_seal)
+			break;
 	}
 }
 
@@ -1339,6 +1363,31 @@ cb_client_close(cb_client_t *c)
 	free(c);
 }
 
+/* A referral this unit stores makes it the referrer of each unit it names, as the broker
+ * records when it logs it: known at once, so that the unit's own supervision of it can be
+ * sealed before any delivery about it comes back. Returns 0 or an error of the store. */
+static int
+client_note_own_referral(cb_client_t *c, const Cluebus__Message *m)
+{
+	Cluebus__Context ctx = CLUEBUS__CONTEXT__INIT;
+	Cluebus__Obligation obl[ROUTE_MAX], *p[ROUTE_MAX];
+	size_t n = 0;
+
+	if (c->sealdir == NULL || m->body_case != CLUEBUS__MESSAGE__BODY_REFERRAL)
+		return 0;
+	for (size_t i = 0; i < m->referral->n_to_units && n < ROUTE_MAX; i++) {
+		cluebus__obligation__init(&obl[n]);
+		obl[n].unit = m->referral->to_units[i];
+		obl[n].referrer = c->unit;
+		p[n] = &obl[n];
+		n++;
+	}
+	ctx.referral_id = m->message_id;
+	ctx.obligations = p;
+	ctx.n_obligations = n;
+	return client_obligations_note(c, &ctx);
+}
+
 /* The serialized form of `m` in *clear (owned by the caller). Returns 0 or CB_ENOMEM. */
 static int
 client_pack_clear(const Cluebus__Message *m, ProtobufCBinaryData *clear)
@@ -1388,14 +1437,15 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	if (c->seal_from_directory)
 		sealdir_use_directory(c->sealdir, c->dir);
 	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0) {
-		if (rc != CB_EAGAIN)
+		if (rc != CB_EAGAIN && rc != CB_ENOTFOUND)
 			goto out;
-		/* No directory yet: kept in clear in this unit's own store (like the spool's
-		 * file), sealed and signed when the directory arrives, sent only then. */
+		/* No directory yet, or the referral it answers not delivered yet: kept in clear
+		 * in this unit's own store (like the spool's file), sealed and signed when it
+		 * can be, sent only then (client_seal_pending). */
+		log_info("message stored; sealed and sent once %s", rc == CB_EAGAIN ?
+		    "the broker's directory arrives" : "its recipients are known");
 		if ((rc = client_pack_clear(m, &clear)) != 0)
 			goto out;
-		log_info("message stored; it is sealed and sent once the broker's directory "
-		    "arrives");
 	} else if ((rc = envelope_sign(m, c->key, &env)) != 0) {
 		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));
 		goto out;
@@ -1415,6 +1465,9 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		goto out;
 	}
 	c->next_lseq++;
+	if (client_note_own_referral(c, m) != 0)
+		log_warnx("a referral's obligations are not noted: the unit's own supervision of "
+		    "it waits for a delivery about it");
 	if (message_id != NULL)
 		hex_encode(m->message_id.data, MESSAGE_ID_LEN, message_id);
 out:
@@ -1460,13 +1513,16 @@ cb_client_next(cb_client_t *c, int timeout_ms, const cb_event_t **ev)
 	}
 }
 
+/* Removes lseq's entry, keeping the others in lseq order (the send loop relies on it). */
 static void
 client_forget_inflight(cb_client_t *c, uint64_t lseq)
 {
 	for (size_t i = 0; i < c->ninflight; i++) {
 		if (c->inflight[i].lseq != lseq)
 			continue;
-		c->inflight[i] = c->inflight[--c->ninflight];
+		memmove(&c->inflight[i], &c->inflight[i + 1],
+		    (c->ninflight - i - 1) * sizeof(c->inflight[0]));
+		c->ninflight--;
 		return;
 	}
 }

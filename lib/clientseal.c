@@ -40,7 +40,8 @@ clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
 	clear->len = 0;
 	if ((rc = correction_clear_only(m, err)) != 0)
 		return rc;
-	if (!sealbody_kind_sealable(m))
+	/* A body with nothing to seal (a receipt without a note) goes as it is. */
+	if (!sealbody_kind_sealable(m) || sealbody_clear_field(m, NULL) == 0)
 		return 0;
 	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0)
 		return rc;

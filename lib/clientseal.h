@@ -24,10 +24,11 @@
 #define CLIENTSEAL_MAX_RESEALS	3
 
 /* Packs `m` (sender, id set) into *clear (new, owned by the caller: free clear->data after
- * wiping it), then seals its body to its recipients in `d`. A kind without sealed content
- * is left as it is and *clear is empty. Returns 0; CB_ENOTFOUND / CB_EINVAL with `err`
- * saying which recipient has no key or why the message has no recipients; CB_ENOMEM;
- * CB_ECRYPTO; on error nothing is allocated and `m` is unchanged. */
+ * wiping it), then seals its body to its recipients in `d`. A kind without sealed content,
+ * or a body with none of it set (a receipt without a note), is left as it is and *clear is
+ * empty. Returns 0; sealdir_recipients' errors (CB_EMALFORMED naming the field, CB_ENOTFOUND,
+ * CB_EAGAIN: no directory yet); CB_ENOMEM; CB_ECRYPTO; on error nothing is allocated and `m`
+ * is unchanged. */
 int	clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
     cb_error_t *err) __attribute__((warn_unused_result));
 

@@ -296,7 +296,7 @@ add_workflow(sealdir_t *d, const Cluebus__Message *m, cb_error_t *err)
 		}
 	}
 	if (!found)
-		return cb_fail(err, "refers_to", CB_EMALFORMED, "no obligation known on that "
+		return cb_fail(err, "refers_to", CB_ENOTFOUND, "no obligation known on that "
 		    "referral: it was not delivered to this unit (or was too long ago)");
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_FEEDBACK)
 		for (size_t i = 0; i < m->feedback->n_transferred_to; i++)

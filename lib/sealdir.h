@@ -67,9 +67,10 @@ int	sealdir_reload(sealdir_t *d, cb_error_t *err) __attribute__((warn_unused_res
  * (room for SEAL_MAX_RECIPIENTS); unit ids and keys are borrowed from `d` until the next
  * reload or note. Routed units without a valid sealing key are left out (they receive the
  * message without its content). Returns 0; CB_EMALFORMED with `err` naming the field for
- * what the broker would refuse too: a named unit that is not registered, a kind that is not
- * routed, an answer to a referral this unit holds no obligation on; CB_ENOTFOUND when no
- * recipient has a sealing key; CB_EAGAIN when there is neither a directory nor files yet. */
+ * what the broker would refuse too (a named unit that is not registered, a kind that is not
+ * routed); CB_ENOTFOUND with `err` for what may still come: an answer to a referral this
+ * unit holds no obligation on (yet: its delivery may be on the way), no recipient with a
+ * sealing key; CB_EAGAIN when there is neither a directory nor files yet. */
 int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
     size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
 

@@ -149,12 +149,11 @@ CB_EXPORT void	cb_client_close(cb_client_t *c);
  * stores it durably. `tag` (at most 255 bytes, copied) comes back with its outcome event.
  * Writes the message id to `message_id` (may be NULL). Before the broker's first directory
  * has arrived, a sealing client stores the message in clear in its own store and seals,
- * signs and sends it once the directory is there; if it cannot be sealed then (e.g. the
- * referral it answers was never delivered here), its outcome is a REJECTED event naming
- * the field. Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field (including
- * what the broker would refuse and a sealing client can tell first: a unit that is not
- * registered, an answer to a referral this unit has no part in); CB_ENOTFOUND when no
- * recipient has a sealing key; CB_ESTORE; CB_ENOMEM. */
+ * signs and sends it once the directory is there; an answer to a referral whose delivery
+ * has not arrived waits for it 10 s. If it cannot be sealed then, its outcome is a REJECTED
+ * event naming the field. Returns 0; CB_EMALFORMED / CB_ETOOBIG with `err` naming the field
+ * (including what the broker would refuse and a sealing client can tell first: a unit that
+ * is not registered); CB_ESTORE; CB_ENOMEM. */
 CB_EXPORT int	cb_client_publish_json(cb_client_t *c, const char *json, size_t len,
     const char *tag, char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
     __attribute__((warn_unused_result));

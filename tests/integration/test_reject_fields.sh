@@ -5,7 +5,8 @@
 # their Chinese names; a referral to an unregistered unit names the unit and its place
 # (referral.to_units[1]); a report to one names report.to_units[0] — those two refused by the
 # sealing agent itself with the broker's field and reason (it cannot seal to a unit the
-# directory does not list: `invalid_document`, no broker code).
+# directory does not list: `invalid_document` at publish, or `invalid_body` when it was
+# stored before the directory came and refused when it was to be sealed).
 # The agent's own intake, with `divisions` in its config, refuses 999999 itself; it reports
 # every problem of a document in `errors` (the first also as field/reason) and suggests
 # the nearest field name; a due time already past and an occurrence in the future are
@@ -37,8 +38,10 @@ def err(name, local=False):
     raw = open(os.path.join(d, name + ".error.json"), encoding="utf-8").read()
     assert "\\x" not in raw, raw          # no byte escapes: the text is kept as UTF-8
     doc = json.loads(raw)
-    if local:
-        assert doc["error"] == "invalid_document" and "code" not in doc, doc
+    if local and doc["error"] == "invalid_document":	# refused at publish
+        assert "code" not in doc, doc
+    elif local:		# stored before the directory came, refused when sealed
+        assert doc["error"] == "invalid_body" and doc["code"] == 9, doc
     else:
         assert doc["error"] == "invalid_body" and isinstance(doc["code"], int), doc
     return doc
