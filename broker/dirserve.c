@@ -5,10 +5,11 @@
  * broker's key whenever its version changes: at start, after each registry record the
  * administrator sends, and after a round that logged a case action commits. Its version is
  * the log sequence number of the last registry record or case action, whichever is later,
- * so it changes exactly when an entry that may change it is logged. An agent asks for it with a DirectoryRequest frame (after a
- * Welcome whose directory_version differs from what it holds); when the version changes,
- * every connected session is sent the new one without asking. The signed form is kept
- * unpacked (b->directory) so that each answer is one Frame around it. */
+ * so it changes exactly when an entry that may change it is logged. An agent asks for it
+ * with a DirectoryRequest frame (after a Welcome whose directory_version differs from what
+ * it holds); when the version changes, every connected session is sent the new one without
+ * asking. The signed form is kept unpacked (b->directory) so that each answer is one Frame
+ * around it. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,9 +11,10 @@
  * Version: the log sequence number of the last registry record that changed the directory
  * (a unit, a key, a liaison, the routing table) or of the last case action (a case opened,
  * its task force changed, or closed: the directory lists open cases' task forces), whichever
- * is later. Two directories of the same version are the same. The signature covers the exact serialized Directory bytes carried in
- * SignedDirectory.directory, prefixed by the context string DIRECTORY_SIGN_CONTEXT and a
- * 0 byte; nothing is re-serialized before verification.
+ * is later. Two directories of the same version are the same. The signature covers the
+ * exact serialized Directory bytes carried in SignedDirectory.directory, prefixed by the
+ * context string DIRECTORY_SIGN_CONTEXT and a 0 byte; nothing is re-serialized before
+ * verification.
  *
  * Errors of directory_open / directory_parse (input from outside; `err` names the field):
  *   CB_EMALFORMED  not a SignedDirectory / Directory, a bad unit id, key length, overlapping
