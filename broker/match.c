@@ -10,33 +10,46 @@
  * that caused it, or neither is.
  *
  * Records of the `match` database (integers big-endian):
- *   'P' kv(4) token(32) seq(8)  -> entry        a posting: the token is in clue `seq`
+ *   'P' kv(4) token(32) seq(8)  -> ""           a posting: the token is in clue `seq`
+ *   'P' kv(4) token(32) seq(8)  -> entry        the same with its entry inline (as
+ *                                               written before the 'e' records; read)
  *   'P' kv(4) token(32) 0(8)    -> since_ms(8) type(1)   the token is hot (sorts first)
  *   'H' kv(4) token(32)         -> since_ms(8) type(1)   the same, for the status to list
+ *   'M'                         -> seq(8)       the 'e' records up to seq are merged
  *   'R' id(16) id(16)           -> ""           a pair notified (ids in byte order)
  *   'S'                         -> notices, bundles, tokens, entries, hot (8 each)
- *   'Q' seq(8) idx(1)           -> kv(4) token(32) entry   a staged posting
+ *   'e' seq(8)                  -> entry n(1) n * (kv(4) token(32))
+ *                                  clue `seq` and the tokens it put in lists
  * where entry = msgid(16) time_ms(8) category(1) ntokens(1) unit_len(1) unit case_len(2)
- * case. A new clue costs, per token, one cursor walk of its list and one put; the lists
- * also answer bundling (clues with the same token set: the same number of distinct tokens
- * and in every one of the new clue's lists), so bundles need no records of their own.
+ * case. A new clue costs, per token, one cursor walk of its list and a look-up in the
+ * staging hash, and one appended 'e' record; an earlier clue found in a list costs one get
+ * of its 'e' record. The lists also answer bundling (clues with the same token set: the
+ * same number of distinct tokens and in every one of the new clue's lists), so bundles need
+ * no records of their own. ('Q' seq(8) idx(1) -> kv(4) token(32) entry, one record per
+ * staged posting, is the staging of an older version: the first clue after a start turns
+ * them into 'e' records.)
  *
  * Invariants: (1) a token's list holds at most match_list_max entries: the clue that would
  * exceed it marks the token hot instead, and a hot token is neither indexed nor matched
  * again, so the index grows with identifiers, never with pairs (MISP's pairwise table does);
  * (2) a pair of clues is notified at most once, whatever tokens they share and however
- * often; (3) every record is written in the round's transaction with the clue.
+ * often; (3) every record is written in the round's transaction with the clue; (4) every
+ * posting names a clue with an 'e' record.
  *
  * The staging tier: a token is a random key, so a posting put straight into its list
- * dirties a leaf page of its own at every commit. New postings are therefore staged under
- * sequential keys ('Q', appended to the last page) and found again through an in-memory
- * hash of their tokens (struct match_stage); a list is its 'P' records followed by its
- * staged postings. When match_stage_max postings are staged, the next clue's transaction
- * first merges them into the 'P' lists in key order and deletes the 'Q' records, so a
- * crash leaves either all staged or all merged, and the hash is rebuilt from the 'Q'
- * records at the first clue after a start. The hash may name postings that are not staged
- * (an aborted round's, a merge's in the open transaction): every one is checked against
- * its 'Q' record in the transaction before it counts. */
+ * dirties a leaf page of its own at every commit. A clue's postings are therefore first
+ * only in its 'e' record (the key is its seq: appended to the last page), and found again
+ * through an in-memory hash of the tokens of the 'e' records after 'M' (struct
+ * match_stage); a list is its 'P' records followed by its staged postings. When
+ * match_stage_max postings are staged, the next clue's transaction first puts them into
+ * the 'P' lists in key order (each leaf page dirtied once) and moves 'M' past them, so a
+ * crash leaves either all staged or all merged, and the hash is rebuilt from the 'e'
+ * records after 'M' at the first clue after a start. The hash may name postings that are
+ * not staged (an aborted round's, a merge's in the open transaction): every one is checked
+ * against its 'e' record and the merge of the open transaction before it counts.
+ *
+ * The figures ('S') are read once and written once per round: the round's commit calls
+ * match_round_flush. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,28 +71,34 @@
 #define HOT_LEN		9
 #define STATS_N		5
 #define HOT_LISTED	20
-#define STAGE_KEY_LEN	(1 + 8 + 1)
-#define STAGE_TK_LEN	(4 + MATCH_TOKEN_LEN)	/* kv and token, as in a list's key */
+#define TK_LEN		(4 + MATCH_TOKEN_LEN)	/* kv and token, as in a list's key */
+#define CLUE_KEY_LEN	(1 + 8)
+#define CLUE_MAX	(ENTRY_MAX + 1 + MATCH_TOKENS_MAX * TK_LEN)
+#define OLD_STAGE_KEY_LEN (1 + 8 + 1)
 #define STAGE_BUCKETS	4096			/* a power of two */
 
 /* A staged posting as the hash knows it. */
 struct staged {
-	uint8_t		 tk[STAGE_TK_LEN];
+	uint8_t		 tk[TK_LEN];
 	uint64_t	 seq;
-	uint8_t		 idx;		/* the token's place in its clue */
+	uint8_t		 idx;		/* the token's place in its 'e' record */
 	uint32_t	 next;		/* the bucket's next (index + 1; 0: none) */
 };
 
-/* The hash of the staged postings (broker.match_stage). */
+enum { ST_NOTICES, ST_BUNDLES, ST_TOKENS, ST_ENTRIES, ST_HOT };
+enum { STATS_UNREAD, STATS_READ, STATS_CHANGED };
+
+/* The hash of the staged postings and the round's figures (broker.match_stage). */
 struct match_stage {
 	struct staged	*v;
 	size_t		 n, cap;
 	uint32_t	 head[STAGE_BUCKETS];	/* index + 1 of a bucket's first (0: none) */
 	uint64_t	 merged_upto;	/* a merge in the open transaction moved the postings
 					 * of seqs <= this (0: none) */
+	int		 built_in_txn;	/* the hash was built in the open transaction */
+	uint64_t	 stats[STATS_N];
+	int		 stats_state;	/* STATS_*: in the open transaction */
 };
-
-enum { ST_NOTICES, ST_BUNDLES, ST_TOKENS, ST_ENTRIES, ST_HOT };
 
 /* One logged clue as the index knows it. */
 struct entry {
@@ -92,11 +111,20 @@ struct entry {
 	char		 case_ref[257];
 };
 
+/* A clue's 'e' record, parsed: its entry and the tokens it indexed. */
+struct clue_rec {
+	struct entry	 e;
+	const uint8_t	*tks;		/* n * TK_LEN, borrowed from the transaction */
+	size_t		 n;
+};
+
 /* One match_apply: the new clue and what it has caused so far. */
 struct apply {
 	struct broker		*b;
 	const Cluebus__Message	*m;
 	struct entry		 self;
+	uint8_t			 tks[MATCH_TOKENS_MAX * TK_LEN];	/* the tokens indexed */
+	size_t			 ntks;
 	struct entry		*list;		/* a token's entries (allocated when one has) */
 	size_t			 nlist, caplist;
 	int			 hot;		/* the token walked is hot */
@@ -104,7 +132,7 @@ struct apply {
 	size_t			 nbundle;
 	int			 bundle_off;	/* a token's list cannot tell (hot, full) */
 	unsigned		 notices;	/* notices for this clue */
-	uint64_t		 stats[STATS_N];
+	uint64_t		*stats;		/* the round's figures */
 	int			 rc;		/* of a walk's decoding */
 };
 
@@ -127,7 +155,8 @@ entry_encode(const struct entry *e, uint8_t *out)
 	return n + cl;
 }
 
-/* Decodes the entry of clue `seq`. Returns 0, or CB_ECORRUPT for a malformed record. */
+/* Decodes the entry of clue `seq` at the start of `in`. Returns its length, or
+ * CB_ECORRUPT for a malformed record. */
 static int
 entry_decode(uint64_t seq, const uint8_t *in, size_t len, struct entry *e)
 {
@@ -136,7 +165,7 @@ entry_decode(uint64_t seq, const uint8_t *in, size_t len, struct entry *e)
 	if (len < 27 || (ul = in[26]) > CB_UNIT_ID_MAX || len < 27 + ul + 2)
 		return CB_ECORRUPT;
 	cl = (size_t)in[27 + ul] << 8 | in[28 + ul];
-	if (cl > 256 || len != 29 + ul + cl)
+	if (cl > 256 || len < 29 + ul + cl)
 		return CB_ECORRUPT;
 	e->seq = seq;
 	memcpy(e->msgid, in, MESSAGE_ID_LEN);
@@ -147,7 +176,44 @@ entry_decode(uint64_t seq, const uint8_t *in, size_t len, struct entry *e)
 	e->unit[ul] = '\0';
 	memcpy(e->case_ref, in + 29 + ul, cl);
 	e->case_ref[cl] = '\0';
+	return (int)(29 + ul + cl);
+}
+
+static void
+clue_key(uint8_t *key, uint64_t seq)
+{
+	key[0] = 'e';
+	be64_put(key + 1, seq);
+}
+
+/* Parses an 'e' record. Returns 0 or CB_ECORRUPT. */
+static int
+clue_parse(uint64_t seq, const uint8_t *val, size_t len, struct clue_rec *c)
+{
+	int used = entry_decode(seq, val, len, &c->e);
+
+	if (used < 0)
+		return used;
+	if ((size_t)used >= len || len != (size_t)used + 1 + val[used] * (size_t)TK_LEN)
+		return CB_ECORRUPT;
+	c->n = val[used];
+	c->tks = val + used + 1;
 	return 0;
+}
+
+/* Clue `seq`'s 'e' record in the round's transaction: 0, CB_ENOTFOUND or an error. */
+static int
+clue_get(struct broker *b, uint64_t seq, struct clue_rec *c)
+{
+	uint8_t key[CLUE_KEY_LEN];
+	const uint8_t *val;
+	size_t len;
+	int rc;
+
+	clue_key(key, seq);
+	if ((rc = store_txn_aux_get(b->txn, STORE_MATCH, key, sizeof(key), &val, &len)) != 0)
+		return rc;
+	return clue_parse(seq, val, len, c);
 }
 
 static void
@@ -167,6 +233,34 @@ list_max(const struct broker *b)
 	return b->cfg.match_list_max > 0 ? b->cfg.match_list_max : MATCH_LIST_MAX_DEFAULT;
 }
 
+/* Copies the string `src` into `dst` of `size` bytes, cut to fit. */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Appends `n` entries to a->list, allocating it the first time; past the bound (the
+ * caller counts the list as full) the rest is dropped. Returns the entry to fill or NULL
+ * with a->rc set (CB_ENOMEM) or not (full). */
+static struct entry *
+list_slot(struct apply *a)
+{
+	if (a->nlist == a->caplist) {
+		if (a->list != NULL)
+			return NULL;	/* past the bound: counted by the caller as full */
+		a->caplist = list_max(a->b) + 1;
+		if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL) {
+			a->rc = CB_ENOMEM;
+			return NULL;
+		}
+	}
+	return &a->list[a->nlist];
+}
+
 /* ---- the staging tier ---- */
 
 static unsigned
@@ -179,14 +273,6 @@ static uint32_t
 stage_bucket(const uint8_t *tk)
 {
 	return (uint32_t)be64_get(tk + 4) & (STAGE_BUCKETS - 1);	/* HMAC bytes */
-}
-
-static void
-stage_key(uint8_t *key, uint64_t seq, uint8_t idx)
-{
-	key[0] = 'Q';
-	be64_put(key + 1, seq);
-	key[9] = idx;
 }
 
 static int
@@ -204,7 +290,7 @@ stage_add(struct match_stage *st, const uint8_t *tk, uint64_t seq, uint8_t idx)
 		st->cap = cap;
 	}
 	s = &st->v[st->n];
-	memcpy(s->tk, tk, STAGE_TK_LEN);
+	memcpy(s->tk, tk, TK_LEN);
 	s->seq = seq;
 	s->idx = idx;
 	s->next = st->head[h];
@@ -232,33 +318,150 @@ stage_drop(struct match_stage *st, uint64_t upto)
 	st->n = kept;
 }
 
+/* The seq up to which the 'e' records are merged, in the round's transaction. */
+static int
+merged_get(struct broker *b, uint64_t *upto)
+{
+	const uint8_t *val;
+	size_t len;
+	int rc = store_txn_aux_get(b->txn, STORE_MATCH, "M", 1, &val, &len);
+
+	*upto = 0;
+	if (rc == CB_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (len != 8)
+		return CB_ECORRUPT;
+	*upto = be64_get(val);
+	return 0;
+}
+
 static int
 stage_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct match_stage *st = arg;
+	struct clue_rec c;
+	int rc;
 
-	if (klen != STAGE_KEY_LEN || vlen < STAGE_TK_LEN)
+	if (klen != CLUE_KEY_LEN || clue_parse(be64_get(key + 1), val, vlen, &c) != 0)
 		return CB_ECORRUPT;
-	return stage_add(st, val, be64_get(key + 1), key[9]);
+	for (size_t i = 0; i < c.n; i++)
+		if ((rc = stage_add(st, c.tks + i * TK_LEN, c.e.seq, (uint8_t)i)) != 0)
+			return rc;
+	return 0;
 }
 
-/* The hash, built from the 'Q' records the first time. */
+/* The older staging's records ('Q' seq idx -> kv token entry), collected by seq. */
+struct old_stage {
+	struct broker	*b;
+	uint64_t	 seq;		/* of the clue being gathered (0: none) */
+	uint8_t		 val[CLUE_MAX];
+	size_t		 used, ntk;	/* the entry's length; its tokens gathered */
+	uint8_t		 tks[MATCH_TOKENS_MAX * TK_LEN];
+	uint8_t		(*keys)[OLD_STAGE_KEY_LEN];
+	size_t		 nkeys, capkeys;
+};
+
+/* Writes the 'e' record of the clue gathered. */
+static int
+old_stage_flush(struct old_stage *o)
+{
+	uint8_t key[CLUE_KEY_LEN];
+
+	if (o->seq == 0)
+		return 0;
+	o->val[o->used] = (uint8_t)o->ntk;
+	memcpy(o->val + o->used + 1, o->tks, o->ntk * TK_LEN);
+	clue_key(key, o->seq);
+	o->seq = 0;
+	return store_txn_aux_put(o->b->txn, STORE_MATCH, key, sizeof(key), o->val,
+	    o->used + 1 + o->ntk * TK_LEN);
+}
+
+static int
+old_stage_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct old_stage *o = arg;
+	struct entry e;
+	uint64_t seq;
+	int used, rc;
+
+	if (klen != OLD_STAGE_KEY_LEN || vlen < TK_LEN ||
+	    (used = entry_decode(0, val + TK_LEN, vlen - TK_LEN, &e)) < 0 ||
+	    (size_t)used != vlen - TK_LEN)
+		return CB_ECORRUPT;
+	if (o->nkeys == o->capkeys) {
+		size_t cap = o->capkeys > 0 ? 2 * o->capkeys : 256;
+		void *k = realloc(o->keys, cap * sizeof(*o->keys));
+
+		if (k == NULL)
+			return CB_ENOMEM;
+		o->keys = k;
+		o->capkeys = cap;
+	}
+	memcpy(o->keys[o->nkeys++], key, OLD_STAGE_KEY_LEN);
+	if ((seq = be64_get(key + 1)) != o->seq) {
+		if ((rc = old_stage_flush(o)) != 0)
+			return rc;
+		o->seq = seq;
+		o->ntk = 0;
+		o->used = (size_t)used;
+		memcpy(o->val, val + TK_LEN, o->used);
+	}
+	if (o->ntk == MATCH_TOKENS_MAX)
+		return CB_ECORRUPT;
+	memcpy(o->tks + o->ntk++ * TK_LEN, val, TK_LEN);
+	return 0;
+}
+
+/* Turns the older staging's 'Q' records into 'e' records, in the open transaction. */
+static int
+stage_convert(struct broker *b)
+{
+	struct old_stage *o;
+	int rc;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return CB_ENOMEM;
+	o->b = b;
+	rc = store_txn_aux_walk(b->txn, STORE_MATCH, "Q", 1, 1, old_stage_collect, o);
+	if (rc == 0)
+		rc = old_stage_flush(o);
+	for (size_t i = 0; rc == 0 && i < o->nkeys; i++)
+		rc = store_txn_aux_del(b->txn, STORE_MATCH, o->keys[i], OLD_STAGE_KEY_LEN);
+	if (rc == 0 && o->nkeys > 0)
+		log_info("match: %zu staged postings of the older format turned into %s",
+		    o->nkeys, "clue records");
+	free(o->keys);
+	free(o);
+	return rc > 0 ? CB_ECORRUPT : rc;
+}
+
+/* The hash, built from the 'e' records after 'M' the first time. */
 static int
 stage_load(struct broker *b)
 {
 	struct match_stage *st;
+	uint8_t from[CLUE_KEY_LEN];
+	uint64_t upto;
 	int rc;
 
 	if (b->match_stage != NULL)
 		return 0;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CB_ENOMEM;
-	rc = store_txn_aux_walk(b->txn, STORE_MATCH, "Q", 1, 1, stage_collect, st);
+	if ((rc = stage_convert(b)) == 0 && (rc = merged_get(b, &upto)) == 0) {
+		clue_key(from, upto + 1);
+		rc = store_txn_aux_walk(b->txn, STORE_MATCH, from, sizeof(from), 1, stage_collect,
+		    st);
+	}
 	if (rc != 0) {
 		free(st->v);
 		free(st);
 		return rc < 0 ? rc : CB_ECORRUPT;
 	}
+	st->built_in_txn = 1;
 	b->match_stage = st;
 	return 0;
 }
@@ -278,34 +481,28 @@ stage_read(struct apply *a, const uint8_t *tk)
 {
 	struct match_stage *st = a->b->match_stage;
 	size_t from = a->nlist, kept;
-	uint8_t key[STAGE_KEY_LEN];
-	const uint8_t *val;
-	size_t len;
+	struct clue_rec c;
+	struct entry *e;
 	int rc;
 
 	for (uint32_t i = st->head[stage_bucket(tk)]; i != 0; i = st->v[i - 1].next) {
 		const struct staged *s = &st->v[i - 1];
 
-		if (memcmp(s->tk, tk, STAGE_TK_LEN) != 0)
-			continue;
-		stage_key(key, s->seq, s->idx);
-		rc = store_txn_aux_get(a->b->txn, STORE_MATCH, key, sizeof(key), &val, &len);
-		if (rc == CB_ENOTFOUND)
-			continue;	/* aborted, or merged in this transaction */
+		if (memcmp(s->tk, tk, TK_LEN) != 0 ||
+		    (st->merged_upto != 0 && s->seq <= st->merged_upto))
+			continue;	/* another token; merged in this transaction */
+		if ((rc = clue_get(a->b, s->seq, &c)) == CB_ENOTFOUND)
+			continue;	/* an aborted round's */
 		if (rc != 0)
 			return rc;
-		if (len < STAGE_TK_LEN || memcmp(val, tk, STAGE_TK_LEN) != 0)
+		if (s->idx >= c.n || memcmp(c.tks + s->idx * TK_LEN, tk, TK_LEN) != 0)
 			continue;	/* an aborted round's seq, reused */
-		if (a->nlist == a->caplist) {
-			if (a->list != NULL)
-				break;	/* past the bound: counted by the caller as full */
-			a->caplist = list_max(a->b) + 1;
-			if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL)
-				return CB_ENOMEM;
+		if ((e = list_slot(a)) == NULL) {
+			if (a->rc != 0)
+				return a->rc;
+			break;
 		}
-		if ((rc = entry_decode(s->seq, val + STAGE_TK_LEN, len - STAGE_TK_LEN,
-		    &a->list[a->nlist])) != 0)
-			return rc;
+		*e = c.e;
 		a->nlist++;
 	}
 	if (a->nlist - from < 2)
@@ -319,16 +516,9 @@ stage_read(struct apply *a, const uint8_t *tk)
 	return 0;
 }
 
-/* A staged posting on its way into its list. */
-struct merging {
-	uint8_t		 key[POSTING_KEY_LEN];
-	uint8_t		 skey[STAGE_KEY_LEN];
-	uint8_t		*val;
-	size_t		 len;
-};
-
+/* The postings of the 'e' records after 'M', on their way into their lists. */
 struct merge {
-	struct merging	*v;
+	uint8_t		(*keys)[POSTING_KEY_LEN];
 	size_t		 n, cap;
 	uint64_t	 upto;
 };
@@ -337,65 +527,70 @@ static int
 merge_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct merge *m = arg;
-	struct merging *g;
+	struct clue_rec c;
 
-	if (klen != STAGE_KEY_LEN || vlen < STAGE_TK_LEN)
+	if (klen != CLUE_KEY_LEN || clue_parse(be64_get(key + 1), val, vlen, &c) != 0)
 		return CB_ECORRUPT;
-	if (m->n == m->cap) {
-		size_t cap = m->cap > 0 ? 2 * m->cap : 256;
+	if (m->n + c.n > m->cap) {
+		size_t cap = m->cap > 0 ? 2 * m->cap : 1024;
+		void *k;
 
-		if ((g = realloc(m->v, cap * sizeof(*g))) == NULL)
+		while (cap < m->n + c.n)
+			cap *= 2;
+		if ((k = realloc(m->keys, cap * sizeof(*m->keys))) == NULL)
 			return CB_ENOMEM;
-		m->v = g;
+		m->keys = k;
 		m->cap = cap;
 	}
-	g = &m->v[m->n];
-	if ((g->val = malloc(vlen - STAGE_TK_LEN + 1)) == NULL)
-		return CB_ENOMEM;
-	m->n++;
-	g->key[0] = 'P';
-	memcpy(g->key + 1, val, STAGE_TK_LEN);
-	memcpy(g->key + TOKEN_KEY_LEN, key + 1, 8);
-	memcpy(g->skey, key, STAGE_KEY_LEN);
-	g->len = vlen - STAGE_TK_LEN;
-	memcpy(g->val, val + STAGE_TK_LEN, g->len);
-	if (be64_get(key + 1) > m->upto)
-		m->upto = be64_get(key + 1);
+	for (size_t i = 0; i < c.n; i++) {
+		uint8_t *pk = m->keys[m->n++];
+
+		pk[0] = 'P';
+		memcpy(pk + 1, c.tks + i * TK_LEN, TK_LEN);
+		be64_put(pk + TOKEN_KEY_LEN, c.e.seq);
+	}
+	m->upto = c.e.seq;	/* the walk is in seq order */
 	return 0;
 }
 
 static int
-merging_cmp(const void *x, const void *y)
+posting_cmp(const void *x, const void *y)
 {
-	return memcmp(((const struct merging *)x)->key, ((const struct merging *)y)->key,
-	    POSTING_KEY_LEN);
+	return memcmp(x, y, POSTING_KEY_LEN);
 }
 
-/* Moves every staged posting into its list, in key order (each leaf page dirtied once),
- * in the open transaction. The hash forgets them when it commits (match_round_end). */
+/* Puts every staged posting into its list, in key order (each leaf page dirtied once),
+ * and moves 'M' past them, in the open transaction. The hash forgets them when it commits
+ * (match_round_end). */
 static int
 stage_merge(struct broker *b)
 {
 	struct merge m = { 0 };
+	uint8_t from[CLUE_KEY_LEN], upto[8];
+	uint64_t merged;
+	int64_t t0 = clock_mono_ms();
 	int rc;
 
-	rc = store_txn_aux_walk(b->txn, STORE_MATCH, "Q", 1, 1, merge_collect, &m);
+	if ((rc = merged_get(b, &merged)) != 0)
+		return rc;
+	clue_key(from, merged + 1);
+	rc = store_txn_aux_walk(b->txn, STORE_MATCH, from, sizeof(from), 1, merge_collect, &m);
 	if (rc > 0)
 		rc = CB_ECORRUPT;
-	if (rc == 0)
-		qsort(m.v, m.n, sizeof(*m.v), merging_cmp);
-	for (size_t i = 0; rc == 0 && i < m.n; i++)
-		rc = store_txn_aux_put(b->txn, STORE_MATCH, m.v[i].key, POSTING_KEY_LEN,
-		    m.v[i].val, m.v[i].len);
-	for (size_t i = 0; rc == 0 && i < m.n; i++)
-		rc = store_txn_aux_del(b->txn, STORE_MATCH, m.v[i].skey, STAGE_KEY_LEN);
+	if (rc == 0 && m.n == 0)	/* the hash names only aborted rounds' postings */
+		stage_drop(b->match_stage, UINT64_MAX);
 	if (rc == 0 && m.n > 0) {
-		b->match_stage->merged_upto = m.upto;
-		log_debug("match: %zu staged postings merged into their lists", m.n);
+		qsort(m.keys, m.n, sizeof(*m.keys), posting_cmp);
+		be64_put(upto, m.upto);
+		if ((rc = store_txn_aux_put_sorted(b->txn, STORE_MATCH, &m.keys[0][0],
+		    POSTING_KEY_LEN, m.n, "", 0)) == 0 &&
+		    (rc = store_txn_aux_put(b->txn, STORE_MATCH, "M", 1, upto, sizeof(upto))) == 0) {
+			b->match_stage->merged_upto = m.upto;
+			log_info("match: %zu staged postings merged into their lists in %lld ms",
+			    m.n, (long long)(clock_mono_ms() - t0));
+		}
 	}
-	for (size_t i = 0; i < m.n; i++)
-		free(m.v[i].val);
-	free(m.v);
+	free(m.keys);
 	return rc;
 }
 
@@ -404,7 +599,18 @@ match_round_end(struct broker *b, int committed)
 {
 	struct match_stage *st = b->match_stage;
 
-	if (st == NULL || st->merged_upto == 0)
+	if (st == NULL)
+		return;
+	if (!committed && st->built_in_txn) {
+		match_free(b);	/* it may name records the round converted */
+		return;
+	}
+	st->built_in_txn = 0;
+	if (!committed)
+		st->stats_state = STATS_UNREAD;
+	else if (st->stats_state == STATS_CHANGED)
+		st->stats_state = STATS_READ;
+	if (st->merged_upto == 0)
 		return;
 	if (committed)
 		stage_drop(st, st->merged_upto);
@@ -422,33 +628,40 @@ match_free(struct broker *b)
 
 /* ---- the figures ---- */
 
+/* The round's figures: read from 'S' the first time in the round. */
 static int
-stats_load(struct apply *a)
+stats_load(struct broker *b)
 {
+	struct match_stage *st = b->match_stage;
 	const uint8_t *val;
 	size_t len;
-	int rc = store_txn_aux_get(a->b->txn, STORE_MATCH, "S", 1, &val, &len);
+	int rc;
 
-	memset(a->stats, 0, sizeof(a->stats));
-	if (rc == CB_ENOTFOUND)
+	if (st->stats_state != STATS_UNREAD)
 		return 0;
-	if (rc != 0)
+	memset(st->stats, 0, sizeof(st->stats));
+	rc = store_txn_aux_get(b->txn, STORE_MATCH, "S", 1, &val, &len);
+	if (rc != 0 && rc != CB_ENOTFOUND)
 		return rc;
-	if (len != 8 * STATS_N)
+	if (rc == 0 && len != 8 * STATS_N)
 		return CB_ECORRUPT;
-	for (size_t i = 0; i < STATS_N; i++)
-		a->stats[i] = be64_get(val + 8 * i);
+	for (size_t i = 0; rc == 0 && i < STATS_N; i++)
+		st->stats[i] = be64_get(val + 8 * i);
+	st->stats_state = STATS_READ;
 	return 0;
 }
 
-static int
-stats_store(struct apply *a)
+int
+match_round_flush(struct broker *b)
 {
+	struct match_stage *st = b->match_stage;
 	uint8_t val[8 * STATS_N];
 
+	if (st == NULL || st->stats_state != STATS_CHANGED || b->txn == NULL)
+		return 0;
 	for (size_t i = 0; i < STATS_N; i++)
-		be64_put(val + 8 * i, a->stats[i]);
-	return store_txn_aux_put(a->b->txn, STORE_MATCH, "S", 1, val, sizeof(val));
+		be64_put(val + 8 * i, st->stats[i]);
+	return store_txn_aux_put(b->txn, STORE_MATCH, "S", 1, val, sizeof(val));
 }
 
 /* ---- notices ---- */
@@ -565,7 +778,10 @@ static int
 list_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct apply *a = arg;
+	struct clue_rec c;
+	struct entry *e;
 	uint64_t seq;
+	int rc;
 
 	if (klen != POSTING_KEY_LEN)
 		return a->rc = CB_ECORRUPT;
@@ -573,15 +789,16 @@ list_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, siz
 		a->hot = 1;	/* the marker sorts first: nothing else is needed */
 		return 1;
 	}
-	if (a->nlist == a->caplist) {
-		if (a->list != NULL)
-			return 0;	/* past the bound: counted by the caller as full */
-		a->caplist = list_max(a->b) + 1;
-		if ((a->list = malloc(a->caplist * sizeof(*a->list))) == NULL)
-			return a->rc = CB_ENOMEM;
-	}
-	if ((a->rc = entry_decode(seq, val, vlen, &a->list[a->nlist])) != 0)
-		return a->rc;
+	if ((e = list_slot(a)) == NULL)
+		return a->rc != 0 ? a->rc : 1;	/* past the bound: the caller counts it full */
+	if (vlen > 0) {		/* the entry inline, as written before the 'e' records */
+		rc = entry_decode(seq, val, vlen, e);
+		if (rc >= 0 && (size_t)rc != vlen)
+			rc = CB_ECORRUPT;
+	} else if ((rc = clue_get(a->b, seq, &c)) == 0)
+		*e = c.e;
+	if (rc < 0)
+		return a->rc = rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
 	a->nlist++;
 	return 0;
 }
@@ -669,9 +886,9 @@ bundle_narrow(struct apply *a, int first)
 
 /* One token of the new clue: match it against its list, then index it (or mark it hot). */
 static int
-token_apply(struct apply *a, const Cluebus__MatchToken *t, uint8_t idx, int first)
+token_apply(struct apply *a, const Cluebus__MatchToken *t, int first)
 {
-	uint8_t key[STAGE_KEY_LEN], val[STAGE_TK_LEN + ENTRY_MAX], tk[TOKEN_KEY_LEN];
+	uint8_t tk[TOKEN_KEY_LEN];
 	int rc;
 
 	if ((rc = list_read(a, t)) != 0)
@@ -692,14 +909,33 @@ token_apply(struct apply *a, const Cluebus__MatchToken *t, uint8_t idx, int firs
 	if ((rc = bundle_narrow(a, first)) != 0)
 		return rc;
 	token_key(tk, 'P', t);
-	memcpy(val, tk + 1, STAGE_TK_LEN);
-	stage_key(key, a->self.seq, idx);
-	if ((rc = store_txn_aux_put(a->b->txn, STORE_MATCH, key, sizeof(key), val,
-	    STAGE_TK_LEN + entry_encode(&a->self, val + STAGE_TK_LEN))) != 0 ||
-	    (rc = stage_add(a->b->match_stage, tk + 1, a->self.seq, idx)) != 0)
+	if ((rc = stage_add(a->b->match_stage, tk + 1, a->self.seq, (uint8_t)a->ntks)) != 0)
 		return rc;
+	memcpy(a->tks + a->ntks++ * TK_LEN, tk + 1, TK_LEN);
 	a->stats[ST_ENTRIES]++;
 	return 0;
+}
+
+/* Appends the clue's 'e' record: its entry and the tokens it indexed (none: no record). */
+static int
+clue_store(struct apply *a)
+{
+	uint8_t key[CLUE_KEY_LEN], val[CLUE_MAX];
+	size_t n;
+	int rc;
+
+	if (a->ntks == 0)
+		return 0;
+	n = entry_encode(&a->self, val);
+	val[n++] = (uint8_t)a->ntks;
+	memcpy(val + n, a->tks, a->ntks * TK_LEN);
+	clue_key(key, a->self.seq);
+	rc = store_txn_aux_append(a->b->txn, STORE_MATCH, key, sizeof(key), val,
+	    n + a->ntks * TK_LEN);
+	if (rc == CB_EEXIST)
+		log_warnx("match: a clue record at or after seq %llu exists already",
+		    (unsigned long long)a->self.seq);
+	return rc == CB_EEXIST ? CB_ECORRUPT : rc;
 }
 
 /* ---- bundling ---- */
@@ -759,6 +995,8 @@ match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t n
 	if (m->body_case != CLUEBUS__MESSAGE__BODY_CLUE || (c = m->clue) == NULL ||
 	    c->n_match_tokens == 0)
 		return 0;
+	if (c->n_match_tokens > MATCH_TOKENS_MAX)
+		return CB_EINVAL;	/* the envelope's check lets no such clue through */
 	for (size_t i = 0; i < c->n_match_tokens; i++)
 		distinct += !token_repeated(c, i);
 	a.self.seq = seq;
@@ -766,23 +1004,24 @@ match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t n
 	a.self.time_ms = now;
 	a.self.category = (uint8_t)c->category;
 	a.self.ntokens = (uint8_t)distinct;
-	snprintf(a.self.unit, sizeof(a.self.unit), "%s", m->sender);
-	snprintf(a.self.case_ref, sizeof(a.self.case_ref), "%s", m->case_ref);
-	if ((rc = stats_load(&a)) != 0 || (rc = stage_load(b)) != 0)
+	copy_str(a.self.unit, sizeof(a.self.unit), m->sender);
+	copy_str(a.self.case_ref, sizeof(a.self.case_ref), m->case_ref);
+	if ((rc = stage_load(b)) != 0 || (rc = stats_load(b)) != 0)
 		goto out;
+	a.stats = b->match_stage->stats;
+	b->match_stage->stats_state = STATS_CHANGED;
 	if (b->match_stage->merged_upto == 0 && b->match_stage->n >= stage_max(b) &&
 	    (rc = stage_merge(b)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_match_tokens; i++) {
 		if (token_repeated(c, i))
 			continue;
-		if ((rc = token_apply(&a, c->match_tokens[i], (uint8_t)i, first)) != 0)
+		if ((rc = token_apply(&a, c->match_tokens[i], first)) != 0)
 			goto out;
 		first = 0;
 	}
-	if ((rc = bundle_notify(&a)) != 0)
-		goto out;
-	rc = stats_store(&a);
+	if ((rc = clue_store(&a)) == 0)
+		rc = bundle_notify(&a);
 out:
 	free(a.list);
 	free(a.bundle);

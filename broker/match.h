@@ -28,11 +28,15 @@ struct broker;
  * (CB_ECORRUPT for an index record that does not parse). */
 int	match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t now);
 
+/* Writes the round's figures, changed by match_apply, into its transaction. Call right
+ * before committing every round that may have called match_apply. Returns 0 or an error
+ * for round_store_error(). */
+int	match_round_flush(struct broker *b);
 /* The round's transaction has committed (or not): a merge in it is done (or was not).
  * Call after every round that may have called match_apply. Cannot fail. */
 void	match_round_end(struct broker *b, int committed);
-/* Frees the staging tier's hash (rebuilt from the store when needed). Accepts a broker
- * without one. */
+/* Frees the staging tier's hash and the round's figures (read again from the store when
+ * needed). Accepts a broker without them. */
 void	match_free(struct broker *b);
 
 /* The committed figures: {"notices", "bundles", "tokens", "entries", "hot_tokens",

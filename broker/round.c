@@ -229,6 +229,8 @@ round_commit(struct broker *b, round_send_fn *send, void *arg)
 		if (b->units[i].ack_upto != 0)
 			round_log_acks(b, &b->units[i]);
 	b->acks_since_ms = 0;
+	if (b->txn != NULL && !b->round_failed && (rc = match_round_flush(b)) != 0)
+		round_store_error(b, rc);
 	if (b->txn != NULL && !b->round_failed) {
 		int64_t t0 = status_now_us();
 

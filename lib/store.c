@@ -858,6 +858,39 @@ store_txn_aux_del(store_txn_t *t, enum store_aux db, const void *key, size_t kle
 	return 0;
 }
 
+int
+store_txn_aux_append(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int mrc;
+
+	if ((mrc = mdb_put(t->txn, t->s->aux[db], &k, &v, MDB_APPEND)) != 0)
+		return mrc == MDB_KEYEXIST ? CB_EEXIST : store_fail("aux append", mrc);
+	return 0;
+}
+
+int
+store_txn_aux_put_sorted(store_txn_t *t, enum store_aux db, const uint8_t *keys,
+    size_t klen, size_t n, const void *val, size_t vlen)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc;
+
+	if ((mrc = mdb_cursor_open(t->txn, t->s->aux[db], &cur)) != 0)
+		return store_fail("aux cursor", mrc);
+	for (size_t i = 0; mrc == 0 && i < n; i++) {
+		k.mv_size = klen;
+		k.mv_data = (void *)(keys + i * klen);
+		v.mv_size = vlen;
+		v.mv_data = (void *)val;
+		mrc = mdb_cursor_put(cur, &k, &v, 0);
+	}
+	mdb_cursor_close(cur);
+	return mrc == 0 ? 0 : store_fail("aux put", mrc);
+}
+
 static int
 aux_walk(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t fromlen, size_t prefix_len,
     store_kv_fn fn, void *arg)

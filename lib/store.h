@@ -129,6 +129,15 @@ int	store_txn_aux_get(store_txn_t *t, enum store_aux db, const void *key, size_t
     const uint8_t **val, size_t *vlen) __attribute__((warn_unused_result));
 int	store_txn_aux_del(store_txn_t *t, enum store_aux db, const void *key, size_t klen)
     __attribute__((warn_unused_result));
+/* Puts a record whose key sorts after every key of the database (LMDB's MDB_APPEND: no
+ * search, and full pages). Returns 0, CB_EEXIST (the key does not sort last) or CB_ESTORE. */
+int	store_txn_aux_append(store_txn_t *t, enum store_aux db, const void *key, size_t klen,
+    const void *val, size_t vlen) __attribute__((warn_unused_result));
+/* Puts `n` records of `klen`-byte keys, contiguous in `keys` and in ascending order, each
+ * with the value `val`, through one cursor (a key on the page of the one before needs no
+ * search from the root). Returns 0 or CB_ESTORE. */
+int	store_txn_aux_put_sorted(store_txn_t *t, enum store_aux db, const uint8_t *keys,
+    size_t klen, size_t n, const void *val, size_t vlen) __attribute__((warn_unused_result));
 /* Walks, in key order, the records whose key starts with the first `prefix_len` bytes of
  * `from` and is >= `from`. The callback must not modify the database. */
 int	store_txn_aux_walk(store_txn_t *t, enum store_aux db, const void *from, size_t fromlen,

@@ -405,8 +405,8 @@ count_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t
 	return 0;
 }
 
-/* The records of the match database whose key starts with `prefix` ('Q': staged
- * postings; 'P': postings and hot markers in the lists). */
+/* The records of the match database whose key starts with `prefix` ('P': postings and
+ * hot markers in the lists). */
 static size_t
 records(struct fixture *fx, const char *prefix)
 {
@@ -415,6 +415,53 @@ records(struct fixture *fx, const char *prefix)
 	assert_int_equal(store_aux_walk(fx->b.store, STORE_MATCH, prefix, 1, 1, count_one, &n),
 	    0);
 	return n;
+}
+
+struct staged_walk {
+	uint64_t	 upto;	/* 'M': the 'e' records up to this seq are merged */
+	size_t		 n;
+};
+
+static int
+merged_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen;
+	assert_int_equal(vlen, 8);
+	((struct staged_walk *)arg)->upto = be64_get(val);
+	return 1;
+}
+
+/* Counts the tokens of an 'e' record (seq -> entry, n, n tokens) after 'M'. */
+static int
+staged_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct staged_walk *w = arg;
+	size_t ul, cl;
+
+	assert_int_equal(klen, 9);
+	if (be64_get(key + 1) <= w->upto)
+		return 0;
+	assert_true(vlen > 29);
+	ul = val[26];
+	assert_true(29 + ul <= vlen);
+	cl = (size_t)val[27 + ul] << 8 | val[28 + ul];
+	assert_true(29 + ul + cl < vlen);
+	assert_int_equal(vlen, 29 + ul + cl + 1 + val[29 + ul + cl] * (4 + MATCH_TOKEN_LEN));
+	w->n += val[29 + ul + cl];
+	return 0;
+}
+
+/* The staged postings in committed data: the tokens of the clue records ('e') that are
+ * not merged into the lists yet. */
+static size_t
+staged(struct fixture *fx)
+{
+	struct staged_walk w = { 0 };
+	int rc = store_aux_walk(fx->b.store, STORE_MATCH, "M", 1, 1, merged_one, &w);
+
+	assert_int_equal(rc, w.upto != 0);	/* one record or none */
+	assert_int_equal(store_aux_walk(fx->b.store, STORE_MATCH, "e", 1, 1, staged_one, &w), 0);
+	return w.n;
 }
 
 static const char *
@@ -436,11 +483,11 @@ test_the_merge_moves_the_staged_postings_into_the_lists_in_one_commit(void **sta
 	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
 	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0002")), "health");
 	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0003")), "health");
-	assert_int_equal(records(fx, "Q"), 3);
+	assert_int_equal(staged(fx), 3);
 	assert_int_equal(records(fx, "P"), 0);
 	/* The fourth clue's commit merges the three and stages its own. */
 	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0004")), "health");
-	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(staged(fx), 1);
 	assert_int_equal(records(fx, "P"), 3);
 	assert_non_null(st = match_status(&fx->b));
 	assert_int_equal(json_integer_value(json_object_get(st, "entries")), 4);
@@ -461,7 +508,7 @@ test_a_clue_matches_earlier_clues_in_the_lists_and_in_the_staging_tier(void **st
 	send(fx, doc(fx, "labor", "", NULL, phone("024-1000-0001")), "health");
 	/* c's commit merges a's posting into its list; c's own is staged. */
 	c = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "education");
-	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(staged(fx), 1);
 	assert_int_equal(notices(fx, c, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
 	    1);
 	assert_int_equal(m->match->seqs[0], a);
@@ -491,7 +538,7 @@ test_a_hot_bound_is_reached_across_the_two_tiers(void **state)
 		assert_int_equal(n, i < 3 ? i : 0);
 		total += n;
 		if (i == 2)	/* two merged, the third staged */
-			assert_int_equal(records(fx, "Q"), 1);
+			assert_int_equal(staged(fx), 1);
 	}
 	assert_int_equal(total, 3);
 	assert_non_null(st = match_status(&fx->b));
@@ -504,7 +551,7 @@ test_a_hot_bound_is_reached_across_the_two_tiers(void **state)
 	assert_int_equal(notices(fx, send(fx, doc(fx, "labor", "", NULL,
 	    phone("024-2222-3333")), "education"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER,
 	    NULL, NULL), 0);
-	assert_int_equal(records(fx, "Q"), 0);
+	assert_int_equal(staged(fx), 0);
 	assert_int_equal(records(fx, "P"), 5);	/* 3 postings, the marker, the filler */
 }
 
@@ -523,7 +570,7 @@ test_a_pair_is_notified_once_when_both_tiers_hold_its_tokens(void **state)
 	d = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb");
 	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
 	    NULL), 1);
-	assert_true(records(fx, "Q") >= 2);
+	assert_true(staged(fx) >= 2);
 	/* e shares both tokens with a (in the lists) and one with d (staged): each pair once. */
 	e_seq = send(fx, doc(fx, "vagrant", "", person(ID_A), both), "education");
 	assert_int_equal(notices(fx, e_seq, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
@@ -532,7 +579,7 @@ test_a_pair_is_notified_once_when_both_tiers_hold_its_tokens(void **state)
 	fx->b.cfg.match_stage_max = 1;
 	assert_int_equal(notices(fx, send(fx, doc(fx, "vagrant", "", person(ID_A), both),
 	    "civil-affairs"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL, NULL), 3);
-	assert_int_equal(records(fx, "Q"), 2);	/* f's two postings */
+	assert_int_equal(staged(fx), 2);	/* f's two postings */
 	(void)a;
 }
 
@@ -545,7 +592,7 @@ test_a_restart_rebuilds_the_staging_tier_from_the_store(void **state)
 	uint64_t a, b;
 
 	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
-	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(staged(fx), 1);
 	fixture_down(fx);
 	assert_int_equal(fixture_up(fx), 0);
 	fx->b.cfg.match_bundle_window_ms = 0;
@@ -562,7 +609,7 @@ test_a_restart_rebuilds_the_staging_tier_from_the_store(void **state)
 	b = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "education");
 	assert_int_equal(notices(fx, b, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
 	    NULL), 2);
-	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(staged(fx), 1);
 	assert_int_equal(records(fx, "P"), 2);
 }
 
@@ -586,7 +633,7 @@ test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole(void **state)
 	fixture_commit(fx);
 	fixture_frame_free(&fr);
 	assert_int_equal(fx->reply[0].frame_case, CLUEBUS__FRAME__FRAME_REJECTED);
-	assert_int_equal(records(fx, "Q"), 2);
+	assert_int_equal(staged(fx), 2);
 	assert_int_equal(records(fx, "P"), 0);
 	/* c gets b's seq: it meets a (still staged), not b. */
 	fx->b.cfg.match_stage_max = 100;
@@ -601,6 +648,126 @@ test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole(void **state)
 	d = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "civil-affairs");
 	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
 	    NULL), 2);
+}
+
+/* Rewrites clue `seq`'s 'e' record (entry, one token) as the older layout kept it: a
+ * posting with its entry inline ('P'), or a staged posting ('Q' seq idx -> token entry). */
+static void
+to_older_layout(struct fixture *fx, uint64_t seq, int staged_posting)
+{
+	uint8_t ekey[9] = { 'e' }, key[1 + 4 + MATCH_TOKEN_LEN + 8], val[512];
+	const uint8_t *rec;
+	size_t len, ul, cl, elen;
+	store_txn_t *t;
+
+	be64_put(ekey + 1, seq);
+	assert_int_equal(store_begin(fx->b.store, &t), 0);
+	assert_int_equal(store_txn_aux_get(t, STORE_MATCH, ekey, sizeof(ekey), &rec, &len), 0);
+	ul = rec[26];
+	cl = (size_t)rec[27 + ul] << 8 | rec[28 + ul];
+	elen = 29 + ul + cl;
+	assert_int_equal(rec[elen], 1);
+	assert_int_equal(len, elen + 1 + 4 + MATCH_TOKEN_LEN);
+	if (staged_posting) {
+		key[0] = 'Q';
+		be64_put(key + 1, seq);
+		key[9] = 0;
+		memcpy(val, rec + elen + 1, 4 + MATCH_TOKEN_LEN);
+		memcpy(val + 4 + MATCH_TOKEN_LEN, rec, elen);
+		assert_int_equal(store_txn_aux_put(t, STORE_MATCH, key, 10, val,
+		    4 + MATCH_TOKEN_LEN + elen), 0);
+	} else {
+		key[0] = 'P';
+		memcpy(key + 1, rec + elen + 1, 4 + MATCH_TOKEN_LEN);
+		be64_put(key + 1 + 4 + MATCH_TOKEN_LEN, seq);
+		memcpy(val, rec, elen);
+		assert_int_equal(store_txn_aux_put(t, STORE_MATCH, key, sizeof(key), val, elen),
+		    0);
+	}
+	assert_int_equal(store_txn_aux_del(t, STORE_MATCH, ekey, sizeof(ekey)), 0);
+	assert_int_equal(store_txn_commit(t), 0);
+}
+
+static void
+test_a_data_directory_of_the_older_layout_still_matches(void **state)
+{
+	struct fixture *fx = *state;
+	const char *both = "[{\"type\": \"phone\", \"value\": \"" PHONE "\"}]";
+	Cluebus__LogEntry *e;
+	Cluebus__Message *m;
+	uint64_t a, c, d;
+
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	c = send(fx, doc(fx, "labor", "", NULL, both), "health");
+	to_older_layout(fx, a, 0);	/* merged, its entry inline */
+	to_older_layout(fx, c, 1);	/* staged */
+	assert_int_equal(records(fx, "Q"), 1);
+	assert_int_equal(records(fx, "e"), 0);
+	fixture_down(fx);		/* the older broker stops, this one starts */
+	assert_int_equal(fixture_up(fx), 0);
+	fx->b.cfg.match_bundle_window_ms = 0;
+	/* d meets a in its list and c in the staging tier; c's record is converted. */
+	d = send(fx, doc(fx, "vagrant", "", person(ID_B), both), "psb");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, &e, &m),
+	    2);
+	assert_true(m->match->seqs[0] == a || m->match->seqs[0] == c);
+	assert_string_equal(m->match->units[0], "health");
+	free_notice(e, m);
+	assert_int_equal(records(fx, "Q"), 0);
+	assert_int_equal(staged(fx), 3);	/* c's, and d's two */
+	/* Merged now, all three meet a fourth clue, from the lists. */
+	fx->b.cfg.match_stage_max = 1;
+	assert_int_equal(notices(fx, send(fx, doc(fx, "vagrant", "", person(ID_A), both),
+	    "education"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL, NULL), 3);
+	assert_int_equal(records(fx, "P"), 4);	/* a's inline, c's and d's two */
+}
+
+/* The status's figures after the committed rounds. */
+static json_int_t
+figure(struct fixture *fx, const char *name)
+{
+	json_t *st = match_status(&fx->b);
+	json_int_t v;
+
+	assert_non_null(st);
+	v = json_integer_value(json_object_get(st, name));
+	json_decref(st);
+	return v;
+}
+
+static void
+test_the_figures_are_written_once_per_round_and_not_by_an_aborted_one(void **state)
+{
+	struct fixture *fx = *state;
+	struct fixture_frame f1, f2;
+
+	/* Two clues in one round: both counted. */
+	assert_int_equal(fixture_frame(fx, doc(fx, "labor", "", NULL, phone("024-3000-0001")),
+	    "health", NULL, 0, 0, &f1), 0);
+	assert_int_equal(fixture_frame(fx, doc(fx, "labor", "", NULL, phone("024-3000-0001")),
+	    "psb", NULL, 0, 0, &f2), 0);
+	fixture_publish(fx, "health", &f1);
+	fixture_publish(fx, "psb", &f2);
+	fixture_commit(fx);
+	fixture_frame_free(&f1);
+	fixture_frame_free(&f2);
+	assert_int_equal(fx->nreplies, 2);
+	assert_int_equal(figure(fx, "entries"), 2);
+	assert_int_equal(figure(fx, "tokens"), 1);
+	assert_int_equal(figure(fx, "notices"), 1);
+	/* An aborted round leaves them as they were, and the next round counts from there. */
+	assert_int_equal(fixture_frame(fx, doc(fx, "labor", "", NULL, phone("024-3000-0001")),
+	    "education", NULL, 0, 0, &f1), 0);
+	fixture_publish(fx, "education", &f1);
+	fx->b.round_failed = 1;
+	fixture_commit(fx);
+	fixture_frame_free(&f1);
+	assert_int_equal(figure(fx, "entries"), 2);
+	assert_int_equal(figure(fx, "notices"), 1);
+	send(fx, doc(fx, "labor", "", NULL, phone("024-3000-0002")), "education");
+	assert_int_equal(figure(fx, "entries"), 3);
+	assert_int_equal(figure(fx, "tokens"), 2);
+	assert_int_equal(figure(fx, "notices"), 1);
 }
 
 int
@@ -640,6 +807,11 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_an_aborted_round_with_a_merge_leaves_the_staging_tier_whole, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_a_data_directory_of_the_older_layout_still_matches,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_the_figures_are_written_once_per_round_and_not_by_an_aborted_one, setup,
 		    fixture_teardown),
 	};
 

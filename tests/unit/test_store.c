@@ -993,6 +993,39 @@ test_a_copy_holds_the_committed_log_and_opens_with_its_head(void **state)
 	rm_dir(dir);
 }
 
+static int
+aux_count(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen, (void)val, (void)vlen;
+	++*(size_t *)arg;
+	return 0;
+}
+
+static void
+test_an_append_must_sort_last_and_sorted_puts_all_land(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t keys[3][2] = { { 'b', 1 }, { 'b', 2 }, { 'b', 3 } };
+	const uint8_t *val;
+	size_t len, n = 0;
+	store_txn_t *t;
+
+	assert_int_equal(store_begin(f->s, &t), 0);
+	assert_int_equal(store_txn_aux_append(t, STORE_MATCH, "m1", 2, "x", 1), 0);
+	assert_int_equal(store_txn_aux_append(t, STORE_MATCH, "m2", 2, "y", 1), 0);
+	assert_int_equal(store_txn_aux_append(t, STORE_MATCH, "m2", 2, "z", 1), CB_EEXIST);
+	assert_int_equal(store_txn_aux_append(t, STORE_MATCH, "a9", 2, "z", 1), CB_EEXIST);
+	assert_int_equal(store_txn_aux_put_sorted(t, STORE_MATCH, &keys[0][0], 2, 3, "v", 1), 0);
+	assert_int_equal(store_txn_commit(t), 0);
+	assert_int_equal(store_aux_walk(f->s, STORE_MATCH, "b", 1, 1, aux_count, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_begin(f->s, &t), 0);
+	assert_int_equal(store_txn_aux_get(t, STORE_MATCH, "m2", 2, &val, &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(val[0], 'y');
+	store_txn_abort(t);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1042,7 @@ main(void)
 		T(test_each_recipient_has_its_own_backlog_in_log_order),
 		T(test_an_ack_removes_only_that_units_entries_up_to_the_given_seq),
 		T(test_reopening_the_store_keeps_the_head),
+		T(test_an_append_must_sort_last_and_sorted_puts_all_land),
 		cmocka_unit_test_setup_teardown(
 		    test_a_transaction_that_fills_the_map_fails_and_changes_nothing,
 		    fixture_setup_tiny, fixture_teardown),
