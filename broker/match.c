@@ -88,13 +88,30 @@ struct staged {
 enum { ST_NOTICES, ST_BUNDLES, ST_TOKENS, ST_ENTRIES, ST_HOT };
 enum { STATS_UNREAD, STATS_READ, STATS_CHANGED };
 
-/* The hash of the staged postings and the round's figures (broker.match_stage). */
+/* Where merging stands ('M'): every 'e' record up to `upto` is in the lists; while a merge
+ * runs (`running`), so are the postings of the records up to `target` whose list key is
+ * at most `last`. */
+struct merge_mark {
+	uint64_t	 upto, target;
+	uint8_t		 last[POSTING_KEY_LEN];
+	int		 running;
+};
+
+/* The hash of the staged postings, the running merge and the round's figures
+ * (broker.match_stage). */
 struct match_stage {
 	struct staged	*v;
 	size_t		 n, cap;
 	uint32_t	 head[STAGE_BUCKETS];	/* index + 1 of a bucket's first (0: none) */
-	uint64_t	 merged_upto;	/* a merge in the open transaction moved the postings
-					 * of seqs <= this (0: none) */
+	struct merge_mark mark;		/* in the open transaction */
+	struct merge_mark committed;	/* in committed data */
+	uint8_t		(*keys)[POSTING_KEY_LEN];	/* a running merge's postings still to
+						 * put, sorted: keys[pos..nkeys) */
+	size_t		 nkeys, cap_keys, pos, pos_committed;
+	int		 merged_in_txn;	/* the open transaction has merged a slice */
+	size_t		 cycle_n;	/* postings of the running merge, for the log */
+	unsigned	 cycle_rounds;
+	int64_t		 round_began_ms, round_puts_ms, cycle_max_ms, cycle_puts_max_ms;
 	int		 built_in_txn;	/* the hash was built in the open transaction */
 	uint64_t	 stats[STATS_N];
 	int		 stats_state;	/* STATS_*: in the open transaction */
@@ -123,9 +140,9 @@ struct apply {
 	struct broker		*b;
 	const Cluebus__Message	*m;
 	struct entry		 self;
-	uint8_t			 tks[MATCH_TOKENS_MAX * TK_LEN];	/* the tokens indexed */
+	uint8_t			 tks[MATCH_TOKENS_MAX * TK_LEN]; /* the tokens indexed */
 	size_t			 ntks;
-	struct entry		*list;		/* a token's entries (allocated when one has) */
+	struct entry		*list;	/* a token's entries (allocated when one has) */
 	size_t			 nlist, caplist;
 	int			 hot;		/* the token walked is hot */
 	struct entry		*bundle;	/* earlier clues with the same tokens so far */
@@ -298,9 +315,25 @@ stage_add(struct match_stage *st, const uint8_t *tk, uint64_t seq, uint8_t idx)
 	return 0;
 }
 
-/* Keeps only the postings of seqs > upto. */
+/* Whether the posting of token key `tk` in clue `seq` is in its list, by `mk`. */
+static int
+mark_merged(const struct merge_mark *mk, const uint8_t *tk, uint64_t seq)
+{
+	uint8_t key[POSTING_KEY_LEN];
+
+	if (seq <= mk->upto)
+		return 1;
+	if (!mk->running || seq > mk->target)
+		return 0;
+	key[0] = 'P';
+	memcpy(key + 1, tk, TK_LEN);
+	be64_put(key + TOKEN_KEY_LEN, seq);
+	return memcmp(key, mk->last, POSTING_KEY_LEN) <= 0;
+}
+
+/* Keeps only the postings that `mk` does not count as merged (all == 1: none). */
 static void
-stage_drop(struct match_stage *st, uint64_t upto)
+stage_drop(struct match_stage *st, const struct merge_mark *mk, int all)
 {
 	size_t kept = 0;
 
@@ -308,7 +341,7 @@ stage_drop(struct match_stage *st, uint64_t upto)
 	for (size_t i = 0; i < st->n; i++) {
 		uint32_t h;
 
-		if (st->v[i].seq <= upto)
+		if (all || mark_merged(mk, st->v[i].tk, st->v[i].seq))
 			continue;
 		st->v[kept] = st->v[i];
 		h = stage_bucket(st->v[kept].tk);
@@ -318,25 +351,82 @@ stage_drop(struct match_stage *st, uint64_t upto)
 	st->n = kept;
 }
 
-/* The seq up to which the 'e' records are merged, in the round's transaction. */
+/* Reads 'M' in the round's transaction: seq(8), or seq(8) target(8) last key while a
+ * merge runs. */
 static int
-merged_get(struct broker *b, uint64_t *upto)
+mark_get(struct broker *b, struct merge_mark *mk)
 {
 	const uint8_t *val;
 	size_t len;
 	int rc = store_txn_aux_get(b->txn, STORE_MATCH, "M", 1, &val, &len);
 
-	*upto = 0;
+	memset(mk, 0, sizeof(*mk));
 	if (rc == CB_ENOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (len != 8)
+	if (len != 8 && len != 16 + POSTING_KEY_LEN)
 		return CB_ECORRUPT;
-	*upto = be64_get(val);
+	mk->upto = be64_get(val);
+	if (len == 8)
+		return 0;
+	mk->running = 1;
+	mk->target = be64_get(val + 8);
+	memcpy(mk->last, val + 16, POSTING_KEY_LEN);
+	return mk->target > mk->upto && mk->last[0] == 'P' ? 0 : CB_ECORRUPT;
+}
+
+static int
+mark_put(struct broker *b, const struct merge_mark *mk)
+{
+	uint8_t val[16 + POSTING_KEY_LEN];
+
+	be64_put(val, mk->upto);
+	if (!mk->running)
+		return store_txn_aux_put(b->txn, STORE_MATCH, "M", 1, val, 8);
+	be64_put(val + 8, mk->target);
+	memcpy(val + 16, mk->last, POSTING_KEY_LEN);
+	return store_txn_aux_put(b->txn, STORE_MATCH, "M", 1, val, sizeof(val));
+}
+
+/* Adds a posting to the running merge's list of keys. */
+static int
+keys_add(struct match_stage *st, const uint8_t *tk, uint64_t seq)
+{
+	uint8_t *key;
+
+	if (st->nkeys == st->cap_keys) {
+		size_t cap = st->cap_keys > 0 ? 2 * st->cap_keys : 1024;
+		void *k = realloc(st->keys, cap * sizeof(*st->keys));
+
+		if (k == NULL)
+			return CB_ENOMEM;
+		st->keys = k;
+		st->cap_keys = cap;
+	}
+	key = st->keys[st->nkeys++];
+	key[0] = 'P';
+	memcpy(key + 1, tk, TK_LEN);
+	be64_put(key + TOKEN_KEY_LEN, seq);
 	return 0;
 }
 
+static void
+keys_free(struct match_stage *st)
+{
+	free(st->keys);
+	st->keys = NULL;
+	st->nkeys = st->cap_keys = st->pos = st->pos_committed = 0;
+}
+
+static int
+posting_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, POSTING_KEY_LEN);
+}
+
+/* stage_load's walk of the 'e' records after 'M': the staged postings into the hash, and
+ * those a running merge has still to put into its keys. */
 static int
 stage_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -346,9 +436,17 @@ stage_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, si
 
 	if (klen != CLUE_KEY_LEN || clue_parse(be64_get(key + 1), val, vlen, &c) != 0)
 		return CB_ECORRUPT;
-	for (size_t i = 0; i < c.n; i++)
-		if ((rc = stage_add(st, c.tks + i * TK_LEN, c.e.seq, (uint8_t)i)) != 0)
+	for (size_t i = 0; i < c.n; i++) {
+		const uint8_t *tk = c.tks + i * TK_LEN;
+
+		if (mark_merged(&st->mark, tk, c.e.seq))
+			continue;
+		if ((rc = stage_add(st, tk, c.e.seq, (uint8_t)i)) != 0)
 			return rc;
+		if (st->mark.running && c.e.seq <= st->mark.target &&
+		    (rc = keys_add(st, tk, c.e.seq)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -438,29 +536,34 @@ stage_convert(struct broker *b)
 	return rc > 0 ? CB_ECORRUPT : rc;
 }
 
-/* The hash, built from the 'e' records after 'M' the first time. */
+/* The hash (and a running merge's keys), built from the 'e' records after 'M' the first
+ * time. */
 static int
 stage_load(struct broker *b)
 {
 	struct match_stage *st;
 	uint8_t from[CLUE_KEY_LEN];
-	uint64_t upto;
 	int rc;
 
 	if (b->match_stage != NULL)
 		return 0;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CB_ENOMEM;
-	if ((rc = stage_convert(b)) == 0 && (rc = merged_get(b, &upto)) == 0) {
-		clue_key(from, upto + 1);
+	if ((rc = stage_convert(b)) == 0 && (rc = mark_get(b, &st->mark)) == 0) {
+		clue_key(from, st->mark.upto + 1);
 		rc = store_txn_aux_walk(b->txn, STORE_MATCH, from, sizeof(from), 1, stage_collect,
 		    st);
 	}
 	if (rc != 0) {
+		free(st->keys);
 		free(st->v);
 		free(st);
 		return rc < 0 ? rc : CB_ECORRUPT;
 	}
+	if (st->nkeys > 1)
+		qsort(st->keys, st->nkeys, sizeof(*st->keys), posting_cmp);
+	st->cycle_n = st->nkeys;	/* of a merge that was running: what is left of it */
+	st->committed = st->mark;
 	st->built_in_txn = 1;
 	b->match_stage = st;
 	return 0;
@@ -488,8 +591,7 @@ stage_read(struct apply *a, const uint8_t *tk)
 	for (uint32_t i = st->head[stage_bucket(tk)]; i != 0; i = st->v[i - 1].next) {
 		const struct staged *s = &st->v[i - 1];
 
-		if (memcmp(s->tk, tk, TK_LEN) != 0 ||
-		    (st->merged_upto != 0 && s->seq <= st->merged_upto))
+		if (memcmp(s->tk, tk, TK_LEN) != 0 || mark_merged(&st->mark, tk, s->seq))
 			continue;	/* another token; merged in this transaction */
 		if ((rc = clue_get(a->b, s->seq, &c)) == CB_ENOTFOUND)
 			continue;	/* an aborted round's */
@@ -516,82 +618,119 @@ stage_read(struct apply *a, const uint8_t *tk)
 	return 0;
 }
 
-/* The postings of the 'e' records after 'M', on their way into their lists. */
-struct merge {
-	uint8_t		(*keys)[POSTING_KEY_LEN];
-	size_t		 n, cap;
-	uint64_t	 upto;
-};
+static unsigned
+merge_slice(const struct broker *b)
+{
+	return b->cfg.match_merge_slice > 0 ? b->cfg.match_merge_slice :
+	    MATCH_MERGE_SLICE_DEFAULT;
+}
 
 static int
 merge_collect(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	struct merge *m = arg;
+	struct match_stage *st = arg;
 	struct clue_rec c;
+	int rc;
 
 	if (klen != CLUE_KEY_LEN || clue_parse(be64_get(key + 1), val, vlen, &c) != 0)
 		return CB_ECORRUPT;
-	if (m->n + c.n > m->cap) {
-		size_t cap = m->cap > 0 ? 2 * m->cap : 1024;
-		void *k;
-
-		while (cap < m->n + c.n)
-			cap *= 2;
-		if ((k = realloc(m->keys, cap * sizeof(*m->keys))) == NULL)
-			return CB_ENOMEM;
-		m->keys = k;
-		m->cap = cap;
-	}
-	for (size_t i = 0; i < c.n; i++) {
-		uint8_t *pk = m->keys[m->n++];
-
-		pk[0] = 'P';
-		memcpy(pk + 1, c.tks + i * TK_LEN, TK_LEN);
-		be64_put(pk + TOKEN_KEY_LEN, c.e.seq);
-	}
-	m->upto = c.e.seq;	/* the walk is in seq order */
+	for (size_t i = 0; i < c.n; i++)
+		if ((rc = keys_add(st, c.tks + i * TK_LEN, c.e.seq)) != 0)
+			return rc;
+	st->mark.target = c.e.seq;	/* the walk is in seq order */
 	return 0;
 }
 
+/* Starts a merge of every posting staged now: their list keys, sorted. */
 static int
-posting_cmp(const void *x, const void *y)
+merge_start(struct broker *b)
 {
-	return memcmp(x, y, POSTING_KEY_LEN);
+	struct match_stage *st = b->match_stage;
+	uint8_t from[CLUE_KEY_LEN];
+	int rc;
+
+	clue_key(from, st->mark.upto + 1);
+	st->nkeys = st->pos = 0;
+	rc = store_txn_aux_walk(b->txn, STORE_MATCH, from, sizeof(from), 1, merge_collect, st);
+	if (rc != 0)
+		return rc > 0 ? CB_ECORRUPT : rc;
+	if (st->nkeys == 0) {	/* the hash names only aborted rounds' postings */
+		st->mark = st->committed;
+		stage_drop(st, &st->mark, 1);
+		return 0;
+	}
+	qsort(st->keys, st->nkeys, sizeof(*st->keys), posting_cmp);
+	st->mark.running = 1;
+	st->cycle_n = st->nkeys;
+	st->cycle_rounds = 0;
+	st->cycle_max_ms = st->cycle_puts_max_ms = 0;
+	return 0;
 }
 
-/* Puts every staged posting into its list, in key order (each leaf page dirtied once),
- * and moves 'M' past them, in the open transaction. The hash forgets them when it commits
- * (match_round_end). */
+/* Merges the next slice of the running merge into the lists, in key order (each leaf page
+ * dirtied once per merge), and moves 'M' past it, in the open transaction; the last slice
+ * ends the merge. The hash forgets the postings when the round commits (match_round_end). */
+static int
+merge_slice_put(struct broker *b)
+{
+	struct match_stage *st = b->match_stage;
+	size_t n = st->nkeys - st->pos;
+	int rc;
+
+	if (n > merge_slice(b))
+		n = merge_slice(b);
+	st->round_began_ms = clock_mono_ms();
+	if ((rc = store_txn_aux_put_sorted(b->txn, STORE_MATCH, st->keys[st->pos],
+	    POSTING_KEY_LEN, n, "", 0)) != 0)
+		return rc;
+	st->pos += n;
+	memcpy(st->mark.last, st->keys[st->pos - 1], POSTING_KEY_LEN);
+	if (st->pos == st->nkeys) {
+		st->mark.upto = st->mark.target;
+		st->mark.running = 0;
+	}
+	if ((rc = mark_put(b, &st->mark)) != 0)
+		return rc;
+	st->merged_in_txn = 1;
+	st->round_puts_ms = clock_mono_ms() - st->round_began_ms;
+	return 0;
+}
+
+/* Once per round: starts a merge when match_stage_max postings are staged, and puts the
+ * next slice of a running one. */
 static int
 stage_merge(struct broker *b)
 {
-	struct merge m = { 0 };
-	uint8_t from[CLUE_KEY_LEN], upto[8];
-	uint64_t merged;
-	int64_t t0 = clock_mono_ms();
+	struct match_stage *st = b->match_stage;
 	int rc;
 
-	if ((rc = merged_get(b, &merged)) != 0)
+	if (st->merged_in_txn)
+		return 0;
+	if (!st->mark.running && st->n >= stage_max(b) && (rc = merge_start(b)) != 0)
 		return rc;
-	clue_key(from, merged + 1);
-	rc = store_txn_aux_walk(b->txn, STORE_MATCH, from, sizeof(from), 1, merge_collect, &m);
-	if (rc > 0)
-		rc = CB_ECORRUPT;
-	if (rc == 0 && m.n == 0)	/* the hash names only aborted rounds' postings */
-		stage_drop(b->match_stage, UINT64_MAX);
-	if (rc == 0 && m.n > 0) {
-		qsort(m.keys, m.n, sizeof(*m.keys), posting_cmp);
-		be64_put(upto, m.upto);
-		if ((rc = store_txn_aux_put_sorted(b->txn, STORE_MATCH, &m.keys[0][0],
-		    POSTING_KEY_LEN, m.n, "", 0)) == 0 &&
-		    (rc = store_txn_aux_put(b->txn, STORE_MATCH, "M", 1, upto, sizeof(upto))) == 0) {
-			b->match_stage->merged_upto = m.upto;
-			log_info("match: %zu staged postings merged into their lists in %lld ms",
-			    m.n, (long long)(clock_mono_ms() - t0));
-		}
-	}
-	free(m.keys);
-	return rc;
+	return st->mark.running ? merge_slice_put(b) : 0;
+}
+
+/* The round that merged a slice has committed. */
+static void
+merge_committed(struct match_stage *st)
+{
+	int64_t ms = clock_mono_ms() - st->round_began_ms;
+
+	stage_drop(st, &st->mark, 0);
+	st->cycle_rounds++;
+	if (ms > st->cycle_max_ms)
+		st->cycle_max_ms = ms;
+	if (st->round_puts_ms > st->cycle_puts_max_ms)
+		st->cycle_puts_max_ms = st->round_puts_ms;
+	st->pos_committed = st->pos;
+	if (st->mark.running)
+		return;
+	log_info("match: %zu staged postings merged into their lists in %u round%s (the "
+	    "slowest: %lld ms from its first put to its commit, %lld ms of puts)", st->cycle_n,
+	    st->cycle_rounds, st->cycle_rounds == 1 ? "" : "s", (long long)st->cycle_max_ms,
+	    (long long)st->cycle_puts_max_ms);
+	keys_free(st);
 }
 
 void
@@ -610,18 +749,27 @@ match_round_end(struct broker *b, int committed)
 		st->stats_state = STATS_UNREAD;
 	else if (st->stats_state == STATS_CHANGED)
 		st->stats_state = STATS_READ;
-	if (st->merged_upto == 0)
+	if (!st->merged_in_txn)
 		return;
-	if (committed)
-		stage_drop(st, st->merged_upto);
-	st->merged_upto = 0;
+	st->merged_in_txn = 0;
+	if (committed) {
+		st->committed = st->mark;
+		merge_committed(st);
+		return;
+	}
+	st->mark = st->committed;	/* the slice is undone */
+	st->pos = st->pos_committed;
+	if (!st->mark.running)
+		keys_free(st);	/* and so is the merge's start */
 }
 
 void
 match_free(struct broker *b)
 {
-	if (b->match_stage != NULL)
+	if (b->match_stage != NULL) {
+		free(b->match_stage->keys);
 		free(b->match_stage->v);
+	}
 	free(b->match_stage);
 	b->match_stage = NULL;
 }
@@ -1010,8 +1158,7 @@ match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t n
 		goto out;
 	a.stats = b->match_stage->stats;
 	b->match_stage->stats_state = STATS_CHANGED;
-	if (b->match_stage->merged_upto == 0 && b->match_stage->n >= stage_max(b) &&
-	    (rc = stage_merge(b)) != 0)
+	if ((rc = stage_merge(b)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_match_tokens; i++) {
 		if (token_repeated(c, i))

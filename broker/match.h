@@ -17,6 +17,7 @@ struct broker;
 #define MATCH_NOTICES_DEFAULT	16	/* notices for one new clue */
 #define MATCH_BUNDLE_MAX	16	/* clues a bundling notice names */
 #define MATCH_STAGE_MAX_DEFAULT	16384	/* staged postings before a merge */
+#define MATCH_MERGE_SLICE_DEFAULT 2048	/* postings one round merges */
 
 /* Indexes the blind tokens of a clue just appended at log `seq` and time `now`, in the
  * round's transaction, and appends the notices it causes: one match notice per earlier

@@ -51,6 +51,8 @@ typedef struct broker_config {
 	unsigned	 match_notices_max;	/* match notices for one new clue */
 	unsigned	 match_stage_max;	/* staged postings before a merge (0: the
 						 * default) */
+	unsigned	 match_merge_slice;	/* postings a round merges (0: the
+						 * default) */
 	route_t		*route;			/* owned */
 	calendar_t	 calendar;		/* periodic report duties (`duties`) */
 	int64_t		 checkpoint_interval_ms;	/* sign a checkpoint this often while

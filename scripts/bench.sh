@@ -16,10 +16,12 @@
 #      backlog): bench/loadgen publishes N signed 1 KiB clues from `health` (category
 #      medical, jurisdiction 210302: routed to psb, ato, ato-210302) at maximum rate with
 #      1,000 outstanding, then RATE/s for SECONDS s (publish->accepted latency);
-#   4a. match: the cost of correlation on the accept path: two fresh logs, N clues at
-#      maximum rate each, recipients offline: without blind tokens, then with 3 tokens per
-#      clue (BENCH_MATCH_TOKENS) and a shared one every 20th clue (a match notice each;
-#      docs/correlation.md);
+#   4a. match: the cost of correlation on the accept path: three fresh logs, N clues at
+#      maximum rate each, recipients offline: without blind tokens; with 3 tokens per clue
+#      (BENCH_MATCH_TOKENS) none of which is shared (the index alone); with 3 tokens and a
+#      shared one every 20th clue (a match notice each; docs/correlation.md); and the
+#      rounds that merge the staging tier (from the broker's log: from the merge's start
+#      to its commit);
 #      BENCH_MATCH=0 skips it;
 #   5. peers: right after, Redis 7 streams and RabbitMQ 3.10 (quorum, then classic queue),
 #      an fsync before every acknowledgement, one client, 1 KiB, 1,000 outstanding
@@ -38,7 +40,8 @@
 #      rates (the machine is shared: see docs/performance.md);
 #  10. report: one markdown table with the ratios, then `raw:` lines
 #      (scripts/bench_report.sh); exit 0.
-# With BENCH_PROFILE=1 the profile (scripts/bench_profile.sh) follows phase 2 instead.
+# With BENCH_PROFILE=1 the profile (scripts/bench_profile.sh) follows phase 2 instead; with
+# BENCH_PROFILE=match the profile of phase 4a's three runs.
 #
 # Environment:
 #   CLUEBUS_BIN          the binaries (default bin/)
@@ -64,6 +67,10 @@
 #                        "accept"), then the agents drain them and BENCH_COUNT more clues
 #                        go through with the agents online (the final part); annotated
 #                        profiles in build/bench/callgrind.out*.{self,incl}.txt
+#   BENCH_PROFILE=match  instead of all that: phase 4a's three runs (BENCH_COUNT clues each,
+#                        default 6000: one merge of the staging tier) with the broker under
+#                        callgrind: instructions per clue, which a busy machine does not
+#                        disturb; annotated profiles in build/bench/match-*.incl.txt
 #
 # Every process it starts is recorded (scripts/procs.sh) and stopped on exit, also on
 # failure. Timings are measured and printed, never asserted: the exit status says only
@@ -97,6 +104,8 @@ if [ "$QUICK" = 1 ]; then
 	OUT_WAIT=30; VERIFY_SECS=0.3; PEERS=0
 elif [ "$PROFILE" = 1 ]; then
 	N=${BENCH_COUNT:-2000}; N_ON=$N; RATE=1; SECS=0; OUT_WAIT=0; VERIFY_SECS=0; PEERS=0
+elif [ "$PROFILE" = match ]; then
+	N=${BENCH_COUNT:-6000}; N_ON=$N; RATE=1; SECS=0; OUT_WAIT=0; VERIFY_SECS=0; PEERS=0
 else
 	N=${BENCH_COUNT:-20000}; N_ON=${BENCH_COUNT_ONLINE:-5000}
 	RATE=${BENCH_RATE:-1000}; SECS=${BENCH_SECONDS:-10}
@@ -299,22 +308,49 @@ MATCH=${BENCH_MATCH:-1}
 MATCH_TOKENS=${BENCH_MATCH_TOKENS:-3}
 MATCH_EVERY=20
 R_MATCH0=
+R_MATCH_INDEX=
 R_MATCH=
+MATCH_MERGES=
+MATCH_MERGES_INDEX=
+# match_merges FROM: "K merges in R rounds; the slowest round M ms (puts P ms)" from the
+# merge lines of the broker's log from line FROM on: each merge of the staging tier is
+# spread over rounds, and a round's time counts from its first put to its commit.
+match_merges() {
+	local re='.*merged into their lists in \([0-9]*\) rounds*.*slowest: \([0-9]*\) ms'
+	re="$re"'.*, \([0-9]*\) ms of puts.*'
+	tail -n +"$1" "$LOGS/broker.log" | sed -n "s/$re/\\1 \\2 \\3/p" |
+	    awk '{ n++; r += $1; if ($2 > m) m = $2; if ($3 > p) p = $3 }
+		END { if (n == 0) print "none"; else
+			printf "%d merges in %d rounds; the slowest round %d ms (puts %d ms)",
+			    n, r, m, p }'
+}
 phase_match() {
+	local from
 	[ "$MATCH" = 1 ] || return 0
 	bench_start_broker fresh
 	say "phase match-none: $N clues at maximum rate without tokens (fresh log)"
 	R_MATCH0=$(loadgen match-none --count "$N" --rate max)
 	say "$R_MATCH0"
 	bench_stop broker
+	from=$(($(wc -l <"$LOGS/broker.log") + 1))
+	bench_start_broker fresh
+	say "phase match-index: $N clues at maximum rate, $MATCH_TOKENS tokens each, none shared" \
+	    "(fresh log)"
+	R_MATCH_INDEX=$(loadgen match-index --count "$N" --rate max --tokens "$MATCH_TOKENS")
+	say "$R_MATCH_INDEX"
+	bench_stop broker
+	MATCH_MERGES_INDEX=$(match_merges "$from")
+	from=$(($(wc -l <"$LOGS/broker.log") + 1))
 	bench_start_broker fresh
 	say "phase match-tokens: $N clues at maximum rate, $MATCH_TOKENS tokens each, one" \
 	    "shared every $MATCH_EVERY (fresh log)"
 	R_MATCH=$(loadgen match-tokens --count "$N" --rate max --tokens "$MATCH_TOKENS" \
 	    --match-every "$MATCH_EVERY")
 	say "$R_MATCH"
-	MATCH_NOTICES=$(grep -c 'match: clue' "$LOGS/broker.log" || true)
 	bench_stop broker
+	MATCH_NOTICES=$(tail -n +"$from" "$LOGS/broker.log" | grep -c 'match: clue' || true)
+	MATCH_MERGES=$(match_merges "$from")
+	say "merges of the staging tier: index run $MATCH_MERGES_INDEX; tokens run $MATCH_MERGES"
 	rm -rf "$D/data"
 }
 
@@ -440,6 +476,10 @@ phase_build
 phase_deploy
 if [ "$PROFILE" = 1 ]; then
 	profile_run
+	exit 0
+fi
+if [ "$PROFILE" = match ]; then
+	profile_match_run
 	exit 0
 fi
 phase_machine_before

@@ -67,8 +67,9 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | delivery into out/, messages/s per agent (3 agents at once) | $(num "$DRAIN_RATE") | |
 | cluebus-agent CPU µs per message received (of which kernel) | $AGENT_CPU | |
 | broker CPU µs per message (of which kernel): accept only / with delivery to 3 and their acks | $(field "$R_OFF" cpu_accept_us) ($(field "$R_OFF" sys_accept_us)) / $(field "$R_ON" cpu_total_us) ($(field "$R_ON" sys_total_us)) | |
-| correlation: accepted/s at max rate, no tokens / $MATCH_TOKENS blind tokens per clue, a match every $MATCH_EVERY ($N each, fresh logs) | $(num "$(field "$R_MATCH0" rate)") / $(num "$(field "$R_MATCH" rate)") | |
-| correlation: broker CPU µs per accepted message, no tokens / with tokens; ratio (match notices logged: ${MATCH_NOTICES:--}) | $(field "$R_MATCH0" cpu_accept_us) / $(field "$R_MATCH" cpu_accept_us); **$(ratio "$(field "$R_MATCH" cpu_accept_us)" "$(field "$R_MATCH0" cpu_accept_us)")** | ≤ 1.10 |
+| correlation: accepted/s at max rate, no tokens / $MATCH_TOKENS blind tokens per clue, none shared / a match every $MATCH_EVERY ($N each, fresh logs) | $(num "$(field "$R_MATCH0" rate)") / $(num "$(field "$R_MATCH_INDEX" rate)") / $(num "$(field "$R_MATCH" rate)") | |
+| correlation: broker CPU µs per accepted message, no tokens / tokens, none shared / tokens, a match every $MATCH_EVERY (match notices logged: ${MATCH_NOTICES:--}); ratios | $(field "$R_MATCH0" cpu_accept_us) / $(field "$R_MATCH_INDEX" cpu_accept_us) / $(field "$R_MATCH" cpu_accept_us); **$(ratio "$(field "$R_MATCH_INDEX" cpu_accept_us)" "$(field "$R_MATCH0" cpu_accept_us)")** / **$(ratio "$(field "$R_MATCH" cpu_accept_us)" "$(field "$R_MATCH0" cpu_accept_us)")** | ≤ 1.10 |
+| correlation: rounds that merge the staging tier, from the merge's start to its commit (of the last run) | ${MATCH_MERGES:--} | |
 | broker peak RSS (VmHWM, with LMDB's mapped file) / own memory (RssAnon), MiB | $(mib "$HWM_KB") / $(mib "$ANON_KB") | < 64 |
 | broker log after the accept phases ($((N + N_FIXED)) messages, 3 backlog items each), MiB | $ACCEPT_DB_MB | |
 | broker log after the online phases: messages / delivery acks / commits / MiB | $ACCEPTED / $ACKED / $COMMITS / $DB_MB | |
@@ -92,7 +93,7 @@ EOF
 	[ "$PEERS" = 0 ] || [ -z "$RABBIT_NOTE" ] || echo "rabbitmq: skipped ($RABBIT_NOTE)"
 	echo
 	for r in "$R_OFF" "$R_FIXOFF" "$R_ON" "$R_FIX" "${R_MATCH0:-match-none -}" \
-	    "${R_MATCH:-match-tokens -}"; do
+	    "${R_MATCH_INDEX:-match-index -}" "${R_MATCH:-match-tokens -}"; do
 		echo "raw: $r"
 	done
 	printf '%s\n%s\n' "$V_BEFORE" "$V_AFTER" | sed 's/^/raw: /'

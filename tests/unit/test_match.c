@@ -770,6 +770,72 @@ test_the_figures_are_written_once_per_round_and_not_by_an_aborted_one(void **sta
 	assert_int_equal(figure(fx, "notices"), 1);
 }
 
+static void
+test_a_merge_spread_over_rounds_keeps_every_posting_in_one_tier(void **state)
+{
+	struct fixture *fx = *state;
+	struct fixture_frame fr;
+	uint64_t a;
+
+	fx->b.cfg.match_stage_max = 4;
+	fx->b.cfg.match_merge_slice = 2;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	for (int i = 1; i <= 3; i++) {
+		char number[32];
+
+		snprintf(number, sizeof(number), "024-4000-000%d", i);
+		send(fx, doc(fx, "labor", "", NULL, phone(number)), "health");
+	}
+	assert_int_equal(staged(fx), 4);
+	/* Each round merges two: the first two rounds put the four staged ones. */
+	send(fx, doc(fx, "labor", "", NULL, phone("024-4000-0005")), "health");
+	assert_int_equal(records(fx, "P"), 2);
+	/* A round that fails undoes its slice; the next one does it again. */
+	assert_int_equal(fixture_frame(fx, doc(fx, "labor", "", NULL, phone("024-4000-0006")),
+	    "psb", NULL, 0, 0, &fr), 0);
+	fixture_publish(fx, "psb", &fr);
+	fx->b.round_failed = 1;
+	fixture_commit(fx);
+	fixture_frame_free(&fr);
+	assert_int_equal(records(fx, "P"), 2);
+	/* Whatever half a is in, a clue naming its id number meets it once. */
+	assert_int_equal(notices(fx, send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "psb"),
+	    CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL, NULL), 1);
+	assert_int_equal(records(fx, "P"), 4);
+	assert_int_equal(staged(fx), 2);	/* the last two clues' */
+	(void)a;
+}
+
+static void
+test_a_restart_in_the_middle_of_a_merge_finishes_it(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t a, d;
+
+	fx->b.cfg.match_stage_max = 3;
+	fx->b.cfg.match_merge_slice = 1;
+	a = send(fx, doc(fx, "vagrant", "", person(ID_A), NULL), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-5000-0001")), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-5000-0002")), "health");
+	send(fx, doc(fx, "labor", "", NULL, phone("024-5000-0003")), "health");
+	assert_int_equal(records(fx, "P"), 1);	/* one of three, then a restart */
+	fixture_down(fx);
+	assert_int_equal(fixture_up(fx), 0);
+	fx->b.cfg.match_bundle_window_ms = 0;
+	fx->b.cfg.match_stage_max = 3;
+	fx->b.cfg.match_merge_slice = 1;
+	d = send(fx, doc(fx, "vagrant", "", person(ID_B), NULL), "education");
+	assert_int_equal(notices(fx, d, CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL,
+	    NULL), 1);
+	assert_int_equal(records(fx, "P"), 2);
+	send(fx, doc(fx, "labor", "", NULL, phone("024-5000-0004")), "health");
+	assert_int_equal(records(fx, "P"), 3);	/* the merge is done */
+	assert_int_equal(staged(fx), 3);	/* the clues after the three */
+	assert_int_equal(notices(fx, send(fx, doc(fx, "vagrant", "", person(ID_A), NULL),
+	    "civil-affairs"), CLUEBUS__MATCH_REASON__MATCH_SHARED_IDENTIFIER, NULL, NULL), 2);
+	(void)a;
+}
+
 int
 main(void)
 {
@@ -813,6 +879,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_the_figures_are_written_once_per_round_and_not_by_an_aborted_one, setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_merge_spread_over_rounds_keeps_every_posting_in_one_tier, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_a_restart_in_the_middle_of_a_merge_finishes_it,
+		    setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
