@@ -15,7 +15,9 @@
  *                                               written before the 'e' records; read)
  *   'P' kv(4) token(32) 0(8)    -> since_ms(8) type(1)   the token is hot (sorts first)
  *   'H' kv(4) token(32)         -> since_ms(8) type(1)   the same, for the status to list
- *   'M'                         -> seq(8)       the 'e' records up to seq are merged
+ *   'M'                         -> seq(8) [target(8) last(45)]   the 'e' records up to
+ *                                  seq are merged; while a merge runs, so are the postings
+ *                                  of those up to target whose 'P' key is <= last
  *   'R' id(16) id(16)           -> ""           a pair notified (ids in byte order)
  *   'S'                         -> notices, bundles, tokens, entries, hot (8 each)
  *   'e' seq(8)                  -> entry n(1) n * (kv(4) token(32))
@@ -41,12 +43,15 @@
  * only in its 'e' record (the key is its seq: appended to the last page), and found again
  * through an in-memory hash of the tokens of the 'e' records after 'M' (struct
  * match_stage); a list is its 'P' records followed by its staged postings. When
- * match_stage_max postings are staged, the next clue's transaction first puts them into
- * the 'P' lists in key order (each leaf page dirtied once) and moves 'M' past them, so a
- * crash leaves either all staged or all merged, and the hash is rebuilt from the 'e'
- * records after 'M' at the first clue after a start. The hash may name postings that are
- * not staged (an aborted round's, a merge's in the open transaction): every one is checked
- * against its 'e' record and the merge of the open transaction before it counts.
+ * match_stage_max postings are staged, a merge starts: their 'P' keys, sorted, are put
+ * into the lists match_merge_slice at a time, one slice in each round's transaction (each
+ * leaf page dirtied once per merge, and a round's extra work bounded however long the
+ * lists are), and 'M' records how far the merge got, in the same transaction. So a crash
+ * leaves every posting in exactly one tier, and the first clue after a start rebuilds the
+ * hash and what is left of a running merge from the 'e' records after 'M'. The hash may
+ * name postings that are not staged (an aborted round's, merged ones): every one is
+ * checked against 'M' as the open transaction has it and against its 'e' record before it
+ * counts, so an aborted round needs no undo but of the merge's place.
  *
  * The figures ('S') are read once and written once per round: the round's commit calls
  * match_round_flush. */
@@ -669,7 +674,8 @@ merge_start(struct broker *b)
 
 /* Merges the next slice of the running merge into the lists, in key order (each leaf page
  * dirtied once per merge), and moves 'M' past it, in the open transaction; the last slice
- * ends the merge. The hash forgets the postings when the round commits (match_round_end). */
+ * ends the merge. The hash forgets the merge's postings when the round with its last slice
+ * commits (match_round_end). */
 static int
 merge_slice_put(struct broker *b)
 {
@@ -717,7 +723,6 @@ merge_committed(struct match_stage *st)
 {
 	int64_t ms = clock_mono_ms() - st->round_began_ms;
 
-	stage_drop(st, &st->mark, 0);
 	st->cycle_rounds++;
 	if (ms > st->cycle_max_ms)
 		st->cycle_max_ms = ms;
@@ -725,7 +730,8 @@ merge_committed(struct match_stage *st)
 		st->cycle_puts_max_ms = st->round_puts_ms;
 	st->pos_committed = st->pos;
 	if (st->mark.running)
-		return;
+		return;		/* stage_read skips the postings merged so far */
+	stage_drop(st, &st->mark, 0);
 	log_info("match: %zu staged postings merged into their lists in %u round%s (the "
 	    "slowest: %lld ms from its first put to its commit, %lld ms of puts)", st->cycle_n,
 	    st->cycle_rounds, st->cycle_rounds == 1 ? "" : "s", (long long)st->cycle_max_ms,
