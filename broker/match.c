@@ -80,7 +80,7 @@
 #define CLUE_KEY_LEN	(1 + 8)
 #define CLUE_MAX	(ENTRY_MAX + 1 + MATCH_TOKENS_MAX * TK_LEN)
 #define OLD_STAGE_KEY_LEN (1 + 8 + 1)
-#define STAGE_BUCKETS	4096			/* a power of two */
+#define STAGE_BUCKETS	65536			/* a power of two, 4 per staged posting */
 
 /* A staged posting as the hash knows it. */
 struct staged {

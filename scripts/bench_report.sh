@@ -25,6 +25,13 @@ outlat() {
 	fi
 }
 
+# notice_us: the broker's CPU per match notice, from the two runs with tokens.
+notice_us() {
+	awk -v a="$(field "$R_MATCH" cpu_accept_us)" -v b="$(field "$R_MATCH_INDEX" cpu_accept_us)" \
+	    -v n="$N" -v k="${MATCH_NOTICES:-0}" 'BEGIN { if (a == "-" || b == "-" || a == "" ||
+		b == "" || k + 0 == 0) print "-"; else printf "%.0f", (a - b) * n / k }'
+}
+
 # vrate LIB THREADS: the better of the two verification measurements (the other one was
 # disturbed).
 vrate() {
@@ -69,6 +76,7 @@ $( [ "$QUICK" = 1 ] && echo "(BENCH_QUICK=1: a smoke run; these numbers mean not
 | broker CPU µs per message (of which kernel): accept only / with delivery to 3 and their acks | $(field "$R_OFF" cpu_accept_us) ($(field "$R_OFF" sys_accept_us)) / $(field "$R_ON" cpu_total_us) ($(field "$R_ON" sys_total_us)) | |
 | correlation: accepted/s at max rate, no tokens / $MATCH_TOKENS blind tokens per clue, none shared / a match every $MATCH_EVERY ($N each, fresh logs) | $(num "$(field "$R_MATCH0" rate)") / $(num "$(field "$R_MATCH_INDEX" rate)") / $(num "$(field "$R_MATCH" rate)") | |
 | correlation: broker CPU µs per accepted message, no tokens / tokens, none shared / tokens, a match every $MATCH_EVERY (match notices logged: ${MATCH_NOTICES:--}); ratios | $(field "$R_MATCH0" cpu_accept_us) / $(field "$R_MATCH_INDEX" cpu_accept_us) / $(field "$R_MATCH" cpu_accept_us); **$(ratio "$(field "$R_MATCH_INDEX" cpu_accept_us)" "$(field "$R_MATCH0" cpu_accept_us)")** / **$(ratio "$(field "$R_MATCH" cpu_accept_us)" "$(field "$R_MATCH0" cpu_accept_us)")** | ≤ 1.10 |
+| correlation: broker CPU µs per match notice, (with matches − none shared) × $N / notices: a signed broker message each, reported apart from the index | $(notice_us) | |
 | correlation: rounds that merge the staging tier, from the merge's start to its commit (of the last run) | ${MATCH_MERGES:--} | |
 | broker peak RSS (VmHWM, with LMDB's mapped file) / own memory (RssAnon), MiB | $(mib "$HWM_KB") / $(mib "$ANON_KB") | < 64 |
 | broker log after the accept phases ($((N + N_FIXED)) messages, 3 backlog items each), MiB | $ACCEPT_DB_MB | |
