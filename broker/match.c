@@ -1138,19 +1138,15 @@ token_repeated(const Cluebus__Clue *c, size_t i)
 	return 0;
 }
 
-int
-match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t now)
+/* match_apply for a clue with tokens. */
+static int
+match_clue(struct broker *b, const Cluebus__Message *m, const Cluebus__Clue *c, uint64_t seq,
+    int64_t now)
 {
 	struct apply a = { .b = b, .m = m };
-	const Cluebus__Clue *c;
 	size_t distinct = 0;
 	int rc, first = 1;
 
-	if (m->body_case != CLUEBUS__MESSAGE__BODY_CLUE || (c = m->clue) == NULL ||
-	    c->n_match_tokens == 0)
-		return 0;
-	if (c->n_match_tokens > MATCH_TOKENS_MAX)
-		return CB_EINVAL;	/* the envelope's check lets no such clue through */
 	for (size_t i = 0; i < c->n_match_tokens; i++)
 		distinct += !token_repeated(c, i);
 	a.self.seq = seq;
@@ -1179,6 +1175,19 @@ out:
 	free(a.list);
 	free(a.bundle);
 	return rc;
+}
+
+int
+match_apply(struct broker *b, const Cluebus__Message *m, uint64_t seq, int64_t now)
+{
+	const Cluebus__Clue *c;
+
+	if (m->body_case != CLUEBUS__MESSAGE__BODY_CLUE || (c = m->clue) == NULL ||
+	    c->n_match_tokens == 0)
+		return 0;
+	if (c->n_match_tokens > MATCH_TOKENS_MAX)
+		return CB_EINVAL;	/* the envelope's check lets no such clue through */
+	return match_clue(b, m, c, seq, now);
 }
 
 /* ---- the figures, from committed data ---- */
