@@ -697,7 +697,6 @@ merge_slice_put(struct broker *b)
 	}
 	if ((rc = mark_put(b, &st->mark)) != 0)
 		return rc;
-	st->merged_in_txn = 1;
 	st->round_puts_ms = clock_mono_ms() - st->round_began_ms;
 	return 0;
 }
@@ -710,11 +709,16 @@ stage_merge(struct broker *b)
 	struct match_stage *st = b->match_stage;
 	int rc;
 
-	if (st->merged_in_txn)
+	if (st->merged_in_txn || (!st->mark.running && st->n < stage_max(b)))
 		return 0;
-	if (!st->mark.running && st->n >= stage_max(b) && (rc = merge_start(b)) != 0)
+	st->merged_in_txn = 1;	/* from here an abort puts the merge back (match_round_end) */
+	if (!st->mark.running && (rc = merge_start(b)) != 0)
 		return rc;
-	return st->mark.running ? merge_slice_put(b) : 0;
+	if (!st->mark.running) {	/* nothing was staged after all */
+		st->merged_in_txn = 0;
+		return 0;
+	}
+	return merge_slice_put(b);
 }
 
 /* The round that merged a slice has committed. */
