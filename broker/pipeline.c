@@ -240,6 +240,32 @@ publish_verify(struct publish *p)
 	return 0;
 }
 
+/* The city correlation key comes from the city office alone, and goes only to units that
+ * can open it: each unit it names must be registered with a valid sealing key
+ * (docs/correlation.md §6). */
+static int
+publish_check_key_holders(struct publish *p)
+{
+	const Cluebus__CorrelationKey *k = p->m->correlation_key;
+
+	if (strcmp(p->m->sender, route_office(p->b->cfg.route)) != 0)
+		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
+		    "kind", "only the city office (%s) distributes the correlation key",
+		    route_office(p->b->cfg.route));
+	for (size_t i = 0; i < k->n_to_units; i++) {
+		char path[48];
+
+		if (registry_current_seal(p->b->reg, k->to_units[i]) != NULL)
+			continue;
+		snprintf(path, sizeof(path), "correlation_key.to_units[%zu]", i);
+		return reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY,
+		    path, "unit '%s' is %s", k->to_units[i],
+		    registry_unit(p->b->reg, k->to_units[i]) == NULL ? "not registered" :
+		    "registered without a valid sealing key: it could not open the key");
+	}
+	return 0;
+}
+
 /* The body parses and validates, and is of a kind units may send. Out of memory is not
  * the message's fault: CB_ENOMEM, and the agent retries. */
 static int
@@ -262,6 +288,8 @@ publish_open(struct publish *p)
 	case CLUEBUS__KIND__KIND_MATCH:
 		return reply_verdict(&p->v, CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND,
 		    "this kind is created by the broker only");
+	case CLUEBUS__KIND__KIND_CORRELATION_KEY:
+		return publish_check_key_holders(p);
 	default:
 		return 0;
 	}

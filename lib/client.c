@@ -47,6 +47,7 @@
 #include <zmq.h>
 
 #include "chain.h"
+#include "clientcorr.h"
 #include "clientseal.h"
 #include "clientview.h"
 #include "cluebus/client.h"
@@ -86,6 +87,8 @@ struct event_node {
 	cb_event_t	 ev;
 	char		*json;
 	uint64_t	 lseq;		/* publish outcomes: the outbox record */
+	matchkey_t	*corrkey;	/* a delivered correlation key, installed before the
+					 * event is done (lib/clientcorr.h) */
 	struct event_node *next;
 };
 
@@ -96,9 +99,10 @@ struct cb_client {
 	unsigned	 window;
 	int		 publish_only;
 	cb_key_t	*key;
-	matchkey_t	 match_keys[MATCHKEY_MAX_KEYS];	/* the correlation keys, newest
-							 * first */
+	matchkey_t	 match_keys[MATCHKEY_RING_MAX];	/* the correlation keys:
+						 * configured first, then distributed ones */
 	size_t		 n_match_keys;
+	char		 state_dir[PATH_MAX];	/* STATE: distributed correlation keys */
 	sealkey_t	*seal_keys[1 + 8];	/* current, then earlier ones; none: deliveries'
 					 * seals are not opened */
 	size_t		 n_seal_keys;
@@ -349,6 +353,7 @@ event_pop(cb_client_t *c)
 	if (c->head == NULL)
 		c->tail = NULL;
 	free(n->json);
+	clientcorr_free(n->corrkey);
 	free(n);
 }
 
@@ -433,6 +438,16 @@ out:
 	envelope_free(env);
 }
 
+/* Seals `m` for sending: a correlation key with the ring's key of its version, any other
+ * body with its sealed fields (clientseal_seal). */
+static int
+client_seal(cb_client_t *c, Cluebus__Message *m, ProtobufCBinaryData *clear, cb_error_t *err)
+{
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY)
+		return clientcorr_seal(c->sealdir, c->match_keys, c->n_match_keys, m, clear, err);
+	return clientseal_seal(c->sealdir, m, clear, err);
+}
+
 /* Seals a stored publish again from its clear form, to the recipients of a reloaded
  * directory, signs it (same message id, fresh creation time) and stores it in place of the
  * refused one. Returns 0, or an error with the record unchanged. */
@@ -457,7 +472,7 @@ client_reseal(cb_client_t *c, uint64_t lseq, cb_error_t *err)
 	if (c->seal_from_directory)
 		sealdir_use_directory(c->sealdir, c->dir);
 	if ((rc = sealdir_reload(c->sealdir, err)) != 0 ||
-	    (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0)
+	    (rc = client_seal(c, m, &clear, err)) != 0)
 		goto out;
 	m->created_ms = clock_now_ms();
 	if ((rc = envelope_sign(m, c->key, &env)) != 0)
@@ -866,7 +881,7 @@ client_on_rejected(cb_client_t *c, const Cluebus__Rejected *r, int64_t now)
 /* Builds the inbound document of SPEC §5: delivery facts, signature facts, the message. */
 static char *
 client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Message *m,
-    cb_sigcheck_t sigcheck, json_t *sealing)
+    cb_sigcheck_t sigcheck, json_t *sealing, const char *sealing_name)
 {
 	static const char *const sigtext[] = { "", "verified", "unchecked", "bad" };
 	char hash[65], kid[17], when[40];
@@ -897,12 +912,29 @@ client_inbound_json(cb_client_t *c, const Cluebus__Deliver *d, const Cluebus__Me
 	json_object_set_new(doc, "recipients", recips);
 	json_object_set_new(doc, "message", intake_to_json(m));
 	if (sealing != NULL)
-		json_object_set_new(doc, "sealing", sealing);
+		json_object_set_new(doc, sealing_name, sealing);
 	if (d->context != NULL)
 		json_object_set_new(doc, "context", intake_context_to_json(d->context));
 	out = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
 	return out;
+}
+
+/* Opens a delivered correlation key: the document's "correlation_key" facts, and in
+ * *install the key to install before the event is done. */
+static json_t *
+client_correlation_key(cb_client_t *c, const Cluebus__Message *m, uint64_t seq,
+    cb_sigcheck_t sigcheck, matchkey_t **install)
+{
+	clientcorr_rx_t rx = {
+		.seal_keys = (const sealkey_t *const *)c->seal_keys,
+		.n_seal_keys = c->n_seal_keys, .unit = c->unit,
+		.office = c->dir != NULL ? route_office(directory_route(c->dir)) : NULL,
+		.verified = sigcheck == CB_SIG_VERIFIED,
+		.ring = c->match_keys, .nring = c->n_match_keys,
+	};
+
+	return clientcorr_open(&rx, m, seq, install);
 }
 
 static void
@@ -942,9 +974,14 @@ client_on_deliver(cb_client_t *c, const Cluebus__Deliver *d)
 	hex_encode(m->message_id.data, MESSAGE_ID_LEN, n->ev.message_id);
 	snprintf(n->ev.sender, sizeof(n->ev.sender), "%s", m->sender);
 	snprintf(n->ev.kind, sizeof(n->ev.kind), "%s", intake_kind_name(m->kind));
-	sealing = clientseal_open((const sealkey_t *const *)c->seal_keys, c->n_seal_keys,
-	    c->unit, m, d->seq);
-	n->json = client_inbound_json(c, d, m, sigcheck, sealing);
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY)
+		sealing = client_correlation_key(c, m, d->seq, sigcheck, &n->corrkey);
+	else
+		sealing = clientseal_open((const sealkey_t *const *)c->seal_keys,
+		    c->n_seal_keys, c->unit, m, d->seq);
+	n->json = client_inbound_json(c, d, m, sigcheck, sealing,
+	    m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY ? "correlation_key" :
+	    "sealing");
 	n->ev.json = n->json != NULL ? n->json : "{}";
 	c->inbound_high = d->seq;
 out:
@@ -1302,6 +1339,12 @@ cb_client_open(const cb_client_options_t *opt, cb_client_t **out)
 		goto fail;
 	if ((rc = client_store_open(c, opt->state_dir)) != 0)
 		goto fail;
+	if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s", opt->state_dir) >=
+	    sizeof(c->state_dir) || clientcorr_load(c->state_dir, c->match_keys,
+	    &c->n_match_keys, MATCHKEY_RING_MAX) != 0) {
+		rc = CB_EIO;
+		goto fail;
+	}
 	if (c->sealdir != NULL && (rc = client_obligations_load(c)) != 0)
 		goto fail;
 	if ((rc = client_directory_load(c, opt->state_dir)) != 0)
@@ -1399,6 +1442,22 @@ client_pack_clear(const Cluebus__Message *m, ProtobufCBinaryData *clear)
 	return 0;
 }
 
+/* Adds the clue's blind tokens under the keys in force now (matchkey_ring_pick). */
+static int
+client_tokenize(cb_client_t *c, Cluebus__Message *m, cb_error_t *err)
+{
+	const matchkey_t *pick[MATCHKEY_MAX_KEYS];
+	matchkey_t use[MATCHKEY_MAX_KEYS];
+	size_t n = matchkey_ring_pick(c->match_keys, c->n_match_keys, clock_now_ms(), pick);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		use[i] = *pick[i];
+	rc = matchkey_tokenize(m, use, n, err);
+	OPENSSL_cleanse(use, sizeof(use));
+	return rc;
+}
+
 int
 cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char *tag,
     char message_id[CB_MESSAGE_ID_HEX_SIZE], cb_error_t *err)
@@ -1417,7 +1476,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		return cb_fail(err, "tag", CB_EINVAL, "longer than 255 bytes");
 	if ((rc = intake_from_json(json, len, &m, err)) != 0)
 		return rc;
-	if ((rc = matchkey_tokenize(m, c->match_keys, c->n_match_keys, err)) != 0)
+	if ((rc = client_tokenize(c, m, err)) != 0)
 		goto out;
 	if (m->message_id.len == 0) {
 		if ((m->message_id.data = malloc(MESSAGE_ID_LEN)) == NULL) {
@@ -1436,7 +1495,12 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	m->created_ms = clock_now_ms();
 	if (c->seal_from_directory)
 		sealdir_use_directory(c->sealdir, c->dir);
-	if (c->sealdir != NULL && (rc = clientseal_seal(c->sealdir, m, &clear, err)) != 0) {
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY && c->sealdir == NULL) {
+		rc = cb_fail(err, "correlation_key", CB_EMALFORMED, "the key travels sealed only: "
+		    "this agent needs its sealing key (seal_key) to send it");
+		goto out;
+	}
+	if (c->sealdir != NULL && (rc = client_seal(c, m, &clear, err)) != 0) {
 		if (rc != CB_EAGAIN && rc != CB_ENOTFOUND)
 			goto out;
 		/* No directory yet, or the referral it answers not delivered yet: kept in clear
@@ -1608,6 +1672,22 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 	return 0;
 }
 
+/* A delivered correlation key is durable before its delivery may be acknowledged. */
+static int
+client_install_key(cb_client_t *c, struct event_node *n)
+{
+	int rc;
+
+	if (n->corrkey == NULL)
+		return 0;
+	if ((rc = clientcorr_install(c->state_dir, n->corrkey, c->match_keys, &c->n_match_keys,
+	    MATCHKEY_RING_MAX)) != 0)
+		return rc;
+	clientcorr_free(n->corrkey);
+	n->corrkey = NULL;
+	return 0;
+}
+
 int
 cb_client_done(cb_client_t *c, const cb_event_t *ev)
 {
@@ -1616,7 +1696,8 @@ cb_client_done(cb_client_t *c, const cb_event_t *ev)
 
 	if (n == NULL || ev != &n->ev)
 		return CB_EINVAL;
-	if ((rc = clientview_accepted(&c->view, ev)) != 0)
+	if ((rc = client_install_key(c, n)) != 0 ||
+	    (rc = clientview_accepted(&c->view, ev)) != 0)
 		return rc;
 	if (ev->type == CB_EVENT_MESSAGE)
 		rc = client_commit(c, ev->seq, 0);
@@ -1637,6 +1718,8 @@ cb_client_release(cb_client_t *c, const cb_event_t *ev)
 
 	if (n == NULL || ev != &n->ev)
 		return CB_EINVAL;
+	if (client_install_key(c, n) != 0)
+		return CB_EIO;
 	if (ev->type == CB_EVENT_MESSAGE) {
 		c->released_high = ev->seq;
 	} else {

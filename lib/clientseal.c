@@ -91,10 +91,9 @@ facts_new(const Cluebus__Sealed *s)
 	return o;
 }
 
-/* The key of `keys` the seal names for `unit`, else the first (whose refusal then names
- * the key id the message needs). */
-static const sealkey_t *
-key_pick(const Cluebus__Sealed *s, const sealkey_t *const *keys, size_t n, const char *unit)
+const sealkey_t *
+clientseal_key_pick(const Cluebus__Sealed *s, const sealkey_t *const *keys, size_t n,
+    const char *unit)
 {
 	for (size_t i = 0; i < s->n_keys; i++) {
 		const Cluebus__SealedKey *k = s->keys[i];
@@ -121,7 +120,7 @@ clientseal_open(const sealkey_t *const *keys, size_t nkeys, const char *unit,
 
 	if (s == NULL || (facts = facts_new(s)) == NULL)
 		return NULL;
-	if ((key = key_pick(s, keys, nkeys, unit)) == NULL)
+	if ((key = clientseal_key_pick(s, keys, nkeys, unit)) == NULL)
 		rc = cb_fail(&err, "sealing", CB_EINVAL,
 		    "this agent has no sealing key configured (seal_key)");
 	else

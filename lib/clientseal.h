@@ -42,4 +42,9 @@ int	clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clea
 json_t	*clientseal_open(const sealkey_t *const *keys, size_t n, const char *unit,
     Cluebus__Message *m, uint64_t seq);
 
+/* The key of `keys[0..n)` that `s` names for `unit`, else the first (whose refusal then
+ * names the key id the message needs); NULL when n is 0. Cannot fail. */
+const sealkey_t *clientseal_key_pick(const Cluebus__Sealed *s, const sealkey_t *const *keys,
+    size_t n, const char *unit);
+
 #endif

@@ -2,22 +2,47 @@
  * (docs/correlation.md §6). The key travels only inside `sealed_key` (lib/seal.c), so the
  * broker, which checks the seal's recipient set without any key, never holds it. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "corrkeymsg.h"
 #include "seal.h"
+#include "util.h"
+
+int
+corrkeymsg_units_check(const Cluebus__CorrelationKey *b, cb_error_t *err)
+{
+	if (b->n_to_units > SEAL_MAX_RECIPIENTS)
+		return cb_fail(err, "correlation_key.to_units", CB_EMALFORMED,
+		    "more than %d units", SEAL_MAX_RECIPIENTS);
+	for (size_t i = 0; i < b->n_to_units; i++) {
+		char path[48];
+
+		snprintf(path, sizeof(path), "correlation_key.to_units[%zu]", i);
+		if (!unit_id_valid(b->to_units[i]))
+			return cb_fail(err, path, CB_EMALFORMED, "not a unit id");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(b->to_units[j], b->to_units[i]) == 0)
+				return cb_fail(err, path, CB_EMALFORMED, "'%s' named twice",
+				    b->to_units[i]);
+	}
+	return 0;
+}
 
 int
 corrkeymsg_check(const Cluebus__CorrelationKey *b, cb_error_t *err)
 {
 	const char *units[SEAL_MAX_RECIPIENTS];
 	size_t n;
+	int rc;
 
 	if (b->version == 0)
 		return cb_fail(err, "correlation_key.version", CB_EMALFORMED,
 		    "missing (versions start at 1)");
 	if (b->effective_ms < 0)
 		return cb_fail(err, "correlation_key.effective_ms", CB_EMALFORMED, "negative");
+	if ((rc = corrkeymsg_units_check(b, err)) != 0)
+		return rc;
 	if (b->sealed_key == NULL)
 		return cb_fail(err, "correlation_key.sealed_key", CB_EMALFORMED,
 		    "missing (the key travels only sealed)");

@@ -16,8 +16,14 @@
 
 #define CORRKEYMSG_KEY_LEN	32	/* HMAC-SHA256 key bytes (lib/matchkey.c) */
 
-/* Checks a CorrelationKey body: version at least 1, effective_ms not negative, sealed_key
- * present and well formed (seal_recipients). Returns 0, or CB_EMALFORMED / CB_ETOOBIG /
+/* Checks a CorrelationKey body's to_units: at most SEAL_MAX_RECIPIENTS unit ids, none
+ * repeated (empty: every unit with a sealing key). Returns 0 or CB_EMALFORMED naming the
+ * entry ("correlation_key.to_units[2]"). Cannot fail otherwise. */
+int	corrkeymsg_units_check(const Cluebus__CorrelationKey *b, cb_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Checks a CorrelationKey body: version at least 1, effective_ms not negative, to_units
+ * (corrkeymsg_units_check), sealed_key present and well formed (seal_recipients). Returns 0, or CB_EMALFORMED / CB_ETOOBIG /
  * CB_EKEY with `err` naming the field. Cannot fail otherwise. */
 int	corrkeymsg_check(const Cluebus__CorrelationKey *b, cb_error_t *err)
     __attribute__((warn_unused_result));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corrkeymsg.h"
 #include "envelope.h"
 #include "sealbody.h"
 #include "unpack.h"
@@ -319,6 +320,7 @@ static const Cluebus__Message__BodyCase kind_body[] = {
 	[CLUEBUS__KIND__KIND_PERMISSION] = CLUEBUS__MESSAGE__BODY_PERMISSION,
 	[CLUEBUS__KIND__KIND_CASE] = CLUEBUS__MESSAGE__BODY_CASE_ACTION,
 	[CLUEBUS__KIND__KIND_CORRECTION] = CLUEBUS__MESSAGE__BODY_CORRECTION,
+	[CLUEBUS__KIND__KIND_CORRELATION_KEY] = CLUEBUS__MESSAGE__BODY_CORRELATION_KEY,
 };
 
 int
@@ -437,6 +439,12 @@ message_validate(const Cluebus__Message *m, cb_error_t *err)
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_MATCH:
 		return match_validate(m->match, err);
+	case CLUEBUS__MESSAGE__BODY_CORRELATION_KEY:
+		/* A key goes to units, not to a case or an answer: its route is its own. */
+		if (m->case_ref[0] != '\0' || m->refers_to.len != 0)
+			return cb_fail(err, m->case_ref[0] != '\0' ? "case_ref" : "refers_to",
+			    CB_EMALFORMED, "not allowed on a correlation_key");
+		return corrkeymsg_check(m->correlation_key, err);
 	default:
 		return 0;
 	}

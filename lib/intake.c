@@ -72,7 +72,7 @@ struct names {
 
 static const char *const kind_names[] = { "unspecified", "clue", "referral", "receipt",
     "feedback", "supervision", "report", "escalation", "registry", "match", "permission",
-    "case", "correction" };
+    "case", "correction", NULL, NULL, "correlation_key" };
 static const char *const priority_names[] = { "unspecified", "routine", "urgent",
     "immediate" };
 static const char *const category_names[] = { "unspecified", "school", "medical",
@@ -101,7 +101,7 @@ static const char *const registry_names[] = { "unspecified", "add_unit", "rotate
     "revoke_key", "change_liaison", "broker_key", "admin_key", "add_seal_key",
     "rotate_seal_key", "revoke_seal_key", "routing" };
 
-NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_CORRECTION);
+NAMES_CHECK(kind_names, CLUEBUS__KIND__KIND_CORRELATION_KEY);
 NAMES_CHECK(case_op_names, CLUEBUS__CASE_OP__CASE_CLOSE);
 NAMES_CHECK(correction_op_names, CLUEBUS__CORRECTION_OP__CORRECTION_WITHDRAW);
 NAMES_CHECK(priority_names, CLUEBUS__PRIORITY__PRIORITY_IMMEDIATE);
@@ -1429,6 +1429,44 @@ permission_parse(const json_t *v, const char *path, Cluebus__Message *msg, struc
 	return need_refers_to(msg, "H2 clue the permission is for", ps);
 }
 
+/* The office's city correlation key (docs/correlation.md §6): the document names the
+ * version and when units switch to it; the key itself comes from the sending agent's own
+ * key files, never from the document, and is sealed by the agent. */
+static int
+correlation_key_parse(const json_t *v, const char *path, Cluebus__Message *msg,
+    struct parse *ps)
+{
+	static const char *const fields[] = { "version", "effective_at", "to_units", NULL };
+	Cluebus__CorrelationKey	*k;
+	json_int_t		 version = 0;
+	char			 sub[FIELD_MAX];
+	int			 rc;
+
+	if ((rc = go_on(object_check(v, path, fields, ps))) != 0)
+		return rc;
+	if ((k = malloc(sizeof(*k))) == NULL)
+		return fail_nomem(ps, path);
+	cluebus__correlation_key__init(k);
+	msg->body_case = CLUEBUS__MESSAGE__BODY_CORRELATION_KEY;
+	msg->correlation_key = k;
+	if ((rc = go_on(read_int(v, path, "version", F_REQUIRED, 1, UINT32_MAX, &version,
+	    ps))) != 0 ||
+	    (rc = go_on(read_time(v, path, "effective_at", F_OPTIONAL, &k->effective_ms,
+	    ps))) != 0 ||
+	    (rc = go_on(read_units(v, path, "to_units", F_OPTIONAL, &k->to_units,
+	    &k->n_to_units, ps))) != 0)
+		return rc;
+	k->version = (uint32_t)version;
+	path_key(sub, path, "to_units");
+	if (k->n_to_units > SEAL_MAX_RECIPIENTS)
+		return parse_fail(ps, sub, CB_EMALFORMED, "more than %d units",
+		    SEAL_MAX_RECIPIENTS);
+	if (msg->case_ref[0] != '\0' || msg->refers_to.len != 0)
+		return parse_fail(ps, msg->case_ref[0] != '\0' ? "case_ref" : "refers_to",
+		    CB_EMALFORMED, "not allowed on a correlation_key");
+	return 0;
+}
+
 /* ---- rendering --------------------------------------------------------------------------- */
 
 /* Each put_* adds one member to `obj` and returns 0, or -1 when out of memory. A value
@@ -1938,6 +1976,23 @@ permission_render(const Cluebus__Message *msg)
 	    msg->permission->n_units));
 }
 
+/* The key's seal shows its facts only: the key stays with the receiving agent. */
+static json_t *
+correlation_key_render(const Cluebus__Message *msg)
+{
+	const Cluebus__CorrelationKey	*k = msg->correlation_key;
+	json_t				*o;
+	int				 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc |= put_uint(o, "version", k->version);
+	rc |= put_time_opt(o, "effective_at", k->effective_ms);
+	rc |= put_strings_opt(o, "to_units", k->to_units, k->n_to_units);
+	rc |= put_sealed_facts_opt(o, k->sealed_key);
+	return done(o, rc);
+}
+
 static json_t *
 escalation_render(const Cluebus__Message *msg)
 {
@@ -2218,6 +2273,8 @@ static const struct kind_row kinds[] = {
 	    case_render },
 	{ CLUEBUS__KIND__KIND_CORRECTION, CLUEBUS__MESSAGE__BODY_CORRECTION, correction_parse,
 	    correction_render },
+	{ CLUEBUS__KIND__KIND_CORRELATION_KEY, CLUEBUS__MESSAGE__BODY_CORRELATION_KEY,
+	    correlation_key_parse, correlation_key_render },
 };
 
 static const struct kind_row *

@@ -56,7 +56,7 @@ int
 matchkey_load(const char *path, matchkey_t *k, cb_error_t *err)
 {
 	json_error_t jerr;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *eff = NULL;
 	const char *type = NULL, *hex = NULL;
 	json_int_t version = 0;
 	char *buf = NULL;
@@ -80,10 +80,14 @@ matchkey_load(const char *path, matchkey_t *k, cb_error_t *err)
 		    KEYFILE_TYPE);
 	else if (version < 1 || version > UINT32_MAX)
 		cb_error_set(err, "version", "not in 1..4294967295");
+	else if ((eff = json_object_get(doc, "effective_ms")) != NULL &&
+	    (!json_is_integer(eff) || json_integer_value(eff) < 0))
+		cb_error_set(err, "effective_ms", "not a time in ms since 1970");
 	else if (strlen(hex) != 2 * MATCHKEY_LEN || hex_decode(hex, k->key, MATCHKEY_LEN) != 0)
 		cb_error_set(err, "key", "not 64 hex digits");
 	else {
 		k->version = (uint32_t)version;
+		k->effective_ms = eff != NULL ? (int64_t)json_integer_value(eff) : 0;
 		rc = 0;
 	}
 	if (rc != 0)
@@ -124,6 +128,71 @@ matchkey_create(const char *path, uint32_t version)
 	OPENSSL_cleanse(hex, sizeof(hex));
 	OPENSSL_cleanse(text, sizeof(text));
 	return rc;
+}
+
+int
+matchkey_save(const char *path, const matchkey_t *k)
+{
+	char hex[2 * MATCHKEY_LEN + 1], text[256];
+	int n, rc;
+
+	hex_encode(k->key, sizeof(k->key), hex);
+	n = snprintf(text, sizeof(text), "{\"type\": \"%s\", \"version\": %u, \"key\": \"%s\", "
+	    "\"effective_ms\": %lld}\n", KEYFILE_TYPE, k->version, hex,
+	    (long long)k->effective_ms);
+	rc = n > 0 && (size_t)n < sizeof(text) ?
+	    file_write_atomic(path, text, (size_t)n, 0600) : CB_EIO;
+	OPENSSL_cleanse(hex, sizeof(hex));
+	OPENSSL_cleanse(text, sizeof(text));
+	return rc;
+}
+
+int
+matchkey_ring_add(matchkey_t *ring, size_t *n, size_t max, const matchkey_t *k, int *same)
+{
+	size_t low = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (ring[i].version == k->version) {
+			if (same != NULL)
+				*same = CRYPTO_memcmp(ring[i].key, k->key, MATCHKEY_LEN) == 0;
+			return 0;
+		}
+		if (ring[i].version < ring[low].version)
+			low = i;
+	}
+	if (*n < max) {
+		ring[(*n)++] = *k;
+		return 1;
+	}
+	if (*n == 0 || ring[low].version > k->version)
+		return -1;
+	matchkey_wipe(&ring[low]);
+	ring[low] = *k;
+	return 1;
+}
+
+size_t
+matchkey_ring_pick(const matchkey_t *ring, size_t n, int64_t now_ms,
+    const matchkey_t *out[MATCHKEY_MAX_KEYS])
+{
+	const matchkey_t *cur = NULL, *prev = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (ring[i].effective_ms <= now_ms &&
+		    (cur == NULL || ring[i].version > cur->version))
+			cur = &ring[i];
+	if (cur == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ring[i].version < cur->version &&
+		    (prev == NULL || ring[i].version > prev->version))
+			prev = &ring[i];
+	out[0] = cur;
+	if (prev == NULL)
+		return 1;
+	out[1] = prev;
+	return 2;
 }
 
 int

@@ -21,12 +21,16 @@
 #define MATCH_TOKENS_MAX	64	/* tokens of one clue (a broker refuses more) */
 #define MATCHKEY_MAX_KEYS	2	/* an agent's current key and the previous one */
 
+#define MATCHKEY_RING_MAX	8	/* keys an agent holds: configured and distributed */
+
 typedef struct matchkey {
 	uint32_t	 version;	/* >= 1 */
 	uint8_t		 key[MATCHKEY_LEN];
+	int64_t		 effective_ms;	/* the key is current from then on (0: always) */
 } matchkey_t;
 
-/* Loads a key file into `k`. Returns 0, or CB_EIO (cannot open, not a regular file),
+/* Loads a key file into `k` (an optional "effective_ms" member, a distributed key's, sets
+ * k->effective_ms; else 0). Returns 0, or CB_EIO (cannot open, not a regular file),
  * CB_EPERM (group/world access), CB_EKEY (not a correlation key file: `err` says why) or
  * CB_ENOMEM. Never logs the key. */
 int	matchkey_load(const char *path, matchkey_t *k, cb_error_t *err)
@@ -34,6 +38,25 @@ int	matchkey_load(const char *path, matchkey_t *k, cb_error_t *err)
 /* Creates a new random key of `version` in a new file `path` (mode 0600, synced; never
  * overwrites). Returns 0, CB_EEXIST, CB_EIO, CB_ECRYPTO or CB_ENOMEM. */
 int	matchkey_create(const char *path, uint32_t version) __attribute__((warn_unused_result));
+/* Writes `k` (with its effective_ms) to a new or replaced file `path`, mode 0600, durably
+ * (file_write_atomic). Returns 0, CB_EIO or CB_ENOMEM. Never logs the key. */
+int	matchkey_save(const char *path, const matchkey_t *k) __attribute__((warn_unused_result));
+
+/* Adds `k` to the ring ring[0..*n) (room for `max`), unless it holds that version already:
+ * the first key of a version wins (an agent adds its configured keys first). A full ring
+ * drops its lowest version when `k` is higher. Returns 1 (added), 0 (the version was
+ * there: *same tells whether its bytes are equal; may be NULL), -1 (full, `k` the lowest).
+ * Cannot fail. */
+int	matchkey_ring_add(matchkey_t *ring, size_t *n, size_t max, const matchkey_t *k,
+    int *same);
+
+/* The keys to tokenise with at `now_ms`: the highest version already effective, then the
+ * highest version below it (the previous key, so that clues still match those tokenised
+ * before the change-over). Fills out[0..return) with pointers into `ring`; returns 0, 1
+ * or 2. Cannot fail. */
+size_t	matchkey_ring_pick(const matchkey_t *ring, size_t n, int64_t now_ms,
+    const matchkey_t *out[MATCHKEY_MAX_KEYS]);
+
 /* Wipes `k`. Accepts NULL. */
 void	matchkey_wipe(matchkey_t *k);
 

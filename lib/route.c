@@ -287,6 +287,25 @@ result_add_many(route_result_t *res, char **units, size_t n, const char *sender)
 		route_add(res, units[i], sender);
 }
 
+/* The city correlation key goes to the units it names, else to every registered unit
+ * with a valid sealing key (docs/correlation.md §6): the key travels sealed only. */
+static void
+route_key_holders(route_result_t *res, const registry_t *reg, const Cluebus__Message *m)
+{
+	const Cluebus__CorrelationKey *k = m->correlation_key;
+
+	if (k->n_to_units > 0) {
+		result_add_many(res, k->to_units, k->n_to_units, m->sender);
+		return;
+	}
+	for (size_t i = 0; i < registry_count(reg); i++) {
+		const reg_unit_t *u = registry_at(reg, i);
+
+		if (registry_current_seal(reg, u->id) != NULL)
+			route_add(res, u->id, m->sender);
+	}
+}
+
 int
 route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *m,
     route_result_t *res)
@@ -323,6 +342,9 @@ route_message(const route_t *rt, const registry_t *reg, const Cluebus__Message *
 	case CLUEBUS__MESSAGE__BODY_CASE_ACTION:
 		result_add_many(res, m->case_action->members, m->case_action->n_members,
 		    m->sender);
+		return 0;
+	case CLUEBUS__MESSAGE__BODY_CORRELATION_KEY:
+		route_key_holders(res, reg, m);
 		return 0;
 	case CLUEBUS__MESSAGE__BODY_RECEIPT:
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK:

@@ -89,6 +89,9 @@ sealbody_sealed(const Cluebus__Message *m)
 {
 	struct slots s;
 
+	/* A correlation key's seal holds the key itself, not sealed fields (corrkeymsg.h). */
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY)
+		return m->correlation_key->sealed_key;
 	return slots_of(m, &s) ? *s.sealed : NULL;
 }
 

@@ -329,6 +329,10 @@ named_units_known(const registry_t *reg, const Cluebus__Message *m, cb_error_t *
 		field = "feedback.transferred_to", units = m->feedback->transferred_to;
 		n = m->feedback->n_transferred_to;
 		break;
+	case CLUEBUS__MESSAGE__BODY_CORRELATION_KEY:
+		field = "correlation_key.to_units", units = m->correlation_key->to_units;
+		n = m->correlation_key->n_to_units;
+		break;
 	default:
 		break;
 	}
