@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,38 @@ test_bad_bodies(void **state)
 }
 
 static void
+test_bad_recipient_lists(void **state)
+{
+	static char *bad_id[] = { "psb", "PSB!" }, *twice[] = { "psb", "health", "psb" };
+	static char *many[SEAL_MAX_RECIPIENTS + 1];
+	static char names[SEAL_MAX_RECIPIENTS + 1][16];
+	Cluebus__CorrelationKey b = CLUEBUS__CORRELATION_KEY__INIT;
+	cb_error_t err;
+
+	(void)state;
+	b.version = 1;
+	b.to_units = bad_id;
+	b.n_to_units = 2;
+	assert_int_equal(corrkeymsg_check(&b, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "correlation_key.to_units[1]");
+	b.to_units = twice;
+	b.n_to_units = 3;
+	assert_int_equal(corrkeymsg_units_check(&b, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "correlation_key.to_units[2]");
+	assert_non_null(strstr(err.reason, "twice"));
+	for (size_t i = 0; i < SEAL_MAX_RECIPIENTS + 1; i++) {
+		snprintf(names[i], sizeof(names[i]), "u%zu", i);
+		many[i] = names[i];
+	}
+	b.to_units = many;
+	b.n_to_units = SEAL_MAX_RECIPIENTS;
+	assert_int_equal(corrkeymsg_units_check(&b, &err), 0);
+	b.n_to_units = SEAL_MAX_RECIPIENTS + 1;
+	assert_int_equal(corrkeymsg_units_check(&b, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "correlation_key.to_units");
+}
+
+static void
 test_bad_keys(void **state)
 {
 	uint8_t k[CORRKEYMSG_KEY_LEN + 1];
@@ -154,6 +187,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_bad_bodies),
+		cmocka_unit_test(test_bad_recipient_lists),
 		cmocka_unit_test(test_bad_keys),
 	};
 

@@ -669,6 +669,8 @@ make_too_deep(void)
 	return s;
 }
 
+#define KEYDOC(body)	"{\"kind\":\"correlation_key\",\"correlation_key\":" body "}"
+
 struct bad_doc {
 	const char	*name;		/* the test's name, a sentence */
 	const char	*json;		/* the document, or NULL when `make` builds it */
@@ -957,6 +959,30 @@ static const struct bad_doc bad_docs[] = {
 	{ "A document larger than 262144 bytes is refused before parsing",
 	    NULL, make_oversize_document, E_BIG, "(document)",
 	    "document larger than 262144 bytes" },
+	/* the correlation key (docs/correlation.md §6): the document never holds the key */
+	{ "A correlation key without a version is refused",
+	    KEYDOC("{}"), NULL, E_MAL, "correlation_key.version", "required" },
+	{ "A correlation key of version 0 is refused",
+	    KEYDOC("{\"version\":0}"), NULL, E_MAL, "correlation_key.version",
+	    "must be from 1 to 4294967295" },
+	{ "A correlation key version past 32 bits is refused",
+	    KEYDOC("{\"version\":4294967296}"), NULL, E_MAL, "correlation_key.version",
+	    "must be from 1 to 4294967295" },
+	{ "A correlation key carrying the key itself is refused",
+	    KEYDOC("{\"version\":1,\"key\":\"00\"}"), NULL, E_MAL, "correlation_key.key",
+	    "unknown field" },
+	{ "A correlation key with an effective time that is not RFC 3339 is refused",
+	    KEYDOC("{\"version\":1,\"effective_at\":\"tomorrow\"}"), NULL, E_MAL,
+	    "correlation_key.effective_at", "not an RFC 3339 time" },
+	{ "A correlation key to a unit id that is not one is refused",
+	    KEYDOC("{\"version\":1,\"to_units\":[\"psb\",\"PSB!\"]}"), NULL, E_MAL,
+	    "correlation_key.to_units[1]", "not a unit id" },
+	{ "A correlation key naming a unit twice is refused",
+	    KEYDOC("{\"version\":1,\"to_units\":[\"psb\",\"psb\"]}"), NULL, E_MAL,
+	    "correlation_key.to_units[1]", "unit listed twice" },
+	{ "A correlation key in a case is refused",
+	    "{\"kind\":\"correlation_key\",\"case_ref\":\"c-1\",\"correlation_key\":"
+	    "{\"version\":1}}", NULL, E_MAL, "case_ref", "not allowed on a correlation_key" },
 };
 
 static void

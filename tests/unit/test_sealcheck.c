@@ -6,7 +6,9 @@
  * or with one more, it is refused with REJECT_STALE_DIRECTORY naming the field `sealed` and
  * the broker's own recipients. A receipt's recipients include the referrer, which the
  * broker adds from its workflow state: sealed without it, the receipt is refused the same
- * way. A broker with `require_sealed` refuses a clue in clear as NOT_SEALED. The broker
+ * way. A broker with `require_sealed` refuses a clue in clear as NOT_SEALED. The city
+ * correlation key is accepted from the city office only, sealed to every unit with a
+ * sealing key, and refused naming a unit it names that is not registered. The broker
  * holds no sealing key: the units' keys are made here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,10 +30,24 @@
 #define REFERRAL	"tests/unit/data/workflow-referral.json"
 #define REFERRAL_ID	"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b"
 #define RECEIPT		"tests/unit/data/workflow-receipt.json"
+#define KEYDOC		"tests/unit/data/correlation-key.json"
+#define KEYDOC_NOBODY	"tests/unit/data/correlation-key-nobody.json"
 #define SUMMARY_PART	"试图带走三年级女生"	/* from clue-school.json's summary */
 
 /* How the edit hook picks the units it seals to, from the broker's own route. */
 static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER, CLEAR } mode;
+
+/* A correlation key's seal holds the 32 key bytes (lib/clientcorr.c seals the same way). */
+static int
+seal_key_body(Cluebus__Message *m, const seal_recipient_t *rcpt, size_t n)
+{
+	seal_binding_t bind = { m->message_id.data, m->sender };
+	uint8_t key[32];
+
+	memset(key, 0x5a, sizeof(key));
+	return seal_encrypt(&bind, rcpt, n, key, sizeof(key), &m->correlation_key->sealed_key,
+	    NULL);
+}
 
 static int
 seal_edit(struct fixture *fx, Cluebus__Message *m)
@@ -59,7 +75,8 @@ seal_edit(struct fixture *fx, Cluebus__Message *m)
 		rcpt[i].unit = res.units[i];
 		rcpt[i].key = keys[i];
 	}
-	rc = sealbody_seal(m, rcpt, n, NULL);
+	rc = m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY ?
+	    seal_key_body(m, rcpt, n) : sealbody_seal(m, rcpt, n, NULL);
 	for (size_t i = 0; i < n; i++)
 		sealkey_free(keys[i]);
 	return rc;
@@ -172,6 +189,51 @@ test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field(void *
 	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
 }
 
+static void
+test_the_city_office_alone_sends_the_key_sealed_to_every_unit_with_one(void **state)
+{
+	static const char *const others[] = { "psb", "health", "civil-affairs", "education",
+	    "ato-210302" };
+	struct fixture *fx = *state;
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, KEYDOC, "ato", "ato", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	assert_int_equal(fixture_entry(fx, fx->reply[0].seq, &e, &m), 0);
+	assert_int_equal(e->n_recipients, 5);
+	assert_true(seal_recipients_equal(sealbody_sealed(m), others, 5));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	cluebus__log_entry__free_unpacked(e, NULL);
+	/* A district office issues no city key, nor does a unit. */
+	assert_int_equal(fixture_send(fx, KEYDOC, "ato-210302", "ato-210302", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND);
+	assert_string_equal(fx->reply[0].field, "kind");
+	assert_int_equal(fixture_send(fx, KEYDOC, "psb", "psb", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_FORBIDDEN_KIND);
+	/* Sealed to one unit fewer than the broker routes it to. */
+	mode = MISSING_ONE;
+	assert_int_equal(fixture_send(fx, KEYDOC, "ato", "ato", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY);
+}
+
+static void
+test_a_correlation_key_to_an_unregistered_unit_is_refused_naming_it(void **state)
+{
+	struct fixture *fx = *state;
+
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, KEYDOC_NOBODY, "ato", "ato", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_INVALID_BODY);
+	assert_string_equal(fx->reply[0].field, "correlation_key.to_units[1]");
+	assert_non_null(strstr(fx->reply[0].reason, "not registered"));
+}
+
 int
 main(void)
 {
@@ -187,6 +249,12 @@ main(void)
 		    setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_the_city_office_alone_sends_the_key_sealed_to_every_unit_with_one,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_correlation_key_to_an_unregistered_unit_is_refused_naming_it,
 		    setup, fixture_teardown),
 	};
 
