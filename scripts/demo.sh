@@ -54,6 +54,7 @@ VIEW="$PY $REPO/scripts/demo_view.py"
 AGENTS="health education civil-affairs airport petitions psb ato ato-210302 ato-210303
 ato-210304 ato-210323 political-legal transport railway"
 STEPS=(
+	step0_key
 	step1_medical
 	step2_school step2_marriage step2_airport step2_match
 	step3_vagrant step3_case step3_referrals step3_psb_answers step3_education_overdue
@@ -192,8 +193,9 @@ http_token = \"keys/http.token\";
 require_sealed = true;" &&
 		{ [ -f "$DEMO_DIR/keys/correlation-1.key" ] || "$BIN/cluebus-keygen" \
 		    correlation-key "$DEMO_DIR/keys/correlation-1.key" >/dev/null; } &&
-		for u in $AGENTS; do
-			deploy_agent "$u" "correlation_key = \"keys/correlation-1.key\";" || exit 1
+		for u in $AGENTS; do	# the key only in the office's config: step0_key
+			deploy_agent "$u" "$([ "$u" = ato ] &&
+			    echo 'correlation_key = "keys/correlation-1.key";')" || exit 1
 		done
 	} 2>"$DEMO_DIR/logs/setup.log" ||
 	    fail "the deployment could not be made: $(tail -5 "$DEMO_DIR/logs/setup.log")"
@@ -208,6 +210,27 @@ require_sealed = true;" &&
 }
 
 # ---- the story ----
+
+step0_key() {
+	local u n=0
+	step 〇 第二十四条 "市反拐办分发城市比对密钥"
+	say "  比对线索（第九、十三、十九、二十五条）要让不同单位关于同一人、同一号码的线索相遇，"
+	say "  第二十四条又不许扩散个人信息：各单位代理把身份证号等换成城市比对密钥下的盲标记再发送。"
+	say "  密钥由市反拐办生成，只在它自己代理的配置中；它把密钥加密给每个登记了加密公钥的单位："
+	send ato s0-ato-correlation-key.json
+	for u in $AGENTS; do
+		[ "$u" = ato ] && continue
+		await_out 20 "$u" correlation_key "message.message_id=$ID" \
+		    correlation_key.status=installed
+		[ "$(stat -c %a "$DEMO_DIR/state/$u/correlation-1.key")" = 600 ] ||
+		    fail "$u's correlation key file is not 0600"
+		n=$((n + 1))
+	done
+	say "    中转服务器按登记的加密公钥路由给 $("$PY" -c 'import json, sys
+print(len(json.load(open(sys.argv[1]))["recipients"]))' "$FOUND") 个单位，自己无法解密；"
+	say "    $n 个在线单位的代理各自解密，写入 state/单位/correlation-1.key（0600）后才确认收到，"
+	say "    out/ 中的通知不含密钥；其余单位上线后补收"
+}
 
 step1_medical() {
 	step 一 第九条 "医疗机构：以他人名义入院分娩"
@@ -439,6 +462,17 @@ for p in json.load(open(sys.argv[1]))["clue"]["persons"]:
 	    mask "$s"; done | join_cn)）：中转服务器的 LMDB 日志、各进程日志、"
 	say "    审计回放中均无；仅 $(for u in $routed; do who "$u"; echo; done | join_cn) 的 out/ 中可读；"
 	say "    第二步比对所用的嫌疑人身份证号在中转服务器一侧也只以盲标记出现；"
+	s=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["key"])' \
+	    "$DEMO_DIR/keys/correlation-1.key")
+	"$PY" - "$AUDIT_DATA" "$s" <<'EOF' || fail "the correlation key is readable in the log"
+import os, sys
+key = bytes.fromhex(sys.argv[2])
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        blob = open(os.path.join(root, f), "rb").read()
+        assert key not in blob and sys.argv[2].encode() not in blob, f
+EOF
+	say "    城市比对密钥在中转服务器的数据中既无原文也无十六进制；"
 	say "    中转服务器配置了 require_sealed：明文个人信息一律拒收（not_sealed），不入日志"
 	# The case's task force reads what was sealed to it (the DNA referral's note).
 	s=$($VIEW get "$SCENARIO/s3-ato-referral-dna.json" referral.note)

@@ -47,6 +47,7 @@ KIND = {
     "clue": "线索", "referral": "移送", "receipt": "签收", "feedback": "办理反馈",
     "supervision": "督办", "report": "报告", "escalation": "逾期升级", "registry": "登记",
     "match": "关联", "case": "案件", "correction": "更正", "permission": "许可",
+    "correlation_key": "比对密钥",
 }
 STATUS = {
     "accepted": "已受理", "in_progress": "办理中", "resolved": "已办结", "rejected": "退回",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo` tells the Anshan story and proves it: scripts/demo.sh, run with the binaries
 # under test into this test's directory, exits 0 after checking every step itself; this test
-# then checks the story from the log on its own (cluebus-audit replay): the six clues of
+# then checks the story from the log on its own (cluebus-audit replay): the office's
+# correlation key before any clue, installed by the units; the six clues of
 # steps 1, 2 and 4, the two referrals of step 3 with psb's receipt and feedback, exactly
 # one broker-signed escalation naming education's missed receipt, before the office's
 # listed supervision and education's late receipt, and the broker's supervision of the
@@ -70,6 +71,13 @@ petition = doc("s4-petitions-clue.json")["message_id"]
 sup = [f for f in out("psb", "supervision") if f["sender"] == "broker"]
 assert len(sup) == 1 and sup[0]["message"]["refers_to"] == petition, sup
 assert [m["type"] for m in of("supervision", "broker")] == ["broker"], of("supervision")
+# The correlation key went out from ato before the first clue, sealed to every recipient,
+# and each unit shown in the story installed it.
+[k] = of("correlation_key", "ato")
+assert k["seq"] < min(seq(c) for c in clues), "a clue was logged before the key"
+for unit in ("health", "airport", "psb", "railway"):
+    [k_out] = out(unit, "correlation_key")
+    assert k_out["correlation_key"]["status"] == "installed", k_out
 print("the log tells the story: %d entries" % len(entries))
 PYEOF
     die "the log does not tell the story"
