@@ -202,6 +202,8 @@ clientcorr_install(const char *state_dir, const matchkey_t *k, matchkey_t *ring,
 	char path[PATH_MAX];
 	int rc;
 
+	if (ring_find(ring, *n, k->version) != NULL)
+		return 0;	/* a key of this version came first: it stays (ring_verdict) */
 	if ((rc = key_path(path, sizeof(path), state_dir, k->version)) != 0 ||
 	    (rc = matchkey_save(path, k)) != 0) {
 		log_warnx("correlation key version %u: cannot write %s: %s", k->version, path,

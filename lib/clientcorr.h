@@ -63,7 +63,9 @@ json_t	*clientcorr_open(const clientcorr_rx_t *rx, const Cluebus__Message *m, ui
     matchkey_t **install);
 
 /* Writes `k` to STATE_DIR/correlation-VERSION.key (0600, durably), then adds it to the ring
- * ring[0..*n) of room `max`. Returns 0, or CB_EIO / CB_ENOMEM with the ring unchanged. */
+ * ring[0..*n) of room `max`; does nothing when the ring holds that version already (a key
+ * delivered twice before the first was installed: the first stays). Returns 0, or CB_EIO /
+ * CB_ENOMEM with the ring unchanged. */
 int	clientcorr_install(const char *state_dir, const matchkey_t *k, matchkey_t *ring,
     size_t *n, size_t max) __attribute__((warn_unused_result));
 

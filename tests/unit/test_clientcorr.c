@@ -167,6 +167,18 @@ test_a_key_from_the_office_is_installed_0600_and_reloaded_after_the_configured(v
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
+	/* A second key of version 2 opened before the first was installed: the first stays,
+	 * in the ring and in the file. */
+	{
+		matchkey_t late = key_of(2, 0x24, 0);
+		size_t before = n;
+
+		assert_int_equal(clientcorr_install(dir, &late, ring, &n, MATCHKEY_RING_MAX), 0);
+		assert_int_equal(n, before);
+		assert_int_equal(matchkey_load(path, &late, NULL), 0);
+		assert_int_equal(late.key[0], 0x22);
+	}
+
 	/* The same again is known; the office cannot change a version's key. */
 	rx.nring = n;
 	facts = clientcorr_open(&rx, m, 8, &install);
