@@ -1,7 +1,9 @@
 /* tests/unit/test_keys.c — Ed25519 keys: generation, signing, verification and key files.
  *
  * A signature must stop verifying when any byte of the message changes, under any other key,
- * and when it is not exactly 64 bytes. A private key file is written 0600, never over an
+ * and when it is not exactly 64 bytes. keys.c signs with libsodium; its signatures must be
+ * byte for byte the ones OpenSSL's EVP makes for the same key and message (Ed25519 is
+ * deterministic) and RFC 8032's test vectors. A private key file is written 0600, never over an
  * existing file, and refused when group or world may read it. A key id is a pure function of
  * the public key, so it is the same whichever file the key came from. */
 #include <setjmp.h>
@@ -82,7 +84,8 @@ file_mode(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* Writes `pkey` (not Ed25519) as PEM, private or public, to `path`, mode 0600. */
+/* Writes `pkey` as PEM with OpenSSL's own writer (any key type), private or public, to
+ * `path`, mode 0600. */
 static void
 write_foreign_pem(EVP_PKEY *pkey, const char *path, int private)
 {
@@ -241,6 +244,158 @@ test_the_key_id_is_the_first_8_bytes_of_sha256_of_the_public_key(void **state)
 	assert_int_equal(EVP_Digest(key_public(k), KEY_PUBLIC_LEN, digest, NULL, EVP_sha256(),
 	    NULL), 1);
 	assert_memory_equal(key_id(k), digest, KEY_ID_LEN);
+	key_free(k);
+}
+
+/* ---- libsodium's signatures are OpenSSL's ---------------------------------------------- */
+
+/* The lengths compared: the empty message, around SHA-512's 64-byte block, a clue's size. */
+static const size_t sign_lengths[] = { 0, 1, 63, 64, 65, 600, 4099 };
+
+/* Signs `len` bytes with OpenSSL's EVP, as keys.c signed before it used libsodium. */
+static void
+evp_sign(EVP_PKEY *pkey, const uint8_t *msg, size_t len, uint8_t sig[KEY_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = KEY_SIG_LEN;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, msg, len), 1);
+	assert_int_equal(siglen, KEY_SIG_LEN);
+	EVP_MD_CTX_free(ctx);
+}
+
+static int
+evp_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t sig[KEY_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey), 1);
+	ok = EVP_DigestVerify(ctx, sig, KEY_SIG_LEN, msg, len);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* For each of sign_lengths: key_sign(k) equals OpenSSL's signature with `pkey`, and both
+ * libraries verify it. */
+static void
+assert_signs_as_openssl(const cb_key_t *k, EVP_PKEY *pkey)
+{
+	static uint8_t msg[4099];
+	uint8_t sig[KEY_SIG_LEN], expect[KEY_SIG_LEN];
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 131 + 7);
+	for (size_t i = 0; i < sizeof(sign_lengths) / sizeof(sign_lengths[0]); i++) {
+		size_t len = sign_lengths[i];
+
+		assert_true(len <= sizeof(msg));
+		evp_sign(pkey, msg, len, expect);
+		assert_int_equal(key_sign(k, msg, len, sig), 0);
+		if (memcmp(sig, expect, KEY_SIG_LEN) != 0)
+			fail_msg("the signature of %zu bytes differs from OpenSSL's", len);
+		assert_int_equal(key_verify(k, msg, len, sig, sizeof(sig)), 0);
+		assert_int_equal(evp_verify(pkey, msg, len, sig), 1);
+	}
+}
+
+static EVP_PKEY *
+read_evp_private(const char *path)
+{
+	EVP_PKEY *pkey;
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "r"));
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(pkey);
+	return pkey;
+}
+
+static void
+test_a_generated_key_signs_every_length_as_openssl_does(void **state)
+{
+	struct keydir *d = *state;
+	cb_key_t *k = generate(), *loaded = NULL;
+	EVP_PKEY *pkey;
+
+	assert_int_equal(key_save_private(k, d->priv), 0);
+	pkey = read_evp_private(d->priv);
+	assert_signs_as_openssl(k, pkey);
+	/* And the same key read back from its file. */
+	assert_int_equal(key_load_private(d->priv, &loaded), 0);
+	assert_signs_as_openssl(loaded, pkey);
+	EVP_PKEY_free(pkey);
+	key_free(loaded);
+	key_free(k);
+}
+
+static void
+hex_decode(const char *hex, uint8_t *out, size_t len)
+{
+	assert_int_equal(strlen(hex), 2 * len);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(sscanf(hex + 2 * i, "%2hhx", &out[i]), 1);
+}
+
+static void
+test_a_key_file_signs_rfc_8032s_test_vectors_as_openssl_does(void **state)
+{
+	/* RFC 8032 §7.1, TEST 1 (the empty message) and TEST 2 (one byte, 0x72). */
+	static const struct {
+		const char	*seed, *pub, *msg, *sig;
+	} vec[] = {
+		{ "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+		  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+		  "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590"
+		  "a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" },
+		{ "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+		  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+		  "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e"
+		  "15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
+	};
+	struct keydir *d = *state;
+
+	for (size_t v = 0; v < sizeof(vec) / sizeof(vec[0]); v++) {
+		uint8_t seed[32], pub[KEY_PUBLIC_LEN], msg[1], expect[KEY_SIG_LEN];
+		uint8_t sig[KEY_SIG_LEN];
+		size_t msglen = strlen(vec[v].msg) / 2;
+		EVP_PKEY *pkey;
+		cb_key_t *k = NULL;
+
+		hex_decode(vec[v].seed, seed, sizeof(seed));
+		hex_decode(vec[v].pub, pub, sizeof(pub));
+		hex_decode(vec[v].msg, msg, msglen);
+		hex_decode(vec[v].sig, expect, sizeof(expect));
+		pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+		assert_non_null(pkey);
+		write_foreign_pem(pkey, d->priv, 1);
+		assert_int_equal(key_load_private(d->priv, &k), 0);
+		assert_memory_equal(key_public(k), pub, KEY_PUBLIC_LEN);
+		assert_int_equal(key_sign(k, msg, msglen, sig), 0);
+		assert_memory_equal(sig, expect, KEY_SIG_LEN);
+		assert_signs_as_openssl(k, pkey);
+		EVP_PKEY_free(pkey);
+		key_free(k);
+	}
+}
+
+static void
+test_a_key_from_a_public_key_file_cannot_sign(void **state)
+{
+	struct keydir *d = *state;
+	cb_key_t *k = generate(), *pub = NULL;
+	uint8_t sig[KEY_SIG_LEN];
+
+	assert_int_equal(key_save_public(k, d->pub), 0);
+	assert_int_equal(key_load_public(d->pub, &pub), 0);
+	assert_false(key_has_private(pub));
+	assert_int_equal(key_sign(pub, message, sizeof(message), sig), CB_EINVAL);
+	assert_int_equal(key_sign(pub, "", 0, sig), CB_EINVAL);
+	key_free(pub);
 	key_free(k);
 }
 
@@ -434,6 +589,14 @@ main(void)
 		    keydir_setup, keydir_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_key_of_another_algorithm_is_refused_as_a_bad_key,
+		    keydir_setup, keydir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_generated_key_signs_every_length_as_openssl_does,
+		    keydir_setup, keydir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_key_file_signs_rfc_8032s_test_vectors_as_openssl_does,
+		    keydir_setup, keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_a_key_from_a_public_key_file_cannot_sign,
 		    keydir_setup, keydir_teardown),
 		cmocka_unit_test(test_freeing_a_null_key_does_nothing),
 	};
