@@ -195,17 +195,22 @@ install: build-all
 
 # ---- tests ----
 
+# The builds that `make test`, `make faults` and `make bench-smoke` run for themselves use
+# every core, unless make was given -j (its job server is then shared).
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
+PAR	 = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
+
 ASAN_O	 = build/asan
 ASAN_BIN = build/asan/bin
 
 test: deps
 	@./scripts/deps.sh --browser || echo "deps: no chromium: the status page test skips" >&2
-	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
+	@$(MAKE) --no-print-directory $(PAR) CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
 	    build-all tests-built
 	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
 	    unit fuzz-replay integration
 	@$(MAKE) --no-print-directory faults
-	@$(MAKE) --no-print-directory bench-smoke
+	@$(MAKE) --no-print-directory $(PAR) bench-smoke
 
 tests-built: $(UNIT_TESTS) $(FUZZ_REPLAY) $(TEST_TOOLS)
 
@@ -236,8 +241,8 @@ $(O)/tests/fault/test_alloc_faults: $(FAULT_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -Wl,--wrap=fatalx -o $@ $^ $(LIBS)
 
 faults: deps
-	@$(MAKE) --no-print-directory O=$(FAULT_O) BINDIR=$(FAULT_O)/bin SAN= CFLAGS="-O1 -g" \
-	    $(FAULT_O)/tests/fault/test_alloc_faults
+	@$(MAKE) --no-print-directory $(PAR) O=$(FAULT_O) BINDIR=$(FAULT_O)/bin SAN= \
+	    CFLAGS="-O1 -g" $(FAULT_O)/tests/fault/test_alloc_faults
 	@echo "== allocation failure injection"
 	@$(FAULT_O)/tests/fault/test_alloc_faults
 
@@ -277,7 +282,7 @@ bench-smoke: build-all
 # ---- torture: long crash loops and hostile peers, bounded in time ----
 
 torture: deps
-	@$(MAKE) --no-print-directory CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
+	@$(MAKE) --no-print-directory $(PAR) CC=clang SAN=1 O=$(ASAN_O) BINDIR=$(ASAN_BIN) \
 	    build-all tests-built
 	@CLUEBUS_BIN=$(abspath $(ASAN_BIN)) CLUEBUS_TEST_TOOLS=$(abspath $(ASAN_O)/tests/tools) \
 	    tests/torture/run.sh
