@@ -1431,17 +1431,6 @@ client_note_own_referral(cb_client_t *c, const Cluebus__Message *m)
 	return client_obligations_note(c, &ctx);
 }
 
-/* The serialized form of `m` in *clear (owned by the caller). Returns 0 or CB_ENOMEM. */
-static int
-client_pack_clear(const Cluebus__Message *m, ProtobufCBinaryData *clear)
-{
-	clear->len = cluebus__message__get_packed_size(m);
-	if ((clear->data = malloc(clear->len > 0 ? clear->len : 1)) == NULL)
-		return CB_ENOMEM;
-	cluebus__message__pack(m, clear->data);
-	return 0;
-}
-
 /* Adds the clue's blind tokens under the keys in force now (matchkey_ring_pick). */
 static int
 client_tokenize(cb_client_t *c, Cluebus__Message *m, cb_error_t *err)
@@ -1508,7 +1497,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 		 * can be, sent only then (client_seal_pending). */
 		log_info("message stored; sealed and sent once %s", rc == CB_EAGAIN ?
 		    "the broker's directory arrives" : "its recipients are known");
-		if ((rc = client_pack_clear(m, &clear)) != 0)
+		if ((rc = clientseal_pack(m, &clear)) != 0)
 			goto out;
 	} else if ((rc = envelope_sign(m, c->key, &env)) != 0) {
 		cb_error_set(err, "(document)", "cannot sign: %s", cb_strerror(rc));

@@ -50,12 +50,9 @@ clientcorr_seal(sealdir_t *d, const matchkey_t *ring, size_t nring, Cluebus__Mes
 		    body->version);
 	if (m->message_id.len != SEAL_MESSAGE_ID_LEN)
 		return cb_fail(err, "message_id", CB_EINVAL, "not set");
-	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0)
+	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0 ||
+	    (rc = clientseal_pack(m, clear)) != 0)
 		return rc;
-	clear->len = cluebus__message__get_packed_size(m);
-	if ((clear->data = malloc(clear->len > 0 ? clear->len : 1)) == NULL)
-		return CB_ENOMEM;
-	cluebus__message__pack(m, clear->data);
 	if ((rc = seal_encrypt(&bind, rcpt, n, k->key, MATCHKEY_LEN, &sealed, err)) != 0) {
 		free(clear->data);
 		clear->data = NULL;

@@ -29,6 +29,18 @@ correction_clear_only(const Cluebus__Message *m, cb_error_t *err)
 }
 
 int
+clientseal_pack(const Cluebus__Message *m, ProtobufCBinaryData *clear)
+{
+	clear->len = cluebus__message__get_packed_size(m);
+	if ((clear->data = malloc(clear->len > 0 ? clear->len : 1)) == NULL) {
+		clear->len = 0;
+		return CB_ENOMEM;
+	}
+	cluebus__message__pack(m, clear->data);
+	return 0;
+}
+
+int
 clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
     cb_error_t *err)
 {
@@ -43,12 +55,9 @@ clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
 	/* A body with nothing to seal (a receipt without a note) goes as it is. */
 	if (!sealbody_kind_sealable(m) || sealbody_clear_field(m, NULL) == 0)
 		return 0;
-	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0)
+	if ((rc = sealdir_recipients(d, m, rcpt, &n, err)) != 0 ||
+	    (rc = clientseal_pack(m, clear)) != 0)
 		return rc;
-	clear->len = cluebus__message__get_packed_size(m);
-	if ((clear->data = malloc(clear->len > 0 ? clear->len : 1)) == NULL)
-		return CB_ENOMEM;
-	cluebus__message__pack(m, clear->data);
 	if ((rc = sealbody_seal(m, rcpt, n, err)) != 0) {
 		OPENSSL_cleanse(clear->data, clear->len);
 		free(clear->data);

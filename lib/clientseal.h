@@ -32,6 +32,11 @@
 int	clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
     cb_error_t *err) __attribute__((warn_unused_result));
 
+/* The serialized form of `m` in *clear (new, owned by the caller: wipe and free
+ * clear->data). Returns 0 or CB_ENOMEM. */
+int	clientseal_pack(const Cluebus__Message *m, ProtobufCBinaryData *clear)
+    __attribute__((warn_unused_result));
+
 /* Opens the seal of a delivered message `m` (delivery `seq`) as `unit` with the one of
  * its sealing keys `keys[0..n)` (current first, then earlier ones kept after rotations)
  * that the message was sealed to; n == 0: the agent has none. Returns the document's "sealing" member (a new reference): on
