@@ -202,7 +202,7 @@ admin_publish(struct broker *b, const uint8_t *rid, size_t ridlen, Cluebus__Enve
 		log_warnx("admin: the directory stays at version %llu until the next change",
 		    (unsigned long long)b->directory_version);
 	admin_reply(b, rid, ridlen, reply_accepted(m->message_id.data, seq, hash, 0,
-	    broker_clock_ms()));
+	    broker_clock_ms(), NULL, 0));
 out:
 	if (m != NULL)
 		protobuf_c_message_free_unpacked(&m->base, NULL);

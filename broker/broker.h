@@ -417,9 +417,10 @@ void	units_expire(struct broker *b, int64_t now_mono);
 
 /* reply.c */
 /* Build a reply (new, owned by the caller, freed with cluebus__frame__free_unpacked).
- * NULL when out of memory. `msgid` is MESSAGE_ID_LEN bytes (Rejected: idlen, 0 for none). */
+ * NULL when out of memory. `msgid` is MESSAGE_ID_LEN bytes (Rejected: idlen, 0 for none);
+ * an Accepted names the log entry's recipients (copied). */
 Cluebus__Frame *reply_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash,
-    int duplicate, int64_t time_ms);
+    int duplicate, int64_t time_ms, char *const *recipients, size_t nrecipients);
 Cluebus__Frame *reply_rejected(const uint8_t *msgid, size_t idlen, int code,
     const char *reason);
 /* Sends `reply` to `rid` on the ROUTER socket `sock`; a peer gone or a full queue is

@@ -343,7 +343,7 @@ publish_dedup(struct publish *p)
 		b->round.duplicates++;
 		p->answered = 1;
 		round_defer(b, p->rid, p->ridlen, reply_accepted(p->id, seq, hash, 1,
-		    orig->time_ms), 1, p->id);
+		    orig->time_ms, orig->recipients, orig->n_recipients), 1, p->id);
 	} else if (rc == 0) {
 		reply_verdict_field(&p->v, CLUEBUS__REJECT_CODE__REJECT_ID_CONFLICT, "message_id",
 		    "message id already used by this unit for a different message (log entry "
@@ -480,7 +480,7 @@ publish_append(struct publish *p)
 	if ((unsigned)p->m->kind < KINDS_COUNTED)
 		b->round.accepted_by_kind[p->m->kind]++;
 	if ((rc = round_defer(b, p->rid, p->ridlen, reply_accepted(p->id, e.seq, hash, 0,
-	    e.time_ms), 1, p->id)) != 0)
+	    e.time_ms, recips, p->res.n), 1, p->id)) != 0)
 		goto fail;
 	return 0;
 fail:

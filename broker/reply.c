@@ -76,9 +76,24 @@ reply_rejected(const uint8_t *msgid, size_t idlen, int code, const char *reason)
 	return reply_finish(f, reply_bytes(&f->rejected->message_id, msgid, idlen));
 }
 
+/* Copies unit ids into a->recipients. Returns 0 or CB_ENOMEM (what was copied stays, for
+ * the frame's free). */
+static int
+reply_recipients(Cluebus__Accepted *a, char *const *units, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if ((a->recipients = calloc(n, sizeof(*a->recipients))) == NULL)
+		return CB_ENOMEM;
+	for (; a->n_recipients < n; a->n_recipients++)
+		if ((a->recipients[a->n_recipients] = strdup(units[a->n_recipients])) == NULL)
+			return CB_ENOMEM;
+	return 0;
+}
+
 Cluebus__Frame *
 reply_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash, int duplicate,
-    int64_t time_ms)
+    int64_t time_ms, char *const *recipients, size_t nrecipients)
 {
 	Cluebus__Frame *f = reply_frame(CLUEBUS__FRAME__FRAME_ACCEPTED);
 	Cluebus__Accepted *a;
@@ -89,7 +104,8 @@ reply_accepted(const uint8_t *msgid, uint64_t seq, const uint8_t *hash, int dupl
 	a->seq = seq;
 	a->duplicate = duplicate;
 	a->time_ms = time_ms;
-	if (reply_bytes(&a->message_id, msgid, MESSAGE_ID_LEN) != 0)
+	if (reply_bytes(&a->message_id, msgid, MESSAGE_ID_LEN) != 0 ||
+	    reply_recipients(a, recipients, nrecipients) != 0)
 		return reply_finish(f, CB_ENOMEM);
 	return reply_finish(f, reply_bytes(&a->entry_hash, hash, CHAIN_HASH_LEN));
 }

@@ -83,12 +83,20 @@ struct inflight {
 	int		 awaiting_seal;	/* stored before a directory: not sent yet */
 };
 
+/* An accepted clue's recipients, to be stored with the commit that makes its outcome done. */
+struct sent_rec {
+	uint8_t		 msgid[MESSAGE_ID_LEN];
+	char		*units;		/* "a,b,c", owned */
+};
+
 struct event_node {
 	cb_event_t	 ev;
 	char		*json;
 	uint64_t	 lseq;		/* publish outcomes: the outbox record */
 	matchkey_t	*corrkey;	/* a delivered correlation key, installed before the
 					 * event is done (lib/clientcorr.h) */
+	char		*sent_to;	/* an accepted clue's recipients ("a,b,c"), kept when
+					 * the event is done (client_sent_keep) */
 	struct event_node *next;
 };
 
@@ -115,6 +123,11 @@ struct cb_client {
 	MDB_env		*env;
 	MDB_dbi		 outbox, meta;
 	MDB_dbi		 obligations;	/* referral id || unit -> referrer (lib/sealdir.h) */
+	MDB_dbi		 sent;		/* own clue's id -> its recipients "a,b,c": what a
+					 * correction of it is sealed to */
+	struct sent_rec	*sent_pending;	/* done outcomes' recipients, stored by the next
+					 * commit */
+	size_t		 nsent_pending, sent_pending_cap;
 	seqfile_t	*wmfile;	/* STATE/watermark */
 	uint64_t	 next_lseq;	/* key of the next publish */
 	uint64_t	 send_cursor;	/* highest lseq taken into flight */
@@ -181,6 +194,7 @@ client_store_open(cb_client_t *c, const char *dir)
 	if ((mrc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &c->outbox)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "obligations", MDB_CREATE, &c->obligations)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "sent", MDB_CREATE, &c->sent)) != 0 ||
 	    (mrc = mdb_cursor_open(txn, c->outbox, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return client_store_fail("open", mrc);
@@ -354,6 +368,7 @@ event_pop(cb_client_t *c)
 		c->tail = NULL;
 	free(n->json);
 	clientcorr_free(n->corrkey);
+	free(n->sent_to);
 	free(n);
 }
 
@@ -438,13 +453,23 @@ out:
 	envelope_free(env);
 }
 
+static int client_sent_recall(cb_client_t *c, const uint8_t *msgid);
+static void client_sent_forget(cb_client_t *c);
+
 /* Seals `m` for sending: a correlation key with the ring's key of its version, any other
  * body with its sealed fields (clientseal_seal). */
 static int
 client_seal(cb_client_t *c, Cluebus__Message *m, ProtobufCBinaryData *clear, cb_error_t *err)
 {
+	int rc;
+
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRELATION_KEY)
 		return clientcorr_seal(c->sealdir, c->match_keys, c->n_match_keys, m, clear, err);
+	/* A corrected clue is sealed to whom the original went (sealdir_set_original). */
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRECTION && m->correction->clue != NULL &&
+	    m->refers_to.len == MESSAGE_ID_LEN &&
+	    (rc = client_sent_recall(c, m->refers_to.data)) != 0 && rc != CB_ENOTFOUND)
+		return cb_fail(err, "(store)", rc, "cannot read the store");
 	return clientseal_seal(c->sealdir, m, clear, err);
 }
 
@@ -793,6 +818,41 @@ client_find(cb_client_t *c, const ProtobufCBinaryData *msgid)
 	return NULL;
 }
 
+/* Whether a stored publish is a clue (whose correction may carry a corrected clue). */
+static int
+record_is_clue(const Cluebus__OutboxRecord *rec)
+{
+	Cluebus__Message *m;
+	int clue;
+
+	if (rec->envelope == NULL ||
+	    (m = cluebus__message__unpack(NULL, rec->envelope->signed_.len,
+	    rec->envelope->signed_.data)) == NULL)
+		return 0;
+	clue = m->body_case == CLUEBUS__MESSAGE__BODY_CLUE;
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return clue;
+}
+
+/* "a,b,c" of valid unit ids (others left out), or NULL when out of memory or none. */
+static char *
+units_join(char *const *units, size_t n)
+{
+	char *out = malloc(n * CB_UNIT_ID_SIZE + 1);
+	size_t used = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n && i < ROUTE_MAX; i++)
+		if (unit_id_valid(units[i]))
+			used += (size_t)sprintf(out + used, "%s%s", used > 0 ? "," : "", units[i]);
+	if (used == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static void
 client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 {
@@ -813,6 +873,8 @@ client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 	n->ev.duplicate = a->duplicate;
 	if (client_record_get(c, it->lseq, &rec) == 0) {
 		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
+		if (a->n_recipients > 0 && record_is_clue(rec))
+			n->sent_to = units_join(a->recipients, a->n_recipients);
 		cluebus__outbox_record__free_unpacked(rec, NULL);
 	}
 }
@@ -1403,6 +1465,8 @@ cb_client_close(cb_client_t *c)
 	OPENSSL_cleanse(c->match_keys, sizeof(c->match_keys));
 	free(c->inflight);
 	free(c->released);
+	client_sent_forget(c);
+	free(c->sent_pending);
 	free(c);
 }
 
@@ -1623,11 +1687,18 @@ client_commit_outbox(cb_client_t *c, uint64_t wm, uint64_t extra_lseq)
 		if ((mrc = mdb_del(txn, c->outbox, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)
 			goto fail;
 	}
+	for (size_t i = 0; i < c->nsent_pending; i++) {
+		k.mv_data = c->sent_pending[i].msgid, k.mv_size = MESSAGE_ID_LEN;
+		v.mv_data = c->sent_pending[i].units, v.mv_size = strlen(c->sent_pending[i].units);
+		if ((mrc = mdb_put(txn, c->sent, &k, &v, 0)) != 0)
+			goto fail;
+	}
 	if ((mrc = clientview_store(&c->view, txn)) != 0)
 		goto fail;
 	if ((mrc = mdb_txn_commit(txn)) != 0)
 		return client_store_fail("commit", mrc);
 	clientview_stored(&c->view);
+	client_sent_forget(c);
 	return 0;
 fail:
 	mdb_txn_abort(txn);
@@ -1643,7 +1714,8 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 	uint64_t wm = upto > c->released_high ? upto : c->released_high;
 	int rc;
 
-	if (c->nreleased == 0 && extra_lseq == 0 && !clientview_dirty(&c->view)) {
+	if (c->nreleased == 0 && extra_lseq == 0 && c->nsent_pending == 0 &&
+	    !clientview_dirty(&c->view)) {
 		if (wm <= c->watermark)
 			return 0;
 		rc = client_commit_watermark(c, wm);
@@ -1659,6 +1731,70 @@ client_commit(cb_client_t *c, uint64_t upto, uint64_t extra_lseq)
 			client_send_ack(c, wm);
 	}
 	return 0;
+}
+
+/* An accepted clue's recipients go to the store with the commit that makes its outcome
+ * done (client_commit_outbox). Returns 0 or CB_ENOMEM (the event stays as it was). */
+static int
+client_sent_keep(cb_client_t *c, struct event_node *n)
+{
+	struct sent_rec *r;
+
+	if (n->sent_to == NULL)
+		return 0;
+	if (c->nsent_pending == c->sent_pending_cap) {
+		size_t cap = c->sent_pending_cap > 0 ? 2 * c->sent_pending_cap : 16;
+
+		if ((r = realloc(c->sent_pending, cap * sizeof(*r))) == NULL)
+			return CB_ENOMEM;
+		c->sent_pending = r;
+		c->sent_pending_cap = cap;
+	}
+	r = &c->sent_pending[c->nsent_pending];
+	if (hex_decode(n->ev.message_id, r->msgid, MESSAGE_ID_LEN) != 0)
+		return 0;	/* cannot be: the client wrote it */
+	r->units = n->sent_to;
+	n->sent_to = NULL;
+	c->nsent_pending++;
+	return 0;
+}
+
+static void
+client_sent_forget(cb_client_t *c)
+{
+	for (size_t i = 0; i < c->nsent_pending; i++)
+		free(c->sent_pending[i].units);
+	c->nsent_pending = 0;
+}
+
+/* The recipients the broker logged this unit's clue `msgid` with, for sealing a correction
+ * of it (sealdir_set_original). Returns 0, CB_ENOTFOUND (not a clue accepted through this
+ * store) or CB_ESTORE. */
+static int
+client_sent_recall(cb_client_t *c, const uint8_t *msgid)
+{
+	char text[ROUTE_MAX * CB_UNIT_ID_SIZE + 1], *units[ROUTE_MAX], *save = NULL, *u;
+	MDB_txn *txn;
+	MDB_val k = { MESSAGE_ID_LEN, (void *)msgid }, v;
+	size_t n = 0;
+	int mrc;
+
+	if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return client_store_fail("begin", mrc);
+	mrc = mdb_get(txn, c->sent, &k, &v);
+	if (mrc == 0 && v.mv_size < sizeof(text)) {
+		memcpy(text, v.mv_data, v.mv_size);
+		text[v.mv_size] = '\0';
+	}
+	mdb_txn_abort(txn);
+	if (mrc == MDB_NOTFOUND || (mrc == 0 && v.mv_size >= sizeof(text)))
+		return CB_ENOTFOUND;
+	if (mrc != 0)
+		return client_store_fail("sent", mrc);
+	for (u = strtok_r(text, ",", &save); u != NULL && n < ROUTE_MAX;
+	    u = strtok_r(NULL, ",", &save))
+		units[n++] = u;
+	return sealdir_set_original(c->sealdir, msgid, units, n) == 0 ? 0 : CB_ENOTFOUND;
 }
 
 /* A delivered correlation key is durable before its delivery may be acknowledged. */
@@ -1685,7 +1821,7 @@ cb_client_done(cb_client_t *c, const cb_event_t *ev)
 
 	if (n == NULL || ev != &n->ev)
 		return CB_EINVAL;
-	if ((rc = client_install_key(c, n)) != 0 ||
+	if ((rc = client_install_key(c, n)) != 0 || (rc = client_sent_keep(c, n)) != 0 ||
 	    (rc = clientview_accepted(&c->view, ev)) != 0)
 		return rc;
 	if (ev->type == CB_EVENT_MESSAGE)
@@ -1712,7 +1848,7 @@ cb_client_release(cb_client_t *c, const cb_event_t *ev)
 	if (ev->type == CB_EVENT_MESSAGE) {
 		c->released_high = ev->seq;
 	} else {
-		if (clientview_accepted(&c->view, ev) != 0 ||
+		if (client_sent_keep(c, n) != 0 || clientview_accepted(&c->view, ev) != 0 ||
 		    u64_push(&c->released, &c->nreleased, &c->released_cap, n->lseq) != 0)
 			return CB_ENOMEM;
 		client_forget_inflight(c, n->lseq);

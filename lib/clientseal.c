@@ -14,20 +14,6 @@
 #include "sealbody.h"
 #include "util.h"
 
-/* A correction has no seal of its own, and the whole corrected clue it may carry holds a
- * summary and perhaps places and persons: a sealing client refuses it rather than send them
- * in clear. Withdraw the clue and send a new one (sealed), or correct it with a note.
- * Returns 0 or CB_EMALFORMED naming the field. */
-static int
-correction_clear_only(const Cluebus__Message *m, cb_error_t *err)
-{
-	if (m->body_case != CLUEBUS__MESSAGE__BODY_CORRECTION || m->correction->clue == NULL)
-		return 0;
-	return cb_fail(err, "correction.clue", CB_EMALFORMED, "a corrected clue would carry its "
-	    "personal data unsealed: withdraw the clue and send a new one, or correct it with a "
-	    "note");
-}
-
 int
 clientseal_pack(const Cluebus__Message *m, ProtobufCBinaryData *clear)
 {
@@ -50,8 +36,6 @@ clientseal_seal(sealdir_t *d, Cluebus__Message *m, ProtobufCBinaryData *clear,
 
 	clear->data = NULL;
 	clear->len = 0;
-	if ((rc = correction_clear_only(m, err)) != 0)
-		return rc;
 	/* A body with nothing to seal (a receipt without a note) goes as it is. */
 	if (!sealbody_kind_sealable(m) || sealbody_clear_field(m, NULL) == 0)
 		return 0;

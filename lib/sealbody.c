@@ -79,6 +79,12 @@ slots_of(const Cluebus__Message *m, struct slots *s)
 		*s = (struct slots){ .kind = "report", .title = &m->report->title,
 		    .text = &m->report->text, .sealed = &m->report->sealed };
 		return 1;
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		/* A corrected clue is sealed like a clue, to whom the original went. */
+		if (m->correction == NULL || m->correction->clue == NULL)
+			return 0;
+		clue_slots(m->correction->clue, "correction.clue", s);
+		return 1;
 	default:
 		return 0;
 	}
@@ -140,6 +146,10 @@ sealbody_check(const Cluebus__Message *m, cb_error_t *err)
 	if (m->body_case == CLUEBUS__MESSAGE__BODY_CLUE && m->clue->sealed_persons != NULL)
 		return cb_fail(err, "clue.sealed_persons", CB_EMALFORMED,
 		    "superseded by clue.sealed");
+	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRECTION &&
+	    m->correction->clue->sealed_persons != NULL)
+		return cb_fail(err, "correction.clue.sealed_persons", CB_EMALFORMED,
+		    "superseded by correction.clue.sealed");
 	return 0;
 }
 
@@ -149,10 +159,7 @@ sealbody_clear_field(const Cluebus__Message *m, cb_error_t *err)
 	const char *f;
 	struct slots s;
 
-	if (m->body_case == CLUEBUS__MESSAGE__BODY_CORRECTION && m->correction != NULL &&
-	    m->correction->clue != NULL)
-		clue_slots(m->correction->clue, "correction.clue", &s);
-	else if (!slots_of(m, &s) || *s.sealed != NULL)
+	if (!slots_of(m, &s) || *s.sealed != NULL)
 		return 0;
 	if ((f = slots_first_clear(&s)) == NULL)
 		return 0;
@@ -335,6 +342,7 @@ sealbody_content_decode(Cluebus__Message__BodyCase body, const uint8_t *buf, siz
 	Cluebus__Feedback feedback = CLUEBUS__FEEDBACK__INIT;
 	Cluebus__Supervision supervision = CLUEBUS__SUPERVISION__INIT;
 	Cluebus__Report report = CLUEBUS__REPORT__INIT;
+	Cluebus__Correction correction = CLUEBUS__CORRECTION__INIT;
 	ProtobufCMessage *pm = NULL;
 	struct slots s;
 	int rc;
@@ -347,6 +355,10 @@ sealbody_content_decode(Cluebus__Message__BodyCase body, const uint8_t *buf, siz
 	case CLUEBUS__MESSAGE__BODY_FEEDBACK: probe.feedback = &feedback; break;
 	case CLUEBUS__MESSAGE__BODY_SUPERVISION: probe.supervision = &supervision; break;
 	case CLUEBUS__MESSAGE__BODY_REPORT: probe.report = &report; break;
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		correction.clue = &clue;
+		probe.correction = &correction;
+		break;
 	default: break;
 	}
 	if (!slots_of(&probe, &s))

@@ -5,7 +5,8 @@
  * evaluation codes, case reference, refers_to, referral targets, actions and due times,
  * feedback status) and sealed content: a clue's summary, location, persons and attachments;
  * a referral's note and the persons it re-seals for its recipients; the notes of receipts,
- * feedback and supervisions; a report's title and text. The sealed fields travel as one
+ * feedback and supervisions; a report's title and text; a correction's corrected clue, as a
+ * clue's (its seal is the corrected clue's `sealed`). The sealed fields travel as one
  * SealedContent, sealed with lib/seal.c into the body's `sealed` field, and the same fields
  * of the body are empty on the wire. Kinds the broker makes (escalation, match) and registry
  * changes carry no sealed content.
@@ -27,7 +28,7 @@
 const Cluebus__Sealed *sealbody_sealed(const Cluebus__Message *m);
 
 /* Whether `m`'s kind has sealed content (clue, referral, receipt, feedback, supervision,
- * report). Cannot fail. */
+ * report, a correction carrying a corrected clue). Cannot fail. */
 int	sealbody_kind_sealable(const Cluebus__Message *m);
 
 /* Invariant (1) for a message from outside: 0, or CB_EMALFORMED naming the first sealed
@@ -37,9 +38,9 @@ int	sealbody_check(const Cluebus__Message *m, cb_error_t *err)
 
 /* For a broker that requires sealing: 0 when `m` carries no personal data in clear, else
  * CB_EMALFORMED with `err` naming the body and the first such field (a body's sealed field
- * without `sealed`; a correction's corrected clue, which has no seal of its own, with any
- * of a clue's sealed fields). Fields that are clear by design (an h3 text, a case title, a
- * correction's note) are not looked at. Cannot fail otherwise. */
+ * without `sealed`, a correction's corrected clue among them). Fields that are clear by
+ * design (an h3 text, a case title, a correction's note) are not looked at. Cannot fail
+ * otherwise. */
 int	sealbody_clear_field(const Cluebus__Message *m, cb_error_t *err)
     __attribute__((warn_unused_result));
 

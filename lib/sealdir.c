@@ -48,6 +48,8 @@ struct sealdir {
 	struct sealdir_obl	*obl;		/* oldest first */
 	size_t			 nobl, obl_cap;
 	route_result_t		 res;		/* the last answer; rcpt borrows its ids */
+	uint8_t			 orig_id[16];	/* sealdir_set_original: the message */
+	route_result_t		 orig;		/* ... and its recipients (n 0: none set) */
 };
 
 static void
@@ -348,6 +350,37 @@ named_units_known(const registry_t *reg, const Cluebus__Message *m, cb_error_t *
 	return 0;
 }
 
+/* A correction goes where its original went (the broker routes it so): the recipients
+ * sealdir_set_original gave for the message it refers to. */
+static int
+add_original(sealdir_t *d, const Cluebus__Message *m, cb_error_t *err)
+{
+	if (d->orig.n == 0 || m->refers_to.len != sizeof(d->orig_id) ||
+	    memcmp(m->refers_to.data, d->orig_id, sizeof(d->orig_id)) != 0)
+		return cb_fail(err, "correction.clue", CB_EMALFORMED, "this agent does not know "
+		    "whom the corrected clue was sent to (it was not accepted through this agent "
+		    "since it seals corrections): withdraw it and send a new one, or correct it "
+		    "with a note");
+	for (size_t i = 0; i < d->orig.n; i++)
+		route_add(&d->res, d->orig.units[i], m->sender);
+	return 0;
+}
+
+int
+sealdir_set_original(sealdir_t *d, const uint8_t *msgid, char *const *units, size_t n)
+{
+	if (n > ROUTE_MAX)
+		return CB_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!unit_id_valid(units[i]))
+			return CB_EINVAL;
+	memcpy(d->orig_id, msgid, sizeof(d->orig_id));
+	d->orig.n = 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(d->orig.units[d->orig.n++], sizeof(d->orig.units[0]), "%s", units[i]);
+	return 0;
+}
+
 int
 sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
     size_t *n, cb_error_t *err)
@@ -372,6 +405,10 @@ sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rc
 		break;
 	case CLUEBUS__MESSAGE__BODY_REPORT:
 		add_report(d, rt, reg, m);
+		break;
+	case CLUEBUS__MESSAGE__BODY_CORRECTION:
+		if ((rc = add_original(d, m, err)) != 0)
+			return rc;
 		break;
 	default:
 		break;

@@ -13,6 +13,8 @@
  *                       referral (refers_to), to whom its follow-ups are owed; a situation
  *                       analysis or self-evaluation: the sender's level office
  *                       (route_add_report_office);
+ *   correction          of a clue, with the corrected clue: the recipients the original
+ *                       was logged with (sealdir_set_original: from its Accepted);
  *   any kind            with the case_ref of an open case the directory lists, the case's
  *                       task force (only with a directory: the files name no cases).
  *
@@ -73,6 +75,13 @@ int	sealdir_reload(sealdir_t *d, cb_error_t *err) __attribute__((warn_unused_res
  * sealing key; CB_EAGAIN when there is neither a directory nor files yet. */
 int	sealdir_recipients(sealdir_t *d, const Cluebus__Message *m, seal_recipient_t *rcpt,
     size_t *n, cb_error_t *err) __attribute__((warn_unused_result));
+
+/* The recipients of message `msgid` (16 bytes) as the broker logged it (its Accepted
+ * names them): the next correction of it is sealed to them, as the broker routes it, and
+ * without them a correction carrying a clue is CB_EMALFORMED. Replaces what was set before.
+ * Returns 0 or CB_EINVAL (more than ROUTE_MAX units, an invalid unit id). */
+int	sealdir_set_original(sealdir_t *d, const uint8_t *msgid, char *const *units, size_t n)
+    __attribute__((warn_unused_result));
 
 /* Remembers the obligations of a delivery's Context (replacing what was known of that
  * referral). Returns 0 or CB_ENOMEM (nothing changed). */

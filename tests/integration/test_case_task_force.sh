@@ -3,10 +3,11 @@
 # SPEC §4, §10): psb opens case AS-2026-031 in 铁东区 with civil-affairs and education on its
 # task force; the broker's signed directory lists the task force, so health's sealed clue
 # carrying the case_ref is sealed to them besides the routed units, and they open it.
-# A correction carrying the whole clue would send its summary unsealed: health's agent
-# refuses it (correction.clue); health corrects with a note instead and the correction
-# reaches the clue's recipients; psb may not correct health's clue (not_owner); a member may
-# not close the case. ato puts the case under listed supervision and civil-affairs' sealed
+# A correction carrying the whole clue is sealed like a clue to the recipients the original
+# was logged with (its Accepted named them to health's agent, which keeps them across a
+# restart): each of them, the task force among them, opens it, and the log holds its
+# summary nowhere; a correction with a note reaches them too; psb may not correct health's
+# clue (not_owner); a member may not close the case. ato puts the case under listed supervision and civil-affairs' sealed
 # receipt on it reaches ato. psb then adds justice to the task force and removes education: the
 # next sealed clue of the case reaches justice, which opens it, and is neither sealed nor
 # delivered to education. The auditor sees the case's record, the correction in replay
@@ -41,21 +42,25 @@ for u in civil-affairs education psb ato ato-210302; do
 	    '*-clue-*.json' 1
 done
 
+# health's agent restarts: the original's recipients come from its store.
+stop_agent health
+start_agent health
+wait_connected health
 drop health fix.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
   \"op\":\"correct\",\"reason\":\"类别填错：应为公众举报\",\"clue\":{\"category\":\"public_tip\",
   \"jurisdiction\":\"210302\",\"occurred_at\":\"2026-02-27T09:30:00+08:00\",
   \"summary\":\"群众举报一名男子带一名女童在医院附近徘徊。\",\"handling\":{\"code\":\"h0\"},
   \"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":2}}}}"
-wait_for 60 "the sealing agent to refuse a correction carrying the whole clue" \
-    files_at_least "$(spool health)/rejected" 'fix.json.error.json' 1
-grep -q 'correction.clue' "$(spool health)/rejected/fix.json.error.json" ||
-    die "the correction with a clue was refused for another reason"
+wait_for 60 "the correction carrying the whole clue to be accepted" \
+    files_at_least "$(spool health)/sent" 'fix.json.receipt.json' 1
 drop health fix2.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
   \"op\":\"correct\",\"reason\":\"类别填错\",\"note\":\"应为公众举报\"}}"
 for u in civil-affairs education psb ato ato-210302; do
-	wait_for 60 "the correction to reach $u" files_at_least "$(spool "$u")/out" \
-	    '*-correction-*.json' 1
+	wait_for 60 "both corrections to reach $u" files_at_least "$(spool "$u")/out" \
+	    '*-correction-*.json' 2
 done
+! grep -rqaF -- '在医院附近徘徊' "$D/data" ||
+    die "the corrected clue's summary is readable in the broker's log"
 drop psb fix.json "{\"kind\":\"correction\",\"refers_to\":\"$CLUE\",\"correction\":{
   \"op\":\"withdraw\",\"reason\":\"not mine\"}}"
 wait_for 60 "psb's correction of health's clue to be refused" files_at_least \
@@ -74,8 +79,19 @@ assert "not_owner" in text and "refers_to" in text, text
 text = json.dumps(error("civil-affairs", "close.json"), ensure_ascii=False)
 assert "not_owner" in text, text
 d = os.path.join(spools, "education", "out")
-[c] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-correction-" in n]
+cs = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-correction-" in n]
+[c] = [c for c in cs if "note" in c["message"]["correction"]]
 assert c["message"]["correction"]["note"] == "应为公众举报", c
+# The corrected clue was sealed to the original's recipients (the task force among them)
+# and each opens it.
+for unit in ("education", "civil-affairs", "psb", "ato", "ato-210302"):
+    d = os.path.join(spools, unit, "out")
+    [w] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d)
+           if "-correction-" in n and "clue" in json.load(open(os.path.join(d, n)))
+           ["message"]["correction"]]
+    assert w["sealing"]["status"] == "opened", (unit, w["sealing"])
+    clue = w["message"]["correction"]["clue"]
+    assert clue["category"] == "public_tip" and "在医院附近徘徊" in clue["summary"], clue
 # A member's delivery of the case's clue says which case and task force it belongs to.
 [k] = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if "-clue-" in n]
 case = k["context"]["case"]
@@ -84,7 +100,8 @@ assert case["opener"] == "psb" and case["jurisdiction"] == "210302", case
 assert case["members"] == ["civil-affairs", "education"], case
 assert k["sealing"]["status"] == "opened", k["sealing"]
 assert {"civil-affairs", "education"} <= set(k["sealing"]["recipients"]), k["sealing"]
-print("correction delivered; foreign correction and member's close refused")
+print("corrections delivered, the corrected clue sealed; foreign correction and member's "
+      "close refused")
 PYEOF
 
 # ato puts the case under listed supervision: each member owes a receipt on the case (its
@@ -176,17 +193,22 @@ assert "case AS-2026-031: OPEN" in text and "civil-affairs, justice" in text, te
 lines = [json.loads(l) for l in open(os.path.join(d, "replay.jsonl"))]
 orig = [l for l in lines if l.get("message_id") == clue]
 fixes = [l for l in lines if l.get("kind") == "correction"]
-assert len(orig) == 1 and len(fixes) == 1, "replay keeps the clue and its correction"
-assert fixes[0]["seq"] > orig[0]["seq"], (orig, fixes)
-assert set(fixes[0]["recipients"]) >= set(orig[0]["recipients"]), (orig, fixes)
-assert orig[0]["amended"] == {"state": "corrected", "by_seq": fixes[0]["seq"]}, orig
+assert len(orig) == 1 and len(fixes) == 2, "replay keeps the clue and its corrections"
+assert orig[0]["seq"] < fixes[0]["seq"] < fixes[1]["seq"], (orig, fixes)
+for f in fixes:
+    assert set(f["recipients"]) >= set(orig[0]["recipients"]), (orig, f)
+# The corrected clue is in the log sealed: its category in clear, its summary not.
+assert fixes[0]["correction"]["clue"]["category"] == "public_tip", fixes[0]
+assert "summary" not in fixes[0]["correction"]["clue"], fixes[0]
+assert orig[0]["amended"] == {"state": "corrected", "by_seq": fixes[1]["seq"]}, orig
 lines = [json.loads(l) for l in open(os.path.join(d, "replay2.jsonl"))]
 fixes = [l for l in lines if l.get("kind") == "correction"]
 orig = [l for l in lines if l.get("message_id") == clue]
-assert len(fixes) == 2 and fixes[1]["correction"]["op"] == "withdraw", fixes
-assert orig[0]["amended"] == {"state": "withdrawn", "by_seq": fixes[1]["seq"]}, orig
+assert len(fixes) == 3 and fixes[2]["correction"]["op"] == "withdraw", fixes
+assert orig[0]["amended"] == {"state": "withdrawn", "by_seq": fixes[2]["seq"]}, orig
 s1 = json.load(open(os.path.join(d, "stats1.json")))
-assert s1["clues"] == 2 and s1["clues_by_category"] == {"medical": 2}, s1
+# The corrected category counts (the correction's clue is sealed, its category clear).
+assert s1["clues"] == 2 and s1["clues_by_category"] == {"medical": 1, "public_tip": 1}, s1
 s2 = json.load(open(os.path.join(d, "stats2.json")))
 assert s2["clues"] == 1 and s2["clues_by_category"] == {"medical": 1}, s2
 print("audit: case record, correction in replay, stats before and after the withdrawal")

@@ -378,8 +378,14 @@ fixture_record(void *arg, const uint8_t *rid, size_t ridlen, const Cluebus__Fram
 		snprintf(r->reason, sizeof(r->reason), "%s", f->rejected->reason);
 	}
 	if (f->frame_case == CLUEBUS__FRAME__FRAME_ACCEPTED) {
+		size_t used = 0;
+
 		r->seq = f->accepted->seq;
 		r->duplicate = f->accepted->duplicate;
+		for (size_t i = 0; i < f->accepted->n_recipients && used < sizeof(r->recipients);
+		    i++)
+			used += (size_t)snprintf(r->recipients + used, sizeof(r->recipients) - used,
+			    "%s,", f->accepted->recipients[i]);
 	}
 }
 

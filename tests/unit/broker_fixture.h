@@ -27,6 +27,7 @@ struct fixture_reply {
 	int		 code;		/* Rejected: its RejectCode */
 	int		 duplicate;	/* Accepted: a resend's original answer */
 	uint64_t	 seq;		/* Accepted: the entry's seq */
+	char		 recipients[256];	/* Accepted: its recipients, "a,b," */
 	char		 field[128];	/* Rejected: the field at fault, or "" */
 	char		 reason[400];	/* Rejected: why */
 };

@@ -6,7 +6,9 @@
  * or with one more, it is refused with REJECT_STALE_DIRECTORY naming the field `sealed` and
  * the broker's own recipients. A receipt's recipients include the referrer, which the
  * broker adds from its workflow state: sealed without it, the receipt is refused the same
- * way. A broker with `require_sealed` refuses a clue in clear as NOT_SEALED. The city
+ * way. A broker with `require_sealed` refuses a clue in clear as NOT_SEALED. A corrected
+ * clue is sealed to the office and the original's recipients, which the original's Accepted
+ * names. The city
  * correlation key is accepted from the city office only, sealed to every unit with a
  * sealing key, and refused naming a unit it names that is not registered. The broker
  * holds no sealing key: the units' keys are made here. */
@@ -30,12 +32,20 @@
 #define REFERRAL	"tests/unit/data/workflow-referral.json"
 #define REFERRAL_ID	"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b"
 #define RECEIPT		"tests/unit/data/workflow-receipt.json"
+#define CORRECTION	"tests/unit/data/correction-clue.json"
+#define CLUE_ID		"c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"	/* CORRECTION refers to it */
+#define CORRECTED_PART	"在医院附近徘徊"	/* from CORRECTION's corrected summary */
 #define KEYDOC		"tests/unit/data/correlation-key.json"
 #define KEYDOC_NOBODY	"tests/unit/data/correlation-key-nobody.json"
 #define SUMMARY_PART	"试图带走三年级女生"	/* from clue-school.json's summary */
 
 /* How the edit hook picks the units it seals to, from the broker's own route. */
-static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER, CLEAR } mode;
+static enum { ROUTED, MISSING_ONE, EXTRA_ONE, PLUS_REFERRER, CLEAR, PLUS_ORIGINAL } mode;
+
+/* PLUS_ORIGINAL: the recipients of the original a correction refers to (the broker adds
+ * them from its log). */
+static char original[ROUTE_MAX][CB_UNIT_ID_SIZE];
+static size_t noriginal;
 
 /* A correlation key's seal holds the 32 key bytes (lib/clientcorr.c seals the same way). */
 static int
@@ -68,6 +78,8 @@ seal_edit(struct fixture *fx, Cluebus__Message *m)
 		route_add(&res, "education", m->sender);
 	if (mode == PLUS_REFERRER)
 		route_add(&res, "health", m->sender);
+	for (size_t i = 0; mode == PLUS_ORIGINAL && i < noriginal; i++)
+		route_add(&res, original[i], m->sender);
 	n = res.n;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = sealkey_generate(&keys[i])) != 0)
@@ -189,6 +201,55 @@ test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field(void *
 	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
 }
 
+/* A corrected clue is sealed to whom the original went: its Accepted named them, and the
+ * broker routes the correction there (with the office); sealed to the office alone (what
+ * routing gives a correction), it is refused as a stale directory. */
+static void
+test_a_corrected_clue_is_sealed_to_the_original_recipients_its_accepted_named(void **state)
+{
+	struct fixture *fx = *state;
+	Cluebus__LogEntry *e = NULL;
+	Cluebus__Message *m = NULL;
+	char want[256];
+	size_t used = 0;
+
+	mode = ROUTED;
+	assert_int_equal(fixture_send(fx, SCHOOL, "education", "education", CLUE_ID, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	assert_int_equal(fixture_entry(fx, fx->reply[0].seq, &e, &m), 0);
+	noriginal = e->n_recipients;
+	for (size_t i = 0; i < e->n_recipients; i++) {
+		snprintf(original[i], sizeof(original[i]), "%s", e->recipients[i]);
+		used += (size_t)snprintf(want + used, sizeof(want) - used, "%s,",
+		    e->recipients[i]);
+	}
+	assert_string_equal(fx->reply[0].recipients, want);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	cluebus__log_entry__free_unpacked(e, NULL);
+
+	assert_int_equal(fixture_send(fx, CORRECTION, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED,
+	    CLUEBUS__REJECT_CODE__REJECT_STALE_DIRECTORY);
+	mode = PLUS_ORIGINAL;
+	assert_int_equal(fixture_send(fx, CORRECTION, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_ACCEPTED, 0);
+	assert_int_equal(fixture_entry(fx, fx->reply[0].seq, &e, &m), 0);
+	assert_non_null(sealbody_sealed(m));
+	assert_string_equal(m->correction->clue->summary, "");
+	assert_false(contains(e->envelope->signed_.data, e->envelope->signed_.len,
+	    CORRECTED_PART));
+	assert_true(seal_recipients_equal(sealbody_sealed(m), (const char *const *)e->recipients,
+	    e->n_recipients));
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	cluebus__log_entry__free_unpacked(e, NULL);
+	/* A broker that requires sealing refuses the same correction in clear. */
+	fx->b.cfg.require_sealed = 1;
+	mode = CLEAR;
+	assert_int_equal(fixture_send(fx, CORRECTION, "education", "education", NULL, 0, 0), 0);
+	assert_reply(fx, CLUEBUS__FRAME__FRAME_REJECTED, CLUEBUS__REJECT_CODE__REJECT_NOT_SEALED);
+	assert_string_equal(fx->reply[0].field, "correction.clue");
+}
+
 static void
 test_the_city_office_alone_sends_the_key_sealed_to_every_unit_with_one(void **state)
 {
@@ -249,6 +310,9 @@ main(void)
 		    setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_broker_that_requires_sealing_refuses_a_clear_clue_naming_the_field,
+		    setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_corrected_clue_is_sealed_to_the_original_recipients_its_accepted_named,
 		    setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_the_city_office_alone_sends_the_key_sealed_to_every_unit_with_one,

@@ -5,7 +5,8 @@
  * with its key from the keys file; a recipient without a key is left out of the seal (it
  * gets the message without its content, as the broker checks); a receipt goes to
  * the office and, once the agent knows the obligation, to the referrer; with neither files
- * nor a directory there is nothing to seal with yet (CB_EAGAIN, the agent retries). A keys
+ * nor a directory there is nothing to seal with yet (CB_EAGAIN, the agent retries); a
+ * corrected clue goes to the original's recipients once they are known. A keys
  * file that is not an object of unit id -> 64 hex digits is refused naming the file.
  *
  * Over a signed directory of our own (a registry with a district, a member in it, and an
@@ -110,6 +111,11 @@ static const char clue[] = "{\"kind\":\"clue\",\"priority\":\"routine\",\"clue\"
     "\"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":2}}}";
 static const char receipt[] = "{\"kind\":\"receipt\",\"refers_to\":"
     "\"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b\",\"receipt\":{\"note\":\"n\"}}";
+static const char correction[] = "{\"kind\":\"correction\",\"refers_to\":"
+    "\"5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b\",\"correction\":{\"op\":\"correct\","
+    "\"reason\":\"r\",\"clue\":{\"category\":\"public_tip\",\"jurisdiction\":\"210302\","
+    "\"occurred_at\":\"2026-03-01T08:00:00Z\",\"summary\":\"s\",\"handling\":{\"code\":"
+    "\"h0\"},\"evaluation\":{\"source_reliability\":\"b\",\"accuracy\":2}}}}";
 
 static void
 test_a_clue_is_sealed_to_the_units_the_broker_routes_it_to(void **state)
@@ -177,6 +183,40 @@ test_a_receipt_goes_to_the_referrer_once_the_obligation_is_known(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(rcpt[0].unit, "ato");
 	assert_string_equal(rcpt[1].unit, "health");
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	sealdir_free(d);
+}
+
+/* A corrected clue goes where the original went (broker/cases.c routes a correction to
+ * the office and the original's logged recipients): unknown to the agent, it is refused
+ * naming correction.clue; once its Accepted named them, it is sealed to them. */
+static void
+test_a_corrected_clue_is_sealed_to_the_original_recipients(void **state)
+{
+	static char *orig[] = { "psb", "ato", "education" };
+	struct fixture *fx = *state;
+	sealdir_t *d = load(fx, NULL);
+	Cluebus__Message *m = message(correction, "health");
+	seal_recipient_t rcpt[SEAL_MAX_RECIPIENTS];
+	uint8_t id[16], other[16];
+	size_t n = 0;
+	cb_error_t err;
+
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_EMALFORMED);
+	assert_string_equal(err.field, "correction.clue");
+	assert_int_equal(hex_decode("5b7d1e0c2a9f4c3e8d6b1a0f9e8d7c6b", id, 16), 0);
+	memset(other, 0x11, sizeof(other));
+	assert_int_equal(sealdir_set_original(d, other, orig, 3), 0);
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), CB_EMALFORMED);
+	assert_int_equal(sealdir_set_original(d, id, orig, 3), 0);
+	assert_int_equal(sealdir_recipients(d, m, rcpt, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(rcpt[0].unit, "ato");	/* the office first, once */
+	assert_string_equal(rcpt[1].unit, "psb");
+	assert_string_equal(rcpt[2].unit, "education");
+	orig[2] = "NOT A UNIT";
+	assert_int_equal(sealdir_set_original(d, id, orig, 3), CB_EINVAL);
+	orig[2] = "education";
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	sealdir_free(d);
 }
@@ -455,6 +495,9 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_receipt_goes_to_the_referrer_once_the_obligation_is_known,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_corrected_clue_is_sealed_to_the_original_recipients,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_an_unknown_named_unit_is_refused_naming_its_place,
 		    fixture_setup, fixture_teardown),
