@@ -195,8 +195,9 @@ install: build-all
 
 # ---- tests ----
 
-# The builds that `make test`, `make faults` and `make bench-smoke` run for themselves use
-# every core, unless make was given -j (its job server is then shared).
+# The builds that `make test`, `make faults`, `make fuzz`, `make bench-smoke` and
+# `make torture` run for themselves use every core, unless make was given -j (its job
+# server is then shared).
 JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 PAR	 = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
 
@@ -251,7 +252,7 @@ faults: deps
 FUZZ_SECONDS ?= 30
 FUZZ_O	 = build/fuzz
 fuzz: deps
-	@$(MAKE) --no-print-directory CC=clang O=$(FUZZ_O) BINDIR=$(FUZZ_O)/bin \
+	@$(MAKE) --no-print-directory $(PAR) CC=clang O=$(FUZZ_O) BINDIR=$(FUZZ_O)/bin \
 	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_O)/libcluebus.a
 	@set -e; for src in $(FUZZ_SRC); do \
 	    name=$$(basename $$src .c); \
