@@ -383,6 +383,43 @@ registry_check(void *arg, int rc, int hit)
 
 /* ---- the signed directory ---------------------------------------------------------------- */
 
+/* The directory's operation runs a whole build, signature and parse per allocation, about
+ * 2,000 allocations with the 41 units: over these 6 units and a routing table naming only
+ * them it runs the same code in a fraction of the time (the registry's operation above
+ * takes all 41). */
+static const char *const dir_units[] = { "ato", "psb", "health", "education",
+    "civil-affairs", "ato-210302" };
+static const char dir_routing[] = "routing = { office = \"ato\"; "
+    "divisions = [ \"210302 铁东区\" ]; immediate = [ \"psb\" ]; "
+    "case_openers = [ \"psb\" ]; categories = { school = [ \"psb\", \"education\" ]; "
+    "medical = [ \"psb\", \"health\" ]; vagrant = [ \"psb\", \"civil-affairs\" ]; }; };";
+
+/* The registry document `root` with only the units of dir_units (and the broker). */
+static char *
+dir_registry_json(const json_t *root)
+{
+	json_t *copy = json_deep_copy(root), *units;
+	char *text;
+
+	if (copy == NULL || (units = json_object_get(copy, "units")) == NULL)
+		fault_die("json_deep_copy");
+	for (size_t i = json_array_size(units); i-- > 0;) {
+		const char *id = json_string_value(json_object_get(json_array_get(units, i),
+		    "id"));
+		int keep = 0;
+
+		for (size_t j = 0; j < sizeof(dir_units) / sizeof(dir_units[0]); j++)
+			keep |= id != NULL && strcmp(id, dir_units[j]) == 0;
+		if (!keep)
+			json_array_remove(units, i);
+	}
+	if (json_array_size(units) != sizeof(dir_units) / sizeof(dir_units[0]) ||
+	    (text = json_dumps(copy, 0)) == NULL)
+		fault_die("the directory's registry");
+	json_decref(copy);
+	return text;
+}
+
 struct dir_ctx {
 	const registry_t *reg;		/* the broker's, with its key as "broker" */
 	const char	*routing;
@@ -630,7 +667,7 @@ lib_faults(void)
 {
 	static struct env_ctx env;
 	static struct wire_ctx wire;
-	static struct reg_ctx reg;
+	static struct reg_ctx reg, dreg;
 	static struct dir_ctx dir;
 	static struct cfg_ctx bcfg;
 	static struct store_ctx st;
@@ -730,13 +767,18 @@ lib_faults(void)
 		if ((reg.json = json_dumps(root, 0)) == NULL)
 			fault_die("json_dumps");
 		reg.len = strlen(reg.json);
+		dreg.json = dir_registry_json(root);
+		dreg.len = strlen(dreg.json);
 		json_decref(root);
 	}
 	failed += fault_run(&(struct fault_op){ "registry_parse_json + registry_apply (41 units)",
 	    NULL, registry_run, registry_check, NULL, &reg, 100 });
-	if (registry_run(&reg) != 0)	/* unarmed: the directory's registry */
-		fault_die("registry: %s: %s", reg.err.field, reg.err.reason);
+	registry_free(reg.reg);
+	reg.reg = NULL;
 	free(reg.json);
+	if (registry_run(&dreg) != 0)	/* unarmed: the directory's registry */
+		fault_die("registry: %s: %s", dreg.err.field, dreg.err.reason);
+	free(dreg.json);
 
 	/* Configuration files: the shipped examples. */
 	bcfg.name = "config/broker.conf.example";
@@ -750,15 +792,15 @@ lib_faults(void)
 	fault_exempt((const void *)config_init);
 	failed += fault_run(&(struct fault_op){ "config_broker_parse (broker.conf.example)", NULL,
 	    config_run, config_check, NULL, &bcfg, 10 });
-	/* The directory of those 41 units and the example's routing table, built, signed,
+	/* A directory of 6 units and a routing table naming them (dir_units), built, signed,
 	 * verified and parsed (libconfig's own allocations are exempt, as above). */
-	dir.reg = reg.reg;
-	dir.routing = route_text(bcfg.ref.route);
+	dir.reg = dreg.reg;
+	dir.routing = dir_routing;
 	dir.key = env.key;
-	failed += fault_run(&(struct fault_op){ "directory_build + directory_open (41 units)",
+	failed += fault_run(&(struct fault_op){ "directory_build + directory_open (6 units)",
 	    NULL, directory_run, directory_check, NULL, &dir, 100 });
-	registry_free(reg.reg);
-	reg.reg = NULL;
+	registry_free(dreg.reg);
+	dreg.reg = NULL;
 	config_broker_free(&bcfg.ref);
 	free(bcfg.text);
 	fault_exempt(NULL);
