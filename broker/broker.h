@@ -81,6 +81,7 @@ struct unitq {
 	uint64_t	 ack_upto;	/* highest ack not logged yet (0: none) */
 	unsigned	 acked_round;	/* acks taken this round, applied after commit */
 	struct ratelimit refusals;	/* how many of its refusals are logged (pipeline.c) */
+	struct ratelimit requests;	/* its directory and checkpoint requests answered */
 	uint64_t	 ckpt_size;	/* tree size its agent holds or was last sent (ckpt.c) */
 };
 
@@ -124,6 +125,8 @@ struct counters {
 	uint64_t	 accepted_by_kind[KINDS_COUNTED];
 	uint64_t	 rejected_by_code[REJECT_CODES];
 	uint64_t	 refused_keys;	/* handshakes refused by ZAP */
+	uint64_t	 requests_dropped;	/* directory and checkpoint requests over a
+						 * unit's rate (frontend.c) */
 	uint64_t	 unlogged;	/* refusals answered, not logged one by one */
 	uint64_t	 dropped;	/* frames dropped unread from units cut off */
 	uint64_t	 cutoffs;	/* times a unit was cut off */

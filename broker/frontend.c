@@ -142,6 +142,30 @@ frontend_reject_now(struct broker *b, const uint8_t *rid, size_t ridlen,
 	}
 }
 
+/* Directory and checkpoint requests cost the broker's one thread a directory send or
+ * Merkle proofs each; an agent asks about once a second. A unit asking more often than
+ * 5 a second after a burst of 20 has the excess dropped unanswered (it asks again later),
+ * counted in requests_dropped, so that no unit slows the others down by asking. */
+static const struct ratelimit_policy request_policy = { 5.0, 20.0, UINT64_MAX, 0, 0 };
+
+static int
+frontend_request_allowed(struct broker *b, struct unitq *uq)
+{
+	uint64_t suppressed;
+	int64_t since, now = clock_mono_ms();
+
+	if (ratelimit_refusal(&uq->requests, &request_policy, now, &suppressed, &since) ==
+	    RATELIMIT_LOG) {
+		if (suppressed > 0)
+			log_warnx("%s: %llu directory or checkpoint requests dropped in the last "
+			    "%lld ms (over 5 a second)", uq->unit, (unsigned long long)suppressed,
+			    (long long)(now - since));
+		return 1;
+	}
+	b->count.requests_dropped++;
+	return 0;
+}
+
 /* Tells a connection that has not said hello (or that the broker forgot: a restart, a
  * key change) to say it: how an agent learns to authenticate again. */
 static void
@@ -364,15 +388,15 @@ frontend_dispatch(struct broker *b, struct inframe *fr)
 			round_ack(b, uq, f->ack->upto_seq);
 		break;
 	case CLUEBUS__FRAME__FRAME_DIRECTORY_REQUEST:
-		if (uq != NULL)
-			dirserve_request(b, rid, ridlen);
-		else
+		if (uq == NULL)
 			frontend_before_hello(b, rid, ridlen, "directory request");
+		else if (frontend_request_allowed(b, uq))
+			dirserve_request(b, rid, ridlen);
 		break;
 	case CLUEBUS__FRAME__FRAME_CHECKPOINT_REQUEST:
 		if (uq == NULL)
 			frontend_before_hello(b, rid, ridlen, "checkpoint request");
-		else
+		else if (frontend_request_allowed(b, uq))
 			ckpt_request(b, uq, rid, ridlen, f->checkpoint_request);
 		break;
 	case CLUEBUS__FRAME__FRAME_HEARTBEAT:

@@ -139,6 +139,9 @@ metrics_render(const json_t *snap, FILE *f)
 	scalar(f, "cluebus_refused_connections_total", "counter",
 	    "Handshakes refused: transport key not registered or revoked.",
 	    num(c, "refused_keys"));
+	scalar(f, "cluebus_requests_dropped_total", "counter",
+	    "Directory and checkpoint requests dropped: a unit asked more often than "
+	    "5 a second after a burst of 20.", num(c, "requests_dropped"));
 	family(f, "cluebus_commit_duration_seconds", "histogram",
 	    "Time of one commit round (LMDB commit with fsync).");
 	histogram(f, "cluebus_commit_duration_seconds", json_object_get(snap, "commit_seconds"));

@@ -130,6 +130,7 @@ status_counters(const struct broker *b)
 	set(o, "acked", json_integer((json_int_t)b->count.acked));
 	set(o, "commits", json_integer((json_int_t)b->count.commits));
 	set(o, "refused_keys", json_integer((json_int_t)b->count.refused_keys));
+	set(o, "requests_dropped", json_integer((json_int_t)b->count.requests_dropped));
 	for (int k = 0; k < KINDS_COUNTED; k++)
 		if (b->count.accepted_by_kind[k] != 0)
 			set(kinds, intake_kind_name((Cluebus__Kind)k),

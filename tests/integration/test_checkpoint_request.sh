@@ -7,7 +7,9 @@
 # answer to hostile requests stays bounded:
 #   - a size above the broker's: the note, no consistency proof, the size echoed;
 #   - seqs 0, beyond the tree, and 70 of them: at most 64 proofs, each within the tree;
-#   - a request before hello: Rejected NOT_AUTHENTICATED.
+#   - a request before hello: Rejected NOT_AUTHENTICATED;
+#   - 200 requests at once from one unit: about the burst of 20 answered, the rest dropped
+#     and said in the broker's log once the unit asks within its rate again.
 # The Python check is shown to fail on a wrong old root.
 . "$(dirname "$0")/lib.sh"
 
@@ -62,5 +64,18 @@ assert all(1 <= s <= a["size"] for s in a["inclusions"]), a
 PY
 ANS=$(py checkpoint --no-hello)
 assert_eq "rejected REJECT_NOT_AUTHENTICATED" "$ANS" "a request before hello"
+# A flood of requests from one unit: at most about the burst of 20 is answered (the unit
+# asked a few times above), the rest dropped and counted; after a pause the unit is
+# answered again, and the broker says how many it dropped.
+ANS=$(py checkpoint --flood 200) || die "the flood: $ANS"
+"$PY" - "$ANS" <<'PY' || die "the broker's answers to 200 requests at once: $ANS"
+import json, sys
+a = json.loads(sys.argv[1])
+assert 10 <= a["answered"] <= 60, a
+PY
+sleep 1
+ANS=$(py checkpoint) || die "a request after the flood: $ANS"
+wait_for 10 "the broker to say it dropped requests" \
+    grep -q 'health: [0-9]* directory or checkpoint requests dropped' "$LOGS/broker.log"
 ctl status >/dev/null || die "the broker stopped answering"
 finish

@@ -14,7 +14,7 @@ per single-part message.
         each after printing; exit 0 when COUNT came, 1 otherwise
     cluebus_client.py vectors --doc docs/protocol.md
         rebuilds the document's test vectors from their fixed inputs and compares (0: equal)
-    cluebus_client.py [common options] checkpoint [--have-size N --old-root HEX]
+    cluebus_client.py [common options] checkpoint [--have-size N --old-root HEX] [--flood N]
                                                   [--prove SEQ]... [--no-hello]
         section 8a: one CheckpointRequest; checks the note's signature with the registry's
         broker key, the consistency proof from N (old root HEX) and every inclusion proof
@@ -313,6 +313,20 @@ def note_verify(note, broker_pub_raw):
     raise ValueError("no signature by the broker's key")
 
 
+def checkpoint_flood(client, request, n):
+    """Sends `n` requests at once and counts the checkpoints answered within 3 s."""
+    for _ in range(n):
+        client.send(request)
+    answered, deadline = 0, time.monotonic() + 3
+    while True:
+        frame = client.recv(deadline - time.monotonic())
+        if frame is None:
+            break
+        answered += frame.WhichOneof("frame") == "checkpoint"
+    print(json.dumps({"asked": n, "answered": answered}))
+    return 0
+
+
 def cmd_checkpoint(args):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import merkle_crosscheck as rfc  # pylint: disable=import-outside-toplevel
@@ -344,6 +358,11 @@ def cmd_checkpoint(args):
             ctx.term()
     key, curve, broker_public, _ = load_unit(args)
     client = Client(args.endpoint, args.unit, key, curve, broker_public, publish_only=True)
+    if args.flood:
+        try:
+            return checkpoint_flood(client, request, args.flood)
+        finally:
+            client.close()
     try:
         client.send(request)
         deadline = time.monotonic() + 30
@@ -438,6 +457,7 @@ def main():
     c.add_argument("--old-root", default="")
     c.add_argument("--prove", type=int, action="append", default=[])
     c.add_argument("--no-hello", action="store_true")
+    c.add_argument("--flood", type=int, default=0)
     h = sub.add_parser("hello")
     h.add_argument("--protocol", type=int, default=PROTOCOL)
     h.add_argument("--nonce-len", type=int, default=16)
