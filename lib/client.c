@@ -834,16 +834,19 @@ record_is_clue(const Cluebus__OutboxRecord *rec)
 	return clue;
 }
 
-/* "a,b,c" of valid unit ids (others left out), or NULL when out of memory or none. */
+/* "a,b,c" of the valid unit ids among the first ROUTE_MAX (others left out), or NULL when
+ * out of memory or none. */
 static char *
 units_join(char *const *units, size_t n)
 {
-	char *out = malloc(n * CB_UNIT_ID_SIZE + 1);
+	char *out;
 	size_t used = 0;
 
-	if (out == NULL)
+	if (n > ROUTE_MAX)
+		n = ROUTE_MAX;	/* no entry is routed to more */
+	if ((out = malloc(n * CB_UNIT_ID_SIZE + 1)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < n && i < ROUTE_MAX; i++)
+	for (size_t i = 0; i < n; i++)
 		if (unit_id_valid(units[i]))
 			used += (size_t)sprintf(out + used, "%s%s", used > 0 ? "," : "", units[i]);
 	if (used == 0) {
