@@ -436,6 +436,7 @@ client_resign(cb_client_t *c, uint64_t lseq, Cluebus__OutboxRecord **rec)
 	nrec.tag = (*rec)->tag;
 	nrec.stored_ms = m->created_ms;
 	nrec.clear = (*rec)->clear;
+	nrec.clue = (*rec)->clue;
 	len = cluebus__outbox_record__get_packed_size(&nrec);
 	if ((buf = malloc(len)) == NULL)
 		goto out;
@@ -506,6 +507,7 @@ client_reseal(cb_client_t *c, uint64_t lseq, cb_error_t *err)
 	nrec.tag = rec->tag;
 	nrec.stored_ms = m->created_ms;
 	nrec.clear = rec->clear;
+	nrec.clue = rec->clue;
 	len = cluebus__outbox_record__get_packed_size(&nrec);
 	if ((buf = malloc(len)) == NULL) {
 		rc = CB_ENOMEM;
@@ -818,22 +820,6 @@ client_find(cb_client_t *c, const ProtobufCBinaryData *msgid)
 	return NULL;
 }
 
-/* Whether a stored publish is a clue (whose correction may carry a corrected clue). */
-static int
-record_is_clue(const Cluebus__OutboxRecord *rec)
-{
-	Cluebus__Message *m;
-	int clue;
-
-	if (rec->envelope == NULL ||
-	    (m = cluebus__message__unpack(NULL, rec->envelope->signed_.len,
-	    rec->envelope->signed_.data)) == NULL)
-		return 0;
-	clue = m->body_case == CLUEBUS__MESSAGE__BODY_CLUE;
-	protobuf_c_message_free_unpacked(&m->base, NULL);
-	return clue;
-}
-
 /* "a,b,c" of the valid unit ids among the first ROUTE_MAX (others left out), or NULL when
  * out of memory or none. */
 static char *
@@ -876,7 +862,7 @@ client_on_accepted(cb_client_t *c, const Cluebus__Accepted *a)
 	n->ev.duplicate = a->duplicate;
 	if (client_record_get(c, it->lseq, &rec) == 0) {
 		snprintf(n->ev.tag, sizeof(n->ev.tag), "%s", rec->tag);
-		if (a->n_recipients > 0 && record_is_clue(rec))
+		if (a->n_recipients > 0 && rec->clue)	/* a correction may carry a clue */
 			n->sent_to = units_join(a->recipients, a->n_recipients);
 		cluebus__outbox_record__free_unpacked(rec, NULL);
 	}
@@ -1574,6 +1560,7 @@ cb_client_publish_json(cb_client_t *c, const char *json, size_t len, const char 
 	rec.tag = (char *)tag;
 	rec.stored_ms = m->created_ms;
 	rec.clear = clear;
+	rec.clue = m->body_case == CLUEBUS__MESSAGE__BODY_CLUE;
 	buflen = cluebus__outbox_record__get_packed_size(&rec);
 	if ((buf = malloc(buflen)) == NULL) {
 		rc = CB_ENOMEM;

@@ -295,6 +295,13 @@ body_json(struct jb *b, const Cluebus__Message *m)
 	case CLUEBUS__MESSAGE__BODY_CORRECTION:
 		body_case(b, o, m);
 		break;
+	case CLUEBUS__MESSAGE__BODY_CORRELATION_KEY:	/* the key itself only sealed */
+		jb_int(b, o, "version", m->correlation_key->version);
+		jb_time(b, o, "effective_at", m->correlation_key->effective_ms);
+		jb_units(b, o, "to_units", m->correlation_key->to_units,
+		    m->correlation_key->n_to_units, 0);
+		jb_sealed(b, o, "sealed", m->correlation_key->sealed_key);
+		break;
 	default:
 		break;	/* a body this replay does not know: its kind says what it is */
 	}
@@ -550,6 +557,9 @@ text_body(const replay_t *r, const Cluebus__Message *m, FILE *out)
 		break;
 	case CLUEBUS__MESSAGE__BODY_MATCH:
 		fprintf(out, " [%zu messages]", m->match->n_message_ids);
+		break;
+	case CLUEBUS__MESSAGE__BODY_CORRELATION_KEY:
+		fprintf(out, " [version %u]", m->correlation_key->version);
 		break;
 	default:
 		break;

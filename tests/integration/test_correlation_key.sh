@@ -12,7 +12,8 @@
 #   4. refusals: a unit that is not the city office (even holding a key) is refused by the
 #      broker (kind: only the city office); ato sending a version it does not hold, or to a
 #      unit that is not registered, is refused by its own agent naming the field;
-#   5. cluebus-audit verify passes over the log holding the keys' seals.
+#   5. cluebus-audit verify passes over the log holding the keys' seals, and replay shows
+#      who each version was sealed to.
 . "$(dirname "$0")/lib.sh"
 
 deploy tcp
@@ -141,5 +142,16 @@ for root, _, files in os.walk(data):
 print("no correlation key in the broker's data directory")
 EOF
 audit verify "$D/data" >"$TEST_DIR/verify.txt" || die "audit verify: $(cat "$TEST_DIR/verify.txt")"
+audit replay "$D/data" --json --kind correlation_key >"$TEST_DIR/keys.jsonl" ||
+    die "audit replay of the keys failed"
+"$PY" - "$TEST_DIR/keys.jsonl" <<'EOF'
+import json, sys
+keys = [json.loads(l) for l in open(sys.argv[1])]
+assert [k["correlation_key"]["version"] for k in keys] == [1, 2], keys
+for k in keys:
+    assert k["sender"] == "ato", k
+    assert sorted(k["correlation_key"]["sealed"]["recipients"]) == sorted(k["recipients"]), k
+print("the auditor sees both key versions, sealed to their recipients")
+EOF
 start_broker
 finish
